@@ -1,0 +1,22 @@
+"""User-facing errors.
+
+Anything a user can cause (bad CSV, missing image, wrong embedding shape) raises
+:class:`ShopeeError` with a one-line message; the CLI prints it as ``error: ...``
+and exits non-zero, the dashboard shows it as a readable message. Bugs stay
+ordinary exceptions so they keep their tracebacks.
+"""
+
+
+class ShopeeError(Exception):
+    """A problem with the user's input, reported in one line."""
+
+    def __init__(self, message: str):
+        super().__init__(" ".join(str(message).split()))
+
+
+class DataError(ShopeeError):
+    """Malformed catalog: CSV, columns, titles or images."""
+
+
+class EmbeddingError(ShopeeError):
+    """Embeddings that do not fit their postings (shape, dtype, NaN)."""

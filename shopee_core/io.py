@@ -1,0 +1,85 @@
+"""Atomic artefact writing and pickle-free loading.
+
+Every artefact is written to a temporary file in the destination folder and
+renamed into place, so an interrupted run leaves either the previous good file
+or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from .errors import EmbeddingError
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it over ``path`` on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: str | os.PathLike, obj) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, allow_nan=False) + "\n")
+
+
+def atomic_save_npy(path: str | os.PathLike, array: np.ndarray) -> None:
+    array = np.asarray(array)
+    if array.dtype == object:
+        raise EmbeddingError(f"refusing to save an object array to {path}")
+    buf = io.BytesIO()
+    np.save(buf, array, allow_pickle=False)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def atomic_save_npz(path: str | os.PathLike, **arrays: np.ndarray) -> None:
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def atomic_write_csv(path: str | os.PathLike, frame) -> None:
+    """Write a pandas DataFrame as UTF-8 CSV atomically (no index)."""
+    atomic_write_text(path, frame.to_csv(index=False, lineterminator="\n"))
+
+
+def load_npy(path: str | os.PathLike) -> np.ndarray:
+    """Load a ``.npy`` file without ever unpickling; a clear error otherwise."""
+    path = Path(path)
+    if not path.is_file():
+        raise EmbeddingError(f"{path}: no such file")
+    try:
+        return np.load(path, allow_pickle=False)
+    except ValueError as exc:  # object arrays need pickle
+        raise EmbeddingError(f"{path}: not a plain numeric .npy file ({exc})") from None
+    except Exception as exc:
+        raise EmbeddingError(f"{path}: unreadable .npy file ({exc})") from None

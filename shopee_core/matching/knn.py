@@ -1,0 +1,144 @@
+"""Exact cosine k-nearest neighbours inside one candidate pool.
+
+A single dense block goes to faiss ``IndexFlatIP``; sparse or mixed sets are
+scored in row chunks (sparse products stay sparse until the chunk) and the top k
+taken per row, so a 15,000-wide TF-IDF matrix is never densified whole.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+
+from ..errors import EmbeddingError
+from .embeddings import Embeddings
+
+DEFAULT_K = 50
+
+
+class Neighbors:
+    """Candidate table: ``idx`` (N, k) int32 pool indices, ``sim`` (N, k) float32.
+
+    Rows are sorted by similarity, most similar first; every row holds itself.
+    Derived arrays used by every threshold move are computed once and cached.
+    """
+
+    def __init__(self, idx: np.ndarray, sim: np.ndarray):
+        idx = np.ascontiguousarray(idx, dtype=np.int32)
+        sim = np.ascontiguousarray(sim, dtype=np.float32)
+        if idx.shape != sim.shape or idx.ndim != 2:
+            raise EmbeddingError(f"neighbour arrays disagree: idx {idx.shape}, sim {sim.shape}")
+        n = idx.shape[0]
+        if n and (idx.min() < 0 or idx.max() >= n):
+            raise EmbeddingError("neighbour indices outside the pool")
+        if n and not (idx == np.arange(n)[:, None]).any(axis=1).all():
+            raise EmbeddingError("neighbour table misses a row's own index")
+        if not np.isfinite(sim).all():
+            raise EmbeddingError("neighbour similarities hold NaN or inf")
+        if (np.diff(sim, axis=1) > 0).any():  # rows must run most similar first
+            order = np.argsort(-sim, axis=1, kind="stable")
+            idx = np.take_along_axis(idx, order, axis=1)
+            sim = np.take_along_axis(sim, order, axis=1)
+        self.idx, self.sim = idx, sim
+        for a in (self.idx, self.sim):
+            a.flags.writeable = False
+
+    @property
+    def n(self) -> int:
+        return self.idx.shape[0]
+
+    @property
+    def k(self) -> int:
+        return self.idx.shape[1]
+
+    @cached_property
+    def dist(self) -> np.ndarray:
+        """Cosine distance d = 1 - s, the quantity thresholds compare with."""
+        d = np.float32(1.0) - self.sim
+        d.flags.writeable = False
+        return d
+
+    @cached_property
+    def is_self(self) -> np.ndarray:
+        return self.idx == np.arange(self.n, dtype=np.int32)[:, None]
+
+    @cached_property
+    def nn_pos(self) -> np.ndarray:
+        """Column of the best non-self candidate in each row (-1 if the row has none)."""
+        if self.k < 2:
+            return np.full(self.n, -1, dtype=np.int64)
+        order = np.where(self.is_self, np.inf, self.dist)
+        pos = np.argmin(order, axis=1)
+        pos[np.isinf(order[np.arange(self.n), pos])] = -1
+        return pos
+
+    @cached_property
+    def nn_dist(self) -> np.ndarray:
+        """Distance to the best non-self candidate (inf if none)."""
+        pos = self.nn_pos
+        out = np.full(self.n, np.inf, dtype=np.float32)
+        ok = pos >= 0
+        out[ok] = self.dist[np.flatnonzero(ok), pos[ok]]
+        return out
+
+
+def _finish(idx: np.ndarray, sim: np.ndarray, self_sim: np.ndarray) -> Neighbors:
+    """Put every row's own index in its candidates, then sort rows by similarity."""
+    n, k = idx.shape
+    rows = np.arange(n)
+    has_self = (idx == rows[:, None]).any(axis=1)
+    missing = np.flatnonzero(~has_self)
+    if len(missing):
+        idx[missing, -1] = missing
+        sim[missing, -1] = self_sim[missing]
+    # stable sort: most similar first, ties by pool index, so results never depend on
+    # the search backend's tie order
+    key_order = np.argsort(idx, axis=1, kind="stable")
+    idx = np.take_along_axis(idx, key_order, axis=1)
+    sim = np.take_along_axis(sim, key_order, axis=1)
+    order = np.argsort(-sim, axis=1, kind="stable")
+    return Neighbors(np.take_along_axis(idx, order, axis=1), np.take_along_axis(sim, order, axis=1))
+
+
+def _faiss_search(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    import faiss
+
+    index = faiss.IndexFlatIP(x.shape[1])
+    index.add(x)
+    sim, idx = index.search(x, k)
+    return idx.astype(np.int32), sim.astype(np.float32)
+
+
+def _chunked_search(emb: Embeddings, k: int, chunk: int, progress: bool):
+    n = len(emb)
+    idx = np.empty((n, k), dtype=np.int32)
+    sim = np.empty((n, k), dtype=np.float32)
+    starts = range(0, n, chunk)
+    if progress:
+        from tqdm.auto import tqdm
+
+        starts = tqdm(starts, desc="kNN", unit="chunk", leave=False)
+    for start in starts:
+        stop = min(start + chunk, n)
+        s = emb.similarity_rows(slice(start, stop))
+        if k < n:
+            part = np.argpartition(-s, k - 1, axis=1)[:, :k]
+        else:
+            part = np.broadcast_to(np.arange(n), (stop - start, n)).copy()
+        idx[start:stop] = part
+        sim[start:stop] = np.take_along_axis(s, part, axis=1)
+    return idx, sim
+
+
+def knn(emb: Embeddings, k: int = DEFAULT_K, chunk: int = 1024, progress: bool = False) -> Neighbors:
+    """Top-``k`` candidates by similarity for every row, self included (k capped at N)."""
+    n = len(emb)
+    if k < 1:
+        raise EmbeddingError(f"k must be >= 1, got {k}")
+    k = min(int(k), n)
+    if emb.is_dense:
+        idx, sim = _faiss_search(emb.dense(), k)
+    else:
+        idx, sim = _chunked_search(emb, k, chunk, progress)
+    return _finish(idx, sim, emb.self_similarity())
