@@ -83,3 +83,35 @@ def load_npy(path: str | os.PathLike) -> np.ndarray:
         raise EmbeddingError(f"{path}: not a plain numeric .npy file ({exc})") from None
     except Exception as exc:
         raise EmbeddingError(f"{path}: unreadable .npy file ({exc})") from None
+
+
+def load_matrix(path: str | os.PathLike):
+    """Embeddings from ``.npy`` (dense) or ``.npz`` (CSR, scipy's format), never unpickling."""
+    path = Path(path)
+    if path.suffix == ".npz":
+        import scipy.sparse as sp
+
+        if not path.is_file():
+            raise EmbeddingError(f"{path}: no such file")
+        try:
+            return sp.load_npz(path).tocsr()
+        except Exception as exc:
+            raise EmbeddingError(f"{path}: not a sparse matrix .npz file ({exc})") from None
+    return load_npy(path)
+
+
+def save_matrix(path: str | os.PathLike, matrix) -> None:
+    """Write dense (``.npy``) or sparse (``.npz``) embeddings atomically."""
+    import scipy.sparse as sp
+
+    path = Path(path)
+    if sp.issparse(matrix):
+        if path.suffix != ".npz":
+            raise EmbeddingError(f"{path}: sparse embeddings are written as .npz")
+        buf = io.BytesIO()
+        sp.save_npz(buf, sp.csr_matrix(matrix), compressed=True)
+        atomic_write_bytes(path, buf.getvalue())
+    else:
+        if path.suffix != ".npy":
+            raise EmbeddingError(f"{path}: dense embeddings are written as .npy")
+        atomic_save_npy(path, matrix)

@@ -19,6 +19,11 @@ def grid(lo: float = 0.0, hi: float = 1.0, step: float = DEFAULT_STEP) -> np.nda
     return np.round(lo + step * np.arange(1, n + 1), 6)
 
 
+def min2_grid(t: float, step: float = DEFAULT_STEP, span: float = 0.5) -> np.ndarray:
+    """T2 candidates: T itself (Min2 adds nothing) then up to T + span."""
+    return np.concatenate([[t], grid(t, min(1.0, t + span), step)])
+
+
 def search_t(scorer: Scorer, ts=None) -> tuple[float, dict]:
     ts = grid() if ts is None else np.asarray(ts, dtype=np.float64)
     curve = scorer.sweep(ts)
@@ -29,7 +34,7 @@ def search_t(scorer: Scorer, ts=None) -> tuple[float, dict]:
 def search_t2(scorer: Scorer, t: float, t2s=None) -> tuple[float, dict]:
     """Best Min2 threshold at fixed T (candidates from T upwards; T2 <= T adds nothing)."""
     if t2s is None:
-        t2s = grid(t, min(1.0, t + 0.5))
+        t2s = min2_grid(t)
     t2s = np.asarray(t2s, dtype=np.float64)
     curve = scorer.sweep_min2(t, t2s)
     best = int(np.argmax(curve["f1"]))
@@ -41,7 +46,7 @@ def search_pair(scorer: Scorer, min2: bool = True, step: float = DEFAULT_STEP) -
     t, _ = search_t(scorer, grid(step=step))
     if not min2:
         return t, None
-    return t, search_t2(scorer, t, grid(t, min(1.0, t + 0.5), step))[0]
+    return t, search_t2(scorer, t, min2_grid(t, step))[0]
 
 
 def search(scorer: Scorer, min2: bool = True, step: float = DEFAULT_STEP) -> dict:

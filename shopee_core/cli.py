@@ -1,0 +1,230 @@
+"""``python -m shopee_core <command>``: thin argument parsing over the library.
+
+Every command exits 0 on success and prints ``error: <one line>`` with a
+non-zero exit on bad input (no traceback); long work shows a progress bar.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ShopeeError
+
+EXIT_ERROR = 1
+
+
+def _float_list(values):
+    return None if values is None else [float(v) for v in values]
+
+
+# ------------------------------------------------------------------ commands
+def cmd_demo_data(args) -> int:
+    from .data.demo import generate_catalog
+
+    summary = generate_catalog(args.out, n_postings=args.postings, seed=args.seed,
+                               image_size=args.image_size, progress=not args.quiet)
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def cmd_split(args) -> int:
+    from .data import load_catalog, load_or_create_folds
+
+    catalog = load_catalog(args.data, check_images=False)
+    for w in catalog.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    existed = (Path(args.data) / "folds.csv").exists()
+    folds = load_or_create_folds(args.data, catalog.frame)
+    counts = folds["split"].value_counts().to_dict()
+    where = Path(args.data) / "folds.csv"
+    state = "reused" if existed else ("written" if where.exists() else "not written (no labels: all rows are test)")
+    print(f"{where}: {state}; " + ", ".join(f"{s} {counts.get(s, 0)}" for s in ("train", "valid", "test")))
+    return 0
+
+
+def cmd_embed(args) -> int:
+    from .data import attach_splits, load_catalog, load_or_create_folds
+    from .io import save_matrix
+    from .models import get
+
+    spec = get(args.model)
+    if spec.embed is None:
+        raise ShopeeError(f"model {args.model!r} needs a trained run (train it first)")
+    catalog = load_catalog(args.data, check_images=False)
+    frame = attach_splits(catalog.frame, load_or_create_folds(args.data, catalog.frame))
+    matrix = spec.embed(frame)
+    out = Path(args.out)
+    save_matrix(out, matrix)
+    print(f"{out}: {matrix.shape[0]} x {matrix.shape[1]} ({spec.label})")
+    return 0
+
+
+def _read_pool(path: str):
+    """posting_id + label_group (+ split, from the CSV or folds.csv beside it)."""
+    import pandas as pd
+
+    from .data.kaggle import read_postings_csv
+
+    path = Path(path)
+    frame, _ = read_postings_csv(path, minimal=True)
+    if "label_group" not in frame:
+        raise ShopeeError(f"{path}: evaluate needs a label_group column to score against")
+    if "split" not in frame:
+        folds_path = path.parent / "folds.csv"
+        if folds_path.is_file():
+            folds = pd.read_csv(folds_path, dtype={"posting_id": str, "split": str})
+            frame = frame.merge(folds[["posting_id", "split"]], on="posting_id", how="left", validate="1:1")
+    return frame
+
+
+def _load_sets(paths, n: int, where: str):
+    from .io import load_matrix
+    from .matching import Embeddings
+
+    sets = []
+    for p in paths:
+        m = load_matrix(p)
+        if m.ndim != 2 or m.shape[0] != n:
+            raise ShopeeError(f"{p}: {m.shape[0] if m.ndim else 0} rows, but {where} has {n} postings")
+        sets.append(Embeddings.from_array(m, name=str(p)))
+    return sets
+
+
+def _pool(frame, sets, split: str | None, what: str):
+    if split is None:
+        return frame, sets
+    if "split" not in frame:
+        raise ShopeeError(f"--split {split}: {what} has no split column and no folds.csv beside it (run `split`)")
+    rows = np.flatnonzero((frame["split"] == split).to_numpy())
+    if len(rows) == 0:
+        raise ShopeeError(f"{what} has no postings in split {split!r}")
+    return frame.iloc[rows].reset_index(drop=True), [s.take(rows) for s in sets]
+
+
+def cmd_evaluate(args) -> int:
+    from .io import atomic_write_json
+    from .matching.pipeline import Decision, apply, tune
+
+    frame = _read_pool(args.postings)
+    sets = _load_sets(args.embeddings, len(frame), args.postings)
+    combine = args.combine
+    out: dict = {}
+    if args.search_threshold or args.tune_split:
+        if args.search_threshold:
+            csv_path, _, npys = args.search_threshold.partition(":")
+            vframe = _read_pool(csv_path)
+            vsets = _load_sets(npys.split(",") if npys else [], len(vframe), csv_path)
+            if len(vsets) != len(sets):
+                raise ShopeeError(f"--search-threshold names {len(vsets)} embedding file(s), --embeddings {len(sets)}")
+            vframe, vsets = _pool(vframe, vsets, args.tune_split, csv_path)
+        else:
+            vframe, vsets = _pool(frame, sets, args.tune_split, args.postings)
+        decision, info = tune(vsets, vframe["label_group"].to_numpy(), combine=combine,
+                              min2=args.min2 is not None or args.search_min2,
+                              inb_iters=args.inb_iters, k=args.k, progress=True)
+        out["thresholds"] = decision.as_dict()
+        out["tuned_on"] = {"n": len(vframe), **info["valid"]}
+    else:
+        if args.threshold is None:
+            raise ShopeeError("give --threshold (one per set for --combine union) or --search-threshold / --tune-split")
+        decision = Decision(t=_float_list(args.threshold), t2=_float_list(args.min2) or [], combine=combine,
+                            inb_iters=args.inb_iters, inb_t=args.inb_threshold, inb_t2=args.inb_min2, k=args.k)
+    frame, sets = _pool(frame, sets, args.split, args.postings)
+    result = apply(sets, decision, frame["label_group"].to_numpy(), progress=True)
+    out = {**result.scores, "split": args.split or "all", "k": decision.k, "decision": decision.as_dict(), **out}
+    atomic_write_json(args.json, out)
+    if args.predictions:
+        from .io import atomic_write_csv
+        from .submission import predictions_frame
+
+        atomic_write_csv(args.predictions, predictions_frame(frame["posting_id"].to_numpy(), result.pred))
+    print(f"f1={out['f1']:.6f} precision={out['precision']:.6f} recall={out['recall']:.6f} n={out['n']} -> {args.json}")
+    return 0
+
+
+def cmd_models(args) -> int:
+    from .models import list_models
+
+    models = list_models(args.profile)
+    if args.json:
+        print(json.dumps([m.as_dict() for m in models], indent=2))
+        return 0
+    print(f"{'id':<24} {'recipe':>6}  {'family':<9} {'profiles':<20} label")
+    for m in models:
+        print(f"{m.id:<24} {m.recipe if m.recipe is not None else '-':>6}  {m.family:<9} "
+              f"{','.join(m.profiles):<20} {m.label}")
+    return 0
+
+
+# ------------------------------------------------------------------ parser
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m shopee_core",
+                                description="Shopee product matching: data, models, matching, bundles.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("demo-data", help="write a synthetic demo catalog in the Kaggle layout",
+                       description="Write DIR/train.csv and DIR/train_images/ (deterministic for a seed).")
+    s.add_argument("--out", required=True, metavar="DIR")
+    s.add_argument("--postings", type=int, default=5000, help="number of postings (default 5000; 34250 = Shopee size)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--image-size", type=int, default=256, help="image side in pixels (default 256)")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=cmd_demo_data)
+
+    s = sub.add_parser("split", help="write DIR/folds.csv once (GroupKFold(5): fold 0 test, 1 valid, 2-4 train)",
+                       description="Assign every posting its fold and split as the seed did; later runs reuse the file.")
+    s.add_argument("--data", required=True, metavar="DIR")
+    s.set_defaults(func=cmd_split)
+
+    s = sub.add_parser("embed", help="embed a catalog with an untrained model (tfidf, phash)",
+                       description="Write one row per posting in train.csv order: .npy (dense) or .npz (sparse CSR).")
+    s.add_argument("--model", required=True, metavar="ID", help="model id (see `models`)")
+    s.add_argument("--data", required=True, metavar="DIR")
+    s.add_argument("--out", required=True, metavar="PATH")
+    s.set_defaults(func=cmd_embed)
+
+    s = sub.add_parser("evaluate", help="match postings from embeddings and score them (row-wise F1)",
+                       description="Match within one candidate pool (the CSV, or one --split of it) and write "
+                                   '{"f1","precision","recall","n"} as JSON. Thresholds are cosine distances.')
+    s.add_argument("--postings", required=True, metavar="CSV", help="posting_id,label_group[,split] (folds.csv beside it gives the split)")
+    s.add_argument("--embeddings", required=True, action="append", metavar="NPY", help="one per set, rows in CSV order; repeat to combine")
+    s.add_argument("--threshold", type=float, action="append", metavar="T", help="distance threshold (one per set for a union)")
+    s.add_argument("--min2", type=float, action="append", metavar="T2", help="Min2 threshold (one per set for a union)")
+    s.add_argument("--combine", choices=["mean", "union"], default="mean", help="how several sets combine (default mean)")
+    s.add_argument("--inb-iters", type=int, default=0, metavar="N", help="INB iterations (default 0)")
+    s.add_argument("--inb-threshold", type=float, metavar="T'", help="threshold after INB")
+    s.add_argument("--inb-min2", type=float, metavar="T2'", help="Min2 threshold after INB")
+    s.add_argument("--k", type=int, default=50, help="candidates per posting, self included (default 50; 51 finds a 51-member group whole)")
+    s.add_argument("--split", metavar="NAME", help="score only this split's pool (train|valid|test)")
+    s.add_argument("--search-threshold", metavar="VALID_CSV:NPY[,NPY...]", help="search all thresholds on this validation pool first")
+    s.add_argument("--tune-split", metavar="NAME", help="search all thresholds on this split of --postings (e.g. valid)")
+    s.add_argument("--search-min2", action="store_true", help="also search Min2 thresholds when searching")
+    s.add_argument("--predictions", metavar="CSV", help="also write posting_id,matches for the scored pool")
+    s.add_argument("--json", required=True, metavar="OUT")
+    s.set_defaults(func=cmd_evaluate)
+
+    s = sub.add_parser("models", help="list the model registry", description="Every model recipe with its full spec.")
+    s.add_argument("--json", action="store_true", help="print the full specs as JSON")
+    s.add_argument("--profile", choices=["seed18", "demo", "smoke"], help="only models of this profile")
+    s.set_defaults(func=cmd_models)
+    return p
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except ShopeeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+    except (OSError, MemoryError) as exc:
+        print(f"error: {type(exc).__name__}: {' '.join(str(exc).split())}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    return EXIT_ERROR

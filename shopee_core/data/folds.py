@@ -1,0 +1,186 @@
+"""The seed's split, persisted.
+
+``GroupKFold(n_splits=5)`` on ``label_group``, unshuffled, rows in catalog order:
+fold 0 = test, fold 1 = validation, folds 2-4 = train. GroupKFold's tie-breaking
+may change between scikit-learn versions, so the fold of every posting is
+written once to ``<catalog>/folds.csv`` and read back from then on.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import GroupKFold
+
+from ..errors import DataError
+from ..io import atomic_write_csv
+
+N_FOLDS = 5
+SPLIT_OF_FOLD = {0: "test", 1: "valid", 2: "train", 3: "train", 4: "train"}
+SPLITS = ("train", "valid", "test")
+FOLDS_FILE = "folds.csv"
+
+_N_EXAMPLES = 5
+
+
+def _examples(items, n: int = _N_EXAMPLES) -> str:
+    items = [str(x) for x in items]
+    return ", ".join(items[:n]) + (", ..." if len(items) > n else "")
+
+
+def _group_kfold() -> GroupKFold:
+    # scikit-learn >= 1.6 has `shuffle`; the seed's split is the unshuffled one.
+    if "shuffle" in inspect.signature(GroupKFold).parameters:
+        return GroupKFold(n_splits=N_FOLDS, shuffle=False)
+    return GroupKFold(n_splits=N_FOLDS)  # pragma: no cover - older scikit-learn
+
+
+def make_folds(frame: pd.DataFrame) -> pd.DataFrame:
+    """``posting_id, fold, split`` for ``frame`` (in its order), exactly the seed's split."""
+    if "label_group" not in frame.columns:
+        raise DataError("cannot split postings without label_group (prediction-only data)")
+    groups = frame["label_group"].to_numpy()
+    n_groups = len(pd.unique(groups))
+    if n_groups < N_FOLDS:
+        raise DataError(
+            f"the {N_FOLDS}-fold split needs at least {N_FOLDS} label groups, "
+            f"the catalog has {n_groups}"
+        )
+    fold = np.full(len(frame), -1, dtype=np.int64)
+    dummy = np.zeros((len(frame), 1))
+    for f, (_, test_idx) in enumerate(_group_kfold().split(dummy, groups=groups)):
+        fold[test_idx] = f
+    return pd.DataFrame(
+        {
+            "posting_id": frame["posting_id"].astype(str).to_numpy(),
+            "fold": fold,
+            "split": [SPLIT_OF_FOLD[int(f)] for f in fold],
+        }
+    )
+
+
+def _unlabelled(frame: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "posting_id": frame["posting_id"].astype(str).to_numpy(),
+            "fold": np.full(len(frame), -1, dtype=np.int64),
+            "split": ["test"] * len(frame),
+        }
+    )
+
+
+def _read_folds(path: Path) -> pd.DataFrame:
+    fix = f"delete {path} to recompute the split"
+    try:
+        folds = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"{path}: unreadable ({first}); {fix}") from None
+    for col in ("posting_id", "fold"):
+        if col not in folds.columns:
+            raise DataError(f"{path}: no {col} column; {fix}")
+    folds["posting_id"] = folds["posting_id"].astype(str).str.strip()
+    fold_text = folds["fold"].astype(str).str.strip()
+    bad = ~fold_text.str.fullmatch(r"-?\d+")
+    if bad.any():
+        raise DataError(
+            f"{path}: fold must be an integer, found {_examples(fold_text[bad].unique())}; {fix}"
+        )
+    folds["fold"] = fold_text.astype(np.int64)
+    if "split" in folds.columns:
+        folds["split"] = folds["split"].astype(str).str.strip()
+        odd = ~folds["split"].isin(SPLITS)
+        if odd.any():
+            raise DataError(
+                f"{path}: split must be train, valid or test, found "
+                f"{_examples(folds.loc[odd, 'split'].unique())}; {fix}"
+            )
+    else:
+        unknown = ~folds["fold"].isin(list(SPLIT_OF_FOLD))
+        if unknown.any():
+            raise DataError(f"{path}: no split column and folds outside 0-4; {fix}")
+        folds["split"] = folds["fold"].map(SPLIT_OF_FOLD)
+    dup = folds["posting_id"][folds["posting_id"].duplicated()].unique()
+    if len(dup):
+        raise DataError(f"{path}: {len(dup):,} posting_ids listed twice: {_examples(dup)}; {fix}")
+    return folds[["posting_id", "fold", "split"]].reset_index(drop=True)
+
+
+def _check_matches(path: Path, folds: pd.DataFrame, frame: pd.DataFrame) -> None:
+    fix = f"it was made for other data; delete {path} to recompute the split"
+    ids = frame["posting_id"].astype(str)
+    in_file = set(folds["posting_id"])
+    in_frame = set(ids)
+    absent = [p for p in ids if p not in in_file]
+    foreign = [p for p in folds["posting_id"] if p not in in_frame]
+    if absent or foreign:
+        parts = []
+        if absent:
+            parts.append(f"{len(absent):,} catalog postings are not in it (e.g. {_examples(absent)})")
+        if foreign:
+            parts.append(f"{len(foreign):,} of its postings are not in the catalog (e.g. {_examples(foreign)})")
+        raise DataError(
+            f"{path} does not cover exactly the catalog's {len(in_frame):,} postings: "
+            f"{'; '.join(parts)}; {fix}"
+        )
+    split = folds.set_index("posting_id")["split"].reindex(ids).to_numpy()
+    spans = (
+        pd.DataFrame({"g": frame["label_group"].to_numpy(), "s": split})
+        .groupby("g")["s"]
+        .nunique()
+    )
+    spanning = spans[spans > 1]
+    if len(spanning):
+        raise DataError(
+            f"{path}: {len(spanning):,} label groups span several splits "
+            f"(e.g. {_examples(spanning.index.tolist())}); {fix}"
+        )
+
+
+def load_or_create_folds(root: str | os.PathLike, frame: pd.DataFrame) -> pd.DataFrame:
+    """Folds for ``frame``, from ``root/folds.csv`` (written atomically the first time).
+
+    The result is in ``frame``'s order. A folds.csv that does not cover exactly the
+    frame's posting_ids (or splits a label group) raises DataError. Without labels
+    every posting is ``split == "test"``, ``fold == -1`` and nothing is written.
+    """
+    if "label_group" not in frame.columns:
+        return _unlabelled(frame)
+    path = Path(root) / FOLDS_FILE
+    if path.exists():
+        folds = _read_folds(path)
+        _check_matches(path, folds, frame)
+        ordered = folds.set_index("posting_id").reindex(frame["posting_id"].astype(str))
+        return pd.DataFrame(
+            {
+                "posting_id": ordered.index.to_numpy(),
+                "fold": ordered["fold"].to_numpy(dtype=np.int64),
+                "split": ordered["split"].to_numpy(),
+            }
+        )
+    folds = make_folds(frame)
+    atomic_write_csv(path, folds)
+    return folds
+
+
+def attach_splits(frame: pd.DataFrame, folds: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` plus ``fold`` and ``split`` columns (frame order kept)."""
+    lookup = (
+        folds.assign(posting_id=folds["posting_id"].astype(str))
+        .drop_duplicates("posting_id")
+        .set_index("posting_id")
+    )
+    ids = frame["posting_id"].astype(str)
+    missing = ~ids.isin(lookup.index)
+    if missing.any():
+        raise DataError(
+            f"{int(missing.sum()):,} postings have no fold: {_examples(ids[missing].tolist())}"
+        )
+    out = frame.drop(columns=[c for c in ("fold", "split") if c in frame.columns]).copy()
+    out["fold"] = lookup["fold"].reindex(ids).to_numpy(dtype=np.int64)
+    out["split"] = lookup["split"].reindex(ids).to_numpy()
+    return out

@@ -1,0 +1,125 @@
+"""Title clean-up.
+
+Shopee titles sometimes hold *literal* escape sequences: the four characters
+``\\xe2`` instead of the byte 0xE2, typically runs such as ``\\xe2\\x9c\\xa8``
+that spell one UTF-8 character (here "✨"), plus ``\\u00e9``, ``\\n`` and ``\\t``.
+:func:`decode_escapes` turns them into the characters they stand for;
+:func:`clean_title` is the seed's clean-up for transformer text models.
+The raw title is kept everywhere else (TF-IDF uses it as the seed did).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+# Anything that looks like a literal escape sequence (used for counting).
+_ANY_ESCAPE = re.compile(r"\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[ntr])")
+
+# Tokens for decoding: runs of \xNN (bytes, decoded together as UTF-8), runs of
+# \uNNNN (so surrogate pairs combine), a single \UNNNNNNNN, or \n \t \r.
+_DECODE = re.compile(
+    r"(?P<x>(?:\\x[0-9a-fA-F]{2})+)"
+    r"|(?P<u>(?:\\u[0-9a-fA-F]{4})+)"
+    r"|(?P<U>\\U[0-9a-fA-F]{8})"
+    r"|\\(?P<c>[ntr])"
+)
+_SIMPLE = {"n": "\n", "t": "\t", "r": "\r"}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+def _decode_byte_run(run: str) -> str:
+    """Decode a run of literal ``\\xNN`` tokens as UTF-8; invalid bytes stay literal."""
+    tokens = [run[i : i + 4] for i in range(0, len(run), 4)]
+    data = bytes(int(t[2:], 16) for t in tokens)
+    out: list[str] = []
+    i = 0
+    while i < len(data):
+        for n in (1, 2, 3, 4):
+            chunk = data[i : i + n]
+            if len(chunk) < n:
+                break
+            try:
+                out.append(chunk.decode("utf-8"))
+            except UnicodeDecodeError:
+                continue
+            i += n
+            break
+        else:
+            out.append(tokens[i])
+            i += 1
+            continue
+        if len(chunk) < n:  # ran out of bytes: this one cannot start a character
+            out.append(tokens[i])
+            i += 1
+    return "".join(out)
+
+
+def _decode_u_run(run: str) -> str:
+    """Decode a run of ``\\uNNNN`` tokens, pairing surrogates; lone surrogates stay literal."""
+    tokens = [run[i : i + 6] for i in range(0, len(run), 6)]
+    codes = [int(t[2:], 16) for t in tokens]
+    out: list[str] = []
+    i = 0
+    while i < len(codes):
+        c = codes[i]
+        if 0xD800 <= c <= 0xDBFF and i + 1 < len(codes) and 0xDC00 <= codes[i + 1] <= 0xDFFF:
+            out.append(chr(0x10000 + ((c - 0xD800) << 10) + (codes[i + 1] - 0xDC00)))
+            i += 2
+        elif 0xD800 <= c <= 0xDFFF:
+            out.append(tokens[i])
+            i += 1
+        else:
+            out.append(chr(c))
+            i += 1
+    return "".join(out)
+
+
+def _replace(match: re.Match) -> str:
+    if match.group("x"):
+        return _decode_byte_run(match.group("x"))
+    if match.group("u"):
+        return _decode_u_run(match.group("u"))
+    if match.group("U"):
+        code = int(match.group("U")[2:], 16)
+        if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+            return match.group("U")
+        return chr(code)
+    return _SIMPLE[match.group("c")]
+
+
+def decode_escapes(title: str) -> str:
+    """Turn literal escape sequences into the characters they stand for.
+
+    ``\\xNN`` runs are decoded together as UTF-8 bytes, ``\\uNNNN`` (with
+    surrogate pairs) and ``\\UNNNNNNNN`` as code points, ``\\n \\t \\r`` as
+    whitespace. Sequences that do not decode are left exactly as they were.
+    Never raises; a non-string (e.g. NaN) gives "".
+    """
+    if not isinstance(title, str):
+        return ""
+    if "\\" not in title:
+        return title
+    return _DECODE.sub(_replace, title)
+
+
+def clean_title(title: str) -> str:
+    """The seed's clean-up for transformer text models.
+
+    decode_escapes, drop non-ASCII characters, lower-case, control characters
+    to spaces, collapse whitespace (and strip).
+    """
+    text = decode_escapes(title)
+    text = _NON_ASCII.sub("", text)
+    text = _CONTROL.sub(" ", text)
+    return " ".join(text.lower().split())
+
+
+def has_literal_escapes(title: str) -> bool:
+    return isinstance(title, str) and "\\" in title and _ANY_ESCAPE.search(title) is not None
+
+
+def count_literal_escapes(titles: Iterable[str]) -> int:
+    """Number of titles that contain at least one literal escape sequence."""
+    return sum(1 for t in titles if has_literal_escapes(t))

@@ -1,0 +1,87 @@
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from shopee_core.errors import EmbeddingError
+from shopee_core.matching import Embeddings, fuse, knn
+
+
+def test_dense_knn_is_exact_and_sorted():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 24)).astype(np.float32)
+    emb = Embeddings.from_array(x)
+    nb = knn(emb, 10)
+    xn = emb.dense()
+    full = xn @ xn.T
+    expected = -np.sort(-full, axis=1)[:, :10]
+    np.testing.assert_allclose(nb.sim, expected, atol=1e-5)
+    assert (np.diff(nb.sim, axis=1) <= 0).all()
+    assert nb.is_self.any(axis=1).all()
+
+
+def test_sparse_and_dense_paths_agree():
+    x = sp.random(200, 300, density=0.03, random_state=2, format="csr", dtype=np.float32)
+    x = x + sp.eye(200, 300, dtype=np.float32)  # no empty rows
+    s_nb = knn(Embeddings.from_array(x), 8)
+    d_nb = knn(Embeddings.from_array(x.toarray()), 8)
+    np.testing.assert_allclose(s_nb.sim, d_nb.sim, atol=1e-5)
+
+
+def test_self_kept_among_more_duplicates_than_k():
+    x = np.ones((6, 4), dtype=np.float32)
+    nb = knn(Embeddings.from_array(x), 2)
+    assert nb.is_self.any(axis=1).all()
+
+
+def test_zero_rows_are_allowed_and_match_nothing():
+    x = sp.csr_matrix(np.array([[1, 0], [0, 0], [1, 0.1]], dtype=np.float32))
+    nb = knn(Embeddings.from_array(x), 3)
+    assert nb.is_self.any(axis=1).all()
+    row = nb.idx[1].tolist().index(1)
+    assert nb.sim[1, row] == 0.0
+
+
+def test_k_is_capped_at_pool_size():
+    nb = knn(Embeddings.from_array(np.eye(3, dtype=np.float32)), 50)
+    assert nb.k == 3
+
+
+@pytest.mark.parametrize("bad, phrase", [
+    (np.array([[np.nan, 1.0], [1.0, 0.0]]), "NaN"),
+    (np.array([[np.inf, 1.0], [1.0, 0.0]]), "NaN or inf"),
+    (np.zeros((0, 4)), "zero rows"),
+    (np.ones((3, 4), dtype=np.int64), "dtype"),
+    (np.array([{"a": 1}], dtype=object), "object"),
+    (np.ones(4), "2-D"),
+])
+def test_bad_embeddings_are_rejected(bad, phrase):
+    with pytest.raises(EmbeddingError, match=phrase):
+        Embeddings.from_array(bad)
+
+
+def test_mean_fusion_is_mean_of_cosines():
+    rng = np.random.default_rng(1)
+    a = Embeddings.from_array(rng.normal(size=(50, 8)))
+    b = Embeddings.from_array(sp.random(50, 40, density=0.2, random_state=3, format="csr", dtype=np.float32)
+                              + sp.eye(50, 40, dtype=np.float32))
+    f = fuse([a, b])
+    i, j = np.arange(50), rng.permutation(50)
+    expected = (a.pair_similarity(i, j) + b.pair_similarity(i, j)) / 2
+    np.testing.assert_allclose(f.pair_similarity(i, j), expected, atol=1e-6)
+    np.testing.assert_allclose(f.self_similarity(), 1.0, atol=1e-5)
+
+
+def test_weighted_fusion_and_fusion_with_itself():
+    rng = np.random.default_rng(2)
+    a = Embeddings.from_array(rng.normal(size=(40, 8)))
+    b = Embeddings.from_array(rng.normal(size=(40, 8)))
+    i, j = np.arange(40), rng.permutation(40)
+    w = fuse([a, b], [3, 1]).pair_similarity(i, j)
+    np.testing.assert_allclose(w, 0.75 * a.pair_similarity(i, j) + 0.25 * b.pair_similarity(i, j), atol=1e-6)
+    np.testing.assert_allclose(knn(fuse([a, a]), 5).sim, knn(a, 5).sim, atol=1e-6)
+
+
+def test_bad_fusion_weights():
+    a = Embeddings.from_array(np.eye(3, dtype=np.float32))
+    with pytest.raises(EmbeddingError, match="weights"):
+        fuse([a, a], [1, -1])
