@@ -71,7 +71,7 @@ def _read_pool(path: str):
     from .data.kaggle import read_postings_csv
 
     path = Path(path)
-    frame, _ = read_postings_csv(path, minimal=True)
+    frame, _ = read_postings_csv(path, require_labels=True, required=("posting_id", "label_group"))
     if "label_group" not in frame:
         raise ShopeeError(f"{path}: evaluate needs a label_group column to score against")
     if "split" not in frame:

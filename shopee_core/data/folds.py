@@ -120,9 +120,14 @@ def _check_matches(path: Path, folds: pd.DataFrame, frame: pd.DataFrame) -> None
     if absent or foreign:
         parts = []
         if absent:
-            parts.append(f"{len(absent):,} catalog postings are not in it (e.g. {_examples(absent)})")
+            parts.append(
+                f"{len(absent):,} catalog postings are not in it (e.g. {_examples(absent)})"
+            )
         if foreign:
-            parts.append(f"{len(foreign):,} of its postings are not in the catalog (e.g. {_examples(foreign)})")
+            parts.append(
+                f"{len(foreign):,} of its postings are not in the catalog "
+                f"(e.g. {_examples(foreign)})"
+            )
         raise DataError(
             f"{path} does not cover exactly the catalog's {len(in_frame):,} postings: "
             f"{'; '.join(parts)}; {fix}"

@@ -33,6 +33,10 @@ def _exc_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+def _bomb_text(exc: BaseException) -> str:
+    return f"too many pixels, refused as a possible decompression bomb ({_exc_text(exc)})"
+
+
 def _composite_on_white(im: Image.Image) -> Image.Image:
     rgba = im.convert("RGBA")
     background = Image.new("RGBA", rgba.size, _WHITE + (255,))
@@ -87,8 +91,8 @@ def image_size(path: str | os.PathLike) -> tuple[int, int]:
     try:
         with Image.open(path) as im:
             return im.size
-    except Image.DecompressionBombError as exc:
-        raise _fail(path, f"too many pixels, refused as a possible decompression bomb ({exc})") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise _fail(path, _bomb_text(exc)) from None
     except UnidentifiedImageError:
         raise _fail(path, "not an image (or a format Pillow cannot read)") from None
     except (OSError, SyntaxError, ValueError) as exc:
@@ -146,8 +150,8 @@ def open_image(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> Image.I
                 out = im.copy()  # detach from the file handle closed by the with-block
     except DataError:
         raise
-    except Image.DecompressionBombError as exc:
-        raise _fail(path, f"too many pixels, refused as a possible decompression bomb ({exc})") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise _fail(path, _bomb_text(exc)) from None
     except UnidentifiedImageError:
         raise _fail(path, "not an image (or a format Pillow cannot read)") from None
     except MemoryError:

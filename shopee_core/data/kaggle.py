@@ -37,7 +37,7 @@ import pandas as pd
 
 from ..errors import DataError
 from .images import open_image
-from .text import _ANY_ESCAPE
+from .text import LITERAL_ESCAPE_RE
 
 REQUIRED_COLUMNS = ("posting_id", "image", "image_phash", "title", "label_group")
 LABEL_COLUMN = "label_group"
@@ -150,7 +150,7 @@ def _rows_where(mask) -> list[int]:
 
 # ---------------------------------------------------------------- read + check
 def read_postings_csv(
-    path: str | os.PathLike, require_labels: bool | None = None
+    path: str | os.PathLike, require_labels: bool | None = None, required=REQUIRED_COLUMNS
 ) -> tuple[pd.DataFrame, list[str]]:
     """Parse and validate one postings CSV; return ``(frame, warnings)``.
 
@@ -161,6 +161,8 @@ def read_postings_csv(
     The frame has ``posting_id, image, image_phash, title`` as strings (title raw,
     cleaned only as the module docstring lists), ``label_group`` as int64 when
     kept, then any extra columns as strings. Raises DataError on fatal problems.
+    ``required`` narrows the required columns for files that only carry ids and labels
+    (e.g. the postings table given to ``evaluate``); checks of absent columns are skipped.
     """
     path = Path(path)
     if not path.exists():
@@ -189,10 +191,8 @@ def read_postings_csv(
     frame.columns = columns
 
     # ---- columns
-    needed = [c for c in REQUIRED_COLUMNS if c != LABEL_COLUMN]
-    if require_labels:
-        needed.append(LABEL_COLUMN)
-    missing = [c for c in needed if c not in columns]
+    needed = [c for c in required if c != LABEL_COLUMN]
+    missing = [c for c in needed + ([LABEL_COLUMN] if require_labels else []) if c not in columns]
     if missing:
         hints = []
         for col in missing:
@@ -213,20 +213,22 @@ def read_postings_csv(
     keep_labels = LABEL_COLUMN in columns and require_labels is not False
     if LABEL_COLUMN in columns and require_labels is False:
         warnings.append(f"{LABEL_COLUMN} column ignored (prediction-only data)")
-    base = [c for c in REQUIRED_COLUMNS if c != LABEL_COLUMN] + ([LABEL_COLUMN] if keep_labels else [])
-    extra = [c for c in columns if c not in REQUIRED_COLUMNS]
+    base = list(needed)
+    if keep_labels:
+        base.append(LABEL_COLUMN)
+    extra = [c for c in columns if c not in base and c not in REQUIRED_COLUMNS]
     if extra:
         warnings.append(
             f"{_plural(len(extra), 'extra column')} kept: {', '.join(repr(c) for c in extra)}"
         )
     frame = frame[base + extra].copy()
-    frame.reset_index(drop=True, inplace=True)
+    frame = frame.reset_index(drop=True)
     for col in frame.columns:
         frame[col] = frame[col].fillna("").astype(str)
 
     # ---- id-like columns: trim, then require non-empty / plain names / unique ids
     trimmed = 0
-    for col in ("posting_id", "image", "image_phash") + ((LABEL_COLUMN,) if keep_labels else ()):
+    for col in [c for c in ("posting_id", "image", "image_phash") if c in base] + ([LABEL_COLUMN] if keep_labels else []):
         stripped = frame[col].str.strip()
         trimmed += int((stripped != frame[col]).sum())
         frame[col] = stripped
@@ -246,18 +248,19 @@ def read_postings_csv(
     dup = counts[counts > 1]
     if len(dup):
         ex = [f"{pid} ({n}x)" for pid, n in dup.items()]
+        verb = "occurs" if len(dup) == 1 else "occur"
         raise DataError(
-            f"{path}: {_plural(len(dup), 'posting_id')} occur more than once "
+            f"{path}: {_plural(len(dup), 'posting_id')} {verb} more than once "
             f"({int(dup.sum()):,} rows): {_examples(ex)}; posting_ids must be unique"
         )
 
-    empty_image = (frame["image"] == "").to_numpy()
+    empty_image = (frame["image"] == "").to_numpy() if "image" in base else np.zeros(len(frame), bool)
     if empty_image.any():
         raise DataError(
             f"{path}: {_plural(int(empty_image.sum()), 'posting')} without an image file name: "
             f"{_examples(_ids_where(frame, empty_image))}"
         )
-    images = frame["image"]
+    images = frame["image"] if "image" in base else pd.Series([], dtype=str)
     unsafe = (
         images.str.contains(r"[/\\\x00]", regex=True)
         | images.isin([".", ".."])
@@ -266,10 +269,11 @@ def read_postings_csv(
     if unsafe.any():
         raise DataError(
             f"{path}: image must be a plain file name inside the image folder; "
-            f"{_plural(int(unsafe.sum()), 'value')} are not: {_examples(images[unsafe].tolist())}"
+            f"{_plural(int(unsafe.sum()), 'value')} {'is' if unsafe.sum() == 1 else 'are'} not: "
+            f"{_examples(images[unsafe].tolist())}"
         )
 
-    empty_phash = (frame["image_phash"] == "").to_numpy()
+    empty_phash = (frame["image_phash"] == "").to_numpy() if "image_phash" in base else np.zeros(len(frame), bool)
     if empty_phash.any():
         warnings.append(
             f"{_plural(int(empty_phash.sum()), 'empty image_phash', 'empty image_phashes')}: "
@@ -286,7 +290,7 @@ def read_postings_csv(
             ex = [f"{v!r} ({pid})" for v, pid in zip(labels[bad], frame["posting_id"][bad])]
             raise DataError(
                 f"{path}: label_group must be an integer; {_plural(int(bad.sum()), 'value')} "
-                f"are not: {_examples(ex)}"
+                f"{'is' if bad.sum() == 1 else 'are'} not: {_examples(ex)}"
             )
         if is_float_int.any():
             warnings.append(
@@ -307,6 +311,8 @@ def read_postings_csv(
                 f"(every Kaggle group has >= 2): {_examples(singles.index.tolist())}"
             )
 
+    if "title" not in base:
+        return frame, warnings
     # ---- titles
     titles = frame["title"]
     control = titles.str.contains(_CONTROL_CHARS, regex=True).to_numpy()
@@ -323,7 +329,7 @@ def read_postings_csv(
             f"{_plural(int(empty_title.sum()), 'empty title')}: "
             f"{_examples(_ids_where(frame, empty_title))}"
         )
-    escapes = titles.str.contains(_ANY_ESCAPE.pattern, regex=True).to_numpy()
+    escapes = titles.str.contains(LITERAL_ESCAPE_RE.pattern, regex=True).to_numpy()
     if escapes.any():
         warnings.append(
             f"{_plural(int(escapes.sum()), 'title')} with literal escape sequences such as \\xe2 "

@@ -14,7 +14,7 @@ import re
 from typing import Iterable
 
 # Anything that looks like a literal escape sequence (used for counting).
-_ANY_ESCAPE = re.compile(r"\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[ntr])")
+LITERAL_ESCAPE_RE = re.compile(r"\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[ntr])")
 
 # Tokens for decoding: runs of \xNN (bytes, decoded together as UTF-8), runs of
 # \uNNNN (so surrogate pairs combine), a single \UNNNNNNNN, or \n \t \r.
@@ -117,7 +117,7 @@ def clean_title(title: str) -> str:
 
 
 def has_literal_escapes(title: str) -> bool:
-    return isinstance(title, str) and "\\" in title and _ANY_ESCAPE.search(title) is not None
+    return isinstance(title, str) and "\\" in title and LITERAL_ESCAPE_RE.search(title) is not None
 
 
 def count_literal_escapes(titles: Iterable[str]) -> int:

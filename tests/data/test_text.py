@@ -1,0 +1,67 @@
+import math
+
+import pytest
+
+from shopee_core.data.text import clean_title, count_literal_escapes, decode_escapes
+
+
+def test_decode_utf8_byte_run():
+    out = decode_escapes("Kaos Polos \\xe2\\x9c\\xa8 Premium")
+    assert out == "Kaos Polos ✨ Premium"
+
+
+def test_decode_two_characters_in_one_run():
+    # "é" (c3 a9) followed by "✨" (e2 9c a8)
+    assert decode_escapes("caf\\xc3\\xa9\\xe2\\x9c\\xa8") == "café✨"
+
+
+def test_decode_unicode_and_simple_escapes():
+    assert decode_escapes("caf\\u00e9") == "café"
+    assert decode_escapes("\\ud83d\\ude00 smile") == "😀 smile"
+    assert decode_escapes("\\U0001F600") == "😀"
+    assert decode_escapes("a\\nb\\tc") == "a\nb\tc"
+    assert decode_escapes("upper \\xE2\\x9C\\xA8") == "upper ✨"
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "broken \\xe2\\x9c end",  # incomplete UTF-8 sequence
+        "lone \\xff byte",
+        "lone surrogate \\ud83d here",
+        "\\U00110000 out of range",
+        "not an escape \\xZZ \\u12",
+        "trailing backslash \\",
+    ],
+)
+def test_bad_sequences_are_left_as_is(title):
+    assert decode_escapes(title) == title
+
+
+def test_partially_valid_run_keeps_the_bad_part():
+    assert decode_escapes("\\xff\\xe2\\x9c\\xa8") == "\\xff✨"
+
+
+def test_decode_never_raises_on_odd_input():
+    assert decode_escapes("") == ""
+    assert decode_escapes(float("nan")) == ""
+    assert decode_escapes(None) == ""
+    assert decode_escapes("plain title") == "plain title"
+
+
+def test_clean_title_lowercases_drops_non_ascii_collapses_whitespace():
+    raw = "  Kaos POLOS \\xe2\\x9c\\xa8  Premium\\nCotton   café 100% "
+    assert clean_title(raw) == "kaos polos premium cotton caf 100%"
+
+
+def test_clean_title_control_chars_and_nan():
+    assert clean_title("a\x00b\tc") == "a b c"
+    assert clean_title(float("nan")) == ""
+    assert clean_title("") == ""
+    assert clean_title("ＡＢＣ 漢字") == ""
+
+
+def test_count_literal_escapes_counts_titles():
+    titles = ["a \\xe2\\x9c\\xa8", "b \\n c", "plain", "d \\u00e9", "", math.nan, "x\\y"]
+    assert count_literal_escapes(titles) == 3
+    assert count_literal_escapes([]) == 0

@@ -1,0 +1,125 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from shopee_core.cli import build_parser, main
+
+COMMANDS = ["demo-data", "split", "embed", "evaluate", "models"]
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "shopee_core", *map(str, args)], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([command, "--help"])
+    assert exc.value.code == 0
+    assert "usage:" in capsys.readouterr().out
+
+
+def test_parser_knows_every_command():
+    text = build_parser().format_help()
+    assert all(c in text for c in COMMANDS)
+
+
+def test_split_is_written_once_and_reused(tiny_catalog, capsys):
+    assert main(["split", "--data", str(tiny_catalog)]) == 0
+    assert "written" in capsys.readouterr().out
+    first = (tiny_catalog / "folds.csv").read_bytes()
+    assert main(["split", "--data", str(tiny_catalog)]) == 0
+    assert "reused" in capsys.readouterr().out
+    assert (tiny_catalog / "folds.csv").read_bytes() == first
+
+
+def test_embed_then_evaluate_tuned_on_valid(tiny_catalog, tmp_path, capsys):
+    tfidf, phash = tmp_path / "tfidf.npz", tmp_path / "phash.npy"
+    assert main(["embed", "--model", "tfidf", "--data", str(tiny_catalog), "--out", str(tfidf)]) == 0
+    assert main(["embed", "--model", "phash", "--data", str(tiny_catalog), "--out", str(phash)]) == 0
+    out = tmp_path / "res.json"
+    csv = tiny_catalog / "train.csv"
+    rc = main(["evaluate", "--postings", str(csv), "--embeddings", str(tfidf), "--tune-split", "valid",
+               "--search-min2", "--split", "test", "--json", str(out)])
+    assert rc == 0
+    res = json.loads(out.read_text())
+    assert set(res) >= {"f1", "precision", "recall", "n", "thresholds", "tuned_on"}
+    folds = pd.read_csv(tiny_catalog / "folds.csv")
+    assert res["n"] == (folds["split"] == "test").sum()
+    assert 0 < res["f1"] <= 1 and res["thresholds"]["t2"][0] >= res["thresholds"]["t"][0]
+    # a union of TF-IDF and pHash at fixed thresholds recalls at least as much as TF-IDF alone
+    u = tmp_path / "u.json"
+    assert main(["evaluate", "--postings", str(csv), "--embeddings", str(tfidf), "--embeddings", str(phash),
+                 "--combine", "union", "--threshold", "0.5", "--threshold", "0.2", "--split", "test",
+                 "--json", str(u)]) == 0
+    t = tmp_path / "t.json"
+    assert main(["evaluate", "--postings", str(csv), "--embeddings", str(tfidf), "--threshold", "0.5",
+                 "--split", "test", "--json", str(t), "--predictions", str(tmp_path / "p.csv")]) == 0
+    assert json.loads(u.read_text())["recall"] >= json.loads(t.read_text())["recall"]
+    pred = pd.read_csv(tmp_path / "p.csv")
+    assert list(pred.columns) == ["posting_id", "matches"]
+    assert all(pid in m.split() for pid, m in zip(pred.posting_id, pred.matches))
+
+
+def test_evaluate_against_search_threshold_files(tiny_catalog, tmp_path):
+    main(["split", "--data", str(tiny_catalog)])
+    frame = pd.read_csv(tiny_catalog / "train.csv")
+    rng = np.random.default_rng(0)
+    centers = rng.normal(size=(frame.label_group.max() + 1, 8))
+    x = (centers[frame.label_group] + rng.normal(size=(len(frame), 8)) * 0.3).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    frame[["posting_id", "label_group"]].to_csv(tmp_path / "pool.csv", index=False)
+    out = tmp_path / "r.json"
+    arg = f"{tmp_path / 'pool.csv'}:{tmp_path / 'x.npy'}"
+    assert main(["evaluate", "--postings", str(tmp_path / "pool.csv"), "--embeddings", str(tmp_path / "x.npy"),
+                 "--search-threshold", arg, "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["f1"] > 0.9
+
+
+def bad(tmp_path, name, array):
+    path = tmp_path / name
+    np.save(path, array, allow_pickle=True)
+    return path
+
+
+@pytest.mark.parametrize("case", ["rows", "nan", "pickle", "missing", "no-threshold", "union-count", "no-split"])
+def test_evaluate_errors_are_one_line_and_leave_nothing(case, tiny_catalog, tmp_path):
+    csv = tiny_catalog / "train.csv"
+    n = len(pd.read_csv(csv))
+    good = bad(tmp_path, "good.npy", np.eye(n, 8, dtype=np.float32) + 0.1)
+    args = {
+        "rows": ["--embeddings", bad(tmp_path, "r.npy", np.ones((n - 1, 4), np.float32)), "--threshold", "0.3"],
+        "nan": ["--embeddings", bad(tmp_path, "n.npy", np.full((n, 4), np.nan, np.float32)), "--threshold", "0.3"],
+        "pickle": ["--embeddings", bad(tmp_path, "p.npy", np.array([{"x": 1}] * n, dtype=object)), "--threshold", "0.3"],
+        "missing": ["--embeddings", tmp_path / "nope.npy", "--threshold", "0.3"],
+        "no-threshold": ["--embeddings", good],
+        "union-count": ["--embeddings", good, "--embeddings", good, "--combine", "union", "--threshold", "0.3"],
+        "no-split": ["--embeddings", good, "--threshold", "0.3", "--split", "test"],
+    }[case]
+    out = tmp_path / "out.json"
+    r = run_cli("evaluate", "--postings", csv, *args, "--json", out)
+    assert r.returncode == 1, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
+    assert "Traceback" not in r.stderr
+    assert not out.exists()
+
+
+def test_bad_catalog_is_one_line_error(tmp_path):
+    (tmp_path / "train.csv").write_text("posting_id,image\nx,y.jpg\n")
+    r = run_cli("split", "--data", tmp_path)
+    assert r.returncode == 1
+    assert r.stderr.startswith("error: ") and "missing required column" in r.stderr
+
+
+def test_models_json_lists_baselines():
+    r = run_cli("models", "--json")
+    assert r.returncode == 0
+    models = {m["id"]: m for m in json.loads(r.stdout)}
+    assert models["tfidf"]["recipe"] == 7
+    assert models["tfidf"]["spec"]["params"]["max_features"] == 15000
+    assert models["phash"]["family"] == "baseline"
