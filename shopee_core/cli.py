@@ -48,19 +48,47 @@ def cmd_split(args) -> int:
 
 
 def cmd_embed(args) -> int:
-    from .data import attach_splits, load_catalog, load_or_create_folds
     from .io import save_matrix
-    from .models import get
+    from .models.embedders import to_storage
 
-    spec = get(args.model)
-    if spec.embed is None:
-        raise ShopeeError(f"model {args.model!r} needs a trained run (train it first)")
-    catalog = load_catalog(args.data, check_images=False)
-    frame = attach_splits(catalog.frame, load_or_create_folds(args.data, catalog.frame))
-    matrix = spec.embed(frame)
     out = Path(args.out)
+    if bool(args.run) == bool(args.model):
+        raise ShopeeError("give exactly one of --run RUN_DIR (a trained run) or --model ID (an untrained model)")
+    if args.run:
+        from .training.loop import embed_run
+
+        matrix, _ = embed_run(args.run, args.data, split=args.split, device=args.device, progress=not args.quiet)
+        what = f"run {args.run}"
+    else:
+        from .data import attach_splits, load_catalog, load_or_create_folds
+        from .models import get
+        from .models.embedders import embed_untrained
+
+        entry = get(args.model, args.profile)
+        catalog = load_catalog(args.data, check_images=entry.kind == "image_zeroshot")
+        frame = attach_splits(catalog.frame, load_or_create_folds(args.data, catalog.frame))
+        if args.split:
+            frame = frame[frame["split"] == args.split].reset_index(drop=True)
+            if frame.empty:
+                raise ShopeeError(f"{args.data}: no postings in split {args.split!r}")
+        matrix = embed_untrained(entry, catalog, frame, progress=not args.quiet, device=args.device)
+        what = entry.label
+    matrix = to_storage(matrix)
     save_matrix(out, matrix)
-    print(f"{out}: {matrix.shape[0]} x {matrix.shape[1]} ({spec.label})")
+    print(f"{out}: {matrix.shape[0]} x {matrix.shape[1]} {matrix.dtype} ({what})")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from .models import get
+    from .training.loop import train
+
+    entry = get(args.model, args.profile)
+    result = train(entry, args.data, args.out, resume=args.resume, device=args.device, progress=not args.quiet,
+                   workers=args.workers)
+    best = result["best"]
+    print(f"{args.out}: {result['epochs']} epoch(s); best valid F1 {best['f1']:.4f} (epoch "
+          f"{best['epoch'] + 1 if best['epoch'] is not None else '-'})")
     return 0
 
 
@@ -154,10 +182,9 @@ def cmd_models(args) -> int:
     if args.json:
         print(json.dumps([m.as_dict() for m in models], indent=2))
         return 0
-    print(f"{'id':<24} {'recipe':>6}  {'family':<9} {'profiles':<20} label")
+    print(f"{'id':<28} {'recipe':>6}  {'family':<9} {'profile':<7} label")
     for m in models:
-        print(f"{m.id:<24} {m.recipe if m.recipe is not None else '-':>6}  {m.family:<9} "
-              f"{','.join(m.profiles):<20} {m.label}")
+        print(f"{m.id:<28} {m.recipe if m.recipe is not None else '-':>6}  {m.family:<9} {m.profile:<7} {m.label}")
     return 0
 
 
@@ -181,11 +208,31 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--data", required=True, metavar="DIR")
     s.set_defaults(func=cmd_split)
 
-    s = sub.add_parser("embed", help="embed a catalog with an untrained model (tfidf, phash)",
-                       description="Write one row per posting in train.csv order: .npy (dense) or .npz (sparse CSR).")
+    s = sub.add_parser("train", help="train a recipe (ArcFace/CurricularFace over the train split's groups)",
+                       description="Train one registry entry; checkpoints every epoch as safetensors, the best "
+                                   "validation epoch kept. Multi-GPU: torchrun --nproc_per_node N -m shopee_core train ...")
     s.add_argument("--model", required=True, metavar="ID", help="model id (see `models`)")
+    s.add_argument("--data", required=True, metavar="DIR", help="Kaggle-layout folder (train.csv + train_images/)")
+    s.add_argument("--profile", choices=["seed18", "demo", "smoke"], default="seed18",
+                   help="recipe profile (default seed18: the seed's full recipe, for a GPU)")
+    s.add_argument("--out", required=True, metavar="RUN_DIR")
+    s.add_argument("--resume", action="store_true", help="continue an interrupted run in RUN_DIR")
+    s.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when present)")
+    s.add_argument("--workers", type=int, help="data-loading worker processes")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("embed", help="embed a catalog with a trained run or an untrained model",
+                       description="Write one L2-normalised row per posting in train.csv order: .npy (float16) "
+                                   "or, for TF-IDF, .npz (sparse CSR).")
+    s.add_argument("--run", metavar="RUN_DIR", help="a finished (or best-so-far) training run")
+    s.add_argument("--model", metavar="ID", help="an untrained model: tfidf, phash, e5_zeroshot, *_zeroshot")
+    s.add_argument("--profile", choices=["seed18", "demo", "smoke"], help="profile of --model (default: its first)")
     s.add_argument("--data", required=True, metavar="DIR")
+    s.add_argument("--split", metavar="NAME", help="only this split's postings (train|valid|test)")
     s.add_argument("--out", required=True, metavar="PATH")
+    s.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when present)")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_embed)
 
     s = sub.add_parser("evaluate", help="match postings from embeddings and score them (row-wise F1)",

@@ -8,7 +8,7 @@ import pytest
 
 from shopee_core.cli import build_parser, main
 
-COMMANDS = ["demo-data", "split", "embed", "evaluate", "models"]
+COMMANDS = ["demo-data", "split", "train", "embed", "evaluate", "models"]
 
 
 def run_cli(*args):
@@ -119,7 +119,7 @@ def test_bad_catalog_is_one_line_error(tmp_path):
 def test_models_json_lists_baselines():
     r = run_cli("models", "--json")
     assert r.returncode == 0
-    models = {m["id"]: m for m in json.loads(r.stdout)}
-    assert models["tfidf"]["recipe"] == 7
+    models = {m["id"]: m for m in json.loads(r.stdout) if m["profile"] == "seed18"}
+    assert models["tfidf"]["recipe"] == 7 and models["tfidf"]["profile"] == "seed18"
     assert models["tfidf"]["spec"]["params"]["max_features"] == 15000
     assert models["phash"]["family"] == "baseline"

@@ -1,5 +1,5 @@
-"""Model recipes (registry), encoders and baselines."""
+"""Model recipes (registry), encoders, heads and baselines."""
 
-from .registry import ModelSpec, get, list_models, register
+from .registry import PROFILES, ModelEntry, get, leaves, list_models, members, register
 
-__all__ = ["ModelSpec", "get", "list_models", "register"]
+__all__ = ["PROFILES", "ModelEntry", "get", "leaves", "list_models", "members", "register"]

@@ -1,79 +1,90 @@
-"""Registry of model recipes: one entry per id with its full spec.
+"""Registry of model recipes: one entry per (model id, profile) with its full spec.
 
-A run is reproducible from its id. Later issues add the neural recipes; the
-entries here need no training and work on any catalog.
+A run is reproducible from its id and profile. Profiles:
+- ``seed18``: the seed's recipes exactly (512 px, 8 epochs, ImageNet / Hugging Face weights, GPU);
+- ``demo``: CPU and offline, minutes not hours; every entry says what it really is;
+- ``smoke``: every recipe at tiny size from random init, to prove each code path.
+Combination entries (ensembles, fusions, unions) name their ``members``.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Callable
+import copy
+from dataclasses import dataclass
 
 from ..errors import ShopeeError
 
 PROFILES = ("seed18", "demo", "smoke")
+KINDS = ("image", "text", "tfidf", "phash", "image_zeroshot", "text_zeroshot", "e5", "combo")
+TRAINABLE = ("image", "text")
 
 
 @dataclass(frozen=True)
-class ModelSpec:
+class ModelEntry:
     id: str
     label: str
-    family: str                 # image | text | fusion | baseline
-    recipe: int | None          # the seed's model number 1-18, or None
-    profiles: tuple[str, ...]
-    spec: dict = field(default_factory=dict)
-    embed: Callable | None = field(default=None, repr=False, compare=False)  # (frame) -> dense or CSR
+    family: str            # image | text | fusion | baseline
+    recipe: int | None     # the seed's model number 1-18, or None
+    profile: str
+    kind: str              # how it is built, embedded and trained (KINDS)
+    spec: dict
+
+    @property
+    def trainable(self) -> bool:
+        return self.kind in TRAINABLE
 
     def as_dict(self) -> dict:
-        d = asdict(self)
-        d.pop("embed")
-        d["profiles"] = list(self.profiles)
-        return d
+        return {"id": self.id, "label": self.label, "family": self.family, "recipe": self.recipe,
+                "profile": self.profile, "kind": self.kind, "spec": copy.deepcopy(self.spec)}
 
 
-_REGISTRY: dict[str, ModelSpec] = {}
+_REGISTRY: dict[tuple[str, str], ModelEntry] = {}
 
 
-def register(spec: ModelSpec) -> ModelSpec:
-    if spec.id in _REGISTRY:
-        raise ValueError(f"model id {spec.id!r} registered twice")
-    _REGISTRY[spec.id] = spec
-    return spec
+def register(entry: ModelEntry) -> ModelEntry:
+    key = (entry.id, entry.profile)
+    if key in _REGISTRY:
+        raise ValueError(f"model {entry.id!r} registered twice for profile {entry.profile}")
+    if entry.profile not in PROFILES or entry.kind not in KINDS:
+        raise ValueError(f"bad profile/kind for {entry.id}: {entry.profile}/{entry.kind}")
+    _REGISTRY[key] = entry
+    return entry
 
 
-def get(model_id: str) -> ModelSpec:
-    try:
-        return _REGISTRY[model_id]
-    except KeyError:
-        raise ShopeeError(f"unknown model {model_id!r}; known: {', '.join(sorted(_REGISTRY))}") from None
+def get(model_id: str, profile: str | None = None) -> ModelEntry:
+    """The entry for ``model_id`` in ``profile`` (None: the only one, else seed18, demo, smoke)."""
+    found = {p: e for (i, p), e in _REGISTRY.items() if i == model_id}
+    if not found:
+        raise ShopeeError(f"unknown model {model_id!r}; known: {', '.join(sorted({i for i, _ in _REGISTRY}))}")
+    if profile is None:
+        for p in PROFILES:
+            if p in found:
+                return found[p]
+    if profile not in found:
+        raise ShopeeError(f"model {model_id!r} has no {profile!r} profile (it has: {', '.join(sorted(found))})")
+    return found[profile]
 
 
-def list_models(profile: str | None = None) -> list[ModelSpec]:
-    return [m for m in _REGISTRY.values() if profile is None or profile in m.profiles]
+def list_models(profile: str | None = None) -> list[ModelEntry]:
+    return [e for e in _REGISTRY.values() if profile is None or e.profile == profile]
 
 
-def _tfidf(frame):
-    from .tfidf import per_split
-
-    return per_split(frame["title"].tolist(), frame["split"] if "split" in frame else ["all"] * len(frame))
-
-
-def _phash(frame):
-    from .phash import embeddings
-
-    return embeddings(frame["image_phash"].tolist())
+def members(entry: ModelEntry) -> list[ModelEntry]:
+    """Direct members of a combination, in its profile."""
+    return [get(m, entry.profile) for m in entry.spec.get("members", [])]
 
 
-register(ModelSpec(
-    id="tfidf", label="TF-IDF (seed settings, fit per split)", family="text", recipe=7, profiles=PROFILES,
-    spec={"backbone": "TfidfVectorizer", "weights": "none", "params": {"stop_words": "english", "binary": True,
-          "max_features": 15000}, "fit": "per split", "embedding": "sparse tf-idf", "trained": False,
-          "pretrained": False, "loss": None, "epochs": 0},
-    embed=_tfidf,
-))
-register(ModelSpec(
-    id="phash", label="pHash (Hamming distance of image_phash)", family="baseline", recipe=None, profiles=PROFILES,
-    spec={"backbone": "imagehash.phash", "weights": "none", "embedding": "64 bits as +-1/8, cos distance = hamming/32",
-          "trained": False, "pretrained": False, "loss": None, "epochs": 0},
-    embed=_phash,
-))
+def leaves(entry: ModelEntry) -> list[ModelEntry]:
+    """The non-combination models a combination ultimately needs (each once, in order)."""
+    if entry.kind != "combo":
+        return [entry]
+    seen, out = set(), []
+    for m in members(entry):
+        for leaf in leaves(m):
+            if leaf.id not in seen:
+                seen.add(leaf.id)
+                out.append(leaf)
+    return out
+
+
+from . import recipes  # noqa: E402,F401  (registers every entry)

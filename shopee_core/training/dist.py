@@ -1,0 +1,50 @@
+"""PyTorch DDP glue for ``torchrun`` launches (nothing home-made: torch.distributed)."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+import torch.distributed as td
+
+
+def world_size() -> int:
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def rank() -> int:
+    return int(os.environ.get("RANK", "0"))
+
+
+def is_main() -> bool:
+    return rank() == 0
+
+
+def init() -> None:
+    if world_size() > 1 and not td.is_initialized():
+        td.init_process_group(backend="nccl" if torch.cuda.is_available() else "gloo")
+
+
+def device() -> torch.device:
+    if torch.cuda.is_available():
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        torch.cuda.set_device(local)
+        return torch.device("cuda", local)
+    return torch.device("cpu")
+
+
+def barrier() -> None:
+    if td.is_available() and td.is_initialized():
+        td.barrier()
+
+
+def shutdown() -> None:
+    if td.is_available() and td.is_initialized():
+        td.destroy_process_group()
+
+
+def sampler(n: int, seed: int):
+    from torch.utils.data import DistributedSampler
+
+    return DistributedSampler(range(n), num_replicas=world_size(), rank=rank(), shuffle=True, seed=seed,
+                              drop_last=True)
