@@ -175,6 +175,28 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def cmd_build_bundle(args) -> int:
+    from .bundle.builder import build, plan
+
+    only = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else None
+    if args.plan:
+        for e in plan(args.profile, only):
+            print(f"{e.id:<28} {e.kind:<15} {e.label}")
+        return 0
+    manifest = build(args.profile, args.data, args.out, k=args.k, device=args.device, workers=args.workers,
+                     umap=not args.no_umap, only=only)
+    print(f"{args.out}: {len(manifest['models'])} models, {len(manifest['files'])} other files")
+    return 0
+
+
+def cmd_check_bundle(args) -> int:
+    from .bundle import check_bundle
+
+    b = check_bundle(args.bundle)
+    print(f"{args.bundle}: ok ({len(b.models)} models, {len(b.postings)} postings, splits {', '.join(b.splits)})")
+    return 0
+
+
 def cmd_models(args) -> int:
     from .models import list_models
 
@@ -254,6 +276,26 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--predictions", metavar="CSV", help="also write posting_id,matches for the scored pool")
     s.add_argument("--json", required=True, metavar="OUT")
     s.set_defaults(func=cmd_evaluate)
+
+    s = sub.add_parser("build-bundle", help="train/embed/match every model of a profile into a dashboard bundle",
+                       description="Folds, embeddings, neighbour tables, thresholds, metrics, Min2/INB, fusions, "
+                                   "unions, UMAP, thumbnails and a checksummed manifest. Resumable: work is cached in "
+                                   ".NAME.build beside the bundle.")
+    s.add_argument("--profile", choices=["seed18", "demo", "smoke"], required=True)
+    s.add_argument("--data", required=True, metavar="DIR")
+    s.add_argument("--out", required=True, metavar="DIR", help="bundle folder, e.g. precomputed/demo")
+    s.add_argument("--models", metavar="ID,ID", help="only these models (and the combinations they complete)")
+    s.add_argument("--k", type=int, default=50, help="candidates per posting (default 50)")
+    s.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when present)")
+    s.add_argument("--workers", type=int, help="data-loading worker processes")
+    s.add_argument("--no-umap", action="store_true", help="skip the UMAP maps")
+    s.add_argument("--plan", action="store_true", help="print the models that would be built and exit")
+    s.set_defaults(func=cmd_build_bundle)
+
+    s = sub.add_parser("check-bundle", help="validate a bundle (schema, shapes, checksums)",
+                       description="Exit 0 when every file matches the manifest and every array its postings.")
+    s.add_argument("bundle", metavar="DIR")
+    s.set_defaults(func=cmd_check_bundle)
 
     s = sub.add_parser("models", help="list the model registry", description="Every model recipe with its full spec.")
     s.add_argument("--json", action="store_true", help="print the full specs as JSON")

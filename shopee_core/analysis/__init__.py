@@ -1,0 +1,1 @@
+"""Analyses over matches: embedding maps, error taxonomy, agreement between models."""

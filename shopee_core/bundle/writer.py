@@ -1,0 +1,93 @@
+"""Writing bundle files atomically and sealing them with a checksummed manifest."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from ..io import atomic_path, atomic_save_npy, atomic_save_npz, atomic_write_bytes, atomic_write_json
+from .format import FORMAT_VERSION, MANIFEST, POSTING_COLUMNS, POSTINGS
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def write_postings(root: Path, frame: pd.DataFrame) -> None:
+    missing = [c for c in POSTING_COLUMNS if c not in frame]
+    if missing:
+        raise ValueError(f"postings frame lacks {missing}")
+    table = frame[list(POSTING_COLUMNS)].reset_index(drop=True)
+    table["label_group"] = table["label_group"].astype("Int64")
+    with atomic_path(root / POSTINGS) as tmp:
+        table.to_parquet(tmp, index=False)
+
+
+def write_embeddings(root: Path, rel_dir: str, matrix) -> str:
+    """Dense float16 ``embeddings.npy`` or sparse ``embeddings.npz`` (CSR arrays); returns the relative path."""
+    if sp.issparse(matrix):
+        m = sp.csr_matrix(matrix, dtype=np.float32)
+        rel = f"{rel_dir}/embeddings.npz"
+        atomic_save_npz(root / rel, data=m.data, indices=m.indices.astype(np.int32),
+                        indptr=m.indptr.astype(np.int64), shape=np.array(m.shape, dtype=np.int64))
+        return rel
+    rel = f"{rel_dir}/embeddings.npy"
+    atomic_save_npy(root / rel, np.asarray(matrix, dtype=np.float16))
+    return rel
+
+
+def write_neighbors(root: Path, rel: str, tables: dict) -> str:
+    """``tables``: split -> (global idx int32 (n, k), sim (n, k)); similarities stored float16."""
+    arrays = {}
+    for split, (idx, sim) in tables.items():
+        arrays[f"{split}_idx"] = np.asarray(idx, dtype=np.int32)
+        arrays[f"{split}_sim"] = np.asarray(sim, dtype=np.float16)
+    atomic_save_npz(root / rel, **arrays)
+    return rel
+
+
+def write_array(root: Path, rel: str, array: np.ndarray) -> str:
+    atomic_save_npy(root / rel, array)
+    return rel
+
+
+def write_jpeg(root: Path, rel: str, image, quality: int = 80) -> str:
+    buf = io.BytesIO()
+    image.save(buf, format="JPEG", quality=quality, optimize=True)
+    atomic_write_bytes(root / rel, buf.getvalue())
+    return rel
+
+
+def seal(root: Path, manifest: dict) -> dict:
+    """Fill in the sha256 of every file and write ``manifest.json`` last (atomically).
+
+    ``manifest["models"][i]["files"]`` maps names to relative paths; top-level
+    ``files`` gets every other file of the bundle.
+    """
+    manifest = dict(manifest)
+    manifest["format_version"] = FORMAT_VERSION
+    claimed = set()
+    for model in manifest["models"]:
+        files = {}
+        for name, rel in model["files"].items():
+            rel = rel["path"] if isinstance(rel, dict) else rel
+            files[name] = {"path": rel, "sha256": sha256(root / rel)}
+            claimed.add(rel)
+        model["files"] = files
+    others = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        if path.is_file() and rel != MANIFEST and rel not in claimed and not path.name.startswith("."):
+            others[rel] = sha256(path)
+    manifest["files"] = others
+    atomic_write_json(root / MANIFEST, manifest)
+    return manifest
