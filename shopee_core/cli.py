@@ -26,8 +26,11 @@ def _float_list(values):
 def cmd_demo_data(args) -> int:
     from .data.demo import generate_catalog
 
+    from .io import atomic_write_json
+
     summary = generate_catalog(args.out, n_postings=args.postings, seed=args.seed,
                                image_size=args.image_size, progress=not args.quiet)
+    atomic_write_json(Path(args.out) / "catalog.json", {"source": "demo", "seed": args.seed, **summary})
     print(json.dumps(summary, indent=2))
     return 0
 

@@ -14,27 +14,62 @@ import scipy.sparse as sp
 SEED_PARAMS = {"stop_words": "english", "binary": True, "max_features": 15000}
 
 
-def fit_transform(titles, **overrides) -> sp.csr_matrix:
-    """L2-normalised TF-IDF rows of one pool (float32 CSR)."""
+def _vectorizer(**overrides):
     from sklearn.feature_extraction.text import TfidfVectorizer
 
+    return TfidfVectorizer(**{**SEED_PARAMS, **overrides}, dtype=np.float32)
+
+
+def fit(titles, **overrides):
+    """(L2-normalised float32 CSR rows, fitted vectoriser or None when no vocabulary)."""
     titles = ["" if t is None else str(t) for t in titles]
+    vec = _vectorizer(**overrides)
     try:
-        x = TfidfVectorizer(**{**SEED_PARAMS, **overrides}, dtype=np.float32).fit_transform(titles)
+        x = vec.fit_transform(titles)
     except ValueError:  # empty vocabulary: every title empty or stop words only
-        x = sp.csr_matrix((len(titles), 1), dtype=np.float32)
-    return sp.csr_matrix(x, dtype=np.float32)
+        return sp.csr_matrix((len(titles), 1), dtype=np.float32), None
+    return sp.csr_matrix(x, dtype=np.float32), vec
 
 
-def per_split(titles, splits, **overrides) -> sp.csr_matrix:
-    """One vectoriser per split value, stacked block-diagonally in row order."""
+def fit_transform(titles, **overrides) -> sp.csr_matrix:
+    return fit(titles, **overrides)[0]
+
+
+def per_split(titles, splits, return_states: bool = False, **overrides):
+    """One vectoriser per split value, stacked block-diagonally in row order.
+
+    ``return_states``: also return ``{split: state}`` (see :func:`state`) so queries can
+    be embedded later in the same space.
+    """
     titles = np.asarray(titles, dtype=object)
     splits = np.asarray(splits)
-    rows, parts = [], []
+    rows, parts, states = [], [], {}
     for name in sorted(set(splits.tolist())):
         where = np.flatnonzero(splits == name)
         rows.append(where)
-        parts.append(fit_transform(titles[where], **overrides))
+        x, vec = fit(titles[where], **overrides)
+        parts.append(x)
+        states[str(name)] = state(vec, overrides)
     stacked = sp.csr_matrix(sp.block_diag(parts, format="csr"), dtype=np.float32)
     order = np.argsort(np.concatenate(rows), kind="stable")
-    return stacked[order]
+    out = stacked[order]
+    return (out, states) if return_states else out
+
+
+def state(vec, overrides: dict | None = None) -> dict:
+    """JSON-able fitted state: vocabulary (term -> column), idf, parameters."""
+    params = {**SEED_PARAMS, **(overrides or {})}
+    if vec is None:
+        return {"vocabulary": {}, "idf": [], "params": params}
+    return {"vocabulary": {t: int(c) for t, c in vec.vocabulary_.items()},
+            "idf": [float(v) for v in vec.idf_], "params": params}
+
+
+def transform(st: dict, titles) -> sp.csr_matrix:
+    """Embed new titles with a fitted state, exactly as the fitted vectoriser would."""
+    if not st["vocabulary"]:
+        return sp.csr_matrix((len(titles), 1), dtype=np.float32)
+    params = {k: v for k, v in st["params"].items() if k != "max_features"}
+    vec = _vectorizer(**params, vocabulary=st["vocabulary"])
+    vec.idf_ = np.asarray(st["idf"], dtype=np.float64)
+    return sp.csr_matrix(vec.transform(["" if t is None else str(t) for t in titles]), dtype=np.float32)

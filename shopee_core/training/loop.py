@@ -63,7 +63,7 @@ def prepare_data(entry: ModelEntry, data_dir):
     return catalog, frame
 
 
-def _build_optimizer(entry: ModelEntry, model: MatchModel, steps_per_epoch: int):
+def build_optimizer(entry: ModelEntry, model: MatchModel, steps_per_epoch: int):
     spec = entry.spec
     if spec["optimizer"] == "ranger":
         sched = spec["lr_schedule"]
@@ -81,6 +81,24 @@ def _build_optimizer(entry: ModelEntry, model: MatchModel, steps_per_epoch: int)
         sched = torch.optim.lr_scheduler.LambdaLR(opt.base_optimizer, lambda s: warmup_cosine(s, total, warm))
         return opt, sched
     raise ShopeeError(f"unknown optimizer {spec['optimizer']!r}")
+
+
+def train_step(net, opt, sched, inputs: dict, target: torch.Tensor, dev: torch.device) -> torch.Tensor:
+    """One optimisation step (two forward/backward passes under SAM); bf16 autocast on CUDA."""
+    with autocast(dev):
+        loss = F.cross_entropy(net(inputs, target).float(), target)
+    loss.backward()
+    if isinstance(opt, SAM):
+        opt.first_step()
+        with autocast(dev):
+            F.cross_entropy(net(inputs, target).float(), target).backward()
+        opt.second_step()
+    else:
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+    if sched is not None:
+        sched.step()
+    return loss.detach()
 
 
 def _set_epoch_lr(entry: ModelEntry, opt, epoch: int) -> None:
@@ -179,7 +197,7 @@ def train(entry: ModelEntry, data_dir, out_dir, resume: bool = False, device: st
         loader = make_loader(model, spec, titles=frame["title"].to_numpy()[train_rows].tolist(), labels=y, train=True,
                              batch_size=spec["batch_size"], workers=0, sampler=sampler, generator=gen)
     steps_per_epoch = min(len(loader), spec.get("max_steps") or len(loader))
-    opt, sched = _build_optimizer(entry, model, steps_per_epoch)
+    opt, sched = build_optimizer(entry, model, steps_per_epoch)
 
     history, start_epoch, best = [], 0, {"epoch": None, "f1": -1.0}
     if stored is not None and (out / LAST_STATE).exists():
@@ -213,20 +231,7 @@ def train(entry: ModelEntry, data_dir, out_dir, resume: bool = False, device: st
             it = tqdm(loader, total=steps_per_epoch, desc=f"{entry.id} epoch {epoch + 1}/{epochs}", unit="batch",
                       file=sys.stderr)
         for inputs, target in it:
-            inputs, target = to_device(inputs, dev, channels_last), target.to(dev)
-            with autocast(dev):
-                loss = F.cross_entropy(net(inputs, target).float(), target)
-            loss.backward()
-            if isinstance(opt, SAM):
-                opt.first_step()
-                with autocast(dev):
-                    F.cross_entropy(net(inputs, target).float(), target).backward()
-                opt.second_step()
-            else:
-                opt.step()
-                opt.zero_grad(set_to_none=True)
-            if sched is not None:
-                sched.step()
+            loss = train_step(net, opt, sched, to_device(inputs, dev, channels_last), target.to(dev), dev)
             steps += 1
             seen += len(target)
             loss_sum += float(loss.detach())

@@ -42,7 +42,7 @@ class MatchModel(nn.Module):
     @torch.no_grad()
     def embed(self, inputs: dict) -> torch.Tensor:
         if self.embedding == "backbone":
-            return self.encoder.backbone(inputs["pixels"])
+            return self.encoder.forward_features(inputs["pixels"])
         z = self.encode(inputs)
         if self.embedding == "pooled":
             return z

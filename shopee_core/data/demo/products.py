@@ -422,11 +422,11 @@ def plan_products(group_count: int, seed: int, noise_rate: float = 0.012) -> lis
     """
     rnd = random.Random(f"shopee-demo/{seed}/products")
     n_families_est = max(1, round(group_count / 2.0))
-    per_cat_brands = max(6, min(150, round(n_families_est / (len(CATEGORIES) * 4))))
+    per_cat_brands = max(6, min(400, round(n_families_est / (len(CATEGORIES) * 2.5))))
     brand_rnd = random.Random(f"shopee-demo/{seed}/brands")
     brands = {c.key: _brand_pool(c.key, per_cat_brands, brand_rnd) for c in CATEGORIES}
     # brands are used unevenly (a few big brands, many small ones)
-    brand_weights = [1.0 / (i + 1) ** 0.7 for i in range(per_cat_brands)]
+    brand_weights = [1.0 / (i + 1) ** 0.5 for i in range(per_cat_brands)]
     # lines already taken per (category, brand, type): families of one brand differ in line
     taken: dict[tuple, list] = {}
 

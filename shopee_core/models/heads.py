@@ -1,0 +1,151 @@
+"""Angular-margin classification heads (ArcFace, CurricularFace) for metric learning.
+
+Both heads hold one weight row per train class, L2-normalise features and rows,
+and work on the cosine matrix ``cos = F.normalize(x) @ F.normalize(W).T`` (computed in
+float32, outside autocast, clamped to [-1, 1]):
+
+- **ArcFace** (Deng et al. 2019): the target logit becomes ``s·cos(θ_y + m)``; when
+  ``θ_y + m > π`` (``cos θ_y <= cos(π - m)``) the usual fallback ``s·(cos θ_y - sin(π - m)·m)``
+  keeps it monotonic (``easy_margin=True`` instead keeps ``cos θ_y`` whenever ``cos θ_y <= 0``).
+  Other classes get ``s·cos``.
+- **CurricularFace** (Huang et al. 2020): the same target logit; a non-target class that
+  is "hard" (``cos θ_j > cos(θ_y + m)``) gets ``s·cos θ_j·(t + cos θ_j)``, where the buffer
+  ``t`` is a running mean (momentum 0.01) of the target cosines. ``t`` is updated only in
+  training mode with labels (the seed's version also moved it at inference).
+
+Without labels both return ``s·cos`` for every class: the seed's "head" image
+embedding (30·cos to every train class).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import ShopeeError
+
+__all__ = ["ArcFace", "CurricularFace", "HEADS", "create_head"]
+
+_SINE_EPS = 1e-7  # keeps d sqrt(1 - cos^2) finite at cos = ±1
+
+
+def _check_args(in_features: int, n_classes: int, s: float, m: float) -> None:
+    if int(in_features) < 1:
+        raise ShopeeError(f"margin head: in_features must be >= 1, got {in_features}")
+    if int(n_classes) < 1:
+        raise ShopeeError(f"margin head: n_classes must be >= 1, got {n_classes}")
+    if not s > 0:
+        raise ShopeeError(f"margin head: scale s must be > 0, got {s}")
+    if not 0 <= m < math.pi:
+        raise ShopeeError(f"margin head: margin m must be in [0, pi), got {m}")
+
+
+class _MarginHead(nn.Module):
+    def __init__(self, in_features: int, n_classes: int, s: float, m: float):
+        super().__init__()
+        _check_args(in_features, n_classes, s, m)
+        self.in_features = int(in_features)
+        self.n_classes = int(n_classes)
+        self.s = float(s)
+        self.m = float(m)
+        self.cos_m = math.cos(self.m)
+        self.sin_m = math.sin(self.m)
+        self.th = math.cos(math.pi - self.m)        # theta + m > pi  <=>  cos(theta) < th
+        self.mm = math.sin(math.pi - self.m) * self.m
+        self.weight = nn.Parameter(torch.empty(self.n_classes, self.in_features))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        nn.init.xavier_uniform_(self.weight)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, n_classes={self.n_classes}, s={self.s}, m={self.m}"
+
+    def cosine(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, n_classes) float32 cosines between the features and every class row."""
+        if x.dim() != 2 or x.shape[1] != self.in_features:
+            raise ValueError(f"{type(self).__name__}: expected features (B, {self.in_features}), "
+                             f"got {tuple(x.shape)}")
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            cos = F.linear(F.normalize(x.float(), dim=1), F.normalize(self.weight.float(), dim=1))
+        return cos.clamp(-1.0, 1.0)
+
+    def _check_labels(self, labels: torch.Tensor, batch: int) -> torch.Tensor:
+        labels = torch.as_tensor(labels)
+        if labels.dim() != 1 or labels.shape[0] != batch:
+            raise ValueError(f"{type(self).__name__}: expected labels ({batch},), got {tuple(labels.shape)}")
+        if labels.dtype.is_floating_point or labels.dtype == torch.bool:
+            raise ValueError(f"{type(self).__name__}: labels must be integer class indices")
+        labels = labels.long()
+        if batch and (int(labels.min()) < 0 or int(labels.max()) >= self.n_classes):
+            raise ValueError(f"{type(self).__name__}: labels must be in [0, {self.n_classes}), "
+                             f"got {int(labels.min())}..{int(labels.max())}")
+        return labels
+
+    def _target_logit(self, cos_y: torch.Tensor, easy_margin: bool = False) -> torch.Tensor:
+        """cos(theta_y + m) with the standard fallback for theta_y + m > pi."""
+        sine = torch.sqrt((1.0 - cos_y * cos_y).clamp(min=_SINE_EPS))
+        phi = cos_y * self.cos_m - sine * self.sin_m
+        if easy_margin:
+            return torch.where(cos_y > 0, phi, cos_y)
+        return torch.where(cos_y > self.th, phi, cos_y - self.mm)
+
+
+class ArcFace(_MarginHead):
+    """Additive angular margin head: ``s·cos(θ_y + m)`` on the target class, ``s·cos θ`` elsewhere."""
+
+    def __init__(self, in_features: int, n_classes: int, s: float = 30.0, m: float = 0.5,
+                 easy_margin: bool = False):
+        super().__init__(in_features, n_classes, s, m)
+        self.easy_margin = bool(easy_margin)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        cos = self.cosine(x)
+        if labels is None:
+            return cos * self.s
+        labels = self._check_labels(labels, cos.shape[0]).to(cos.device)
+        cos_y = cos.gather(1, labels[:, None])
+        target = self._target_logit(cos_y, self.easy_margin)
+        return cos.scatter(1, labels[:, None], target) * self.s
+
+
+class CurricularFace(_MarginHead):
+    """CurricularFace: ArcFace target logit plus adaptive modulation ``cos·(t + cos)`` of hard negatives."""
+
+    momentum = 0.01
+
+    def __init__(self, in_features: int, n_classes: int, s: float = 30.0, m: float = 0.5):
+        super().__init__(in_features, n_classes, s, m)
+        self.register_buffer("t", torch.zeros(1))
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        cos = self.cosine(x)
+        if labels is None:
+            return cos * self.s
+        labels = self._check_labels(labels, cos.shape[0]).to(cos.device)
+        cos_y = cos.gather(1, labels[:, None])
+        target = self._target_logit(cos_y)
+        # hard negatives: cos(theta_j) > cos(theta_y + m) (the seed's mask, before the fallback)
+        sine = torch.sqrt((1.0 - cos_y * cos_y).clamp(min=_SINE_EPS))
+        cos_theta_m = cos_y * self.cos_m - sine * self.sin_m
+        hard = cos > cos_theta_m
+        if self.training:
+            with torch.no_grad():
+                self.t.mul_(1.0 - self.momentum).add_(self.momentum * cos_y.detach().mean())
+        t = self.t.to(cos.dtype)
+        out = torch.where(hard, cos * (t + cos), cos)
+        return out.scatter(1, labels[:, None], target) * self.s
+
+
+HEADS = {"arcface": ArcFace, "curricularface": CurricularFace}
+
+
+def create_head(loss: str, in_features: int, n_classes: int, s: float = 30.0, m: float = 0.5) -> nn.Module:
+    """A margin head by loss name (``arcface`` or ``curricularface``, case-insensitive)."""
+    key = str(loss).strip().lower().replace("-", "").replace("_", "")
+    if key not in HEADS:
+        raise ShopeeError(f"unknown margin loss {loss!r}; choose one of: {', '.join(HEADS)}")
+    return HEADS[key](in_features, n_classes, s=s, m=m)

