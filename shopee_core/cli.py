@@ -90,8 +90,11 @@ def cmd_train(args) -> int:
     result = train(entry, args.data, args.out, resume=args.resume, device=args.device, progress=not args.quiet,
                    workers=args.workers)
     best = result["best"]
-    print(f"{args.out}: {result['epochs']} epoch(s); best valid F1 {best['f1']:.4f} (epoch "
-          f"{best['epoch'] + 1 if best['epoch'] is not None else '-'})")
+    from .training import dist
+
+    if dist.is_main():
+        print(f"{args.out}: {result['epochs']} epoch(s); best valid F1 {best['f1']:.4f} (epoch "
+              f"{best['epoch'] + 1 if best['epoch'] is not None else '-'})")
     return 0
 
 
