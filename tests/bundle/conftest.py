@@ -1,0 +1,14 @@
+import pytest
+
+from shopee_core.bundle.builder import build
+
+
+@pytest.fixture(scope="session")
+def small_bundle(tmp_path_factory):
+    """A quick real bundle (TF-IDF + pHash, no UMAP) built from the tiny catalog."""
+    from tests.conftest import write_tiny_catalog
+
+    root = tmp_path_factory.mktemp("small")
+    write_tiny_catalog(root / "cat", n_groups=40)
+    build("smoke", root / "cat", root / "bundle", only=["tfidf", "phash"], umap=False)
+    return root / "bundle"
