@@ -208,6 +208,13 @@ def build(profile: str, data_dir, out, k: int = 50, device: str | None = None, w
             thresholds.update(t=t, t2=t2, inb_t=it, inb_t2=it2, inb_iters=1)
             if e.kind != "combo":
                 files["embeddings"] = write_embeddings(new, rel, raw[e.id])
+            if e.kind == "tfidf":  # the fitted vocabularies, so the dashboard can embed a typed title
+                from ..models.tfidf import per_split
+
+                _, states = per_split(frame["title"].tolist(), frame["split"], return_states=True,
+                                      **e.spec.get("overrides", {}))
+                atomic_write_json(new / rel / "vectorizer.json", {s: states[s] for s in SHOWN if s in states})
+                files["vectorizer"] = f"{rel}/vectorizer.json"
             if umap:
                 from ..analysis.maps import umap_2d
 

@@ -23,8 +23,8 @@ IMAGE_SEED18 = {
 IMAGE_SMOKE = {"image_size": 64, "epochs": 1, "max_steps": 2, "batch_size": 4, "weights": "none",
                "pretrained": False, "workers": 0}
 # demo: the seed architectures from scratch at small size on CPU (no ImageNet weights offline)
-IMAGE_DEMO_SCRATCH = {"image_size": 96, "epochs": 6, "batch_size": 32, "weights": "none", "pretrained": False,
-                      "lr_schedule": {"kind": "seed_image", "start": 1e-4, "peak": 2e-3, "warmup_epochs": 1,
+IMAGE_DEMO_SCRATCH = {"image_size": 64, "epochs": 4, "batch_size": 64, "weights": "none", "pretrained": False,
+                      "lr_schedule": {"kind": "seed_image", "start": 5e-4, "peak": 2e-3, "warmup_epochs": 1,
                                       "decay": 0.8}}
 
 TEXT_SEED18 = {
@@ -36,7 +36,7 @@ TEXT_SEED18 = {
 }
 TEXT_SMOKE = {"tiny": True, "max_length": 32, "epochs": 1, "max_steps": 2, "batch_size": 4, "weights": "none",
               "pretrained": False}
-TEXT_DEMO = {"backbone": MINILM, "weights": MINILM_WEIGHTS, "max_length": 64, "epochs": 4, "batch_size": 32,
+TEXT_DEMO = {"backbone": MINILM, "weights": MINILM_WEIGHTS, "max_length": 48, "epochs": 3, "batch_size": 32,
              "lr": 2e-4}
 
 SEED_IMAGE = [  # id, recipe, backbone, margin, seed T
@@ -132,7 +132,7 @@ def _combos():
 def _demo_extras():
     for profile in ("demo", "smoke"):
         smoke = profile == "smoke"
-        for lite, size in (("lite0", 224), ("lite2", 260)):
+        for lite, size, ft_size, ft_epochs in (("lite0", 224, 160, 3), ("lite2", 224, 128, 2)):
             backbone, weights = f"tf_efficientnet_{lite}", f"package:efficientnet-{lite}"
             zs = {"backbone": backbone, "weights": weights, "pretrained": True, "trained": False,
                   "image_size": 64 if smoke else size, "embedding": "backbone", "loss": None, "epochs": 0}
@@ -140,7 +140,8 @@ def _demo_extras():
                                 f"(pooled backbone features, {zs['image_size']} px)", "image", None, profile,
                                 "image_zeroshot", zs))
             ft = _merge(IMAGE_SEED18, {"backbone": backbone, "weights": weights, "margin": 0.5, "mish": False,
-                                       "image_size": 64 if smoke else 160, "epochs": 3, "batch_size": 32,
+                                       "image_size": 64 if smoke else ft_size, "epochs": ft_epochs,
+                                       "batch_size": 32,
                                        "threshold": 0.45,
                                        "lr_schedule": {"kind": "seed_image", "start": 1e-4, "peak": 1e-3,
                                                        "warmup_epochs": 1, "decay": 0.8}})

@@ -1,0 +1,151 @@
+"""The leaderboard: every model of a bundle with its measured numbers and the seed's.
+
+Numbers are the bundle's (``manifest.models[*].metrics``): row-wise mean F1, precision and
+recall within one split (the candidate pool), for the plain threshold (``base``), with
+Min2 (``min2``) and after INB (``inb``); thresholds were tuned on the validation split.
+The seed report's test numbers (``reference/seed_results.csv``) sit beside each seed
+recipe.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..metrics import counts_to_scores, group_sizes, summarise
+
+VARIANTS = ("base", "min2", "inb")
+VARIANT_LABELS = {"base": "plain threshold", "min2": "+ Min2", "inb": "+ INB", "best": "best on validation"}
+SEED_COLUMNS = {"base": ("f1", "precision", "recall"), "min2": ("f1_min2", "precision_min2", "recall_min2"),
+                "inb": ("f1_inb", "precision_inb", "recall_inb")}
+
+
+def describe(model: dict, bundle=None) -> str:
+    """What a model is, in one line: backbone, loss, weights, size, training."""
+    spec = model.get("spec") or {}
+    members = spec.get("members") or []
+    if spec.get("of"):
+        return f"INB ×{spec.get('inb_iters', '?')} on {spec['of']} ({' + '.join(members)})"
+    if members:
+        how = {"mean": "mean of cosine similarities", "union": "union of predicted sets"}.get(spec.get("combine"),
+                                                                                              spec.get("combine"))
+        w = spec.get("weights")
+        ws = "" if not w else " weights " + "/".join(f"{x:g}" for x in w)
+        return f"{how}: {' + '.join(members)}{ws}"
+    parts = []
+    backbone = spec.get("stand_in_for") and f"{spec.get('backbone')} (stand-in for {spec['stand_in_for']})" \
+        or spec.get("backbone")
+    if backbone:
+        parts.append(str(backbone))
+    if spec.get("loss"):
+        loss = {"arcface": "ArcFace", "curricularface": "CurricularFace"}.get(spec["loss"], spec["loss"])
+        parts.append(f"{loss} m={spec['margin']}" if spec.get("margin") is not None else loss)
+    weights = spec.get("weights")
+    if weights and weights != "none":
+        parts.append({"imagenet": "ImageNet weights", "hub": "Hugging Face weights"}.get(
+            weights, str(weights).replace("package:", "") + " weights"))
+    elif weights == "none" and spec.get("trained"):
+        parts.append("random init")
+    if spec.get("image_size"):
+        parts.append(f"{spec['image_size']} px")
+    if spec.get("trained"):
+        steps = spec.get("max_steps")
+        parts.append(f"{steps} steps" if steps else f"{spec.get('epochs', '?')} epochs")
+    return " · ".join(parts) if parts else model.get("label", "")
+
+
+def training(model: dict) -> str:
+    spec = model.get("spec") or {}
+    if spec.get("members"):
+        return "combination"
+    if spec.get("trained"):
+        return "trained"
+    if spec.get("pretrained"):
+        return "zero-shot"
+    return "no training"
+
+
+def _metric(model: dict, split: str, variant: str, key: str) -> float:
+    v = (model.get("metrics") or {}).get(split, {}).get(variant, {}).get(key)
+    return float("nan") if v is None else float(v)
+
+
+def best_variant(model: dict) -> str | None:
+    """The variant with the best validation F1 (chosen on valid, reported anywhere)."""
+    scored = [(v, _metric(model, "valid", v, "f1")) for v in VARIANTS]
+    scored = [(v, f) for v, f in scored if np.isfinite(f)]
+    return max(scored, key=lambda x: x[1])[0] if scored else None
+
+
+def leaderboard(bundle, split: str, variant: str = "best") -> pd.DataFrame:
+    """One row per model: what it is, its F1/P/R on ``split`` for ``variant`` (base, min2,
+    inb or best = the variant with the best validation F1), every variant's F1, the
+    validation F1, thresholds and the seed's numbers for the same recipe and variant."""
+    ref = bundle.reference
+    ref = ref.set_index("id") if ref is not None and "id" in ref else None
+    rows = []
+    for m in bundle.models:
+        v = best_variant(m) if variant == "best" else variant
+        th = m.get("thresholds") or {}
+        row = {
+            "id": m["id"], "label": m["label"], "family": m["family"], "kind": m.get("kind"),
+            "recipe": m.get("recipe"), "what": describe(m), "training": training(m), "variant": v,
+            "f1": _metric(m, split, v, "f1") if v else np.nan,
+            "precision": _metric(m, split, v, "precision") if v else np.nan,
+            "recall": _metric(m, split, v, "recall") if v else np.nan,
+            "valid_f1": _metric(m, "valid", v, "f1") if v else np.nan,
+        }
+        for x in VARIANTS:
+            row[f"f1_{x}"] = _metric(m, split, x, "f1")
+        row.update(t=th.get("t"), t2=th.get("t2"), inb_t=th.get("inb_t"), inb_t2=th.get("inb_t2"),
+                   inb_iters=th.get("inb_iters"))
+        if th.get("sides"):
+            row["t"] = " / ".join(f"{s['t']:.3f}" for s in th["sides"])
+            row["t2"] = " / ".join("—" if s.get("t2") is None else f"{s['t2']:.3f}" for s in th["sides"])
+        seed = np.nan
+        seed_p = seed_r = np.nan
+        recipe = m.get("recipe")
+        if ref is not None and recipe is not None and not pd.isna(recipe) and int(recipe) in ref.index and v:
+            cols = SEED_COLUMNS[v]
+            seed, seed_p, seed_r = (float(ref.at[int(recipe), c]) if c in ref and not pd.isna(ref.at[int(recipe), c])
+                                    else np.nan for c in cols)
+        row.update(seed_f1=seed, seed_precision=seed_p, seed_recall=seed_r,
+                   seed_delta=row["f1"] - seed if np.isfinite(seed) else np.nan)
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    for c in ("t", "t2"):
+        frame[c] = frame[c].map(_fmt_threshold)
+    return frame
+
+
+def _fmt_threshold(v) -> str:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return "—"
+    return v if isinstance(v, str) else f"{float(v):.3f}"
+
+
+def long_metrics(bundle) -> pd.DataFrame:
+    """Tidy (model, split, variant, f1, precision, recall) rows of every stored number."""
+    out = []
+    for m in bundle.models:
+        for split, variants in (m.get("metrics") or {}).items():
+            for v, d in variants.items():
+                out.append({"model": m["id"], "split": split, "variant": v, **{k: d.get(k) for k in
+                                                                               ("f1", "precision", "recall")}})
+    return pd.DataFrame(out)
+
+
+def pool(bundle, split: str) -> dict:
+    """The candidate pool a score is computed on: postings and groups of the split."""
+    labels = bundle.labels(split)
+    n_groups = int(pd.Series(labels).nunique()) if len(labels) else 0
+    return {"split": split, "postings": int(len(labels)), "groups": n_groups}
+
+
+def self_only(bundle, split: str) -> dict:
+    """The floor: every posting predicted alone."""
+    labels = np.asarray(bundle.labels(split))
+    if len(labels) == 0:
+        return {"f1": float("nan"), "precision": float("nan"), "recall": float("nan"), "n": 0}
+    ones = np.ones(len(labels))
+    return summarise(counts_to_scores(ones, ones, group_sizes(labels)))

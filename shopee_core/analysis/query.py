@@ -1,0 +1,577 @@
+"""Query by example on bundle data (no Streamlit).
+
+Two kinds of query:
+
+* **an existing posting** (:func:`posting_matches`): for one model, the posting's
+  candidates from the bundle's neighbour table with similarity, distance to the
+  threshold and a mark against its true group - ``correct`` (predicted, same group),
+  ``wrong`` (predicted, other group), ``missed`` (same group, not predicted; members
+  outside the top-k are included, their similarity computed from the embeddings) and
+  ``candidate`` (a near miss: neither predicted nor in the group);
+* **an upload** (:func:`upload_matches`): an image and/or a typed title embedded with
+  the encoders the bundle ships for queries (``model["query"]``: TF-IDF through the
+  bundle's fitted vectorizer, pHash, zero-shot MiniLM / e5 / EfficientNet-Lite), then
+  retrieved by cosine among one split's postings. Mean fusions and unions whose
+  members all ship encoders work too.
+
+``margin`` is ``T - d``: positive inside the threshold (predicted by the plain rule),
+negative outside. Indices called ``row`` are split-local; ``posting`` are rows of
+``bundle.postings``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from ..errors import DataError, ShopeeError
+
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024      # matches .streamlit/config.toml server.maxUploadSize
+MAX_UPLOAD_PIXELS = 25_000_000
+MARKS = ("correct", "wrong", "missed", "candidate")
+VECTORIZER_FILE = "vectorizer.json"
+MATCH_COLUMNS = ["row", "posting", "posting_id", "title", "label_group", "sim", "dist", "margin", "predicted",
+                 "same", "mark", "rank", "via", "min2"]
+
+
+class QueryError(ShopeeError):
+    """A query that cannot be answered, with a one-line reason for the user."""
+
+
+# ============================================================================ settings
+
+@dataclass(frozen=True)
+class Side:
+    """One neighbour table with its thresholds (a union has several)."""
+
+    model: str
+    t: float
+    t2: float | None
+    variant: str  # "base" | "inb"
+
+
+def sides(bundle, model_id: str, inb: bool = False, t: float | None = None, t2: float | None = None) -> list[Side]:
+    """The stored neighbour tables and thresholds that decide ``model_id``'s matches.
+
+    The same decision as :func:`shopee_core.analysis.decisions.decision`: a union gives
+    one side per member at its own tuned thresholds; a model that only ships an INB
+    table (``<id>_inb3``) always uses it; ``t``/``t2`` override a single table's tuned values.
+    """
+    from . import decisions
+
+    try:
+        d = decisions.decision(bundle, model_id, t=t, t2=t2, inb=int(bool(inb)))
+    except decisions.DecisionError as exc:
+        raise QueryError(str(exc)) from None
+    out = []
+    for s in d.sides:
+        src = s.source
+        if src[0] != "model":
+            raise QueryError(f"{model_id}: {decisions.describe_source(src)} is not a stored table")
+        out.append(Side(src[1], float(s.t), None if s.t2 is None else float(s.t2), src[2]))
+    return out
+
+
+def is_union(model: dict) -> bool:
+    return bool(model["thresholds"].get("sides")) or model["spec"].get("combine") == "union"
+
+
+def default_models(bundle, n_text: int = 1, n_image: int = 1) -> list[str]:
+    """The bundle's best fusion, then its best image and best text models (by validation F1)."""
+    def best_f1(m):
+        split = "valid" if "valid" in m["metrics"] else next(iter(m["metrics"]), None)
+        if split is None:
+            return float("-inf")
+        vals = [v.get("f1") for v in m["metrics"][split].values() if isinstance(v, dict)]
+        vals = [v for v in vals if v is not None and np.isfinite(v)]
+        return max(vals) if vals else float("-inf")
+
+    ranked = sorted(bundle.models, key=best_f1, reverse=True)
+    out = [m["id"] for m in ranked if m["family"] == "fusion"][:1]
+    out += [m["id"] for m in ranked if m["family"] == "image" and m["id"] not in out][:n_image]
+    out += [m["id"] for m in ranked if m["family"] == "text" and m["id"] not in out][:n_text]
+    if not out:
+        out = [m["id"] for m in ranked][:3]
+    return out
+
+
+# ============================================================================ similarities
+
+def _dense_rows(emb, rows: np.ndarray) -> np.ndarray:
+    return np.asarray(emb[np.asarray(rows)], dtype=np.float32)
+
+
+def pair_similarity(bundle, model_id: str, split: str, i: int, rows) -> np.ndarray:
+    """Cosine similarity (the model's own, fusions included) of split row ``i`` to ``rows``.
+
+    NaN where it cannot be computed from the bundle (an INB-blended space or a union).
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    if len(rows) == 0:
+        return np.zeros(0, dtype=np.float32)
+    model = bundle.model(model_id)
+    glob = bundle.split_rows(split)
+    emb = bundle.embeddings(model_id)
+    if emb is not None:
+        if sp.issparse(emb):
+            a = emb[glob[i]]
+            b = emb[glob[rows]]
+            return np.asarray((b @ a.T).toarray(), dtype=np.float32).ravel()
+        a = _dense_rows(emb, [glob[i]])[0]
+        return _dense_rows(emb, glob[rows]) @ a
+    spec = model["spec"]
+    members = spec.get("members") or []
+    if spec.get("combine") == "mean" and members and not spec.get("inb_iters"):
+        w = np.asarray(spec.get("weights") or [1.0] * len(members), dtype=np.float64)
+        w = w / w.sum()
+        total = np.zeros(len(rows), dtype=np.float64)
+        for m, wi in zip(members, w):
+            total += wi * pair_similarity(bundle, m, split, i, rows)
+        return total.astype(np.float32)
+    return np.full(len(rows), np.nan, dtype=np.float32)
+
+
+# ============================================================================ existing posting
+
+def _side_candidates(bundle, side: Side, split: str, row: int) -> pd.DataFrame:
+    nb = bundle.neighbors(side.model, split, side.variant)
+    idx, sim = nb.idx[row], nb.sim[row]
+    keep = idx != row
+    idx, sim = idx[keep], sim[keep]
+    dist = 1.0 - sim
+    return pd.DataFrame({"row": idx.astype(np.int64), "sim": sim.astype(np.float32), "dist": dist.astype(np.float32),
+                         "margin": (np.float32(side.t) - dist).astype(np.float32),
+                         "rank": np.arange(1, len(idx) + 1), "via": side.model})
+
+
+def posting_matches(bundle, model_id: str, split: str, row: int, predicted, *, inb: bool = False,
+                    t: float | None = None, t2: float | None = None, extra: int = 3) -> pd.DataFrame:
+    """The matches of split row ``row`` under one model, marked against its true group.
+
+    ``predicted``: the split-local indices the model predicts for this row (a padded
+    row of :func:`shopee_core.analysis.decisions.predictions` is fine; ``-1`` and the row
+    itself are ignored). Returns the predicted postings (``correct``/``wrong``, most
+    similar first), then every ``missed`` group member, then the ``extra`` most similar
+    non-predicted candidates of other groups (``candidate``). The query row itself is
+    left out. ``sim``/``dist``/``margin`` come from the side that got closest to
+    accepting the posting; ``rank`` is its place in that candidate list (NaN: outside
+    the top-k); ``min2`` marks postings predicted although d >= T.
+    """
+    split_rows = bundle.split_rows(split)
+    if not 0 <= row < len(split_rows):
+        raise QueryError(f"row {row} is outside split {split!r} ({len(split_rows)} postings)")
+    model_sides = sides(bundle, model_id, inb=inb, t=t, t2=t2)
+    parts = [_side_candidates(bundle, s, split, row) for s in model_sides]
+    cand = pd.concat(parts, ignore_index=True)
+    # per posting keep the side with the largest margin (closest to / deepest inside its threshold)
+    cand = cand.sort_values(["row", "margin"], ascending=[True, False], kind="stable").drop_duplicates("row")
+    predicted = np.asarray(predicted, dtype=np.int64).ravel()
+    predicted = np.unique(predicted[(predicted >= 0) & (predicted != row)])
+    labels = bundle.labels(split)
+    has_labels = not pd.isna(labels[row])
+    group = np.flatnonzero(labels == labels[row]) if has_labels else np.zeros(0, dtype=np.int64)
+    group = group[group != row]
+    wanted = np.union1d(predicted, group)
+    outside = np.setdiff1d(wanted, cand["row"].to_numpy())
+    if len(outside):
+        cand = pd.concat([cand, _outside_candidates(bundle, model_sides, split, row, outside)], ignore_index=True)
+        cand = cand.sort_values(["row", "margin"], ascending=[True, False], kind="stable", na_position="last")
+        cand = cand.drop_duplicates("row")
+    cand["predicted"] = cand["row"].isin(predicted)
+    cand["same"] = cand["row"].isin(group)
+    cand["mark"] = np.select([cand["predicted"] & cand["same"], cand["predicted"] & ~cand["same"],
+                              ~cand["predicted"] & cand["same"]], ["correct", "wrong", "missed"], "candidate")
+    cand["min2"] = cand["predicted"] & ~(cand["margin"] > 0)
+    order = {"correct": 0, "wrong": 0, "missed": 1, "candidate": 2}
+    cand["_o"] = cand["mark"].map(order)
+    # margins compare across a union's sides (a single table: the same order as similarity)
+    cand["_m"] = cand["margin"].fillna(-np.inf)
+    cand["_s"] = cand["sim"].fillna(-np.inf)
+    cand = cand.sort_values(["_o", "_m", "_s"], ascending=[True, False, False], kind="stable")
+    near = cand[cand["mark"] == "candidate"].head(max(int(extra), 0))
+    cand = pd.concat([cand[cand["mark"] != "candidate"], near]).drop(columns=["_o", "_m", "_s"])
+    return _finish(bundle, split, cand)
+
+
+def _outside_candidates(bundle, model_sides: list[Side], split: str, row: int, outside: np.ndarray) -> pd.DataFrame:
+    """Postings beyond every side's top-k: similarity from the embeddings where the bundle has them."""
+    parts = []
+    for side in model_sides:
+        if side.variant == "base":
+            sims = pair_similarity(bundle, side.model, split, row, outside)
+        else:  # an INB-blended space is not stored
+            sims = np.full(len(outside), np.nan, dtype=np.float32)
+        dist = (np.float32(1.0) - sims).astype(np.float32)
+        parts.append(pd.DataFrame({"row": outside, "sim": sims, "dist": dist,
+                                   "margin": (np.float32(side.t) - dist).astype(np.float32), "rank": np.nan,
+                                   "via": side.model}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _finish(bundle, split: str, cand: pd.DataFrame) -> pd.DataFrame:
+    split_rows = bundle.split_rows(split)
+    cand = cand.reset_index(drop=True)
+    cand["row"] = cand["row"].astype(np.int64)
+    cand["posting"] = split_rows[cand["row"].to_numpy()]
+    post = bundle.postings
+    cand["posting_id"] = post["posting_id"].to_numpy()[cand["posting"].to_numpy()]
+    cand["title"] = post["title"].to_numpy()[cand["posting"].to_numpy()]
+    cand["label_group"] = post["label_group"].to_numpy()[cand["posting"].to_numpy()]
+    for col, default in (("same", False), ("predicted", False), ("min2", False), ("mark", "candidate"),
+                         ("rank", np.nan), ("via", "")):
+        if col not in cand:
+            cand[col] = default
+    return cand[MATCH_COLUMNS]
+
+
+def row_summary(matches: pd.DataFrame, group_size: int) -> dict:
+    """Precision/recall/F1 of the query row from its marked matches (self counted as right)."""
+    tp = int((matches["mark"] == "correct").sum()) + 1
+    n_pred = int(matches["predicted"].sum()) + 1
+    return {"tp": tp, "n_pred": n_pred, "n_true": int(group_size), "precision": tp / n_pred,
+            "recall": tp / group_size, "f1": 2 * tp / (n_pred + group_size),
+            "wrong": int((matches["mark"] == "wrong").sum()), "missed": int((matches["mark"] == "missed").sum())}
+
+
+def search_postings(bundle, split: str, text: str, limit: int = 200) -> np.ndarray:
+    """Split rows whose title or posting id contains every word of ``text`` (case-insensitive)."""
+    rows = bundle.split_rows(split)
+    post = bundle.postings.iloc[rows]
+    words = [w for w in str(text or "").lower().split() if w]
+    if not words:
+        return np.arange(min(limit, len(rows)))
+    hay = (post["title"].fillna("").astype(str) + " " + post["posting_id"].astype(str)).str.lower()
+    mask = np.ones(len(rows), dtype=bool)
+    for w in words:
+        mask &= hay.str.contains(w, regex=False).to_numpy()
+    return np.flatnonzero(mask)[:limit]
+
+
+# ============================================================================ uploads
+
+@dataclass
+class UploadedImage:
+    image: object          # PIL.Image.Image, 8-bit RGB
+    name: str
+    phash: str             # 16 hex digits (imagehash.phash)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.image.size
+
+
+def read_upload(data: bytes | io.IOBase, name: str = "upload", max_bytes: int = MAX_UPLOAD_BYTES,
+                max_pixels: int = MAX_UPLOAD_PIXELS) -> UploadedImage:
+    """Validate and decode an uploaded image; any problem -> one readable :class:`QueryError`.
+
+    Goes through :func:`shopee_core.data.images.open_image` (header pixel check before
+    decoding, full decode, EXIF orientation, RGB), on a private temporary copy.
+    """
+    from ..data.images import open_image
+
+    if hasattr(data, "read"):
+        data = data.read(max_bytes + 1)
+    data = bytes(data or b"")
+    label = Path(str(name)).name or "upload"
+    if not data:
+        raise QueryError(f"{label}: the file is empty")
+    if len(data) > max_bytes:
+        raise QueryError(f"{label}: larger than {max_bytes / 1024 / 1024:.0f} MB; upload a smaller product photo")
+    suffix = Path(label).suffix if len(Path(label).suffix) <= 6 else ""
+    fd, tmp = tempfile.mkstemp(prefix="shopee-upload-", suffix=suffix)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        try:
+            image = open_image(tmp, max_pixels=max_pixels)
+        except DataError as exc:
+            text = str(exc).replace(f"image {tmp}: ", "").replace(tmp, label)
+            raise QueryError(f"{label}: {text}") from None
+    finally:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+    import imagehash
+
+    return UploadedImage(image=image, name=label, phash=str(imagehash.phash(image)))
+
+
+# ---------------------------------------------------------------------------- TF-IDF
+
+class TfidfQuery:
+    """One split's fitted TF-IDF vectorizer, from its saved state (vocabulary, idf, params).
+
+    ``transform`` is :func:`shopee_core.models.tfidf.transform`: sklearn's own
+    ``TfidfVectorizer.transform`` with the saved vocabulary and idf, so a typed title
+    lands exactly where the bundle's rows are.
+    """
+
+    def __init__(self, state: dict):
+        try:
+            vocabulary = {str(k): int(v) for k, v in state["vocabulary"].items()}
+            idf = [float(v) for v in state["idf"]]
+            params = dict(state.get("params") or {})
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise QueryError(f"TF-IDF vectorizer state is malformed ({exc})") from None
+        if len(idf) != len(vocabulary):
+            raise QueryError(f"TF-IDF vectorizer: {len(idf)} idf values for {len(vocabulary)} terms")
+        if vocabulary and sorted(vocabulary.values()) != list(range(len(vocabulary))):
+            raise QueryError("TF-IDF vectorizer: vocabulary columns are not 0..V-1")
+        self.state = {"vocabulary": vocabulary, "idf": idf, "params": params}
+
+    @property
+    def n_features(self) -> int:
+        return max(len(self.state["idf"]), 1)
+
+    def transform(self, titles) -> sp.csr_matrix:
+        from ..models.tfidf import transform
+
+        return transform(self.state, list(titles))
+
+
+_TFIDF: dict = {}
+_LOCK = threading.Lock()
+
+
+def _vectorizer_path(bundle, model_id: str) -> Path:
+    path = bundle.file(model_id, "vectorizer")
+    if path is None:
+        path = bundle.root / "models" / model_id / VECTORIZER_FILE
+    return path
+
+
+def tfidf_vectorizer(bundle, split: str, model_id: str = "tfidf") -> TfidfQuery:
+    """The split's fitted vectorizer from ``models/<id>/vectorizer.json`` (cached per bundle)."""
+    path = _vectorizer_path(bundle, model_id)
+    key = (str(path), split)
+    with _LOCK:
+        if key in _TFIDF:
+            return _TFIDF[key]
+    if not path.is_file():
+        raise QueryError(f"bundle {bundle.name} ships no TF-IDF vectorizer ({path.name}); "
+                         "rebuild it to query TF-IDF by typed title")
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise QueryError(f"{path.name}: unreadable ({exc})") from None
+    if split not in state:
+        raise QueryError(f"{path.name} has no vectorizer for split {split!r} (it has {', '.join(state)})")
+    vec = TfidfQuery(state[split])
+    with _LOCK:
+        _TFIDF[key] = vec
+    return vec
+
+
+def tfidf_query(bundle, split: str, title: str, model_id: str = "tfidf") -> sp.csr_matrix:
+    """A typed title as a (1, V) TF-IDF row in ``split``'s vocabulary (sklearn's transform exactly)."""
+    return tfidf_vectorizer(bundle, split, model_id).transform([title])
+
+
+def _split_block(bundle, model_id: str, split: str, n_features: int) -> sp.csr_matrix:
+    """The split's rows of a block-diagonal per-split TF-IDF matrix, restricted to its own columns.
+
+    A vectorizer fitted on a split keeps only terms that occur there, so its first column
+    is the smallest column any of the split's rows uses: that is the block's offset.
+    """
+    emb = bundle.embeddings(model_id)
+    rows = emb[bundle.split_rows(split)]
+    if rows.nnz == 0:
+        return sp.csr_matrix((rows.shape[0], n_features), dtype=np.float32)
+    lo, hi = int(rows.indices.min()), int(rows.indices.max())
+    if hi - lo + 1 > n_features:
+        raise QueryError(f"TF-IDF embeddings of split {split!r} span {hi - lo + 1} columns, the vectorizer "
+                         f"has {n_features}: the vectorizer does not belong to this bundle")
+    return sp.csr_matrix(rows[:, lo:lo + n_features])
+
+
+# ---------------------------------------------------------------------------- neural encoders
+
+_ENCODERS: dict = {}
+
+
+def _entry(model: dict):
+    from ..models.registry import ModelEntry
+
+    return ModelEntry(model["id"], model["label"], model["family"], model["recipe"], "demo", model["kind"],
+                      model["spec"])
+
+
+def encoder(model: dict):
+    """The query encoder of a zero-shot model, built once per process from its spec."""
+    key = (model["kind"], json.dumps(model["spec"], sort_keys=True, default=str))
+    with _LOCK:
+        if key in _ENCODERS:
+            return _ENCODERS[key]
+    if model["kind"] == "e5":
+        from ..models.text import E5Encoder
+
+        enc = E5Encoder(batch_size=1)
+    elif model["kind"] in ("text_zeroshot", "image_zeroshot"):
+        from ..training.model import build_model
+
+        enc = build_model(_entry(model), None).eval()
+        if model["kind"] == "image_zeroshot":
+            from ..models.image import image_transforms
+
+            enc._query_transform = image_transforms(enc.encoder.data_config, model["spec"]["image_size"],
+                                                    train=False, augment="none")
+    else:
+        raise QueryError(f"model {model['id']!r} ({model['kind']}) ships no query encoder")
+    with _LOCK:
+        _ENCODERS[key] = enc
+    return enc
+
+
+def _normalise(v: np.ndarray) -> np.ndarray:
+    v = np.asarray(v, dtype=np.float32).ravel()
+    n = float(np.linalg.norm(v))
+    return v / n if n > 0 else v
+
+
+def needs(bundle, model_id: str) -> set[str]:
+    """Which inputs a model's query needs: a subset of {"title", "image"} (empty: not queryable)."""
+    model = bundle.model(model_id)
+    kind = model["kind"]
+    if kind in ("tfidf", "e5", "text_zeroshot"):
+        return {"title"} if model.get("query") else set()
+    if kind in ("phash", "image_zeroshot"):
+        return {"image"} if model.get("query") else set()
+    members = model["spec"].get("members") or []
+    if kind == "combo" and members and not model["spec"].get("inb_iters"):
+        out: set[str] = set()
+        for m in members:
+            sub = needs(bundle, m)
+            if not sub:
+                return set()
+            out |= sub
+        return out
+    return set()
+
+
+def queryable(bundle) -> list[str]:
+    """Models an upload can be run against (their encoders, or all their members', ship)."""
+    return [m["id"] for m in bundle.models if needs(bundle, m["id"])]
+
+
+def query_embedding(bundle, model_id: str, split: str, title: str | None = None,
+                    image: UploadedImage | None = None):
+    """The query's vector for a single (non-combination) model: dense float32 or a CSR row."""
+    model = bundle.model(model_id)
+    kind = model["kind"]
+    if kind in ("tfidf", "e5", "text_zeroshot") and not (title and str(title).strip()):
+        raise QueryError(f"{model['label']} needs a title")
+    if kind in ("phash", "image_zeroshot") and image is None:
+        raise QueryError(f"{model['label']} needs an image")
+    if kind == "tfidf":
+        return tfidf_query(bundle, split, title, model_id)
+    if kind == "phash":
+        from ..models.phash import embeddings
+
+        return _normalise(embeddings([image.phash])[0])
+    if kind == "e5":
+        return _normalise(encoder(model).encode([str(title)], clean=model["spec"].get("clean_titles", False))[0])
+    import torch
+
+    enc = encoder(model)
+    with torch.inference_mode():
+        if kind == "text_zeroshot":
+            tokens = enc.encoder.tokenize([str(title)], clean=model["spec"].get("clean_titles", True))
+            z = enc.embed({"input_ids": tokens["input_ids"], "attention_mask": tokens["attention_mask"]})
+        elif kind == "image_zeroshot":
+            pixels = enc._query_transform(image.image)[None]
+            z = enc.embed({"pixels": pixels})
+        else:
+            raise QueryError(f"model {model_id!r} ({kind}) ships no query encoder")
+    return _normalise(z.float().cpu().numpy()[0])
+
+
+def query_similarities(bundle, model_id: str, split: str, title: str | None = None,
+                       image: UploadedImage | None = None) -> np.ndarray:
+    """Cosine similarity of the query to every posting of ``split`` (float32, split order).
+
+    Mean fusions average their members' similarities (with the spec's weights).
+    """
+    model = bundle.model(model_id)
+    if not needs(bundle, model_id):
+        raise QueryError(f"{model['label']}: no query encoder ships with this bundle")
+    if is_union(model):
+        raise QueryError(f"{model['label']} is a union: query its sides (upload_matches does)")
+    members = model["spec"].get("members") or []
+    if model["kind"] == "combo":
+        w = np.asarray(model["spec"].get("weights") or [1.0] * len(members), dtype=np.float64)
+        w = w / w.sum()
+        total = None
+        for m, wi in zip(members, w):
+            s = wi * query_similarities(bundle, m, split, title, image).astype(np.float64)
+            total = s if total is None else total + s
+        return total.astype(np.float32)
+    q = query_embedding(bundle, model_id, split, title, image)
+    emb = bundle.embeddings(model_id)
+    if emb is None:
+        raise QueryError(f"{model['label']}: the bundle holds no embeddings for it")
+    if sp.issparse(emb):
+        block = _split_block(bundle, model_id, split, q.shape[1])
+        return np.asarray((block @ q.T).toarray(), dtype=np.float32).ravel()
+    rows = bundle.split_rows(split)
+    x = np.asarray(emb[rows], dtype=np.float32)
+    if x.shape[1] != q.shape[0]:
+        raise QueryError(f"{model['label']}: the query encoder gives {q.shape[0]} dimensions, "
+                         f"the bundle's embeddings {x.shape[1]}")
+    return x @ q
+
+
+def _predict_external(dist: np.ndarray, t: float, t2: float | None) -> np.ndarray:
+    """The plain rule plus Min2 for a query outside the pool (it plays the lone 'self')."""
+    pred = dist < np.float32(t)
+    if t2 is not None and not pred.any() and len(dist):
+        best = int(np.argmin(dist))
+        if dist[best] < np.float32(t2):
+            pred[best] = True
+    return pred
+
+
+def upload_matches(bundle, model_id: str, split: str, title: str | None = None, image: UploadedImage | None = None,
+                   top: int = 12, inb: bool = False) -> pd.DataFrame:
+    """Top matches of an uploaded image and/or typed title among ``split``'s postings.
+
+    Uses the model's tuned (T, T2) on the plain embedding space (INB-blended spaces are
+    not stored, so ``inb`` is ignored). Marks are ``predicted`` or ``candidate``; a union
+    predicts what any side predicts. Returns at least every predicted posting among the
+    ``top`` most similar, most similar first.
+    """
+    model = bundle.model(model_id)
+    frames = []
+    model_sides = sides(bundle, model_id)
+    for side in model_sides:
+        if side.variant != "base":
+            th = bundle.model(side.model)["thresholds"]
+            side = Side(side.model, float(th["t"]), th.get("t2"), "base")
+        sims = query_similarities(bundle, side.model if is_union(model) else model_id, split, title, image)
+        dist = (1.0 - sims).astype(np.float32)
+        pred = _predict_external(dist, side.t, side.t2)
+        frames.append(pd.DataFrame({"row": np.arange(len(sims)), "sim": sims, "dist": dist,
+                                    "margin": (np.float32(side.t) - dist).astype(np.float32), "predicted": pred,
+                                    "via": side.model}))
+    allc = pd.concat(frames, ignore_index=True)
+    predicted_rows = set(allc.loc[allc["predicted"], "row"].tolist())
+    allc = allc.sort_values(["row", "margin"], ascending=[True, False], kind="stable").drop_duplicates("row")
+    allc["predicted"] = allc["row"].isin(predicted_rows)
+    allc = allc.sort_values("sim", ascending=False, kind="stable")
+    allc["rank"] = np.arange(1, len(allc) + 1, dtype=np.float64)
+    head = allc.head(max(int(top), 1))
+    extra = allc[allc["predicted"] & ~allc["row"].isin(head["row"])]
+    out = pd.concat([head, extra])
+    out["same"] = False
+    out["mark"] = np.where(out["predicted"], "predicted", "candidate")
+    out["min2"] = out["predicted"] & ~(out["margin"] > 0)
+    return _finish(bundle, split, out)

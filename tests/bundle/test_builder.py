@@ -1,0 +1,78 @@
+"""Build a smoke bundle end to end: every one of the 18 recipes (and each demo entry) trains a couple
+of steps from random init at tiny size, is embedded, matched, tuned on validation and scored."""
+
+import json
+
+import numpy as np
+import pytest
+
+from shopee_core.bundle import Bundle, check_bundle
+from shopee_core.bundle.builder import build
+from shopee_core.data.demo import generate_catalog
+from shopee_core.models import list_models
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    root = tmp_path_factory.mktemp("smoke")
+    generate_catalog(root / "cat", n_postings=200, seed=5, progress=False)
+    manifest = build("smoke", root / "cat", root / "bundle", workers=0)
+    return root, manifest
+
+
+def test_every_recipe_and_demo_entry_is_in_the_bundle(smoke):
+    root, manifest = smoke
+    b = check_bundle(root / "bundle")
+    ids = {m["id"] for m in b.models}
+    assert {e.id for e in list_models("smoke")} <= ids
+    assert sorted(m["recipe"] for m in b.models if m["recipe"]) == list(range(1, 19))
+    assert any(i.endswith("_inb3") for i in ids)  # the best fusion with iterated INB
+
+
+def test_metrics_and_thresholds_are_sane(smoke):
+    _, manifest = smoke
+    for m in manifest["models"]:
+        for split in ("valid", "test"):
+            for variant, prf in m["metrics"][split].items():
+                assert 0 < prf["f1"] <= 1 and 0 < prf["precision"] <= 1 and 0 < prf["recall"] <= 1, (m["id"], variant)
+        th = m["thresholds"]
+        if th["t"] is not None:
+            assert 0 < th["t"] <= 1 and th["t2"] >= th["t"]
+    by_id = {m["id"]: m for m in manifest["models"]}
+    union = by_id["tfidf_union_resnet50"]["metrics"]["test"]["base"]["recall"]
+    assert union >= by_id["tfidf"]["metrics"]["test"]["base"]["recall"] - 1e-9
+    assert union >= by_id["resnet50"]["metrics"]["test"]["base"]["recall"] - 1e-9
+
+
+def test_runs_are_real_and_honest(smoke):
+    root, manifest = smoke
+    runs = root / ".bundle.build" / "runs"
+    for e in list_models("smoke"):
+        if e.trainable:
+            run = runs / e.id
+            assert (run / "best.safetensors").exists(), e.id
+            hist = json.loads((run / "metrics.json").read_text())["history"]
+            assert hist and hist[0]["steps"] >= 1
+    by_id = {m["id"]: m for m in manifest["models"]}
+    assert by_id["resnet50"]["spec"]["weights"] == "none" and "smoke" in by_id["resnet50"]["label"]
+    assert by_id["tfidf"]["query"] and not by_id["resnet50"]["query"]
+    vec = json.loads((root / "bundle" / "models/tfidf/vectorizer.json").read_text())
+    assert set(vec) == {"valid", "test"} and vec["test"]["vocabulary"]
+
+
+def test_rebuild_reuses_work_and_an_interrupted_build_keeps_the_old_bundle(smoke, monkeypatch):
+    root, manifest = smoke
+    run = root / ".bundle.build" / "runs" / "resnet50" / "epoch_01.safetensors"
+    stamp = run.stat().st_mtime_ns
+    from shopee_core.bundle import builder
+
+    def boom(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(builder, "_thumbnails", boom)  # dies after every model is matched
+    with pytest.raises(KeyboardInterrupt):
+        build("smoke", root / "cat", root / "bundle", workers=0, umap=False)
+    assert run.stat().st_mtime_ns == stamp  # nothing was retrained
+    b = check_bundle(root / "bundle")  # the previous bundle is intact
+    assert len(b.models) == len(manifest["models"])
+    assert np.isfinite(b.umap("tfidf")).all()
