@@ -23,7 +23,7 @@ IMAGE_SEED18 = {
 IMAGE_SMOKE = {"image_size": 64, "epochs": 1, "max_steps": 2, "batch_size": 4, "weights": "none",
                "pretrained": False, "workers": 0}
 # demo: the seed architectures from scratch at small size on CPU (no ImageNet weights offline)
-IMAGE_DEMO_SCRATCH = {"image_size": 64, "epochs": 4, "batch_size": 64, "weights": "none", "pretrained": False,
+IMAGE_DEMO_SCRATCH = {"image_size": 64, "epochs": 2, "batch_size": 64, "weights": "none", "pretrained": False,
                       "lr_schedule": {"kind": "seed_image", "start": 5e-4, "peak": 2e-3, "warmup_epochs": 1,
                                       "decay": 0.8}}
 
@@ -132,7 +132,7 @@ def _combos():
 def _demo_extras():
     for profile in ("demo", "smoke"):
         smoke = profile == "smoke"
-        for lite, size, ft_size, ft_epochs in (("lite0", 224, 160, 3), ("lite2", 224, 128, 2)):
+        for lite, size, ft_size, ft_epochs in (("lite0", 224, 128, 2), ("lite2", 192, 128, 1)):
             backbone, weights = f"tf_efficientnet_{lite}", f"package:efficientnet-{lite}"
             zs = {"backbone": backbone, "weights": weights, "pretrained": True, "trained": False,
                   "image_size": 64 if smoke else size, "embedding": "backbone", "loss": None, "epochs": 0}
