@@ -168,8 +168,22 @@ def _demo_extras():
                             "e5", e5))
 
 
+def _demo_fusions():
+    """Fusions of the demo's strongest offline models (the seed's own fusions are kept as they are)."""
+    pair = ["minilm_arcface", "effnet_lite0_arcface"]
+    for profile in ("demo", "smoke"):
+        for mid, combine, how in (("minilm_lite0_fusion", "mean", "mean of cosine similarities"),
+                                  ("minilm_lite0_union", "union", "union of predicted sets")):
+            spec = {"members": pair, "combine": combine, "weights": None, "loss": None, "epochs": 0,
+                    "trained": False, "threshold": None}
+            register(ModelEntry(mid, f"MiniLM-L6 ArcFace {'+' if combine == 'mean' else '∪'} EfficientNet-Lite0 "
+                                     f"ArcFace ({how}; demo fusion, not a seed recipe)", "fusion", None, profile,
+                                "combo", spec))
+
+
 _image_entries()
 _text_entries()
 _baselines()
 _combos()
 _demo_extras()
+_demo_fusions()
