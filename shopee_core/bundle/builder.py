@@ -98,15 +98,22 @@ def plan(profile: str, only: list[str] | None = None) -> list[ModelEntry]:
     return _entries(profile, only)
 
 
+def spec_hash(entry: ModelEntry) -> str:
+    import hashlib
+
+    return hashlib.sha256(json.dumps(entry.as_dict(), sort_keys=True).encode()).hexdigest()[:10]
+
+
 def _embed_leaf(entry: ModelEntry, data_dir: Path, catalog, frame, stage: Stage, device, workers) -> Path:
     """Embeddings of every posting (train.csv order) for a leaf model, cached."""
-    out = stage.path("emb", f"{entry.id}.npz" if entry.kind == "tfidf" else f"{entry.id}.npy")
+    key = f"{entry.id}-{spec_hash(entry)}"  # a changed recipe never reuses stale work
+    out = stage.path("emb", f"{key}.npz" if entry.kind == "tfidf" else f"{key}.npy")
     if out.exists():
         return out
     if entry.trainable:
         from ..training.loop import BEST, embed_run, train
 
-        run = stage.path("runs", entry.id)
+        run = stage.path("runs", key)
         if not (run / "done.json").exists():
             train(entry, data_dir, run, resume=(run / "config.json").exists(), device=device, workers=workers)
             atomic_write_json(run / "done.json", {"finished": time.time()})

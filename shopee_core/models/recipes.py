@@ -23,7 +23,7 @@ IMAGE_SEED18 = {
 IMAGE_SMOKE = {"image_size": 64, "epochs": 1, "max_steps": 2, "batch_size": 4, "weights": "none",
                "pretrained": False, "workers": 0}
 # demo: the seed architectures from scratch at small size on CPU (no ImageNet weights offline)
-IMAGE_DEMO_SCRATCH = {"image_size": 64, "epochs": 2, "batch_size": 64, "weights": "none", "pretrained": False,
+IMAGE_DEMO_SCRATCH = {"image_size": 64, "epochs": 1, "batch_size": 64, "weights": "none", "pretrained": False,
                       "lr_schedule": {"kind": "seed_image", "start": 5e-4, "peak": 2e-3, "warmup_epochs": 1,
                                       "decay": 0.8}}
 

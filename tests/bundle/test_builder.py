@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from shopee_core.bundle import Bundle, check_bundle
-from shopee_core.bundle.builder import build
+from shopee_core.bundle.builder import build, spec_hash
 from shopee_core.data.demo import generate_catalog
 from shopee_core.models import list_models
 
@@ -49,7 +49,7 @@ def test_runs_are_real_and_honest(smoke):
     runs = root / ".bundle.build" / "runs"
     for e in list_models("smoke"):
         if e.trainable:
-            run = runs / e.id
+            run = runs / f"{e.id}-{spec_hash(e)}"
             assert (run / "best.safetensors").exists(), e.id
             hist = json.loads((run / "metrics.json").read_text())["history"]
             assert hist and hist[0]["steps"] >= 1
@@ -62,7 +62,7 @@ def test_runs_are_real_and_honest(smoke):
 
 def test_rebuild_reuses_work_and_an_interrupted_build_keeps_the_old_bundle(smoke, monkeypatch):
     root, manifest = smoke
-    run = root / ".bundle.build" / "runs" / "resnet50" / "epoch_01.safetensors"
+    run = next((root / ".bundle.build" / "runs").glob("resnet50-*")) / "epoch_01.safetensors"
     stamp = run.stat().st_mtime_ns
     from shopee_core.bundle import builder
 
