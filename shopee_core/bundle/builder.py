@@ -129,8 +129,18 @@ def _embed_leaf(entry: ModelEntry, data_dir: Path, catalog, frame, stage: Stage,
     return out
 
 
+def as_stored(nb: Neighbors) -> Neighbors:
+    """The table as the bundle stores it (float16 similarities), so every threshold and metric in
+    the manifest is exactly what the dashboard recomputes from the files."""
+    return Neighbors(nb.idx, nb.sim.astype(np.float16).astype(np.float32))
+
+
 def _tables(emb: Embeddings, pool: Pool, k: int) -> dict[str, Neighbors]:
-    return {s: knn(emb.take(rows), k) for s, rows in pool.split_rows.items()}
+    return {s: as_stored(knn(emb.take(rows), k)) for s, rows in pool.split_rows.items()}
+
+
+def _inb_tables(x: Embeddings, tables: dict, pool: Pool, t, t2, iters: int, k: int) -> dict[str, Neighbors]:
+    return {s: as_stored(inb_mod.iterate(x.take(pool.split_rows[s]), tables[s], t, t2, iters, k)[1]) for s in SHOWN}
 
 
 def _global(tables: dict[str, Neighbors], pool: Pool) -> dict:
@@ -207,7 +217,7 @@ def build(profile: str, data_dir, out, k: int = 50, device: str | None = None, w
             t, t2 = search_pair(Scorer(tables["valid"], pool.labels("valid")))
             metrics = _metrics_single(tables, pool, t, t2)
             files["neighbors"] = write_neighbors(new, f"{rel}/neighbors.npz", _global(tables, pool))
-            inb_tables = {s: inb_mod.iterate(x.take(pool.split_rows[s]), tables[s], t, t2, 1, k)[1] for s in SHOWN}
+            inb_tables = _inb_tables(x, tables, pool, t, t2, 1, k)
             it, it2 = search_pair(Scorer(inb_tables["valid"], pool.labels("valid")))
             for s in SHOWN:
                 metrics[s]["inb"] = _prf(Scorer(inb_tables[s], pool.labels(s)).score(it, it2))
@@ -272,8 +282,7 @@ def _umap_input(x: Embeddings):
 def _iterated_inb(e: ModelEntry, emb, decided, pool, k, new) -> dict:
     iters = 3
     x, d = emb[e.id], decided[e.id]
-    tables = {s: inb_mod.iterate(x.take(pool.split_rows[s]), d["tables"][s], d["t"], d["t2"], iters, k)[1]
-              for s in SHOWN}
+    tables = _inb_tables(x, d["tables"], pool, d["t"], d["t2"], iters, k)
     it, it2 = search_pair(Scorer(tables["valid"], pool.labels("valid")))
     metrics = {}
     for s in SHOWN:
