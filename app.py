@@ -1,10 +1,41 @@
-"""Streamlit entry: page config and navigation. Pages live in pages/; logic in shopee_core."""
+"""Streamlit entry: a frame only — page config, shared state, sidebar bundle picker, navigation.
+
+Run: streamlit run app.py [-- --bundle PATH]. Pages live in pages/, logic in shopee_core.
+"""
 
 import streamlit as st
 
+from dashboard import state
+from dashboard.data import available_bundles, default_bundle_name
+
 st.set_page_config(page_title="Shopee match explorer", page_icon=":material/join_inner:", layout="wide")
+state.init()
+if "bundle" not in st.query_params and not st.session_state.get("_bundle_default_applied"):
+    # a bundle named on the command line (or in $SHOPEE_BUNDLE) is the one to show first
+    st.session_state["_bundle_default_applied"] = True
+    if default_bundle_name():
+        state.set("bundle", default_bundle_name())
+
+with st.sidebar:
+    bundles = available_bundles()
+    if bundles:
+        names = list(bundles)
+        current = state.get("bundle")
+        choice = st.selectbox("Bundle", names, index=names.index(current) if current in names else 0,
+                              help="Every bundle under precomputed/ (and one given with -- --bundle PATH)")
+        if choice != current:
+            state.set("bundle", choice)
+    split = st.radio("Split (candidate pool)", ["test", "valid"], index=0 if state.get("split") == "test" else 1,
+                     horizontal=True, help="Retrieval is within one split; thresholds were tuned on valid.")
+    if split != state.get("split"):
+        state.set("split", split)
 
 pages = [
-    st.Page("pages/overview.py", title="Overview", icon=":material/home:", default=True),
+    st.Page("pages/leaderboard.py", title="Leaderboard", icon=":material/leaderboard:", default=True),
+    st.Page("pages/query.py", title="Query by example", icon=":material/image_search:"),
+    st.Page("pages/compare.py", title="Compare models", icon=":material/compare:"),
+    st.Page("pages/embedding.py", title="Embedding space", icon=":material/scatter_plot:"),
+    st.Page("pages/thresholds.py", title="Thresholds & decisions", icon=":material/tune:"),
+    st.Page("pages/failures.py", title="Failure browser", icon=":material/report:"),
 ]
 st.navigation(pages).run()

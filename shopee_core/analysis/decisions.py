@@ -33,7 +33,7 @@ import pandas as pd
 
 from ..bundle.format import BundleError
 from ..errors import ShopeeError
-from ..matching import Embeddings, Neighbors, Scorer, fuse, knn, predict, union
+from ..matching import Embeddings, Neighbors, Scorer, fuse, knn, predict
 from ..matching import inb as inb_mod
 from ..matching.search import DEFAULT_STEP, grid, search_pair
 from ..metrics import counts_to_scores, group_sizes, summarise
@@ -368,14 +368,16 @@ def custom_union(bundle, sides) -> Decision:
 
 
 def as_decision(bundle, model, **setting) -> Decision:
-    if isinstance(model, Decision):
-        if setting:
-            d = model
-            if "t" in setting or "t2" in setting or "min2" in setting:
-                d = d.with_thresholds(setting.get("t"), setting.get("t2"), setting.get("min2", True))
-            return d
-        return model
-    return decision(bundle, model, **setting)
+    """A :class:`Decision` from a model id (+ :func:`decision` overrides) or a Decision
+    (+ ``t``/``t2``/``min2`` for its first side)."""
+    if not isinstance(model, Decision):
+        return decision(bundle, model, **setting)
+    extra = set(setting) - {"t", "t2", "min2"}
+    if extra:
+        raise DecisionError(f"{', '.join(sorted(extra))} apply to a model id, not to a built decision")
+    if setting:
+        return model.with_thresholds(setting.get("t"), setting.get("t2"), setting.get("min2", True))
+    return model
 
 
 # --------------------------------------------------------------------------- arrays
@@ -391,10 +393,16 @@ def labels(bundle, split: str) -> np.ndarray:
 
 
 def embeddings(bundle, split: str, source) -> Embeddings:
-    """Embeddings of a source within a split (a model id is its base source)."""
+    """Embeddings of a source within a split (a model id is its base source); read-only."""
     if isinstance(source, str):
         source = model_source(source)
-    return _cache(bundle).get(("emb", split, source), lambda: _make_embeddings(bundle, split, source))
+
+    def make():
+        e = _make_embeddings(bundle, split, source)
+        for b in e.blocks:
+            _readonly(b.data if hasattr(b, "tocsr") else b)
+        return e
+    return _cache(bundle).get(("emb", split, source), make)
 
 
 def _make_embeddings(bundle, split, source) -> Embeddings:
@@ -643,42 +651,110 @@ def scores(bundle, model, split: str, rows: bool = False, **setting) -> dict:
 def curves(bundle, model, split: str, side: int = 0, ts=None, min2: bool = True, **setting) -> pd.DataFrame:
     """F1/P/R while one side's T runs over ``ts`` (others fixed; Min2 at the side's fixed T2).
 
-    Cached without the side's own T, so moving that slider only moves the marker.
+    The sweep without that side's Min2 is cached independently of its T and T2; Min2 is
+    added analytically (at threshold T it gives each lonely row — best candidate at
+    distance >= T — that candidate when it is within T2), so neither a T nor a T2 move
+    re-sweeps the table.
     """
     d = as_decision(bundle, model, **setting)
     if not min2:
         d = d.without_min2()
     ts = SWEEP if ts is None else np.asarray(ts, dtype=np.float64)
-    key = ("curve", split, d.with_side(side, t=0.0), side, tuple(np.round(ts, 6).tolist()))
+    plain = d.with_side(side, t=0.0, t2=None)
+    key = ("curve", split, plain, side, tuple(np.round(ts, 6).tolist()))
 
     def make():
         if not d.is_union:
-            s = d.sides[0]
-            c = scorer(bundle, split, s.source).sweep(ts, s.t2)
+            c = scorer(bundle, split, plain.sides[0].source).sweep(ts, None)
         else:
-            table, sides = _union_table(bundle, split, d)
+            table, sides = _union_table(bundle, split, plain)
             c = table.sweep(sides, sides[side][0], ts)
-        return pd.DataFrame({"t": ts, "f1": c["f1"], "precision": c["precision"], "recall": c["recall"]})
-    return _cache(bundle).get(key, make).copy()
+        return {k: c[k] for k in ("f1", "precision", "recall")}
+    out = {k: v.copy() for k, v in _cache(bundle).get(key, make).items()}
+    t2 = d.sides[side].t2
+    if t2 is not None:
+        rows, d_nn, old, new, n_all = _min2_candidates(bundle, split, d, side)
+        keep = d_nn < np.float32(t2)
+        d_nn = d_nn[keep]
+        order = np.argsort(d_nn, kind="stable")
+        # Min2 acts at threshold T for rows whose best candidate is at distance >= T
+        first = np.searchsorted(d_nn[order], np.asarray(ts, dtype=np.float32), side="left")
+        for k in out:
+            gain = (new[k] - old[k])[keep][order]
+            suffix = np.concatenate([np.cumsum(gain[::-1])[::-1], [0.0]])
+            out[k] = out[k] + suffix[first] / n_all
+    return pd.DataFrame({"t": ts, **out})
+
+
+def _min2_candidates(bundle, split, d: Decision, side: int):
+    """Rows that Min2 on ``side`` could change while that side is lonely: their best candidate's
+    distance, and their scores without / with it (the other sides at their thresholds)."""
+    if not d.is_union:
+        nb = neighbors(bundle, split, d.sides[0].source)
+        lab = labels(bundle, split)
+        rows = np.flatnonzero(nb.nn_pos >= 0)
+        same = lab[nb.idx[rows, nb.nn_pos[rows]]] == lab[rows]
+        n_true = scorer(bundle, split, d.sides[0].source).n_true[rows]
+        one = np.ones(len(rows))
+        return (rows, nb.nn_dist[rows], counts_to_scores(one, one, n_true),
+                counts_to_scores(one + same, one + 1, n_true), nb.n)
+    table, sides = _union_table(bundle, split, d)
+    s_idx = sides[side][0]
+    fixed = table.mask([x for i, x in enumerate(sides) if i != side])
+    has = table.nn[s_idx].any(axis=1)
+    slot = table.nn[s_idx].argmax(axis=1)
+    n = np.arange(table.n)
+    rows = np.flatnonzero(has & ~fixed[n, slot])
+    tp = (fixed & table.same).sum(axis=1)[rows]
+    n_pred = fixed.sum(axis=1)[rows]
+    same = table.same[rows, slot[rows]]
+    n_true = table.n_true[rows]
+    return (rows, table.dist[s_idx][rows, slot[rows]], counts_to_scores(tp, n_pred, n_true),
+            counts_to_scores(tp + same, n_pred + 1, n_true), table.n)
 
 
 def min2_curve(bundle, model, split: str, side: int = 0, t2s=None, **setting) -> pd.DataFrame:
-    """F1/P/R while one side's Min2 T2 runs over ``t2s`` at its fixed T."""
+    """F1/P/R while one side's Min2 T2 runs over ``t2s`` at its fixed T (others fixed).
+
+    At fixed T, Min2 only touches rows whose set is lonely: each such row gains its best
+    candidate once T2 passes that candidate's distance, so the whole curve is one sort
+    and a cumulative sum over those rows.
+    """
     d = as_decision(bundle, model, **setting)
     t = d.sides[side].t
-    t2s = np.round(np.arange(t, min(1.0, t + 0.5) + 1e-9, 0.01), 6) if t2s is None else np.asarray(t2s)
+    t2s = np.round(np.arange(t, min(1.0, t + 0.5) + 1e-9, 0.01), 6) if t2s is None else np.asarray(t2s, float)
+    base = d.with_side(side, t2=None)
+    r = row_arrays(bundle, base, split)
     if not d.is_union:
-        c = scorer(bundle, split, d.sides[0].source).sweep_min2(t, t2s)
+        nb = neighbors(bundle, split, d.sides[0].source)
+        lab = labels(bundle, split)
+        ok = (r["n_pred"] == 1) & (nb.nn_pos >= 0)
+        rows = np.flatnonzero(ok)
+        d_nn = nb.nn_dist[rows]
+        same = lab[nb.idx[rows, nb.nn_pos[rows]]] == lab[rows]
     else:
         table, sides = _union_table(bundle, split, d)
-        c = {k: [] for k in ("f1", "precision", "recall")}
-        for x in t2s:
-            sd = list(sides)
-            sd[side] = (sd[side][0], sd[side][1], float(x))
-            r = summarise(table.rows(sd))
-            for k in c:
-                c[k].append(r[k])
-    return pd.DataFrame({"t2": t2s, "f1": c["f1"], "precision": c["precision"], "recall": c["recall"]})
+        s_idx = sides[side][0]
+        pred = table.mask([(x, tt, None if i == side else tt2) for i, (x, tt, tt2) in enumerate(sides)])
+        dist = table.dist[s_idx]
+        lonely = ~((dist < np.float32(t)) & ~table.is_self).any(axis=1)
+        has = table.nn[s_idx].any(axis=1)
+        slot = table.nn[s_idx].argmax(axis=1)
+        n = np.arange(table.n)
+        ok = lonely & has & ~pred[n, slot]
+        rows = np.flatnonzero(ok)
+        d_nn = dist[rows, slot[rows]]
+        same = table.same[rows, slot[rows]]
+    n_all = len(r["f1"])
+    old = counts_to_scores(r["tp"][rows], r["n_pred"][rows], r["n_true"][rows])
+    new = counts_to_scores(r["tp"][rows] + same, r["n_pred"][rows] + 1, r["n_true"][rows])
+    order = np.argsort(d_nn, kind="stable")
+    count = np.searchsorted(d_nn[order], np.asarray(t2s, dtype=np.float32), side="left")  # rows with d < T2
+    out = {"t2": t2s}
+    for k in ("f1", "precision", "recall"):
+        gain = np.concatenate([[0.0], np.cumsum((new[k] - old[k])[order])])
+        out[k] = (r[k].sum() + gain[count]) / n_all
+    return pd.DataFrame(out)
 
 
 def tune(bundle, model, split: str = "valid", min2: bool = True, step: float = DEFAULT_STEP) -> Decision:
@@ -720,28 +796,36 @@ def delta(current: dict, reference: dict) -> dict:
 def default_plane_models(bundle, model) -> tuple[str | None, str | None]:
     """An (image model, text model) pair for the plane: the decision's own members when
     it joins an image and a text model, else the first image and text tables."""
-    d = model if isinstance(model, Decision) else None
-    ids = []
-    if d is None:
-        s = model_setting(bundle, model)
-        ids = [x["model"] for x in s.get("sides", [])] or s["members"] or [model]
-    else:
-        for side in d.sides:
+    if isinstance(model, Decision):
+        roots = []
+        for side in model.sides:
             src = side.source
             while src[0] == "inb":
                 src = src[1]
-            ids += [m for m, _ in src[1]] if src[0] == "fusion" else [src[1]]
-    if not isinstance(model, Decision):
-        spec = bundle.model(model).get("spec") or {}
+            roots += [m for m, _ in src[1]] if src[0] == "fusion" else [src[1]]
+    else:
+        s = model_setting(bundle, model)
+        roots = [x["model"] for x in s.get("sides", [])] or [model]
+    tables = table_models(bundle)
+
+    def expand(mid, seen=()):
+        if mid in seen:
+            return []
+        spec = bundle.model(mid).get("spec") or {}
         if spec.get("of"):
-            ids = list(bundle.model(spec["of"])["spec"]["members"])
-    tables = set(table_models(bundle))
-    img = next((m for m in ids if m in tables and modality(bundle, m) == "image"), None)
-    txt = next((m for m in ids if m in tables and modality(bundle, m) == "text"), None)
+            return expand(spec["of"], seen + (mid,))
+        out = [mid] if mid in tables else []
+        for m in spec.get("members") or []:
+            out += expand(m, seen + (mid,))
+        return out
+
+    ids = [m for r in roots for m in expand(r)]
+    img = next((m for m in ids if modality(bundle, m) == "image"), None)
+    txt = next((m for m in ids if modality(bundle, m) == "text"), None)
     if img is None:
-        img = next((m for m in table_models(bundle) if modality(bundle, m) == "image"), None)
+        img = next((m for m in tables if modality(bundle, m) == "image"), None)
     if txt is None:
-        txt = next((m for m in table_models(bundle) if modality(bundle, m) == "text"), None)
+        txt = next((m for m in tables if modality(bundle, m) == "text"), None)
     return img, txt
 
 
@@ -911,11 +995,18 @@ def stratified_sample(classes: np.ndarray, max_points: int, seed: int = 0) -> np
 
 
 def select_pairs(frame: pd.DataFrame, selection) -> pd.DataFrame:
-    """Rows of a plane frame picked by a plotly selection (``point_indices`` / ``customdata``)."""
-    if not selection:
-        return frame.iloc[0:0]
+    """Rows of a plane frame picked by a plotly selection whose points carry ``customdata``
+    ``[i, j, ...]`` (the pair itself, so a selection survives a re-sampled frame)."""
     points = selection.get("points", []) if isinstance(selection, dict) else []
-    idx = [p.get("customdata", [None])[0] if isinstance(p.get("customdata"), list) else p.get("customdata")
-           for p in points]
-    idx = [int(i) for i in idx if i is not None]
-    return frame.loc[frame.index.intersection(idx)]
+    pairs = set()
+    for p in points:
+        cd = p.get("customdata") if isinstance(p, dict) else None
+        if isinstance(cd, (list, tuple)) and len(cd) >= 2:
+            try:
+                pairs.add((int(cd[0]), int(cd[1])))
+            except (TypeError, ValueError):
+                continue
+    if not pairs or frame.empty:
+        return frame.iloc[0:0]
+    keep = [(int(a), int(b)) in pairs for a, b in zip(frame["i"], frame["j"])]
+    return frame[np.asarray(keep, dtype=bool)]

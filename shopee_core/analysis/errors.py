@@ -82,7 +82,9 @@ _QTY = re.compile(rf"{_BEFORE}({_NUM})\s*({_UNIT_ALT})(?![a-z0-9])")
 # "3 x 100ml", "2x", "x3"; "isi 10" ("contents: 10"), "isi 3 pcs" is caught by _QTY
 _ISI = re.compile(rf"\bisi\s*:?\s*({_NUM})(?!\s*(?:{_UNIT_ALT})(?![a-z0-9]))(?![\w.,])")
 _TIMES = re.compile(rf"{_BEFORE}(\d+)\s*[x×]\s*(?={_NUM}\s*(?:{_UNIT_ALT})(?![a-z0-9]))")
-_AREA = re.compile(rf"{_BEFORE}({_NUM})\s*[x×*]\s*({_NUM})(?:\s*[x×*]\s*({_NUM}))?\s*(mm|cm|m|meter|inch|inci)(?![a-z0-9])")
+_TIMES_AFTER = re.compile(rf"{_BEFORE}{_NUM}\s*(?:{_UNIT_ALT})\s*[x×]\s*(\d+)(?![\w.,])")  # "250 ml x6"
+_AREA = re.compile(rf"{_BEFORE}({_NUM})\s*[x×*]\s*({_NUM})(?:\s*[x×*]\s*({_NUM}))?\s*"
+                   r"(mm|cm|m|meter|inch|inci)(?![a-z0-9])")
 _NETWORK = re.compile(r"\b(lte|hp|handphone|smartphone|phone|modem|mifi|wifi|router|sim|signal|sinyal|jaringan|"
                       r"network|android|iphone|samsung|xiaomi|redmi|oppo|vivo|realme|infinix|poco|ram|rom|gb)\b")
 
@@ -110,8 +112,8 @@ def parse_quantities(title: str) -> dict[str, frozenset]:
     """Quantities stated in a title: ``{dimension: frozenset(values in base units)}``.
 
     Dimensions: volume (ml), mass (g), length (mm), pieces, packs, pairs, data (GB),
-    charge (mAh), power (W). ``"3 x 100ml"`` gives volume {100} and pieces {3};
-    ``"isi 10"`` gives pieces {10}; ``"20x30 cm"`` gives length {("200x300")} as one value.
+    charge (mAh), power (W). ``"3 x 100ml"`` and ``"100ml x3"`` give volume {100} and pieces {3};
+    ``"isi 10"`` gives pieces {10}; ``"20x30 cm"`` gives length {"200x300"} (mm) as one value.
     Network generations (``4G``, ``5G`` next to phone words) are not grams.
     """
     text = str(title).lower().replace("\\n", " ")
@@ -142,17 +144,18 @@ def parse_quantities(title: str) -> dict[str, frozenset]:
                 network = bool(_NETWORK.search(text))
             if network:
                 continue
-        if unit in ("in", "m", "w") and value == 0:
+        if value == 0:  # "0 ml" states nothing
             continue
         out.setdefault(dim, set()).add(_norm(value * factor))
     for m in _ISI.finditer(text):
         value = _number(m.group(1))
         if value is not None:
             out.setdefault("pieces", set()).add(_norm(value))
-    for m in _TIMES.finditer(text):
-        if any(a <= m.start() < b for a, b in spans):
-            continue
-        out.setdefault("pieces", set()).add(_norm(float(m.group(1))))
+    for pattern in (_TIMES, _TIMES_AFTER):
+        for m in pattern.finditer(text):
+            if any(a <= m.start() < b for a, b in spans):
+                continue
+            out.setdefault("pieces", set()).add(_norm(float(m.group(1))))
     return {k: frozenset(v) for k, v in out.items()}
 
 
@@ -374,3 +377,62 @@ def filter_table(table: pd.DataFrame, types=(), mode: str = "any") -> pd.DataFra
     flags = table[types].to_numpy()
     keep = flags.all(axis=1) if mode == "all" else flags.any(axis=1)
     return table[keep]
+
+
+# ----------------------------------------------------------------------------- one posting
+BASE_UNITS = {"volume": "ml", "mass": "g", "length": "mm", "pieces": "pcs", "packs": "packs", "pairs": "pairs",
+              "data": "GB", "charge": "mAh", "power": "W"}
+
+
+def _fmt_values(dim: str, values) -> str:
+    unit = BASE_UNITS.get(dim, "")
+    return "/".join(f"{v:g}" if isinstance(v, float) else str(v) for v in sorted(values, key=str)) + f" {unit}"
+
+
+def pair_reasons(titles_i: str, titles_j: str, hamming_d: int, jaccard_ij: float, *, hamming_max: int = 4,
+                 jaccard_min: float = 0.9) -> list[str]:
+    """Why a false-positive pair is flagged, in words (empty: not flagged)."""
+    out = []
+    qa, qb = parse_quantities(titles_i), parse_quantities(titles_j)
+    for dim in quantity_conflict(titles_i, titles_j):
+        out.append(f"{dim}: {_fmt_values(dim, qa[dim])} vs {_fmt_values(dim, qb[dim])}")
+    if hamming_d <= hamming_max:
+        out.append("same image (pHash identical)" if hamming_d == 0 else f"near-identical image (pHash Δ{hamming_d})")
+    if jaccard_ij >= jaccard_min:
+        out.append(f"near-identical titles ({jaccard_ij:.0%} of words shared)")
+    return out
+
+
+def row_detail(bundle, model, split: str, row: int, setting: dict | None = None) -> pd.DataFrame:
+    """The posting's true group and predicted set, one line per member.
+
+    Columns: row (split-local), posting (row of ``bundle.postings``), in_truth, predicted,
+    mark (``query`` | ``correct`` | ``wrong`` | ``missed``), reason (why a wrong member is
+    a unit conflict / likely label noise, in words). Query first, then correct, wrong, missed.
+    """
+    from . import decisions
+
+    pred = decisions.predictions(bundle, model, split, **(setting or {}))
+    labels = decisions.labels(bundle, split)
+    feats = features(bundle, split)
+    p = pred[row]
+    p = p[p >= 0]
+    truth = np.flatnonzero(labels == labels[row])
+    members = np.unique(np.concatenate([p, truth, [row]])).astype(np.int64)
+    in_truth = labels[members] == labels[row]
+    predicted = np.isin(members, p) | (members == row)
+    mark = np.where(members == row, "query", np.where(in_truth & predicted, "correct",
+                                                      np.where(predicted, "wrong", "missed")))
+    reasons = [""] * len(members)
+    wrong = np.flatnonzero(mark == "wrong")
+    if len(wrong):
+        js = members[wrong]
+        ii = np.full(len(js), row)
+        ham, jac = feats.image_distance(ii, js), feats.jaccard(ii, js)
+        for k, j, h, jc in zip(wrong, js, ham, jac):
+            reasons[k] = "; ".join(pair_reasons(feats.titles[row], feats.titles[j], int(h), float(jc)))
+    order = np.argsort(pd.Categorical(mark, ["query", "correct", "wrong", "missed"]).codes, kind="stable")
+    split_rows = bundle.split_rows(split)
+    frame = pd.DataFrame({"row": members, "posting": split_rows[members], "in_truth": in_truth,
+                          "predicted": predicted, "mark": mark, "reason": reasons})
+    return frame.iloc[order].reset_index(drop=True)

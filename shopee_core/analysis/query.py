@@ -159,9 +159,10 @@ def posting_matches(bundle, model_id: str, split: str, row: int, predicted, *, i
 
     ``predicted``: the split-local indices the model predicts for this row (a padded
     row of :func:`shopee_core.analysis.decisions.predictions` is fine; ``-1`` and the row
-    itself are ignored). Returns the predicted postings (``correct``/``wrong``, most
-    similar first), then every ``missed`` group member, then the ``extra`` most similar
-    non-predicted candidates of other groups (``candidate``). The query row itself is
+    itself are ignored). Returns the predicted postings (``correct``/``wrong``), then
+    every ``missed`` group member, then the ``extra`` nearest non-predicted candidates of
+    other groups (``candidate``), each part deepest inside the threshold first (largest
+    ``margin``; for a single table that is most similar first). The query row itself is
     left out. ``sim``/``dist``/``margin`` come from the side that got closest to
     accepting the posting; ``rank`` is its place in that candidate list (NaN: outside
     the top-k); ``min2`` marks postings predicted although d >= T.
@@ -442,7 +443,9 @@ def needs(bundle, model_id: str) -> set[str]:
     """Which inputs a model's query needs: a subset of {"title", "image"} (empty: not queryable)."""
     model = bundle.model(model_id)
     kind = model["kind"]
-    if kind in ("tfidf", "e5", "text_zeroshot"):
+    if kind == "tfidf":  # queries need the fitted vocabulary, saved by newer builders
+        return {"title"} if model.get("query") and _vectorizer_path(bundle, model_id).is_file() else set()
+    if kind in ("e5", "text_zeroshot"):
         return {"title"} if model.get("query") else set()
     if kind in ("phash", "image_zeroshot"):
         return {"image"} if model.get("query") else set()
@@ -461,6 +464,16 @@ def needs(bundle, model_id: str) -> set[str]:
 def queryable(bundle) -> list[str]:
     """Models an upload can be run against (their encoders, or all their members', ship)."""
     return [m["id"] for m in bundle.models if needs(bundle, m["id"])]
+
+
+def unqueryable_reasons(bundle) -> dict[str, str]:
+    """Models marked ``query: true`` that still cannot be queried here, with the reason."""
+    out = {}
+    for m in bundle.models:
+        if m.get("query") and not needs(bundle, m["id"]):
+            out[m["id"]] = ("no saved TF-IDF vectorizer in this bundle (rebuild it with a current builder)"
+                            if m["kind"] == "tfidf" else "no query encoder for this kind of model")
+    return out
 
 
 def query_embedding(bundle, model_id: str, split: str, title: str | None = None,

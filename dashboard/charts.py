@@ -1,0 +1,123 @@
+"""Plotly figures of the Thresholds page (pure functions of core results; no Streamlit)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+OUTCOME_STYLE = {  # drawn in this order: the common TN first, the errors on top
+    "TN": dict(color="rgba(150,150,150,0.35)", size=4, name="TN — not predicted, other group"),
+    "TP": dict(color="rgba(46,125,50,0.65)", size=5, name="TP — predicted, same group"),
+    "FN": dict(color="rgba(239,108,0,0.9)", size=6, name="FN — same group, not predicted"),
+    "FP": dict(color="rgba(198,40,40,0.9)", size=6, name="FP — predicted, other group"),
+}
+BRAND = "#ee4d2d"
+_AXIS = dict(gridcolor="#ebebeb", linecolor="#d0d0d0", zerolinecolor="#d0d0d0", ticks="", automargin=True)
+# a small template: "plotly_white" is a deep copy of a large template on every figure (~25 ms),
+# too slow for a chart redrawn on every slider move
+LIGHT = go.layout.Template(layout=dict(paper_bgcolor="white", plot_bgcolor="white", xaxis=_AXIS, yaxis=_AXIS,
+                                       colorway=["#ee4d2d", "#1565c0", "#2e7d32", "#ef6c00", "#6a1b9a"],
+                                       hoverlabel=dict(font=dict(size=12))))
+FONT = '"Source Sans", "Source Sans Pro", sans-serif'
+
+
+def _layout(fig: go.Figure, height: int = 380, **kw) -> go.Figure:
+    fig.update_layout(template=LIGHT, height=height, margin=dict(l=10, r=10, t=36, b=10),
+                      font=dict(family=FONT),
+                      title=dict(font=dict(size=14), x=0, xanchor="left", y=0.98, yanchor="top"),
+                      legend=dict(orientation="h", y=-0.18, yanchor="top", x=0), hovermode="x unified")
+    if "title" in kw:
+        kw["title_text"] = kw.pop("title")
+    fig.update_layout(**kw)
+    return fig
+
+
+def threshold_curves(curve: pd.DataFrame, t: float, f1: float, tuned_t: float | None = None,
+                     title: str = "F1, precision and recall vs T") -> go.Figure:
+    fig = go.Figure(layout=dict(template=LIGHT))
+    fig.add_scatter(x=curve["t"], y=curve["f1"], name="F1", line=dict(color=BRAND, width=3))
+    fig.add_scatter(x=curve["t"], y=curve["precision"], name="precision", line=dict(color="#1565c0", dash="dash"))
+    fig.add_scatter(x=curve["t"], y=curve["recall"], name="recall", line=dict(color="#2e7d32", dash="dot"))
+    if tuned_t is not None:
+        fig.add_vline(x=tuned_t, line=dict(color="#9e9e9e", dash="dot", width=1),
+                      annotation_text="tuned", annotation_position="bottom right")
+    fig.add_vline(x=t, line=dict(color=BRAND, width=1.5))
+    fig.add_scatter(x=[t], y=[f1], mode="markers+text", name="now", text=[f"F1 {f1:.4f}"],
+                    textposition="top right", marker=dict(color=BRAND, size=12, line=dict(color="white", width=2)),
+                    showlegend=False, hoverinfo="skip")
+    return _layout(fig, title=title, xaxis_title="T (cosine distance)", yaxis=dict(range=[0, 1.05], title="mean"))
+
+
+def min2_curve(curve: pd.DataFrame, t2: float | None, f1: float, t: float) -> go.Figure:
+    fig = go.Figure(layout=dict(template=LIGHT))
+    fig.add_scatter(x=curve["t2"], y=curve["f1"], name="F1", line=dict(color=BRAND, width=3))
+    fig.add_scatter(x=curve["t2"], y=curve["precision"], name="precision", line=dict(color="#1565c0", dash="dash"))
+    fig.add_scatter(x=curve["t2"], y=curve["recall"], name="recall", line=dict(color="#2e7d32", dash="dot"))
+    if t2 is not None:
+        fig.add_vline(x=t2, line=dict(color=BRAND, width=1.5))
+        fig.add_scatter(x=[t2], y=[f1], mode="markers", marker=dict(color=BRAND, size=12,
+                                                                    line=dict(color="white", width=2)),
+                        showlegend=False, hoverinfo="skip")
+    return _layout(fig, title=f"Min2: F1 vs T2 at T = {t:.3f}", xaxis_title="T2 (cosine distance)",
+                   yaxis=dict(range=[0, 1.05], title="mean"))
+
+
+def size_histogram(h: pd.DataFrame, cap: int = 40) -> go.Figure:
+    """Postings per set size: predicted sets vs true groups (sizes above ``cap`` pooled)."""
+    h = h.copy()
+    if len(h) > cap:
+        tail = h[h["size"] >= cap][["predicted", "true"]].sum()
+        h = pd.concat([h[h["size"] < cap], pd.DataFrame({"size": [cap], **{k: [tail[k]] for k in tail.index}})])
+    labels = [str(s) if s < cap or len(h) < cap else f"≥{cap}" for s in h["size"]]
+    fig = go.Figure(layout=dict(template=LIGHT))
+    fig.add_bar(x=labels, y=h["true"], name="true group size |X|", marker_color="#9e9e9e")
+    fig.add_bar(x=labels, y=h["predicted"], name="predicted set size |Y|", marker_color=BRAND)
+    return _layout(fig, title="Set sizes per posting: predicted vs true", barmode="group",
+                   xaxis=dict(title="size (self included)", type="category"), yaxis_title="postings")
+
+
+def decision_plane(frame: pd.DataFrame, info: dict) -> go.Figure:
+    """Pairs in the (image sim, text sim) plane by outcome, with the decision boundary."""
+    fig = go.Figure(layout=dict(template=LIGHT))
+    for outcome, style in OUTCOME_STYLE.items():
+        sub = frame[frame["outcome"] == outcome].dropna(subset=["s_image", "s_text"])
+        if sub.empty:
+            continue
+        n = info["counts"].get(outcome, len(sub)) + (info["counts"].get("FN outside tables", 0) if outcome == "FN"
+                                                      else 0)
+        fig.add_scattergl(
+            x=sub["s_image"], y=sub["s_text"], mode="markers", name=f"{style['name']} ({n:,})",
+            marker=dict(color=style["color"], size=style["size"]),
+            # numeric customdata only: an object array is deep-copied element by element (slow at 20k points)
+            customdata=np.stack([sub["i"].to_numpy(np.int64), sub["j"].to_numpy(np.int64)], axis=1),
+            hovertemplate="image %{x:.3f} · text %{y:.3f}<br>rows %{customdata[0]} → %{customdata[1]}"
+                          f"<extra>{outcome}</extra>")
+    b = info.get("boundary") or {}
+    lo = float(np.nanmin(frame[["s_image", "s_text"]].to_numpy())) if len(frame) else 0.0
+    lo = min(lo, 0.0) - 0.02
+    hi = 1.02
+    line = dict(color="black", width=2, dash="dash")
+    if b.get("kind") == "line":
+        w, c = b["w"], b["c"]
+        if w >= 1 - 1e-9:
+            fig.add_vline(x=c, line=line)
+        elif w <= 1e-9:
+            fig.add_hline(y=c, line=line)
+        else:
+            xs = np.array([lo, hi])
+            fig.add_scatter(x=xs, y=(c - w * xs) / (1 - w), mode="lines", line=line, hoverinfo="skip",
+                            name=f"boundary {w:.2f}·s_img + {1 - w:.2f}·s_txt = {c:.3f}")
+    elif b.get("kind") == "axes":
+        if b.get("image") is not None:
+            fig.add_vline(x=b["image"], line=line, annotation_text=f"image: s > {b['image']:.3f}",
+                          annotation_position="bottom right")
+        if b.get("text") is not None:
+            fig.add_hline(y=b["text"], line=line, annotation_text=f"text: s > {b['text']:.3f}",
+                          annotation_position="top left")
+    fig.update_layout(template=LIGHT, height=600, margin=dict(l=10, r=10, t=30, b=10),
+                      font=dict(family=FONT), legend=dict(orientation="h", y=-0.12, yanchor="top", x=0),
+                      dragmode="select",
+                      xaxis=dict(title=f"image similarity — {info['image_model']}", range=[lo, hi]),
+                      yaxis=dict(title=f"text similarity — {info['text_model']}", range=[lo, hi]))
+    return fig

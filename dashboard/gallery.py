@@ -1,0 +1,277 @@
+"""Thumbnail galleries and posting pickers shared by every page.
+
+A gallery item is one row of a DataFrame with at least ``posting`` (row of
+``bundle.postings``); optional columns ``sim``, ``margin`` (T - d), ``mark``
+(correct / wrong / missed / candidate / predicted / query), ``min2`` and ``rank``
+fill its caption. Cards are small HTML blocks (thumbnail inlined as base64, a
+border coloured by the mark); the button under each opens that posting in
+Query by example.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from dashboard import state
+
+# mark -> (border colour, icon, text). Icons are plain text glyphs (✔ ✘ ⚠ ●), not colour
+# emoji, so they render even where no emoji font is installed (headless browsers, servers).
+MARKS = {
+    "correct": ("#2e7d32", "✔", "correct"),
+    "wrong": ("#c62828", "✘", "wrong"),
+    "missed": ("#ef6c00", "⚠", "missed"),
+    "candidate": ("#b0b0b0", "", "not predicted"),
+    "predicted": ("#1565c0", "●", "predicted"),
+    "query": ("#ee4d2d", "", "query"),
+}
+LEGEND = (":green[**✔ correct**] predicted, same group · :red[**✘ wrong**] predicted, other group · "
+          ":orange[**⚠ missed**] same group, not predicted · grey: nearest candidates not predicted")
+
+
+@st.cache_data(max_entries=20000, show_spinner=False)
+def thumb_data_uri(path: str) -> str:
+    """A thumbnail as a data: URI (thumbnails are <= 160 px JPEGs, a few kB each)."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        return ""
+    return "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii")
+
+
+def _short(text, n: int) -> str:
+    text = "" if text is None or (isinstance(text, float) and math.isnan(text)) else str(text)
+    return text if len(text) <= n else text[: n - 1].rstrip() + "…"
+
+
+def _fmt(v, spec: str, signed: bool = False) -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "n/a"
+    return format(float(v), ("+" if signed else "") + spec)
+
+
+def card_html(uri: str, title: str, lines: list[str], mark: str | None, size: int = 128,
+              tooltip: str = "") -> str:
+    colour, icon, text = MARKS.get(mark or "", ("#dddddd", "", ""))
+    width = 3 if mark in ("correct", "wrong", "missed", "query", "predicted") else 1
+    img = (f'<img src="{uri}" style="width:100%;max-width:{size}px;aspect-ratio:1/1;object-fit:contain;'
+           f'display:block;margin:0 auto;border-radius:4px;background:#fafafa"/>' if uri else
+           f'<div style="height:{size}px;display:flex;align-items:center;justify-content:center;color:#999">'
+           f'no thumbnail</div>')
+    badge = (f'<div style="font-weight:600;color:{colour};font-size:0.78rem">{icon} {html.escape(text)}</div>'
+             if text else "")
+    info = "".join(f'<div style="font-size:0.72rem;color:#555;line-height:1.25">{line}</div>' for line in lines)
+    caption = (f'<div style="font-size:0.78rem;line-height:1.2;margin-top:4px;height:2.4em;overflow:hidden">'
+               f'{html.escape(title)}</div>' if title else "")
+    return (f'<div title="{html.escape(tooltip or title)}" style="border:{width}px solid {colour};border-radius:8px;'
+            f'padding:6px;background:white">{img}{caption}{badge}{info}</div>')
+
+
+def _lines(item) -> list[str]:
+    out = []
+    sim, margin = item.get("sim"), item.get("margin")
+    if sim is not None and not pd.isna(sim):
+        out.append(f"sim {_fmt(sim, '.3f')} · T−d {_fmt(margin, '.3f', signed=True)}")
+    elif "sim" in item:
+        out.append("sim n/a (not in the stored space)")
+    extra = []
+    if item.get("min2"):
+        extra.append("via Min2")
+    rank = item.get("rank")
+    if "rank" in item:
+        extra.append(f"rank {int(rank)}" if rank is not None and not pd.isna(rank) else "beyond top-k")
+    via = item.get("via")
+    if item.get("show_via") and via:
+        extra.append(html.escape(str(via)))
+    if extra:
+        out.append(" · ".join(extra))
+    return out
+
+
+def gallery(bundle, items: pd.DataFrame, *, key: str, columns: int = 6, title_chars: int = 60,
+            empty: str = "Nothing to show.", open_button: bool = True, limit: int | None = None) -> int:
+    """Draw ``items`` as a grid of cards; returns how many were drawn.
+
+    A click on an item's button opens that posting in Query by example.
+    """
+    if items is None or len(items) == 0:
+        st.caption(empty)
+        return 0
+    if limit is not None and len(items) > limit:
+        st.caption(f"showing the first {limit} of {len(items)}")
+        items = items.head(limit)
+    post = bundle.postings
+    records = items.to_dict("records")
+    for start in range(0, len(records), columns):
+        cols = st.columns(columns, gap="small")
+        for offset, item in enumerate(records[start:start + columns]):
+            i = start + offset
+            row = int(item["posting"])
+            pid = str(post["posting_id"].iat[row])
+            title = str(post["title"].iat[row])
+            with cols[offset]:
+                st.markdown(card_html(thumb_data_uri(str(bundle.thumb_path(row))), _short(title, title_chars),
+                                      _lines(item), item.get("mark"),
+                                      tooltip=f"{title}\n{pid} · group {post['label_group'].iat[row]}"),
+                            unsafe_allow_html=True)
+                if open_button and st.button("Open", key=f"{key}-open-{i}-{pid}", help=f"Query by example: {pid}",
+                                             width="stretch"):
+                    state.open_posting(pid)
+    return len(records)
+
+
+def pair_gallery(bundle, pairs: np.ndarray, split: str, *, key: str, captions: list[str] | None = None,
+                 columns: int = 3, title_chars: int = 40) -> int:
+    """Pairs of split-local rows (i, j) side by side, one card per pair; 'Open' opens i."""
+    pairs = np.asarray(pairs).reshape(-1, 2)
+    if len(pairs) == 0:
+        st.caption("No pairs in this cell.")
+        return 0
+    rows = bundle.split_rows(split)
+    post = bundle.postings
+    for start in range(0, len(pairs), columns):
+        cols = st.columns(columns, gap="small")
+        for offset, (i, j) in enumerate(pairs[start:start + columns]):
+            n = start + offset
+            gi, gj = int(rows[int(i)]), int(rows[int(j)])
+            same = post["label_group"].iat[gi] == post["label_group"].iat[gj]
+            halves = []
+            for g in (gi, gj):
+                uri = thumb_data_uri(str(bundle.thumb_path(g)))
+                t = html.escape(_short(post["title"].iat[g], title_chars))
+                halves.append(f'<div style="flex:1;min-width:0"><img src="{uri}" style="width:100%;max-width:110px;'
+                              f'aspect-ratio:1/1;object-fit:contain;display:block;margin:auto"/>'
+                              f'<div style="font-size:0.72rem;line-height:1.2;height:2.4em;overflow:hidden">{t}</div>'
+                              f'</div>')
+            colour = "#2e7d32" if same else "#c62828"
+            note = captions[n] if captions and n < len(captions) else ("same group" if same else "different groups")
+            block = (f'<div style="border:2px solid {colour};border-radius:8px;padding:6px;background:white">'
+                     f'<div style="display:flex;gap:6px">{"".join(halves)}</div>'
+                     f'<div style="font-size:0.74rem;color:{colour};font-weight:600">{html.escape(note)}</div></div>')
+            with cols[offset]:
+                st.markdown(block, unsafe_allow_html=True)
+                pid = str(post["posting_id"].iat[gi])
+                if st.button("Open", key=f"{key}-pair-{n}-{pid}", help=f"Query by example: {pid}",
+                             width="stretch"):
+                    state.open_posting(pid)
+    return len(pairs)
+
+
+def posting_card(bundle, row: int, split: str, extra: str = "") -> None:
+    """The query posting: a larger thumbnail, its title, id and group."""
+    post = bundle.postings
+    labels = bundle.labels(split)
+    local = int(np.flatnonzero(bundle.split_rows(split) == row)[0]) if row in set(bundle.split_rows(split)) else None
+    group = post["label_group"].iat[row]
+    size = int((labels == group).sum()) if local is not None and not pd.isna(group) else 0
+    left, right = st.columns([1, 5], gap="medium")
+    with left:
+        st.markdown(card_html(thumb_data_uri(str(bundle.thumb_path(row))), "", [], "query", size=160),
+                    unsafe_allow_html=True)
+    with right:
+        st.markdown(f"#### {html.escape(str(post['title'].iat[row]))}")
+        group_text = "no label" if pd.isna(group) else f"group **{group}** ({size} postings in {split})"
+        st.markdown(f"`{post['posting_id'].iat[row]}` · {group_text} · pHash `{post['image_phash'].iat[row]}`"
+                    + (f"  \n{extra}" if extra else ""))
+
+
+# ----------------------------------------------------------------------------- pickers
+
+def _row_of(bundle, split: str, posting_id: str) -> int | None:
+    if not posting_id:
+        return None
+    rows = bundle.split_rows(split)
+    ids = bundle.postings["posting_id"].to_numpy()[rows]
+    hit = np.flatnonzero(ids == posting_id)
+    return int(hit[0]) if len(hit) else None
+
+
+def default_row(bundle, split: str) -> int:
+    """A posting worth looking at first: the first one whose group has >= 3 members."""
+    labels = bundle.labels(split)
+    if len(labels) == 0:
+        return 0
+    _, inverse, counts = np.unique(labels.astype(str), return_inverse=True, return_counts=True)
+    big = np.flatnonzero(counts[inverse.ravel()] >= 3)
+    return int(big[0]) if len(big) else 0
+
+
+def posting_picker(bundle, split: str, key: str) -> int:
+    """Search by title words or id, pick from the matches, or draw one at random.
+
+    Bound to the shared ``posting`` state; returns the split-local row.
+    """
+    from shopee_core.analysis.query import search_postings
+
+    rows = bundle.split_rows(split)
+    ids = bundle.postings["posting_id"].to_numpy()[rows]
+    titles = bundle.postings["title"].to_numpy()[rows]
+    c_search, c_pick, c_rand = st.columns([2, 4, 1], vertical_alignment="bottom")
+    with c_rand:
+        if st.button("Random", icon=":material/shuffle:", key=f"{key}-random",
+                     help="Pick a random posting of this split",
+                     width="stretch"):
+            r = int(np.random.default_rng().integers(len(rows)))
+            state.set("posting", str(ids[r]))
+    current = _row_of(bundle, split, state.get("posting"))
+    if current is None:
+        current = default_row(bundle, split)
+    with c_search:
+        text = st.text_input("Find a posting", key=f"{key}-search", placeholder="title words or posting id")
+    matches = search_postings(bundle, split, text, limit=300)
+    options = [current] + [int(r) for r in matches if int(r) != current]
+    sk, synced = f"{key}-select", f"{key}-synced"
+    if st.session_state.get(sk) not in options or st.session_state.get(synced) != str(ids[current]):
+        st.session_state[sk] = current
+    with c_pick:
+        label = f"Posting ({len(matches)} match{'es' if len(matches) != 1 else ''})" if text else "Posting"
+        choice = st.selectbox(label, options, key=sk,
+                              format_func=lambda r: f"{_short(titles[r], 70)} · {ids[r]}")
+    if choice != current:
+        state.set("posting", str(ids[choice]))
+        current = choice
+    elif state.get("posting") != str(ids[current]):
+        state.set("posting", str(ids[current]))
+    st.session_state[synced] = str(ids[current])
+    return int(current)
+
+
+def model_label(bundle, model_id: str) -> str:
+    m = bundle.model(model_id)
+    return f"{m['label']}" if len(m["label"]) <= 60 else f"{m['label'][:59]}…"
+
+
+def model_picker(bundle, key: str, label: str = "Models", allowed: list[str] | None = None,
+                 default: list[str] | None = None, min_count: int = 1, help: str | None = None) -> list[str]:
+    """A multiselect of models bound to the shared ``models`` state.
+
+    Shows the shared selection (restricted to ``allowed``), topped up to ``min_count``
+    from ``default`` (the bundle's best fusion, image and text models). Only a change
+    the user makes here is written back, so opening a page never rewrites the selection.
+    """
+    from shopee_core.analysis.query import default_models
+
+    ids = [m["id"] for m in bundle.models if allowed is None or m["id"] in allowed]
+    fallback = [m for m in (default or default_models(bundle)) if m in ids] or ids[:2]
+    chosen = [m for m in state.get("models") if m in ids]
+    for m in fallback + ids:
+        if len(chosen) >= min_count:
+            break
+        if m not in chosen:
+            chosen.append(m)
+    synced = f"{key}-synced"
+    previous = st.session_state.get(synced)
+    if previous != chosen or any(m not in ids for m in st.session_state.get(key, [])):
+        st.session_state[key] = chosen
+    value = st.multiselect(label, ids, key=key, format_func=lambda m: f"{m} — {model_label(bundle, m)}", help=help)
+    if value and value != chosen:  # the user changed it
+        state.set("models", list(value))
+        chosen = list(value)
+    st.session_state[synced] = chosen
+    return list(value)

@@ -1,0 +1,132 @@
+"""Small rendering helpers the Leaderboard, Thresholds and Failure pages share.
+
+Pages stay thin: they lay out widgets and call ``shopee_core.analysis``; the
+repeated bits (bundle + split resolution, metric rows with deltas, a single-model
+picker bound to the shared ``models`` state, the pool caption, CSV downloads) live here.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import state
+from dashboard.data import current_bundle
+from shopee_core.analysis import leaderboard as lb
+
+FAMILY_COLOURS = {"image": "#1f77b4", "text": "#2ca02c", "fusion": "#ee4d2d", "baseline": "#7f7f7f"}
+METRIC_HELP = {
+    "f1": "Mean over postings of 2|X∩Y| / (|X|+|Y|), X = true group, Y = predicted set (self included) — "
+          "the Kaggle metric.",
+    "precision": "Mean over postings of |X∩Y| / |Y|.",
+    "recall": "Mean over postings of |X∩Y| / |X|.",
+}
+
+
+def bundle_and_split():
+    """The current bundle and split, or stop the page with a readable message."""
+    bundle = current_bundle()
+    if bundle is None:
+        st.stop()
+    split = state.get("split")
+    if split not in bundle.splits:
+        split = bundle.splits[0]
+    if not bundle.has_labels:
+        st.error(f"Bundle `{bundle.name}` has postings without `label_group`: scores need labels.")
+        st.stop()
+    return bundle, split
+
+
+def pool_caption(bundle, split: str, extra: str = "") -> str:
+    p = lb.pool(bundle, split)
+    text = (f"F1 within the **{split}** split — {p['postings']:,} postings, {p['groups']:,} groups: each posting "
+            f"is matched only against postings of this split (the candidate pool); thresholds were tuned on "
+            f"**valid**.")
+    return text + (" " + extra if extra else "")
+
+
+def metric_row(current: dict, reference: dict | None = None, *, keys=("f1", "precision", "recall"),
+               extra: list[tuple[str, str, str | None]] | None = None, border: bool = True) -> None:
+    """st.metric per score with the delta against ``reference`` (4 decimals)."""
+    names = {"f1": "F1", "precision": "Precision", "recall": "Recall"}
+    cols = st.columns(len(keys) + len(extra or []))
+    for col, k in zip(cols, keys):
+        if reference is None:
+            col.metric(names.get(k, k), f"{current[k]:.4f}", help=METRIC_HELP.get(k), border=border)
+            continue
+        d = current[k] - reference[k]
+        flat = abs(d) < 5e-5
+        col.metric(names.get(k, k), f"{current[k]:.4f}", delta="±0.0000" if flat else f"{d:+.4f}",
+                   delta_color="off" if flat else "normal", delta_arrow="off" if flat else "auto",
+                   help=METRIC_HELP.get(k), border=border)
+    for col, (label, value, help_) in zip(cols[len(keys):], extra or []):
+        col.metric(label, value, help=help_, border=border)
+
+
+def model_options(bundle, allowed=None) -> list[str]:
+    return [m["id"] for m in bundle.models if allowed is None or m["id"] in allowed]
+
+
+def best_model(bundle, allowed=None, split: str = "valid") -> str | None:
+    """The model with the best validation F1 (any variant) among ``allowed``."""
+    frame = lb.leaderboard(bundle, split, "best")
+    if allowed is not None:
+        frame = frame[frame["id"].isin(list(allowed))]
+    frame = frame.dropna(subset=["f1"])
+    return None if frame.empty else str(frame.sort_values("f1", ascending=False)["id"].iloc[0])
+
+
+def model_select(bundle, key: str, label: str = "Model", allowed=None, help: str | None = None) -> str | None:
+    """One model, bound to the shared ``models`` state (the first selected model that fits,
+    else the best on validation); choosing one puts it first in the shared selection."""
+    ids = model_options(bundle, allowed)
+    if not ids:
+        st.warning("This bundle has no model this view can use.")
+        return None
+    chosen = next((m for m in state.get("models") if m in ids), None) or best_model(bundle, ids) or ids[0]
+    synced = f"{key}-synced"
+    if st.session_state.get(key) not in ids or st.session_state.get(synced) != chosen:
+        st.session_state[key] = chosen
+    value = st.selectbox(label, ids, key=key, help=help,
+                         format_func=lambda m: f"{m} — {short(bundle.model(m)['label'], 70)}")
+    if value != chosen:
+        state.set("models", [value] + [m for m in state.get("models") if m != value])
+    st.session_state[synced] = value
+    return value
+
+
+def short(text, n: int) -> str:
+    text = str(text)
+    return text if len(text) <= n else text[: n - 1].rstrip() + "…"
+
+
+def csv_download(frame: pd.DataFrame, file_name: str, label: str, key: str, help: str | None = None) -> None:
+    st.download_button(label, frame.to_csv(index=False).encode("utf-8"), file_name=file_name, mime="text/csv",
+                       key=key, icon=":material/download:", help=help)
+
+
+def explain_variants() -> None:
+    st.markdown(
+        "- **Plain threshold** — predict every candidate (top-k by cosine similarity, k = the bundle's k, self "
+        "included) with cosine distance d = 1 − cos below **T**.\n"
+        "- **Min2** (\"at least two\") — every true group has ≥ 2 members, so a posting predicted alone is always "
+        "wrong: when only itself passes T, add its nearest other candidate if that one is within a looser **T2**.\n"
+        "- **INB** (neighbourhood blending) — replace each embedding by the similarity-weighted sum of itself and "
+        "its accepted neighbours, re-normalise, search again and match with new thresholds **T′, T2′**. "
+        "`…_inb3` entries iterate it three times on the best fusion, as the competition's 1st place did.\n"
+        "- **Best on validation** — for each model the variant with the best validation F1, reported on the "
+        "chosen split (choosing on the split you report would flatter it).")
+
+
+def readable_error(exc: Exception) -> None:
+    st.error(str(exc) or type(exc).__name__, icon=":material/error:")
+
+
+def selected_rows(event) -> list[int]:
+    """Row positions picked in an ``st.dataframe(on_select=...)`` (a plain function: AppTest cannot
+    click rows, so pages route selections through here and tests call it directly)."""
+    if event is None:
+        return []
+    sel = event.get("selection", {}) if isinstance(event, dict) else getattr(event, "selection", None)
+    rows = sel.get("rows", []) if isinstance(sel, dict) else getattr(sel, "rows", []) or []
+    return [int(r) for r in rows]

@@ -1,0 +1,158 @@
+"""Embedding space: each model's precomputed 2-D map, coloured by group / correctness / error / split."""
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from dashboard.data import load_bundle
+from dashboard.gallery import gallery, posting_picker
+from dashboard.widgets import bundle_and_split, model_select
+from shopee_core.analysis import decisions
+from shopee_core.analysis import embedding_map as em
+from shopee_core.analysis import errors
+from shopee_core.errors import ShopeeError
+
+bundle, split = bundle_and_split()  # stops the page with a readable message when there is none
+
+st.title("Embedding space")
+st.caption("Each model's 2-D map of the split (UMAP, precomputed in the bundle). Neighbours on the map are "
+           "roughly neighbours in the embedding; box- or lasso-select points to see them.")
+mapped = [m["id"] for m in bundle.models if bundle.file(m["id"], "umap") is not None]
+if not mapped:
+    st.warning("This bundle has no 2-D maps (build it with UMAP on).")
+    st.stop()
+
+c_model, c_colour = st.columns([3, 2])
+with c_model:
+    mid = model_select(bundle, key="emb-model", allowed=mapped,
+                       help="Models with a stored 2-D map (unions and INB-only entries have none)")
+with c_colour:
+    colour_by = st.radio("Colour by", ["label group", "correctness", "error type", "split"], horizontal=True,
+                         key="emb-colour")
+c_hl, c_size = st.columns([3, 2])
+with c_hl:
+    highlight = st.toggle("Highlight a posting's group and its predicted matches", value=True, key="emb-hl")
+with c_size:
+    n_points = len(bundle.split_rows(split))
+    point_size = st.slider("Point size", 2, 12, 9 if n_points < 2000 else 6 if n_points < 10000 else 4,
+                           key="emb-size")
+
+
+@st.cache_data(max_entries=16, show_spinner="Preparing the map…")
+def _frame(root: str, mid: str, splits: tuple, split: str, colour_by: str) -> pd.DataFrame:
+    b = load_bundle(root)
+    frame = em.map_frame(b, mid, splits)
+    if colour_by == "correctness":
+        r = decisions.row_arrays(b, mid, split)
+        frame["f1"] = r["f1"]
+        frame["n_pred"] = r["n_pred"]
+        frame["n_true"] = r["n_true"]
+    elif colour_by == "error type":
+        table = errors.failure_table(b, mid, split)
+        frame["error"] = em.primary_error(table)
+    return frame
+
+
+splits = tuple(s for s in ("valid", "test") if s in bundle.splits) if colour_by == "split" else (split,)
+try:
+    frame = _frame(str(bundle.root), mid, splits, split, colour_by)
+except ShopeeError as exc:
+    st.error(str(exc))
+    st.stop()
+
+hover = "%{customdata[1]}<br>group %{customdata[2]}<extra>%{customdata[3]}</extra>"
+
+
+def _custom(df: pd.DataFrame) -> np.ndarray:
+    return np.stack([df["posting"].to_numpy(), df["title"].astype(str).str.slice(0, 80).to_numpy(),
+                     df["label_group"].astype(str).to_numpy(), df["posting_id"].to_numpy()], axis=1)
+
+
+fig = go.Figure()
+# dim the cloud while a group is outlined, so the outlined points stand out
+marker = dict(size=point_size, opacity=0.35 if highlight else 0.8, line=dict(width=0))
+if colour_by == "label group":
+    fig.add_trace(go.Scattergl(x=frame["x"], y=frame["y"], mode="markers", name="postings", customdata=_custom(frame),
+                               hovertemplate=hover,
+                               marker=dict(**marker, colorscale=em.stepped_colorscale(em.GROUP_PALETTE),
+                                           color=(em.hashed_index(frame["label_group"]) + 0.5) / len(em.GROUP_PALETTE),
+                                           cmin=0, cmax=1)))
+    caption = ("Colour: a hash of the label group — members of one group share a colour; "
+               "pick a posting below to outline its group.")
+elif colour_by == "correctness":
+    fig.add_trace(go.Scattergl(x=frame["x"], y=frame["y"], mode="markers", name="postings", customdata=_custom(frame),
+                               hovertemplate=hover.replace("<extra>", "<br>F1 %{marker.color:.2f}<extra>"),
+                               marker=dict(**marker, color=frame["f1"], colorscale="RdYlGn", cmin=0, cmax=1,
+                                           colorbar=dict(title="row F1", thickness=12))))
+    caption = f"Colour: each posting's F1 under {mid} at its tuned setting ({decisions.decision(bundle, mid).describe()})."
+elif colour_by == "error type":
+    for kind in em.ERROR_ORDER:
+        part = frame[frame["error"] == kind]
+        if len(part):
+            fig.add_trace(go.Scattergl(x=part["x"], y=part["y"], mode="markers", customdata=_custom(part),
+                                       name=f"{errors.ERROR_LABELS.get(kind, kind)} ({len(part):,})",
+                                       hovertemplate=hover,
+                                       marker=dict(**marker, color=em.ERROR_COLOURS[kind])))
+    caption = "Colour: each posting's main error type at the tuned setting (see the Failure browser for all flags)."
+else:
+    for s in splits:
+        part = frame[frame["split"] == s]
+        fig.add_trace(go.Scattergl(x=part["x"], y=part["y"], mode="markers", name=f"{s} ({len(part):,})",
+                                   customdata=_custom(part), hovertemplate=hover,
+                                   marker=dict(**marker, color=em.SPLIT_COLOURS.get(s, "#555"))))
+    caption = "Colour: split. The map was fitted on the shown splits together; retrieval stays within one split."
+
+hl_row = None
+if highlight:
+    hl_row = posting_picker(bundle, split, key="emb")
+    local = frame[frame["split"] == split]
+    labels = bundle.labels(split)
+    try:
+        pred = decisions.predictions(bundle, mid, split)[hl_row]
+    except ShopeeError:
+        pred = np.array([hl_row])
+    pred = set(int(p) for p in pred if p >= 0 and p != hl_row)
+    group = set(np.flatnonzero(labels == labels[hl_row]).tolist()) - {hl_row}
+    sel = local.set_index("row")
+    found = sorted(pred & group)
+    wrong = sorted(pred - group)
+    missed = sorted(group - pred)
+    for rows, name, colour, symbol in ((found, "found (same group)", "#2e7d32", "circle-open"),
+                                       (missed, "missed (same group)", "#ef6c00", "circle-open"),
+                                       (wrong, "wrong (other group)", "#c62828", "x")):
+        if rows:
+            part = sel.loc[rows].reset_index()
+            fig.add_trace(go.Scattergl(x=part["x"], y=part["y"], mode="markers", name=f"{name}: {len(rows)}",
+                                       customdata=_custom(part), hovertemplate=hover,
+                                       marker=dict(size=point_size + 10, color=colour, symbol=symbol,
+                                                   line=dict(width=3, color=colour))))
+    q = sel.loc[[hl_row]].reset_index()
+    fig.add_trace(go.Scattergl(x=q["x"], y=q["y"], mode="markers", name="query", customdata=_custom(q),
+                               hovertemplate=hover,
+                               marker=dict(size=point_size + 14, color="#ee4d2d", symbol="star",
+                                           line=dict(width=1.5, color="black"))))
+
+fig.update_layout(height=640, margin=dict(l=0, r=0, t=10, b=0), dragmode="select", plot_bgcolor="white",
+                  legend=dict(orientation="h", yanchor="top", y=-0.01, x=0),
+                  xaxis=dict(showticklabels=False, showgrid=False, zeroline=False, title=None),
+                  yaxis=dict(showticklabels=False, showgrid=False, zeroline=False, title=None))
+st.caption(caption + f" {len(frame):,} postings.")
+left, right = st.columns([3, 1], gap="medium")
+with left:
+    event = st.plotly_chart(fig, width="stretch", on_select="rerun", selection_mode=("box", "lasso"),
+                            key=f"emb-chart-{mid}-{colour_by}", config={"displaylogo": False})
+with right:
+    picked = em.selected_rows(event)
+    st.markdown(f"**Selection** ({len(picked)})")
+    if not picked:
+        st.caption("Drag a box or lasso around points to see their thumbnails and titles here.")
+    else:
+        items = pd.DataFrame({"posting": picked})
+        post = bundle.postings
+        groups = post["label_group"].to_numpy()[picked]
+        st.caption(f"{len(set(groups.tolist()))} groups among {len(picked)} postings")
+        gallery(bundle, items, key="emb-sel", columns=3, title_chars=28, limit=12)
+        st.dataframe(pd.DataFrame({"posting_id": post["posting_id"].to_numpy()[picked],
+                                   "title": post["title"].to_numpy()[picked], "group": groups}),
+                     hide_index=True, width="stretch", height=240)

@@ -1,0 +1,186 @@
+"""Failure browser: postings ranked by F1 (worst first), filtered by error type, opened as truth vs prediction."""
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import state
+from dashboard.gallery import LEGEND, gallery
+from dashboard.widgets import (bundle_and_split, csv_download, model_select, pool_caption, readable_error,
+                               selected_rows, short)
+from shopee_core.analysis import decisions as D
+from shopee_core.analysis import errors as E
+from shopee_core.errors import ShopeeError
+
+bundle, split = bundle_and_split()
+st.title("Failure browser")
+st.caption(pool_caption(bundle, split))
+
+VARIANTS = {"min2": "Tuned (with Min2)", "base": "Plain threshold", "inb": "INB"}
+ICONS = {"orphan": ":material/person_off:", "over_merged": ":material/merge:", "wrong_members": ":material/close:",
+         "missed": ":material/search_off:", "unit_conflict": ":material/straighten:",
+         "label_noise": ":material/label_off:"}
+SHORT = {"orphan": "orphan", "over_merged": "over-merged", "wrong_members": "wrong members", "missed": "missed",
+         "unit_conflict": "unit conflict", "label_noise": "label noise"}
+
+
+def setting_for(model_id: str, variant: str) -> dict:
+    s = D.model_setting(bundle, model_id)
+    if s["kind"] == "inb_only":
+        return {}
+    if variant == "inb" and s["has_inb"]:
+        return {"inb": 1}
+    return {"min2": variant != "base"}
+
+
+def variants_of(model_id: str) -> list[str]:
+    s = D.model_setting(bundle, model_id)
+    if s["kind"] == "inb_only":
+        return ["inb"]
+    return ["min2", "base"] + (["inb"] if s["has_inb"] else [])
+
+
+usable = []
+for m in bundle.models:
+    try:
+        D.model_setting(bundle, m["id"])
+        usable.append(m["id"])
+    except ShopeeError:
+        pass
+
+c_model, c_variant = st.columns([3, 2], vertical_alignment="bottom")
+with c_model:
+    mid = model_select(bundle, "fb-model", allowed=usable)
+if mid is None:
+    st.stop()
+with c_variant:
+    options = variants_of(mid)
+    variant = st.segmented_control("Decision", options, format_func=VARIANTS.get, default=options[0],
+                                   key=f"fb-variant-{mid}", required=True) or options[0]
+setting = setting_for(mid, variant)
+
+try:
+    with st.spinner("Scoring every posting and classifying its errors…"):
+        table = E.failure_table(bundle, mid, split, setting)
+except ShopeeError as exc:
+    readable_error(exc)
+    st.stop()
+
+counts = E.summary(table)
+n = len(table)
+failing = int((table["f1"] < 1).sum())
+cols = st.columns(4)
+cols[0].metric("Mean F1", f"{table['f1'].mean():.4f}", border=True,
+               help=f"{D.decision(bundle, mid, **setting).describe()}")
+cols[1].metric("Postings with F1 < 1", f"{failing:,} of {n:,}", border=True)
+cols[2].metric("Orphans", f"{counts['orphan']:,}", border=True, help=E.ERROR_LABELS["orphan"])
+cols[3].metric("Unit conflicts / label noise", f"{counts['unit_conflict']:,} / {counts['label_noise']:,}",
+               border=True, help="Postings with at least one false positive of that kind")
+
+types = st.pills("Error types (none chosen: every posting with F1 < 1)", list(E.ERROR_TYPES), selection_mode="multi",
+                 key="fb-types", format_func=lambda t: f"{ICONS[t]} {SHORT[t]} · {counts[t]:,}",
+                 help="; ".join(E.ERROR_LABELS[t] for t in E.ERROR_TYPES)) or []
+f2c, f3c = st.columns([1, 2], vertical_alignment="bottom")
+with f2c:
+    need_all = st.toggle("All selected types", key="fb-all", help="Off: rows with any selected type")
+with f3c:
+    query = st.text_input("Title contains", key="fb-search", placeholder="e.g. 100ml")
+
+filtered = E.filter_table(table, types, "all" if need_all else "any")
+if query:
+    filtered = filtered[filtered["title"].str.contains(query, case=False, regex=False, na=False)]
+filtered = filtered.reset_index(drop=True)
+
+view = filtered.assign(errors_text=[", ".join(SHORT[t] for t in e) for e in filtered["errors"]])
+columns = ["posting_id", "title", "f1", "precision", "recall", "n_pred", "n_true", "fp", "fn", "errors_text"]
+pct = dict(min_value=0.0, max_value=1.0, format="%.3f")
+config = {
+    "posting_id": st.column_config.TextColumn("Posting", pinned=True),
+    "title": st.column_config.TextColumn("Title", width="large"),
+    "f1": st.column_config.ProgressColumn("F1", **pct),
+    "precision": st.column_config.NumberColumn("P", format="%.3f"),
+    "recall": st.column_config.NumberColumn("R", format="%.3f"),
+    "n_pred": st.column_config.NumberColumn("|Y|", help="Predicted set size (self included)"),
+    "n_true": st.column_config.NumberColumn("|X|", help="True group size in this split"),
+    "fp": st.column_config.NumberColumn("FP", help="Predicted members of other groups"),
+    "fn": st.column_config.NumberColumn("FN", help="True members not predicted"),
+    "errors_text": st.column_config.TextColumn("Error types", width="medium"),
+}
+head, dl = st.columns([4, 1], vertical_alignment="bottom")
+head.markdown(f"##### {len(filtered):,} postings, worst F1 first — select one to open it")
+with dl:
+    export = filtered.drop(columns=["errors"]).assign(errors=view["errors_text"], model=mid, decision=variant,
+                                                      split=split)
+    csv_download(export, f"failures_{bundle.name}_{split}_{mid}.csv", "Export CSV", "fb-csv",
+                 help="The filtered list with every column")
+event = st.dataframe(view[columns], column_config=config, hide_index=True, key=f"fb-table-{mid}-{variant}",
+                     on_select="rerun", selection_mode="single-row",
+                     height=min(35 * (len(view) + 1) + 3, 400))
+
+
+if filtered.empty:
+    st.info("No posting matches these filters.")
+    st.stop()
+
+picked_rows = [r for r in selected_rows(event) if 0 <= r < len(filtered)]
+pick = filtered["posting_id"].iat[picked_rows[0]] if picked_rows else None
+ids = filtered["posting_id"].tolist()
+if pick is not None and pick != st.session_state.get("fb-last-pick"):  # a new click in the table
+    st.session_state["fb-last-pick"] = pick
+    state.set("posting", pick)
+current = state.get("posting") if state.get("posting") in ids else ids[0]
+if st.session_state.get("fb-inspect") not in ids or st.session_state.get("fb-inspect-synced") != current:
+    st.session_state["fb-inspect"] = current
+titles = dict(zip(filtered["posting_id"], filtered["title"]))
+f1s = dict(zip(filtered["posting_id"], filtered["f1"]))
+chosen = st.selectbox("Inspect", ids, key="fb-inspect",
+                      format_func=lambda p: f"F1 {f1s[p]:.3f} · {short(titles[p], 80)} · {p}")
+st.session_state["fb-inspect-synced"] = chosen
+if chosen != current:  # the user picked another posting here: share it with the other pages
+    state.set("posting", chosen)
+
+# ------------------------------------------------------------------ one failure
+rec = filtered[filtered["posting_id"] == chosen].iloc[0]
+row = int(rec["row"])
+st.divider()
+t1, t2 = st.columns([4, 1], vertical_alignment="center")
+with t1:
+    badges = " ".join(f":orange-badge[{ICONS[t]} {SHORT[t]}]" for t in rec["errors"])
+    st.markdown(f"#### {rec['title']}\n`{chosen}` · group {rec['label_group']} · **F1 {rec['f1']:.3f}** "
+                f"(P {rec['precision']:.2f}, R {rec['recall']:.2f}) · |Y| {rec['n_pred']} vs |X| {rec['n_true']} "
+                f"· FP {rec['fp']} · FN {rec['fn']}  \n{badges}")
+with t2:
+    if st.button("Query by example", key="fb-open", help="Open this posting in Query by example",
+                 icon=":material/image_search:", width="stretch"):
+        state.open_posting(chosen)
+
+detail = E.row_detail(bundle, mid, split, row, setting)
+items = detail.assign(via=detail["reason"], show_via=detail["reason"] != "")
+truth = items[items["in_truth"]]
+pred = items[items["predicted"]]
+st.caption(LEGEND)
+c_truth, c_pred = st.columns(2, gap="large")
+with c_truth:
+    st.markdown(f"**True group** — {len(truth)} postings, {int((truth['mark'] == 'missed').sum())} missed")
+    gallery(bundle, truth[["posting", "mark"]], key="fb-truth", columns=4, limit=24)
+with c_pred:
+    st.markdown(f"**Predicted by {mid}** — {len(pred)} postings, {int((pred['mark'] == 'wrong').sum())} wrong")
+    gallery(bundle, pred[["posting", "mark", "via", "show_via"]], key="fb-pred", columns=4, limit=24)
+
+others = [m for m in usable if m != mid]
+if others:
+    also = st.multiselect("Compare with other models on this posting", others, key="fb-also",
+                          default=[m for m in state.get("models") if m in others][:2])
+    for other in also:
+        try:
+            s = setting_for(other, "min2")
+            d = E.row_detail(bundle, other, split, row, s)
+            f1 = D.scores(bundle, other, split, rows=True, **s)["rows"]["f1"][row]
+        except ShopeeError as exc:
+            readable_error(exc)
+            continue
+        p = d[d["predicted"]].assign(via=d["reason"], show_via=d["reason"] != "")
+        missed = int((d["mark"] == "missed").sum())
+        st.markdown(f"**{other}** — F1 {f1:.3f} · {len(p)} predicted, {int((p['mark'] == 'wrong').sum())} wrong, "
+                    f"{missed} missed")
+        gallery(bundle, pd.concat([p, d[d["mark"] == "missed"]])[["posting", "mark", "via", "show_via"]]
+                .fillna({"via": "", "show_via": False}), key=f"fb-also-{other}", columns=8, limit=16)

@@ -1,0 +1,154 @@
+"""Leaderboard: every model of the bundle, its F1/P/R per variant, the seed's numbers beside it."""
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from dashboard import state
+from dashboard.charts import LIGHT
+from dashboard.gallery import model_picker
+from dashboard.widgets import (FAMILY_COLOURS, bundle_and_split, csv_download, explain_variants, pool_caption,
+                               selected_rows, short)
+from shopee_core.analysis import decisions as D
+from shopee_core.analysis import leaderboard as lb
+
+bundle, split = bundle_and_split()
+ds = bundle.manifest.get("dataset", {})
+
+st.title("Leaderboard")
+source = {"demo": "synthetic demo catalog", "kaggle": "Kaggle data"}.get(ds.get("source"), ds.get("source", "?"))
+st.caption(f"Bundle **{bundle.name}** · {source} · profile `{bundle.manifest.get('profile', '?')}` · "
+           f"{len(bundle.models)} models · k = {bundle.k} candidates per posting")
+
+c_variant, c_sort, c_family = st.columns([4, 2, 3], vertical_alignment="bottom")
+with c_variant:
+    variant = st.segmented_control(
+        "Decision", ["best", "base", "min2", "inb"], default="best", key="lb-variant",
+        format_func={"best": "Best on valid", "base": "Plain T", "min2": "Min2", "inb": "INB"}.get,
+        help="Which decision rule's numbers to rank by (see 'What Min2 and INB are' below)") or "best"
+with c_sort:
+    sort_by = st.selectbox("Sort by", ["F1", "Precision", "Recall", "Δ vs seed", "Validation F1", "Seed recipe"],
+                           key="lb-sort")
+with c_family:
+    families = [f for f in ("fusion", "image", "text", "baseline") if any(m["family"] == f for m in bundle.models)]
+    shown = st.pills("Families", families, selection_mode="multi", default=families, key="lb-families") or families
+
+st.info(pool_caption(bundle, split), icon=":material/info:")
+with st.expander("What the decisions are: plain threshold, Min2, INB", icon=":material/help:"):
+    explain_variants()
+
+frame = lb.leaderboard(bundle, split, variant)
+frame = frame[frame["family"].isin(shown)]
+key = {"F1": "f1", "Precision": "precision", "Recall": "recall", "Δ vs seed": "seed_delta",
+       "Validation F1": "valid_f1", "Seed recipe": "recipe"}[sort_by]
+frame = frame.sort_values(key, ascending=key == "recipe", na_position="last").reset_index(drop=True)
+
+if frame.empty or frame["f1"].isna().all():
+    st.warning("No model of the shown families has numbers for this split and decision.")
+    st.stop()
+
+# ------------------------------------------------------------------ headline
+best = frame.loc[frame["f1"].idxmax()]
+floor = lb.self_only(bundle, split)
+singles = frame[~frame["kind"].eq("combo")].assign(modality=lambda f: [D.modality(bundle, m) for m in f["id"]])
+metric_cols = st.columns(4)
+metric_cols[0].metric(f"Best: {best['id']}", f"{best['f1']:.4f}",
+                      delta=None if pd.isna(best["seed_delta"]) else f"{best['seed_delta']:+.4f} vs seed",
+                      help=f"{best['label']} — {lb.VARIANT_LABELS.get(best['variant'], best['variant'])}",
+                      border=True)
+for col, fam in zip(metric_cols[1:3], ("image", "text")):
+    sub = singles[singles["modality"] == fam].dropna(subset=["f1"])
+    if len(sub):
+        top = sub.loc[sub["f1"].idxmax()]
+        col.metric(f"Best single {fam} model: {top['id']}", f"{top['f1']:.4f}", border=True,
+                   help=top["label"])
+    else:
+        col.metric(f"Best single {fam} model", "—", border=True)
+metric_cols[3].metric("Floor: every posting alone", f"{floor['f1']:.4f}", border=True,
+                      help="F1 if each posting is predicted to match only itself; any model must beat it.")
+
+# ------------------------------------------------------------------ chart
+chart = frame.dropna(subset=["f1"]).iloc[::-1]
+fig = go.Figure(layout=dict(template=LIGHT))
+for fam in chart["family"].unique():
+    sub = chart[chart["family"] == fam]
+    fig.add_bar(y=sub["id"], x=sub["f1"], orientation="h", name=fam, marker_color=FAMILY_COLOURS.get(fam, "#999"),
+                text=[f"{v:.3f}" for v in sub["f1"]], textposition="inside", insidetextanchor="end",
+                textfont=dict(color="white"),
+                customdata=np.stack([sub["label"], sub["variant"].fillna("—"), sub["precision"], sub["recall"]],
+                                    axis=1),
+                hovertemplate="<b>%{y}</b><br>%{customdata[0]}<br>F1 %{x:.4f} · P %{customdata[2]:.3f} · "
+                              "R %{customdata[3]:.3f}<br>decision: %{customdata[1]}<extra></extra>")
+seed = chart.dropna(subset=["seed_f1"])
+if len(seed):
+    fig.add_scatter(y=seed["id"], x=seed["seed_f1"], mode="markers", name="seed report",
+                    marker=dict(symbol="diamond", size=10, color="black", line=dict(color="white", width=1)),
+                    hovertemplate="<b>%{y}</b><br>seed report F1 %{x:.4f}<extra></extra>")
+fig.update_layout(barmode="overlay", height=max(260, 28 * len(chart) + 90), margin=dict(l=10, r=40, t=30, b=10),
+                  xaxis=dict(title=f"F1 within the {split} split", range=[0, 1.05]),
+                  yaxis=dict(categoryorder="array", categoryarray=list(chart["id"]), automargin=True),
+                  legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0), template=LIGHT)
+st.plotly_chart(fig, key="lb-chart", config={"displayModeBar": False}, theme=None)
+
+# ------------------------------------------------------------------ table
+best_id = str(best["id"])
+table = frame.assign(
+    name=[("★ " if m == best_id else "") + m for m in frame["id"]],
+    what=[f"{short(lbl, 60)} — {w}" if w and w != lbl else short(lbl, 80) for lbl, w in zip(frame["label"],
+                                                                                          frame["what"])],
+    recipe=frame["recipe"].map(lambda r: "" if r is None or pd.isna(r) else f"#{int(r)}"),
+    decision=frame["variant"].map(lambda v: lb.VARIANT_LABELS.get(v, "—") if isinstance(v, str) else "—"),
+)
+columns = ["name", "f1", "precision", "recall", "decision", "valid_f1", "seed_f1", "seed_delta", "f1_base", "f1_min2",
+           "f1_inb", "t", "t2", "inb_t", "inb_t2", "family", "recipe", "training", "what"]
+pct = dict(min_value=0.0, max_value=1.0, format="%.4f")
+config = {
+    "name": st.column_config.TextColumn("Model", pinned=True, width="medium"),
+    "family": st.column_config.TextColumn("Family", width="small"),
+    "recipe": st.column_config.TextColumn("Seed #", width="small", help="The seed report's model number (1-18)"),
+    "training": st.column_config.TextColumn("Training", width="medium"),
+    "what": st.column_config.TextColumn("What it is", width="large"),
+    "decision": st.column_config.TextColumn("Decision", width="medium",
+                                            help="The decision rule these F1/P/R come from"),
+    "f1": st.column_config.ProgressColumn("F1", help=f"Mean row-wise F1 within the {split} split", width="medium",
+                                          **pct),
+    "precision": st.column_config.NumberColumn("Precision", format="%.4f"),
+    "recall": st.column_config.NumberColumn("Recall", format="%.4f"),
+    "valid_f1": st.column_config.NumberColumn("Valid F1", format="%.4f",
+                                              help="Same decision on the validation split (where it was tuned)"),
+    "f1_base": st.column_config.NumberColumn("F1 plain", format="%.4f"),
+    "f1_min2": st.column_config.NumberColumn("F1 Min2", format="%.4f"),
+    "f1_inb": st.column_config.NumberColumn("F1 INB", format="%.4f"),
+    "seed_f1": st.column_config.NumberColumn("Seed F1", format="%.4f",
+                                             help="The seed report's test F1 for this recipe and decision"),
+    "seed_delta": st.column_config.NumberColumn("Δ vs seed", format="%+.4f"),
+    "t": st.column_config.TextColumn("T", help="Distance threshold (cosine distance), tuned on valid; "
+                                               "unions list one per side"),
+    "t2": st.column_config.TextColumn("T2", help="Min2 threshold"),
+    "inb_t": st.column_config.NumberColumn("T′ INB", format="%.3f"),
+    "inb_t2": st.column_config.NumberColumn("T2′ INB", format="%.3f"),
+}
+st.markdown("##### All models")
+if table["seed_f1"].isna().all():  # no seed recipe in this bundle (or no reference): nothing to compare
+    columns = [c for c in columns if c not in ("seed_f1", "seed_delta")]
+for c in ("f1_base", "f1_min2", "f1_inb", "inb_t", "inb_t2"):
+    if table[c].isna().all():
+        columns.remove(c)
+st.caption("★ best F1 in this view. Click the row checkboxes to pick models for the other pages.")
+event = st.dataframe(table[columns], column_config=config, hide_index=True, key="lb-table", on_select="rerun",
+                     selection_mode="multi-row", height=min(35 * (len(table) + 1) + 3, 740))
+
+
+picked = [str(table["id"].iat[r]) for r in selected_rows(event) if 0 <= r < len(table)]
+if picked and picked != st.session_state.get("lb-last-pick"):  # a new table selection (not a stale one)
+    st.session_state["lb-last-pick"] = picked
+    state.set("models", picked)
+
+c_pick, c_dl = st.columns([4, 1], vertical_alignment="bottom")
+with c_pick:
+    model_picker(bundle, key="lb-models", label="Selected models — Query by example, Compare, Thresholds and "
+                                                "Failures start from these")
+with c_dl:
+    csv_download(table[columns], f"leaderboard_{bundle.name}_{split}_{variant}.csv", "Table as CSV", "lb-csv")
+

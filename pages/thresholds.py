@@ -1,0 +1,314 @@
+"""Thresholds & decisions: move T / Min2 T2, fuse or unite models, iterate INB — F1 re-scored live."""
+
+import numpy as np
+import streamlit as st
+
+from dashboard import charts, state
+from dashboard.gallery import pair_gallery
+from dashboard.widgets import bundle_and_split, metric_row, model_select, pool_caption, readable_error
+from shopee_core.analysis import decisions as D
+from shopee_core.errors import ShopeeError
+
+bundle, split = bundle_and_split()
+st.title("Thresholds & decisions")
+st.caption(pool_caption(bundle, split, "Every move re-scores every posting of the split."))
+
+MODES = {"model": "A bundle model", "fusion": "Custom mean fusion", "union": "Custom union"}
+STEP = 0.005
+
+
+def slider(label: str, key: str, default, help: str | None = None, disabled: bool = False) -> float:
+    """A threshold slider whose first value is ``default`` (then the user's)."""
+    if key not in st.session_state:
+        st.session_state[key] = float(np.clip(round(float(default) / STEP) * STEP, 0.0, 1.0))
+    return float(st.slider(label, 0.0, 1.0, step=STEP, format="%.3f", key=key, help=help, disabled=disabled))
+
+
+def toggle(label: str, key: str, default: bool, help: str | None = None) -> bool:
+    if key not in st.session_state:
+        st.session_state[key] = bool(default)
+    return bool(st.toggle(label, key=key, help=help))
+
+
+def reset(scope: str) -> None:
+    for k in [k for k in st.session_state if isinstance(k, str) and k.startswith(scope + "-")]:
+        del st.session_state[k]
+
+
+def apply(scope: str, d: D.Decision, n_sides: int) -> None:
+    """Write a decision's thresholds into the sliders of ``scope`` (button callback)."""
+    for i, s in enumerate(d.sides[:n_sides]):
+        suffix = "" if n_sides == 1 else f"-{i}"
+        st.session_state[f"{scope}-t{suffix}"] = round(s.t / STEP) * STEP
+        if s.t2 is not None:
+            st.session_state[f"{scope}-t2{suffix}"] = round(s.t2 / STEP) * STEP
+    st.session_state[f"{scope}-min2"] = any(s.t2 is not None for s in d.sides)
+
+
+def best_on_valid(scope: str, d: D.Decision, n_sides: int) -> None:
+    try:
+        apply(scope, D.tune(bundle, d, "valid"), n_sides)
+    except ShopeeError as exc:  # e.g. a bundle without a validation split
+        st.session_state["th-error"] = f"Cannot tune on valid: {exc}"
+
+
+def side_sliders(scope: str, suffix: str, t, t2, min2: bool, what: str = "", after_inb: bool = False):
+    prime = "′" if after_inb else ""
+    T = slider(f"T{prime} {what}".strip(), f"{scope}-t{suffix}", t,
+               help="Predict candidates with cosine distance d < T (self is always predicted)")
+    T2 = slider(f"Min2 T2{prime} {what}".strip(), f"{scope}-t2{suffix}", t if t2 is None else t2,
+                disabled=not min2, help="A posting predicted alone gets its nearest candidate if d < T2 "
+                                        "(no effect when T2 <= T)")
+    return T, (T2 if min2 else None)
+
+
+if st.session_state.get("th-error"):
+    st.error(st.session_state.pop("th-error"), icon=":material/error:")
+mode = st.segmented_control("Decision", list(MODES), format_func=MODES.get, default="model", key="th-mode",
+                            required=True) or "model"
+summary = st.container()  # the scores, full width above the controls, filled once the decision is known
+left, right = st.columns([1, 2.3], gap="large")
+
+decision = reference = None
+ref_label = ""
+scope = ""
+n_sides = 1
+try:
+    with left:
+        # ------------------------------------------------------------ a bundle model
+        if mode == "model":
+            usable = []
+            for m in bundle.models:
+                try:
+                    D.model_setting(bundle, m["id"])
+                    usable.append(m["id"])
+                except ShopeeError:
+                    pass
+            mid = model_select(bundle, "th-model", allowed=usable)
+            if mid is None:
+                st.stop()
+            s = D.model_setting(bundle, mid)
+            if s["kind"] == "union":
+                scope = f"th-m-{mid}"
+                n_sides = len(s["sides"])
+                st.caption("Union: each side predicts with its own thresholds; the final set is the union.")
+                min2 = toggle("Min2 on every side", f"{scope}-min2", any(x["t2"] is not None for x in s["sides"]))
+                overrides = []
+                for i, side in enumerate(s["sides"]):
+                    st.markdown(f"**{side['model']}**")
+                    overrides.append(side_sliders(scope, f"-{i}", side["t"], side["t2"], min2, f"· {side['model']}"))
+                decision = D.decision(bundle, mid, sides=overrides, min2=min2)
+                reference = D.decision(bundle, mid)
+            elif s["kind"] == "inb_only":
+                scope = f"th-m-{mid}"
+                st.caption(f"This entry stores only its INB table ({s['inb_iters']} iterations): T′ and T2′ "
+                           "match on the blended embeddings.")
+                min2 = toggle("Min2", f"{scope}-min2", s["inb_t2"] is not None)
+                T, T2 = side_sliders(scope, "", s["inb_t"], s["inb_t2"], min2, after_inb=True)
+                decision = D.decision(bundle, mid, t=T, t2=T2, min2=min2)
+                reference = D.decision(bundle, mid)
+            else:
+                options = [0] + ([1] if s["has_inb"] or s["can_embed"] else []) + ([2, 3] if s["can_embed"] else [])
+                iters = 0
+                if len(options) > 1:
+                    iters = st.select_slider("INB iterations", options, value=0, key=f"th-m-{mid}-iters",
+                                             help="0: plain table. 1: the stored INB table. 2-3: blended live "
+                                                  "from the embeddings (takes a moment the first time).")
+                scope = f"th-m-{mid}-inb{iters}"
+                weights = None
+                if s["combine"] == "mean" and s["can_embed"] and len(s["members"]) >= 2:
+                    if toggle("Re-weight the members", f"th-m-{mid}-reweight", False,
+                              help="Mean fusion with your weights: fused embeddings, new kNN within the split"):
+                        w = [st.slider(f"weight · {m}", 0.0, 1.0, 1.0 / len(s["members"]), 0.05,
+                                       key=f"th-m-{mid}-w-{m}") for m in s["members"]]
+                        if sum(w) <= 0:
+                            st.warning("All weights are 0: using equal weights.")
+                        else:
+                            weights = w
+                blend = None
+                if iters and s["can_embed"]:
+                    with st.expander("INB blends with neighbours chosen at…"):
+                        bt = slider("T (blend)", f"{scope}-bt", s["t"])
+                        bt2 = slider("T2 (blend)", f"{scope}-bt2", s["t"] if s["t2"] is None else s["t2"])
+                        if abs(bt - s["t"]) > 1e-9 or (s["t2"] is not None and abs(bt2 - s["t2"]) > 1e-9):
+                            blend = (bt, bt2)
+                tuned_t, tuned_t2 = (s["inb_t"], s["inb_t2"]) if iters else (s["t"], s["t2"])
+                min2 = toggle("Min2", f"{scope}-min2", tuned_t2 is not None)
+                T, T2 = side_sliders(scope, "", tuned_t, tuned_t2, min2, after_inb=bool(iters))
+                with st.spinner("Building the decision's neighbour table…"):
+                    decision = D.decision(bundle, mid, t=T, t2=T2, min2=min2, inb=iters, weights=weights,
+                                          blend=blend)
+                reference = D.decision(bundle, mid, inb=1 if iters and s["has_inb"] else 0)
+            ref_label = f"the bundle's tuned setting of {mid}"
+        # ------------------------------------------------------------ custom mean fusion
+        elif mode == "fusion":
+            fusable = D.fusable_models(bundle)
+            if len(fusable) < 2:
+                st.warning("This bundle has fewer than two models with embeddings: nothing to fuse.")
+                st.stop()
+            picked = [m for m in state.get("models") if m in fusable][:3]
+            if len(picked) < 2:
+                img, txt = D.default_plane_models(bundle, fusable[0])
+                picked = [m for m in dict.fromkeys([img, txt] + fusable) if m in fusable][:2]
+            if "th-f-members" not in st.session_state:
+                st.session_state["th-f-members"] = picked
+            members = st.multiselect("Models to fuse (mean of cosine similarities)", fusable, key="th-f-members")
+            if len(members) < 2:
+                st.info("Choose at least two models.")
+                st.stop()
+            w = [st.slider(f"weight · {m}", 0.0, 1.0, round(1.0 / len(members), 2), 0.05, key=f"th-f-w-{m}")
+                 for m in members]
+            if sum(w) <= 0:
+                st.warning("All weights are 0: using equal weights.")
+                w = [1.0] * len(members)
+            iters = st.select_slider("INB iterations", [0, 1, 2, 3], value=0, key="th-f-iters")
+            scope = f"th-f-{'+'.join(members)}-inb{iters}"
+            with st.spinner("Fusing embeddings, searching neighbours and tuning on valid…"):
+                tuned = D.custom_fusion(bundle, members, w, inb=iters)
+            ts = tuned.sides[0]
+            min2 = toggle("Min2", f"{scope}-min2", ts.t2 is not None)
+            T, T2 = side_sliders(scope, "", ts.t, ts.t2, min2, after_inb=bool(iters))
+            decision = tuned.with_thresholds(T, T2, min2=min2)
+            reference = tuned
+            ref_label = "the thresholds tuned on valid for this fusion"
+        # ------------------------------------------------------------ custom union
+        else:
+            candidates = [m for m in D.table_models(bundle) if not D.is_union(bundle, m)]
+            candidates += [m["id"] for m in bundle.models if D.is_inb_only(bundle, m["id"])]
+            if len(candidates) < 2:
+                st.warning("This bundle has fewer than two neighbour tables: nothing to unite.")
+                st.stop()
+            picked = [m for m in state.get("models") if m in candidates][:2]
+            if len(picked) < 2:
+                img, txt = D.default_plane_models(bundle, candidates[0])
+                picked = [m for m in dict.fromkeys([img, txt] + candidates) if m in candidates][:2]
+            if "th-u-members" not in st.session_state:
+                st.session_state["th-u-members"] = picked
+            members = st.multiselect("Models to unite (union of predicted sets)", candidates, key="th-u-members")
+            if len(members) < 2:
+                st.info("Choose at least two models.")
+                st.stop()
+            scope = f"th-u-{'+'.join(members)}"
+            n_sides = len(members)
+            tuned = D.custom_union(bundle, [(m,) for m in members])
+            min2 = toggle("Min2 on every side", f"{scope}-min2", any(x.t2 is not None for x in tuned.sides))
+            sides = []
+            for i, (m, side) in enumerate(zip(members, tuned.sides)):
+                st.markdown(f"**{m}**")
+                sides.append((m, *side_sliders(scope, f"-{i}", side.t, side.t2, min2, f"· {m}")))
+            decision = D.custom_union(bundle, sides)
+            reference = tuned
+            ref_label = "each model at its own tuned thresholds"
+
+        b1, b2 = st.columns(2)
+        b1.button("Reset", key="th-reset", on_click=reset, args=(scope,), icon=":material/restart_alt:",
+                  width="stretch", help="Back to the bundle's (or the fusion's) tuned thresholds")
+        b2.button("Best on valid", key="th-best", on_click=best_on_valid, args=(scope, decision, n_sides),
+                  icon=":material/auto_fix_high:", width="stretch",
+                  help="Full scan of T (then T2) on the validation split for the current decision")
+except ShopeeError as exc:
+    readable_error(exc)
+    st.stop()
+
+# ---------------------------------------------------------------- results
+with summary:
+    try:
+        cur = D.scores(bundle, decision, split, rows=True)
+        ref = D.scores(bundle, reference, split)
+    except ShopeeError as exc:
+        readable_error(exc)
+        st.stop()
+    rows = cur["rows"]
+    orphans = int(((rows["n_pred"] == 1) & (rows["n_true"] > 1)).sum())
+    metric_row(cur, ref, extra=[
+        ("Set size |Y| / |X|", f"{rows['n_pred'].mean():.2f} / {rows['n_true'].mean():.2f}",
+         "Mean predicted set size vs mean true group size (self included)"),
+        ("Orphans", f"{orphans:,}", "Postings predicted alone (always wrong: every group has >= 2 members)"),
+    ])
+    st.caption(f"**Now:** {decision.describe()}  \n**Δ against** {ref_label}: {reference.describe()} "
+               f"→ F1 {ref['f1']:.4f}")
+
+with right:
+
+    VIEWS = {"curves": "Curves", "sizes": "Group sizes", "plane": "Decision plane"}
+    view = st.segmented_control("View", list(VIEWS), format_func=VIEWS.get, default="curves", key="th-view",
+                                required=True) or "curves"
+    if view == "curves":
+        side = 0
+        if decision.is_union:
+            names = [D.describe_source(s.source) for s in decision.sides]
+            side = st.radio("Curve of side", range(len(names)), format_func=lambda i: names[i], horizontal=True,
+                            key="th-curve-side")
+        curve = D.curves(bundle, decision, split, side=side)
+        st_side = decision.sides[side]
+        tuned_t = reference.sides[side].t if side < len(reference.sides) else None
+        c1, c2 = st.columns(2)
+        with c1:
+            st.plotly_chart(charts.threshold_curves(curve, st_side.t, cur["f1"], tuned_t,
+                                                    title="F1, precision, recall vs T"
+                                                    + (f" — {names[side]}" if decision.is_union else "")),
+                            key="th-curve", config={"displayModeBar": False}, theme=None)
+        with c2:
+            if st_side.t2 is not None:
+                m2 = D.min2_curve(bundle, decision, split, side=side)
+                st.plotly_chart(charts.min2_curve(m2, st_side.t2, cur["f1"], st_side.t), key="th-min2",
+                                config={"displayModeBar": False}, theme=None)
+            else:
+                st.info("Min2 is off: turn it on to see F1 against T2.")
+        st.caption("Curves: the other thresholds held where they are now (Min2 at the current T2). "
+                   "Thresholds tuned on valid often need to be stricter on a bigger pool (denser neighbourhoods).")
+    elif view == "sizes":
+        h = D.group_size_histogram(bundle, decision, split)
+        st.plotly_chart(charts.size_histogram(h), key="th-sizes", config={"displayModeBar": False}, theme=None)
+        big = int((rows["n_pred"] > rows["n_true"].max()).sum())
+        st.caption(f"{orphans:,} postings predicted alone · {big:,} predicted sets larger than the largest true "
+                   f"group ({int(rows['n_true'].max())}). Matching the predicted size distribution to the true one "
+                   "gained the 18th place +0.020.")
+    else:
+        img_default, txt_default = D.default_plane_models(bundle, decision)
+        tables = D.table_models(bundle)
+        images = [m for m in tables if D.modality(bundle, m) == "image"] or tables
+        texts = [m for m in tables if D.modality(bundle, m) == "text"] or tables
+        a1, a2 = st.columns(2)
+        img = a1.selectbox("x: image model", images, index=images.index(img_default) if img_default in images else 0,
+                           key="th-plane-img")
+        txt = a2.selectbox("y: text model", texts, index=texts.index(txt_default) if txt_default in texts else 0,
+                           key="th-plane-txt")
+        if img == txt:
+            st.warning("Choose two different models.")
+        else:
+            try:
+                with st.spinner("Collecting candidate pairs…"):
+                    frame, info = D.plane(bundle, decision, split, img, txt)
+            except ShopeeError as exc:
+                readable_error(exc)
+            else:
+                c = info["counts"]
+                event = st.plotly_chart(charts.decision_plane(frame, info), key="th-plane", on_select="rerun",
+                                        theme=None,
+                                        selection_mode=("box", "lasso", "points"),
+                                        config={"displayModeBar": True, "displaylogo": False})
+                note = {"line": "dashed line: the fusion's boundary w·s_img + (1−w)·s_txt = 1 − T",
+                        "axes": "dashed lines: each side's threshold s > 1 − T (a union predicts right of or above)",
+                        None: "no straight boundary: the decision uses other tables than these two axes"}
+                st.caption(f"Directed candidate pairs i → j of the two models' tables and the decision's, labelled at "
+                           f"the current setting: TP {c['TP']:,} · FP {c['FP']:,} · FN {c['FN']:,} "
+                           f"(+ {c['FN outside tables']:,} true pairs in no table) · TN {c['TN']:,}. "
+                           f"Showing {info['shown']:,} of {info['n_pairs']:,}"
+                           f"{' (sampled per outcome, errors kept)' if info['sampled'] else ''}. "
+                           f"{note[info['boundary'].get('kind')]}; Min2 additions are not drawn.")
+                picked = D.select_pairs(frame, event.get("selection") if hasattr(event, "get") else None)
+                if len(picked):
+                    st.markdown(f"**{len(picked):,} selected pairs** (first 12)")
+                    pair_gallery(bundle, picked[["i", "j"]].to_numpy()[:12], split, key="th-pairs",
+                                 captions=[f"{o} · img {a:.2f} · txt {b:.2f}" for o, a, b in
+                                           picked[["outcome", "s_image", "s_text"]].to_numpy()[:12]])
+                else:
+                    st.caption("Select points (box or lasso) to see the pairs' thumbnails.")
+
+    name = decision.name.replace(" ", "_") or "decision"
+    st.download_button("Download these predictions (Kaggle submission CSV)",
+                       data=lambda: D.submission(bundle, decision, split).to_csv(index=False),
+                       file_name=f"submission_{bundle.name}_{split}_{name}.csv", mime="text/csv",
+                       on_click="ignore", icon=":material/download:", key="th-download",
+                       help=f"posting_id,matches for the {split} split (space-separated, self included)")

@@ -1,0 +1,65 @@
+"""A tiny bundle holding every kind of manifest model: leaves (TF-IDF, pHash with
+embeddings), a mean fusion, a union, and the ``<fusion>_inb3`` INB-only entry.
+
+Built once per test session with the real builder (no UMAP: about 2 s); the two
+combinations are registered for the build only and removed again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+_BUILT: dict[str, Path] = {}
+
+FUSION, UNION, INB3 = "tfidf_plus_phash", "tfidf_union_phash", "tfidf_plus_phash_inb3"
+
+
+def tiny_bundle(tmp_path_factory) -> Path:
+    """Path of the session's tiny bundle (built on first use)."""
+    if "path" in _BUILT and (_BUILT["path"] / "manifest.json").exists():
+        return _BUILT["path"]
+    from shopee_core.bundle.builder import build
+    from shopee_core.models.registry import _REGISTRY, ModelEntry, register
+
+    from ..conftest import write_tiny_catalog
+
+    root = tmp_path_factory.mktemp("tinybundle")
+    write_tiny_catalog(root / "catalog", n_groups=40)
+    spec = {"members": ["tfidf", "phash"], "weights": None, "loss": None, "epochs": 0, "trained": False}
+    extra = [ModelEntry(FUSION, "TF-IDF + pHash (mean of cosine similarities)", "fusion", None, "smoke", "combo",
+                        {**spec, "combine": "mean"}),
+             ModelEntry(UNION, "TF-IDF ∪ pHash (union of predicted sets)", "fusion", None, "smoke", "combo",
+                        {**spec, "combine": "union"})]
+    for e in extra:
+        register(e)
+    try:
+        build("smoke", root / "catalog", root / "bundle", only=["tfidf", "phash", FUSION, UNION], umap=False)
+    finally:
+        for e in extra:
+            _REGISTRY.pop((e.id, e.profile), None)
+    _BUILT["path"] = root / "bundle"
+    return _BUILT["path"]
+
+
+APP = Path(__file__).resolve().parents[2] / "app.py"
+
+
+def open_page(page: str, bundle_path: Path, monkeypatch, models=None):
+    """An AppTest of ``app.py`` on ``bundle_path`` switched to ``page`` (no exception)."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("SHOPEE_BUNDLE", str(bundle_path))
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()  # the frame first: a fresh AppTest would run a pages/ file on its own
+    if models is not None:
+        at.session_state["models"] = list(models)
+    at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def metric(at, label: str):
+    """The st.metric whose label is ``label``."""
+    found = [m for m in at.metric if m.label == label]
+    assert found, f"no metric {label!r}: {[m.label for m in at.metric]}"
+    return found[0]

@@ -1,0 +1,70 @@
+"""AppTest of Compare models: side-by-side galleries, the agreement grid and its examples, winners."""
+
+import pytest
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from shopee_core.analysis import agreement as ag
+from shopee_core.analysis import decisions
+from shopee_core.bundle import Bundle
+
+from tests.tiny_bundle import dash_bundle  # noqa: F401  (session fixture)
+
+
+APP = Path(__file__).resolve().parents[2] / "app.py"
+
+@pytest.fixture
+def app(dash_bundle, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("SHOPEE_BUNDLE", str(dash_bundle))
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()  # the frame first: a fresh AppTest would run a pages/ file on its own
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_compare_renders_agreement_for_the_chosen_pair(app, dash_bundle):  # noqa: F811
+    bundle = Bundle.open(dash_bundle)
+    split = app.session_state["split"]
+    models = app.multiselect(key="cmp-models").value
+    assert len(models) >= 2
+    for mid in models:  # one side-by-side gallery per model
+        assert any(b.key.startswith(f"cmp-{mid}-open-") for b in app.button if b.key)
+    a, b = app.selectbox(key="cmp-a").value, app.selectbox(key="cmp-b").value
+    want = ag.pair_agreement(decisions.predictions(bundle, a, split), decisions.predictions(bundle, b, split),
+                             bundle.labels(split))
+    shown = {m.label: m.value for m in app.metric}
+    assert shown["Both right"] == f"{want.counts['both_right']:,}"
+    assert shown["Only A right"] == f"{want.counts['only_a']:,}"
+    assert shown["Only B right"] == f"{want.counts['only_b']:,}"
+    assert shown["Both wrong"] == f"{want.counts['both_wrong']:,}"
+    for cell in ag.CELLS:
+        app.radio(key="cmp-cell").set_value(cell).run()
+        assert not app.exception
+        pairs = [k.key for k in app.button if k.key and k.key.startswith(f"cmp-pairs-{cell}-pair-")]
+        assert len(pairs) == min(12, want.counts[cell]), cell
+
+
+def test_other_pair_and_single_model(app):
+    models = app.multiselect(key="cmp-models").value
+    app.selectbox(key="cmp-a").select(models[1]).run()
+    assert not app.exception
+    assert app.selectbox(key="cmp-b").value != models[1]
+    app.multiselect(key="cmp-models").set_value(["tfidf", "phash", "minilm_zeroshot"]).run()
+    assert not app.exception and app.session_state["models"] == ["tfidf", "phash", "minilm_zeroshot"]
+    assert len(app.dataframe) >= 2  # winners table + pairwise table
+    app.multiselect(key="cmp-models").set_value(["tfidf"]).run()
+    assert not app.exception
+    assert any("at least two" in i.value for i in app.info)
+
+
+def test_shared_selection_is_topped_up_not_rewritten(app):
+    app.switch_page("pages/query.py").run()
+    app.multiselect(key="q-models").set_value(["phash"]).run()
+    assert app.session_state["models"] == ["phash"]
+    app.switch_page("pages/compare.py").run()
+    assert not app.exception
+    shown = app.multiselect(key="cmp-models").value
+    assert shown[0] == "phash" and len(shown) == 2
+    assert app.session_state["models"] == ["phash"]  # opening a page does not rewrite the selection

@@ -1,0 +1,106 @@
+"""AppTest of Thresholds & decisions: sliders drive F1 exactly as the core computes it."""
+
+import pytest
+
+from shopee_core.analysis import decisions as D
+from shopee_core.bundle import Bundle
+
+from tests.analysis.bundles import FUSION, INB3, UNION, metric, open_page, tiny_bundle
+
+PAGE = "pages/thresholds.py"
+
+
+@pytest.fixture(scope="module")
+def path(tmp_path_factory):
+    return tiny_bundle(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def bundle(path):
+    return Bundle.open(path)
+
+
+def shown(at):
+    return {k: metric(at, k) for k in ("F1", "Precision", "Recall")}
+
+
+def check(at, bundle, d, ref):
+    cur, base = D.scores(bundle, d, "test"), D.scores(bundle, ref, "test")
+    for label, key in (("F1", "f1"), ("Precision", "precision"), ("Recall", "recall")):
+        m = metric(at, label)
+        assert m.value == f"{cur[key]:.4f}"
+        delta = cur[key] - base[key]
+        assert m.delta == ("±0.0000" if abs(delta) < 5e-5 else f"{delta:+.4f}")
+
+
+def test_t_slider_changes_f1_by_exactly_the_core_amount(path, bundle, monkeypatch):
+    at = open_page(PAGE, path, monkeypatch, models=["tfidf"])
+    assert at.selectbox(key="th-model").value == "tfidf"
+    check(at, bundle, D.decision(bundle, "tfidf"), D.decision(bundle, "tfidf"))
+    before = metric(at, "F1").value
+    at.slider(key="th-m-tfidf-inb0-t").set_value(0.2).run()
+    assert not at.exception
+    th = bundle.model("tfidf")["thresholds"]
+    moved = D.decision(bundle, "tfidf", t=0.2)
+    check(at, bundle, moved, D.decision(bundle, "tfidf"))
+    assert metric(at, "F1").value != before
+    # Min2 off, then a loose T2 on
+    at.toggle(key="th-m-tfidf-inb0-min2").set_value(False).run()
+    check(at, bundle, D.decision(bundle, "tfidf", t=0.2, min2=False), D.decision(bundle, "tfidf"))
+    at.toggle(key="th-m-tfidf-inb0-min2").set_value(True).run()
+    at.slider(key="th-m-tfidf-inb0-t2").set_value(0.9).run()
+    check(at, bundle, D.decision(bundle, "tfidf", t=0.2, t2=0.9), D.decision(bundle, "tfidf"))
+    # reset: back to the tuned setting
+    at.button(key="th-reset").click().run()
+    assert at.slider(key="th-m-tfidf-inb0-t").value == pytest.approx(th["t"])
+    check(at, bundle, D.decision(bundle, "tfidf"), D.decision(bundle, "tfidf"))
+
+
+def test_union_sides_and_every_view(path, bundle, monkeypatch):
+    at = open_page(PAGE, path, monkeypatch, models=[UNION])
+    at.slider(key=f"th-m-{UNION}-t-1").set_value(0.1).run()
+    tuned = D.decision(bundle, UNION)
+    moved = tuned.with_side(1, t=0.1)
+    check(at, bundle, moved, tuned)
+    for view in ("sizes", "plane", "curves"):
+        at.segmented_control(key="th-view").set_value(view).run()
+        assert not at.exception, [e.value for e in at.exception]
+        if view == "plane":
+            _, info = D.plane(bundle, moved, "test", "phash", "tfidf")
+            caption = next(c.value for c in at.caption if "Directed candidate pairs" in c.value)
+            assert f"TP {info['counts']['TP']:,} · FP {info['counts']['FP']:,}" in caption
+    assert len(at.get("download_button")) == 1
+
+
+def test_inb_iterations_and_reweighting(path, bundle, monkeypatch):
+    at = open_page(PAGE, path, monkeypatch, models=[FUSION])
+    at.select_slider(key=f"th-m-{FUSION}-iters").set_value(2).run()
+    assert not at.exception, [e.value for e in at.exception]
+    check(at, bundle, D.decision(bundle, FUSION, inb=2), D.decision(bundle, FUSION, inb=1))
+    at.select_slider(key=f"th-m-{FUSION}-iters").set_value(0).run()
+    at.toggle(key=f"th-m-{FUSION}-reweight").set_value(True).run()
+    at.slider(key=f"th-m-{FUSION}-w-tfidf").set_value(0.8).run()
+    at.slider(key=f"th-m-{FUSION}-w-phash").set_value(0.2).run()
+    assert not at.exception, [e.value for e in at.exception]
+    check(at, bundle, D.decision(bundle, FUSION, weights=[0.8, 0.2]), D.decision(bundle, FUSION))
+
+
+def test_inb_only_entry_and_custom_modes(path, bundle, monkeypatch):
+    at = open_page(PAGE, path, monkeypatch, models=[INB3])
+    check(at, bundle, D.decision(bundle, INB3), D.decision(bundle, INB3))
+    at.segmented_control(key="th-mode").set_value("fusion").run()
+    assert not at.exception, [e.value for e in at.exception]
+    members = at.multiselect(key="th-f-members").value
+    assert len(members) == 2
+    tuned = D.custom_fusion(bundle, members, [0.5, 0.5])
+    check(at, bundle, tuned, tuned)
+    at.segmented_control(key="th-mode").set_value("union").run()
+    assert not at.exception, [e.value for e in at.exception]
+    members = at.multiselect(key="th-u-members").value
+    scope = f"th-u-{'+'.join(members)}"
+    at.slider(key=f"{scope}-t-0").set_value(0.15).run()
+    tuned = D.custom_union(bundle, [(m,) for m in members])
+    check(at, bundle, tuned.with_side(0, t=0.15), tuned)
+    at.button(key="th-best").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    check(at, bundle, D.tune(bundle, tuned), tuned)
