@@ -1,6 +1,8 @@
 """Streamlit entry: a frame only — page config, shared state, sidebar bundle picker, navigation.
 
-Run: streamlit run app.py [-- --bundle PATH]. Pages live in pages/, logic in shopee_core.
+Run: streamlit run app.py [-- --bundle PATH]. Pages live in app_pages/ (not pages/: Streamlit would also
+auto-register a pages/ folder, and a deep link on a fresh server would then run a page without this frame);
+logic lives in shopee_core.
 """
 
 import streamlit as st
@@ -31,11 +33,11 @@ with st.sidebar:
         state.set("split", split)
 
 pages = [
-    st.Page("pages/leaderboard.py", title="Leaderboard", icon=":material/leaderboard:", default=True),
-    st.Page("pages/query.py", title="Query by example", icon=":material/image_search:"),
-    st.Page("pages/compare.py", title="Compare models", icon=":material/compare:"),
-    st.Page("pages/embedding.py", title="Embedding space", icon=":material/scatter_plot:"),
-    st.Page("pages/thresholds.py", title="Thresholds & decisions", icon=":material/tune:"),
-    st.Page("pages/failures.py", title="Failure browser", icon=":material/report:"),
+    st.Page("app_pages/leaderboard.py", title="Leaderboard", icon=":material/leaderboard:", default=True),
+    st.Page("app_pages/query.py", title="Query by example", icon=":material/image_search:"),
+    st.Page("app_pages/compare.py", title="Compare models", icon=":material/compare:"),
+    st.Page("app_pages/embedding.py", title="Embedding space", icon=":material/scatter_plot:"),
+    st.Page("app_pages/thresholds.py", title="Thresholds & decisions", icon=":material/tune:"),
+    st.Page("app_pages/failures.py", title="Failure browser", icon=":material/report:"),
 ]
 st.navigation(pages).run()

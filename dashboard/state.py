@@ -55,4 +55,4 @@ def sync_params() -> None:
 def open_posting(posting_id: str) -> None:
     """Select a posting anywhere and jump to Query by example."""
     set("posting", posting_id)
-    st.switch_page("pages/query.py")
+    st.switch_page("app_pages/query.py")

@@ -29,8 +29,8 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-PAGES = ["pages/leaderboard.py", "pages/query.py", "pages/compare.py", "pages/embedding.py",
-         "pages/thresholds.py", "pages/failures.py"]
+PAGES = ["app_pages/leaderboard.py", "app_pages/query.py", "app_pages/compare.py", "app_pages/embedding.py",
+         "app_pages/thresholds.py", "app_pages/failures.py"]
 TARGET_SLIDER_MS, TARGET_PAGE_S, TARGET_RSS_MB = 150.0, 2.0, 2048.0
 KAGGLE_SPLIT = 6851  # test pool of the 34,250-posting Kaggle train.csv (GroupKFold fold 0)
 
@@ -73,7 +73,7 @@ def pages_pass(split: str, label: str) -> dict[str, float]:
 def slider_moves(split: str, repeat: int) -> tuple[list[float], str]:
     at = fresh_app(split)
     at.run()
-    at.switch_page("pages/thresholds.py").run()
+    at.switch_page("app_pages/thresholds.py").run()
     check(at, "thresholds")
     sliders = [s for s in at.slider if isinstance(s.value, float)]
     if not sliders:

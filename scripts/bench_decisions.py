@@ -117,7 +117,7 @@ def page_move(path: Path, repeat: int = 5) -> None:
     at.run()
     at.session_state["split"] = "test"
     at.session_state["models"] = ["fusion"]
-    at.switch_page("pages/thresholds.py").run()
+    at.switch_page("app_pages/thresholds.py").run()
     assert not at.exception, [e.value for e in at.exception]
     for name, key, lo in (("T", "th-m-fusion-inb0-t", 0.40), ("T2", "th-m-fusion-inb0-t2", 0.55)):
         for view in ("curves", "sizes", "plane"):

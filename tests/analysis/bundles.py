@@ -50,7 +50,7 @@ def open_page(page: str, bundle_path: Path, monkeypatch, models=None):
 
     monkeypatch.setenv("SHOPEE_BUNDLE", str(bundle_path))
     at = AppTest.from_file(str(APP), default_timeout=60)
-    at.run()  # the frame first: a fresh AppTest would run a pages/ file on its own
+    at.run()  # the frame first: the frame sets up shared state before any page
     if models is not None:
         at.session_state["models"] = list(models)
     at.switch_page(page).run()

@@ -18,8 +18,8 @@ APP = Path(__file__).resolve().parents[2] / "app.py"
 def app(dash_bundle, monkeypatch):  # noqa: F811
     monkeypatch.setenv("SHOPEE_BUNDLE", str(dash_bundle))
     at = AppTest.from_file(str(APP), default_timeout=60)
-    at.run()  # the frame first: a fresh AppTest would run a pages/ file on its own
-    at.switch_page("pages/compare.py").run()
+    at.run()  # the frame first: the frame sets up shared state before any page
+    at.switch_page("app_pages/compare.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -60,10 +60,10 @@ def test_other_pair_and_single_model(app):
 
 
 def test_shared_selection_is_topped_up_not_rewritten(app):
-    app.switch_page("pages/query.py").run()
+    app.switch_page("app_pages/query.py").run()
     app.multiselect(key="q-models").set_value(["phash"]).run()
     assert app.session_state["models"] == ["phash"]
-    app.switch_page("pages/compare.py").run()
+    app.switch_page("app_pages/compare.py").run()
     assert not app.exception
     shown = app.multiselect(key="cmp-models").value
     assert shown[0] == "phash" and len(shown) == 2

@@ -17,8 +17,8 @@ APP = Path(__file__).resolve().parents[2] / "app.py"
 def app(dash_bundle, monkeypatch):  # noqa: F811
     monkeypatch.setenv("SHOPEE_BUNDLE", str(dash_bundle))
     at = AppTest.from_file(str(APP), default_timeout=60)
-    at.run()  # the frame first: a fresh AppTest would run a pages/ file on its own
-    at.switch_page("pages/embedding.py").run()
+    at.run()  # the frame first: the frame sets up shared state before any page
+    at.switch_page("app_pages/embedding.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -47,5 +47,5 @@ def test_highlight_follows_the_shared_posting(app):
     assert not app.exception
     pid = app.session_state["posting"]
     assert app.selectbox(key="emb-select").value is not None
-    app.switch_page("pages/query.py").run()
+    app.switch_page("app_pages/query.py").run()
     assert not app.exception and app.session_state["posting"] == pid

@@ -7,7 +7,7 @@ from shopee_core.bundle import Bundle
 
 from tests.analysis.bundles import UNION, open_page, tiny_bundle
 
-PAGE = "pages/failures.py"
+PAGE = "app_pages/failures.py"
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from shopee_core.bundle import Bundle
 
 from tests.analysis.bundles import FUSION, INB3, UNION, metric, open_page, tiny_bundle
 
-PAGE = "pages/leaderboard.py"
+PAGE = "app_pages/leaderboard.py"
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from shopee_core.bundle import Bundle
 
 from tests.tiny_bundle import dash_bundle  # noqa: F401  (session fixture)
 
-PAGE = "pages/query.py"
+PAGE = "app_pages/query.py"
 
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
@@ -21,7 +21,7 @@ APP = Path(__file__).resolve().parents[2] / "app.py"
 def app(dash_bundle, monkeypatch):  # noqa: F811
     monkeypatch.setenv("SHOPEE_BUNDLE", str(dash_bundle))
     at = AppTest.from_file(str(APP), default_timeout=60)
-    at.run()  # the frame first: a fresh AppTest would run a pages/ file on its own
+    at.run()  # the frame first: the frame sets up shared state before any page
     at.switch_page(PAGE).run()
     assert not at.exception, [e.value for e in at.exception]
     return at

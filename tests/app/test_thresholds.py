@@ -7,7 +7,7 @@ from shopee_core.bundle import Bundle
 
 from tests.analysis.bundles import FUSION, INB3, UNION, metric, open_page, tiny_bundle
 
-PAGE = "pages/thresholds.py"
+PAGE = "app_pages/thresholds.py"
 
 
 @pytest.fixture(scope="module")

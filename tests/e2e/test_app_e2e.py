@@ -102,9 +102,13 @@ def page(server):
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         pg = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
         pg.set_default_timeout(45_000)
-        # open the frame first: on a fresh server a deep link would run a pages/ file on its own
-        pg.goto(server + "/")
-        settle(pg, PAGES[""])
+        # the very first request of this fresh server is a deep link: it must get the whole frame
+        # (sidebar bundle picker + navigation), not the page script on its own
+        pg.goto(server + "/failures")
+        settle(pg, PAGES["failures"])
+        sidebar = pg.locator('[data-testid="stSidebar"]')
+        assert sidebar.get_by_text("Bundle", exact=True).count() >= 1
+        assert sidebar.get_by_text("Thresholds & decisions").count() >= 1
         yield pg
         browser.close()
 
