@@ -149,3 +149,24 @@ def self_only(bundle, split: str) -> dict:
         return {"f1": float("nan"), "precision": float("nan"), "recall": float("nan"), "n": 0}
     ones = np.ones(len(labels))
     return summarise(counts_to_scores(ones, ones, group_sizes(labels)))
+
+
+def markdown_table(manifest: dict, reference: pd.DataFrame | None, split: str = "test") -> str:
+    """The README leaderboard: measured F1/P/R (plain, Min2, INB) beside the seed report's test F1."""
+    seed = {} if reference is None else {int(r["id"]): r for _, r in reference.iterrows()}
+
+    def num(x):
+        return "–" if x is None or x != x else f"{x:.4f}"
+
+    lines = [f"| # | model | what it is | F1 | P | R | F1 Min2 | F1 INB | seed F1 | seed F1 Min2 |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    rows = sorted(manifest["models"], key=lambda m: (m.get("recipe") is None, m.get("recipe") or 0, m["id"]))
+    for m in rows:
+        met = m["metrics"].get(split, {})
+        base, mn2, inb = met.get("base", {}), met.get("min2", {}), met.get("inb", {})
+        s = seed.get(m.get("recipe")) if m.get("recipe") else None
+        lines.append("| {} | `{}` | {} | {} | {} | {} | {} | {} | {} | {} |".format(
+            m.get("recipe") or "", m["id"], describe(m).replace("|", "/"), num(base.get("f1")),
+            num(base.get("precision")), num(base.get("recall")), num(mn2.get("f1")), num(inb.get("f1")),
+            num(None if s is None else float(s["f1"])), num(None if s is None else float(s["f1_min2"]))))
+    return "\n".join(lines)
