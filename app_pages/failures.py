@@ -39,13 +39,7 @@ def variants_of(model_id: str) -> list[str]:
     return ["min2", "base"] + (["inb"] if s["has_inb"] else [])
 
 
-usable = []
-for m in bundle.models:
-    try:
-        D.model_setting(bundle, m["id"])
-        usable.append(m["id"])
-    except ShopeeError:
-        pass
+usable = D.usable_models(bundle)
 
 c_model, c_variant = st.columns([3, 2], vertical_alignment="bottom")
 with c_model:

@@ -77,13 +77,7 @@ try:
     with left:
         # ------------------------------------------------------------ a bundle model
         if mode == "model":
-            usable = []
-            for m in bundle.models:
-                try:
-                    D.model_setting(bundle, m["id"])
-                    usable.append(m["id"])
-                except ShopeeError:
-                    pass
+            usable = D.usable_models(bundle)
             mid = model_select(bundle, "th-model", allowed=usable)
             if mid is None:
                 st.stop()

@@ -1010,3 +1010,15 @@ def select_pairs(frame: pd.DataFrame, selection) -> pd.DataFrame:
         return frame.iloc[0:0]
     keep = [(int(a), int(b)) in pairs for a, b in zip(frame["i"], frame["j"])]
     return frame[np.asarray(keep, dtype=bool)]
+
+
+def usable_models(bundle) -> list[str]:
+    """Ids of the bundle's models that a decision can be built for (in manifest order)."""
+    out = []
+    for m in bundle.models:
+        try:
+            model_setting(bundle, m["id"])
+            out.append(m["id"])
+        except ShopeeError:
+            pass
+    return out

@@ -158,7 +158,7 @@ def markdown_table(manifest: dict, reference: pd.DataFrame | None, split: str = 
     def num(x):
         return "–" if x is None or x != x else f"{x:.4f}"
 
-    lines = [f"| # | model | what it is | F1 | P | R | F1 Min2 | F1 INB | seed F1 | seed F1 Min2 |",
+    lines = ["| # | model | what it is | F1 | P | R | F1 Min2 | F1 INB | seed F1 | seed F1 Min2 |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     rows = sorted(manifest["models"], key=lambda m: (m.get("recipe") is None, m.get("recipe") or 0, m["id"]))
     for m in rows:

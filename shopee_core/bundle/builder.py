@@ -23,12 +23,12 @@ import scipy.sparse as sp
 
 from ..data import attach_splits, load_catalog, load_or_create_folds
 from ..errors import ShopeeError
-from ..io import atomic_save_npy, atomic_write_json, load_matrix, save_matrix
+from ..io import atomic_write_json, load_matrix, save_matrix
 from ..matching import Embeddings, Neighbors, Scorer, fuse, knn, predict, union
 from ..matching import inb as inb_mod
 from ..matching.search import search_pair
 from ..metrics import score
-from ..models import get, leaves, list_models, members
+from ..models import leaves, list_models, members
 from ..models.registry import ModelEntry
 from .format import REFERENCE, THUMBS, model_dir
 from .writer import seal, write_array, write_embeddings, write_jpeg, write_neighbors, write_postings

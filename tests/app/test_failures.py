@@ -1,23 +1,11 @@
 """AppTest of the failure browser: worst-first table, error-type filters, opening a posting."""
 
-import pytest
 
 from shopee_core.analysis import errors as E
-from shopee_core.bundle import Bundle
 
-from tests.analysis.bundles import UNION, open_page, tiny_bundle
+from tests.analysis.bundles import UNION, open_page
 
 PAGE = "app_pages/failures.py"
-
-
-@pytest.fixture(scope="module")
-def path(tmp_path_factory):
-    return tiny_bundle(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def bundle(path):
-    return Bundle.open(path)
 
 
 def test_worst_first_and_filters_narrow_the_table(path, bundle, monkeypatch):

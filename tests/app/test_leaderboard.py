@@ -4,21 +4,10 @@ import pytest
 
 from dashboard.widgets import selected_rows
 from shopee_core.analysis import leaderboard as lb
-from shopee_core.bundle import Bundle
 
-from tests.analysis.bundles import FUSION, INB3, UNION, metric, open_page, tiny_bundle
+from tests.analysis.bundles import FUSION, INB3, UNION, metric, open_page
 
 PAGE = "app_pages/leaderboard.py"
-
-
-@pytest.fixture(scope="module")
-def path(tmp_path_factory):
-    return tiny_bundle(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def bundle(path):
-    return Bundle.open(path)
 
 
 def table(at):

@@ -3,21 +3,10 @@
 import pytest
 
 from shopee_core.analysis import decisions as D
-from shopee_core.bundle import Bundle
 
-from tests.analysis.bundles import FUSION, INB3, UNION, metric, open_page, tiny_bundle
+from tests.analysis.bundles import FUSION, INB3, UNION, metric, open_page
 
 PAGE = "app_pages/thresholds.py"
-
-
-@pytest.fixture(scope="module")
-def path(tmp_path_factory):
-    return tiny_bundle(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def bundle(path):
-    return Bundle.open(path)
 
 
 def shown(at):
