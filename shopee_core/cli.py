@@ -189,8 +189,9 @@ def cmd_build_bundle(args) -> int:
         for e in plan(args.profile, only):
             print(f"{e.id:<28} {e.kind:<15} {e.label}")
         return 0
+    skip = tuple(m.strip() for m in args.no_embeddings.split(",") if m.strip()) if args.no_embeddings else ()
     manifest = build(args.profile, args.data, args.out, k=args.k, device=args.device, workers=args.workers,
-                     umap=not args.no_umap, only=only)
+                     umap=not args.no_umap, only=only, skip_embeddings=skip)
     print(f"{args.out}: {len(manifest['models'])} models, {len(manifest['files'])} other files")
     return 0
 
@@ -295,6 +296,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when present)")
     s.add_argument("--workers", type=int, help="data-loading worker processes")
     s.add_argument("--no-umap", action="store_true", help="skip the UMAP maps")
+    s.add_argument("--no-embeddings", metavar="ID,ID", help="ship these models' neighbour tables and maps "
+                   "but not their embedding rows (a leaner bundle)")
     s.add_argument("--plan", action="store_true", help="print the models that would be built and exit")
     s.set_defaults(func=cmd_build_bundle)
 

@@ -34,7 +34,7 @@ from .format import REFERENCE, THUMBS, model_dir
 from .writer import seal, write_array, write_embeddings, write_jpeg, write_neighbors, write_postings
 
 SHOWN = ("valid", "test")
-THUMB_SIDE = 128
+THUMB_SIDE = 112
 QUERY_KINDS = {"tfidf", "phash", "e5", "text_zeroshot", "image_zeroshot"}
 REFERENCE_CSV = Path(__file__).resolve().parents[2] / "precomputed" / "reference" / "seed_results.csv"
 
@@ -160,7 +160,9 @@ def _prf(d: dict) -> dict:
 
 
 def build(profile: str, data_dir, out, k: int = 50, device: str | None = None, workers: int | None = None,
-          umap: bool = True, only: list[str] | None = None) -> dict:
+          umap: bool = True, only: list[str] | None = None, skip_embeddings: tuple = ()) -> dict:
+    """``skip_embeddings``: models that ship neighbour tables and maps but no embedding rows (keeps a
+    committed bundle lean; the dashboard then cannot re-fuse them or score pairs outside their tables)."""
     data_dir, out = Path(data_dir), Path(out)
     t_start = time.time()
     entries = _entries(profile, only)
@@ -223,7 +225,7 @@ def build(profile: str, data_dir, out, k: int = 50, device: str | None = None, w
                 metrics[s]["inb"] = _prf(Scorer(inb_tables[s], pool.labels(s)).score(it, it2))
             files["neighbors_inb"] = write_neighbors(new, f"{rel}/neighbors_inb.npz", _global(inb_tables, pool))
             thresholds.update(t=t, t2=t2, inb_t=it, inb_t2=it2, inb_iters=1)
-            if e.kind != "combo":
+            if e.kind != "combo" and e.id not in skip_embeddings:
                 files["embeddings"] = write_embeddings(new, rel, raw[e.id])
             if e.kind == "tfidf":  # the fitted vocabularies, so the dashboard can embed a typed title
                 from ..models.tfidf import per_split
@@ -279,24 +281,29 @@ def _umap_input(x: Embeddings):
     return sp.hstack([sp.csr_matrix(b) for b in x.blocks], format="csr")
 
 
-def _iterated_inb(e: ModelEntry, emb, decided, pool, k, new) -> dict:
-    iters = 3
-    x, d = emb[e.id], decided[e.id]
-    tables = _inb_tables(x, d["tables"], pool, d["t"], d["t2"], iters, k)
-    it, it2 = search_pair(Scorer(tables["valid"], pool.labels("valid")))
-    metrics = {}
-    for s in SHOWN:
-        sc = Scorer(tables[s], pool.labels(s))
-        metrics[s] = {"inb": _prf(sc.score(it, it2))}
+def _iterated_inb(e: ModelEntry, emb, decided, pool, k, new, iters: int = 3) -> dict:
+    """INB repeated ``iters`` times with per-stage thresholds, each searched on validation after its
+    blend (the competition's 1st-place scheme: re-using the first stage's T lets every blend admit
+    more neighbours than the last, and the groups snowball)."""
+    d = decided[e.id]
+    tables, t, t2 = d["tables"], d["t"], d["t2"]
+    current = {s: emb[e.id].take(pool.split_rows[s]) for s in SHOWN}
+    stages = []
+    for _ in range(iters):
+        current = {s: inb_mod.blend(current[s], tables[s], t, t2) for s in SHOWN}
+        tables = {s: as_stored(knn(current[s], k)) for s in SHOWN}
+        t, t2 = search_pair(Scorer(tables["valid"], pool.labels("valid")))
+        stages.append({"t": t, "t2": t2})
+    metrics = {s: {"inb": _prf(Scorer(tables[s], pool.labels(s)).score(t, t2))} for s in SHOWN}
     mid = f"{e.id}_inb{iters}"
     rel = model_dir(mid)
     files = {"neighbors_inb": write_neighbors(new, f"{rel}/neighbors_inb.npz", _global(tables, pool))}
-    spec = {"members": e.spec["members"], "combine": "mean", "of": e.id, "inb_iters": iters, "trained": False,
-            "loss": None, "epochs": 0}
-    thresholds = {"t": d["t"], "t2": d["t2"], "inb_t": it, "inb_t2": it2, "inb_iters": iters}
-    return {"id": mid, "label": f"{e.label} + INB ×{iters} (best fusion on validation)", "family": "fusion",
-            "recipe": None, "kind": "combo", "spec": spec, "thresholds": thresholds, "metrics": metrics,
-            "files": files, "query": False}
+    spec = {"members": e.spec["members"], "combine": "mean", "of": e.id, "inb_iters": iters,
+            "inb_thresholds": "per stage, each searched on validation", "trained": False, "loss": None, "epochs": 0}
+    thresholds = {"t": d["t"], "t2": d["t2"], "inb_t": t, "inb_t2": t2, "inb_iters": iters, "inb_stages": stages}
+    return {"id": mid, "label": f"{e.label} + INB ×{iters}, per-stage thresholds (best fusion on validation)",
+            "family": "fusion", "recipe": None, "kind": "combo", "spec": spec, "thresholds": thresholds,
+            "metrics": metrics, "files": files, "query": False}
 
 
 def _manifest_model(e: ModelEntry, thresholds, metrics, files) -> dict:
@@ -316,7 +323,7 @@ def _thumbnails(catalog, pool: Pool, new: Path) -> list[str]:
         rel = f"{THUMBS}/{pid}.jpg"
         im = open_image(catalog.image_dir / name)
         im.thumbnail((THUMB_SIDE, THUMB_SIDE))
-        write_jpeg(new, rel, im, quality=75)
+        write_jpeg(new, rel, im, quality=70)
         rels.append(rel)
     return rels
 

@@ -1,0 +1,62 @@
+"""The shipped demo bundle: valid, lean, honest, sensible, and the README's table is its table."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from shopee_core.analysis.leaderboard import markdown_table
+from shopee_core.bundle import check_bundle
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "precomputed" / "demo"
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return check_bundle(DEMO)
+
+
+def test_check_bundle_cli_passes_on_the_demo_bundle():
+    r = subprocess.run([sys.executable, "-m", "shopee_core", "check-bundle", str(DEMO)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+def test_lean_and_complete(demo):
+    size = sum(p.stat().st_size for p in DEMO.rglob("*") if p.is_file())
+    assert size <= 50 * 2**20
+    assert sorted(m["recipe"] for m in demo.models if m["recipe"]) == list(range(1, 19))
+    ids = {m["id"] for m in demo.models}
+    assert {"effnet_lite0_zeroshot", "effnet_lite0_arcface", "minilm_zeroshot", "minilm_arcface", "e5_zeroshot",
+            "phash"} <= ids
+    assert any(i.endswith("_inb3") for i in ids)
+    assert demo.manifest["dataset"]["source"] == "demo"
+    assert (DEMO / "reference" / "seed_results.csv").exists()
+
+
+def test_every_model_says_what_it_is(demo):
+    for m in demo.models:
+        spec = m["spec"]
+        if m["family"] == "text" and m.get("recipe") in range(8, 13):
+            assert "stand-in" in m["label"] and spec["stand_in_for"] != spec["backbone"]
+        if m["family"] == "image" and m.get("recipe") in range(1, 6):
+            assert spec["weights"] == "none" and "from scratch" in m["label"]
+
+
+def test_results_make_sense(demo):
+    test = {m["id"]: m["metrics"]["test"] for m in demo.models}
+    best = lambda mid: max(v["f1"] for v in test[mid].values())  # noqa: E731
+    singles = [m["id"] for m in demo.models if m["family"] != "fusion" and not m["spec"].get("members")]
+    fusions = [m["id"] for m in demo.models if m["family"] == "fusion"]
+    assert max(best(f) for f in fusions) > max(best(s) for s in singles)
+    assert all(v["f1"] < 1.0 for m in test.values() for v in m.values())
+    for mid, m in test.items():  # Min2 raises recall (it only ever adds a match)
+        if "min2" in m and "base" in m:
+            assert m["min2"]["recall"] >= m["base"]["recall"] - 1e-9, mid
+
+
+def test_readme_table_matches_the_manifest(demo):
+    text = (ROOT / "README.md").read_text()
+    section = text.split("<!-- leaderboard:start -->", 1)[1].split("<!-- leaderboard:end -->", 1)[0].strip()
+    assert section == markdown_table(demo.manifest, demo.reference)
