@@ -114,6 +114,7 @@ def test_bad_catalog_is_one_line_error(tmp_path):
     r = run_cli("split", "--data", tmp_path)
     assert r.returncode == 1
     assert r.stderr.startswith("error: ") and "missing required column" in r.stderr
+    assert not (tmp_path / "folds.csv").exists()  # nothing half-made is left behind
 
 
 def test_models_json_lists_baselines():

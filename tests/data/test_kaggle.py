@@ -451,3 +451,11 @@ def test_many_rows_load_fast(tmp_path):
     cat = load_catalog(root)
     assert time.perf_counter() - t0 < 10
     assert len(cat) == n
+
+
+def test_ten_megabyte_title_is_cut_not_fatal(tmp_path):
+    rows = _rows(3)
+    rows[0][3] = "kaos " * (2 * 1024 * 1024)  # a 10 MB single title
+    frame, warnings = read_postings_csv(write_csv(tmp_path, _csv_text(rows)))
+    assert len(frame["title"].iloc[0]) == 1000
+    assert any("truncated" in w for w in warnings)
