@@ -1,27 +1,19 @@
 """AppTest of Compare models: side-by-side galleries, the agreement grid and its examples, winners."""
 
 import pytest
-from pathlib import Path
 
-from streamlit.testing.v1 import AppTest
 
 from shopee_core.analysis import agreement as ag
 from shopee_core.analysis import decisions
 from shopee_core.bundle import Bundle
 
-from tests.tiny_bundle import dash_bundle  # noqa: F401  (session fixture)
+from tests.tiny_bundle import dash_bundle, open_app  # noqa: F401  (session fixture)
 
 
-APP = Path(__file__).resolve().parents[2] / "app.py"
 
 @pytest.fixture
 def app(dash_bundle, monkeypatch):  # noqa: F811
-    monkeypatch.setenv("SHOPEE_BUNDLE", str(dash_bundle))
-    at = AppTest.from_file(str(APP), default_timeout=60)
-    at.run()  # the frame first: the frame sets up shared state before any page
-    at.switch_page("app_pages/compare.py").run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_app(dash_bundle, monkeypatch, "app_pages/compare.py")
 
 
 def test_compare_renders_agreement_for_the_chosen_pair(app, dash_bundle):  # noqa: F811

@@ -4,23 +4,15 @@ Box/lasso selections cannot be driven by AppTest: ``selected_rows`` is unit-test
 (tests/analysis/test_query.py)."""
 
 import pytest
-from pathlib import Path
-
-from streamlit.testing.v1 import AppTest
-
-from tests.tiny_bundle import FUSION, INB3, UNION, dash_bundle  # noqa: F401  (session fixture)
 
 
-APP = Path(__file__).resolve().parents[2] / "app.py"
+from tests.tiny_bundle import FUSION, INB3, UNION, dash_bundle, open_app  # noqa: F401  (session fixture)
+
+
 
 @pytest.fixture
 def app(dash_bundle, monkeypatch):  # noqa: F811
-    monkeypatch.setenv("SHOPEE_BUNDLE", str(dash_bundle))
-    at = AppTest.from_file(str(APP), default_timeout=60)
-    at.run()  # the frame first: the frame sets up shared state before any page
-    at.switch_page("app_pages/embedding.py").run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_app(dash_bundle, monkeypatch, "app_pages/embedding.py")
 
 
 def charts(at):

@@ -2,29 +2,21 @@
 
 import numpy as np
 import pytest
-from pathlib import Path
 
-from streamlit.testing.v1 import AppTest
 
 from shopee_core.analysis import decisions
 from shopee_core.analysis import query as q
 from shopee_core.bundle import Bundle
 
-from tests.tiny_bundle import dash_bundle  # noqa: F401  (session fixture)
+from tests.tiny_bundle import dash_bundle, open_app  # noqa: F401  (session fixture)
 
 PAGE = "app_pages/query.py"
 
 
-APP = Path(__file__).resolve().parents[2] / "app.py"
 
 @pytest.fixture
 def app(dash_bundle, monkeypatch):  # noqa: F811
-    monkeypatch.setenv("SHOPEE_BUNDLE", str(dash_bundle))
-    at = AppTest.from_file(str(APP), default_timeout=60)
-    at.run()  # the frame first: the frame sets up shared state before any page
-    at.switch_page(PAGE).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_app(dash_bundle, monkeypatch, PAGE)
 
 
 @pytest.fixture(scope="module")
