@@ -182,8 +182,9 @@ def build(profile: str, data_dir, out, k: int = 50, device: str | None = None, w
     leaf_entries = [e for e in entries if e.kind != "combo"]
     emb: dict[str, Embeddings] = {}
     raw: dict = {}
+    t_stage = time.time()
     for i, e in enumerate(leaf_entries):
-        eta = _eta(t_start, i, len(leaf_entries))
+        eta = _eta(t_stage, i, len(leaf_entries))
         log(f"[embed {i + 1}/{len(leaf_entries)}] {e.id}: {e.label}{eta}")
         m = load_matrix(_embed_leaf(e, data_dir, catalog, frame, stage, device, workers))
         m = m[shown]
@@ -197,8 +198,9 @@ def build(profile: str, data_dir, out, k: int = 50, device: str | None = None, w
     new.mkdir(parents=True)
     models, decided = [], {}
     best_fusion = None
+    t_stage = time.time()
     for i, e in enumerate(entries):
-        log(f"[match {i + 1}/{len(entries)}] {e.id}{_eta(t_start, i, len(entries))}")
+        log(f"[match {i + 1}/{len(entries)}] {e.id}{_eta(t_stage, i, len(entries))}")
         rel = model_dir(e.id)
         files, thresholds, metrics = {}, {"t": None, "t2": None, "inb_t": None, "inb_t2": None, "inb_iters": 0}, {}
         combine = e.spec.get("combine")
@@ -248,7 +250,7 @@ def build(profile: str, data_dir, out, k: int = 50, device: str | None = None, w
         models.append(_iterated_inb(best_fusion[0], emb, decided, pool, k, new))
 
     # 3. postings + thumbnails + reference
-    log(f"[thumbs] {len(pool_frame)} thumbnails{_eta(t_start, 0, 1)}")
+    log(f"[thumbs] {len(pool_frame)} thumbnails")
     thumbs = _thumbnails(catalog, pool, new)
     postings = pool_frame.assign(thumb=thumbs)[["posting_id", "title", "label_group", "split", "image_phash", "thumb"]]
     write_postings(new, postings)
@@ -340,6 +342,7 @@ def _swap(new: Path, out: Path) -> None:
 
 
 def _eta(t0: float, done: int, total: int) -> str:
+    """Time left in a stage, from the mean time per item so far (items differ: a rough guide)."""
     if done == 0:
         return ""
     left = (time.time() - t0) / done * (total - done)
