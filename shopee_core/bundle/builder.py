@@ -94,6 +94,29 @@ def _entries(profile: str, only: list[str] | None = None) -> list[ModelEntry]:
     return ordered
 
 
+def missing_weights(entries: list[ModelEntry]) -> list[str]:
+    """Every pretrained weight the plan needs and this machine lacks (checked before any work)."""
+    from ..models.weights import WeightsUnavailable
+
+    out = []
+    for e in entries:
+        w, backbone = e.spec.get("weights"), e.spec.get("backbone")
+        if e.spec.get("tiny") or w in (None, "none") or e.kind in ("tfidf", "phash", "e5", "combo"):
+            continue
+        try:
+            if e.kind.startswith("image"):
+                from ..models.image import imagenet_weights_file, package_weights_file
+
+                imagenet_weights_file(backbone) if w == "imagenet" else package_weights_file(w.split(":", 1)[1])
+            else:
+                from ..models.text import resolve_text_weights
+
+                resolve_text_weights(backbone if w == "hub" else w)
+        except WeightsUnavailable as exc:
+            out.append(f"{e.id}: {exc}")
+    return out
+
+
 def plan(profile: str, only: list[str] | None = None) -> list[ModelEntry]:
     return _entries(profile, only)
 
@@ -173,6 +196,9 @@ def build(profile: str, data_dir, out, k: int = 50, device: str | None = None, w
         log(f"warning: {w}")
     frame = attach_splits(catalog.frame, load_or_create_folds(data_dir, catalog.frame))
     log(f"[plan] {len(entries)} models for profile {profile}: " + ", ".join(e.id for e in entries))
+    missing = missing_weights(entries)
+    if missing:
+        raise ShopeeError(f"{len(missing)} model(s) need weights this machine does not have — " + " | ".join(missing))
     stage = Stage(out.parent / f".{out.name}.build")
     shown = np.flatnonzero(frame["split"].isin(SHOWN).to_numpy())
     pool_frame = frame.iloc[shown].reset_index(drop=True)

@@ -76,3 +76,22 @@ def test_rebuild_reuses_work_and_an_interrupted_build_keeps_the_old_bundle(smoke
     b = check_bundle(root / "bundle")  # the previous bundle is intact
     assert len(b.models) == len(manifest["models"])
     assert np.isfinite(b.umap("tfidf")).all()
+
+
+def test_seed18_plans_then_fails_fast_naming_every_missing_weight(tiny_catalog, tmp_path, monkeypatch):
+    import time
+
+    from shopee_core.errors import ShopeeError
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    t0 = time.perf_counter()
+    with pytest.raises(ShopeeError) as exc:
+        build("seed18", tiny_catalog, tmp_path / "bundle")
+    assert time.perf_counter() - t0 < 30
+    msg = str(exc.value)
+    for model in ("resnet50", "eca_nfnet_l0", "bert_multilingual", "xlmr_paraphrase"):
+        assert f"{model}:" in msg
+    assert not (tmp_path / "bundle").exists()
