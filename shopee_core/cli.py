@@ -204,6 +204,44 @@ def cmd_check_bundle(args) -> int:
     return 0
 
 
+def cmd_predict(args) -> int:
+    from .bundle import Bundle
+    from .data import load_catalog
+    from .io import atomic_write_csv
+    from .matching import Embeddings
+    from .matching.pipeline import Decision, apply
+    from .models import get
+    from .models.embedders import embed_untrained
+    from .submission import predictions_frame
+
+    bundle = Bundle.open(args.bundle)
+    m = bundle.model(args.model)
+    spec, th = m["spec"], m["thresholds"]
+    leaves = spec.get("members") or [m["id"]]
+    if spec.get("of") or any(bundle.model(x)["spec"].get("members") for x in leaves):
+        raise ShopeeError(f"predict takes a single model or a one-level fusion/union, not {args.model!r}")
+    profile = bundle.manifest.get("profile")
+    entries = [get(x, profile) for x in leaves]
+    blocked = [e.id for e in entries if e.kind not in ("tfidf", "phash", "e5", "text_zeroshot", "image_zeroshot")]
+    if blocked:
+        raise ShopeeError(f"{', '.join(blocked)}: no encoder ships with the bundle; embed with `embed --run RUN_DIR` "
+                          f"and match with `evaluate`")
+    catalog = load_catalog(args.data, check_images=any(e.kind == "image_zeroshot" for e in entries))
+    frame = catalog.frame.assign(split="test")  # the whole file is one candidate pool
+    sets = [Embeddings.from_array(embed_untrained(e, catalog, frame, progress=not args.quiet), name=e.id)
+            for e in entries]
+    if spec.get("combine") == "union":
+        sides = {x["model"]: x for x in th["sides"]}
+        decision = Decision(t=[sides[x]["t"] for x in leaves], t2=[sides[x]["t2"] for x in leaves],
+                            combine="union", k=args.k)
+    else:
+        decision = Decision(t=[th["t"]], t2=[th["t2"]], combine="mean", k=args.k)
+    result = apply(sets, decision)
+    atomic_write_csv(args.out, predictions_frame(frame["posting_id"].to_numpy(), result.pred))
+    print(f"{args.out}: {len(frame)} postings matched by {args.model} (T={decision.t}, T2={decision.t2})")
+    return 0
+
+
 def cmd_models(args) -> int:
     from .models import list_models
 
@@ -305,6 +343,18 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Exit 0 when every file matches the manifest and every array its postings.")
     s.add_argument("bundle", metavar="DIR")
     s.set_defaults(func=cmd_check_bundle)
+
+    s = sub.add_parser("predict", help="Kaggle submission (posting_id,matches) for a test.csv folder",
+                       description="Embed DIR's postings with a bundle model's shipped encoder (TF-IDF, pHash, "
+                                   "zero-shot encoders, or a fusion/union of them) and match them with the "
+                                   "bundle's tuned thresholds; the whole file is one candidate pool.")
+    s.add_argument("--data", required=True, metavar="DIR", help="test.csv + test_images/ (or train.csv + train_images/)")
+    s.add_argument("--bundle", required=True, metavar="DIR")
+    s.add_argument("--model", required=True, metavar="ID")
+    s.add_argument("--out", required=True, metavar="CSV")
+    s.add_argument("--k", type=int, default=50, help="candidates per posting (default 50)")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=cmd_predict)
 
     s = sub.add_parser("models", help="list the model registry", description="Every model recipe with its full spec.")
     s.add_argument("--json", action="store_true", help="print the full specs as JSON")

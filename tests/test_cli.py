@@ -8,7 +8,7 @@ import pytest
 
 from shopee_core.cli import build_parser, main
 
-COMMANDS = ["demo-data", "split", "train", "embed", "evaluate", "models"]
+COMMANDS = ["demo-data", "split", "train", "embed", "evaluate", "build-bundle", "check-bundle", "predict", "models"]
 
 
 def run_cli(*args):
