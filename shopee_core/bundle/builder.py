@@ -241,7 +241,7 @@ def build(profile: str, data_dir, out, k: int = 50, device: str | None = None, w
                                    for m in members(e)]
             decided[e.id] = {"union": True}
         else:
-            x = emb[e.id] if e.kind != "combo" else fuse([_emb_of(m, emb) for m in members(e)])
+            x = emb[e.id] if e.kind != "combo" else fuse([emb[m.id] for m in members(e)])
             emb[e.id] = x
             tables = _tables(x, pool, k)
             t, t2 = search_pair(Scorer(tables["valid"], pool.labels("valid")))
@@ -297,10 +297,6 @@ def build(profile: str, data_dir, out, k: int = 50, device: str | None = None, w
     _swap(new, out)
     log(f"[done] {out}: {len(models)} models in {time.time() - t_start:.0f} s")
     return manifest
-
-
-def _emb_of(entry: ModelEntry, emb: dict) -> Embeddings:
-    return emb[entry.id]
 
 
 def _umap_input(x: Embeddings):

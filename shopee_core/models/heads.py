@@ -85,6 +85,11 @@ class _MarginHead(nn.Module):
                              f"got {int(labels.min())}..{int(labels.max())}")
         return labels
 
+    def _target_cos(self, cos: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Checked labels on the cosines' device and each row's target cosine (B, 1)."""
+        labels = self._check_labels(labels, cos.shape[0]).to(cos.device)
+        return labels, cos.gather(1, labels[:, None])
+
     def _target_logit(self, cos_y: torch.Tensor, easy_margin: bool = False) -> torch.Tensor:
         """cos(theta_y + m) with the standard fallback for theta_y + m > pi."""
         sine = torch.sqrt((1.0 - cos_y * cos_y).clamp(min=_SINE_EPS))
@@ -106,8 +111,7 @@ class ArcFace(_MarginHead):
         cos = self.cosine(x)
         if labels is None:
             return cos * self.s
-        labels = self._check_labels(labels, cos.shape[0]).to(cos.device)
-        cos_y = cos.gather(1, labels[:, None])
+        labels, cos_y = self._target_cos(cos, labels)
         target = self._target_logit(cos_y, self.easy_margin)
         return cos.scatter(1, labels[:, None], target) * self.s
 
@@ -125,8 +129,7 @@ class CurricularFace(_MarginHead):
         cos = self.cosine(x)
         if labels is None:
             return cos * self.s
-        labels = self._check_labels(labels, cos.shape[0]).to(cos.device)
-        cos_y = cos.gather(1, labels[:, None])
+        labels, cos_y = self._target_cos(cos, labels)
         target = self._target_logit(cos_y)
         # hard negatives: cos(theta_j) > cos(theta_y + m) (the seed's mask, before the fallback)
         sine = torch.sqrt((1.0 - cos_y * cos_y).clamp(min=_SINE_EPS))
