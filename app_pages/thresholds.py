@@ -7,7 +7,9 @@ from dashboard import charts, state
 from dashboard.gallery import pair_gallery
 from dashboard.widgets import bundle_and_split, metric_row, model_select, pool_caption, readable_error
 from shopee_core.analysis import decisions as D
+from shopee_core.analysis import plane as P
 from shopee_core.errors import ShopeeError
+from shopee_core.matching import describe_source
 
 bundle, split = bundle_and_split()
 st.title("Thresholds & decisions")
@@ -47,7 +49,7 @@ def apply(scope: str, d: D.Decision, n_sides: int) -> None:
 
 def best_on_valid(scope: str, d: D.Decision, n_sides: int) -> None:
     try:
-        apply(scope, D.tune(bundle, d, "valid"), n_sides)
+        apply(scope, D.tuned(bundle, d, "valid"), n_sides)
     except ShopeeError as exc:  # e.g. a bundle without a validation split
         st.session_state["th-error"] = f"Cannot tune on valid: {exc}"
 
@@ -142,7 +144,7 @@ try:
                 st.stop()
             picked = [m for m in state.get("models") if m in fusable][:3]
             if len(picked) < 2:
-                img, txt = D.default_plane_models(bundle, fusable[0])
+                img, txt = P.default_plane_models(bundle, fusable[0])
                 picked = [m for m in dict.fromkeys([img, txt] + fusable) if m in fusable][:2]
             if "th-f-members" not in st.session_state:
                 st.session_state["th-f-members"] = picked
@@ -174,7 +176,7 @@ try:
                 st.stop()
             picked = [m for m in state.get("models") if m in candidates][:2]
             if len(picked) < 2:
-                img, txt = D.default_plane_models(bundle, candidates[0])
+                img, txt = P.default_plane_models(bundle, candidates[0])
                 picked = [m for m in dict.fromkeys([img, txt] + candidates) if m in candidates][:2]
             if "th-u-members" not in st.session_state:
                 st.session_state["th-u-members"] = picked
@@ -230,7 +232,7 @@ with right:
     if view == "curves":
         side = 0
         if decision.is_union:
-            names = [D.describe_source(s.source) for s in decision.sides]
+            names = [describe_source(s.source) for s in decision.sides]
             side = st.radio("Curve of side", range(len(names)), format_func=lambda i: names[i], horizontal=True,
                             key="th-curve-side")
         curve = D.curves(bundle, decision, split, side=side)
@@ -259,7 +261,7 @@ with right:
                    f"group ({int(rows['n_true'].max())}). Matching the predicted size distribution to the true one "
                    "gained the 18th place +0.020.")
     else:
-        img_default, txt_default = D.default_plane_models(bundle, decision)
+        img_default, txt_default = P.default_plane_models(bundle, decision)
         tables = D.table_models(bundle)
         images = [m for m in tables if D.modality(bundle, m) == "image"] or tables
         texts = [m for m in tables if D.modality(bundle, m) == "text"] or tables
@@ -273,7 +275,7 @@ with right:
         else:
             try:
                 with st.spinner("Collecting candidate pairs…"):
-                    frame, info = D.plane(bundle, decision, split, img, txt)
+                    frame, info = P.plane(bundle, decision, split, img, txt)
             except ShopeeError as exc:
                 readable_error(exc)
             else:
@@ -291,7 +293,7 @@ with right:
                            f"Showing {info['shown']:,} of {info['n_pairs']:,}"
                            f"{' (sampled per outcome, errors kept)' if info['sampled'] else ''}. "
                            f"{note[info['boundary'].get('kind')]}; Min2 additions are not drawn.")
-                picked = D.select_pairs(frame, event.get("selection") if hasattr(event, "get") else None)
+                picked = P.select_pairs(frame, event.get("selection") if hasattr(event, "get") else None)
                 if len(picked):
                     st.markdown(f"**{len(picked):,} selected pairs** (first 12)")
                     pair_gallery(bundle, picked[["i", "j"]].to_numpy()[:12], split, key="th-pairs",

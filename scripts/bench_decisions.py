@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from shopee_core.analysis import decisions as D  # noqa: E402
 from shopee_core.analysis import errors as E  # noqa: E402
+from shopee_core.analysis import plane as P  # noqa: E402
 from shopee_core.bundle import Bundle  # noqa: E402
 from shopee_core.matching import Embeddings, fuse, knn  # noqa: E402
 
@@ -171,7 +172,7 @@ def main() -> None:
           lambda: D.curves(b, "union", "test", sides=[(0.45, 0.5 + next(ts)), None]))
     timed("group-size histogram", lambda: D.group_size_histogram(b, "fusion", "test", t=next(ts)))
     timed("decision plane (<= 20,000 points)",
-          lambda: D.plane(b, "union", "test", "img", "txt", sides=[(next(ts), 0.55), None]))
+          lambda: P.plane(b, "union", "test", "img", "txt", sides=[(next(ts), 0.55), None]))
     timed("failure table", lambda: E.failure_table(b, "fusion", "test", {"t": next(ts)}), repeat=3)
     t0 = time.perf_counter()
     D.custom_fusion(b, ["img", "txt"], [0.7, 0.3], t=0.45, t2=0.55, tune_split="test")

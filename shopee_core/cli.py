@@ -140,13 +140,79 @@ def _pool(frame, sets, split: str | None, what: str):
     return frame.iloc[rows].reset_index(drop=True), [s.take(rows) for s in sets]
 
 
+def _set_names(paths) -> list[str]:
+    """One id per --embeddings file (its name; a number added where two names repeat)."""
+    names = [Path(p).name for p in paths]
+    return [n if names.count(n) == 1 else f"{n}#{i + 1}" for i, n in enumerate(names)]
+
+
+def _template(names, combine: str, weights=None):
+    """The decision's shape before thresholds: one set, a mean fusion, or a union."""
+    from .matching import Decision, Side, fusion_source, model_source
+
+    if len(names) > 1 and combine == "mean":
+        return Decision((Side(fusion_source(names, weights), 0.5),), "mean fusion")
+    if len(names) > 1:
+        return Decision.union([(model_source(n), 0.5) for n in names], "union")
+    return Decision((Side(model_source(names[0]), 0.5),), names[0])
+
+
+def _search_for(args, n_sets: int):
+    """``--search seed`` picks the seed's scan for the shape (single / ensemble); a preset name as is."""
+    if args.search != "seed":
+        return args.search
+    return "seed_ensemble" if n_sets > 1 and args.combine == "mean" else "seed_single"
+
+
+def _tuned(args, names, vframe, vsets):
+    from .matching import Pool, calibrated_weights, scores, search_weights, tune, tune_inb
+
+    vpool = Pool(vframe["label_group"].to_numpy(), k=args.k, embeddings=dict(zip(names, vsets)), name="validation")
+    min2 = args.min2 is not None or args.search_min2
+    search = _search_for(args, len(names))
+    weights = _float_list(args.weights)
+    if args.combine == "mean" and len(names) > 1:
+        if args.search_weights:
+            weights, _ = search_weights(vpool, names, step=args.search_weights, min2=min2, search=search,
+                                        calibrate=args.calibrate)
+        elif args.calibrate:
+            weights = calibrated_weights(vpool, names, weights)
+    d = tune(vpool, _template(names, args.combine, weights), min2=min2, search=search, union=args.union_tuning)
+    if args.inb_iters:
+        d = tune_inb(vpool, d, args.inb_iters, vectors=args.inb_vectors, per_stage=args.inb_per_stage, min2=min2,
+                     search=search)
+    return d, {"n": len(vframe), **scores(vpool, d)}
+
+
+def _fixed(args, names):
+    from .matching import Decision, Side, inb_source
+
+    if args.threshold is None:
+        raise ShopeeError("give --threshold (one per set for --combine union) or --search-threshold / --tune-split")
+    d = _template(names, args.combine, _float_list(args.weights))
+    t, t2 = _float_list(args.threshold), _float_list(args.min2) or [None] * len(d.sides)
+    if len(t) != len(d.sides) or len(t2) != len(d.sides):
+        raise ShopeeError(f"{len(d.sides)} threshold(s) needed for {len(names)} set(s) with --combine "
+                          f"{args.combine}, got {len(t)} --threshold and {len(t2)} --min2")
+    d = Decision(tuple(Side(s.source, a, b) for s, a, b in zip(d.sides, t, t2)), d.name)
+    if args.inb_iters:
+        if d.is_union:
+            raise ShopeeError("INB applies to a single or mean-fused set, not to a union")
+        if args.inb_threshold is None:
+            raise ShopeeError("INB needs its own threshold (--inb-threshold)")
+        side = d.sides[0]
+        src = inb_source(side.source, args.inb_iters, side.t, side.t2, args.inb_vectors)
+        d = Decision((Side(src, args.inb_threshold, args.inb_min2),), d.name)
+    return d
+
+
 def cmd_evaluate(args) -> int:
     from .io import atomic_write_json
-    from .matching.pipeline import Decision, apply, tune
+    from .matching import Pool, predictions, scores
 
     frame = _read_pool(args.postings)
     sets = _load_sets(args.embeddings, len(frame), args.postings)
-    combine = args.combine
+    names = _set_names(args.embeddings)
     out: dict = {}
     if args.search_threshold or args.tune_split:
         if args.search_threshold:
@@ -158,25 +224,25 @@ def cmd_evaluate(args) -> int:
             vframe, vsets = _pool(vframe, vsets, args.tune_split, csv_path)
         else:
             vframe, vsets = _pool(frame, sets, args.tune_split, args.postings)
-        decision, info = tune(vsets, vframe["label_group"].to_numpy(), combine=combine,
-                              min2=args.min2 is not None or args.search_min2,
-                              inb_iters=args.inb_iters, k=args.k, progress=True)
-        out["thresholds"] = decision.as_dict()
-        out["tuned_on"] = {"n": len(vframe), **info["valid"]}
+        decision, tuned_on = _tuned(args, names, vframe, vsets)
+        out["tuned_on"] = tuned_on
+        out["search"] = {"thresholds": _search_for(args, len(names)), "union": args.union_tuning,
+                         "weights": "searched" if args.search_weights else ("calibrated" if args.calibrate else
+                                                                            "given" if args.weights else "equal")}
     else:
-        if args.threshold is None:
-            raise ShopeeError("give --threshold (one per set for --combine union) or --search-threshold / --tune-split")
-        decision = Decision(t=_float_list(args.threshold), t2=_float_list(args.min2) or [], combine=combine,
-                            inb_iters=args.inb_iters, inb_t=args.inb_threshold, inb_t2=args.inb_min2, k=args.k)
+        decision = _fixed(args, names)
+    out["thresholds"] = decision.as_dict()
     frame, sets = _pool(frame, sets, args.split, args.postings)
-    result = apply(sets, decision, frame["label_group"].to_numpy(), progress=True)
-    out = {**result.scores, "split": args.split or "all", "k": decision.k, "decision": decision.as_dict(), **out}
+    pool = Pool(frame["label_group"].to_numpy(), k=args.k, embeddings=dict(zip(names, sets)), name=args.split or "all")
+    result = scores(pool, decision)
+    out = {**result, "split": args.split or "all", "k": args.k, "decision": decision.describe(), **out}
     atomic_write_json(args.json, out)
     if args.predictions:
         from .io import atomic_write_csv
         from .submission import predictions_frame
 
-        atomic_write_csv(args.predictions, predictions_frame(frame["posting_id"].to_numpy(), result.pred))
+        atomic_write_csv(args.predictions, predictions_frame(frame["posting_id"].to_numpy(),
+                                                            predictions(pool, decision)))
     print(f"f1={out['f1']:.6f} precision={out['precision']:.6f} recall={out['recall']:.6f} n={out['n']} -> {args.json}")
     return 0
 
@@ -208,8 +274,7 @@ def cmd_predict(args) -> int:
     from .bundle import Bundle
     from .data import load_catalog
     from .io import atomic_write_csv
-    from .matching import Embeddings
-    from .matching.pipeline import Decision, apply
+    from .matching import Decision, Embeddings, Pool, Side, fusion_source, model_source, predictions
     from .models import get
     from .models.embedders import embed_untrained
     from .submission import predictions_frame
@@ -232,13 +297,14 @@ def cmd_predict(args) -> int:
             for e in entries]
     if spec.get("combine") == "union":
         sides = {x["model"]: x for x in th["sides"]}
-        decision = Decision(t=[sides[x]["t"] for x in leaves], t2=[sides[x]["t2"] for x in leaves],
-                            combine="union", k=args.k)
+        decision = Decision.union([(model_source(x), sides[x]["t"], sides[x]["t2"]) for x in leaves], args.model)
+    elif len(leaves) > 1:
+        decision = Decision((Side(fusion_source(leaves, spec.get("weights")), th["t"], th["t2"]),), args.model)
     else:
-        decision = Decision(t=[th["t"]], t2=[th["t2"]], combine="mean", k=args.k)
-    result = apply(sets, decision)
-    atomic_write_csv(args.out, predictions_frame(frame["posting_id"].to_numpy(), result.pred))
-    print(f"{args.out}: {len(frame)} postings matched by {args.model} (T={decision.t}, T2={decision.t2})")
+        decision = Decision((Side(model_source(leaves[0]), th["t"], th["t2"]),), args.model)
+    pool = Pool(None, k=args.k, embeddings=dict(zip(leaves, sets)), name=str(args.data))
+    atomic_write_csv(args.out, predictions_frame(frame["posting_id"].to_numpy(), predictions(pool, decision)))
+    print(f"{args.out}: {len(frame)} postings matched by {args.model} ({decision.describe()})")
     return 0
 
 
@@ -257,6 +323,8 @@ def cmd_models(args) -> int:
 
 # ------------------------------------------------------------------ parser
 def build_parser() -> argparse.ArgumentParser:
+    from .matching.search import SEARCHES
+
     p = argparse.ArgumentParser(prog="python -m shopee_core",
                                 description="Shopee product matching: data, models, matching, bundles.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -318,6 +386,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--search-threshold", metavar="VALID_CSV:NPY[,NPY...]", help="search all thresholds on this validation pool first")
     s.add_argument("--tune-split", metavar="NAME", help="search all thresholds on this split of --postings (e.g. valid)")
     s.add_argument("--search-min2", action="store_true", help="also search Min2 thresholds when searching")
+    s.add_argument("--search", default="full", choices=["seed", *SEARCHES],
+                   help="threshold scan when searching: full (every T 0.005..1.0, then T2; default) or the seed's "
+                        "early-stop scans (seed: seed_single for one set or a union side, seed_ensemble for a mean "
+                        "fusion; or name a preset)")
+    s.add_argument("--union-tuning", choices=["per_side", "joint"], default="per_side",
+                   help="a union's thresholds: each side tuned for its own F1 (per_side, the seed's way; default) "
+                        "or, after that, moved together for the union's F1 (joint)")
+    s.add_argument("--weights", type=float, action="append", metavar="W",
+                   help="mean-fusion weight of each set, in --embeddings order (default equal)")
+    s.add_argument("--calibrate", action="store_true",
+                   help="mean fusion of standardised similarities: weights divided by each set's similarity spread "
+                        "on the tuning pool (default off: the seed's equal mean)")
+    s.add_argument("--search-weights", type=float, metavar="STEP",
+                   help="search the mean-fusion weights on the tuning pool on a simplex grid of this step")
+    s.add_argument("--inb-vectors", choices=["normalised", "raw"], default="normalised",
+                   help="INB blends unit rows (normalised, default) or the raw vectors (raw, the seed's code)")
+    s.add_argument("--inb-per-stage", action="store_true",
+                   help="with --inb-iters N: re-search the blend thresholds after every stage (1st place)")
     s.add_argument("--predictions", metavar="CSV", help="also write posting_id,matches for the scored pool")
     s.add_argument("--json", required=True, metavar="OUT")
     s.set_defaults(func=cmd_evaluate)

@@ -20,3 +20,7 @@ class DataError(ShopeeError):
 
 class EmbeddingError(ShopeeError):
     """Embeddings that do not fit their postings (shape, dtype, NaN)."""
+
+
+class DecisionError(ShopeeError):
+    """A decision its candidate pool cannot support (missing table, embeddings, labels...)."""

@@ -27,6 +27,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..metrics import row_scores
+from . import decisions
 
 ERROR_TYPES = ("orphan", "over_merged", "wrong_members", "missed", "unit_conflict", "label_noise")
 ERROR_LABELS = {
@@ -321,13 +322,11 @@ def error_list(rows: pd.DataFrame) -> list[list[str]]:
 
 def features(bundle, split: str) -> PostingFeatures:
     """Cached per bundle and split."""
-    from .decisions import _cache
-
     def make():
         rows = bundle.split_rows(split)
         p = bundle.postings
         return PostingFeatures(p["title"].to_numpy()[rows], p["image_phash"].to_numpy()[rows])
-    return _cache(bundle).get(("features", split), make)
+    return decisions.pool(bundle, split).cached(("features",), make)
 
 
 def failure_table(bundle, model, split: str, setting: dict | None = None, **kw) -> pd.DataFrame:
@@ -338,8 +337,6 @@ def failure_table(bundle, model, split: str, setting: dict | None = None, **kw) 
     Columns: row (split-local), posting_id, title, label_group, f1, precision, recall, n_pred,
     n_true, tp, fp, fn, other_groups, the :data:`ERROR_TYPES` flags, ``errors`` (list of names).
     """
-    from . import decisions
-
     pred = decisions.predictions(bundle, model, split, **(setting or {}))
     labels = decisions.labels(bundle, split)
     rows, _ = classify(pred, labels, features(bundle, split), **kw)
@@ -356,8 +353,6 @@ def failure_table(bundle, model, split: str, setting: dict | None = None, **kw) 
 
 def failure_pairs(bundle, model, split: str, setting: dict | None = None, **kw) -> pd.DataFrame:
     """The false-positive pairs with their unit-conflict / label-noise flags (and posting ids)."""
-    from . import decisions
-
     pred = decisions.predictions(bundle, model, split, **(setting or {}))
     _, pairs = classify(pred, decisions.labels(bundle, split), features(bundle, split), **kw)
     ids = bundle.postings["posting_id"].to_numpy()[bundle.split_rows(split)]
@@ -410,8 +405,6 @@ def row_detail(bundle, model, split: str, row: int, setting: dict | None = None)
     mark (``query`` | ``correct`` | ``wrong`` | ``missed``), reason (why a wrong member is
     a unit conflict / likely label noise, in words). Query first, then correct, wrong, missed.
     """
-    from . import decisions
-
     pred = decisions.predictions(bundle, model, split, **(setting or {}))
     labels = decisions.labels(bundle, split)
     feats = features(bundle, split)

@@ -34,6 +34,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..errors import DataError, ShopeeError
+from ..matching import describe_source
+from . import decisions
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024      # matches .streamlit/config.toml server.maxUploadSize
 MAX_UPLOAD_PIXELS = 25_000_000
@@ -66,8 +68,6 @@ def sides(bundle, model_id: str, inb: bool = False, t: float | None = None, t2: 
     one side per member at its own tuned thresholds; a model that only ships an INB
     table (``<id>_inb3``) always uses it; ``t``/``t2`` override a single table's tuned values.
     """
-    from . import decisions
-
     try:
         d = decisions.decision(bundle, model_id, t=t, t2=t2, inb=int(bool(inb)))
     except decisions.DecisionError as exc:
@@ -76,7 +76,7 @@ def sides(bundle, model_id: str, inb: bool = False, t: float | None = None, t2: 
     for s in d.sides:
         src = s.source
         if src[0] != "model":
-            raise QueryError(f"{model_id}: {decisions.describe_source(src)} is not a stored table")
+            raise QueryError(f"{model_id}: {describe_source(src)} is not a stored table")
         out.append(Side(src[1], float(s.t), None if s.t2 is None else float(s.t2), src[2]))
     return out
 

@@ -1,11 +1,16 @@
 """One command from a Kaggle-layout folder to a complete bundle.
 
-Stages: folds -> train/embed every model of the profile -> neighbour tables per
-split -> thresholds searched on validation (T, T2, INB) -> metrics on validation
-and test -> fusions, ensembles, unions -> UMAP per model -> thumbnails ->
-manifest with checksums. Work is cached in a staging folder beside the bundle
-(``.NAME.build``), so a rerun skips what is done; the finished bundle replaces
-the old one in a single rename, so readers never see half a bundle.
+Steps: plan (folds, models, weights check) -> embed every leaf model (train first
+when it is trained) -> per model, through the one decision layer
+(:mod:`shopee_core.matching`): neighbour tables per split, thresholds searched on
+validation (T, T2, INB), metrics on validation and test -> fusions, ensembles,
+unions -> UMAP -> thumbnails -> manifest with checksums.
+
+Work is cached in a staging folder beside the bundle (``.NAME.build``), keyed by the
+recipe and by a fingerprint of the data it was computed from (postings, titles,
+labels, folds and, for image models, the image bytes), so a rerun skips what is done
+and a changed catalog is never served from the cache. The finished bundle replaces the
+old one in a single rename, so readers never see half a bundle.
 """
 
 from __future__ import annotations
@@ -14,22 +19,22 @@ import json
 import shutil
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from .. import matching as M
+from ..analysis.maps import umap_2d
 from ..data import attach_splits, load_catalog, load_or_create_folds
 from ..errors import ShopeeError
-from ..io import atomic_write_json, load_matrix, save_matrix
-from ..matching import Embeddings, Neighbors, Scorer, fuse, knn, predict, union
-from ..matching import inb as inb_mod
-from ..matching.search import search_pair
-from ..metrics import score
+from ..io import atomic_write_json
+from ..matching import Decision, Embeddings, Pool, model_source
 from ..models import leaves, list_models, members
 from ..models.registry import ModelEntry
+from .cache import DataFingerprint, Stage, leaf_embeddings
 from .format import REFERENCE, THUMBS, model_dir
 from .writer import seal, write_array, write_embeddings, write_jpeg, write_neighbors, write_postings
 
@@ -37,37 +42,14 @@ SHOWN = ("valid", "test")
 THUMB_SIDE = 112
 QUERY_KINDS = {"tfidf", "phash", "e5", "text_zeroshot", "image_zeroshot"}
 REFERENCE_CSV = Path(__file__).resolve().parents[2] / "precomputed" / "reference" / "seed_results.csv"
+SEARCH_MODES = ("seed", "full")
 
 
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-@dataclass
-class Pool:
-    """The shown postings (valid + test) and where each split's rows are."""
-
-    frame: pd.DataFrame          # shown rows only, bundle order
-    catalog_rows: np.ndarray     # their rows in train.csv
-    split_rows: dict             # split -> rows into frame
-
-    def labels(self, split):
-        return self.frame["label_group"].to_numpy()[self.split_rows[split]]
-
-
-class Stage:
-    """Cached intermediate results in the staging folder."""
-
-    def __init__(self, root: Path):
-        self.root = root
-        root.mkdir(parents=True, exist_ok=True)
-
-    def path(self, *parts) -> Path:
-        p = self.root.joinpath(*parts)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        return p
-
-
+# --------------------------------------------------------------------------- plan
 def _entries(profile: str, only: list[str] | None = None) -> list[ModelEntry]:
     """Leaves first, then combinations with their members before them. ``only``: these
     models, plus every combination whose leaves are all among them."""
@@ -94,8 +76,14 @@ def _entries(profile: str, only: list[str] | None = None) -> list[ModelEntry]:
     return ordered
 
 
+def plan(profile: str, only: list[str] | None = None) -> list[ModelEntry]:
+    return _entries(profile, only)
+
+
 def missing_weights(entries: list[ModelEntry]) -> list[str]:
     """Every pretrained weight the plan needs and this machine lacks (checked before any work)."""
+    from ..models.image import imagenet_weights_file, package_weights_file
+    from ..models.text import resolve_text_weights
     from ..models.weights import WeightsUnavailable
 
     out = []
@@ -105,89 +93,55 @@ def missing_weights(entries: list[ModelEntry]) -> list[str]:
             continue
         try:
             if e.kind.startswith("image"):
-                from ..models.image import imagenet_weights_file, package_weights_file
-
                 imagenet_weights_file(backbone) if w == "imagenet" else package_weights_file(w.split(":", 1)[1])
             else:
-                from ..models.text import resolve_text_weights
-
                 resolve_text_weights(backbone if w == "hub" else w)
         except WeightsUnavailable as exc:
             out.append(f"{e.id}: {exc}")
     return out
 
 
-def plan(profile: str, only: list[str] | None = None) -> list[ModelEntry]:
-    return _entries(profile, only)
+def search_of(entry: ModelEntry, mode: str | None) -> str:
+    """The threshold search a model is tuned with: its recipe's (``mode`` None), the project's
+    full scan (``"full"``) or the seed's scan for its kind (``"seed"``)."""
+    own = entry.spec.get("search")
+    if mode not in (None, *SEARCH_MODES):
+        raise ShopeeError(f"--search must be one of {', '.join(SEARCH_MODES)}, got {mode!r}")
+    if mode == "full" or (mode is None and own in (None, "full", "per_side")):
+        return "full"
+    if own and own.startswith("seed"):
+        return own
+    if entry.kind == "tfidf":
+        return "seed_tfidf"
+    return "seed_ensemble" if entry.spec.get("combine") == "mean" else "seed_single"
 
 
-def spec_hash(entry: ModelEntry) -> str:
-    import hashlib
+@dataclass
+class Plan:
+    """What a build works on: the models, the shown postings (valid + test), the pools."""
 
-    return hashlib.sha256(json.dumps(entry.as_dict(), sort_keys=True).encode()).hexdigest()[:10]
+    profile: str
+    entries: list
+    catalog: object
+    frame: pd.DataFrame          # every posting, with its split
+    data_dir: Path
+    out: Path
+    k: int
+    search: str | None
+    shown: np.ndarray = field(init=False)        # rows of frame that the bundle shows
+    pool_frame: pd.DataFrame = field(init=False)
+    split_rows: dict = field(init=False)         # split -> rows into pool_frame
 
+    def __post_init__(self):
+        self.shown = np.flatnonzero(self.frame["split"].isin(SHOWN).to_numpy())
+        self.pool_frame = self.frame.iloc[self.shown].reset_index(drop=True)
+        self.split_rows = {s: np.flatnonzero(self.pool_frame["split"].to_numpy() == s) for s in SHOWN}
 
-def _embed_leaf(entry: ModelEntry, data_dir: Path, catalog, frame, stage: Stage, device, workers) -> Path:
-    """Embeddings of every posting (train.csv order) for a leaf model, cached."""
-    key = f"{entry.id}-{spec_hash(entry)}"  # a changed recipe never reuses stale work
-    out = stage.path("emb", f"{key}.npz" if entry.kind == "tfidf" else f"{key}.npy")
-    if out.exists():
-        return out
-    if entry.trainable:
-        from ..training.loop import BEST, embed_run, train
-
-        run = stage.path("runs", key)
-        if not (run / "done.json").exists():
-            train(entry, data_dir, run, resume=(run / "config.json").exists(), device=device, workers=workers)
-            atomic_write_json(run / "done.json", {"finished": time.time()})
-        x, _ = embed_run(run, data_dir, device=device, workers=workers)
-        assert (run / BEST).exists()
-    else:
-        from ..models.embedders import embed_untrained
-
-        x = embed_untrained(entry, catalog, frame, device=device)
-    from ..models.embedders import to_storage
-
-    save_matrix(out, to_storage(x))
-    return out
+    def labels(self, split):
+        return self.pool_frame["label_group"].to_numpy()[self.split_rows[split]]
 
 
-def as_stored(nb: Neighbors) -> Neighbors:
-    """The table as the bundle stores it (float16 similarities), so every threshold and metric in
-    the manifest is exactly what the dashboard recomputes from the files."""
-    return Neighbors(nb.idx, nb.sim.astype(np.float16).astype(np.float32))
-
-
-def _tables(emb: Embeddings, pool: Pool, k: int) -> dict[str, Neighbors]:
-    return {s: as_stored(knn(emb.take(rows), k)) for s, rows in pool.split_rows.items()}
-
-
-def _inb_tables(x: Embeddings, tables: dict, pool: Pool, t, t2, iters: int, k: int) -> dict[str, Neighbors]:
-    return {s: as_stored(inb_mod.iterate(x.take(pool.split_rows[s]), tables[s], t, t2, iters, k)[1]) for s in SHOWN}
-
-
-def _global(tables: dict[str, Neighbors], pool: Pool) -> dict:
-    return {s: (pool.split_rows[s][nb.idx], nb.sim) for s, nb in tables.items()}
-
-
-def _metrics_single(tables, pool, t, t2) -> dict:
-    out = {}
-    for s, nb in tables.items():
-        sc = Scorer(nb, pool.labels(s))
-        out[s] = {"base": _prf(sc.score(t)), "min2": _prf(sc.score(t, t2))}
-    return out
-
-
-def _prf(d: dict) -> dict:
-    return {"f1": round(d["f1"], 6), "precision": round(d["precision"], 6), "recall": round(d["recall"], 6)}
-
-
-def build(profile: str, data_dir, out, k: int = 50, device: str | None = None, workers: int | None = None,
-          umap: bool = True, only: list[str] | None = None, skip_embeddings: tuple = ()) -> dict:
-    """``skip_embeddings``: models that ship neighbour tables and maps but no embedding rows (keeps a
-    committed bundle lean; the dashboard then cannot re-fuse them or score pairs outside their tables)."""
-    data_dir, out = Path(data_dir), Path(out)
-    t_start = time.time()
+def _prepare(profile, data_dir, out, k, only, search) -> Plan:
     entries = _entries(profile, only)
     catalog = load_catalog(data_dir, check_images=True)
     if not catalog.has_labels:
@@ -199,104 +153,132 @@ def build(profile: str, data_dir, out, k: int = 50, device: str | None = None, w
     missing = missing_weights(entries)
     if missing:
         raise ShopeeError(f"{len(missing)} model(s) need weights this machine does not have — " + " | ".join(missing))
-    stage = Stage(out.parent / f".{out.name}.build")
-    shown = np.flatnonzero(frame["split"].isin(SHOWN).to_numpy())
-    pool_frame = frame.iloc[shown].reset_index(drop=True)
-    pool = Pool(pool_frame, shown, {s: np.flatnonzero(pool_frame["split"].to_numpy() == s) for s in SHOWN})
+    for e in entries:
+        search_of(e, search)  # a bad --search fails before any work
+    return Plan(profile, entries, catalog, frame, Path(data_dir), Path(out), k, search)
 
-    # 1. embeddings of every leaf
-    leaf_entries = [e for e in entries if e.kind != "combo"]
-    emb: dict[str, Embeddings] = {}
-    raw: dict = {}
-    t_stage = time.time()
-    for i, e in enumerate(leaf_entries):
-        eta = _eta(t_stage, i, len(leaf_entries))
-        log(f"[embed {i + 1}/{len(leaf_entries)}] {e.id}: {e.label}{eta}")
-        m = load_matrix(_embed_leaf(e, data_dir, catalog, frame, stage, device, workers))
-        m = m[shown]
-        raw[e.id] = m
-        emb[e.id] = Embeddings.from_array(m.astype(np.float32) if not sp.issparse(m) else m, name=e.id)
 
-    # 2. tables, thresholds, metrics per model
-    new = out.parent / f".{out.name}.new"
+# --------------------------------------------------------------------------- build
+def build(profile: str, data_dir, out, k: int = 50, device: str | None = None, workers: int | None = None,
+          umap: bool = True, only: list[str] | None = None, skip_embeddings: tuple = (),
+          search: str | None = None) -> dict:
+    """``skip_embeddings``: models that ship neighbour tables and maps but no embedding rows (keeps a
+    committed bundle lean; the dashboard then cannot re-fuse them or score pairs outside their tables).
+    ``search``: None tunes every model with its recipe's threshold search, ``"seed"`` / ``"full"``
+    all of them with the seed's scans / the full scan."""
+    t_start = time.time()
+    p = _prepare(profile, data_dir, out, k, only, search)
+    stage = Stage(p.out.parent / f".{p.out.name}.build")
+    raw, norms = _embed_leaves(p, stage, device, workers)
+    new = p.out.parent / f".{p.out.name}.new"
     if new.exists():
         shutil.rmtree(new)
     new.mkdir(parents=True)
-    models, decided = [], {}
-    best_fusion = None
-    t_stage = time.time()
-    for i, e in enumerate(entries):
-        log(f"[match {i + 1}/{len(entries)}] {e.id}{_eta(t_stage, i, len(entries))}")
-        rel = model_dir(e.id)
-        files, thresholds, metrics = {}, {"t": None, "t2": None, "inb_t": None, "inb_t2": None, "inb_iters": 0}, {}
-        combine = e.spec.get("combine")
-        if combine == "union":
-            sides = [decided[m.id] for m in members(e)]
-            for s in SHOWN:
-                labels = pool.labels(s)
-                base = union(*[predict(d["tables"][s], d["t"]) for d in sides])
-                mn2 = union(*[predict(d["tables"][s], d["t"], d["t2"]) for d in sides])
-                metrics[s] = {"base": _prf(score(base, labels)), "min2": _prf(score(mn2, labels))}
-            thresholds["sides"] = [{"model": m.id, "t": decided[m.id]["t"], "t2": decided[m.id]["t2"]}
-                                   for m in members(e)]
-            decided[e.id] = {"union": True}
-        else:
-            x = emb[e.id] if e.kind != "combo" else fuse([emb[m.id] for m in members(e)])
-            emb[e.id] = x
-            tables = _tables(x, pool, k)
-            t, t2 = search_pair(Scorer(tables["valid"], pool.labels("valid")))
-            metrics = _metrics_single(tables, pool, t, t2)
-            files["neighbors"] = write_neighbors(new, f"{rel}/neighbors.npz", _global(tables, pool))
-            inb_tables = _inb_tables(x, tables, pool, t, t2, 1, k)
-            it, it2 = search_pair(Scorer(inb_tables["valid"], pool.labels("valid")))
-            for s in SHOWN:
-                metrics[s]["inb"] = _prf(Scorer(inb_tables[s], pool.labels(s)).score(it, it2))
-            files["neighbors_inb"] = write_neighbors(new, f"{rel}/neighbors_inb.npz", _global(inb_tables, pool))
-            thresholds.update(t=t, t2=t2, inb_t=it, inb_t2=it2, inb_iters=1)
-            if e.kind != "combo" and e.id not in skip_embeddings:
-                files["embeddings"] = write_embeddings(new, rel, raw[e.id])
-            if e.kind == "tfidf":  # the fitted vocabularies, so the dashboard can embed a typed title
-                from ..models.tfidf import per_split
-
-                _, states = per_split(frame["title"].tolist(), frame["split"], return_states=True,
-                                      **e.spec.get("overrides", {}))
-                atomic_write_json(new / rel / "vectorizer.json", {s: states[s] for s in SHOWN if s in states})
-                files["vectorizer"] = f"{rel}/vectorizer.json"
-            if umap:
-                from ..analysis.maps import umap_2d
-
-                files["umap"] = write_array(new, f"{rel}/umap.npy", umap_2d(_umap_input(x)))
-            decided[e.id] = {"tables": tables, "t": t, "t2": t2}
-            if e.family == "fusion" and combine == "mean":
-                f1 = metrics["valid"]["min2"]["f1"]
-                if best_fusion is None or f1 > best_fusion[1]:
-                    best_fusion = (e, f1)
-        models.append(_manifest_model(e, thresholds, metrics, files))
-    if best_fusion is not None:
-        models.append(_iterated_inb(best_fusion[0], emb, decided, pool, k, new))
-
-    # 3. postings + thumbnails + reference
-    log(f"[thumbs] {len(pool_frame)} thumbnails")
-    thumbs = _thumbnails(catalog, pool, new)
-    postings = pool_frame.assign(thumb=thumbs)[["posting_id", "title", "label_group", "split", "image_phash", "thumb"]]
-    write_postings(new, postings)
-    (new / REFERENCE).parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(REFERENCE_CSV, new / REFERENCE)
-    counts = frame["split"].value_counts().to_dict()
-    meta_path = data_dir / "catalog.json"
-    source = json.loads(meta_path.read_text()).get("source", "kaggle") if meta_path.exists() else "kaggle"
-    manifest = {
-        "dataset": {"source": source, "name": data_dir.name, "counts": {s: int(counts.get(s, 0)) for s in
-                                                                         ("train", "valid", "test")},
-                    "shown_splits": list(SHOWN), "pool": "retrieval within each split"},
-        "k": k, "profile": profile, "models": models, "files": {},
-        "built": {"seconds": round(time.time() - t_start, 1), "command":
-                  f"python -m shopee_core build-bundle --profile {profile} --data {data_dir} --out {out}"},
-    }
-    manifest = seal(new, {"format_version": 1, **manifest})
-    _swap(new, out)
-    log(f"[done] {out}: {len(models)} models in {time.time() - t_start:.0f} s")
+    models = _match_models(p, raw, norms, new, umap, skip_embeddings)
+    _write_postings(p, new)
+    manifest = seal(new, {"format_version": 1, **_manifest_top(p, models, t_start)})
+    _swap(new, p.out)
+    log(f"[done] {p.out}: {len(models)} models in {time.time() - t_start:.0f} s")
     return manifest
+
+
+def _embed_leaves(p: Plan, stage: Stage, device, workers) -> tuple[dict, dict]:
+    """Every leaf model's rows for the shown postings (storage form) and their raw row norms."""
+    leaf_entries = [e for e in p.entries if e.kind != "combo"]
+    fingerprints = DataFingerprint(p.catalog, p.frame)
+    raw, norms = {}, {}
+    clock = Eta()
+    for i, e in enumerate(leaf_entries):
+        log(f"[embed {i + 1}/{len(leaf_entries)}] {e.id}: {e.label}{clock.left(leaf_entries[i:])}")
+        t0 = time.time()
+        m, n, how = leaf_embeddings(e, p.data_dir, p.catalog, p.frame, stage, fingerprints, device, workers)
+        log(f"    {e.id}: {how} ({time.time() - t0:.0f} s)")
+        clock.done(e, time.time() - t0, reused=how.startswith("reused"))
+        raw[e.id], norms[e.id] = m[p.shown], (None if n is None else n[p.shown])
+    return raw, norms
+
+
+def _pools(p: Plan, raw: dict, norms: dict) -> dict[str, Pool]:
+    """One pool per shown split, tables rounded to float16 as the bundle stores them."""
+    fusions = {e.id: ([m.id for m in members(e)], e.spec.get("weights")) for e in p.entries
+               if e.kind == "combo" and e.spec.get("combine") == "mean"}
+    pools = {}
+    for s in SHOWN:
+        rows = p.split_rows[s]
+        emb = {mid: _embeddings(m[rows], mid, None if norms.get(mid) is None else norms[mid][rows])
+               for mid, m in raw.items()}
+        pools[s] = Pool(p.labels(s), k=p.k, embeddings=emb, fusions=fusions, name=s, store_float16=True)
+    # every shown posting at once, for the maps (never for matching: retrieval stays within a split)
+    everything = {mid: (lambda m=m, mid=mid: _embeddings(m, mid, None)) for mid, m in raw.items()}
+    pools["shown"] = Pool(None, k=p.k, embeddings=everything, fusions=fusions, name="shown")
+    return pools
+
+
+def _embeddings(m, mid: str, norms) -> Embeddings:
+    return Embeddings.from_array(m if sp.issparse(m) else m.astype(np.float32), name=mid, norms=norms)
+
+
+def _match_models(p: Plan, raw, norms, new: Path, umap: bool, skip_embeddings) -> list[dict]:
+    pools = _pools(p, raw, norms)
+    valid = pools["valid"]
+    models, decided, best_fusion = [], {}, None
+    clock = Eta()
+    for i, e in enumerate(p.entries):
+        log(f"[match {i + 1}/{len(p.entries)}] {e.id}{clock.left(p.entries[i:])}")
+        t0 = time.time()
+        if e.spec.get("combine") == "union":
+            d = Decision.union([s for m in members(e) for s in decided[m.id].sides], e.id)
+            if e.spec.get("union_tuning") == "joint":
+                d = M.tune(valid, d, union="joint", search=search_of(e, p.search))
+            model = _union_model(e, d, pools)
+        else:
+            srch = search_of(e, p.search)
+            d = M.tune(valid, Decision.single(model_source(e.id), 0.5, name=e.id), search=srch)
+            d_inb = M.tune_inb(valid, d, 1, vectors=e.spec.get("inb_vectors", "normalised"), search=srch)
+            model = _table_model(p, e, d, d_inb, pools, new, umap, raw, norms, skip_embeddings, srch)
+            if e.family == "fusion" and e.spec.get("combine") == "mean":
+                f1 = model["metrics"]["valid"]["min2"]["f1"]
+                if best_fusion is None or f1 > best_fusion[1]:
+                    best_fusion = (e, f1, d)
+        decided[e.id] = d
+        models.append(model)
+        clock.done(e, time.time() - t0)
+    if best_fusion is not None:
+        models.append(_iterated_inb(p, best_fusion[0], best_fusion[2], pools, new))
+    return models
+
+
+def _prf(d: dict) -> dict:
+    return {"f1": round(d["f1"], 6), "precision": round(d["precision"], 6), "recall": round(d["recall"], 6)}
+
+
+def _table_model(p: Plan, e, d, d_inb, pools, new, umap, raw, norms, skip_embeddings, search) -> dict:
+    rel = model_dir(e.id)
+    side, inb_side = d.sides[0], d_inb.sides[0]
+    metrics = {s: {"base": _prf(M.scores(pools[s], d.without_min2())), "min2": _prf(M.scores(pools[s], d)),
+                   "inb": _prf(M.scores(pools[s], d_inb))} for s in SHOWN}
+    files = {"neighbors": _write_tables(p, pools, new, f"{rel}/neighbors.npz", side.source),
+             "neighbors_inb": _write_tables(p, pools, new, f"{rel}/neighbors_inb.npz", inb_side.source)}
+    if e.kind != "combo" and e.id not in skip_embeddings:
+        files["embeddings"] = write_embeddings(new, rel, raw[e.id])
+        if norms.get(e.id) is not None:
+            files["norms"] = write_array(new, f"{rel}/norms.npy", norms[e.id].astype(np.float32))
+    if e.kind == "tfidf":
+        files["vectorizer"] = _tfidf_states(p, e, new, rel)
+    if umap:
+        files["umap"] = write_array(new, f"{rel}/umap.npy", umap_2d(_umap_input(pools["shown"].embeddings(e.id))))
+    thresholds = {"t": side.t, "t2": side.t2, "inb_t": inb_side.t, "inb_t2": inb_side.t2, "inb_iters": 1,
+                  "inb_vectors": inb_side.source[5], "search": search}
+    return _manifest_model(e, thresholds, metrics, files)
+
+
+def _write_tables(p: Plan, pools, new: Path, rel: str, source) -> str:
+    """The source's table in every shown split, indices mapped to bundle rows."""
+    tables = {}
+    for s in SHOWN:
+        nb = pools[s].neighbors(source)
+        tables[s] = (p.split_rows[s][nb.idx], nb.sim)
+    return write_neighbors(new, rel, tables)
 
 
 def _umap_input(x: Embeddings):
@@ -305,26 +287,40 @@ def _umap_input(x: Embeddings):
     return sp.hstack([sp.csr_matrix(b) for b in x.blocks], format="csr")
 
 
-def _iterated_inb(e: ModelEntry, emb, decided, pool, k, new, iters: int = 3) -> dict:
+def _tfidf_states(p: Plan, e: ModelEntry, new: Path, rel: str) -> str:
+    """The fitted vocabularies, so the dashboard can embed a typed title."""
+    from ..models.tfidf import per_split
+
+    frame = p.frame
+    _, states = per_split(frame["title"].tolist(), frame["split"], return_states=True,
+                          **e.spec.get("overrides", {}))
+    atomic_write_json(new / rel / "vectorizer.json", {s: states[s] for s in SHOWN if s in states})
+    return f"{rel}/vectorizer.json"
+
+
+def _union_model(e: ModelEntry, d: Decision, pools) -> dict:
+    metrics = {s: {"base": _prf(M.scores(pools[s], d.without_min2())), "min2": _prf(M.scores(pools[s], d))}
+               for s in SHOWN}
+    thresholds = {"t": None, "t2": None, "inb_t": None, "inb_t2": None, "inb_iters": 0,
+                  "sides": [{"model": s.source[1], "t": s.t, "t2": s.t2} for s in d.sides],
+                  "union_tuning": e.spec.get("union_tuning", "per_side")}
+    return _manifest_model(e, thresholds, metrics, {})
+
+
+def _iterated_inb(p: Plan, e: ModelEntry, d: Decision, pools, new, iters: int = 3) -> dict:
     """INB repeated ``iters`` times with per-stage thresholds, each searched on validation after its
-    blend (the competition's 1st-place scheme: re-using the first stage's T lets every blend admit
-    more neighbours than the last, and the groups snowball)."""
-    d = decided[e.id]
-    tables, t, t2 = d["tables"], d["t"], d["t2"]
-    current = {s: emb[e.id].take(pool.split_rows[s]) for s in SHOWN}
-    stages = []
-    for _ in range(iters):
-        current = {s: inb_mod.blend(current[s], tables[s], t, t2) for s in SHOWN}
-        tables = {s: as_stored(knn(current[s], k)) for s in SHOWN}
-        t, t2 = search_pair(Scorer(tables["valid"], pool.labels("valid")))
-        stages.append({"t": t, "t2": t2})
-    metrics = {s: {"inb": _prf(Scorer(tables[s], pool.labels(s)).score(t, t2))} for s in SHOWN}
+    blend (the competition's 1st-place scheme)."""
+    d3 = M.tune_inb(pools["valid"], d, iters, per_stage=True, vectors=e.spec.get("inb_vectors", "normalised"))
+    side = d3.sides[0]
+    metrics = {s: {"inb": _prf(M.scores(pools[s], d3))} for s in SHOWN}
     mid = f"{e.id}_inb{iters}"
     rel = model_dir(mid)
-    files = {"neighbors_inb": write_neighbors(new, f"{rel}/neighbors_inb.npz", _global(tables, pool))}
+    files = {"neighbors_inb": _write_tables(p, pools, new, f"{rel}/neighbors_inb.npz", side.source)}
     spec = {"members": e.spec["members"], "combine": "mean", "of": e.id, "inb_iters": iters,
             "inb_thresholds": "per stage, each searched on validation", "trained": False, "loss": None, "epochs": 0}
-    thresholds = {"t": d["t"], "t2": d["t2"], "inb_t": t, "inb_t2": t2, "inb_iters": iters, "inb_stages": stages}
+    stages = [{"t": st["t"], "t2": st["t2"]} for st in M.inb_stages(side.source)][1:] + [{"t": side.t, "t2": side.t2}]
+    thresholds = {"t": d.sides[0].t, "t2": d.sides[0].t2, "inb_t": side.t, "inb_t2": side.t2, "inb_iters": iters,
+                  "inb_stages": stages}
     return {"id": mid, "label": f"{e.label} + INB ×{iters}, per-stage thresholds (best fusion on validation)",
             "family": "fusion", "recipe": None, "kind": "combo", "spec": spec, "thresholds": thresholds,
             "metrics": metrics, "files": files, "query": False}
@@ -336,20 +332,46 @@ def _manifest_model(e: ModelEntry, thresholds, metrics, files) -> dict:
             "query": e.kind in QUERY_KINDS}
 
 
-def _thumbnails(catalog, pool: Pool, new: Path) -> list[str]:
+# --------------------------------------------------------------------------- postings, manifest
+def _write_postings(p: Plan, new: Path) -> None:
+    log(f"[thumbs] {len(p.pool_frame)} thumbnails")
+    thumbs = _thumbnails(p, new)
+    postings = p.pool_frame.assign(thumb=thumbs)[["posting_id", "title", "label_group", "split", "image_phash",
+                                                  "thumb"]]
+    write_postings(new, postings)
+    (new / REFERENCE).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(REFERENCE_CSV, new / REFERENCE)
+
+
+def _thumbnails(p: Plan, new: Path) -> list[str]:
     from tqdm.auto import tqdm
 
     from ..data.images import open_image
 
     rels = []
-    for pid, name in tqdm(list(zip(pool.frame["posting_id"], pool.frame["image"])), desc="thumbs", leave=False,
+    for pid, name in tqdm(list(zip(p.pool_frame["posting_id"], p.pool_frame["image"])), desc="thumbs", leave=False,
                           file=sys.stderr):
         rel = f"{THUMBS}/{pid}.jpg"
-        im = open_image(catalog.image_dir / name)
+        im = open_image(p.catalog.image_dir / name)
         im.thumbnail((THUMB_SIDE, THUMB_SIDE))
         write_jpeg(new, rel, im, quality=70)
         rels.append(rel)
     return rels
+
+
+def _manifest_top(p: Plan, models: list, t_start: float) -> dict:
+    counts = p.frame["split"].value_counts().to_dict()
+    meta_path = p.data_dir / "catalog.json"
+    source = json.loads(meta_path.read_text()).get("source", "kaggle") if meta_path.exists() else "kaggle"
+    search = "" if p.search is None else f" --search {p.search}"
+    return {
+        "dataset": {"source": source, "name": p.data_dir.name,
+                    "counts": {s: int(counts.get(s, 0)) for s in ("train", "valid", "test")},
+                    "shown_splits": list(SHOWN), "pool": "retrieval within each split"},
+        "k": p.k, "profile": p.profile, "models": models, "files": {},
+        "built": {"seconds": round(time.time() - t_start, 1), "command":
+                  f"python -m shopee_core build-bundle --profile {p.profile} --data {p.data_dir} --out {p.out}{search}"},
+    }
 
 
 def _swap(new: Path, out: Path) -> None:
@@ -363,9 +385,35 @@ def _swap(new: Path, out: Path) -> None:
         shutil.rmtree(old)
 
 
-def _eta(t0: float, done: int, total: int) -> str:
-    """Time left in a stage, from the mean time per item so far (items differ: a rough guide)."""
-    if done == 0:
-        return ""
-    left = (time.time() - t0) / done * (total - done)
-    return f" (about {left / 60:.0f} min left)" if left > 90 else f" (about {left:.0f} s left)"
+class Eta:
+    """Time left in a stage, from the seconds finished steps of the same kind took.
+
+    Steps differ by orders of magnitude (a TF-IDF fit vs a fine-tune), so a mean over all
+    finished steps misleads; a kind not timed yet is said, not guessed.
+    """
+
+    def __init__(self):
+        self.seconds: dict[str, list[float]] = {}
+
+    @staticmethod
+    def kind(e: ModelEntry) -> str:
+        return f"{e.kind}:{'trained' if e.trainable else 'not trained'}"
+
+    def done(self, e: ModelEntry, seconds: float, reused: bool = False) -> None:
+        if not reused:
+            self.seconds.setdefault(self.kind(e), []).append(seconds)
+
+    def left(self, remaining: list) -> str:
+        known, unknown = 0.0, 0
+        for e in remaining:
+            times = self.seconds.get(self.kind(e))
+            if times:
+                known += float(np.mean(times))
+            else:
+                unknown += 1
+        if not self.seconds:
+            return ""
+        text = f"about {known / 60:.0f} min" if known > 90 else f"about {known:.0f} s"
+        if unknown:
+            return f" ({text} left, plus {unknown} step(s) of kinds not timed yet)"
+        return f" ({text} left)"

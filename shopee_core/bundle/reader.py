@@ -129,6 +129,20 @@ class Bundle:
             self._cache[key] = _load_embeddings(self.file(model_id, "embeddings"))
         return self._cache[key]
 
+    def norms(self, model_id: str) -> np.ndarray | None:
+        """Row lengths of the raw embeddings before they were stored normalised (None if not shipped)."""
+        path = self.file(model_id, "norms")
+        if path is None:
+            return None
+        key = ("norms", model_id)
+        if key not in self._cache:
+            norms = _npy(path).astype(np.float32)
+            if norms.shape != (len(self.postings),) or not np.isfinite(norms).all():
+                raise BundleError(f"{model_id}: norms must be {len(self.postings)} finite values, got {norms.shape}")
+            norms.flags.writeable = False
+            self._cache[key] = norms
+        return self._cache[key]
+
     def neighbors(self, model_id: str, split: str, variant: str = "base"):
         """A :class:`~shopee_core.matching.Neighbors` table in split-local indices."""
         from ..matching import Neighbors

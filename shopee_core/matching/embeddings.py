@@ -4,6 +4,10 @@ A single model is one L2-normalised block (dense ``ndarray`` or sparse CSR for
 TF-IDF). Mean fusion of m sets scales each block by 1/sqrt(m): the sum of block
 dot products is then the mean of the m cosines, without ever densifying a sparse
 block. INB rewrites blocks and re-normalises the whole row.
+
+A set also remembers each row's length before normalising (``norms``), so INB can
+blend the raw vectors as the seed does; a fused or blended set has none (its rows
+are unit length by construction).
 """
 
 from __future__ import annotations
@@ -16,10 +20,22 @@ import scipy.sparse as sp
 
 from ..errors import EmbeddingError
 
-Block = "np.ndarray | sp.csr_matrix"
+# pairs per chunk in pair_similarity: bounds the gathered rows to ~50 MB at 768-d float32
+PAIR_CHUNK = 16384
 
 
-def _check_block(block, name: str):
+def _first_rows(mask: np.ndarray) -> str:
+    rows = np.flatnonzero(mask)
+    return f"{len(rows)} row(s) (first: {', '.join(map(str, rows[:5]))})"
+
+
+def check_block(block, name: str, allow_zero_rows: bool | None = None):
+    """A validated float32 block (dense or CSR); a one-line EmbeddingError otherwise.
+
+    All-zero rows have no direction, so their cosine is undefined: refused in dense
+    sets. A sparse (TF-IDF) row is empty when a title holds no vocabulary word; it then
+    matches nothing, which is what such a title deserves, so sparse sets keep them.
+    """
     if sp.issparse(block):
         block = sp.csr_matrix(block)
         data = block.data
@@ -37,26 +53,46 @@ def _check_block(block, name: str):
     if block.shape[1] == 0:
         raise EmbeddingError(f"{name}: zero columns")
     if data.size and not np.isfinite(data).all():
-        bad = (~np.isfinite(block.toarray() if sp.issparse(block) else block)).any(axis=1)
-        rows = np.flatnonzero(bad)
-        raise EmbeddingError(
-            f"{name}: {len(rows)} rows hold NaN or inf (first: {', '.join(map(str, rows[:5]))})"
-        )
+        if sp.issparse(block):
+            bad = np.zeros(block.shape[0], dtype=bool)
+            bad[np.repeat(np.arange(block.shape[0]), np.diff(block.indptr))[~np.isfinite(block.data)]] = True
+        else:
+            bad = (~np.isfinite(block)).any(axis=1)
+        raise EmbeddingError(f"{name}: {_first_rows(bad)} hold NaN or inf")
+    if allow_zero_rows is None:
+        allow_zero_rows = sp.issparse(block)
+    if not allow_zero_rows:
+        if sp.issparse(block):
+            zero = np.asarray(abs(block).sum(axis=1)).ravel() == 0
+        else:
+            zero = ~(block != 0).any(axis=1)
+        if zero.any():
+            raise EmbeddingError(f"{name}: {_first_rows(zero)} are all zero (cosine is undefined there)")
     if sp.issparse(block):
         return block.astype(np.float32)
     return np.ascontiguousarray(block, dtype=np.float32)
+
+
+def row_norms(block) -> np.ndarray:
+    if sp.issparse(block):
+        return np.sqrt(np.asarray(block.multiply(block).sum(axis=1), dtype=np.float64).ravel()).astype(np.float32)
+    return np.linalg.norm(np.asarray(block, dtype=np.float32), axis=1)
+
+
+def _scale_rows(block, scale: np.ndarray):
+    if sp.issparse(block):
+        return sp.csr_matrix(sp.diags(scale.astype(np.float32)) @ block)
+    return np.ascontiguousarray(np.asarray(block, dtype=np.float32) * scale[:, None], dtype=np.float32)
 
 
 def l2_normalise(block):
     """Rows scaled to unit length; all-zero rows stay zero (cosine undefined)."""
     if sp.issparse(block):
         block = sp.csr_matrix(block, dtype=np.float32)
-        norms = np.sqrt(np.asarray(block.multiply(block).sum(axis=1)).ravel())
-        scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
-        return sp.csr_matrix(sp.diags(scale.astype(np.float32)) @ block)
-    block = np.asarray(block, dtype=np.float32)
-    norms = np.linalg.norm(block, axis=1, keepdims=True)
-    return np.divide(block, norms, out=np.zeros_like(block), where=norms > 0)
+    else:
+        block = np.asarray(block, dtype=np.float32)
+    norms = row_norms(block)
+    return _scale_rows(block, np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0))
 
 
 @dataclass(frozen=True)
@@ -64,12 +100,26 @@ class Embeddings:
     """Rows of one embedding set; similarity(i, j) = sum over blocks of x_i . x_j."""
 
     blocks: tuple
+    norms: np.ndarray | None = None   # row lengths before normalising (None: unit rows)
 
     @classmethod
-    def from_array(cls, array, name: str = "embeddings", normalise: bool = True) -> "Embeddings":
-        """Validate one model's raw embeddings (dense or CSR) and L2-normalise them."""
-        block = _check_block(array, name)
-        return cls((l2_normalise(block) if normalise else block,))
+    def from_array(cls, array, name: str = "embeddings", normalise: bool = True,
+                   norms: np.ndarray | None = None) -> "Embeddings":
+        """Validate one model's embeddings (dense or CSR) and L2-normalise them.
+
+        ``norms``: the raw row lengths when ``array`` was stored normalised (a bundle's
+        float16 rows), so raw-vector INB still sees them.
+        """
+        block = check_block(array, name)
+        raw = row_norms(block)
+        if norms is not None:
+            norms = np.asarray(norms, dtype=np.float32)
+            if norms.shape != (block.shape[0],) or not np.isfinite(norms).all() or (norms < 0).any():
+                raise EmbeddingError(f"{name}: row norms must be {block.shape[0]} finite non-negative values")
+            raw = norms
+        if not normalise:
+            return cls((block,), None)
+        return cls((l2_normalise(block),), raw)
 
     def __len__(self) -> int:
         return self.blocks[0].shape[0]
@@ -82,6 +132,12 @@ class Embeddings:
     def is_dense(self) -> bool:
         return all(not sp.issparse(b) for b in self.blocks)
 
+    @property
+    def nbytes(self) -> int:
+        def size(b):
+            return b.data.nbytes + b.indices.nbytes + b.indptr.nbytes if sp.issparse(b) else b.nbytes
+        return int(sum(size(b) for b in self.blocks) + (0 if self.norms is None else self.norms.nbytes))
+
     def dense(self) -> np.ndarray:
         """One float32 matrix whose inner products are the similarities (dense blocks only)."""
         if not self.is_dense:
@@ -92,10 +148,14 @@ class Embeddings:
 
     def take(self, rows) -> "Embeddings":
         rows = np.asarray(rows)
-        return Embeddings(tuple(b[rows] for b in self.blocks))
+        return Embeddings(tuple(b[rows] for b in self.blocks), None if self.norms is None else self.norms[rows])
 
     def scaled(self, factor: float) -> "Embeddings":
         return Embeddings(tuple(b * np.float32(factor) for b in self.blocks))
+
+    def raw_weights(self) -> np.ndarray:
+        """Per-row factor that turns a unit row back into the raw vector (1 when unknown)."""
+        return np.ones(len(self), dtype=np.float32) if self.norms is None else self.norms
 
     def self_similarity(self) -> np.ndarray:
         total = np.zeros(len(self), dtype=np.float32)
@@ -115,14 +175,22 @@ class Embeddings:
             out = part.astype(np.float32, copy=False) if out is None else out + part
         return out
 
-    def pair_similarity(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-        """Similarities of row pairs (i[n], j[n])."""
+    def pair_similarity(self, i, j, chunk: int = PAIR_CHUNK) -> np.ndarray:
+        """Similarities of row pairs (i[n], j[n]), in chunks: at most ``chunk`` gathered rows
+        per block exist at a time, so millions of pairs cost megabytes, not gigabytes."""
+        i = np.asarray(i, dtype=np.int64).ravel()
+        j = np.asarray(j, dtype=np.int64).ravel()
+        if i.shape != j.shape:
+            raise EmbeddingError(f"pair indices disagree: {i.shape} vs {j.shape}")
         total = np.zeros(len(i), dtype=np.float32)
-        for b in self.blocks:
-            if sp.issparse(b):
-                total += np.asarray(b[i].multiply(b[j]).sum(axis=1), dtype=np.float32).ravel()
-            else:
-                total += np.einsum("ij,ij->i", b[i], b[j])
+        for start in range(0, len(i), chunk):
+            a, b_ = i[start:start + chunk], j[start:start + chunk]
+            part = total[start:start + chunk]
+            for b in self.blocks:
+                if sp.issparse(b):
+                    part += np.asarray(b[a].multiply(b[b_]).sum(axis=1), dtype=np.float32).ravel()
+                else:
+                    part += np.einsum("ij,ij->i", b[a], b[b_], dtype=np.float32)
         return total
 
 
@@ -137,12 +205,17 @@ def fuse(sets: Sequence[Embeddings], weights: Sequence[float] | None = None) -> 
     n = len(sets[0])
     if any(len(s) != n for s in sets):
         raise EmbeddingError(f"fused sets have different row counts: {[len(s) for s in sets]}")
-    w = np.ones(len(sets)) if weights is None else np.asarray(weights, dtype=np.float64)
-    if len(w) != len(sets) or (w < 0).any() or w.sum() <= 0:
-        raise EmbeddingError(f"bad fusion weights {list(w)}: need one non-negative weight per set")
-    w = w / w.sum()
+    w = fusion_weights(len(sets), weights)
     blocks = []
     for s, wi in zip(sets, w):
         if wi > 0:
             blocks.extend(s.scaled(np.sqrt(wi)).blocks)
     return Embeddings(tuple(blocks))
+
+
+def fusion_weights(n: int, weights=None) -> np.ndarray:
+    """Weights normalised to sum 1 (None: equal); a one-line error for a bad list."""
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
+    if w.shape != (n,) or not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
+        raise EmbeddingError(f"bad fusion weights {np.ravel(w).tolist()}: need one non-negative weight per set")
+    return w / w.sum()

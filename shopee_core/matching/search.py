@@ -1,52 +1,142 @@
-"""Threshold search on the validation pool: a full scan, never an early stop.
+"""Threshold search on the validation pool: the project's full scan, or the seed's scans.
 
-The seed scanned 0.01..0.49 and stopped at the first non-improvement, which can
-miss the optimum; here every grid point is scored (one histogram pass, see
-:class:`Scorer.sweep`). Ties go to the smaller, stricter threshold.
+A :class:`Search` says which thresholds are tried and whether the scan stops at the
+first step that does not improve F1 (the seed's early stop, which can miss a later
+optimum). Every grid point is scored in one histogram pass (:meth:`Scorer.sweep`),
+so an early stop is read off the scored curve: same answer as stepping. Ties go to
+the smaller, stricter threshold.
+
+Presets (SEED.md, "Exact recipe details"):
+
+- ``full``: T over 0.005..1.0 step 0.005, then T2 from T to T + 0.5: full scans;
+- ``seed_single``: single models and each side of a union: T 0.01..0.49 step 0.01,
+  early stop; then T2 from T to T + 0.205 step 0.005, early stop;
+- ``seed_tfidf``: T 0.40..0.69 step 0.01, early stop; T2 as seed_single;
+- ``seed_ensemble``: ensembles and mean fusions: full scan of T 0.01..0.49, then T2
+  from T to T + 0.195 step 0.005 (full scan);
+- ``seed_fusion``: the image + text mean fusions 16 and 17: as seed_ensemble with T up to 0.59.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from ..errors import ShopeeError
 from .scoring import Scorer
 
 DEFAULT_STEP = 0.005
 
 
 def grid(lo: float = 0.0, hi: float = 1.0, step: float = DEFAULT_STEP) -> np.ndarray:
+    """lo + step, lo + 2·step, ... up to hi (lo itself excluded)."""
     n = int(round((hi - lo) / step))
     return np.round(lo + step * np.arange(1, n + 1), 6)
 
 
-def min2_grid(t: float, step: float = DEFAULT_STEP, span: float = 0.5) -> np.ndarray:
-    """T2 candidates: T itself (Min2 adds nothing) then up to T + span."""
-    return np.concatenate([[t], grid(t, min(1.0, t + span), step)])
+def span(lo: float, hi: float, step: float) -> np.ndarray:
+    """lo, lo + step, ... up to hi, both ends included (the seed's ``np.arange`` scans)."""
+    n = int(np.floor((hi - lo) / step + 1e-9))
+    return np.round(lo + step * np.arange(n + 1), 6)
 
 
-def search_t(scorer: Scorer, ts=None) -> tuple[float, dict]:
-    ts = grid() if ts is None else np.asarray(ts, dtype=np.float64)
+def min2_grid(t: float, step: float = DEFAULT_STEP, width: float = 0.5) -> np.ndarray:
+    """T2 candidates: T itself (Min2 adds nothing) then up to T + width."""
+    return np.concatenate([[t], grid(t, min(1.0, t + width), step)])
+
+
+def early_stop(values: np.ndarray) -> int:
+    """Index the seed's loop ends on: walk forward while the value strictly improves."""
+    values = np.asarray(values)
+    for i in range(1, len(values)):
+        if not values[i] > values[i - 1]:
+            return i - 1
+    return len(values) - 1
+
+
+@dataclass(frozen=True)
+class Search:
+    """How thresholds are searched: the T grid, the T2 span and step, early stops."""
+
+    name: str
+    t_lo: float
+    t_hi: float
+    t_step: float
+    t_early: bool
+    t2_width: float
+    t2_step: float
+    t2_early: bool
+
+    def ts(self) -> np.ndarray:
+        if self.name.startswith("seed"):
+            return span(self.t_lo, self.t_hi, self.t_step)
+        return grid(self.t_lo, self.t_hi, self.t_step)
+
+    def t2s(self, t: float) -> np.ndarray:
+        if self.name.startswith("seed"):  # np.arange(T, T + width, step): the end excluded
+            n = int(np.ceil(self.t2_width / self.t2_step - 1e-9))
+            return np.round(t + self.t2_step * np.arange(n), 6)
+        return min2_grid(t, self.t2_step, self.t2_width)
+
+    def describe(self) -> str:
+        stop = lambda e: "early stop" if e else "full scan"  # noqa: E731
+        return (f"{self.name}: T {self.t_lo:g}..{self.t_hi:g} step {self.t_step:g} ({stop(self.t_early)}), "
+                f"T2 T..T+{self.t2_width:g} step {self.t2_step:g} ({stop(self.t2_early)})")
+
+
+SEARCHES = {
+    "full": Search("full", 0.0, 1.0, DEFAULT_STEP, False, 0.5, DEFAULT_STEP, False),
+    "seed_single": Search("seed_single", 0.01, 0.49, 0.01, True, 0.205, 0.005, True),
+    "seed_tfidf": Search("seed_tfidf", 0.40, 0.69, 0.01, True, 0.205, 0.005, True),
+    "seed_ensemble": Search("seed_ensemble", 0.01, 0.49, 0.01, False, 0.195, 0.005, False),
+    "seed_fusion": Search("seed_fusion", 0.01, 0.59, 0.01, False, 0.195, 0.005, False),
+}
+FULL = SEARCHES["full"]
+
+
+def get_search(search) -> Search:
+    """A :class:`Search` from itself or a preset name."""
+    if isinstance(search, Search):
+        return search
+    if search not in SEARCHES:
+        raise ShopeeError(f"unknown threshold search {search!r}; known: {', '.join(SEARCHES)}")
+    return SEARCHES[search]
+
+
+def full(step: float = DEFAULT_STEP) -> Search:
+    return FULL if step == DEFAULT_STEP else Search("full", 0.0, 1.0, step, False, 0.5, step, False)
+
+
+def _pick(f1: np.ndarray, early: bool) -> int:
+    return early_stop(f1) if early else int(np.argmax(f1))
+
+
+def search_t(scorer: Scorer, ts=None, search: Search | str = FULL) -> tuple[float, dict]:
+    search = get_search(search)
+    ts = search.ts() if ts is None else np.asarray(ts, dtype=np.float64)
     curve = scorer.sweep(ts)
-    best = int(np.argmax(curve["f1"]))
+    best = _pick(curve["f1"], search.t_early)
     return float(ts[best]), {"t": ts, **curve}
 
 
-def search_t2(scorer: Scorer, t: float, t2s=None) -> tuple[float, dict]:
+def search_t2(scorer: Scorer, t: float, t2s=None, search: Search | str = FULL) -> tuple[float, dict]:
     """Best Min2 threshold at fixed T (candidates from T upwards; T2 <= T adds nothing)."""
-    if t2s is None:
-        t2s = min2_grid(t)
-    t2s = np.asarray(t2s, dtype=np.float64)
+    search = get_search(search)
+    t2s = search.t2s(t) if t2s is None else np.asarray(t2s, dtype=np.float64)
     curve = scorer.sweep_min2(t, t2s)
-    best = int(np.argmax(curve["f1"]))
+    best = _pick(curve["f1"], search.t2_early)
     return float(t2s[best]), {"t2": t2s, **curve}
 
 
-def search_pair(scorer: Scorer, min2: bool = True, step: float = DEFAULT_STEP) -> tuple[float, float | None]:
+def search_pair(scorer: Scorer, min2: bool = True, step: float = DEFAULT_STEP,
+                search: Search | str | None = None) -> tuple[float, float | None]:
     """Best T, then (if ``min2``) the best T2 at that T."""
-    t, _ = search_t(scorer, grid(step=step))
+    search = full(step) if search is None else get_search(search)
+    t, _ = search_t(scorer, search=search)
     if not min2:
         return t, None
-    return t, search_t2(scorer, t, min2_grid(t, step))[0]
+    return t, search_t2(scorer, t, search=search)[0]
 
 
 def search(scorer: Scorer, min2: bool = True, step: float = DEFAULT_STEP) -> dict:

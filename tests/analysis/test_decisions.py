@@ -5,9 +5,11 @@ import pandas as pd
 import pytest
 
 from shopee_core.analysis import decisions as D
+from shopee_core.analysis import plane as P
 from shopee_core.bundle import Bundle
 from shopee_core.matching import Embeddings, Neighbors, fuse, knn, predict, union
 from shopee_core.matching import inb as inb_mod
+from shopee_core.matching.union import PairTable
 from shopee_core.matching.reference import naive_f1, naive_predict
 from shopee_core.metrics import row_scores, score
 
@@ -99,7 +101,7 @@ def test_pair_table_union_and_sweep_on_random_tables(seed):
     n, k = 40, 8
     labels = rng.integers(0, 10, n)
     a, b, c = (_random_table(rng, n, k) for _ in range(3))
-    table = D.PairTable([a, b, c], labels)
+    table = PairTable([a, b, c], labels)
     for _ in range(5):
         ts = rng.uniform(0, 1, 3)
         t2s = [t + rng.uniform(0, 0.6) if rng.random() < 0.6 else None for t in ts]
@@ -122,7 +124,7 @@ def test_min2_is_max_of_t_and_t2_on_the_best_candidate():
     nb = Neighbors(np.array([[0, 1, 2], [1, 0, 3], [2, 0, 3], [3, 2, 1]]),
                    np.array([[1.0, 0.8, 0.5], [1.0, 0.8, 0.3], [1.0, 0.5, 0.45], [1.0, 0.45, 0.3]]))
     labels = np.array([1, 1, 2, 2])
-    table = D.PairTable([nb], labels)
+    table = PairTable([nb], labels)
     for t2 in (0.5, 0.52, 0.6):
         got = table.rows([(0, 0.3, t2)])
         want = row_scores(predict(nb, 0.3, t2), labels)
@@ -194,14 +196,14 @@ def test_inb_iterations(bundle):
 # ------------------------------------------------------------------ plane, sizes, export
 def test_plane_counts_every_true_pair(bundle):
     d = D.decision(bundle, UNION)
-    frame, info = D.plane(bundle, d, "test", "phash", "tfidf")
+    frame, info = P.plane(bundle, d, "test", "phash", "tfidf")
     rows = D.scores(bundle, d, "test", rows=True)["rows"]
     c = info["counts"]
     assert c["TP"] + c["FN"] + c["FN outside tables"] == int((rows["n_true"] - 1).sum())
     assert c["TP"] + c["FP"] == int((rows["n_pred"] - 1).sum())
     assert info["boundary"] == {"kind": "axes", "image": pytest.approx(1 - d.sides[1].t),
                                 "text": pytest.approx(1 - d.sides[0].t)}
-    assert set(frame["outcome"]) <= set(D.OUTCOMES)
+    assert set(frame["outcome"]) <= set(P.OUTCOMES)
     assert frame[["s_image", "s_text"]].notna().all().all()  # missing sims filled from embeddings
     one = frame.iloc[0]
     sims = [D.embeddings(bundle, "test", m).pair_similarity(np.array([one.i]), np.array([one.j]))[0]
@@ -211,17 +213,17 @@ def test_plane_counts_every_true_pair(bundle):
 
 def test_plane_boundary_of_a_weighted_fusion_is_a_line(bundle):
     d = D.decision(bundle, FUSION, weights=[0.25, 0.75], t=0.4)
-    b = D.boundary(bundle, d, "phash", "tfidf")
+    b = P.boundary(bundle, d, "phash", "tfidf")
     assert b == {"kind": "line", "w": pytest.approx(0.75), "c": pytest.approx(0.6)}
-    assert D.default_plane_models(bundle, FUSION) == ("phash", "tfidf")
+    assert P.default_plane_models(bundle, FUSION) == ("phash", "tfidf")
 
 
 def test_stratified_sample_keeps_rare_classes():
     classes = np.array([0] * 10_000 + [1] * 30 + [2] * 500 + [3] * 3)
-    keep = D.stratified_sample(classes, 1000)
+    keep = P.stratified_sample(classes, 1000)
     got = np.bincount(classes[keep], minlength=4)
     assert len(keep) <= 1000 and got[1] == 30 and got[3] == 3 and got[2] == 483
-    assert len(D.stratified_sample(classes[:50], 1000)) == 50
+    assert len(P.stratified_sample(classes[:50], 1000)) == 50
 
 
 def test_group_size_histogram_and_submission(bundle):
@@ -239,8 +241,8 @@ def test_select_pairs_from_a_plotly_selection():
     frame = pd.DataFrame({"i": [1, 2, 3], "j": [5, 6, 7]}, index=[10, 11, 12])
     sel = {"points": [{"customdata": [2, 6, "p2", "p6"]}, {"customdata": [3, 7]}, {"customdata": [9, 9]},
                       {"customdata": ["x"]}, {"x": 1}]}
-    assert list(D.select_pairs(frame, sel)["i"]) == [2, 3]
-    assert D.select_pairs(frame, None).empty and D.select_pairs(frame, {"points": []}).empty
+    assert list(P.select_pairs(frame, sel)["i"]) == [2, 3]
+    assert P.select_pairs(frame, None).empty and P.select_pairs(frame, {"points": []}).empty
 
 
 def test_readable_errors(bundle):

@@ -3,6 +3,7 @@
 import pytest
 
 from shopee_core.analysis import decisions as D
+from shopee_core.analysis import plane as P
 
 from tests.analysis.bundles import FUSION, INB3, UNION, metric, open_page
 
@@ -55,7 +56,7 @@ def test_union_sides_and_every_view(path, bundle, monkeypatch):
         at.segmented_control(key="th-view").set_value(view).run()
         assert not at.exception, [e.value for e in at.exception]
         if view == "plane":
-            _, info = D.plane(bundle, moved, "test", "phash", "tfidf")
+            _, info = P.plane(bundle, moved, "test", "phash", "tfidf")
             caption = next(c.value for c in at.caption if "Directed candidate pairs" in c.value)
             assert f"TP {info['counts']['TP']:,} · FP {info['counts']['FP']:,}" in caption
     assert len(at.get("download_button")) == 1
@@ -92,4 +93,4 @@ def test_inb_only_entry_and_custom_modes(path, bundle, monkeypatch):
     check(at, bundle, tuned.with_side(0, t=0.15), tuned)
     at.button(key="th-best").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    check(at, bundle, D.tune(bundle, tuned), tuned)
+    check(at, bundle, D.tuned(bundle, tuned), tuned)

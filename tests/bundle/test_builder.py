@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from shopee_core.bundle import Bundle, check_bundle
-from shopee_core.bundle.builder import build, spec_hash
+from shopee_core.bundle.builder import build
+from shopee_core.bundle.cache import spec_hash
 from shopee_core.data.demo import generate_catalog
 from shopee_core.models import list_models
 
@@ -29,12 +30,18 @@ def test_every_recipe_and_demo_entry_is_in_the_bundle(smoke):
     assert any(i.endswith("_inb3") for i in ids)  # the best fusion with iterated INB
 
 
-def test_metrics_and_thresholds_are_sane(smoke):
-    _, manifest = smoke
+def test_manifest_metrics_are_what_the_dashboard_recomputes_from_the_files(smoke):
+    from shopee_core.analysis import decisions as D
+
+    root, manifest = smoke
+    b = check_bundle(root / "bundle")
     for m in manifest["models"]:
         for split in ("valid", "test"):
             for variant, prf in m["metrics"][split].items():
-                assert 0 < prf["f1"] <= 1 and 0 < prf["precision"] <= 1 and 0 < prf["recall"] <= 1, (m["id"], variant)
+                inb = variant == "inb" and not m["id"].endswith("_inb3")
+                got = D.scores(b, m["id"], split, min2=variant != "base", inb=int(inb))
+                assert got["f1"] == pytest.approx(prf["f1"], abs=2e-6), (m["id"], split, variant)
+                assert got["recall"] == pytest.approx(prf["recall"], abs=2e-6), (m["id"], split, variant)
         th = m["thresholds"]
         if th["t"] is not None:
             assert 0 < th["t"] <= 1 and th["t2"] >= th["t"]
@@ -49,7 +56,7 @@ def test_runs_are_real_and_honest(smoke):
     runs = root / ".bundle.build" / "runs"
     for e in list_models("smoke"):
         if e.trainable:
-            run = runs / f"{e.id}-{spec_hash(e)}"
+            (run,) = runs.glob(f"{e.id}--{spec_hash(e)}-*")
             assert (run / "best.safetensors").exists(), e.id
             hist = json.loads((run / "metrics.json").read_text())["history"]
             assert hist and hist[0]["steps"] >= 1
@@ -62,7 +69,7 @@ def test_runs_are_real_and_honest(smoke):
 
 def test_rebuild_reuses_work_and_an_interrupted_build_keeps_the_old_bundle(smoke, monkeypatch):
     root, manifest = smoke
-    run = next((root / ".bundle.build" / "runs").glob("resnet50-*")) / "epoch_01.safetensors"
+    run = next((root / ".bundle.build" / "runs").glob("resnet50--*")) / "epoch_01.safetensors"
     stamp = run.stat().st_mtime_ns
     from shopee_core.bundle import builder
 

@@ -1,0 +1,244 @@
+"""A candidate pool: everything a decision needs inside one split, resolved per source.
+
+Retrieval and scoring happen inside one pool (a split, or a whole test file). A
+:class:`Pool` holds the pool's labels (None for unlabelled data) and, by model id,
+the models' embeddings and any stored neighbour tables, given as values or as
+zero-argument loaders so a bundle reads only what a page asks for. Every derived
+object (a fused set, a kNN table, an INB stage, a scorer, a merged union table) is
+computed once per source and kept in a memory-bounded LRU cache (cachetools, sized
+in bytes), so a threshold move never recomputes a table.
+
+The CLI builds a pool from embedding files, the bundle builder from freshly made
+embeddings, the dashboard from a bundle (overriding :meth:`Pool.canonical` so an
+equal-weight fusion the bundle stores is read, not recomputed).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Callable, Mapping
+
+import numpy as np
+import scipy.sparse as sp
+from cachetools import LRUCache
+
+from ..errors import DecisionError
+from ..metrics import check_labels
+from . import inb as inb_mod
+from .embeddings import Embeddings, fuse
+from .knn import DEFAULT_K, Neighbors, knn
+from .scoring import Scorer
+from .sources import check_source, describe_source, model_source
+from .union import PairTable
+
+DEFAULT_CACHE_BYTES = 384 * 2**20
+
+
+def nbytes(value) -> int:
+    """Approximate memory held by a cached value (arrays, tables, scorers, containers)."""
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    if sp.issparse(value):
+        return value.data.nbytes + value.indices.nbytes + value.indptr.nbytes
+    if isinstance(value, (Embeddings, PairTable)):
+        return value.nbytes
+    if isinstance(value, Neighbors):
+        return value.idx.nbytes * 3
+    if isinstance(value, Scorer):
+        return value.nb.idx.nbytes * 3
+    if isinstance(value, dict):
+        return sum(nbytes(v) for v in value.values()) + 64
+    if isinstance(value, (tuple, list)):
+        return sum(nbytes(v) for v in value) + 64
+    return 256
+
+
+def _readonly(value):
+    if isinstance(value, np.ndarray):
+        value.flags.writeable = False
+    elif isinstance(value, Embeddings):
+        for b in value.blocks:
+            (b.data if sp.issparse(b) else b).flags.writeable = False
+    return value
+
+
+class Pool:
+    """One candidate pool. ``embeddings``: model id -> :class:`Embeddings` (or a loader);
+    ``tables``: (model id, "base" | "inb") -> :class:`Neighbors` (or a loader);
+    ``fusions``: model id -> (members, weights) for a model that is a mean fusion of
+    others and has no embeddings of its own. ``store_float16``: every table the pool
+    computes holds float16-rounded similarities, as a bundle stores them (the builder
+    tunes on exactly what the dashboard will read back)."""
+
+    def __init__(self, labels=None, *, k: int = DEFAULT_K, embeddings: Mapping | None = None,
+                 tables: Mapping | None = None, fusions: Mapping | None = None, name: str = "pool",
+                 n: int | None = None, cache_bytes: int = DEFAULT_CACHE_BYTES, store_float16: bool = False):
+        self.name, self.k = name, int(k)
+        self.store_float16 = store_float16
+        if self.k < 1:
+            raise DecisionError(f"k must be >= 1, got {k}")
+        self._emb = dict(embeddings or {})
+        self._tables = dict(tables or {})
+        self._fusions = dict(fusions or {})
+        self._n = n
+        self._labels = None
+        if labels is not None:
+            self._labels = np.asarray(labels)
+            if self._n is not None:
+                check_labels(self._labels, self._n)
+            self._labels.flags.writeable = False
+        self._cache = LRUCache(maxsize=cache_bytes, getsizeof=nbytes)
+        self._lock = threading.RLock()
+
+    # ------------------------------------------------------------------ basics
+    def __repr__(self) -> str:
+        return f"Pool({self.name!r}, k={self.k}, models={sorted(set(self._emb) | {m for m, _ in self._tables})})"
+
+    @property
+    def labels(self) -> np.ndarray:
+        if self._labels is None:
+            raise DecisionError(f"{self.name}: postings lack label_group; scores need labels")
+        return self._labels
+
+    @property
+    def has_labels(self) -> bool:
+        return self._labels is not None
+
+    def cached(self, key, make: Callable):
+        """``make()`` once per key (values too large for the cache are returned, not kept)."""
+        with self._lock:
+            try:
+                return self._cache[key]
+            except KeyError:
+                pass
+        value = _readonly(make())
+        with self._lock:
+            try:
+                self._cache[key] = value
+            except ValueError:  # larger than the whole cache
+                pass
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+    def _load(self, store: dict, key):
+        value = store[key]
+        if callable(value) and not isinstance(value, (Embeddings, Neighbors)):
+            value = value()
+        return value
+
+    # ------------------------------------------------------------------ what the pool holds
+    def has_embeddings(self, model_id: str) -> bool:
+        if model_id in self._emb:
+            return True
+        members = self._fusions.get(model_id)
+        return bool(members) and all(self.has_embeddings(m) for m in members[0])
+
+    def has_table(self, model_id: str, variant: str = "base") -> bool:
+        return (model_id, variant) in self._tables
+
+    def canonical(self, source: tuple) -> tuple:
+        """The cheapest source that gives the same table (a stored one where it exists)."""
+        check_source(source)
+        if source[0] == "inb":
+            return source[:1] + (self.canonical(source[1]),) + source[2:]
+        return source
+
+    # ------------------------------------------------------------------ resolution
+    def embeddings(self, source) -> Embeddings:
+        """Embeddings of a source (a model id is its base source); read-only."""
+        if isinstance(source, str):
+            source = model_source(source)
+        check_source(source)
+        return self.cached(("emb", source), lambda: self._make_embeddings(source))
+
+    def _make_embeddings(self, source) -> Embeddings:
+        kind = source[0]
+        if kind == "model":
+            mid, variant = source[1], source[2]
+            if variant != "base":
+                raise DecisionError(f"{mid}: INB embeddings are not stored; use a live INB source")
+            if mid in self._emb:
+                return self._load(self._emb, mid)
+            if mid in self._fusions:
+                members, weights = self._fusions[mid]
+                if all(self.has_embeddings(m) for m in members):
+                    return fuse([self.embeddings(m) for m in members], weights)
+            raise DecisionError(f"{mid} has no embeddings in {self.name} (only its neighbour tables, or nothing)")
+        if kind == "fusion":
+            return fuse([self.embeddings(m) for m, _ in source[1]], [w for _, w in source[1]])
+        return self._inb(source)[0]
+
+    def neighbors(self, source) -> Neighbors:
+        """The neighbour table of a source (stored or computed, cached)."""
+        if isinstance(source, str):
+            source = model_source(source)
+        source = self.canonical(source)
+        kind = source[0]
+        if kind == "model":
+            key = (source[1], source[2])
+            if key in self._tables:
+                return self.cached(("nb", source), lambda: self._load(self._tables, key))
+            if source[2] == "base":
+                return self.cached(("nb", source), lambda: self._stored(knn(self.embeddings(source), self.k)))
+            raise DecisionError(f"{source[1]} has no INB table in {self.name}")
+        if kind == "fusion":
+            if source[2] == "candidates":
+                return self.cached(("nb", source), lambda: self._stored(self._candidate_fusion(source)))
+            return self.cached(("nb", source), lambda: self._stored(knn(self.embeddings(source), self.k)))
+        return self._inb(source)[1]
+
+    def _stored(self, nb: Neighbors) -> Neighbors:
+        if not self.store_float16:
+            return nb
+        return Neighbors(nb.idx, nb.sim.astype(np.float16).astype(np.float32))
+
+    def _inb(self, source):
+        def make():
+            _, base, iters, t, t2, vectors = source
+            emb, nb = inb_mod.iterate(self.embeddings(base), self.neighbors(base), t, t2, iters, self.k,
+                                      vectors=vectors)
+            return emb, self._stored(nb)
+        return self.cached(("inb", self.canonical(source)), make)
+
+    def candidate_sims(self, members) -> tuple[PairTable, np.ndarray]:
+        """The union of the members' own candidates per row, with every member's similarity
+        for every candidate (computed from the embeddings in chunks), cached per member set."""
+        members = tuple(members)
+
+        def make():
+            table = PairTable([self.neighbors(m) for m in members], None, tuple(model_source(m) for m in members))
+            r, c = np.nonzero(table.valid)
+            j = table.idx[r, c]
+            sims = np.full((len(members),) + table.idx.shape, -np.inf, dtype=np.float32)
+            for s, m in enumerate(members):
+                sims[s, r, c] = self.embeddings(m).pair_similarity(r, j)
+            return table, sims
+        return self.cached(("cand_sims", members), make)
+
+    def _candidate_fusion(self, source) -> Neighbors:
+        members = [m for m, _ in source[1]]
+        w = np.asarray([x for _, x in source[1]], dtype=np.float32)
+        table, sims = self.candidate_sims(members)
+        fused = np.tensordot(w, np.where(np.isfinite(sims), sims, 0.0), axes=1).astype(np.float32)
+        fused[~table.valid] = -np.inf
+        k = min(self.k, int(table.valid.sum(axis=1).min()))  # every row has at least k real candidates
+        part = np.argpartition(-fused, k - 1, axis=1)[:, :k] if k < table.w else np.tile(np.arange(table.w), (table.n, 1))
+        idx = np.take_along_axis(table.idx, part, axis=1)
+        sim = np.take_along_axis(fused, part, axis=1)
+        order = np.lexsort((idx, -sim), axis=-1)  # most similar first, ties by pool index (as knn)
+        return Neighbors(np.take_along_axis(idx, order, axis=1), np.take_along_axis(sim, order, axis=1))
+
+    def scorer(self, source) -> Scorer:
+        source = self.canonical(source)
+        return self.cached(("scorer", source), lambda: Scorer(self.neighbors(source), self.labels))
+
+    def pair_table(self, sources) -> PairTable:
+        sources = tuple(self.canonical(s) for s in sources)
+        return self.cached(("pairs", sources), lambda: PairTable(
+            [self.neighbors(s) for s in sources], self._labels, sources))
+
+    def describe(self, source) -> str:
+        return describe_source(source)
