@@ -86,7 +86,8 @@ def bad(tmp_path, name, array):
     return path
 
 
-@pytest.mark.parametrize("case", ["rows", "nan", "pickle", "missing", "no-threshold", "union-count", "no-split"])
+@pytest.mark.parametrize("case", ["rows", "nan", "pickle", "missing", "no-threshold", "union-count", "no-split",
+                                  "zero-rows"])
 def test_evaluate_errors_are_one_line_and_leave_nothing(case, tiny_catalog, tmp_path):
     csv = tiny_catalog / "train.csv"
     n = len(pd.read_csv(csv))
@@ -99,6 +100,8 @@ def test_evaluate_errors_are_one_line_and_leave_nothing(case, tiny_catalog, tmp_
         "no-threshold": ["--embeddings", good],
         "union-count": ["--embeddings", good, "--embeddings", good, "--combine", "union", "--threshold", "0.3"],
         "no-split": ["--embeddings", good, "--threshold", "0.3", "--split", "test"],
+        "zero-rows": ["--embeddings", bad(tmp_path, "z.npy", np.vstack([np.ones((n - 2, 4)), np.zeros((2, 4))])
+                                      .astype(np.float32)), "--threshold", "0.3"],
     }[case]
     out = tmp_path / "out.json"
     r = run_cli("evaluate", "--postings", csv, *args, "--json", out)
@@ -107,6 +110,8 @@ def test_evaluate_errors_are_one_line_and_leave_nothing(case, tiny_catalog, tmp_
     assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
     assert "Traceback" not in r.stderr
     assert not out.exists()
+    if case == "zero-rows":
+        assert f"first: {n - 2}, {n - 1}" in lines[0] and "all zero" in lines[0]
 
 
 def test_bad_catalog_is_one_line_error(tmp_path):

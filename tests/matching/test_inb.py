@@ -54,3 +54,27 @@ def test_inb_raises_tuned_f1_on_noisy_groups(seed):
     before = search(Scorer(nb, labels))
     _, nb2 = iterate(emb, nb, before["t"], before["t2"], iters=1, k=20)
     assert search(Scorer(nb2, labels))["min2"]["f1"] > before["min2"]["f1"] + 0.01
+
+
+def test_raw_vectors_weigh_neighbours_by_their_length_as_the_seed_does():
+    # rows 0 and 1 match (s01 = .8); row 1's raw vector is 10 times longer
+    raw = np.array([[1, 0], [8, 6], [0, 1]], dtype=np.float32)
+    emb = Embeddings.from_array(raw)
+    nb = knn(emb, 3)
+    unit_rows = emb.dense()
+    normalised = blend(emb, nb, 0.3, vectors="normalised").dense()
+    seed = blend(emb, nb, 0.3, vectors="raw").dense()
+    np.testing.assert_allclose(normalised[0], unit(unit_rows[0] + 0.8 * unit_rows[1]), atol=1e-6)
+    # the seed's code: sum of s_ij * e_j over the raw e_j (self weight s_ii = 1), then normalised
+    np.testing.assert_allclose(seed[0], unit(raw[0] + 0.8 * raw[1]), atol=1e-6)
+    np.testing.assert_allclose(seed[1], unit(raw[1] + 0.8 * raw[0]), atol=1e-6)
+    assert not np.allclose(seed[0], normalised[0], atol=1e-3)
+    np.testing.assert_allclose(seed[2], normalised[2], atol=1e-6)  # alone: its own direction either way
+
+
+def test_raw_vectors_survive_storage_through_their_norms():
+    raw = np.array([[1, 0], [8, 6], [0, 1]], dtype=np.float32)
+    stored = Embeddings.from_array(raw).dense().astype(np.float16)  # what a bundle keeps
+    restored = Embeddings.from_array(stored, norms=np.linalg.norm(raw, axis=1))
+    got = blend(restored, knn(restored, 3), 0.3, vectors="raw").dense()
+    np.testing.assert_allclose(got[0], unit(raw[0] + 0.8 * raw[1]), atol=2e-3)

@@ -1,0 +1,54 @@
+"""Embedding sets: validation of what users pass in, and pair similarities without blowing memory."""
+
+import tracemalloc
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from shopee_core.errors import EmbeddingError
+from shopee_core.matching import Embeddings
+
+
+def test_all_zero_dense_rows_are_refused_naming_the_first():
+    x = np.ones((6, 4), dtype=np.float32)
+    x[[3, 5]] = 0
+    with pytest.raises(EmbeddingError, match=r"2 row\(s\) \(first: 3, 5\) are all zero"):
+        Embeddings.from_array(x, name="mine.npy")
+
+
+def test_an_empty_tf_idf_row_is_kept_and_matches_nothing():
+    m = sp.csr_matrix(np.array([[1, 0], [0, 0], [1, 1]], dtype=np.float32))
+    e = Embeddings.from_array(m)
+    assert e.self_similarity()[1] == 0
+
+
+def test_raw_norms_are_kept_for_inb():
+    e = Embeddings.from_array(np.array([[3, 4], [0, 2]], dtype=np.float32))
+    np.testing.assert_allclose(e.norms, [5, 2])
+    np.testing.assert_allclose(e.take([1]).norms, [2])
+    with pytest.raises(EmbeddingError, match="norms"):
+        Embeddings.from_array(np.ones((2, 2)), norms=[1.0])
+
+
+def test_pair_similarity_equals_the_direct_dot_products():
+    rng = np.random.default_rng(0)
+    e = Embeddings.from_array(rng.normal(size=(50, 8)))
+    i, j = rng.integers(0, 50, 1000), rng.integers(0, 50, 1000)
+    x = e.dense()
+    np.testing.assert_allclose(e.pair_similarity(i, j, chunk=97), np.einsum("ij,ij->i", x[i], x[j]), atol=1e-6)
+
+
+def test_pair_similarity_of_many_pairs_stays_within_a_memory_bound():
+    # 200,000 pairs of 256-d rows: gathering both sides whole would take 2 x 205 MB
+    rng = np.random.default_rng(1)
+    e = Embeddings.from_array(rng.normal(size=(4000, 256)).astype(np.float32))
+    i, j = rng.integers(0, 4000, 200_000), rng.integers(0, 4000, 200_000)
+    tracemalloc.start()
+    try:
+        out = e.pair_similarity(i, j)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert out.shape == (200_000,)
+    assert peak < 60 * 2**20, f"peak {peak / 2**20:.0f} MB"

@@ -1,0 +1,73 @@
+"""Decision-layer options: joint union tuning, calibrated / searched fusion weights, candidate fusion."""
+
+import numpy as np
+import pytest
+
+from shopee_core.matching import (Decision, Embeddings, Pool, calibrated_weights, fuse, fusion_source, knn,
+                                  model_source, predict, scores, search_weights, tune)
+from shopee_core.metrics import score
+
+
+def views(seed, n=500, groups=170, noise=(0.8, 1.1), spread=(1.0, 1.0)):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, groups, n)
+    out = []
+    for sd, sp_ in zip(noise, spread):
+        x = rng.normal(size=(groups, 12))[labels] + rng.normal(size=(n, 12)) * sd
+        out.append(Embeddings.from_array(x + sp_))  # a shared offset bunches cosines towards 1
+    return labels, out
+
+
+def test_joint_union_tuning_never_loses_to_per_side_on_its_pool_and_can_win():
+    labels, (a, b) = views(0, noise=(0.5, 0.5))
+    pool = Pool(labels, embeddings={"a": a, "b": b})
+    d = Decision.union([(model_source("a"), 0.5), (model_source("b"), 0.5)])
+    per_side = tune(pool, d, union="per_side")
+    joint = tune(pool, d, union="joint")
+    f_per, f_joint = scores(pool, per_side)["f1"], scores(pool, joint)["f1"]
+    assert f_joint >= f_per - 1e-12
+    assert f_joint > f_per + 0.02  # two sides each tuned for itself over-predict together
+    # per-side is each side's own optimum: exactly what tuning that side alone gives
+    alone = tune(pool, Decision.single(model_source("a"), 0.5))
+    assert per_side.sides[0].t == alone.sides[0].t and per_side.sides[0].t2 == alone.sides[0].t2
+
+
+def test_calibrated_weights_undo_a_bunched_similarity_spread():
+    labels, (a, b) = views(1, spread=(0.0, 6.0))  # b's cosines all sit near 1
+    pool = Pool(labels, embeddings={"a": a, "b": b})
+    w = calibrated_weights(pool, ["a", "b"])
+    sd = []
+    for m in ("a", "b"):
+        nb = pool.neighbors(model_source(m))
+        sd.append(nb.sim[~nb.is_self].std())
+    assert w[1] / w[0] == pytest.approx(sd[0] / sd[1], rel=1e-4)
+    assert w[1] > 0.7
+    equal = scores(pool, tune(pool, Decision.single(fusion_source(["a", "b"]), 0.5)))["f1"]
+    calib = scores(pool, tune(pool, Decision.single(fusion_source(["a", "b"], w), 0.5)))["f1"]
+    assert calib > equal + 0.01
+
+
+def test_searched_weights_are_the_best_grid_point():
+    labels, (a, b) = views(2, noise=(0.6, 1.6))
+    pool = Pool(labels, embeddings={"a": a, "b": b})
+    w, f1 = search_weights(pool, ["a", "b"], step=0.25)
+    for x in (0.0, 0.25, 0.5, 0.75, 1.0):
+        d = tune(pool, Decision.single(fusion_source(["a", "b"], [x, 1 - x], knn="candidates"), 0.5))
+        assert scores(pool, d)["f1"] <= f1 + 1e-12
+    assert w[0] > w[1]  # the cleaner view weighs more
+
+
+def test_candidate_fusion_is_exact_on_the_pairs_it_holds():
+    labels, (a, b) = views(3, n=300, groups=100, spread=(0.0, 0.0))
+    pool = Pool(labels, k=20, embeddings={"a": a, "b": b})
+    fast = pool.neighbors(fusion_source(["a", "b"], [0.3, 0.7], knn="candidates"))
+    x = fuse([a, b], [0.3, 0.7])
+    r = np.repeat(np.arange(fast.n), fast.k)
+    np.testing.assert_allclose(fast.sim.ravel(), x.pair_similarity(r, fast.idx.ravel()), atol=1e-5)
+    exact = knn(x, 20)
+    # every exact neighbour a threshold could reach (d < 0.5) is among some member's own top 20
+    near = [(r, j) for r in range(exact.n) for j, d in zip(exact.idx[r], exact.dist[r]) if d < 0.5]
+    held = np.mean([j in set(fast.idx[r]) for r, j in near])
+    assert len(near) > 1000 and held > 0.99
+    assert score(predict(fast, 0.4), labels)["f1"] == pytest.approx(score(predict(exact, 0.4), labels)["f1"],
+                                                                     abs=0.01)
