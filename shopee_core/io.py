@@ -72,17 +72,21 @@ def atomic_write_csv(path: str | os.PathLike, frame) -> None:
     atomic_write_text(path, frame.to_csv(index=False, lineterminator="\n"))
 
 
-def load_npy(path: str | os.PathLike) -> np.ndarray:
-    """Load a ``.npy`` file without ever unpickling; a clear error otherwise."""
+def load_npy(path: str | os.PathLike, mmap: bool = False, error=EmbeddingError) -> np.ndarray:
+    """Load a ``.npy`` file without ever unpickling; a one-line ``error`` otherwise.
+
+    ``mmap``: memory-map read-only (bundle arrays the dashboard only reads).
+    """
     path = Path(path)
     if not path.is_file():
-        raise EmbeddingError(f"{path}: no such file")
+        raise error(f"{path}: no such file")
     try:
-        return np.load(path, allow_pickle=False)
+        return np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
     except ValueError as exc:  # object arrays need pickle
-        raise EmbeddingError(f"{path}: not a plain numeric .npy file ({exc})") from None
+        raise error(f"{path.name}: unreadable .npy file: not plain numeric data, and pickles are never "
+                    f"loaded ({' '.join(str(exc).split())})") from None
     except Exception as exc:
-        raise EmbeddingError(f"{path}: unreadable .npy file ({exc})") from None
+        raise error(f"{path.name}: unreadable .npy file ({' '.join(str(exc).split())})") from None
 
 
 def load_matrix(path: str | os.PathLike):

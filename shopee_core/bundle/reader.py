@@ -17,6 +17,8 @@ import scipy.sparse as sp
 
 from .format import (ALLOWED_SUFFIXES, FAMILIES, FORMAT_VERSION, MANIFEST, MODEL_FIELDS, POSTING_COLUMNS, POSTINGS,
                      THRESHOLD_FIELDS, TOP_FIELDS, BundleError)
+from ..io import load_npy
+from ..matching import Neighbors
 from .writer import sha256
 
 
@@ -43,10 +45,7 @@ def _npz(path: Path) -> dict:
 
 
 def _npy(path: Path, mmap: bool = False) -> np.ndarray:
-    try:
-        return np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
-    except Exception as exc:
-        raise BundleError(f"{path.name}: unreadable .npy ({' '.join(str(exc).split())})") from None
+    return load_npy(path, mmap=mmap, error=BundleError)
 
 
 class Bundle:
@@ -145,8 +144,6 @@ class Bundle:
 
     def neighbors(self, model_id: str, split: str, variant: str = "base"):
         """A :class:`~shopee_core.matching.Neighbors` table in split-local indices."""
-        from ..matching import Neighbors
-
         key = ("nb", model_id, split, variant)
         if key not in self._cache:
             name = "neighbors" if variant == "base" else f"neighbors_{variant}"

@@ -165,6 +165,25 @@ def read_postings_csv(
     (e.g. the postings table given to ``evaluate``); checks of absent columns are skipped.
     """
     path = Path(path)
+    warnings: list[str] = []
+    frame = _parse(path, _read_text(path, warnings))
+    frame, base, keep_labels = _select_columns(path, frame, required, require_labels, warnings)
+    _trim_ids(frame, [c for c in ("posting_id", "image", "image_phash") if c in base]
+              + ([LABEL_COLUMN] if keep_labels else []), warnings)
+    _check_ids(path, frame)
+    if "image" in base:
+        _check_image_names(path, frame)
+    if "image_phash" in base:
+        _warn_empty_phash(frame, warnings)
+    if keep_labels:
+        frame[LABEL_COLUMN] = _parse_labels(path, frame, warnings)
+    if "title" in base:
+        frame["title"] = _clean_titles(frame, warnings)
+    return frame, warnings
+
+
+def _read_text(path: Path, warnings: list[str]) -> str:
+    """The file's text (UTF-8, BOM stripped), refusing missing, unreadable, empty or misnamed files."""
     if not path.exists():
         raise DataError(f"{path}: no such file")
     if path.is_dir():
@@ -175,22 +194,20 @@ def read_postings_csv(
         raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
     if not raw.strip():
         raise DataError(f"{path}: empty file (no header, no rows)")
-
-    warnings: list[str] = []
     text = _decode(path, raw, warnings)
     if not text.strip():
         raise DataError(f"{path}: empty file (no header, no rows)")
-
     header = _header(text)
     dupes = sorted({c for c in header if header.count(c) > 1})
     if dupes:
         raise DataError(f"{path}: duplicate column names: {_examples(dupes)}")
+    return text
 
-    frame = _parse(path, text)
+
+def _select_columns(path: Path, frame: pd.DataFrame, required, require_labels, warnings):
+    """The required columns (with a rename hint for near-misses), labels if kept, extras last."""
     columns = [str(c) for c in frame.columns]
     frame.columns = columns
-
-    # ---- columns
     needed = [c for c in required if c != LABEL_COLUMN]
     missing = [c for c in needed + ([LABEL_COLUMN] if require_labels else []) if c not in columns]
     if missing:
@@ -206,29 +223,26 @@ def read_postings_csv(
         if hints:
             msg += "; " + "; ".join(hints)
         raise DataError(msg)
-
     if len(frame) == 0:
         raise DataError(f"{path}: header only, no rows")
-
     keep_labels = LABEL_COLUMN in columns and require_labels is not False
     if LABEL_COLUMN in columns and require_labels is False:
         warnings.append(f"{LABEL_COLUMN} column ignored (prediction-only data)")
-    base = list(needed)
-    if keep_labels:
-        base.append(LABEL_COLUMN)
+    base = list(needed) + ([LABEL_COLUMN] if keep_labels else [])
     extra = [c for c in columns if c not in base and c not in REQUIRED_COLUMNS]
     if extra:
         warnings.append(
             f"{_plural(len(extra), 'extra column')} kept: {', '.join(repr(c) for c in extra)}"
         )
-    frame = frame[base + extra].copy()
-    frame = frame.reset_index(drop=True)
+    frame = frame[base + extra].copy().reset_index(drop=True)
     for col in frame.columns:
         frame[col] = frame[col].fillna("").astype(str)
+    return frame, base, keep_labels
 
-    # ---- id-like columns: trim, then require non-empty / plain names / unique ids
+
+def _trim_ids(frame: pd.DataFrame, columns: list[str], warnings: list[str]) -> None:
     trimmed = 0
-    for col in [c for c in ("posting_id", "image", "image_phash") if c in base] + ([LABEL_COLUMN] if keep_labels else []):
+    for col in columns:
         stripped = frame[col].str.strip()
         trimmed += int((stripped != frame[col]).sum())
         frame[col] = stripped
@@ -238,6 +252,9 @@ def read_postings_csv(
             f"image_phash/label_group trimmed"
         )
 
+
+def _check_ids(path: Path, frame: pd.DataFrame) -> None:
+    """posting_ids must be non-empty and unique."""
     empty_id = (frame["posting_id"] == "").to_numpy()
     if empty_id.any():
         raise DataError(
@@ -254,13 +271,16 @@ def read_postings_csv(
             f"({int(dup.sum()):,} rows): {_examples(ex)}; posting_ids must be unique"
         )
 
-    empty_image = (frame["image"] == "").to_numpy() if "image" in base else np.zeros(len(frame), bool)
+
+def _check_image_names(path: Path, frame: pd.DataFrame) -> None:
+    """Every posting names an image, as a plain file name inside the image folder."""
+    images = frame["image"]
+    empty_image = (images == "").to_numpy()
     if empty_image.any():
         raise DataError(
             f"{path}: {_plural(int(empty_image.sum()), 'posting')} without an image file name: "
             f"{_examples(_ids_where(frame, empty_image))}"
         )
-    images = frame["image"] if "image" in base else pd.Series([], dtype=str)
     unsafe = (
         images.str.contains(r"[/\\\x00]", regex=True)
         | images.isin([".", ".."])
@@ -273,47 +293,50 @@ def read_postings_csv(
             f"{_examples(images[unsafe].tolist())}"
         )
 
-    empty_phash = (frame["image_phash"] == "").to_numpy() if "image_phash" in base else np.zeros(len(frame), bool)
+
+def _warn_empty_phash(frame: pd.DataFrame, warnings: list[str]) -> None:
+    empty_phash = (frame["image_phash"] == "").to_numpy()
     if empty_phash.any():
         warnings.append(
             f"{_plural(int(empty_phash.sum()), 'empty image_phash', 'empty image_phashes')}: "
             f"{_examples(_ids_where(frame, empty_phash))}"
         )
 
-    # ---- labels
-    if keep_labels:
-        labels = frame[LABEL_COLUMN]
-        is_int = labels.str.fullmatch(_INT_RE).to_numpy()
-        is_float_int = ~is_int & labels.str.fullmatch(_INTEGRAL_FLOAT_RE).to_numpy()
-        bad = ~(is_int | is_float_int)
-        if bad.any():
-            ex = [f"{v!r} ({pid})" for v, pid in zip(labels[bad], frame["posting_id"][bad])]
-            raise DataError(
-                f"{path}: label_group must be an integer; {_plural(int(bad.sum()), 'value')} "
-                f"{'is' if bad.sum() == 1 else 'are'} not: {_examples(ex)}"
-            )
-        if is_float_int.any():
-            warnings.append(
-                f"{_plural(int(is_float_int.sum()), 'label_group value')} written as floats "
-                f"(e.g. {labels[is_float_int].iloc[0]!r}) read as integers"
-            )
-            labels = labels.str.replace(r"\.0*$", "", regex=True)
-        try:
-            values = np.array([int(v) for v in labels], dtype=np.int64)
-        except OverflowError:
-            raise DataError(f"{path}: label_group values must fit in a 64-bit integer") from None
-        frame[LABEL_COLUMN] = values
-        sizes = pd.Series(values).value_counts()
-        singles = sizes[sizes == 1]
-        if len(singles):
-            warnings.append(
-                f"{_plural(len(singles), 'label group')} with a single posting "
-                f"(every Kaggle group has >= 2): {_examples(singles.index.tolist())}"
-            )
 
-    if "title" not in base:
-        return frame, warnings
-    # ---- titles
+def _parse_labels(path: Path, frame: pd.DataFrame, warnings: list[str]) -> np.ndarray:
+    """label_group as int64 (integral floats such as ``12.0`` accepted with a warning)."""
+    labels = frame[LABEL_COLUMN]
+    is_int = labels.str.fullmatch(_INT_RE).to_numpy()
+    is_float_int = ~is_int & labels.str.fullmatch(_INTEGRAL_FLOAT_RE).to_numpy()
+    bad = ~(is_int | is_float_int)
+    if bad.any():
+        ex = [f"{v!r} ({pid})" for v, pid in zip(labels[bad], frame["posting_id"][bad])]
+        raise DataError(
+            f"{path}: label_group must be an integer; {_plural(int(bad.sum()), 'value')} "
+            f"{'is' if bad.sum() == 1 else 'are'} not: {_examples(ex)}"
+        )
+    if is_float_int.any():
+        warnings.append(
+            f"{_plural(int(is_float_int.sum()), 'label_group value')} written as floats "
+            f"(e.g. {labels[is_float_int].iloc[0]!r}) read as integers"
+        )
+        labels = labels.str.replace(r"\.0*$", "", regex=True)
+    try:
+        values = np.array([int(v) for v in labels], dtype=np.int64)
+    except OverflowError:
+        raise DataError(f"{path}: label_group values must fit in a 64-bit integer") from None
+    sizes = pd.Series(values).value_counts()
+    singles = sizes[sizes == 1]
+    if len(singles):
+        warnings.append(
+            f"{_plural(len(singles), 'label group')} with a single posting "
+            f"(every Kaggle group has >= 2): {_examples(singles.index.tolist())}"
+        )
+    return values
+
+
+def _clean_titles(frame: pd.DataFrame, warnings: list[str]) -> pd.Series:
+    """Titles with control characters replaced, over-long ones cut; escapes kept raw (warned)."""
     titles = frame["title"]
     control = titles.str.contains(_CONTROL_CHARS, regex=True).to_numpy()
     if control.any():
@@ -342,8 +365,7 @@ def read_postings_csv(
             f"{_plural(int(long.sum()), 'title')} longer than {MAX_TITLE_CHARS:,} characters "
             f"truncated: {_examples(_ids_where(frame, long))}"
         )
-    frame["title"] = titles.astype(str)
-    return frame, warnings
+    return titles.astype(str)
 
 
 # ------------------------------------------------------------------- catalogs
