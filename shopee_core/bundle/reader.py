@@ -130,16 +130,22 @@ class Bundle:
 
     def norms(self, model_id: str) -> np.ndarray | None:
         """Row lengths of the raw embeddings before they were stored normalised (None if not shipped)."""
-        path = self.file(model_id, "norms")
-        if path is None:
-            return None
-        key = ("norms", model_id)
-        if key not in self._cache:
+        def load(path):
             norms = _npy(path).astype(np.float32)
             if norms.shape != (len(self.postings),) or not np.isfinite(norms).all():
                 raise BundleError(f"{model_id}: norms must be {len(self.postings)} finite values, got {norms.shape}")
             norms.flags.writeable = False
-            self._cache[key] = norms
+            return norms
+        return self._model_array(model_id, "norms", load)
+
+    def _model_array(self, model_id: str, name: str, load):
+        """A model's optional file, loaded once (None when the model does not ship it)."""
+        path = self.file(model_id, name)
+        if path is None:
+            return None
+        key = (name, model_id)
+        if key not in self._cache:
+            self._cache[key] = load(path)
         return self._cache[key]
 
     def neighbors(self, model_id: str, split: str, variant: str = "base"):
@@ -158,13 +164,7 @@ class Bundle:
         return self._cache[key]
 
     def umap(self, model_id: str) -> np.ndarray | None:
-        path = self.file(model_id, "umap")
-        if path is None:
-            return None
-        key = ("umap", model_id)
-        if key not in self._cache:
-            self._cache[key] = _npy(path, mmap=True)
-        return self._cache[key]
+        return self._model_array(model_id, "umap", lambda path: _npy(path, mmap=True))
 
     def _to_local(self, idx: np.ndarray, split: str, what: str) -> np.ndarray:
         rows = self.split_rows(split)
