@@ -416,7 +416,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--data", required=True, metavar="DIR")
     s.add_argument("--out", required=True, metavar="DIR", help="bundle folder, e.g. precomputed/demo")
     s.add_argument("--models", metavar="ID,ID", help="only these models (and the combinations they complete)")
-    s.add_argument("--k", type=int, default=50, help="candidates per posting (default 50)")
+    s.add_argument("--k", type=int, help="candidates per posting (default: the profile's, 50 for seed18 as the "
+                                         "seed; 51 lets a 51-member group be found whole)")
     s.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when present)")
     s.add_argument("--workers", type=int, help="data-loading worker processes")
     s.add_argument("--no-umap", action="store_true", help="skip the UMAP maps")

@@ -155,17 +155,20 @@ def _prepare(profile, data_dir, out, k, only, search) -> Plan:
         raise ShopeeError(f"{len(missing)} model(s) need weights this machine does not have — " + " | ".join(missing))
     for e in entries:
         search_of(e, search)  # a bad --search fails before any work
+    if k is None:
+        k = max((int(e.spec.get("k", 50)) for e in entries), default=50)
     return Plan(profile, entries, catalog, frame, Path(data_dir), Path(out), k, search)
 
 
 # --------------------------------------------------------------------------- build
-def build(profile: str, data_dir, out, k: int = 50, device: str | None = None, workers: int | None = None,
+def build(profile: str, data_dir, out, k: int | None = None, device: str | None = None, workers: int | None = None,
           umap: bool = True, only: list[str] | None = None, skip_embeddings: tuple = (),
           search: str | None = None) -> dict:
     """``skip_embeddings``: models that ship neighbour tables and maps but no embedding rows (keeps a
     committed bundle lean; the dashboard then cannot re-fuse them or score pairs outside their tables).
     ``search``: None tunes every model with its recipe's threshold search, ``"seed"`` / ``"full"``
-    all of them with the seed's scans / the full scan."""
+    all of them with the seed's scans / the full scan. ``k``: candidates per posting (None: the
+    profile's, e.g. 50 for seed18 as the seed, 51 for tuned so a 51-member group can be found whole)."""
     t_start = time.time()
     p = _prepare(profile, data_dir, out, k, only, search)
     stage = Stage(p.out.parent / f".{p.out.name}.build")
