@@ -275,9 +275,12 @@ def read_upload(data: bytes | io.IOBase, name: str = "upload", max_bytes: int = 
     """Validate and decode an uploaded image; any problem -> one readable :class:`QueryError`.
 
     Goes through :func:`shopee_core.data.images.open_image` (header pixel check before
-    decoding, full decode, EXIF orientation, RGB), on a private temporary copy.
+    decoding, full decode, EXIF orientation, RGB), on a private temporary copy. The pHash
+    is taken from the image as stored, before that EXIF rotation, exactly as the data's
+    ``image_phash`` column was (:func:`shopee_core.models.phash.image_phash`).
     """
     from ..data.images import open_image
+    from ..models.phash import file_phash
 
     if hasattr(data, "read"):
         data = data.read(max_bytes + 1)
@@ -294,17 +297,18 @@ def read_upload(data: bytes | io.IOBase, name: str = "upload", max_bytes: int = 
             fh.write(data)
         try:
             image = open_image(tmp, max_pixels=max_pixels)
+            phash = file_phash(tmp)  # decoded fine just above
         except DataError as exc:
             text = str(exc).replace(f"image {tmp}: ", "").replace(tmp, label)
             raise QueryError(f"{label}: {text}") from None
+        except (OSError, ValueError) as exc:
+            raise QueryError(f"{label}: cannot compute its pHash ({type(exc).__name__})") from None
     finally:
         try:
             os.unlink(tmp)
         except OSError:
             pass
-    import imagehash
-
-    return UploadedImage(image=image, name=label, phash=str(imagehash.phash(image)))
+    return UploadedImage(image=image, name=label, phash=phash)
 
 
 # ---------------------------------------------------------------------------- TF-IDF
