@@ -9,6 +9,7 @@ from dashboard.widgets import (bundle_and_split, csv_download, model_select, poo
                                selected_rows, short)
 from shopee_core.analysis import decisions as D
 from shopee_core.analysis import errors as E
+from shopee_core.data.text import display_title
 from shopee_core.errors import ShopeeError
 
 bundle, split = bundle_and_split()
@@ -59,6 +60,7 @@ except ShopeeError as exc:
     readable_error(exc)
     st.stop()
 
+table = table.assign(title=[display_title(t) for t in table["title"]])  # "L\\xc3\\xa9ngket" reads "Léngket"
 counts = E.summary(table)
 n = len(table)
 failing = int((table["f1"] < 1).sum())

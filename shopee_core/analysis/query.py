@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ..data.text import display_title, title_cleaning
 from ..errors import DataError, ShopeeError
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024      # matches .streamlit/config.toml server.maxUploadSize
@@ -244,13 +245,15 @@ def row_summary(matches: pd.DataFrame, group_size: int) -> dict:
 
 
 def search_postings(bundle, split: str, text: str, limit: int = 200) -> np.ndarray:
-    """Split rows whose title or posting id contains every word of ``text`` (case-insensitive)."""
+    """Split rows whose title (as shown, escapes decoded) or posting id contains every word of
+    ``text`` (case-insensitive)."""
     rows = bundle.split_rows(split)
     post = bundle.postings.iloc[rows]
     words = [w for w in str(text or "").lower().split() if w]
     if not words:
         return np.arange(min(limit, len(rows)))
-    hay = (post["title"].fillna("").astype(str) + " " + post["posting_id"].astype(str)).str.lower()
+    titles = pd.Series([display_title(t) for t in post["title"]], index=post.index)  # "léngket" finds "L\\xc3\\xa9ngket"
+    hay = (titles + " " + post["posting_id"].astype(str)).str.lower()
     mask = np.ones(len(rows), dtype=bool)
     for w in words:
         mask &= hay.str.contains(w, regex=False).to_numpy()
@@ -496,13 +499,13 @@ def query_embedding(bundle, model_id: str, split: str, title: str | None = None,
 
         return _normalise(embeddings([image.phash])[0])
     if kind == "e5":
-        return _normalise(encoder(model).encode([str(title)], clean=model["spec"].get("clean_titles", False))[0])
+        return _normalise(encoder(model).encode([str(title)], clean=title_cleaning(model["spec"], default=False))[0])
     import torch
 
     enc = encoder(model)
     with torch.inference_mode():
         if kind == "text_zeroshot":
-            tokens = enc.encoder.tokenize([str(title)], clean=model["spec"].get("clean_titles", True))
+            tokens = enc.encoder.tokenize([str(title)], clean=title_cleaning(model["spec"]))
             z = enc.embed({"input_ids": tokens["input_ids"], "attention_mask": tokens["attention_mask"]})
         elif kind == "image_zeroshot":
             pixels = enc._query_transform(image.image)[None]

