@@ -20,12 +20,12 @@ All pair checks are vectorised over the false-positive pairs (sparse row product
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ..data.units import BASE_UNITS, parse_quantities, quantity_conflict  # noqa: F401  (part of this API)
 from ..metrics import row_scores
 
 ERROR_TYPES = ("orphan", "over_merged", "wrong_members", "missed", "unit_conflict", "label_noise")
@@ -39,130 +39,7 @@ ERROR_LABELS = {
 }
 
 # ----------------------------------------------------------------------------- units
-# unit word -> (dimension, factor to the dimension's base unit)
-_UNITS: dict[str, tuple[str, float]] = {}
-
-
-def _add(dim: str, factor: float, *names: str) -> None:
-    for n in names:
-        _UNITS[n] = (dim, factor)
-
-
-_add("volume", 1.0, "ml", "mls", "mili", "mil", "milli", "mililiter", "milliliter", "mililitre", "millilitre", "cc")
-_add("volume", 1000.0, "l", "lt", "ltr", "liter", "litre", "liters", "litres", "litter")
-_add("volume", 29.5735, "floz", "fl oz", "fl.oz", "fl. oz")
-_add("mass", 0.001, "mg", "miligram", "milligram", "miligr")
-_add("mass", 1.0, "g", "gr", "grm", "gram", "grams", "gramm", "gramme", "grs", "grams")
-_add("mass", 1000.0, "kg", "kgs", "kilo", "kilogram", "kilograms", "kilogr")
-_add("mass", 28.3495, "oz")
-_add("mass", 100.0, "ons")  # Indonesian ons = 100 g
-_add("length", 1.0, "mm", "milimeter", "millimeter", "milimetre")
-_add("length", 10.0, "cm", "centimeter", "centimetre", "senti", "sentimeter")
-_add("length", 1000.0, "m", "meter", "metre", "mtr", "meters")
-_add("length", 25.4, "inch", "inchi", "inci", "\"")
-_add("pieces", 1.0, "pcs", "pc", "pce", "pcs.", "piece", "pieces", "biji", "bj", "buah", "bh", "lembar", "lbr",
-     "helai", "unit", "units", "butir", "btr", "tablet", "tab", "tabs", "kapsul", "caps", "capsule", "capsules")
-_add("pieces", 12.0, "lusin", "dozen", "dz")
-_add("pieces", 20.0, "kodi")
-_add("packs", 1.0, "pack", "packs", "pak", "pck", "pcks", "pkt", "paket", "box", "boxes", "dus", "sachet",
-     "sachets", "sct", "saset", "bungkus", "bks", "strip", "botol", "btl", "tube", "pouch", "roll", "rol", "karton",
-     "ctn", "set", "sets")
-_add("pairs", 1.0, "pasang", "psg", "pair", "pairs", "prs")
-_add("data", 1.0, "gb", "giga")
-_add("data", 1 / 1024, "mb")
-_add("data", 1024.0, "tb")
-_add("charge", 1.0, "mah")
-_add("power", 1.0, "w", "watt", "watts")
-
-_NUM = r"\d+(?:[.,]\d+)*"
-_UNIT_ALT = "|".join(re.escape(u).replace(r"\ ", r"\s*") for u in sorted(_UNITS, key=len, reverse=True))
-# number, optional space, unit, and no letter/digit straight after (so "ml" never reads as "m")
-_BEFORE = r"(?<![a-wyz\d.,_])"  # a number starts after a non-word char or an "x" ("3x200ml")
-_QTY = re.compile(rf"{_BEFORE}({_NUM})\s*({_UNIT_ALT})(?![a-z0-9])")
-# "3 x 100ml", "2x", "x3"; "isi 10" ("contents: 10"), "isi 3 pcs" is caught by _QTY
-_ISI = re.compile(rf"\bisi\s*:?\s*({_NUM})(?!\s*(?:{_UNIT_ALT})(?![a-z0-9]))(?![\w.,])")
-_TIMES = re.compile(rf"{_BEFORE}(\d+)\s*[x×]\s*(?={_NUM}\s*(?:{_UNIT_ALT})(?![a-z0-9]))")
-_TIMES_AFTER = re.compile(rf"{_BEFORE}{_NUM}\s*(?:{_UNIT_ALT})\s*[x×]\s*(\d+)(?![\w.,])")  # "250 ml x6"
-_AREA = re.compile(rf"{_BEFORE}({_NUM})\s*[x×*]\s*({_NUM})(?:\s*[x×*]\s*({_NUM}))?\s*"
-                   r"(mm|cm|m|meter|inch|inci)(?![a-z0-9])")
-_NETWORK = re.compile(r"\b(lte|hp|handphone|smartphone|phone|modem|mifi|wifi|router|sim|signal|sinyal|jaringan|"
-                      r"network|android|iphone|samsung|xiaomi|redmi|oppo|vivo|realme|infinix|poco|ram|rom|gb)\b")
-
-
-def _number(text: str) -> float | None:
-    """'1,5' -> 1.5; '1.000' / '10.000' -> thousands; '1.5' -> 1.5."""
-    t = text
-    if re.fullmatch(r"\d{1,3}(?:[.,]\d{3})+", t):
-        if not (t.count(".") + t.count(",") == 1 and t.startswith("0")):
-            return float(re.sub(r"[.,]", "", t))
-    if t.count(".") + t.count(",") > 1:
-        return None
-    try:
-        return float(t.replace(",", "."))
-    except ValueError:
-        return None
-
-
-def _norm(value: float) -> float:
-    return float(f"{value:.6g}")
-
-
-@lru_cache(maxsize=200_000)
-def parse_quantities(title: str) -> dict[str, frozenset]:
-    """Quantities stated in a title: ``{dimension: frozenset(values in base units)}``.
-
-    Dimensions: volume (ml), mass (g), length (mm), pieces, packs, pairs, data (GB),
-    charge (mAh), power (W). ``"3 x 100ml"`` and ``"100ml x3"`` give volume {100} and pieces {3};
-    ``"isi 10"`` gives pieces {10}; ``"20x30 cm"`` gives length {"200x300"} (mm) as one value.
-    Network generations (``4G``, ``5G`` next to phone words) are not grams.
-    """
-    text = str(title).lower().replace("\\n", " ")
-    out: dict[str, set] = {}
-    spans = []
-    for m in _AREA.finditer(text):
-        nums = [_number(x) for x in m.groups()[:3] if x]
-        if None in nums:
-            continue
-        factor = _UNITS[m.group(4)][1]
-        key = "x".join(f"{_norm(v * factor):g}" for v in nums)
-        out.setdefault("length", set()).add(key)
-        spans.append(m.span())
-    network = None
-    for m in _QTY.finditer(text):
-        if any(a <= m.start() < b for a, b in spans):
-            continue
-        raw, unit = m.group(1), re.sub(r"\s+", " ", m.group(2))
-        unit = unit if unit in _UNITS else unit.replace(" ", "")
-        if unit not in _UNITS:
-            continue
-        dim, factor = _UNITS[unit]
-        value = _number(raw)
-        if value is None:
-            continue
-        if unit == "g" and raw in {"2", "3", "4", "5"}:
-            if network is None:
-                network = bool(_NETWORK.search(text))
-            if network:
-                continue
-        if value == 0:  # "0 ml" states nothing
-            continue
-        out.setdefault(dim, set()).add(_norm(value * factor))
-    for m in _ISI.finditer(text):
-        value = _number(m.group(1))
-        if value is not None:
-            out.setdefault("pieces", set()).add(_norm(value))
-    for pattern in (_TIMES, _TIMES_AFTER):
-        for m in pattern.finditer(text):
-            if any(a <= m.start() < b for a, b in spans):
-                continue
-            out.setdefault("pieces", set()).add(_norm(float(m.group(1))))
-    return {k: frozenset(v) for k, v in out.items()}
-
-
-def quantity_conflict(a: str, b: str) -> list[str]:
-    """Dimensions both titles state with no value in common (empty: no conflict)."""
-    qa, qb = parse_quantities(a), parse_quantities(b)
-    return sorted(d for d in qa.keys() & qb.keys() if not qa[d] & qb[d])
+# the parser lives in data/units.py (TF-IDF's unit option uses the same one)
 
 
 def quantity_matrix(titles) -> tuple[sp.csr_matrix, sp.csr_matrix, sp.csr_matrix]:
@@ -380,10 +257,6 @@ def filter_table(table: pd.DataFrame, types=(), mode: str = "any") -> pd.DataFra
 
 
 # ----------------------------------------------------------------------------- one posting
-BASE_UNITS = {"volume": "ml", "mass": "g", "length": "mm", "pieces": "pcs", "packs": "packs", "pairs": "pairs",
-              "data": "GB", "charge": "mAh", "power": "W"}
-
-
 def _fmt_values(dim: str, values) -> str:
     unit = BASE_UNITS.get(dim, "")
     return "/".join(f"{v:g}" if isinstance(v, float) else str(v) for v in sorted(values, key=str)) + f" {unit}"

@@ -256,10 +256,11 @@ def build(profile: str, data_dir, out, k: int = 50, device: str | None = None, w
             if e.kind != "combo" and e.id not in skip_embeddings:
                 files["embeddings"] = write_embeddings(new, rel, raw[e.id])
             if e.kind == "tfidf":  # the fitted vocabularies, so the dashboard can embed a typed title
+                from ..models.embedders import tfidf_overrides
                 from ..models.tfidf import per_split
 
                 _, states = per_split(frame["title"].tolist(), frame["split"], return_states=True,
-                                      **e.spec.get("overrides", {}))
+                                      **tfidf_overrides(e))
                 atomic_write_json(new / rel / "vectorizer.json", {s: states[s] for s in SHOWN if s in states})
                 files["vectorizer"] = f"{rel}/vectorizer.json"
             if umap:

@@ -14,7 +14,7 @@ def embed_untrained(entry: ModelEntry, catalog, frame, progress: bool = True, de
         from .tfidf import per_split
 
         return per_split(frame["title"].tolist(), frame["split"] if "split" in frame else ["all"] * len(frame),
-                         **_overrides(entry))
+                         **tfidf_overrides(entry))
     if entry.kind == "phash":
         from .phash import embeddings
 
@@ -43,7 +43,9 @@ def embed_untrained(entry: ModelEntry, catalog, frame, progress: bool = True, de
     raise ShopeeError(f"model {entry.id!r} ({entry.kind}) needs a trained run: `train` it, then `embed --run`")
 
 
-def _overrides(entry: ModelEntry) -> dict:
+def tfidf_overrides(entry: ModelEntry) -> dict:
+    """A TF-IDF entry's parameters that differ from the seed's (``spec["params"]``): what it is
+    fitted with, for its embeddings and for the vectorizer state a bundle ships for queries."""
     params = dict(entry.spec.get("params", {}))
     from .tfidf import SEED_PARAMS
 
