@@ -26,6 +26,7 @@ All pair checks are vectorised over the false-positive pairs (sparse row product
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -93,8 +94,10 @@ _LETTER_SIZES = {"xs", "s", "m", "l", "xl", "xxl", "xxxl", "2xl", "3xl", "4xl", 
 _WORD_SIZES = {"kecil": "small", "small": "small", "sedang": "medium", "medium": "medium", "besar": "large",
                "large": "large"}
 _PERCENT = re.compile(r"\d+(?:[.,]\d+)?\s*%")
+_DIGIT = re.compile(r"\d")
 
 
+@lru_cache(maxsize=200_000)
 def variant_attributes(title: str) -> dict[str, frozenset]:
     """The colour, size and model-code words of a title: ``{kind: frozenset(values)}``.
 
@@ -106,15 +109,14 @@ def variant_attributes(title: str) -> dict[str, frozenset]:
     text = lower_text(title)
     for q in reversed(find_quantities(title)):
         text = text[:q.start] + " " + text[q.end:]
-    out: dict[str, set] = {}
-    for tok in _TOKEN.findall(_PERCENT.sub(" ", text)):
-        if tok in _COLOURS:
-            out.setdefault("colour", set()).add(_COLOURS[tok])
-        elif tok in _LETTER_SIZES or tok in _WORD_SIZES:
-            out.setdefault("size", set()).add(_WORD_SIZES.get(tok, tok))
-        elif any(c.isdigit() for c in tok):
-            out.setdefault("code", set()).add(tok.lstrip("0") or "0")  # "no 08" and "shade 8" agree
-    return {k: frozenset(v) for k, v in out.items()}
+    tokens = _TOKEN.findall(_PERCENT.sub(" ", text))
+    found = {
+        "colour": {_COLOURS[t] for t in tokens if t in _COLOURS},
+        "size": {_WORD_SIZES.get(t, t) for t in tokens if t in _LETTER_SIZES or t in _WORD_SIZES},
+        "code": {t.lstrip("0") or "0" for t in tokens  # "no 08" and "shade 8" agree
+                 if _DIGIT.search(t) and t not in _LETTER_SIZES},
+    }
+    return {k: frozenset(v) for k, v in found.items() if v}
 
 
 def variant_conflict(a: str, b: str) -> list[str]:

@@ -8,7 +8,7 @@ titles' quantities (the error taxonomy's unit conflicts), and :func:`normalise_u
 every quantity as one canonical token (``900ml``, ``1000g``, ``2pcs``) so that TF-IDF sees the
 same word for the same quantity.
 
-Deliberately *not* quantities: ``10rb`` / ``10 ribu`` / ``10k`` (Indonesian "ribu", thousand:
+Deliberately *not* quantities: ``10rb`` / ``10 ribu`` / a bare ``10k`` (Indonesian "ribu", thousand:
 a price, Rp 10,000 - it says nothing about the product, and a price differing between two
 listings of one product is normal); motor-oil viscosity grades such as ``10W-30`` (not 10
 watts); network generations ``4G`` / ``5G`` next to phone words (not grams).
