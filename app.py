@@ -5,12 +5,17 @@ auto-register a pages/ folder, and a deep link on a fresh server would then run 
 logic lives in shopee_core.
 """
 
+from pathlib import Path
+
 import streamlit as st
 
 from dashboard import state
 from dashboard.data import available_bundles, default_bundle_name
 
-st.set_page_config(page_title="Shopee match explorer", page_icon=":material/join_inner:", layout="wide")
+# the icon ships as a file: a ":material/...:" page icon makes the browser fetch its SVG from fonts.gstatic.com,
+# and the app must make no request outside 127.0.0.1 (icons elsewhere come from Streamlit's bundled font)
+st.set_page_config(page_title="Shopee match explorer", page_icon=str(Path(__file__).parent / "dashboard" / "favicon.png"),
+                   layout="wide")
 state.init()
 if "bundle" not in st.query_params and not st.session_state.get("_bundle_default_applied"):
     # a bundle named on the command line (or in $SHOPEE_BUNDLE) is the one to show first

@@ -11,6 +11,7 @@ from dashboard.widgets import bundle_and_split, model_select
 from shopee_core.analysis import decisions
 from shopee_core.analysis import embedding_map as em
 from shopee_core.analysis import errors
+from shopee_core.data.text import display_title
 from shopee_core.errors import ShopeeError
 
 bundle, split = bundle_and_split()  # stops the page with a readable message when there is none
@@ -65,7 +66,7 @@ hover = "%{customdata[1]}<br>group %{customdata[2]}<extra>%{customdata[3]}</extr
 
 
 def _custom(df: pd.DataFrame) -> np.ndarray:
-    return np.stack([df["posting"].to_numpy(), df["title"].astype(str).str.slice(0, 80).to_numpy(),
+    return np.stack([df["posting"].to_numpy(), np.array([display_title(t)[:80] for t in df["title"]], dtype=object),
                      df["label_group"].astype(str).to_numpy(), df["posting_id"].to_numpy()], axis=1)
 
 
@@ -154,5 +155,6 @@ with right:
         st.caption(f"{len(set(groups.tolist()))} groups among {len(picked)} postings")
         gallery(bundle, items, key="emb-sel", columns=3, title_chars=28, limit=12)
         st.dataframe(pd.DataFrame({"posting_id": post["posting_id"].to_numpy()[picked],
-                                   "title": post["title"].to_numpy()[picked], "group": groups}),
+                                   "title": [display_title(t) for t in post["title"].to_numpy()[picked]],
+                                   "group": groups}),
                      hide_index=True, width="stretch", height=240)

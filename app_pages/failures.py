@@ -9,6 +9,7 @@ from dashboard.widgets import (bundle_and_split, csv_download, model_select, poo
                                selected_rows, short)
 from shopee_core.analysis import decisions as D
 from shopee_core.analysis import errors as E
+from shopee_core.data.text import display_title
 from shopee_core.errors import ShopeeError
 
 bundle, split = bundle_and_split()
@@ -18,9 +19,11 @@ st.caption(pool_caption(bundle, split))
 VARIANTS = {"min2": "Tuned (with Min2)", "base": "Plain threshold", "inb": "INB"}
 ICONS = {"orphan": ":material/person_off:", "over_merged": ":material/merge:", "wrong_members": ":material/close:",
          "missed": ":material/search_off:", "unit_conflict": ":material/straighten:",
-         "label_noise": ":material/label_off:"}
+         "shared_photo_variant": ":material/photo_library:", "label_noise": ":material/label_off:"}
 SHORT = {"orphan": "orphan", "over_merged": "over-merged", "wrong_members": "wrong members", "missed": "missed",
-         "unit_conflict": "unit conflict", "label_noise": "label noise"}
+         "unit_conflict": "unit conflict", "shared_photo_variant": "shared photo, different variant",
+         "label_noise": "label noise"}
+FLAG_HELP = "\n".join(f"- **{SHORT[t]}**: {E.ERROR_HELP[t]}" for t in E.ERROR_TYPES)
 
 
 def setting_for(model_id: str, variant: str) -> dict:
@@ -59,6 +62,7 @@ except ShopeeError as exc:
     readable_error(exc)
     st.stop()
 
+table = table.assign(title=[display_title(t) for t in table["title"]])  # "L\\xc3\\xa9ngket" reads "Léngket"
 counts = E.summary(table)
 n = len(table)
 failing = int((table["f1"] < 1).sum())
@@ -67,12 +71,15 @@ cols[0].metric("Mean F1", f"{table['f1'].mean():.4f}", border=True,
                help=f"{D.decision(bundle, mid, **setting).describe()}")
 cols[1].metric("Postings with F1 < 1", f"{failing:,} of {n:,}", border=True)
 cols[2].metric("Orphans", f"{counts['orphan']:,}", border=True, help=E.ERROR_LABELS["orphan"])
-cols[3].metric("Unit conflicts / label noise", f"{counts['unit_conflict']:,} / {counts['label_noise']:,}",
-               border=True, help="Postings with at least one false positive of that kind")
+cols[3].metric("Unit conflicts / shared-photo variants / label noise",
+               f"{counts['unit_conflict']:,} / {counts['shared_photo_variant']:,} / {counts['label_noise']:,}",
+               border=True, help="Postings with at least one false positive of that kind:\n"
+               + "\n".join(f"- **{SHORT[t]}**: {E.ERROR_HELP[t]}"
+                            for t in ("unit_conflict", "shared_photo_variant", "label_noise")))
 
 types = st.pills("Error types (none chosen: every posting with F1 < 1)", list(E.ERROR_TYPES), selection_mode="multi",
                  key="fb-types", format_func=lambda t: f"{ICONS[t]} {SHORT[t]} · {counts[t]:,}",
-                 help="; ".join(E.ERROR_LABELS[t] for t in E.ERROR_TYPES)) or []
+                 help=FLAG_HELP) or []
 f2c, f3c = st.columns([1, 2], vertical_alignment="bottom")
 with f2c:
     need_all = st.toggle("All selected types", key="fb-all", help="Off: rows with any selected type")

@@ -20,6 +20,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import state
+from shopee_core.data.text import display_title
 
 # mark -> (border colour, icon, text). Icons are plain text glyphs (✔ ✘ ⚠ ●), not colour
 # emoji, so they render even where no emoji font is installed (headless browsers, servers).
@@ -114,7 +115,7 @@ def gallery(bundle, items: pd.DataFrame, *, key: str, columns: int = 6, title_ch
             i = start + offset
             row = int(item["posting"])
             pid = str(post["posting_id"].iat[row])
-            title = str(post["title"].iat[row])
+            title = display_title(post["title"].iat[row])
             with cols[offset]:
                 st.markdown(card_html(thumb_data_uri(str(bundle.thumb_path(row))), _short(title, title_chars),
                                       _lines(item), item.get("mark"),
@@ -144,7 +145,7 @@ def pair_gallery(bundle, pairs: np.ndarray, split: str, *, key: str, captions: l
             halves = []
             for g in (gi, gj):
                 uri = thumb_data_uri(str(bundle.thumb_path(g)))
-                t = html.escape(_short(post["title"].iat[g], title_chars))
+                t = html.escape(_short(display_title(post["title"].iat[g]), title_chars))
                 halves.append(f'<div style="flex:1;min-width:0"><img src="{uri}" style="width:100%;max-width:110px;'
                               f'aspect-ratio:1/1;object-fit:contain;display:block;margin:auto"/>'
                               f'<div style="font-size:0.72rem;line-height:1.2;height:2.4em;overflow:hidden">{t}</div>'
@@ -175,7 +176,7 @@ def posting_card(bundle, row: int, split: str, extra: str = "") -> None:
         st.markdown(card_html(thumb_data_uri(str(bundle.thumb_path(row))), "", [], "query", size=160),
                     unsafe_allow_html=True)
     with right:
-        st.markdown(f"#### {html.escape(str(post['title'].iat[row]))}")
+        st.markdown(f"#### {html.escape(display_title(post['title'].iat[row]))}")
         group_text = "no label" if pd.isna(group) else f"group **{group}** ({size} postings in {split})"
         st.markdown(f"`{post['posting_id'].iat[row]}` · {group_text} · pHash `{post['image_phash'].iat[row]}`"
                     + (f"  \n{extra}" if extra else ""))
@@ -232,7 +233,7 @@ def posting_picker(bundle, split: str, key: str) -> int:
     with c_pick:
         label = f"Posting ({len(matches)} match{'es' if len(matches) != 1 else ''})" if text else "Posting"
         choice = st.selectbox(label, options, key=sk,
-                              format_func=lambda r: f"{_short(titles[r], 70)} · {ids[r]}")
+                              format_func=lambda r: f"{_short(display_title(titles[r]), 70)} · {ids[r]}")
     if choice != current:
         state.set("posting", str(ids[choice]))
         current = choice

@@ -8,14 +8,26 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from .errors import ShopeeError
 
 EXIT_ERROR = 1
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell tool killed by a closed pipe returns
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def _float_list(values):
@@ -99,45 +111,73 @@ def cmd_train(args) -> int:
 
 
 def _read_pool(path: str):
-    """posting_id + label_group (+ split, from the CSV or folds.csv beside it)."""
-    import pandas as pd
-
+    """posting_id + label_group (+ split when the CSV has it; else folds.csv beside it gives it, see _pool)."""
     from .data.kaggle import read_postings_csv
 
     path = Path(path)
     frame, _ = read_postings_csv(path, require_labels=True, required=("posting_id", "label_group"))
     if "label_group" not in frame:
         raise ShopeeError(f"{path}: evaluate needs a label_group column to score against")
-    if "split" not in frame:
-        folds_path = path.parent / "folds.csv"
-        if folds_path.is_file():
-            folds = pd.read_csv(folds_path, dtype={"posting_id": str, "split": str})
-            frame = frame.merge(folds[["posting_id", "split"]], on="posting_id", how="left", validate="1:1")
     return frame
 
 
-def _load_sets(paths, n: int, where: str):
+class _Loaded(NamedTuple):
+    path: str
+    emb: object  # matching.Embeddings
+
+
+def _load_sets(paths, n: int, where: str) -> list[_Loaded]:
+    """The embedding files; their rows are checked against the pool by :func:`_pool` (one per
+    posting of the CSV, or, with --split, one per posting of that split as `embed --split` writes)."""
     from .io import load_matrix
     from .matching import Embeddings
 
     sets = []
     for p in paths:
         m = load_matrix(p)
-        if m.ndim != 2 or m.shape[0] != n:
+        if m.ndim != 2:
             raise ShopeeError(f"{p}: {m.shape[0] if m.ndim else 0} rows, but {where} has {n} postings")
-        sets.append(Embeddings.from_array(m, name=str(p)))
+        sets.append(_Loaded(str(p), Embeddings.from_array(m, name=str(p))))
     return sets
 
 
-def _pool(frame, sets, split: str | None, what: str):
-    if split is None:
-        return frame, sets
-    if "split" not in frame:
+def _with_split(frame, split: str, what: str):
+    """``frame`` with its split column: the CSV's own, or folds.csv beside it (checked to belong to it)."""
+    from .data.folds import load_folds
+
+    if "split" in frame:
+        return frame
+    folds = load_folds(Path(what).parent, frame, subset=True)
+    if folds is None:
         raise ShopeeError(f"--split {split}: {what} has no split column and no folds.csv beside it (run `split`)")
+    return frame.assign(split=folds["split"].to_numpy())
+
+
+def _pool(frame, sets, split: str | None, what: str):
+    """The candidate pool (the CSV, or one split of it) and each set's rows for it.
+
+    A set has a row per posting of the CSV, or per posting of ``split`` in CSV order (the
+    output of ``embed --split NAME``); any other row count is an error naming both counts.
+    """
+    if split is None:
+        for s in sets:
+            if len(s.emb) != len(frame):
+                raise ShopeeError(f"{s.path}: {len(s.emb)} rows, but {what} has {len(frame)} postings")
+        return frame, [s.emb for s in sets]
+    frame = _with_split(frame, split, what)
     rows = np.flatnonzero((frame["split"] == split).to_numpy())
     if len(rows) == 0:
         raise ShopeeError(f"{what} has no postings in split {split!r}")
-    return frame.iloc[rows].reset_index(drop=True), [s.take(rows) for s in sets]
+    out = []
+    for s in sets:
+        if len(s.emb) == len(frame):
+            out.append(s.emb.take(rows))
+        elif len(s.emb) == len(rows):  # already only this split's rows
+            out.append(s.emb)
+        else:
+            raise ShopeeError(f"{s.path}: {len(s.emb)} rows, but {what} has {len(frame)} postings and "
+                              f"{len(rows)} in split {split!r} (give one row per posting of either)")
+    return frame.iloc[rows].reset_index(drop=True), out
 
 
 def _set_names(paths) -> list[str]:
@@ -457,7 +497,12 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return code
+    except BrokenPipeError:  # the reader went away (`models --json | head`): stop quietly
+        _quiet_stdout()
+        return EXIT_BROKEN_PIPE
     except ShopeeError as exc:
         print(f"error: {exc}", file=sys.stderr)
     except (OSError, MemoryError) as exc:

@@ -129,3 +129,60 @@ def test_models_json_lists_baselines():
     assert models["tfidf"]["recipe"] == 7 and models["tfidf"]["profile"] == "seed18"
     assert models["tfidf"]["spec"]["params"]["max_features"] == 15000
     assert models["phash"]["family"] == "baseline"
+
+
+def test_closed_stdout_ends_quietly():
+    """`models --json | head` must not end in `error: BrokenPipeError`."""
+    import os
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before anything is written: every write fails with EPIPE
+    try:
+        r = subprocess.run([sys.executable, "-m", "shopee_core", "models", "--json"], stdout=write_end,
+                           stderr=subprocess.PIPE, timeout=120)
+    finally:
+        os.close(write_end)
+    assert r.stderr.decode() == "" and r.returncode == 141
+
+
+def test_evaluate_explains_a_stale_folds_file_like_split(tiny_catalog, tmp_path):
+    tfidf = tmp_path / "tfidf.npz"
+    assert main(["embed", "--model", "tfidf", "--data", str(tiny_catalog), "--out", str(tfidf)]) == 0
+    folds = pd.read_csv(tiny_catalog / "folds.csv")
+    folds.assign(posting_id="other_" + folds["posting_id"]).to_csv(tiny_catalog / "folds.csv", index=False)
+    r = run_cli("evaluate", "--postings", tiny_catalog / "train.csv", "--embeddings", tfidf, "--threshold", "0.5",
+                "--split", "test", "--json", tmp_path / "r.json")
+    s = run_cli("split", "--data", tiny_catalog)
+    assert r.returncode == 1 and s.returncode == 1
+    assert r.stderr.startswith("error: ") and len(r.stderr.strip().splitlines()) == 1
+    for err in (r.stderr, s.stderr):  # the same check, the same words
+        assert "folds.csv does not cover exactly the catalog's" in err and "catalog postings are not in it" in err
+        assert "it was made for other data; delete" in err
+
+
+def test_embed_split_output_evaluates_with_the_same_split(tiny_catalog, tmp_path):
+    frame = pd.read_csv(tiny_catalog / "train.csv")
+    groups = sorted(frame["label_group"].unique())
+    fold = frame["label_group"].map({g: 1 if k < 3 else 0 if k < 9 else 2 for k, g in enumerate(groups)})
+    pd.DataFrame({"posting_id": frame["posting_id"], "fold": fold,  # splits of different sizes
+                  "split": fold.map({0: "test", 1: "valid", 2: "train"})}).to_csv(tiny_catalog / "folds.csv",
+                                                                                 index=False)
+    full, part = tmp_path / "phash.npy", tmp_path / "phash_test.npy"
+    assert main(["embed", "--model", "phash", "--data", str(tiny_catalog), "--out", str(full)]) == 0
+    assert main(["embed", "--model", "phash", "--data", str(tiny_catalog), "--split", "test", "--out", str(part)]) == 0
+    csv = tiny_catalog / "train.csv"
+    results = []
+    for emb in (full, part):
+        out = tmp_path / f"{emb.stem}.json"
+        assert main(["evaluate", "--postings", str(csv), "--embeddings", str(emb), "--threshold", "0.2",
+                     "--min2", "0.3", "--split", "test", "--json", str(out)]) == 0
+        results.append(json.loads(out.read_text()))
+    assert results[0] == results[1]
+    n_test = int((pd.read_csv(tiny_catalog / "folds.csv")["split"] == "test").sum())
+    assert results[1]["n"] == n_test
+    # another split's (or no split's) pool cannot use it, and says why in one line
+    for extra in (["--split", "valid"], [], ["--tune-split", "valid", "--split", "test"]):
+        r = run_cli("evaluate", "--postings", csv, "--embeddings", part, "--threshold", "0.2", *extra,
+                    "--json", tmp_path / "x.json")
+        assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+        assert r.stderr.startswith(f"error: {part}: {n_test} rows, but {csv} has")

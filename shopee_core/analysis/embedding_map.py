@@ -10,11 +10,11 @@ import zlib
 import numpy as np
 import pandas as pd
 
-PRIMARY_ERRORS = ("orphan", "over_merged", "unit_conflict", "label_noise", "missed")
+PRIMARY_ERRORS = ("orphan", "over_merged", "unit_conflict", "shared_photo_variant", "label_noise", "missed")
 ERROR_ORDER = ("correct", *PRIMARY_ERRORS, "extra matches")
 ERROR_COLOURS = {
     "correct": "#9ccc9c", "orphan": "#7b1fa2", "over_merged": "#c62828", "unit_conflict": "#ef6c00",
-    "label_noise": "#6d4c41", "missed": "#1565c0", "extra matches": "#f9a825",
+    "shared_photo_variant": "#00897b", "label_noise": "#6d4c41", "missed": "#1565c0", "extra matches": "#f9a825",
 }
 SPLIT_COLOURS = {"valid": "#1f77b4", "test": "#ee4d2d", "train": "#7f7f7f"}
 
@@ -49,7 +49,7 @@ def primary_error(table: pd.DataFrame) -> np.ndarray:
     """One error type per row of a failure table (``errors.failure_table``), in ``row`` order.
 
     ``correct`` for F1 = 1; else the first flagged of orphan, over-merged, unit conflict,
-    label noise, missed; else ``extra matches`` (false positives of no special kind).
+    shared-photo variant, label noise, missed; else ``extra matches`` (false positives of no special kind).
     """
     table = table.sort_values("row")
     out = np.full(len(table), "extra matches", dtype=object)

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ..data.text import display_title, title_cleaning
 from ..errors import DataError, ShopeeError
 from ..matching import describe_source
 from . import decisions
@@ -244,13 +245,15 @@ def row_summary(matches: pd.DataFrame, group_size: int) -> dict:
 
 
 def search_postings(bundle, split: str, text: str, limit: int = 200) -> np.ndarray:
-    """Split rows whose title or posting id contains every word of ``text`` (case-insensitive)."""
+    """Split rows whose title (as shown, escapes decoded) or posting id contains every word of
+    ``text`` (case-insensitive)."""
     rows = bundle.split_rows(split)
     post = bundle.postings.iloc[rows]
     words = [w for w in str(text or "").lower().split() if w]
     if not words:
         return np.arange(min(limit, len(rows)))
-    hay = (post["title"].fillna("").astype(str) + " " + post["posting_id"].astype(str)).str.lower()
+    titles = pd.Series([display_title(t) for t in post["title"]], index=post.index)  # "léngket" finds "L\\xc3\\xa9ngket"
+    hay = (titles + " " + post["posting_id"].astype(str)).str.lower()
     mask = np.ones(len(rows), dtype=bool)
     for w in words:
         mask &= hay.str.contains(w, regex=False).to_numpy()
@@ -275,9 +278,12 @@ def read_upload(data: bytes | io.IOBase, name: str = "upload", max_bytes: int = 
     """Validate and decode an uploaded image; any problem -> one readable :class:`QueryError`.
 
     Goes through :func:`shopee_core.data.images.open_image` (header pixel check before
-    decoding, full decode, EXIF orientation, RGB), on a private temporary copy.
+    decoding, full decode, EXIF orientation, RGB), on a private temporary copy. The pHash
+    is taken from the image as stored, before that EXIF rotation, exactly as the data's
+    ``image_phash`` column was (:func:`shopee_core.models.phash.image_phash`).
     """
     from ..data.images import open_image
+    from ..models.phash import file_phash
 
     if hasattr(data, "read"):
         data = data.read(max_bytes + 1)
@@ -294,17 +300,18 @@ def read_upload(data: bytes | io.IOBase, name: str = "upload", max_bytes: int = 
             fh.write(data)
         try:
             image = open_image(tmp, max_pixels=max_pixels)
+            phash = file_phash(tmp)  # decoded fine just above
         except DataError as exc:
             text = str(exc).replace(f"image {tmp}: ", "").replace(tmp, label)
             raise QueryError(f"{label}: {text}") from None
+        except (OSError, ValueError) as exc:
+            raise QueryError(f"{label}: cannot compute its pHash ({type(exc).__name__})") from None
     finally:
         try:
             os.unlink(tmp)
         except OSError:
             pass
-    import imagehash
-
-    return UploadedImage(image=image, name=label, phash=str(imagehash.phash(image)))
+    return UploadedImage(image=image, name=label, phash=phash)
 
 
 # ---------------------------------------------------------------------------- TF-IDF
@@ -492,13 +499,13 @@ def query_embedding(bundle, model_id: str, split: str, title: str | None = None,
 
         return _normalise(embeddings([image.phash])[0])
     if kind == "e5":
-        return _normalise(encoder(model).encode([str(title)], clean=model["spec"].get("clean_titles", False))[0])
+        return _normalise(encoder(model).encode([str(title)], clean=title_cleaning(model["spec"], default=False))[0])
     import torch
 
     enc = encoder(model)
     with torch.inference_mode():
         if kind == "text_zeroshot":
-            tokens = enc.encoder.tokenize([str(title)], clean=model["spec"].get("clean_titles", True))
+            tokens = enc.encoder.tokenize([str(title)], clean=title_cleaning(model["spec"]))
             z = enc.embed({"input_ids": tokens["input_ids"], "attention_mask": tokens["attention_mask"]})
         elif kind == "image_zeroshot":
             pixels = enc._query_transform(image.image)[None]

@@ -292,11 +292,11 @@ def _umap_input(x: Embeddings):
 
 def _tfidf_states(p: Plan, e: ModelEntry, new: Path, rel: str) -> str:
     """The fitted vocabularies, so the dashboard can embed a typed title."""
+    from ..models.embedders import tfidf_overrides
     from ..models.tfidf import per_split
 
     frame = p.frame
-    _, states = per_split(frame["title"].tolist(), frame["split"], return_states=True,
-                          **e.spec.get("overrides", {}))
+    _, states = per_split(frame["title"].tolist(), frame["split"], return_states=True, **tfidf_overrides(e))
     atomic_write_json(new / rel / "vectorizer.json", {s: states[s] for s in SHOWN if s in states})
     return f"{rel}/vectorizer.json"
 

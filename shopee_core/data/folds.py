@@ -110,13 +110,14 @@ def _read_folds(path: Path) -> pd.DataFrame:
     return folds[["posting_id", "fold", "split"]].reset_index(drop=True)
 
 
-def _check_matches(path: Path, folds: pd.DataFrame, frame: pd.DataFrame) -> None:
+def _check_matches(path: Path, folds: pd.DataFrame, frame: pd.DataFrame, subset: bool = False) -> None:
+    """folds.csv must be the one made for ``frame`` (``subset``: for a catalog ``frame`` is part of)."""
     fix = f"it was made for other data; delete {path} to recompute the split"
     ids = frame["posting_id"].astype(str)
     in_file = set(folds["posting_id"])
     in_frame = set(ids)
     absent = [p for p in ids if p not in in_file]
-    foreign = [p for p in folds["posting_id"] if p not in in_frame]
+    foreign = [] if subset else [p for p in folds["posting_id"] if p not in in_frame]
     if absent or foreign:
         parts = []
         if absent:
@@ -146,6 +147,28 @@ def _check_matches(path: Path, folds: pd.DataFrame, frame: pd.DataFrame) -> None
         )
 
 
+def load_folds(root: str | os.PathLike, frame: pd.DataFrame, subset: bool = False) -> pd.DataFrame | None:
+    """Folds for ``frame`` (labelled) from ``root/folds.csv``, in ``frame``'s order; None without the file.
+
+    A file made for other data (postings it lacks, or a label group across splits) raises a
+    DataError that says so; ``subset=True`` accepts a ``frame`` that is part of the catalog the
+    file covers (a pool CSV beside it).
+    """
+    path = Path(root) / FOLDS_FILE
+    if not path.exists():
+        return None
+    folds = _read_folds(path)
+    _check_matches(path, folds, frame, subset=subset)
+    ordered = folds.set_index("posting_id").reindex(frame["posting_id"].astype(str))
+    return pd.DataFrame(
+        {
+            "posting_id": ordered.index.to_numpy(),
+            "fold": ordered["fold"].to_numpy(dtype=np.int64),
+            "split": ordered["split"].to_numpy(),
+        }
+    )
+
+
 def load_or_create_folds(root: str | os.PathLike, frame: pd.DataFrame) -> pd.DataFrame:
     """Folds for ``frame``, from ``root/folds.csv`` (written atomically the first time).
 
@@ -155,18 +178,10 @@ def load_or_create_folds(root: str | os.PathLike, frame: pd.DataFrame) -> pd.Dat
     """
     if "label_group" not in frame.columns:
         return _unlabelled(frame)
+    folds = load_folds(root, frame)
+    if folds is not None:
+        return folds
     path = Path(root) / FOLDS_FILE
-    if path.exists():
-        folds = _read_folds(path)
-        _check_matches(path, folds, frame)
-        ordered = folds.set_index("posting_id").reindex(frame["posting_id"].astype(str))
-        return pd.DataFrame(
-            {
-                "posting_id": ordered.index.to_numpy(),
-                "fold": ordered["fold"].to_numpy(dtype=np.int64),
-                "split": ordered["split"].to_numpy(),
-            }
-        )
     folds = make_folds(frame)
     atomic_write_csv(path, folds)
     return folds

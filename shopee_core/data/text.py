@@ -4,13 +4,17 @@ Shopee titles sometimes hold *literal* escape sequences: the four characters
 ``\\xe2`` instead of the byte 0xE2, typically runs such as ``\\xe2\\x9c\\xa8``
 that spell one UTF-8 character (here "✨"), plus ``\\u00e9``, ``\\n`` and ``\\t``.
 :func:`decode_escapes` turns them into the characters they stand for;
-:func:`clean_title` is the seed's clean-up for transformer text models.
-The raw title is kept everywhere else (TF-IDF uses it as the seed did).
+:func:`clean_title` is the seed's clean-up for transformer text models (it drops
+non-ASCII letters, so ``L\\xc3\\xa9ngket`` becomes ``lngket``; ``fold_accents=True``
+keeps them as ``lengket``, an option for models outside the seed's recipes);
+:func:`display_title` is what the dashboard shows. The raw title is kept everywhere
+else (TF-IDF uses it as the seed did).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Iterable
 
 # Anything that looks like a literal escape sequence (used for counting).
@@ -104,16 +108,49 @@ def decode_escapes(title: str) -> str:
     return _DECODE.sub(_replace, title)
 
 
-def clean_title(title: str) -> str:
+def strip_accents(text: str) -> str:
+    """Accented letters to their base letters: NFKD, combining marks dropped ("é" -> "e")."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def clean_title(title: str, fold_accents: bool = False) -> str:
     """The seed's clean-up for transformer text models.
 
     decode_escapes, drop non-ASCII characters, lower-case, control characters
-    to spaces, collapse whitespace (and strip).
+    to spaces, collapse whitespace (and strip). The seed drops accented letters
+    with the rest of non-ASCII ("léngket" -> "lngket"); ``fold_accents=True``
+    first folds them to ASCII ("lengket"), for models outside the seed's recipes.
     """
     text = decode_escapes(title)
+    if fold_accents:
+        text = strip_accents(text)
     text = _NON_ASCII.sub("", text)
     text = _CONTROL.sub(" ", text)
     return " ".join(text.lower().split())
+
+
+def title_cleaning(spec: dict, default: bool = True) -> bool | str:
+    """How a model spec wants its titles cleaned: False (raw), True (the seed's
+    :func:`clean_title`) or ``"fold"`` (clean_title with accent folding).
+
+    Spec keys: ``clean_titles`` (bool, ``default`` when absent) and ``fold_accents``.
+    """
+    if not spec.get("clean_titles", default):
+        return False
+    return "fold" if spec.get("fold_accents") else True
+
+
+def prepare_title(title, cleaning: bool | str) -> str:
+    """A title as a text model reads it under ``cleaning`` (see :func:`title_cleaning`)."""
+    if not cleaning:
+        return title if isinstance(title, str) else ""
+    return clean_title(title, fold_accents=cleaning == "fold")
+
+
+def display_title(title) -> str:
+    """A title as people should read it: literal escapes decoded ("L\\xc3\\xa9ngket" ->
+    "Léngket"), control characters as spaces, whitespace collapsed; case and accents kept."""
+    return " ".join(_CONTROL.sub(" ", decode_escapes(title)).split())
 
 
 def has_literal_escapes(title: str) -> bool:

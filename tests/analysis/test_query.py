@@ -207,6 +207,40 @@ def test_image_upload_finds_its_posting(bundle, catalog):
     assert set(img["mark"]) <= {"predicted", "candidate"}
 
 
+def with_exif_orientation(jpeg: bytes, orientation: int) -> bytes:
+    """The same JPEG (pixels untouched, no re-encoding) with an EXIF Orientation tag added."""
+    import struct
+
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    payload = exif.tobytes()
+    payload = payload if payload.startswith(b"Exif\x00\x00") else b"Exif\x00\x00" + payload
+    assert jpeg[:2] == b"\xff\xd8"
+    return jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload + jpeg[2:]
+
+
+def test_exif_rotated_upload_finds_its_posting_by_phash(bundle, catalog):
+    """The data's image_phash is taken from the image as stored; an upload must be hashed the same way."""
+    import imagehash
+    from PIL import ImageOps
+
+    root, frame = catalog
+    rows = bundle.split_rows(SPLIT)
+    pid = str(bundle.postings["posting_id"].iat[rows[4]])
+    name = frame.loc[frame["posting_id"] == pid, "image"].iat[0]
+    rotated = with_exif_orientation((root / "train_images" / name).read_bytes(), 6)
+    with Image.open(io.BytesIO(rotated)) as im:
+        shown = ImageOps.exif_transpose(im)
+        assert shown.size == im.size[::-1]  # the viewer (and open_image) turns it by 90 degrees
+        assert str(imagehash.phash(shown)) != bundle.postings["image_phash"].iat[rows[4]]
+    up = q.read_upload(rotated, "rotated.jpg")
+    assert up.size == shown.size  # shown and embedded upright
+    assert up.phash == bundle.postings["image_phash"].iat[rows[4]]
+    got = q.upload_matches(bundle, "phash", SPLIT, image=up, top=3)
+    hit = got[got["row"] == 4]
+    assert len(hit) == 1 and hit["dist"].iat[0] == pytest.approx(0.0, abs=1e-6)  # pHash distance 0
+
+
 def test_fusion_and_union_uploads_combine_their_members(bundle, catalog):
     root, frame = catalog
     rows = bundle.split_rows(SPLIT)

@@ -102,3 +102,16 @@ def test_seed18_plans_then_fails_fast_naming_every_missing_weight(tiny_catalog, 
     for model in ("resnet50", "eca_nfnet_l0", "bert_multilingual", "xlmr_paraphrase"):
         assert f"{model}:" in msg
     assert not (tmp_path / "bundle").exists()
+
+
+def test_tfidf_units_ships_a_query_vectorizer_fitted_with_its_option(smoke):
+    from shopee_core.analysis import query as q
+
+    root, _ = smoke
+    b = Bundle.open(root / "bundle")
+    vec = json.loads((root / "bundle" / "models/tfidf_units/vectorizer.json").read_text())
+    assert vec["test"]["params"]["normalise_units"] is True
+    rows = b.split_rows("test")
+    for r in range(3):  # a posting's own title lands on its own row
+        sims = q.query_similarities(b, "tfidf_units", "test", title=b.postings["title"].iat[rows[r]])
+        assert sims[r] == pytest.approx(1.0, abs=1e-5)

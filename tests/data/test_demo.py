@@ -136,6 +136,21 @@ def test_hard_negative_siblings_and_label_noise():
     assert 1 <= dup_groups <= 0.05 * len(product)
 
 
+def test_planted_label_noise_is_recorded(big):
+    out, _, df = big
+    noise = pd.read_csv(out / "noise.csv")
+    assert list(noise.columns) == ["label_group", "same_product_as"] and len(noise) >= 1
+    assert set(noise["label_group"]) | set(noise["same_product_as"]) <= set(df["label_group"])
+    product = {p.label_group: p.product for p in plan_catalog(2000, seed=7)}
+    planted = {g for g, p in product.items() if p.noise_of is not None}
+    assert set(noise["label_group"]) == planted
+    for g, o in zip(noise["label_group"], noise["same_product_as"]):
+        a, b = product[g], product[o]  # the very same product under two labels
+        assert (a.brand, a.line, a.type_index, a.attrs, a.visual) == (b.brand, b.line, b.type_index, b.attrs,
+                                                                      b.visual)
+        assert b.noise_of is None and a.noise_of == b.index
+
+
 def test_titles_show_attribute_spellings():
     plans = plan_catalog(3000, seed=1)
     titles = " ".join(p.title for p in plans)

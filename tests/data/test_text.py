@@ -65,3 +65,32 @@ def test_count_literal_escapes_counts_titles():
     titles = ["a \\xe2\\x9c\\xa8", "b \\n c", "plain", "d \\u00e9", "", math.nan, "x\\y"]
     assert count_literal_escapes(titles) == 3
     assert count_literal_escapes([]) == 0
+
+
+def test_seed_clean_up_drops_accented_letters_folding_keeps_them():
+    from shopee_core.data.text import clean_title as clean
+
+    title = "Sambal L\\xc3\\xa9ngket CAF\\u00c9 \\xe2\\x9c\\xa8 Cr\u00e8me"
+    assert clean(title) == "sambal lngket caf crme"  # the seed's behaviour, kept for its recipes
+    assert clean(title, fold_accents=True) == "sambal lengket cafe creme"  # NFKD, marks dropped, then ASCII
+    assert clean("ﬁne Ｍ 2²", fold_accents=True) == "fine m 22"  # compatibility forms fold too
+    assert clean("日本 ok", fold_accents=True) == "ok"  # nothing to fold to: dropped as before
+
+
+def test_spec_keys_choose_the_clean_up():
+    from shopee_core.data.text import prepare_title, title_cleaning
+
+    assert title_cleaning({}) is True and title_cleaning({}, default=False) is False
+    assert title_cleaning({"clean_titles": False, "fold_accents": True}) is False
+    assert title_cleaning({"clean_titles": True, "fold_accents": True}) == "fold"
+    t = "L\\xc3\\xa9ngket"
+    assert prepare_title(t, True) == "lngket" and prepare_title(t, "fold") == "lengket"
+    assert prepare_title(t, False) == t and prepare_title(None, False) == ""
+
+
+def test_display_title_decodes_and_keeps_case_and_accents():
+    from shopee_core.data.text import display_title
+
+    assert display_title("Sambal L\\xc3\\xa9ngket \\xe2\\x9c\\xa8\\nPEDAS") == "Sambal Léngket ✨ PEDAS"
+    assert display_title("plain  title ") == "plain title"
+    assert display_title(float("nan")) == "" and display_title(None) == ""

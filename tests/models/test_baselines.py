@@ -46,3 +46,33 @@ def test_registry_lookup():
     assert {m.id for m in list_models("demo")} >= {"tfidf", "phash"}
     with pytest.raises(ShopeeError, match="unknown model"):
         get("nope")
+
+
+def test_tfidf_units_option_makes_one_word_per_quantity():
+    titles = ["Aqua botol 0,9L", "AQUA botol 900 ML", "aqua botol 600ml", "kaos polos"]
+    seed = tfidf.fit_transform(titles)
+    units = tfidf.fit_transform(titles, normalise_units=True)
+    assert (seed[0] @ seed[1].T).toarray()[0, 0] < 0.99  # the seed's settings see different words
+    assert (units[0] @ units[1].T).toarray()[0, 0] == pytest.approx(1.0, abs=1e-6)
+    assert (units[0] @ units[2].T).toarray()[0, 0] < 0.99  # another quantity stays another word
+    # the option travels in the fitted state: a query is embedded exactly like the rows
+    x, states = tfidf.per_split(titles, ["test"] * 4, return_states=True, normalise_units=True)
+    assert states["test"]["params"]["normalise_units"] is True
+    q = tfidf.transform(states["test"], ["aqua BOTOL 0.9 l"])
+    assert (q @ x[1].T).toarray()[0, 0] == pytest.approx(1.0, abs=1e-6)
+
+
+def test_registry_offers_units_and_accent_folding_outside_seed18_only():
+    from shopee_core.models.embedders import tfidf_overrides
+
+    for profile in ("demo", "smoke"):
+        e = get("tfidf_units", profile)
+        assert e.kind == "tfidf" and e.recipe is None and tfidf_overrides(e) == {"normalise_units": True}
+        assert tfidf_overrides(get("tfidf", profile)) == {}  # recipe 7 keeps the seed's settings
+        for mid in ("minilm_zeroshot", "minilm_arcface"):
+            assert get(mid, profile).spec["fold_accents"] is True
+    with pytest.raises(ShopeeError):
+        get("tfidf_units", "seed18")
+    assert not any(e.spec.get("fold_accents") or e.spec.get("params", {}).get("normalise_units")
+                   for e in list_models("seed18"))
+    assert not any(get(mid, "demo").spec.get("fold_accents") for mid in ("bert_multilingual", "xlmr_paraphrase"))

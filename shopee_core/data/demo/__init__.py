@@ -1,7 +1,8 @@
 """Deterministic synthetic Shopee catalog in the exact Kaggle layout.
 
 ``generate_catalog(out_dir)`` writes ``out_dir/train.csv`` (``posting_id, image, image_phash,
-title, label_group``) and ``out_dir/train_images/<32 hex>.jpg``. Ten product categories with
+title, label_group``), ``out_dir/train_images/<32 hex>.jpg`` and ``out_dir/noise.csv`` (the
+planted label noise, so tools that flag noise can be scored against the truth). Ten product categories with
 brands, product lines and attributes; families of sibling products that differ in one
 attribute (hard negatives); several sellers per product with their own title habits and
 photo style; re-used and re-encoded images; ~1% label noise. The same seed gives
@@ -26,10 +27,13 @@ from .render import derive_scene, encode_jpeg, render_product, render_scene, sam
 from .shops import Shop, make_shops, shop_weights
 from .titles import make_title
 
-__all__ = ["generate_catalog", "plan_catalog", "summarize", "PostingPlan", "MIN_POSTINGS"]
+__all__ = ["generate_catalog", "plan_catalog", "planted_noise", "summarize", "PostingPlan", "MIN_POSTINGS",
+           "NOISE_FILE"]
 
 MIN_POSTINGS = 20
 COLUMNS = ["posting_id", "image", "image_phash", "title", "label_group"]
+NOISE_FILE = "noise.csv"
+NOISE_COLUMNS = ["label_group", "same_product_as"]
 
 # per non-first posting of a group: exact image re-use, re-encoded copy of a sibling's photo,
 # copied title, brand packshot on white
@@ -115,12 +119,25 @@ def plan_catalog(n_postings: int = 5000, seed: int = 0) -> list[PostingPlan]:
     return plans
 
 
-def _phash(jpeg: bytes) -> str:
-    import imagehash
-    from PIL import Image
+def planted_noise(plans: list[PostingPlan]):
+    """The planted label noise: one row per group that lists an earlier group's very product.
 
-    with Image.open(io.BytesIO(jpeg)) as im:
-        return str(imagehash.phash(im))
+    ``label_group`` is the duplicate, ``same_product_as`` the group whose product it copies
+    (the first listing of that product). Postings of the two groups are the same product
+    under two labels; every other cross-group pair is a genuinely different product.
+    """
+    import pandas as pd
+
+    label_of = {pl.group: pl.label_group for pl in plans}
+    rows = sorted({(label_of[pl.group], label_of[pl.product.noise_of]) for pl in plans
+                   if pl.product.noise_of is not None})
+    return pd.DataFrame(rows, columns=NOISE_COLUMNS, dtype="int64")
+
+
+def _phash(jpeg: bytes) -> str:
+    from ...models.phash import file_phash
+
+    return file_phash(io.BytesIO(jpeg))
 
 
 def _write_file(path: Path, data: bytes) -> None:
@@ -132,7 +149,7 @@ def _write_file(path: Path, data: bytes) -> None:
 
 def generate_catalog(out_dir, n_postings: int = 5000, seed: int = 0, image_size: int = 256,
                      progress: bool = True) -> dict:
-    """Write out_dir/train.csv and out_dir/train_images/*.jpg; return summary stats dict."""
+    """Write out_dir/train.csv, out_dir/train_images/*.jpg and out_dir/noise.csv; return summary stats."""
     import pandas as pd
     from tqdm import tqdm
 
@@ -171,6 +188,7 @@ def generate_catalog(out_dir, n_postings: int = 5000, seed: int = 0, image_size:
     random.Random(f"shopee-demo/{seed}/order").shuffle(rows)
     frame = pd.DataFrame(rows, columns=COLUMNS)
     frame["label_group"] = frame["label_group"].astype("int64")
+    atomic_write_csv(out / NOISE_FILE, planted_noise(plans))
     atomic_write_csv(out / "train.csv", frame)  # last: the CSV never points at missing images
     return summarize(frame, n_categories=len({pl.category for pl in plans}))
 

@@ -349,6 +349,7 @@ class Product:
     varying: str  # the attribute its siblings differ in
     family: int
     visual: dict = field(default_factory=dict)
+    noise_of: int | None = None  # planted label noise: the index of the product this one copies
 
     @property
     def type_style(self) -> str:
@@ -438,7 +439,8 @@ def plan_products(group_count: int, seed: int, noise_rate: float = 0.012) -> lis
             src = products[rnd.randrange(len(products))]
             products.append(Product(len(products), src.category, src.brand, src.line,
                                     src.type_index, src.descriptors, dict(src.attrs),
-                                    src.varying, src.family, dict(src.visual)))
+                                    src.varying, src.family, dict(src.visual),
+                                    noise_of=src.index if src.noise_of is None else src.noise_of))
             continue
         cat = CATEGORIES[rnd.randrange(len(CATEGORIES))]
         brand = rnd.choices(brands[cat.key], weights=brand_weights)[0]
