@@ -15,7 +15,7 @@ bundle, split = bundle_and_split()
 st.title("Failure browser")
 st.caption(pool_caption(bundle, split))
 
-VARIANTS = {"min2": "Tuned (with Min2)", "base": "Plain threshold", "inb": "INB"}
+VARIANTS = {"min2": "Tuned (with Min2)", "base": "Plain threshold", "inb": "INB", "fixed": "Imported sets"}
 ICONS = {"orphan": ":material/person_off:", "over_merged": ":material/merge:", "wrong_members": ":material/close:",
          "missed": ":material/search_off:", "unit_conflict": ":material/straighten:",
          "label_noise": ":material/label_off:"}
@@ -25,7 +25,7 @@ SHORT = {"orphan": "orphan", "over_merged": "over-merged", "wrong_members": "wro
 
 def setting_for(model_id: str, variant: str) -> dict:
     s = D.model_setting(bundle, model_id)
-    if s["kind"] == "inb_only":
+    if s["kind"] == "inb_only" or s["fixed"]:
         return {}
     if variant == "inb" and s["has_inb"]:
         return {"inb": 1}
@@ -36,6 +36,8 @@ def variants_of(model_id: str) -> list[str]:
     s = D.model_setting(bundle, model_id)
     if s["kind"] == "inb_only":
         return ["inb"]
+    if s["fixed"]:
+        return ["fixed"]
     return ["min2", "base"] + (["inb"] if s["has_inb"] else [])
 
 
