@@ -198,23 +198,25 @@ def _posting_index(bundle: Bundle) -> pd.Index:
     return pd.Index(bundle.postings["posting_id"].astype(str).to_numpy())
 
 
-def _place(bundle: Bundle, ids: np.ndarray, where: list[str], ignore_extra: bool) -> tuple[np.ndarray, np.ndarray]:
+def _place(bundle: Bundle, ids: np.ndarray, where: list[str], ignore_extra: bool,
+           what: str) -> tuple[np.ndarray, np.ndarray]:
     """Bundle rows of ``ids`` and which entries are used; refuses duplicates, unknown ids (unless
-    ``ignore_extra``) and any bundle posting left without a row. ``where[i]``: names id i's source."""
+    ``ignore_extra``) and any bundle posting left without a row. ``where[i]``: names id i's source,
+    ``what``: the files."""
     ids = np.asarray(ids, dtype=str)
     seen = pd.Series(ids)
     dup = seen[seen.duplicated(keep=False)]
     if len(dup):
         first = dup.iloc[0]
         at = [where[i] for i in np.flatnonzero(ids == first)[:2]]
-        raise ImportRefused(f"{dup.nunique()} posting_id(s) occur more than once, e.g. {first} ({' and '.join(at)}); "
+        raise ImportRefused(f"{what}: {dup.nunique()} posting_id(s) occur more than once, e.g. {first} ({' and '.join(at)}); "
                             f"every posting needs exactly one row")
     rows = _posting_index(bundle).get_indexer(ids)
     extra = rows < 0
     if extra.any():
         if not ignore_extra:
             raise ImportRefused(
-                f"{int(extra.sum()):,} of {len(ids):,} posting_id(s) are not in the bundle, e.g. "
+                f"{what}: {int(extra.sum()):,} of {len(ids):,} posting_id(s) are not in the bundle, e.g. "
                 f"{_examples(ids[extra])}; a file covering more postings than the bundle (e.g. all of train.csv) "
                 f"needs --ignore-extra-ids")
         _note(f"{int(extra.sum()):,} posting_id(s) not in the bundle ignored (--ignore-extra-ids)")
@@ -224,7 +226,7 @@ def _place(bundle: Bundle, ids: np.ndarray, where: list[str], ignore_extra: bool
         missing = np.flatnonzero(~covered)
         splits = bundle.postings["split"].to_numpy()[missing]
         per = ", ".join(f"{s} {n:,}" for s, n in pd.Series(splits).value_counts(sort=False).items())
-        raise ImportRefused(f"{len(missing):,} of the bundle's {len(covered):,} postings have no row ({per}), e.g. "
+        raise ImportRefused(f"{what}: {len(missing):,} of the bundle's {len(covered):,} postings have no row ({per}), e.g. "
                             f"{_examples(bundle.postings['posting_id'].to_numpy()[missing])}; every shown posting "
                             f"(splits {', '.join(bundle.splits)}) must be present once")
     return rows, ~extra
@@ -272,7 +274,8 @@ def read_embeddings(bundle: Bundle, files, ids=(), splits=(), ignore_extra: bool
         raise ImportRefused(f"embedding files of different widths: {', '.join(f'{p.path.name} {p.matrix.shape[1]}' for p in parts)}")
     where = [f"{p.path.name} row {r + 1}" for p in parts for r in range(len(p.ids))]
     all_ids = np.concatenate([p.ids for p in parts])
-    rows, used = _place(bundle, all_ids, where, ignore_extra)
+    rows, used = _place(bundle, all_ids, where, ignore_extra, " + ".join(
+        str(p.path) + (f" ({p.how})" if p.how.startswith("ids") else "") for p in parts))
     order = np.empty(len(bundle.postings), dtype=np.int64)
     order[rows[used]] = np.flatnonzero(used)
     if any(sp.issparse(p.matrix) for p in parts):
@@ -296,7 +299,7 @@ def read_predictions(bundle: Bundle, path, ignore_extra: bool = False) -> tuple[
     path = Path(path)
     frame, _ = read_postings_csv(path, require_labels=False, required=("posting_id", "matches"))
     ids = frame["posting_id"].to_numpy(dtype=str)
-    rows, used = _place(bundle, ids, [f"{path.name} row {i + 2}" for i in range(len(ids))], ignore_extra)
+    rows, used = _place(bundle, ids, [f"{path.name} line {i + 2}" for i in range(len(ids))], ignore_extra, str(path))
     index = _posting_index(bundle)
     split_of = bundle.postings["split"].to_numpy()
     local = np.empty(len(bundle.postings), dtype=np.int64)
