@@ -278,7 +278,8 @@ def cmd_import_model(args) -> int:
     setting = ("fixed sets" if m.get("predictions_only") else
                f"T={th['t']:.3f} T2={th['t2']:.3f}" + (f" INB×{th['inb_iters']} T'={th['inb_t']:.3f}"
                                                        if th.get("inb_iters") else ""))
-    print(f"{args.bundle}: imported {m['id']} ({what}); test F1 {scores} ({setting}, tuned on valid)")
+    tuned = "" if m.get("predictions_only") else ", tuned on valid"
+    print(f"{args.bundle}: imported {m['id']} ({what}); test F1 {scores} ({setting}{tuned})")
     return 0
 
 
