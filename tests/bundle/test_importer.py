@@ -112,7 +112,7 @@ def test_csv_with_posting_id_in_any_order_and_seed_style_csvs_give_the_same_mode
     (tmp_path / "ids.txt").write_text("\n".join(ids) + "\n")
     order = np.random.default_rng(3).permutation(len(x))
     pd.DataFrame(x[order]).assign(posting_id=ids[order]).to_csv(tmp_path / "x.csv", index=False)
-    pd.DataFrame(x).assign(posting_id=ids).to_parquet(tmp_path / "x.parquet")
+    pd.DataFrame(x).rename(columns=str).assign(posting_id=ids).to_parquet(tmp_path / "x.parquet")
     seed = []
     for s in ("valid", "test"):  # the seed's dumps: one CSV per split, a pandas index, no ids
         pd.DataFrame(x[b.split_rows(s)]).to_csv(tmp_path / f"m_{s}_embed.csv")
