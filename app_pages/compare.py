@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard.data import load_bundle
-from dashboard.gallery import LEGEND, gallery, model_picker, pair_gallery, posting_card, posting_picker
+from dashboard.gallery import LEGEND, gallery, model_matches, model_picker, pair_gallery, posting_card, posting_picker
 from dashboard.widgets import bundle_and_split
 from shopee_core.analysis import agreement as ag
 from shopee_core.analysis import decisions
@@ -61,7 +61,7 @@ with tab_query:
     per_col = 2 if len(models) >= 3 else 3
     for col, mid in zip(cols, models):
         with col, st.container(border=True):
-            matches = q.posting_matches(bundle, mid, split, row, preds[mid][row], extra=2)
+            matches = model_matches(bundle, mid, split, row, preds[mid][row], extra=2)
             s = q.row_summary(matches, group_size)
             st.markdown(f"**{mid}**")
             st.caption(f"F1 **{s['f1']:.3f}** · {s['tp'] - 1} found · {s['wrong']} wrong · {s['missed']} missed")

@@ -20,8 +20,11 @@ st.title("Embedding space")
 st.caption("Each model's 2-D map of the split (UMAP, precomputed in the bundle). Neighbours on the map are "
            "roughly neighbours in the embedding; box- or lasso-select points to see them.")
 mapped = [m["id"] for m in bundle.models if bundle.file(m["id"], "umap") is not None]
+fixed = [m["id"] for m in bundle.models if decisions.is_predictions_only(bundle, m["id"])]
+if fixed:
+    st.caption("No map for " + ", ".join(f"`{m}`" for m in fixed) + ": imported predictions only, no embeddings.")
 if not mapped:
-    st.warning("This bundle has no 2-D maps (build it with UMAP on).")
+    st.warning("This bundle has no 2-D maps (build or import a model with UMAP on).")
     st.stop()
 
 c_model, c_colour = st.columns([3, 2])

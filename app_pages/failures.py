@@ -16,7 +16,7 @@ bundle, split = bundle_and_split()
 st.title("Failure browser")
 st.caption(pool_caption(bundle, split))
 
-VARIANTS = {"min2": "Tuned (with Min2)", "base": "Plain threshold", "inb": "INB"}
+VARIANTS = {"min2": "Tuned (with Min2)", "base": "Plain threshold", "inb": "INB", "fixed": "Imported sets"}
 ICONS = {"orphan": ":material/person_off:", "over_merged": ":material/merge:", "wrong_members": ":material/close:",
          "missed": ":material/search_off:", "unit_conflict": ":material/straighten:",
          "shared_photo_variant": ":material/photo_library:", "label_noise": ":material/label_off:"}
@@ -28,7 +28,7 @@ FLAG_HELP = "\n".join(f"- **{SHORT[t]}**: {E.ERROR_HELP[t]}" for t in E.ERROR_TY
 
 def setting_for(model_id: str, variant: str) -> dict:
     s = D.model_setting(bundle, model_id)
-    if s["kind"] == "inb_only":
+    if s["kind"] == "inb_only" or s["fixed"]:
         return {}
     if variant == "inb" and s["has_inb"]:
         return {"inb": 1}
@@ -39,6 +39,8 @@ def variants_of(model_id: str) -> list[str]:
     s = D.model_setting(bundle, model_id)
     if s["kind"] == "inb_only":
         return ["inb"]
+    if s["fixed"]:
+        return ["fixed"]
     return ["min2", "base"] + (["inb"] if s["has_inb"] else [])
 
 

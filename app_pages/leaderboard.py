@@ -94,18 +94,21 @@ st.plotly_chart(fig, key="lb-chart", config={"displayModeBar": False}, theme=Non
 # ------------------------------------------------------------------ table
 best_id = str(best["id"])
 table = frame.assign(
-    name=[("★ " if m == best_id else "") + m for m in frame["id"]],
+    name=[("★ " if m == best_id else "") + m + (" ⇪" if src == "imported" else "") for m, src in
+          zip(frame["id"], frame["source"])],
     what=[f"{short(lbl, 60)} — {w}" if w and w != lbl else short(lbl, 80) for lbl, w in zip(frame["label"],
                                                                                           frame["what"])],
     recipe=frame["recipe"].map(lambda r: "" if r is None or pd.isna(r) else f"#{int(r)}"),
     decision=frame["variant"].map(lambda v: lb.VARIANT_LABELS.get(v, "—") if isinstance(v, str) else "—"),
 )
 columns = ["name", "f1", "precision", "recall", "decision", "valid_f1", "seed_f1", "seed_delta", "f1_base", "f1_min2",
-           "f1_inb", "t", "t2", "inb_t", "inb_t2", "family", "recipe", "training", "what"]
+           "f1_inb", "t", "t2", "inb_t", "inb_t2", "family", "source", "recipe", "training", "what"]
 pct = dict(min_value=0.0, max_value=1.0, format="%.4f")
 config = {
     "name": st.column_config.TextColumn("Model", pinned=True, width="medium"),
     "family": st.column_config.TextColumn("Family", width="small"),
+    "source": st.column_config.TextColumn("Source", width="small",
+                                          help="built by build-bundle, or imported (made elsewhere, import-model)"),
     "recipe": st.column_config.TextColumn("Seed #", width="small", help="The seed report's model number (1-18)"),
     "training": st.column_config.TextColumn("Training", width="medium"),
     "what": st.column_config.TextColumn("What it is", width="large"),
@@ -135,7 +138,8 @@ if table["seed_f1"].isna().all():  # no seed recipe in this bundle (or no refere
 for c in ("f1_base", "f1_min2", "f1_inb", "inb_t", "inb_t2"):
     if table[c].isna().all():
         columns.remove(c)
-st.caption("★ best F1 in this view. Click the row checkboxes to pick models for the other pages.")
+st.caption("★ best F1 in this view · ⇪ imported (made elsewhere). Click the row checkboxes to pick models for the "
+           "other pages.")
 event = st.dataframe(table[columns], column_config=config, hide_index=True, key="lb-table", on_select="rerun",
                      selection_mode="multi-row", height=min(35 * (len(table) + 1) + 3, 740))
 

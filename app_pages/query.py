@@ -5,7 +5,7 @@ import io
 
 import streamlit as st
 
-from dashboard.gallery import LEGEND, card_html, gallery, model_picker, posting_card, posting_picker
+from dashboard.gallery import LEGEND, card_html, gallery, model_matches, model_picker, posting_card, posting_picker
 from dashboard.widgets import bundle_and_split
 from shopee_core.analysis import decisions
 from shopee_core.analysis import query as q
@@ -33,6 +33,8 @@ def model_header(mid: str, summary: dict | None, setting: str) -> None:
 
 
 def setting_text(mid: str) -> str:
+    if decisions.is_predictions_only(bundle, mid):
+        return "imported predicted sets (fixed)"
     try:
         return decisions.decision(bundle, mid).describe()
     except ShopeeError as exc:
@@ -61,7 +63,7 @@ if mode == "A posting of the split":
         with st.container(border=True):
             try:
                 pred = decisions.predictions(bundle, mid, split)
-                matches = q.posting_matches(bundle, mid, split, row, pred[row], extra=int(extra))
+                matches = model_matches(bundle, mid, split, row, pred[row], extra=int(extra))
             except ShopeeError as exc:
                 model_header(mid, None, setting_text(mid))
                 st.warning(f"{mid}: {exc}")

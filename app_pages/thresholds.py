@@ -5,7 +5,7 @@ import streamlit as st
 
 from dashboard import charts, state
 from dashboard.gallery import pair_gallery
-from dashboard.widgets import bundle_and_split, metric_row, model_select, pool_caption, readable_error
+from dashboard.widgets import FIXED, bundle_and_split, metric_row, model_select, pool_caption, readable_error
 from shopee_core.analysis import decisions as D
 from shopee_core.analysis import plane as P
 from shopee_core.errors import ShopeeError
@@ -75,6 +75,7 @@ decision = reference = None
 ref_label = ""
 scope = ""
 n_sides = 1
+fixed = False  # an imported predictions-only model: nothing to move
 try:
     with left:
         # ------------------------------------------------------------ a bundle model
@@ -103,6 +104,12 @@ try:
                 T, T2 = side_sliders(scope, "", s["inb_t"], s["inb_t2"], min2, after_inb=True)
                 decision = D.decision(bundle, mid, t=T, t2=T2, min2=min2)
                 reference = D.decision(bundle, mid)
+            elif s["fixed"]:
+                fixed = True
+                scope = f"th-m-{mid}"
+                st.info(FIXED.format(mid=mid) + " Unite it with other models under *Custom union*.",
+                        icon=":material/lock:")
+                decision = reference = D.decision(bundle, mid)
             else:
                 options = [0] + ([1] if s["has_inb"] or s["can_embed"] else []) + ([2, 3] if s["can_embed"] else [])
                 iters = 0
@@ -191,17 +198,22 @@ try:
             sides = []
             for i, (m, side) in enumerate(zip(members, tuned.sides)):
                 st.markdown(f"**{m}**")
+                if D.is_predictions_only(bundle, m):
+                    st.caption("imported predicted sets: fixed, no thresholds")
+                    sides.append((m, side.t, None))
+                    continue
                 sides.append((m, *side_sliders(scope, f"-{i}", side.t, side.t2, min2, f"· {m}")))
             decision = D.custom_union(bundle, sides)
             reference = tuned
             ref_label = "each model at its own tuned thresholds"
 
-        b1, b2 = st.columns(2)
-        b1.button("Reset", key="th-reset", on_click=reset, args=(scope,), icon=":material/restart_alt:",
-                  width="stretch", help="Back to the bundle's (or the fusion's) tuned thresholds")
-        b2.button("Best on valid", key="th-best", on_click=best_on_valid, args=(scope, decision, n_sides),
-                  icon=":material/auto_fix_high:", width="stretch",
-                  help="Full scan of T (then T2) on the validation split for the current decision")
+        if not fixed:
+            b1, b2 = st.columns(2)
+            b1.button("Reset", key="th-reset", on_click=reset, args=(scope,), icon=":material/restart_alt:",
+                      width="stretch", help="Back to the bundle's (or the fusion's) tuned thresholds")
+            b2.button("Best on valid", key="th-best", on_click=best_on_valid, args=(scope, decision, n_sides),
+                      icon=":material/auto_fix_high:", width="stretch",
+                      help="Full scan of T (then T2) on the validation split for the current decision")
 except ShopeeError as exc:
     readable_error(exc)
     st.stop()
@@ -229,7 +241,9 @@ with right:
     VIEWS = {"curves": "Curves", "sizes": "Group sizes", "plane": "Decision plane"}
     view = st.segmented_control("View", list(VIEWS), format_func=VIEWS.get, default="curves", key="th-view",
                                 required=True) or "curves"
-    if view == "curves":
+    if view == "curves" and fixed:
+        st.info("No threshold curves: the imported sets are the same at every threshold. See *Group sizes*.")
+    elif view == "curves":
         side = 0
         if decision.is_union:
             names = [describe_source(s.source) for s in decision.sides]
@@ -262,7 +276,7 @@ with right:
                    "gained the 18th place +0.020.")
     else:
         img_default, txt_default = P.default_plane_models(bundle, decision)
-        tables = D.table_models(bundle)
+        tables = [m for m in D.table_models(bundle) if not D.is_predictions_only(bundle, m)] or D.table_models(bundle)
         images = [m for m in tables if D.modality(bundle, m) == "image"] or tables
         texts = [m for m in tables if D.modality(bundle, m) == "text"] or tables
         a1, a2 = st.columns(2)

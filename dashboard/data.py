@@ -52,9 +52,21 @@ def default_bundle_name() -> str | None:
     return next((k for k, v in available_bundles().items() if v == extra), None)
 
 
-@st.cache_resource(show_spinner="Verifying and loading the bundle…")
 def load_bundle(path: str) -> Bundle:
-    """Open (checksums verified once per process); arrays load lazily and read-only."""
+    """Open (checksums verified once per version of the bundle); arrays load lazily and read-only.
+
+    Keyed by the manifest's identity too: import-model / remove-model swap in a new bundle
+    folder, and the next page view then opens that one instead of serving the old."""
+    try:
+        st_ = (Path(path) / "manifest.json").stat()
+        stamp = (st_.st_ino, st_.st_mtime_ns, st_.st_size)
+    except OSError:
+        stamp = None
+    return _open_bundle(path, stamp)
+
+
+@st.cache_resource(show_spinner="Verifying and loading the bundle…", max_entries=8)
+def _open_bundle(path: str, stamp) -> Bundle:
     return Bundle.open(path, verify=True)
 
 

@@ -164,6 +164,18 @@ def pair_gallery(bundle, pairs: np.ndarray, split: str, *, key: str, captions: l
     return len(pairs)
 
 
+def model_matches(bundle, model_id: str, split: str, row: int, predicted, extra: int = 3) -> pd.DataFrame:
+    """A posting's marked matches under a model, for a gallery. An imported predictions-only model
+    has no similarities and no candidates beyond its sets, so none are shown for it."""
+    from shopee_core.analysis.decisions import is_predictions_only
+    from shopee_core.analysis.query import posting_matches
+
+    if is_predictions_only(bundle, model_id):
+        return posting_matches(bundle, model_id, split, row, predicted, extra=0).drop(columns=["sim", "margin",
+                                                                                               "rank"])
+    return posting_matches(bundle, model_id, split, row, predicted, extra=extra)
+
+
 def posting_card(bundle, row: int, split: str, extra: str = "") -> None:
     """The query posting: a larger thumbnail, its title, id and group."""
     post = bundle.postings

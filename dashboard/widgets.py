@@ -22,6 +22,12 @@ METRIC_HELP = {
     "recall": "Mean over postings of |X∩Y| / |X|.",
 }
 
+NO_MODELS = ("This bundle has no models yet: import one with `python -m shopee_core import-model --bundle {root} "
+             "--id ID --label TEXT --family text --embeddings FILE.npy --ids IDS.csv` (or `--predictions "
+             "submission.csv`); see the README, \"Bring your own model\".")
+FIXED = ("`{mid}` is an imported predictions-only model: its predicted sets are fixed (no embeddings, so no "
+         "thresholds, Min2, INB or map for it).")
+
 
 def bundle_and_split():
     """The current bundle and split, or stop the page with a readable message."""
@@ -33,6 +39,9 @@ def bundle_and_split():
         split = bundle.splits[0]
     if not bundle.has_labels:
         st.error(f"Bundle `{bundle.name}` has postings without `label_group`: scores need labels.")
+        st.stop()
+    if not bundle.models:
+        st.info(NO_MODELS.format(root=bundle.root), icon=":material/info:")
         st.stop()
     return bundle, split
 

@@ -51,6 +51,11 @@ def is_inb_only(bundle, model_id: str) -> bool:
     return not has_table(bundle, model_id) and has_table(bundle, model_id, "inb")
 
 
+def is_predictions_only(bundle, model_id: str) -> bool:
+    """An imported model known only by its predicted sets: fixed, nothing to threshold, blend or map."""
+    return bool(bundle.model(model_id).get("predictions_only"))
+
+
 def _fusion_of(bundle, model_id: str) -> tuple | None:
     """(members, weights) when the model is a plain mean fusion of other models."""
     spec = _spec(bundle, model_id)
@@ -118,7 +123,8 @@ def model_setting(bundle, model_id: str) -> dict:
 
     ``kind``: ``table`` (a neighbour table: single model or mean fusion), ``union``
     (``sides``: each member at its own thresholds) or ``inb_only`` (only an INB table,
-    e.g. ``<fusion>_inb3``).
+    e.g. ``<fusion>_inb3``). ``fixed``: an imported predictions-only table, whose sets no
+    threshold changes (any T in (0, 1] gives them).
     """
     m = bundle.model(model_id)
     th = m["thresholds"]
@@ -127,7 +133,8 @@ def model_setting(bundle, model_id: str) -> dict:
            "inb_t2": th.get("inb_t2"), "inb_iters": int(th.get("inb_iters") or 0),
            "combine": combine_of(bundle, model_id), "members": list(spec.get("members") or []),
            "weights": spec.get("weights"), "has_inb": has_table(bundle, model_id, "inb"),
-           "can_embed": can_embed(bundle, model_id), "inb_vectors": inb_vectors(bundle, model_id)}
+           "can_embed": can_embed(bundle, model_id), "inb_vectors": inb_vectors(bundle, model_id),
+           "fixed": is_predictions_only(bundle, model_id)}
     if is_union(bundle, model_id):
         out.update(kind="union", sides=union_sides(bundle, model_id), has_inb=False)
     elif is_inb_only(bundle, model_id):

@@ -24,6 +24,10 @@ def describe(model: dict, bundle=None) -> str:
     """What a model is, in one line: backbone, loss, weights, size, training."""
     spec = model.get("spec") or {}
     members = spec.get("members") or []
+    if model.get("source") == "external":
+        files = ", ".join(f["name"] for f in (model.get("imported") or {}).get("files", []))
+        what = "predicted sets" if model.get("predictions_only") else f"{spec.get('dim', '?')}-d embeddings"
+        return f"imported {what}" + (f" from {files}" if files else "")
     if spec.get("of"):
         return f"INB ×{spec.get('inb_iters', '?')} on {spec['of']} ({' + '.join(members)})"
     if members:
@@ -54,8 +58,15 @@ def describe(model: dict, bundle=None) -> str:
     return " · ".join(parts) if parts else model.get("label", "")
 
 
+def source(model: dict) -> str:
+    """``imported`` for a model made elsewhere (``import-model``), else ``built`` (by ``build-bundle``)."""
+    return "imported" if model.get("source") == "external" else "built"
+
+
 def training(model: dict) -> str:
     spec = model.get("spec") or {}
+    if model.get("source") == "external":
+        return "made elsewhere"
     if spec.get("members"):
         return "combination"
     if spec.get("trained"):
@@ -89,7 +100,8 @@ def leaderboard(bundle, split: str, variant: str = "best") -> pd.DataFrame:
         th = m.get("thresholds") or {}
         row = {
             "id": m["id"], "label": m["label"], "family": m["family"], "kind": m.get("kind"),
-            "recipe": m.get("recipe"), "what": describe(m), "training": training(m), "variant": v,
+            "recipe": m.get("recipe"), "what": describe(m), "training": training(m), "source": source(m),
+            "variant": v,
             "f1": _metric(m, split, v, "f1") if v else np.nan,
             "precision": _metric(m, split, v, "precision") if v else np.nan,
             "recall": _metric(m, split, v, "recall") if v else np.nan,
@@ -99,6 +111,8 @@ def leaderboard(bundle, split: str, variant: str = "best") -> pd.DataFrame:
             row[f"f1_{x}"] = _metric(m, split, x, "f1")
         row.update(t=th.get("t"), t2=th.get("t2"), inb_t=th.get("inb_t"), inb_t2=th.get("inb_t2"),
                    inb_iters=th.get("inb_iters"))
+        if m.get("predictions_only"):
+            row.update(t="fixed", t2="—")
         if th.get("sides"):
             row["t"] = " / ".join(f"{s['t']:.3f}" for s in th["sides"])
             row["t2"] = " / ".join("—" if s.get("t2") is None else f"{s['t2']:.3f}" for s in th["sides"])

@@ -35,6 +35,7 @@ from ..matching import Decision, Embeddings, Pool, model_source
 from ..models import leaves, list_models, members
 from ..models.registry import ModelEntry
 from .cache import DataFingerprint, Stage, leaf_embeddings
+from .edit import swap_in
 from .format import REFERENCE, THUMBS, model_dir
 from .writer import seal, write_array, write_embeddings, write_jpeg, write_neighbors, write_postings
 
@@ -52,9 +53,10 @@ def log(msg: str) -> None:
 # --------------------------------------------------------------------------- plan
 def _entries(profile: str, only: list[str] | None = None) -> list[ModelEntry]:
     """Leaves first, then combinations with their members before them. ``only``: these
-    models, plus every combination whose leaves are all among them."""
+    models, plus every combination whose leaves are all among them (empty: none, a bundle of
+    postings and thumbnails that models are imported into later)."""
     entries = list_models(profile)
-    if only:
+    if only is not None:
         unknown = sorted(set(only) - {e.id for e in entries})
         if unknown:
             raise ShopeeError(f"profile {profile} has no model(s) {', '.join(unknown)}")
@@ -180,7 +182,7 @@ def build(profile: str, data_dir, out, k: int | None = None, device: str | None 
     models = _match_models(p, raw, norms, new, umap, skip_embeddings)
     _write_postings(p, new)
     manifest = seal(new, {"format_version": 1, **_manifest_top(p, models, t_start)})
-    _swap(new, p.out)
+    swap_in(new, p.out)
     log(f"[done] {p.out}: {len(models)} models in {time.time() - t_start:.0f} s")
     return manifest
 
@@ -202,18 +204,23 @@ def _embed_leaves(p: Plan, stage: Stage, device, workers) -> tuple[dict, dict]:
 
 
 def _pools(p: Plan, raw: dict, norms: dict) -> dict[str, Pool]:
-    """One pool per shown split, tables rounded to float16 as the bundle stores them."""
     fusions = {e.id: ([m.id for m in members(e)], e.spec.get("weights")) for e in p.entries
                if e.kind == "combo" and e.spec.get("combine") == "mean"}
+    return shown_pools({s: p.labels(s) for s in SHOWN}, p.split_rows, raw, norms, p.k, fusions)
+
+
+def shown_pools(labels: dict, split_rows: dict, raw: dict, norms: dict, k: int, fusions=None) -> dict[str, Pool]:
+    """One pool per shown split, tables rounded to float16 as the bundle stores them, and a
+    ``"shown"`` pool of every shown posting for the maps. ``raw``: model id -> rows of every
+    shown posting (storage form, bundle order); ``split_rows``: split -> rows into them."""
     pools = {}
-    for s in SHOWN:
-        rows = p.split_rows[s]
+    for s, rows in split_rows.items():
         emb = {mid: _embeddings(m[rows], mid, None if norms.get(mid) is None else norms[mid][rows])
                for mid, m in raw.items()}
-        pools[s] = Pool(p.labels(s), k=p.k, embeddings=emb, fusions=fusions, name=s, store_float16=True)
+        pools[s] = Pool(labels[s], k=k, embeddings=emb, fusions=fusions, name=s, store_float16=True)
     # every shown posting at once, for the maps (never for matching: retrieval stays within a split)
     everything = {mid: (lambda m=m, mid=mid: _embeddings(m, mid, None)) for mid, m in raw.items()}
-    pools["shown"] = Pool(None, k=p.k, embeddings=everything, fusions=fusions, name="shown")
+    pools["shown"] = Pool(None, k=k, embeddings=everything, fusions=fusions, name="shown")
     return pools
 
 
@@ -236,9 +243,13 @@ def _match_models(p: Plan, raw, norms, new: Path, umap: bool, skip_embeddings) -
             model = _union_model(e, d, pools)
         else:
             srch = search_of(e, p.search)
-            d = M.tune(valid, Decision.single(model_source(e.id), 0.5, name=e.id), search=srch)
-            d_inb = M.tune_inb(valid, d, 1, vectors=e.spec.get("inb_vectors", "normalised"), search=srch)
-            model = _table_model(p, e, d, d_inb, pools, new, umap, raw, norms, skip_embeddings, srch)
+            keep = e.kind != "combo" and e.id not in skip_embeddings
+            d, thresholds, metrics, files = table_model(
+                pools, p.split_rows, new, e.id, search=srch, inb_vectors=e.spec.get("inb_vectors", "normalised"),
+                storage=raw[e.id] if keep else None, norms=norms.get(e.id) if keep else None, umap=umap)
+            if e.kind == "tfidf":
+                files["vectorizer"] = _tfidf_states(p, e, new, model_dir(e.id))
+            model = _manifest_model(e, thresholds, metrics, files)
             if e.family == "fusion" and e.spec.get("combine") == "mean":
                 f1 = model["metrics"]["valid"]["min2"]["f1"]
                 if best_fusion is None or f1 > best_fusion[1]:
@@ -255,32 +266,48 @@ def _prf(d: dict) -> dict:
     return {"f1": round(d["f1"], 6), "precision": round(d["precision"], 6), "recall": round(d["recall"], 6)}
 
 
-def _table_model(p: Plan, e, d, d_inb, pools, new, umap, raw, norms, skip_embeddings, search) -> dict:
-    rel = model_dir(e.id)
-    side, inb_side = d.sides[0], d_inb.sides[0]
-    metrics = {s: {"base": _prf(M.scores(pools[s], d.without_min2())), "min2": _prf(M.scores(pools[s], d)),
-                   "inb": _prf(M.scores(pools[s], d_inb))} for s in SHOWN}
-    files = {"neighbors": _write_tables(p, pools, new, f"{rel}/neighbors.npz", side.source),
-             "neighbors_inb": _write_tables(p, pools, new, f"{rel}/neighbors_inb.npz", inb_side.source)}
-    if e.kind != "combo" and e.id not in skip_embeddings:
-        files["embeddings"] = write_embeddings(new, rel, raw[e.id])
-        if norms.get(e.id) is not None:
-            files["norms"] = write_array(new, f"{rel}/norms.npy", norms[e.id].astype(np.float32))
-    if e.kind == "tfidf":
-        files["vectorizer"] = _tfidf_states(p, e, new, rel)
+def table_model(pools: dict, split_rows: dict, new: Path, mid: str, *, search, inb_iters: int = 1,
+                inb_vectors: str = "normalised", storage=None, norms=None, umap: bool = True):
+    """One model with a neighbour table, as the builder and ``import-model`` both make it: T then
+    Min2 T2 searched on the validation pool, ``inb_iters`` INB steps with T′, T2′ re-searched (0:
+    none), metrics per shown split, and its files written under ``new`` (tables; ``storage``: its
+    embedding rows, ``norms`` their raw lengths; the map when ``umap``).
+
+    Returns ``(decision, thresholds, metrics, files)``.
+    """
+    valid = pools["valid"]
+    d = M.tune(valid, Decision.single(model_source(mid), 0.5, name=mid), search=search)
+    d_inb = M.tune_inb(valid, d, inb_iters, vectors=inb_vectors, search=search) if inb_iters else None
+    rel = model_dir(mid)
+    side = d.sides[0]
+    metrics = {}
+    for s in split_rows:
+        metrics[s] = {"base": _prf(M.scores(pools[s], d.without_min2())), "min2": _prf(M.scores(pools[s], d))}
+        if d_inb is not None:
+            metrics[s]["inb"] = _prf(M.scores(pools[s], d_inb))
+    files = {"neighbors": write_tables(split_rows, pools, new, f"{rel}/neighbors.npz", side.source)}
+    thresholds = {"t": side.t, "t2": side.t2, "inb_t": None, "inb_t2": None, "inb_iters": 0}
+    if d_inb is not None:
+        inb_side = d_inb.sides[0]
+        files["neighbors_inb"] = write_tables(split_rows, pools, new, f"{rel}/neighbors_inb.npz", inb_side.source)
+        thresholds.update(inb_t=inb_side.t, inb_t2=inb_side.t2, inb_iters=int(inb_iters),
+                          inb_vectors=inb_side.source[5])
+    thresholds["search"] = search
+    if storage is not None:
+        files["embeddings"] = write_embeddings(new, rel, storage)
+        if norms is not None:
+            files["norms"] = write_array(new, f"{rel}/norms.npy", np.asarray(norms, dtype=np.float32))
     if umap:
-        files["umap"] = write_array(new, f"{rel}/umap.npy", umap_2d(_umap_input(pools["shown"].embeddings(e.id))))
-    thresholds = {"t": side.t, "t2": side.t2, "inb_t": inb_side.t, "inb_t2": inb_side.t2, "inb_iters": 1,
-                  "inb_vectors": inb_side.source[5], "search": search}
-    return _manifest_model(e, thresholds, metrics, files)
+        files["umap"] = write_array(new, f"{rel}/umap.npy", umap_2d(_umap_input(pools["shown"].embeddings(mid))))
+    return d, thresholds, metrics, files
 
 
-def _write_tables(p: Plan, pools, new: Path, rel: str, source) -> str:
+def write_tables(split_rows: dict, pools: dict, new: Path, rel: str, source) -> str:
     """The source's table in every shown split, indices mapped to bundle rows."""
     tables = {}
-    for s in SHOWN:
+    for s, rows in split_rows.items():
         nb = pools[s].neighbors(source)
-        tables[s] = (p.split_rows[s][nb.idx], nb.sim)
+        tables[s] = (rows[nb.idx], nb.sim)
     return write_neighbors(new, rel, tables)
 
 
@@ -318,7 +345,7 @@ def _iterated_inb(p: Plan, e: ModelEntry, d: Decision, pools, new, iters: int = 
     metrics = {s: {"inb": _prf(M.scores(pools[s], d3))} for s in SHOWN}
     mid = f"{e.id}_inb{iters}"
     rel = model_dir(mid)
-    files = {"neighbors_inb": _write_tables(p, pools, new, f"{rel}/neighbors_inb.npz", side.source)}
+    files = {"neighbors_inb": write_tables(p.split_rows, pools, new, f"{rel}/neighbors_inb.npz", side.source)}
     spec = {"members": e.spec["members"], "combine": "mean", "of": e.id, "inb_iters": iters,
             "inb_thresholds": "per stage, each searched on validation", "trained": False, "loss": None, "epochs": 0}
     stages = [{"t": st["t"], "t2": st["t2"]} for st in M.inb_stages(side.source)][1:] + [{"t": side.t, "t2": side.t2}]
@@ -375,17 +402,6 @@ def _manifest_top(p: Plan, models: list, t_start: float) -> dict:
         "built": {"seconds": round(time.time() - t_start, 1), "command":
                   f"python -m shopee_core build-bundle --profile {p.profile} --data {p.data_dir} --out {p.out}{search}"},
     }
-
-
-def _swap(new: Path, out: Path) -> None:
-    old = out.parent / f".{out.name}.old"
-    if old.exists():
-        shutil.rmtree(old)
-    if out.exists():
-        out.rename(old)
-    new.rename(out)
-    if old.exists():
-        shutil.rmtree(old)
 
 
 class Eta:

@@ -206,8 +206,8 @@ def _check_manifest(m: dict) -> None:
         raise BundleError(f"manifest lacks field(s) {', '.join(missing)}")
     if m["format_version"] != FORMAT_VERSION:
         raise BundleError(f"bundle format {m['format_version']} is not supported (this tool reads {FORMAT_VERSION})")
-    if not isinstance(m["models"], list) or not m["models"]:
-        raise BundleError("manifest lists no models")
+    if not isinstance(m["models"], list):  # an empty list is a bundle of data awaiting its models
+        raise BundleError("manifest 'models' must be a list")
     ids = set()
     for i, model in enumerate(m["models"]):
         lack = [f for f in MODEL_FIELDS if f not in model]
@@ -293,7 +293,8 @@ def check_bundle(root) -> Bundle:
                     variant = "base" if name == "neighbors" else name.split("_", 1)[1]
                     for split in b.splits:
                         nb = b.neighbors(mid, split, variant)
-                        if nb.k != b.k and nb.k != min(b.k, nb.n):
+                        # an imported predictions-only table is as wide as its largest predicted set
+                        if nb.k != b.k and nb.k != min(b.k, nb.n) and not model.get("predictions_only"):
                             raise BundleError(f"{mid}: {name} has k={nb.k}, manifest says {b.k}")
             um = b.umap(mid)
             if um is not None and (um.shape != (n, 2) or not np.isfinite(um).all()):

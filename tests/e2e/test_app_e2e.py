@@ -11,6 +11,7 @@ Skipped when /usr/bin/chromium or the playwright package is missing (never
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -53,13 +54,20 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(dash_bundle):  # noqa: F811
+    with serve(dash_bundle) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def serve(bundle_path):
+    """``streamlit run app.py -- --bundle PATH`` on a free port; yields its URL."""
     port = free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
     env.pop("SHOPEE_BUNDLE", None)
     log = tempfile.NamedTemporaryFile("w+", prefix="streamlit-e2e-", suffix=".log", delete=False)
     cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
            "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
-           "--browser.gatherUsageStats", "false", "--", "--bundle", str(dash_bundle)]
+           "--browser.gatherUsageStats", "false", "--", "--bundle", str(bundle_path)]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -7,8 +7,7 @@ import numpy as np
 
 from shopee_core.data import attach_splits, load_catalog, load_or_create_folds
 from shopee_core.data.demo import generate_catalog
-from shopee_core.matching import Embeddings
-from shopee_core.matching.pipeline import apply, tune
+from shopee_core.matching import Decision, Embeddings, Pool, model_source, scores, tune
 from shopee_core.models import get
 from shopee_core.models.embedders import embed_untrained
 from shopee_core.training.loop import embed_run, train
@@ -25,8 +24,10 @@ def test_finetuning_beats_zero_shot(tmp_path):
     valid, test = np.flatnonzero(split == "valid"), np.flatnonzero(split == "test")
 
     def test_f1(x):  # thresholds searched on valid, scored on test
-        decision, _ = tune([Embeddings.from_array(x[valid].astype(np.float32))], labels[valid], min2=False)
-        return apply([Embeddings.from_array(x[test].astype(np.float32))], decision, labels[test]).scores["f1"]
+        pools = [Pool(labels[rows], embeddings={"m": Embeddings.from_array(x[rows].astype(np.float32))})
+                 for rows in (valid, test)]
+        decision = tune(pools[0], Decision.single(model_source("m"), 0.5), min2=False)
+        return scores(pools[1], decision)["f1"]
 
     zs = get("effnet_lite0_zeroshot", "demo")
     zero_shot = test_f1(embed_untrained(replace(zs, spec={**zs.spec, "image_size": SIZE}), catalog, frame,
