@@ -28,6 +28,8 @@ KINDS = ("image", "text", "tfidf", "phash", "image_zeroshot", "text_zeroshot", "
 TRAINABLE = ("image", "text")
 # keys whose value may be a number or a keyword (``select_threshold``: a distance or "scan")
 _NUMBER_OR_WORD = ("select_threshold",)
+# keys that also take null (``max_steps``: no cap)
+_NULLABLE = ("max_steps",)
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,8 @@ def _apply(spec: dict, key: str, value, where: str) -> None:
         return
     fam_old, fam_new = _family(old), _family(value)
     mixed = parts[-1] in _NUMBER_OR_WORD and {fam_old, fam_new} <= {"number", "string"}
+    if fam_new == "null" and parts[-1] in _NULLABLE:
+        mixed = True
     if fam_old not in ("null", fam_new) and not mixed:
         raise ShopeeError(f"{where}: spec key {key!r} takes a {fam_old} (now {json.dumps(old)}), "
                           f"not {json.dumps(value)}")

@@ -20,6 +20,9 @@ def test_dotted_and_nested_overrides_leave_the_registry_alone():
     assert spec_changes(base.spec, e.spec) == {"epochs": 2, "lr_schedule.max": 1e-3, "optimizer.eps": 1e-8,
                                                "select_threshold": "scan", "max_steps": 10}
     assert with_overrides(base, {"epochs": 3.0}).spec["epochs"] == 3
+    assert with_overrides(get("resnet50", "smoke"), {"max_steps": None}).spec["max_steps"] is None  # no cap
+    with pytest.raises(ShopeeError, match="takes a number"):
+        with_overrides(base, {"epochs": None})
 
 
 @pytest.mark.parametrize("overrides,phrase", [
