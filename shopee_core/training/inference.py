@@ -17,7 +17,7 @@ from torch.utils.data import DataLoader
 from ..models.image import image_transforms
 from .data import ImagePostings, TitleCollate, TitlePostings, collate_images
 from .model import MatchModel
-from .runtime import autocast, effective_precision
+from .runtime import autocast, effective_precision, raise_if_terminated
 
 
 def pick_device(requested: str | None = None) -> torch.device:
@@ -71,9 +71,11 @@ def embed_postings(model: MatchModel, spec: dict, *, paths: Sequence | None = No
         it = tqdm(loader, desc=desc, unit="batch", leave=False)
     out = []
     for inputs, _ in it:
+        raise_if_terminated()
         with autocast(precision, device):
             z = model.embed(to_device(inputs, device, channels_last))
         out.append(z.float().cpu().numpy())
+    raise_if_terminated()
     return np.concatenate(out, axis=0) if out else np.zeros((0, 0), dtype=np.float32)
 
 

@@ -35,7 +35,14 @@ from .checkpoint import load_state, load_weights, save_state, save_weights, sele
 from .inference import embed_rows, make_loader, pick_device, to_device
 from .model import MatchModel, build_model
 from .optim import SAM, build_optimizer, build_scheduler, step_scheduler
-from .runtime import autocast, effective_precision, grad_scaler, seed_everything, sigterm_as_interrupt
+from .runtime import (
+    autocast,
+    effective_precision,
+    grad_scaler,
+    raise_if_terminated,
+    seed_everything,
+    sigterm_as_interrupt,
+)
 
 CONFIG, CLASSES, METRICS, BEST, LAST_STATE = "config.json", "classes.npy", "metrics.json", "best.safetensors", "last_state.safetensors"
 
@@ -264,6 +271,7 @@ def _train_epoch(run: _Run, epoch: int, progress: bool) -> dict:
                   unit="batch", file=sys.stderr)
     channels_last = run.model.modality == "image"
     for inputs, target in it:
+        raise_if_terminated()
         loss = train_step(run.net, run.opt, to_device(inputs, run.dev, channels_last), target.to(run.dev),
                           run.precision, run.dev, run.scaler)
         if run.sched_every == "step":

@@ -70,16 +70,30 @@ def seed_everything(seed: int, deterministic: bool, benchmark: bool) -> None:
     torch.backends.cudnn.benchmark = bool(benchmark)
 
 
+_terminated = False
+
+
 def _raise_interrupt(signum, frame):
+    global _terminated
+    _terminated = True
     raise KeyboardInterrupt(f"signal {signum}")
+
+
+def raise_if_terminated() -> None:
+    """Re-raise a SIGTERM whose KeyboardInterrupt was swallowed (it can land inside a ``__del__``
+    or a logging lock release, where Python only prints "Exception ignored"); loops call this per batch."""
+    if _terminated:
+        raise KeyboardInterrupt("SIGTERM")
 
 
 @contextlib.contextmanager
 def sigterm_as_interrupt():
     """Within the block SIGTERM raises KeyboardInterrupt (main thread only; elsewhere a no-op)."""
+    global _terminated
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    _terminated = False
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         yield
