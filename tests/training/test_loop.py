@@ -105,3 +105,32 @@ def test_untrainable_and_unfinished(tiny_catalog, tmp_path):
         loop.train(get("tfidf", "smoke"), tiny_catalog, tmp_path / "x", progress=False)
     with pytest.raises(ShopeeError, match="not a finished run"):
         embed.load_run(tmp_path / "nothing")
+
+
+def test_fp16_step_with_sam_goes_through_the_grad_scaler():
+    """The seed's text precision (fp16 autocast + GradScaler) around SAM, run on CPU autocast."""
+    import torch
+
+    from shopee_core.training.model import build_model
+    from shopee_core.training.optim import build_optimizer
+
+    entry = get("bert_multilingual", "smoke")
+    torch.manual_seed(0)
+    model = build_model(entry, n_classes=4).train()
+    opt = build_optimizer(entry.spec, model)
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0**8)
+    tokens = model.encoder.tokenize(["kaos polos", "serum wajah", "tas kulit", "kopi"])
+    y = torch.tensor([0, 1, 2, 3])
+    before = [p.detach().clone() for p in model.parameters()]
+    loss = loop.train_step(model, opt, tokens, y, "fp16", torch.device("cpu"), scaler)
+    assert torch.isfinite(loss)
+    moved = [not torch.equal(a, p.detach()) for a, p in zip(before, model.parameters())]
+    assert any(moved) and all(torch.isfinite(p).all() for p in model.parameters())
+    assert all("e_w" not in opt.state[p] for p in model.parameters())  # SAM restored w before the step
+    scaler_before = scaler.get_scale()
+    with torch.no_grad():
+        model.head.weight[0, 0] = float("inf")  # an overflowing pass: the base step is skipped
+    kept = [p.detach().clone() for p in model.encoder.parameters()]
+    loop.train_step(model, opt, tokens, y, "fp16", torch.device("cpu"), scaler)
+    assert scaler.get_scale() < scaler_before
+    assert all(torch.equal(a, p.detach()) for a, p in zip(kept, model.encoder.parameters()))
