@@ -25,6 +25,9 @@ import os
 from pathlib import Path
 from typing import Iterable
 
+import torch
+import torch.hub
+
 from ..errors import ShopeeError
 
 __all__ = [
@@ -144,8 +147,6 @@ def torch_hub_cached(url: str) -> Path | None:
     """The file a torch-hub URL download would have left in ``<torch hub dir>/checkpoints``, or None."""
     if not url:
         return None
-    import torch.hub
-
     name = os.path.basename(url.split("?", 1)[0])
     path = Path(torch.hub.get_dir()) / "checkpoints" / name
     return path if name and path.is_file() else None
@@ -183,8 +184,6 @@ def _unwrap(obj, path: Path) -> dict:
         if isinstance(obj, dict) and isinstance(obj.get(key), dict):
             obj = obj[key]
             break
-    import torch
-
     if not isinstance(obj, dict) or not obj or not all(
             isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items()):
         raise WeightsUnavailable(f"weights file {path}: not a state dict (a mapping of names to tensors)")
@@ -212,8 +211,6 @@ def load_state_dict_file(path: str | os.PathLike) -> dict:
 
             obj = load_file(str(path), device="cpu")
         else:
-            import torch
-
             obj = torch.load(str(path), map_location="cpu", weights_only=True)
     except WeightsUnavailable:
         raise

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import platform
+from importlib.metadata import version
 import shutil
 import sys
 import time
@@ -48,11 +49,8 @@ CONFIG, CLASSES, METRICS, BEST, LAST_STATE = "config.json", "classes.npy", "metr
 
 
 def _versions() -> dict:
-    import timm
-    import transformers
-
-    return {"python": platform.python_version(), "torch": torch.__version__, "timm": timm.__version__,
-            "transformers": transformers.__version__}
+    return {"python": platform.python_version(), "torch": torch.__version__,
+            **{name: version(name) for name in ("timm", "transformers", "numpy", "opencv-python-headless")}}
 
 
 def prepare_data(entry: ModelEntry, data_dir):
