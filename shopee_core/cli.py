@@ -16,6 +16,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .errors import ShopeeError
+from .models import PROFILES
 
 EXIT_ERROR = 1
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell tool killed by a closed pipe returns
@@ -48,16 +49,20 @@ def cmd_demo_data(args) -> int:
 
 
 def cmd_split(args) -> int:
-    from .data import load_catalog, load_or_create_folds
+    from .data import adopt_folds, load_catalog, load_or_create_folds
 
     catalog = load_catalog(args.data, check_images=False)
     for w in catalog.warnings:
         print(f"warning: {w}", file=sys.stderr)
     existed = (Path(args.data) / "folds.csv").exists()
-    folds = load_or_create_folds(args.data, catalog.frame)
+    if args.folds_from:
+        folds = adopt_folds(args.data, catalog.frame, args.folds_from)
+    else:
+        folds = load_or_create_folds(args.data, catalog.frame)
     counts = folds["split"].value_counts().to_dict()
     where = Path(args.data) / "folds.csv"
-    state = "reused" if existed else ("written" if where.exists() else "not written (no labels: all rows are test)")
+    state = (f"adopted from {args.folds_from}" if args.folds_from else "reused" if existed else
+             "written" if where.exists() else "not written (no labels: all rows are test)")
     print(f"{where}: {state}; " + ", ".join(f"{s} {counts.get(s, 0)}" for s in ("train", "valid", "test")))
     return 0
 
@@ -70,14 +75,15 @@ def cmd_embed(args) -> int:
     if bool(args.run) == bool(args.model):
         raise ShopeeError("give exactly one of --run RUN_DIR (a trained run) or --model ID (an untrained model)")
     if args.run:
-        from .training.loop import embed_run
+        from .training.embed import embed_run
 
-        matrix, _ = embed_run(args.run, args.data, split=args.split, device=args.device, progress=not args.quiet)
+        matrix, _ = embed_run(args.run, args.data, split=args.split, device=args.device, progress=not args.quiet,
+                              workers=args.workers)
         what = f"run {args.run}"
     else:
         from .data import attach_splits, load_catalog, load_or_create_folds
         from .models import get
-        from .models.embedders import embed_untrained
+        from .training.embed import embed_untrained
 
         entry = get(args.model, args.profile)
         catalog = load_catalog(args.data, check_images=entry.kind == "image_zeroshot")
@@ -86,7 +92,8 @@ def cmd_embed(args) -> int:
             frame = frame[frame["split"] == args.split].reset_index(drop=True)
             if frame.empty:
                 raise ShopeeError(f"{args.data}: no postings in split {args.split!r}")
-        matrix = embed_untrained(entry, catalog, frame, progress=not args.quiet, device=args.device)
+        matrix = embed_untrained(entry, catalog, frame, progress=not args.quiet, device=args.device,
+                                 workers=args.workers)
         what = entry.label
     matrix = to_storage(matrix)
     save_matrix(out, matrix)
@@ -95,18 +102,18 @@ def cmd_embed(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from .models import get
+    from .models import get, parse_overrides, with_overrides
     from .training.loop import train
 
-    entry = get(args.model, args.profile)
+    entry = with_overrides(get(args.model, args.profile), parse_overrides(args.set, args.config))
     result = train(entry, args.data, args.out, resume=args.resume, device=args.device, progress=not args.quiet,
                    workers=args.workers)
     best = result["best"]
     from .training import dist
 
     if dist.is_main():
-        print(f"{args.out}: {result['epochs']} epoch(s); best valid F1 {best['f1']:.4f} (epoch "
-              f"{best['epoch'] + 1 if best['epoch'] is not None else '-'})")
+        print(f"{args.out}: {result['epochs']} epoch(s) at {result['precision']}; kept epoch "
+              f"{best['epoch'] + 1 if best['epoch'] is not None else '-'} (valid F1 {best['f1']:.4f})")
     return 0
 
 
@@ -289,6 +296,7 @@ def cmd_evaluate(args) -> int:
 
 def cmd_build_bundle(args) -> int:
     from .bundle.builder import build, plan
+    from .models import parse_overrides
 
     only = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else None
     if only == ["none"]:
@@ -299,7 +307,8 @@ def cmd_build_bundle(args) -> int:
         return 0
     skip = tuple(m.strip() for m in args.no_embeddings.split(",") if m.strip()) if args.no_embeddings else ()
     manifest = build(args.profile, args.data, args.out, k=args.k, device=args.device, workers=args.workers,
-                     umap=not args.no_umap, only=only, skip_embeddings=skip, search=args.search)
+                     umap=not args.no_umap, only=only, skip_embeddings=skip, search=args.search,
+                     overrides=parse_overrides(args.set, args.config))
     print(f"{args.out}: {len(manifest['models'])} models, {len(manifest['files'])} other files")
     return 0
 
@@ -345,8 +354,8 @@ def cmd_predict(args) -> int:
     from .io import atomic_write_csv
     from .matching import Decision, Embeddings, Pool, Side, fusion_source, model_source, predictions
     from .models import get
-    from .models.embedders import embed_untrained
     from .submission import predictions_frame
+    from .training.embed import embed_untrained
 
     bundle = Bundle.open(args.bundle)
     m = bundle.model(args.model)
@@ -382,11 +391,16 @@ def cmd_predict(args) -> int:
 
 
 def cmd_models(args) -> int:
-    from .models import list_models
+    from .models import get, list_models, parse_overrides, with_overrides
 
-    models = list_models(args.profile)
+    models = [get(args.model, args.profile)] if args.model else list_models(args.profile)
+    overrides = parse_overrides(args.set, args.config)
+    models = [with_overrides(m, overrides) for m in models]
     if args.json:
-        print(json.dumps([m.as_dict() for m in models], indent=2))
+        from .training.describe import training_facts
+
+        print(json.dumps([{**m.as_dict(), **({"training": training_facts(m)} if m.trainable else {})}
+                          for m in models], indent=2))
         return 0
     print(f"{'id':<28} {'recipe':>6}  {'family':<9} {'profile':<7} label")
     for m in models:
@@ -395,6 +409,13 @@ def cmd_models(args) -> int:
 
 
 # ------------------------------------------------------------------ parser
+def _override_args(s) -> None:
+    s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a spec key (repeatable; VALUE is JSON when it parses, else a string; dotted keys "
+                        "reach nested dicts, e.g. --set lr_schedule.max=1e-3)")
+    s.add_argument("--config", metavar="FILE.json", help="a JSON object of spec overrides (applied before --set)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .matching.search import SEARCHES
 
@@ -414,6 +435,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("split", help="write DIR/folds.csv once (GroupKFold(5): fold 0 test, 1 valid, 2-4 train)",
                        description="Assign every posting its fold and split as the seed did; later runs reuse the file.")
     s.add_argument("--data", required=True, metavar="DIR")
+    s.add_argument("--folds-from", metavar="CSV", help="adopt this posting_id,fold file (every posting once, "
+                   "folds 0-4), e.g. the seed's folds; replaces DIR/folds.csv")
     s.set_defaults(func=cmd_split)
 
     s = sub.add_parser("train", help="train a recipe (ArcFace/CurricularFace over the train split's groups)",
@@ -421,10 +444,11 @@ def build_parser() -> argparse.ArgumentParser:
                                    "validation epoch kept. Multi-GPU: torchrun --nproc_per_node N -m shopee_core train ...")
     s.add_argument("--model", required=True, metavar="ID", help="model id (see `models`)")
     s.add_argument("--data", required=True, metavar="DIR", help="Kaggle-layout folder (train.csv + train_images/)")
-    s.add_argument("--profile", choices=["seed18", "demo", "smoke"], default="seed18",
+    s.add_argument("--profile", choices=PROFILES, default="seed18",
                    help="recipe profile (default seed18: the seed's full recipe, for a GPU)")
     s.add_argument("--out", required=True, metavar="RUN_DIR")
     s.add_argument("--resume", action="store_true", help="continue an interrupted run in RUN_DIR")
+    _override_args(s)
     s.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when present)")
     s.add_argument("--workers", type=int, help="data-loading worker processes")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -435,11 +459,12 @@ def build_parser() -> argparse.ArgumentParser:
                                    "or, for TF-IDF, .npz (sparse CSR).")
     s.add_argument("--run", metavar="RUN_DIR", help="a finished (or best-so-far) training run")
     s.add_argument("--model", metavar="ID", help="an untrained model: tfidf, phash, e5_zeroshot, *_zeroshot")
-    s.add_argument("--profile", choices=["seed18", "demo", "smoke"], help="profile of --model (default: its first)")
+    s.add_argument("--profile", choices=PROFILES, help="profile of --model (default: its first)")
     s.add_argument("--data", required=True, metavar="DIR")
     s.add_argument("--split", metavar="NAME", help="only this split's postings (train|valid|test)")
     s.add_argument("--out", required=True, metavar="PATH")
     s.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when present)")
+    s.add_argument("--workers", type=int, help="image-loading worker processes")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_embed)
 
@@ -485,7 +510,11 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Folds, embeddings, neighbour tables, thresholds, metrics, Min2/INB, fusions, "
                                    "unions, UMAP, thumbnails and a checksummed manifest. Resumable: work is cached in "
                                    ".NAME.build beside the bundle.")
-    s.add_argument("--profile", choices=["seed18", "demo", "smoke"], required=True)
+    s.add_argument("--profile", choices=PROFILES, required=True)
+    s.add_argument("--set", action="append", default=[], metavar="[ID:]KEY=VALUE",
+                   help="override a spec key of every model that has it, or of model ID only (repeatable; VALUE "
+                        "is JSON when it parses), e.g. --set epochs=1 --set resnet50:image_size=256")
+    s.add_argument("--config", metavar="FILE.json", help="a JSON object of such overrides (applied before --set)")
     s.add_argument("--data", required=True, metavar="DIR")
     s.add_argument("--out", required=True, metavar="DIR", help="bundle folder, e.g. precomputed/demo")
     s.add_argument("--models", metavar="ID,ID", help="only these models (and the combinations they complete); "
@@ -561,9 +590,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_predict)
 
-    s = sub.add_parser("models", help="list the model registry", description="Every model recipe with its full spec.")
-    s.add_argument("--json", action="store_true", help="print the full specs as JSON")
-    s.add_argument("--profile", choices=["seed18", "demo", "smoke"], help="only models of this profile")
+    s = sub.add_parser("models", help="list the model registry",
+                       description="Every model recipe with its full spec; --json adds, for trained recipes, what "
+                                   "the training code computes from it (LR per epoch, the optimiser read back, "
+                                   "seed, precision, embedding, checkpoint rule).")
+    s.add_argument("--json", action="store_true", help="print the full (effective) specs as JSON")
+    s.add_argument("--profile", choices=PROFILES, help="only models of this profile")
+    s.add_argument("--model", metavar="ID", help="only this model")
+    _override_args(s)
     s.set_defaults(func=cmd_models)
     return p
 

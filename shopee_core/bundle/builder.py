@@ -32,7 +32,7 @@ from ..data import attach_splits, load_catalog, load_or_create_folds
 from ..errors import ShopeeError
 from ..io import atomic_write_json
 from ..matching import Decision, Embeddings, Pool, model_source
-from ..models import leaves, list_models, members
+from ..models import leaves, list_models, members, with_overrides
 from ..models.registry import ModelEntry
 from .cache import DataFingerprint, Stage, leaf_embeddings
 from .edit import swap_in
@@ -143,8 +143,30 @@ class Plan:
         return self.pool_frame["label_group"].to_numpy()[self.split_rows[split]]
 
 
-def _prepare(profile, data_dir, out, k, only, search) -> Plan:
-    entries = _entries(profile, only)
+def with_spec_overrides(entries: list[ModelEntry], overrides: dict | None) -> list[ModelEntry]:
+    """``overrides``: ``{"key": v}`` for every model whose spec has the (top-level) key, or
+    ``{"ID:key": v}`` for one model; a key no model of the plan has is a one-line error."""
+    if not overrides:
+        return entries
+    by_id = {e.id: e for e in entries}
+    per_model: dict[str, dict] = {}
+    for key, value in overrides.items():
+        mid, sep, rest = str(key).partition(":")
+        if sep:
+            if mid not in by_id:
+                raise ShopeeError(f"--set {key}: the plan has no model {mid!r}")
+            per_model.setdefault(mid, {})[rest] = value
+            continue
+        hit = [e.id for e in entries if key.split(".", 1)[0] in e.spec]
+        if not hit:
+            raise ShopeeError(f"--set {key}: no model of the plan has a spec key {key.split('.', 1)[0]!r}")
+        for mid in hit:
+            per_model.setdefault(mid, {})[key] = value
+    return [with_overrides(e, per_model.get(e.id)) for e in entries]
+
+
+def _prepare(profile, data_dir, out, k, only, search, overrides=None) -> Plan:
+    entries = with_spec_overrides(_entries(profile, only), overrides)
     catalog = load_catalog(data_dir, check_images=True)
     if not catalog.has_labels:
         raise ShopeeError(f"{data_dir}: a bundle needs labelled data (train.csv with label_group) to tune and score")
@@ -165,14 +187,15 @@ def _prepare(profile, data_dir, out, k, only, search) -> Plan:
 # --------------------------------------------------------------------------- build
 def build(profile: str, data_dir, out, k: int | None = None, device: str | None = None, workers: int | None = None,
           umap: bool = True, only: list[str] | None = None, skip_embeddings: tuple = (),
-          search: str | None = None) -> dict:
+          search: str | None = None, overrides: dict | None = None) -> dict:
     """``skip_embeddings``: models that ship neighbour tables and maps but no embedding rows (keeps a
     committed bundle lean; the dashboard then cannot re-fuse them or score pairs outside their tables).
     ``search``: None tunes every model with its recipe's threshold search, ``"seed"`` / ``"full"``
     all of them with the seed's scans / the full scan. ``k``: candidates per posting (None: the
-    profile's, e.g. 50 for seed18 as the seed, 51 for tuned so a 51-member group can be found whole)."""
+    profile's, e.g. 50 for seed18 as the seed, 51 for tuned so a 51-member group can be found whole).
+    ``overrides``: spec overrides (:func:`with_spec_overrides`); they enter every cache key."""
     t_start = time.time()
-    p = _prepare(profile, data_dir, out, k, only, search)
+    p = _prepare(profile, data_dir, out, k, only, search, overrides)
     stage = Stage(p.out.parent / f".{p.out.name}.build")
     raw, norms = _embed_leaves(p, stage, device, workers)
     new = p.out.parent / f".{p.out.name}.new"

@@ -114,7 +114,8 @@ def leaf_embeddings(entry: ModelEntry, data_dir: Path, catalog, frame, stage: St
               flush=True)
     how = "computed"
     if entry.trainable:
-        from ..training.loop import embed_run, train
+        from ..training.embed import embed_run
+        from ..training.loop import train
 
         run = stage.path("runs", key)
         if not (run / "done.json").exists():
@@ -126,7 +127,7 @@ def leaf_embeddings(entry: ModelEntry, data_dir: Path, catalog, frame, stage: St
             how = "embedded with the cached trained run"
         x, _ = embed_run(run, data_dir, device=device, workers=workers)
     else:
-        from ..models.embedders import embed_untrained
+        from ..training.embed import embed_untrained
 
         x = embed_untrained(entry, catalog, frame, device=device)
     from ..models.embedders import to_storage

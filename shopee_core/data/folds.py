@@ -1,9 +1,13 @@
 """The seed's split, persisted.
 
-``GroupKFold(n_splits=5)`` on ``label_group``, unshuffled, rows in catalog order:
-fold 0 = test, fold 1 = validation, folds 2-4 = train. GroupKFold's tie-breaking
-may change between scikit-learn versions, so the fold of every posting is
-written once to ``<catalog>/folds.csv`` and read back from then on.
+``GroupKFold(n_splits=5)`` on ``label_group``, unshuffled, rows in catalog order: fold 0 =
+test, fold 1 = validation, folds 2-4 = train. This is the seed's call, and on the Kaggle
+train.csv it gives the seed's sizes (train 20,550 / valid 6,849 / test 6,851). It need not give
+the seed's *members*: recent scikit-learn sorts the groups by size with a stable sort before
+assigning them (ties in catalog order), the seed's 2021 version did not, and the seed
+published no fold file. So the fold of every posting is written once to
+``<catalog>/folds.csv`` and read back from then on, and :func:`adopt_folds` (``split
+--folds-from CSV``) pins a given assignment, e.g. the seed's folds if you have them.
 """
 
 from __future__ import annotations
@@ -40,7 +44,8 @@ def _group_kfold() -> GroupKFold:
 
 
 def make_folds(frame: pd.DataFrame) -> pd.DataFrame:
-    """``posting_id, fold, split`` for ``frame`` (in its order), exactly the seed's split."""
+    """``posting_id, fold, split`` for ``frame`` (in its order): the seed's GroupKFold call (same
+    fold sizes; members as this scikit-learn assigns them, see the module docstring)."""
     if "label_group" not in frame.columns:
         raise DataError("cannot split postings without label_group (prediction-only data)")
     groups = frame["label_group"].to_numpy()
@@ -73,8 +78,9 @@ def _unlabelled(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _read_folds(path: Path) -> pd.DataFrame:
-    fix = f"delete {path} to recompute the split"
+def _read_folds(path: Path, fix: str | None = None, derive_split: bool = False) -> pd.DataFrame:
+    """Parse a folds file; ``derive_split``: the split always follows the fold (a split column is ignored)."""
+    fix = fix or f"delete {path} to recompute the split"
     try:
         folds = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False)
     except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
@@ -91,7 +97,7 @@ def _read_folds(path: Path) -> pd.DataFrame:
             f"{path}: fold must be an integer, found {_examples(fold_text[bad].unique())}; {fix}"
         )
     folds["fold"] = fold_text.astype(np.int64)
-    if "split" in folds.columns:
+    if "split" in folds.columns and not derive_split:
         folds["split"] = folds["split"].astype(str).str.strip()
         odd = ~folds["split"].isin(SPLITS)
         if odd.any():
@@ -101,7 +107,7 @@ def _read_folds(path: Path) -> pd.DataFrame:
             )
     else:
         unknown = ~folds["fold"].isin(list(SPLIT_OF_FOLD))
-        if unknown.any():
+        if unknown.any() and not derive_split:
             raise DataError(f"{path}: no split column and folds outside 0-4; {fix}")
         folds["split"] = folds["fold"].map(SPLIT_OF_FOLD)
     dup = folds["posting_id"][folds["posting_id"].duplicated()].unique()
@@ -110,9 +116,10 @@ def _read_folds(path: Path) -> pd.DataFrame:
     return folds[["posting_id", "fold", "split"]].reset_index(drop=True)
 
 
-def _check_matches(path: Path, folds: pd.DataFrame, frame: pd.DataFrame, subset: bool = False) -> None:
+def _check_matches(path: Path, folds: pd.DataFrame, frame: pd.DataFrame, subset: bool = False,
+                   fix: str | None = None) -> None:
     """folds.csv must be the one made for ``frame`` (``subset``: for a catalog ``frame`` is part of)."""
-    fix = f"it was made for other data; delete {path} to recompute the split"
+    fix = fix or f"it was made for other data; delete {path} to recompute the split"
     ids = frame["posting_id"].astype(str)
     in_file = set(folds["posting_id"])
     in_frame = set(ids)
@@ -203,4 +210,28 @@ def attach_splits(frame: pd.DataFrame, folds: pd.DataFrame) -> pd.DataFrame:
     out = frame.drop(columns=[c for c in ("fold", "split") if c in frame.columns]).copy()
     out["fold"] = lookup["fold"].reindex(ids).to_numpy(dtype=np.int64)
     out["split"] = lookup["split"].reindex(ids).to_numpy()
+    return out
+
+
+def adopt_folds(root: str | os.PathLike, frame: pd.DataFrame, source: str | os.PathLike) -> pd.DataFrame:
+    """Make ``source`` (``posting_id,fold``) the split of ``frame``: written to ``root/folds.csv``.
+
+    Every posting of the catalog must be listed exactly once, with a fold in 0-4, and no label
+    group may span two splits; otherwise DataError (one line) and nothing is written. Replaces
+    an existing folds.csv. Returns the folds in ``frame``'s order.
+    """
+    source = Path(source)
+    if "label_group" not in frame.columns:
+        raise DataError(f"--folds-from {source}: the catalog has no label_group (prediction-only data is all test)")
+    if not source.is_file():
+        raise DataError(f"--folds-from {source}: no such file")
+    folds = _read_folds(source, fix="give a posting_id,fold file with folds 0-4", derive_split=True)
+    odd = ~folds["fold"].isin(list(SPLIT_OF_FOLD))
+    if odd.any():
+        raise DataError(f"{source}: folds must be 0-4, found {_examples(folds.loc[odd, 'fold'].unique())}")
+    _check_matches(source, folds, frame, fix="it must list every posting of the catalog once")
+    ordered = folds.set_index("posting_id").reindex(frame["posting_id"].astype(str))
+    out = pd.DataFrame({"posting_id": ordered.index.to_numpy(), "fold": ordered["fold"].to_numpy(dtype=np.int64)})
+    out["split"] = out["fold"].map(SPLIT_OF_FOLD)
+    atomic_write_csv(Path(root) / FOLDS_FILE, out)
     return out

@@ -10,11 +10,18 @@ float32, outside autocast, clamped to [-1, 1]):
   Other classes get ``s·cos``.
 - **CurricularFace** (Huang et al. 2020): the same target logit; a non-target class that
   is "hard" (``cos θ_j > cos(θ_y + m)``) gets ``s·cos θ_j·(t + cos θ_j)``, where the buffer
-  ``t`` is a running mean (momentum 0.01) of the target cosines. ``t`` is updated only in
-  training mode with labels (the seed's version also moved it at inference).
+  ``t`` is a running mean (momentum 0.01) of the target cosines, updated (before it is
+  used) in training mode with labels.
 
-Without labels both return ``s·cos`` for every class: the seed's "head" image
-embedding (30·cos to every train class).
+Without labels both return ``s·cos`` for every class. :meth:`seed_output` is the seed's
+"head" retrieval vector instead: the training forward with every row labelled 1 (the margin
+lands on column 1) and, for CurricularFace, ``t`` moving at inference too, as the seed's
+code did in any mode (so its vectors depend on batch order).
+
+Initialisation (``init``): ``xavier_uniform`` (the seed's ArcFace) or ``normal_0.01``
+(N(0, 0.01), the seed's CurricularFace kernel). Rows are normalised before use, so the
+choice only sets the starting directions and the rows' norm (the optimiser's step relative
+to them).
 """
 
 from __future__ import annotations
@@ -27,9 +34,11 @@ from torch import nn
 
 from ..errors import ShopeeError
 
-__all__ = ["ArcFace", "CurricularFace", "HEADS", "create_head"]
+__all__ = ["ArcFace", "CurricularFace", "HEADS", "HEAD_INITS", "SEED_DUMMY_LABEL", "create_head"]
 
 _SINE_EPS = 1e-7  # keeps d sqrt(1 - cos^2) finite at cos = ±1
+HEAD_INITS = ("xavier_uniform", "normal_0.01")
+SEED_DUMMY_LABEL = 1  # the label the seed passed when it kept the head output as the embedding
 
 
 def _check_args(in_features: int, n_classes: int, s: float, m: float) -> None:
@@ -44,9 +53,12 @@ def _check_args(in_features: int, n_classes: int, s: float, m: float) -> None:
 
 
 class _MarginHead(nn.Module):
-    def __init__(self, in_features: int, n_classes: int, s: float, m: float):
+    def __init__(self, in_features: int, n_classes: int, s: float, m: float, init: str = "xavier_uniform"):
         super().__init__()
         _check_args(in_features, n_classes, s, m)
+        if init not in HEAD_INITS:
+            raise ShopeeError(f"margin head: unknown init {init!r}; choose one of: {', '.join(HEAD_INITS)}")
+        self.init = init
         self.in_features = int(in_features)
         self.n_classes = int(n_classes)
         self.s = float(s)
@@ -59,10 +71,20 @@ class _MarginHead(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        nn.init.xavier_uniform_(self.weight)
+        if self.init == "normal_0.01":
+            nn.init.normal_(self.weight, std=0.01)
+        else:
+            nn.init.xavier_uniform_(self.weight)
 
     def extra_repr(self) -> str:
-        return f"in_features={self.in_features}, n_classes={self.n_classes}, s={self.s}, m={self.m}"
+        return f"in_features={self.in_features}, n_classes={self.n_classes}, s={self.s}, m={self.m}, init={self.init}"
+
+    def seed_output(self, x: torch.Tensor, label: int = SEED_DUMMY_LABEL) -> torch.Tensor:
+        """The seed's "head" embedding: the training logits with every row labelled ``label``."""
+        if not 0 <= label < self.n_classes:
+            raise ShopeeError(f"{type(self).__name__}: the seed's dummy label {label} needs >= {label + 1} classes")
+        return self._logits(x, torch.full((x.shape[0],), label, dtype=torch.long, device=x.device),
+                            update_t=True)
 
     def cosine(self, x: torch.Tensor) -> torch.Tensor:
         """(B, n_classes) float32 cosines between the features and every class row."""
@@ -103,14 +125,17 @@ class ArcFace(_MarginHead):
     """Additive angular margin head: ``s·cos(θ_y + m)`` on the target class, ``s·cos θ`` elsewhere."""
 
     def __init__(self, in_features: int, n_classes: int, s: float = 30.0, m: float = 0.5,
-                 easy_margin: bool = False):
-        super().__init__(in_features, n_classes, s, m)
+                 easy_margin: bool = False, init: str = "xavier_uniform"):
+        super().__init__(in_features, n_classes, s, m, init)
         self.easy_margin = bool(easy_margin)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        cos = self.cosine(x)
         if labels is None:
-            return cos * self.s
+            return self.cosine(x) * self.s
+        return self._logits(x, labels)
+
+    def _logits(self, x: torch.Tensor, labels: torch.Tensor, update_t: bool = False) -> torch.Tensor:
+        cos = self.cosine(x)
         labels, cos_y = self._target_cos(cos, labels)
         target = self._target_logit(cos_y, self.easy_margin)
         return cos.scatter(1, labels[:, None], target) * self.s
@@ -121,21 +146,25 @@ class CurricularFace(_MarginHead):
 
     momentum = 0.01
 
-    def __init__(self, in_features: int, n_classes: int, s: float = 30.0, m: float = 0.5):
-        super().__init__(in_features, n_classes, s, m)
+    def __init__(self, in_features: int, n_classes: int, s: float = 30.0, m: float = 0.5,
+                 init: str = "normal_0.01"):
+        super().__init__(in_features, n_classes, s, m, init)
         self.register_buffer("t", torch.zeros(1))
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        cos = self.cosine(x)
         if labels is None:
-            return cos * self.s
+            return self.cosine(x) * self.s
+        return self._logits(x, labels, update_t=self.training)
+
+    def _logits(self, x: torch.Tensor, labels: torch.Tensor, update_t: bool = False) -> torch.Tensor:
+        cos = self.cosine(x)
         labels, cos_y = self._target_cos(cos, labels)
         target = self._target_logit(cos_y)
         # hard negatives: cos(theta_j) > cos(theta_y + m) (the seed's mask, before the fallback)
         sine = torch.sqrt((1.0 - cos_y * cos_y).clamp(min=_SINE_EPS))
         cos_theta_m = cos_y * self.cos_m - sine * self.sin_m
         hard = cos > cos_theta_m
-        if self.training:
+        if update_t:
             with torch.no_grad():
                 self.t.mul_(1.0 - self.momentum).add_(self.momentum * cos_y.detach().mean())
         t = self.t.to(cos.dtype)
@@ -146,9 +175,13 @@ class CurricularFace(_MarginHead):
 HEADS = {"arcface": ArcFace, "curricularface": CurricularFace}
 
 
-def create_head(loss: str, in_features: int, n_classes: int, s: float = 30.0, m: float = 0.5) -> nn.Module:
-    """A margin head by loss name (``arcface`` or ``curricularface``, case-insensitive)."""
+def create_head(loss: str, in_features: int, n_classes: int, s: float = 30.0, m: float = 0.5,
+                init: str | None = None) -> nn.Module:
+    """A margin head by loss name (``arcface`` or ``curricularface``, case-insensitive).
+
+    ``init`` None: each head's seed default (ArcFace Xavier uniform, CurricularFace N(0, 0.01)).
+    """
     key = str(loss).strip().lower().replace("-", "").replace("_", "")
     if key not in HEADS:
         raise ShopeeError(f"unknown margin loss {loss!r}; choose one of: {', '.join(HEADS)}")
-    return HEADS[key](in_features, n_classes, s=s, m=m)
+    return HEADS[key](in_features, n_classes, s=s, m=m, **({"init": init} if init else {}))

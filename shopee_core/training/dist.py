@@ -6,6 +6,7 @@ import os
 
 import torch
 import torch.distributed as td
+from torch.utils.data import DistributedSampler
 
 
 def world_size() -> int:
@@ -44,7 +45,5 @@ def shutdown() -> None:
 
 
 def sampler(n: int, seed: int):
-    from torch.utils.data import DistributedSampler
-
     return DistributedSampler(range(n), num_replicas=world_size(), rank=rank(), shuffle=True, seed=seed,
                               drop_last=True)

@@ -1,4 +1,9 @@
-"""Batched inference of a MatchModel over postings (images or titles) -> float32 rows."""
+"""Batched inference of a MatchModel over postings (images or titles) -> float32 rows.
+
+Inference runs at the recipe's precision (spec ``precision``, as far as the device can) and in
+the loader's order; ``embedding: head`` of a CurricularFace recipe moves the head's buffer t
+batch by batch, as the seed's did.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +15,10 @@ import torch
 from torch.utils.data import DataLoader
 
 from ..data.text import title_cleaning
+from ..models.image import image_transforms
 from .data import ImagePostings, TitleCollate, TitlePostings, collate_images
 from .model import MatchModel
+from .runtime import autocast, effective_precision, raise_if_terminated
 
 
 def pick_device(requested: str | None = None) -> torch.device:
@@ -31,19 +38,12 @@ def to_device(inputs: dict, device: torch.device, channels_last: bool) -> dict:
     return out
 
 
-def autocast(device: torch.device):
-    """bf16 autocast on CUDA (no loss scaling needed); a no-op on CPU."""
-    return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
-
-
 def make_loader(model: MatchModel, spec: dict, *, paths=None, titles=None, labels=None, train: bool,
                 batch_size: int, workers: int | None = None, sampler=None, generator=None) -> DataLoader:
     workers = default_workers() if workers is None else workers
     if model.modality == "image":
-        from ..models.image import image_transforms
-
         tf = image_transforms(model.encoder.data_config, spec["image_size"], train=train,
-                              augment=spec.get("augment", "seed") if train else "none")
+                              augment=spec.get("augment", "none"), resize=spec.get("resize", "torchvision"))
         ds, collate = ImagePostings(paths, labels, tf), collate_images
     else:
         ds, collate = TitlePostings(titles, labels), TitleCollate(model.encoder.tokenize, title_cleaning(spec))
@@ -54,9 +54,12 @@ def make_loader(model: MatchModel, spec: dict, *, paths=None, titles=None, label
 
 @torch.inference_mode()
 def embed_postings(model: MatchModel, spec: dict, *, paths: Sequence | None = None, titles: Sequence | None = None,
-                   device: torch.device | None = None, batch_size: int = 64, workers: int | None = None,
+                   device: torch.device | None = None, batch_size: int | None = None, workers: int | None = None,
                    progress: bool = False, desc: str = "embed") -> np.ndarray:
+    """One float32 row per path or title; ``batch_size`` None: the spec's ``embed_batch_size`` (else 64)."""
     device = device or pick_device()
+    batch_size = int(batch_size or spec.get("embed_batch_size", 64))
+    precision = effective_precision(spec.get("precision", "fp32"), device)
     channels_last = model.modality == "image"
     model.eval().to(device)
     if channels_last:
@@ -69,7 +72,19 @@ def embed_postings(model: MatchModel, spec: dict, *, paths: Sequence | None = No
         it = tqdm(loader, desc=desc, unit="batch", leave=False)
     out = []
     for inputs, _ in it:
-        with autocast(device):
+        raise_if_terminated()
+        with autocast(precision, device):
             z = model.embed(to_device(inputs, device, channels_last))
         out.append(z.float().cpu().numpy())
+    raise_if_terminated()
     return np.concatenate(out, axis=0) if out else np.zeros((0, 0), dtype=np.float32)
+
+
+def embed_rows(model: MatchModel, spec: dict, frame, catalog, rows: np.ndarray, device, workers=None,
+               progress: bool = False, desc: str = "embed") -> np.ndarray:
+    """Embeddings of ``frame``'s ``rows`` (images from the catalog, or titles), in row order."""
+    if model.modality == "image":
+        paths = [catalog.image_dir / name for name in frame["image"].to_numpy()[rows]]
+        return embed_postings(model, spec, paths=paths, device=device, workers=workers, progress=progress, desc=desc)
+    return embed_postings(model, spec, titles=frame["title"].to_numpy()[rows].tolist(), device=device, workers=0,
+                          progress=progress, desc=desc)

@@ -1,20 +1,22 @@
 """Train a recipe: margin-head classification over the train split's label groups.
 
-One function serves image and text recipes, one process or many (torchrun /
-DDP). Each epoch ends with validation F1 at the seed's fixed threshold,
-safetensors checkpoints (written atomically) and ``metrics.json``; the best
-epoch is kept as ``best.safetensors``; ``resume`` continues after the last
-finished epoch.
+One function serves image and text recipes, one process or many (torchrun / DDP). Its
+steps: set up the device, precision and seeds; split the catalog; build the network,
+loader, optimiser and schedule; resume; then per epoch train, validate, checkpoint
+(safetensors, written atomically) and keep the checkpoint the recipe's rule selects
+(:mod:`.checkpoint`). ``resume`` continues after the last finished epoch. ``config.json``
+records the effective spec (overrides included) and the precision really used.
 """
 
 from __future__ import annotations
 
 import json
 import platform
-import random
+from importlib.metadata import version
 import shutil
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -23,33 +25,36 @@ import torch.nn.functional as F
 
 from ..data import attach_splits, load_catalog, load_or_create_folds
 from ..errors import ShopeeError
-from ..io import atomic_save_npy, atomic_write_json, load_npy
+from ..io import atomic_save_npy, atomic_write_json
+from ..matching import Embeddings, Scorer, knn, search_t
+from ..models import get as registered
+from ..models import spec_changes
 from ..models.registry import ModelEntry
+from ..speed import enable_cpu_speed
 from . import dist
-from .checkpoint import load_state, load_weights, save_state, save_weights
-from .inference import autocast, embed_postings, make_loader, pick_device, to_device
+from .checkpoint import load_state, load_weights, save_state, save_weights, select_best, selection_rule
+from .inference import embed_rows, make_loader, pick_device, to_device
 from .model import MatchModel, build_model
-from .optim import SAM, ranger, seed_image_lr, warmup_cosine
+from .optim import SAM, build_optimizer, build_scheduler, step_scheduler
+from .runtime import (
+    autocast,
+    effective_precision,
+    grad_scaler,
+    raise_if_terminated,
+    seed_everything,
+    sigterm_as_interrupt,
+)
 
 CONFIG, CLASSES, METRICS, BEST, LAST_STATE = "config.json", "classes.npy", "metrics.json", "best.safetensors", "last_state.safetensors"
 
 
-def _seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % (2**32))
-    torch.manual_seed(seed)
-
-
 def _versions() -> dict:
-    import timm
-    import transformers
-
-    return {"python": platform.python_version(), "torch": torch.__version__, "timm": timm.__version__,
-            "transformers": transformers.__version__}
+    return {"python": platform.python_version(), "torch": torch.__version__,
+            **{name: version(name) for name in ("timm", "transformers", "numpy", "opencv-python-headless")}}
 
 
 def prepare_data(entry: ModelEntry, data_dir):
-    """Catalog + splits; class indices of the train split's label groups."""
+    """Catalog + splits (folds written once, by the main process)."""
     modality = "image" if entry.kind.startswith("image") else "text"
     catalog = load_catalog(data_dir, check_images=modality == "image")
     if not catalog.has_labels:
@@ -63,50 +68,57 @@ def prepare_data(entry: ModelEntry, data_dir):
     return catalog, frame
 
 
-def build_optimizer(entry: ModelEntry, model: MatchModel, steps_per_epoch: int):
-    spec = entry.spec
-    if spec["optimizer"] == "ranger":
-        sched = spec["lr_schedule"]
-        opt = ranger(model.parameters(), lr=seed_image_lr(0, sched["start"], sched["peak"], sched["warmup_epochs"],
-                                                            sched["decay"]), weight_decay=spec.get("weight_decay", 0))
-        return opt, None
-    if spec["optimizer"] == "sam_adamw":
-        lr, mult = spec["lr"], spec.get("head_lr_mult", 2.0)
-        groups = [{"params": list(model.encoder.parameters()), "lr": lr},
-                  {"params": list(model.neck.parameters()) + list(model.head.parameters()), "lr": lr * mult}]
-        opt = SAM(groups, torch.optim.AdamW, rho=spec.get("sam_rho", 0.05), lr=lr,
-                  weight_decay=spec.get("weight_decay", 0.01))
-        total = max(1, spec["epochs"] * steps_per_epoch)
-        warm = int(total * spec["lr_schedule"].get("warmup_ratio", 0.1))
-        sched = torch.optim.lr_scheduler.LambdaLR(opt.base_optimizer, lambda s: warmup_cosine(s, total, warm))
-        return opt, sched
-    raise ShopeeError(f"unknown optimizer {spec['optimizer']!r}")
+def _backward(loss: torch.Tensor, scaler) -> None:
+    (scaler.scale(loss) if scaler is not None else loss).backward()
 
 
-def train_step(net, opt, sched, inputs: dict, target: torch.Tensor, dev: torch.device) -> torch.Tensor:
-    """One optimisation step (two forward/backward passes under SAM); bf16 autocast on CUDA."""
-    with autocast(dev):
-        loss = F.cross_entropy(net(inputs, target).float(), target)
-    loss.backward()
-    if isinstance(opt, SAM):
-        opt.first_step()
-        with autocast(dev):
-            F.cross_entropy(net(inputs, target).float(), target).backward()
-        opt.second_step()
-    else:
+def _optimizer_step(opt, scaler) -> None:
+    if scaler is None:
         opt.step()
-        opt.zero_grad(set_to_none=True)
-    if sched is not None:
-        sched.step()
+    else:
+        scaler.step(opt)
+        scaler.update()
+
+
+def train_step(net, opt, inputs: dict, target: torch.Tensor, precision: str, dev: torch.device,
+               scaler=None) -> torch.Tensor:
+    """One optimisation step at an effective ``precision`` (two forward/backward passes under SAM).
+
+    fp16 scales the loss; SAM's ascent uses the unscaled gradient and its base step goes
+    through the scaler, which skips it when either pass overflowed.
+    """
+    def loss_of():
+        with autocast(precision, dev):
+            logits = net(inputs, target)
+        return F.cross_entropy(logits.float(), target)
+
+    loss = loss_of()
+    _backward(loss, scaler)
+    if isinstance(opt, SAM):
+        if scaler is not None:
+            scaler.unscale_(opt)
+        opt.first_step()
+        _backward(loss_of(), scaler)
+        opt.restore()
+        _optimizer_step(opt.base_optimizer, scaler)
+    else:
+        _optimizer_step(opt, scaler)
+    opt.zero_grad(set_to_none=True)
     return loss.detach()
 
 
-def _set_epoch_lr(entry: ModelEntry, opt, epoch: int) -> None:
-    sched = entry.spec.get("lr_schedule", {})
-    if sched.get("kind") == "seed_image":
-        lr = seed_image_lr(epoch, sched["start"], sched["peak"], sched["warmup_epochs"], sched["decay"])
-        for g in opt.param_groups:
-            g["lr"] = lr
+def validate(model: MatchModel, entry: ModelEntry, frame, catalog, rows: np.ndarray, device, workers) -> dict:
+    """Validation F1 at the recipe's selection threshold, and at the best threshold of a full scan."""
+    if len(rows) < 2:
+        return {"f1": float("nan"), "threshold": None}
+    emb = embed_rows(model, entry.spec, frame, catalog, rows, device, workers, progress=False, desc="valid")
+    scorer = Scorer(knn(Embeddings.from_array(emb), int(entry.spec.get("k", 50))),
+                    frame["label_group"].to_numpy()[rows])
+    best_t, _ = search_t(scorer)
+    rule, _ = selection_rule(entry.spec)
+    t = best_t if rule == "scan" else rule
+    return {"threshold": t, "f1": scorer.score(t)["f1"], "best_threshold": best_t,
+            "best_f1": scorer.score(best_t)["f1"]}
 
 
 def _check_run_dir(out: Path, entry: ModelEntry, resume: bool) -> dict | None:
@@ -119,7 +131,8 @@ def _check_run_dir(out: Path, entry: ModelEntry, resume: bool) -> dict | None:
                           f"or choose another --out")
     if stored["model"] != entry.as_dict():
         raise ShopeeError(f"{out} was trained with a different recipe ({stored['model']['id']}, "
-                          f"{stored['model']['profile']}); cannot resume it as {entry.id} ({entry.profile})")
+                          f"{stored['model']['profile']}, overrides {stored.get('overrides', {})}); cannot resume it "
+                          f"as {entry.id} ({entry.profile}); pass the same --set/--config as its first run")
     return stored
 
 
@@ -131,187 +144,211 @@ def save_encoder_files(model: MatchModel, out: Path) -> None:
         model.encoder.tokenizer.save_pretrained(folder)
 
 
-def validate(model: MatchModel, entry: ModelEntry, frame, catalog, rows: np.ndarray, device, workers) -> dict:
-    """Validation F1 at the seed's fixed threshold, and at the best threshold of a full scan."""
-    from ..matching import Embeddings, Scorer, knn, search_t
+@dataclass
+class _Run:
+    """What the steps of one training run share."""
+    entry: ModelEntry
+    out: Path
+    dev: torch.device
+    precision: str
+    catalog: object = None
+    frame: object = None
+    train_rows: np.ndarray = None
+    valid_rows: np.ndarray = None
+    classes: np.ndarray = None
+    model: MatchModel = None
+    net: torch.nn.Module = None
+    loader: object = None
+    sampler: object = None
+    generator: torch.Generator = None
+    steps_per_epoch: int = 0
+    opt: object = None
+    sched: object = None
+    sched_every: str = "epoch"
+    scaler: object = None
+    history: list = field(default_factory=list)
+    best: dict = field(default_factory=lambda: {"epoch": None, "f1": -1.0})
+    start_epoch: int = 0
 
-    if len(rows) < 2:
-        return {"f1": float("nan"), "threshold": None}
-    emb = _embed_rows(model, entry, frame, catalog, rows, device, workers, progress=False)
-    scorer = Scorer(knn(Embeddings.from_array(emb), 50), frame["label_group"].to_numpy()[rows])
-    t = entry.spec.get("threshold") or 0.5
-    best_t, _ = search_t(scorer)
-    return {"threshold": t, "f1": scorer.score(t)["f1"], "best_threshold": best_t,
-            "best_f1": scorer.score(best_t)["f1"]}
 
-
-def _embed_rows(model, entry, frame, catalog, rows, device, workers, progress, desc="valid"):
+def _start(entry: ModelEntry, out: Path, device: str | None) -> _Run:
+    """Device, effective precision, seeds and determinism flags."""
     spec = entry.spec
-    bs = max(spec.get("batch_size", 32), 32)
-    if model.modality == "image":
-        paths = [catalog.image_dir / name for name in frame["image"].to_numpy()[rows]]
-        return embed_postings(model, spec, paths=paths, device=device, batch_size=bs, workers=workers,
-                              progress=progress, desc=desc)
-    return embed_postings(model, spec, titles=frame["title"].to_numpy()[rows].tolist(), device=device,
-                          batch_size=bs, workers=0, progress=progress, desc=desc)
+    dist.init()
+    dev = dist.device() if dist.world_size() > 1 else pick_device(device)
+    if dev.type == "cpu":
+        enable_cpu_speed()
+    seed_everything(int(spec["seed"]) + dist.rank(), spec.get("cudnn_deterministic", False),
+                    spec.get("cudnn_benchmark", False))
+    return _Run(entry, out, dev, effective_precision(spec.get("precision", "fp32"), dev))
+
+
+def _split(run: _Run, data_dir) -> None:
+    run.catalog, run.frame = prepare_data(run.entry, data_dir)
+    split = run.frame["split"].to_numpy()
+    run.train_rows, run.valid_rows = np.flatnonzero(split == "train"), np.flatnonzero(split == "valid")
+    if len(run.train_rows) < 2:
+        raise ShopeeError(f"{data_dir}: the train split has {len(run.train_rows)} postings; nothing to train on")
+    run.classes = np.unique(run.frame["label_group"].to_numpy()[run.train_rows])
+
+
+def _build(run: _Run, workers: int | None) -> None:
+    """Network (channels-last for images, DDP when launched by torchrun), loader, optimiser, schedule."""
+    spec, frame = run.entry.spec, run.frame
+    run.model = build_model(run.entry, len(run.classes)).to(run.dev)
+    if run.model.modality == "image":
+        run.model.to(memory_format=torch.channels_last)
+    run.net = run.model
+    if dist.world_size() > 1:
+        run.net = torch.nn.parallel.DistributedDataParallel(
+            run.model, device_ids=[run.dev.index] if run.dev.type == "cuda" else None)
+    y = np.searchsorted(run.classes, frame["label_group"].to_numpy()[run.train_rows])
+    seed = int(spec["seed"])
+    run.sampler = dist.sampler(len(run.train_rows), seed) if dist.world_size() > 1 else None
+    run.generator = torch.Generator().manual_seed(seed)
+    common = dict(labels=y, train=True, batch_size=spec["batch_size"], sampler=run.sampler, generator=run.generator)
+    if run.model.modality == "image":
+        paths = [run.catalog.image_dir / n for n in frame["image"].to_numpy()[run.train_rows]]
+        run.loader = make_loader(run.model, spec, paths=paths, workers=workers, **common)
+    else:
+        titles = frame["title"].to_numpy()[run.train_rows].tolist()
+        run.loader = make_loader(run.model, spec, titles=titles, workers=0, **common)
+    run.steps_per_epoch = min(len(run.loader), spec.get("max_steps") or len(run.loader))
+    run.opt = build_optimizer(spec, run.model)
+    run.sched, run.sched_every = build_scheduler(spec, run.opt, run.steps_per_epoch)
+    run.scaler = grad_scaler(run.precision, run.dev)
+
+
+def _resume(run: _Run, stored: dict | None) -> None:
+    if stored is None or not (run.out / LAST_STATE).exists():
+        return
+    state = load_state(run.out / LAST_STATE)
+    load_weights(run.out / state["weights"], run.model)
+    run.opt.load_state_dict(state["optimizer"])
+    run.sched.load_state_dict(state["scheduler"])
+    torch.set_rng_state(state["rng"])
+    if "loader_rng" in state:
+        run.generator.set_state(state["loader_rng"])
+    run.history, run.best, run.start_epoch = state["history"], state["best"], state["epoch"] + 1
+
+
+def _write_config(run: _Run, data_dir) -> None:
+    if not dist.is_main():
+        return
+    entry, spec = run.entry, run.entry.spec
+    try:
+        overrides = spec_changes(registered(entry.id, entry.profile).spec, spec)
+    except ShopeeError:  # an entry made outside the registry
+        overrides = {}
+    run.out.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(run.out / CONFIG, {
+        "model": entry.as_dict(), "overrides": overrides, "data": str(Path(data_dir).resolve()),
+        "n_classes": int(len(run.classes)), "n_train": int(len(run.train_rows)), "n_valid": int(len(run.valid_rows)),
+        "world_size": dist.world_size(), "device": str(run.dev),
+        "precision": {"requested": spec.get("precision", "fp32"), "effective": run.precision},
+        "seed": int(spec["seed"]), "cudnn": {"deterministic": torch.backends.cudnn.deterministic,
+                                             "benchmark": torch.backends.cudnn.benchmark},
+        "versions": _versions()})
+    atomic_save_npy(run.out / CLASSES, run.classes.astype(np.int64))
+    save_encoder_files(run.model, run.out)
+
+
+def _train_epoch(run: _Run, epoch: int, progress: bool) -> dict:
+    """One pass over the train split (at most ``max_steps`` batches); the epoch's record."""
+    if run.sampler is not None:
+        run.sampler.set_epoch(epoch)
+    lr = float(run.opt.param_groups[0]["lr"])
+    run.net.train()
+    t0, seen, loss_sum, steps = time.perf_counter(), 0, 0.0, 0
+    epochs = int(run.entry.spec["epochs"])
+    it = run.loader
+    if progress and dist.is_main():
+        from tqdm.auto import tqdm
+
+        it = tqdm(run.loader, total=run.steps_per_epoch, desc=f"{run.entry.id} epoch {epoch + 1}/{epochs}",
+                  unit="batch", file=sys.stderr)
+    channels_last = run.model.modality == "image"
+    for inputs, target in it:
+        raise_if_terminated()
+        loss = train_step(run.net, run.opt, to_device(inputs, run.dev, channels_last), target.to(run.dev),
+                          run.precision, run.dev, run.scaler)
+        if run.sched_every == "step":
+            step_scheduler(run.sched)
+        steps += 1
+        seen += len(target)
+        loss_sum += float(loss)
+        if it is not run.loader:
+            it.set_postfix(loss=f"{loss_sum / steps:.3f}", rate=f"{seen / (time.perf_counter() - t0):.1f}/s")
+        if steps >= run.steps_per_epoch:
+            break
+    if it is not run.loader:
+        it.close()
+    if run.sched_every == "epoch":
+        step_scheduler(run.sched)
+    seconds = time.perf_counter() - t0
+    return {"epoch": epoch, "loss": loss_sum / max(1, steps), "steps": steps, "seconds": seconds,
+            "items_per_s": seen * dist.world_size() / max(seconds, 1e-9), "lr": lr}
+
+
+def _end_epoch(run: _Run, record: dict, workers: int | None) -> None:
+    """Validate, checkpoint, keep the selected epoch as best.safetensors, write metrics (main process)."""
+    if not dist.is_main():
+        return
+    epoch, out, spec = record["epoch"], run.out, run.entry.spec
+    record["valid"] = validate(run.model, run.entry, run.frame, run.catalog, run.valid_rows, run.dev, workers)
+    run.history.append(record)
+    weights = f"epoch_{epoch + 1:02d}.safetensors"
+    save_weights(out / weights, run.model)
+    _, from_epoch = selection_rule(spec)
+    if select_best(run.history, from_epoch) == epoch and run.best.get("epoch") != epoch:
+        run.best = {"epoch": epoch, "f1": record["valid"]["f1"]}
+        shutil.copyfile(out / weights, out / f".{BEST}.tmp")
+        (out / f".{BEST}.tmp").replace(out / BEST)
+    save_state(out / LAST_STATE, {"weights": weights, "optimizer": run.opt.state_dict(),
+                                  "scheduler": run.sched.state_dict(), "rng": torch.get_rng_state(),
+                                  "loader_rng": run.generator.get_state(), "history": run.history,
+                                  "best": run.best, "epoch": epoch})
+    atomic_write_json(out / METRICS, {"history": run.history, "best": run.best, "selection": _rule(spec)})
+    val = record["valid"]
+    print(f"{run.entry.id} epoch {epoch + 1}/{spec['epochs']}: loss {record['loss']:.4f}, lr {record['lr']:.3g}, "
+          f"valid F1 {val['f1']:.4f} at T={val['threshold']} (best scan {val.get('best_f1', float('nan')):.4f} at "
+          f"T={val.get('best_threshold')}), {record['items_per_s']:.1f} items/s", file=sys.stderr)
+
+
+def _rule(spec: dict) -> dict:
+    threshold, from_epoch = selection_rule(spec)
+    return {"threshold": threshold, "from_epoch": from_epoch}
+
+
+def _finish(run: _Run) -> None:
+    """No epoch qualified (no validation split, or fewer epochs than select_from_epoch): keep the last."""
+    if dist.is_main() and not (run.out / BEST).exists() and run.history:
+        last = run.history[-1]
+        shutil.copyfile(run.out / f"epoch_{last['epoch'] + 1:02d}.safetensors", run.out / BEST)
+        run.best = {"epoch": last["epoch"], "f1": last["valid"]["f1"], "fallback": "last epoch"}
+        atomic_write_json(run.out / METRICS, {"history": run.history, "best": run.best,
+                                              "selection": _rule(run.entry.spec)})
 
 
 def train(entry: ModelEntry, data_dir, out_dir, resume: bool = False, device: str | None = None,
           progress: bool = True, workers: int | None = None) -> dict:
+    """Train ``entry`` (with any overrides already applied) into ``out_dir``; SIGTERM stops it cleanly."""
     if not entry.trainable:
         raise ShopeeError(f"model {entry.id!r} is {entry.kind}: nothing to train (embed it directly)")
-    spec = entry.spec
+    selection_rule(entry.spec)  # a bad rule fails before any work
     out = Path(out_dir)
-    dist.init()
-    dev = dist.device() if dist.world_size() > 1 else pick_device(device)
-    if dev.type == "cpu":
-        from ..speed import enable_cpu_speed
-
-        enable_cpu_speed()
-    stored = _check_run_dir(out, entry, resume)
-    catalog, frame = prepare_data(entry, data_dir)
-    split = frame["split"].to_numpy()
-    train_rows, valid_rows = np.flatnonzero(split == "train"), np.flatnonzero(split == "valid")
-    if len(train_rows) < 2:
-        raise ShopeeError(f"{data_dir}: the train split has {len(train_rows)} postings; nothing to train on")
-    labels = frame["label_group"].to_numpy()
-    classes = np.unique(labels[train_rows])
-    y = np.searchsorted(classes, labels[train_rows])
-    _seed_everything(int(spec.get("seed", 42)) + dist.rank())
-
-    model = build_model(entry, len(classes)).to(dev)
-    channels_last = model.modality == "image"
-    if channels_last:
-        model.to(memory_format=torch.channels_last)
-    net = model
-    if dist.world_size() > 1:
-        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
-
-    sampler = dist.sampler(len(train_rows), int(spec.get("seed", 42))) if dist.world_size() > 1 else None
-    gen = torch.Generator().manual_seed(int(spec.get("seed", 42)))
-    if model.modality == "image":
-        loader = make_loader(model, spec, paths=[catalog.image_dir / n for n in frame["image"].to_numpy()[train_rows]],
-                             labels=y, train=True, batch_size=spec["batch_size"], workers=workers, sampler=sampler,
-                             generator=gen)
-    else:
-        loader = make_loader(model, spec, titles=frame["title"].to_numpy()[train_rows].tolist(), labels=y, train=True,
-                             batch_size=spec["batch_size"], workers=0, sampler=sampler, generator=gen)
-    steps_per_epoch = min(len(loader), spec.get("max_steps") or len(loader))
-    opt, sched = build_optimizer(entry, model, steps_per_epoch)
-
-    history, start_epoch, best = [], 0, {"epoch": None, "f1": -1.0}
-    if stored is not None and (out / LAST_STATE).exists():
-        state = load_state(out / LAST_STATE)
-        load_weights(out / state["weights"], model)
-        opt.load_state_dict(state["optimizer"])
-        if sched is not None:
-            sched.load_state_dict(state["scheduler"])
-        torch.set_rng_state(state["rng"])
-        history, best, start_epoch = state["history"], state["best"], state["epoch"] + 1
-    if dist.is_main():
-        out.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(out / CONFIG, {"model": entry.as_dict(), "data": str(Path(data_dir).resolve()),
-                                         "n_classes": int(len(classes)), "n_train": int(len(train_rows)),
-                                         "n_valid": int(len(valid_rows)), "world_size": dist.world_size(),
-                                         "device": str(dev), "versions": _versions()})
-        atomic_save_npy(out / CLASSES, classes.astype(np.int64))
-        save_encoder_files(model, out)
-
-    epochs = int(spec["epochs"])
-    for epoch in range(start_epoch, epochs):
-        if sampler is not None:
-            sampler.set_epoch(epoch)
-        _set_epoch_lr(entry, opt, epoch)
-        net.train()
-        t0, seen, loss_sum, steps = time.perf_counter(), 0, 0.0, 0
-        it = loader
-        if progress and dist.is_main():
-            from tqdm.auto import tqdm
-
-            it = tqdm(loader, total=steps_per_epoch, desc=f"{entry.id} epoch {epoch + 1}/{epochs}", unit="batch",
-                      file=sys.stderr)
-        for inputs, target in it:
-            loss = train_step(net, opt, sched, to_device(inputs, dev, channels_last), target.to(dev), dev)
-            steps += 1
-            seen += len(target)
-            loss_sum += float(loss.detach())
-            if it is not loader:
-                it.set_postfix(loss=f"{loss_sum / steps:.3f}", rate=f"{seen / (time.perf_counter() - t0):.1f}/s")
-            if steps >= steps_per_epoch:
-                break
-        if it is not loader:
-            it.close()
-        seconds = time.perf_counter() - t0
-        if dist.is_main():
-            val = validate(model, entry, frame, catalog, valid_rows, dev, workers)
-            record = {"epoch": epoch, "loss": loss_sum / max(1, steps), "steps": steps, "seconds": seconds,
-                      "items_per_s": seen * dist.world_size() / max(seconds, 1e-9),
-                      "lr": opt.param_groups[0]["lr"], "valid": val}
-            history.append(record)
-            weights = f"epoch_{epoch + 1:02d}.safetensors"
-            save_weights(out / weights, model)
-            if val["f1"] == val["f1"] and val["f1"] > best["f1"]:  # NaN never wins
-                best = {"epoch": epoch, "f1": val["f1"]}
-                shutil.copyfile(out / weights, out / f".{BEST}.tmp")
-                (out / f".{BEST}.tmp").replace(out / BEST)
-            save_state(out / LAST_STATE, {"weights": weights, "optimizer": opt.state_dict(),
-                                          "scheduler": sched.state_dict() if sched is not None else {},
-                                          "rng": torch.get_rng_state(), "history": history, "best": best,
-                                          "epoch": epoch})
-            atomic_write_json(out / METRICS, {"history": history, "best": best})
-            print(f"{entry.id} epoch {epoch + 1}/{epochs}: loss {record['loss']:.4f}, valid F1 "
-                  f"{val['f1']:.4f} at T={val['threshold']} (best scan {val.get('best_f1', float('nan')):.4f} at "
-                  f"T={val.get('best_threshold')}), {record['items_per_s']:.1f} items/s", file=sys.stderr)
+    with sigterm_as_interrupt():
+        stored = _check_run_dir(out, entry, resume)
+        run = _start(entry, out, device)
+        _split(run, data_dir)
+        _build(run, workers)
+        _resume(run, stored)
+        _write_config(run, data_dir)
+        for epoch in range(run.start_epoch, int(entry.spec["epochs"])):
+            record = _train_epoch(run, epoch, progress)
+            _end_epoch(run, record, workers)
+            dist.barrier()
+        _finish(run)
         dist.barrier()
-    if dist.is_main() and not (out / BEST).exists() and history:  # no valid split: keep the last epoch
-        shutil.copyfile(out / f"epoch_{epochs:02d}.safetensors", out / BEST)
-    dist.barrier()
-    dist.shutdown()
-    return {"run": str(out), "best": best, "epochs": len(history)}
-
-
-def load_run(run_dir) -> tuple[ModelEntry, MatchModel]:
-    """Rebuild a trained run's network from its own files (no hub, no original weights)."""
-    run = Path(run_dir)
-    if not (run / CONFIG).is_file() or not (run / BEST).is_file():
-        raise ShopeeError(f"{run}: not a finished run (needs {CONFIG} and {BEST}; train it or --resume it)")
-    cfg = json.loads((run / CONFIG).read_text())
-    entry = ModelEntry(**cfg["model"])
-    n_classes = int(len(load_npy(run / CLASSES)))
-    if entry.kind == "image":
-        stub = ModelEntry(**{**cfg["model"], "spec": {**entry.spec, "weights": "none"}})
-        model = build_model(stub, n_classes)
-    else:
-        from ..models.text import encoder_from_folder
-        from .model import MatchModel as _M
-
-        encoder = encoder_from_folder(run / "encoder", entry.spec["max_length"], backbone=entry.spec["backbone"])
-        hidden = encoder.hidden_size
-        neck = torch.nn.Sequential(torch.nn.Linear(hidden, hidden), torch.nn.BatchNorm1d(hidden))
-        from ..models.heads import create_head
-
-        head = create_head(entry.spec["loss"], hidden, n_classes, s=entry.spec.get("scale", 30.0),
-                           m=entry.spec["margin"])
-        model = _M("text", encoder, neck, head, entry.spec.get("embedding", "pooled"))
-    load_weights(run / BEST, model)
-    return entry, model.eval()
-
-
-def embed_run(run_dir, data_dir, split: str | None = None, device: str | None = None, progress: bool = True,
-              workers: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Embeddings of a catalog by a trained run: (float32 rows, row indices in train.csv order)."""
-    entry, model = load_run(run_dir)
-    dev = pick_device(device)
-    if dev.type == "cpu":
-        from ..speed import enable_cpu_speed
-
-        enable_cpu_speed()
-    catalog = load_catalog(data_dir, check_images=model.modality == "image")
-    frame = catalog.frame
-    rows = np.arange(len(frame))
-    if split is not None:
-        frame = attach_splits(frame, load_or_create_folds(data_dir, frame))
-        rows = np.flatnonzero(frame["split"].to_numpy() == split)
-        if len(rows) == 0:
-            raise ShopeeError(f"{data_dir}: no postings in split {split!r}")
-    return _embed_rows(model, entry, frame, catalog, rows, dev, workers, progress, desc=f"embed {entry.id}"), rows
+        dist.shutdown()
+    return {"run": str(out), "best": run.best, "epochs": len(run.history), "precision": run.precision}

@@ -1,22 +1,29 @@
 """A recipe's network: encoder -> neck -> margin head, and which output is the embedding.
 
-- image: the encoder already ends in the seed's neck (Linear 512 + BN); the
-  embedding is that neck feature (``neck``), the seed's head logits (``head``:
-  30·cos to every train class), or for zero-shot models the pooled backbone
-  features (``backbone``).
+- image: the encoder already ends in the 512-d neck (Linear + BN). ``embedding``:
+  ``head`` - the seed's retrieval vector, the margin head's training output with every row
+  labelled 1 (30·cos to each train class, the margin on column 1; CurricularFace also moves
+  its buffer t, so the vectors depend on batch order); ``neck`` - the 512-d neck feature (the
+  usual, better choice); ``backbone`` - the pooled backbone features (zero-shot models).
 - text: encoder = transformer + masked mean pooling; training neck Linear + BN;
-  the embedding is the pooled vector (``pooled``), as in the seed.
+  ``pooled`` (the seed's: the mean-pooled vector), ``neck`` or ``head``.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import torch
 from torch import nn
 
 from ..errors import ShopeeError
+from ..models.heads import CurricularFace, create_head
+from ..models.image import create_image_encoder
 from ..models.registry import ModelEntry
+from ..models.text import create_text_encoder, encoder_from_folder
 
 EMBEDDINGS = {"image": ("neck", "head", "backbone"), "text": ("pooled", "neck", "head")}
+TEXT_NECK_INITS = ("xavier_normal", "xavier_uniform")
 
 
 class MatchModel(nn.Module):
@@ -25,10 +32,17 @@ class MatchModel(nn.Module):
         super().__init__()
         if embedding not in EMBEDDINGS[modality]:
             raise ShopeeError(f"{modality} models embed with one of {EMBEDDINGS[modality]}, not {embedding!r}")
+        if embedding == "head" and head is None:
+            raise ShopeeError("the head embedding needs a margin head (a trained recipe)")
         self.modality, self.embedding = modality, embedding
         self.encoder = encoder
         self.neck = neck if neck is not None else nn.Identity()
         self.head = head
+
+    @property
+    def stateful_embedding(self) -> bool:
+        """True when embedding changes the model (the seed's head output of CurricularFace moves t)."""
+        return self.embedding == "head" and isinstance(self.head, CurricularFace)
 
     def encode(self, inputs: dict) -> torch.Tensor:
         if self.modality == "image":
@@ -47,37 +61,47 @@ class MatchModel(nn.Module):
         if self.embedding == "pooled":
             return z
         z = self.neck(z)  # identity for images: their encoder ends in the neck
-        return z if self.embedding == "neck" else self.head(z, None)
+        return z if self.embedding == "neck" else self.head.seed_output(z)
 
 
-def build_model(entry: ModelEntry, n_classes: int | None) -> MatchModel:
-    """The network of a trainable or zero-shot neural entry (weights resolved offline)."""
+def build_model(entry: ModelEntry, n_classes: int | None, from_run: str | Path | None = None) -> MatchModel:
+    """The network of a trainable or zero-shot neural entry (weights resolved offline).
+
+    ``from_run``: a training run's folder; the architecture is rebuilt from its own files
+    (images: random init, text: the saved config and tokenizer) for its trained weights to load.
+    """
     spec = entry.spec
     if entry.kind in ("image", "image_zeroshot"):
-        from ..models.image import create_image_encoder
-
-        encoder = create_image_encoder(spec["backbone"], neck=spec.get("neck", 512), weights=spec["weights"],
-                                       mish=spec.get("mish", False))
-        head = _head(spec, 512 if entry.kind == "image" else None, n_classes)
+        weights = "none" if from_run is not None else spec["weights"]
+        encoder = create_image_encoder(spec["backbone"], neck=spec.get("neck", 512), weights=weights,
+                                       mish=spec.get("mish", False),
+                                       neck_init=spec.get("neck_init", "xavier_normal"))
+        head = _head(spec, encoder.neck_dim if entry.kind == "image" else None, n_classes)
         return MatchModel("image", encoder, None, head, spec.get("embedding", "neck"))
     if entry.kind in ("text", "text_zeroshot"):
-        from ..models.text import create_text_encoder
-
-        encoder = create_text_encoder(spec["backbone"], weights=spec["weights"], max_length=spec["max_length"],
-                                      tiny=spec.get("tiny", False))
+        if from_run is not None:
+            encoder = encoder_from_folder(Path(from_run) / "encoder", spec["max_length"], backbone=spec["backbone"])
+        else:
+            encoder = create_text_encoder(spec["backbone"], weights=spec["weights"], max_length=spec["max_length"],
+                                          tiny=spec.get("tiny", False))
         hidden = encoder.hidden_size
-        neck = nn.Sequential(nn.Linear(hidden, hidden), nn.BatchNorm1d(hidden)) if entry.kind == "text" else None
-        if neck is not None:
-            nn.init.xavier_normal_(neck[0].weight)
-            nn.init.zeros_(neck[0].bias)
+        neck = _text_neck(hidden, spec.get("neck_init", "xavier_normal")) if entry.kind == "text" else None
         head = _head(spec, hidden if entry.kind == "text" else None, n_classes)
         return MatchModel("text", encoder, neck, head, spec.get("embedding", "pooled"))
     raise ShopeeError(f"model {entry.id!r} ({entry.kind}) has no neural network")
 
 
+def _text_neck(hidden: int, init: str) -> nn.Sequential:
+    if init not in TEXT_NECK_INITS:
+        raise ShopeeError(f"text neck: unknown neck_init {init!r}; choose one of: {', '.join(TEXT_NECK_INITS)}")
+    neck = nn.Sequential(nn.Linear(hidden, hidden), nn.BatchNorm1d(hidden))
+    (nn.init.xavier_normal_ if init == "xavier_normal" else nn.init.xavier_uniform_)(neck[0].weight)
+    nn.init.zeros_(neck[0].bias)
+    return neck
+
+
 def _head(spec: dict, in_features: int | None, n_classes: int | None):
     if in_features is None or not n_classes:
         return None
-    from ..models.heads import create_head
-
-    return create_head(spec["loss"], in_features, n_classes, s=spec.get("scale", 30.0), m=spec["margin"])
+    return create_head(spec["loss"], in_features, n_classes, s=spec.get("scale", 30.0), m=spec["margin"],
+                       init=spec.get("head_init"))

@@ -1,11 +1,11 @@
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.model_selection import GroupKFold
 
 from shopee_core.data import folds as folds_mod
 from shopee_core.data.folds import (
     SPLIT_OF_FOLD,
+    adopt_folds,
     attach_splits,
     load_or_create_folds,
     make_folds,
@@ -35,19 +35,23 @@ def test_split_of_fold():
     assert SPLIT_OF_FOLD == {0: "test", 1: "valid", 2: "train", 3: "train", 4: "train"}
 
 
-def test_make_folds_is_unshuffled_group_kfold():
-    frame = catalog_frame()
-    folds = make_folds(frame)
-    assert list(folds.columns) == ["posting_id", "fold", "split"]
-    assert folds["posting_id"].tolist() == frame["posting_id"].tolist()
-    expected = np.full(len(frame), -1)
-    gkf = GroupKFold(n_splits=5)
-    for f, (_, test_idx) in enumerate(gkf.split(frame, groups=frame["label_group"])):
-        expected[test_idx] = f
-    np.testing.assert_array_equal(folds["fold"].to_numpy(), expected)
-    assert folds["split"].tolist() == [SPLIT_OF_FOLD[f] for f in expected]
-    # deterministic
-    pd.testing.assert_frame_equal(make_folds(frame), folds)
+def _crafted(sizes):
+    """One label group per size, in this catalog order."""
+    labels = np.repeat(np.arange(len(sizes)) + 100, sizes)
+    return pd.DataFrame({"posting_id": [f"p{i}" for i in range(len(labels))], "label_group": labels})
+
+
+def test_fold_sizes_on_a_crafted_catalog():
+    # five groups of distinct sizes: the largest goes to fold 0 (test), the next to fold 1 (valid), ...
+    folds = make_folds(_crafted([4, 10, 2, 8, 6]))
+    sizes = folds.groupby("fold")["posting_id"].size().to_dict()
+    assert sizes == {0: 10, 1: 8, 2: 6, 3: 4, 4: 2}
+    assert folds.groupby("split")["posting_id"].size().to_dict() == {"test": 10, "valid": 8, "train": 12}
+    assert folds["posting_id"].tolist() == [f"p{i}" for i in range(30)]  # catalog order kept
+    # ten groups: greedy balancing leaves every fold at 2 groups with equal totals
+    folds = make_folds(_crafted([9, 1, 8, 2, 7, 3, 6, 4, 5, 5]))
+    assert folds.groupby("fold")["posting_id"].size().tolist() == [10] * 5
+    pd.testing.assert_frame_equal(make_folds(_crafted([9, 1, 8, 2, 7, 3, 6, 4, 5, 5])), folds)  # deterministic
 
 
 def test_no_group_spans_folds_and_sizes_are_fifths():
@@ -188,3 +192,78 @@ def test_attach_splits(tmp_path):
     assert "fold" not in frame.columns  # input untouched
     with pytest.raises(DataError, match="3 postings have no fold"):
         attach_splits(frame, folds.iloc[3:])
+
+
+# --------------------------------------------------------------------------- --folds-from
+
+
+def _fold_file(tmp_path, frame, folds, name="seed_folds.csv", extra=None):
+    path = tmp_path / name
+    rows = pd.DataFrame({"posting_id": frame["posting_id"], "fold": folds})
+    if extra is not None:
+        rows = pd.concat([rows, extra])
+    rows.to_csv(path, index=False)
+    return path
+
+
+def test_adopt_folds_pins_a_given_split(tmp_path):
+    frame = catalog_frame()
+    load_or_create_folds(tmp_path, frame)  # an existing split is replaced
+    groups = pd.unique(frame["label_group"])
+    mine = dict(zip(groups, np.arange(len(groups)) % 5))  # any group-consistent assignment
+    wanted = frame["label_group"].map(mine).to_numpy()
+    src = _fold_file(tmp_path, frame.iloc[::-1], wanted[::-1])  # file order differs from the catalog's
+    out = adopt_folds(tmp_path, frame, src)
+    np.testing.assert_array_equal(out["fold"].to_numpy(), wanted)
+    assert out["split"].tolist() == [SPLIT_OF_FOLD[f] for f in wanted]
+    again = load_or_create_folds(tmp_path, frame)  # and is what later runs read
+    np.testing.assert_array_equal(again["fold"].to_numpy(), wanted)
+
+
+@pytest.mark.parametrize("case,phrase", [
+    ("missing", "catalog postings are not in it"),
+    ("twice", "listed twice"),
+    ("fold5", "folds must be 0-4"),
+    ("foreign", "of its postings are not in the catalog"),
+    ("split_group", "label groups span several splits"),
+    ("text", "fold must be an integer"),
+])
+def test_adopt_folds_refuses_a_bad_file_in_one_line(tmp_path, case, phrase):
+    frame = catalog_frame()
+    folds = make_folds(frame)["fold"].to_numpy()
+    rows, extra = frame, None
+    if case == "missing":
+        rows, folds = frame.iloc[1:], folds[1:]
+    elif case == "twice":
+        extra = pd.DataFrame({"posting_id": [frame["posting_id"].iloc[0]], "fold": [folds[0]]})
+    elif case == "fold5":
+        folds = folds.copy()
+        folds[frame["label_group"] == frame["label_group"].iloc[0]] = 5
+    elif case == "foreign":
+        extra = pd.DataFrame({"posting_id": ["nobody"], "fold": [0]})
+    elif case == "split_group":
+        folds = folds.copy()
+        other = np.flatnonzero(frame["label_group"].to_numpy() == frame["label_group"].iloc[0])[1:]
+        folds[0], folds[other] = 0, 1  # one member in test, the rest of its group in valid
+    src = _fold_file(tmp_path, rows, folds.astype(object) if case != "text" else ["x"] * len(rows), extra=extra)
+    with pytest.raises(DataError, match=phrase) as err:
+        adopt_folds(tmp_path, frame, src)
+    assert "\n" not in str(err.value)
+    assert not (tmp_path / "folds.csv").exists()
+
+
+def test_split_folds_from_on_the_command_line(tiny_catalog, tmp_path, capsys):
+    from shopee_core import cli
+    from shopee_core.data import load_catalog
+
+    frame = load_catalog(tiny_catalog, check_images=False).frame
+    groups = pd.unique(frame["label_group"])
+    folds = frame["label_group"].map(dict(zip(groups, np.arange(len(groups)) % 5)))
+    src = _fold_file(tmp_path, frame, folds)
+    assert cli.main(["split", "--data", str(tiny_catalog), "--folds-from", str(src)]) == 0
+    assert "adopted from" in capsys.readouterr().out
+    disk = pd.read_csv(tiny_catalog / "folds.csv", dtype={"posting_id": str})
+    assert disk["fold"].tolist() == folds.tolist()
+    assert cli.main(["split", "--data", str(tiny_catalog), "--folds-from", str(tmp_path / "none.csv")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: --folds-from") and err.count("\n") == 1

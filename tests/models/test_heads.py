@@ -190,15 +190,63 @@ def test_low_precision_features_give_float32_logits():
     torch.testing.assert_close(out, head(x, y), atol=0.3, rtol=0)
 
 
-def test_default_init_is_xavier_uniform_and_scale_margin_defaults():
+def test_default_inits_are_the_seeds_and_scale_margin_defaults():
     torch.manual_seed(0)
-    for cls in (ArcFace, CurricularFace):
-        head = cls(64, 1000)
-        bound = math.sqrt(6.0 / (64 + 1000))
-        assert head.weight.shape == (1000, 64)
-        assert head.weight.abs().max().item() <= bound
-        assert head.weight.abs().max().item() > 0.9 * bound
-        assert head.s == 30.0 and head.m == 0.5
+    head = ArcFace(64, 1000)  # the seed's ArcMarginProduct: Xavier uniform
+    bound = math.sqrt(6.0 / (64 + 1000))
+    assert head.weight.shape == (1000, 64) and head.init == "xavier_uniform"
+    assert 0.9 * bound < head.weight.abs().max().item() <= bound
+    cur = CurricularFace(64, 1000)  # the seed's CurricularFace kernel: N(0, 0.01)
+    assert cur.init == "normal_0.01"
+    assert cur.weight.std().item() == pytest.approx(0.01, rel=0.03)
+    assert abs(cur.weight.mean().item()) < 1e-3
+    within = (cur.weight.abs() < 0.01).float().mean().item()
+    assert within == pytest.approx(0.683, abs=0.01)  # a normal's shape (a uniform box: 0.577)
+    other = CurricularFace(64, 1000, init="xavier_uniform")
+    assert other.weight.abs().max().item() <= bound
+    for h in (head, cur):
+        assert h.s == 30.0 and h.m == 0.5
+    with pytest.raises(ShopeeError, match="unknown init"):
+        ArcFace(4, 3, init="kaiming")
+
+
+@pytest.mark.parametrize("cls", [ArcFace, CurricularFace])
+def test_seed_head_output_is_30cos_with_the_margin_on_column_1(cls):
+    head = _head(cls).eval()
+    x, _ = _inputs()
+    plain = head(x)  # 30·cos to every class
+    with torch.inference_mode():
+        out = head.seed_output(x)
+    assert out.shape == (len(FEATURES), 3)  # one column per train class
+    for i, (deg, _, _) in enumerate(FEATURES):
+        c1 = _cos(deg, CLASS_DEG[1])
+        assert out[i, 1].item() == pytest.approx(S * _arc_target(c1), abs=1e-4)  # the margin formula
+        assert out[i, 1].item() != pytest.approx(plain[i, 1].item(), abs=1e-3)
+        if cls is ArcFace:  # CurricularFace also rescales the hard columns
+            torch.testing.assert_close(out[i, [0, 2]], plain[i, [0, 2]])
+
+
+def test_seed_head_output_of_curricularface_moves_t_at_inference():
+    head = _head(CurricularFace).eval()
+    x, _ = _inputs()
+    with torch.inference_mode():
+        first = head.seed_output(x[:2])
+        t1 = head.t.item()
+        head.seed_output(x[2:])
+        t2 = head.t.item()
+    c = [_cos(d, CLASS_DEG[1]) for d, _, _ in FEATURES]
+    assert t1 == pytest.approx(0.01 * (c[0] + c[1]) / 2, abs=1e-6)  # momentum 0.01 from t = 0
+    assert t2 == pytest.approx(0.99 * t1 + 0.01 * sum(c[2:]) / 3, abs=1e-6)
+    head.t.zero_()
+    with torch.inference_mode():
+        head.seed_output(x[2:])
+        again = head.seed_output(x[:2])
+    assert not torch.allclose(first, again)  # the same postings, another batch order: other vectors
+
+
+def test_seed_head_output_needs_two_classes():
+    with pytest.raises(ShopeeError, match="dummy label 1"):
+        ArcFace(2, 1).seed_output(torch.ones(1, 2))
 
 
 def test_create_head_by_name():

@@ -77,12 +77,21 @@ def test_backbone_forward_backward_channels_last(backbone):
     torch.testing.assert_close(got, ref, atol=1e-4, rtol=1e-4)
 
 
-def test_neck_is_xavier_and_bn_and_sizes():
+def test_neck_is_xavier_normal_as_the_seed_and_bn_and_sizes():
+    torch.manual_seed(0)
     enc = create_image_encoder("tf_efficientnet_lite0", neck=64, drop_rate=0.2)
     assert isinstance(enc.neck, torch.nn.Linear) and isinstance(enc.bn, torch.nn.BatchNorm1d)
     assert enc.neck.weight.shape == (64, 1280) and enc.bn.num_features == 64
+    std = math.sqrt(2.0 / (1280 + 64))  # Xavier normal
+    w = enc.neck.weight.detach()
+    assert w.std().item() == pytest.approx(std, rel=0.03) and enc.neck.bias.abs().max() == 0
+    assert (w.abs() < std).float().mean().item() == pytest.approx(0.683, abs=0.01)  # normal, not uniform
     bound = math.sqrt(6.0 / (1280 + 64))
-    assert enc.neck.weight.abs().max() <= bound and enc.neck.bias.abs().max() == 0
+    uniform = create_image_encoder("tf_efficientnet_lite0", neck=64, neck_init="xavier_uniform")
+    assert uniform.neck.weight.abs().max() <= bound
+    assert (uniform.neck.weight.abs() < std).float().mean().item() == pytest.approx(0.577, abs=0.01)
+    with pytest.raises(ShopeeError, match="unknown neck_init"):
+        create_image_encoder("tf_efficientnet_lite0", neck_init="he")
     assert enc.feature_dim == 1280
     assert enc.forward_features(torch.randn(2, 3, 48, 40)).shape == (2, 1280)  # any size >= 32
     assert enc.eval()(torch.randn(1, 3, 32, 32)).shape == (1, 64)
@@ -442,21 +451,78 @@ def test_eval_transform_shape_values_and_determinism():
     assert flat.shape == (3, 48, 48)
 
 
-def test_train_transform_is_random_and_none_is_eval():
+@pytest.mark.parametrize("resize", ["cv2_bilinear", "torchvision"])
+@pytest.mark.parametrize("augment", ["seed", "torchvision"])
+def test_train_transform_is_random_and_none_is_eval(resize, augment):
     img = _photo()
     torch.manual_seed(0)
-    train = image_transforms(DC, 64, train=True)
+    train = image_transforms(DC, 64, train=True, augment=augment, resize=resize)
     outs = [train(img) for _ in range(6)]
     assert all(o.shape == (3, 64, 64) and o.dtype == torch.float32 for o in outs)
     assert any(not torch.equal(outs[0], o) for o in outs[1:])
-    eval_out = image_transforms(DC, 64, train=False)(img)
+    eval_out = image_transforms(DC, 64, train=False, augment=augment, resize=resize)(img)
     assert any(not torch.equal(eval_out, o) for o in outs)
-    plain = image_transforms(DC, 64, train=True, augment="none")
+    plain = image_transforms(DC, 64, train=True, augment="none", resize=resize)
     assert torch.equal(plain(img), eval_out)
-    names = [type(t).__name__ for t in train.transforms]
-    for step in ("RandomHorizontalFlip", "RandomVerticalFlip", "RandomApply"):
-        assert step in names
-    pickle.loads(pickle.dumps(train))  # DataLoader workers
+    torch.manual_seed(1)
+    a = pickle.loads(pickle.dumps(train))(img)  # DataLoader workers
+    torch.manual_seed(1)
+    assert torch.equal(a, train(img))  # torch's generator drives every random choice
+
+
+def _unnormalise(x):
+    mean, std = torch.tensor(DC["mean"])[:, None, None], torch.tensor(DC["std"])[:, None, None]
+    return (x * std + mean) * 255
+
+
+def test_seed_resize_is_opencv_bilinear():
+    import cv2
+
+    img = _photo(300, 200, seed=4)
+    arr = np.asarray(img)
+    want = cv2.resize(arr, (64, 64), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    got = _unnormalise(image_transforms(DC, 64, train=False, resize="cv2_bilinear")(img))
+    np.testing.assert_allclose(got.permute(1, 2, 0).numpy(), want, atol=1e-3)
+    pil = np.asarray(img.resize((64, 64), Image.BILINEAR), dtype=np.float32)  # PIL's is antialiased
+    assert np.abs(pil - want).mean() > 1.0
+
+
+def test_seed_brightness_adds_9_to_60_percent_of_the_range():
+    from shopee_core.models.image import additive_brightness
+
+    arr = np.array([[[0, 20, 200]], [[100, 250, 255]]], dtype=np.uint8)
+    out = additive_brightness(arr, 0.3).astype(int)  # + 76.5 on every value, clipped, truncated
+    np.testing.assert_array_equal(out, [[[76, 96, 255]], [[176, 255, 255]]])
+    torch.manual_seed(0)
+    tf = image_transforms(DC, 32, train=True, augment="seed", resize="cv2_bilinear")
+    shifts = []
+    for _ in range(200):  # a constant image stays constant under flips and reflected rotation
+        x = _unnormalise(tf(Image.new("RGB", (40, 40), (20, 20, 20))))
+        assert float(x.max() - x.min()) < 1e-2
+        shifts.append(float(x.mean()) - 20)
+    shifts = np.asarray(shifts)
+    unchanged = np.abs(shifts) < 1e-2
+    assert 0.4 < unchanged.mean() < 0.6  # p = 0.5
+    moved = shifts[~unchanged]
+    assert moved.min() >= math.floor(0.09 * 255) - 1e-2 and moved.max() <= math.floor(0.6 * 255) + 1e-2
+    assert moved.max() - moved.min() > 0.8 * (0.6 - 0.09) * 255  # spread over the whole range
+    # additive: a multiplicative jitter x U(1.09, 1.6) would move 20 by 1.8..12 only
+
+
+def test_seed_recipes_load_with_the_seeds_pipeline():
+    from shopee_core.models import get
+    from shopee_core.training.inference import make_loader
+
+    class Fake:
+        modality = "image"
+        encoder = type("E", (), {"data_config": DC})()
+
+    spec = get("resnet50", "seed18").spec
+    tf = make_loader(Fake(), spec, paths=["a.jpg"], labels=[0], train=True, batch_size=1, workers=0).dataset.transform
+    assert (tf.resize, tf.augment, tf.size) == ("cv2_bilinear", "seed", 512)
+    demo = get("resnet50", "demo").spec
+    tf = make_loader(Fake(), demo, paths=["a.jpg"], train=False, batch_size=1, workers=0).dataset.transform
+    assert (tf.resize, tf.augment) == ("torchvision", "none")
 
 
 def test_transform_from_an_opened_file_and_bad_arguments(tmp_path):
@@ -470,6 +536,8 @@ def test_transform_from_an_opened_file_and_bad_arguments(tmp_path):
         image_transforms(DC, 16, train=False)
     with pytest.raises(ShopeeError, match="unknown augmentation"):
         image_transforms(DC, 64, train=True, augment="autoaugment")
+    with pytest.raises(ShopeeError, match="unknown resize"):
+        image_transforms(DC, 64, train=False, resize="lanczos")
     with pytest.raises(ShopeeError, match="mean"):
         image_transforms({}, 64, train=False)
 

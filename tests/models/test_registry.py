@@ -39,14 +39,62 @@ def test_seed_hyper_parameters(seed18):
         assert seed18[r]["spec"]["epochs"] == 8
     for r in range(1, 6):
         s = seed18[r]["spec"]
-        assert (s["image_size"], s["batch_size"], s["optimizer"], s["neck"], s["scale"]) == (512, 8, "ranger", 512, 30.0)
-        assert s["lr_schedule"] == {"kind": "seed_image", "start": 1e-5, "peak": 3.2e-4, "warmup_epochs": 5, "decay": 0.8}
-        assert s["weights"] == "imagenet" and s["mish"] and s["embedding"] == "neck"
+        assert (s["image_size"], s["batch_size"], s["neck"], s["scale"]) == (512, 8, 512, 30.0)
+        assert s["weights"] == "imagenet" and s["mish"]
+        assert (s["resize"], s["augment"], s["neck_init"]) == ("cv2_bilinear", "seed", "xavier_normal")
+        t = seed18[r]["training"]
+        assert t["optimizer"]["name"] == "ranger"
+        assert (t["seed"], t["precision"], t["embedding"], t["select_threshold"]) == (2021, "fp32", "head", 0.36)
+        assert s["cudnn_deterministic"] is True and s["cudnn_benchmark"] is True
     for r in range(8, 13):
-        s = seed18[r]["spec"]
-        assert (s["max_length"], s["batch_size"], s["optimizer"], s["lr"], s["head_lr_mult"]) == (128, 16, "sam_adamw", 1e-4, 2.0)
+        s, t = seed18[r]["spec"], seed18[r]["training"]
+        assert (s["max_length"], s["batch_size"], s["head_lr_mult"]) == (128, 16, 2.0)
+        assert t["optimizer"]["name"] == "sam_adamw" and t["optimizer"]["rho"] == 0.05
+        assert (t["seed"], t["precision"], t["embedding"], t["select_threshold"], t["select_from_epoch"]) == (
+            412, "fp16", "pooled", 0.40, 2)
     assert seed18[7]["spec"]["params"] == {"stop_words": "english", "binary": True, "max_features": 15000}
     assert seed18[11]["spec"]["backbone"] == "sentence-transformers/paraphrase-xlm-r-multilingual-v1"
+
+
+def test_models_json_computes_the_training_facts(seed18):
+    trained = [m for m in seed18.values() if m["kind"] in ("image", "text")]
+    assert len(trained) == 10
+    for m in trained:
+        t = m["training"]
+        assert {"lr_per_epoch", "optimizer", "seed", "precision", "embedding", "select_threshold"} <= set(t)
+        assert len(t["lr_per_epoch"]) == 8 and all(isinstance(x, float) for x in t["lr_per_epoch"])
+        assert {"name", "betas", "eps", "weight_decay"} <= set(t["optimizer"])
+    ranger = seed18[5]["training"]["optimizer"]
+    assert (ranger["betas"], ranger["eps"], ranger["weight_decay"], ranger["lookahead_k"],
+            ranger["lookahead_alpha"]) == ([0.95, 0.999], 1e-5, 0.0, 5, 0.5)
+    assert seed18[1]["training"]["lr_per_epoch"][1] == pytest.approx(1.34e-4, rel=0.01)
+    assert seed18[8]["training"]["lr_per_epoch"][4] == pytest.approx(8.94e-5, rel=0.01)
+    assert all("training" not in m for m in seed18.values() if m["kind"] not in ("image", "text"))
+
+
+def test_matching_keys_per_profile(seed18):
+    search = {r: seed18[r]["spec"]["search"] for r in seed18}
+    assert {r for r, s in search.items() if s == "seed_single"} == {1, 2, 3, 4, 5, 8, 9, 10, 11, 12}
+    assert (search[7], search[6], search[13]) == ("seed_tfidf", "seed_ensemble", "seed_ensemble")
+    assert (search[16], search[17]) == ("seed_fusion", "seed_fusion")
+    assert {search[14], search[15], search[18]} == {"per_side"}
+    assert all((m["spec"]["inb_vectors"], m["spec"]["k"]) == ("raw", 50) for m in seed18.values())
+    want = {"tuned": ("full", "normalised", 51), "demo": ("full", "normalised", 50),
+            "smoke": ("full", "normalised", 50)}
+    for profile, keys in want.items():
+        for e in list_models(profile):
+            assert (e.spec["search"], e.spec["inb_vectors"], e.spec["k"]) == keys, (profile, e.id)
+
+
+def test_tuned_holds_the_18_recipes_and_the_curricular_member():
+    tuned = {e.id: e for e in list_models("tuned")}
+    assert {e.recipe for e in tuned.values() if e.recipe} == set(range(1, 19))
+    assert set(tuned) - {e.id for e in list_models("seed18") if e.recipe} == {"efficientnet_b3_curricular"}
+    for mid in ("resnet50", "efficientnet_b3_curricular"):
+        seed, t = get(mid, "seed18").spec, tuned[mid].spec
+        assert (t["embedding"], t["precision"], t["select_threshold"]) == ("neck", "bf16", "scan")
+        assert (t["backbone"], t["optimizer"], t["lr_schedule"]) == (seed["backbone"], seed["optimizer"],
+                                                                      seed["lr_schedule"])
 
 
 def test_combinations(seed18):

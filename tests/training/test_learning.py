@@ -9,8 +9,8 @@ from shopee_core.data import attach_splits, load_catalog, load_or_create_folds
 from shopee_core.data.demo import generate_catalog
 from shopee_core.matching import Decision, Embeddings, Pool, model_source, scores, tune
 from shopee_core.models import get
-from shopee_core.models.embedders import embed_untrained
-from shopee_core.training.loop import embed_run, train
+from shopee_core.training.embed import embed_run, embed_untrained
+from shopee_core.training.loop import train
 
 SIZE = 128
 
@@ -34,8 +34,8 @@ def test_finetuning_beats_zero_shot(tmp_path):
                                         progress=False))
     ft = get("effnet_lite0_arcface", "demo")
     ft = replace(ft, spec={**ft.spec, "image_size": SIZE, "epochs": 3,
-                           "lr_schedule": {"kind": "seed_image", "start": 5e-4, "peak": 2e-3, "warmup_epochs": 1,
-                                           "decay": 0.7}})
+                           "lr_schedule": {"kind": "shopee", "start": 5e-4, "max": 2e-3, "min": 0.0, "ramp_epochs": 1,
+                                           "sustain_epochs": 0, "decay": 0.7, "counter_step": 1}})
     train(ft, data, tmp_path / "run", progress=False, workers=1)
     x, _ = embed_run(tmp_path / "run", data, progress=False, workers=1)
     fine_tuned = test_f1(x)

@@ -1,0 +1,95 @@
+"""Embeddings from networks: a trained run's (:func:`embed_run`) or an untrained entry's
+(:func:`embed_untrained`: zero-shot encoders here, the baselines via :mod:`shopee_core.models.embedders`).
+
+The seed's head-output embedding of a CurricularFace recipe moves the head's buffer t batch by
+batch; :func:`embed_run` then embeds each split on its own, in catalog order, starting from the
+checkpoint's t (the seed embedded each split separately from its loaded checkpoint).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..data import attach_splits, load_catalog, load_or_create_folds
+from ..data.folds import SPLITS
+from ..errors import ShopeeError
+from ..io import load_npy
+from ..models.embedders import BASELINE_KINDS, embed_baseline
+from ..models.registry import ModelEntry
+from ..speed import enable_cpu_speed
+from .checkpoint import load_weights
+from .inference import embed_postings, embed_rows, pick_device
+from .loop import BEST, CLASSES, CONFIG
+from .model import MatchModel, build_model
+from .runtime import sigterm_as_interrupt
+
+
+def load_run(run_dir) -> tuple[ModelEntry, MatchModel]:
+    """Rebuild a trained run's network from its own files (no hub, no original weights)."""
+    run = Path(run_dir)
+    if not (run / CONFIG).is_file() or not (run / BEST).is_file():
+        raise ShopeeError(f"{run}: not a finished run (needs {CONFIG} and {BEST}; train it or --resume it)")
+    entry = ModelEntry(**json.loads((run / CONFIG).read_text())["model"])
+    model = build_model(entry, int(len(load_npy(run / CLASSES))), from_run=run)
+    load_weights(run / BEST, model)
+    return entry, model.eval()
+
+
+def _device(device: str | None):
+    dev = pick_device(device)
+    if dev.type == "cpu":
+        enable_cpu_speed()
+    return dev
+
+
+def embed_run(run_dir, data_dir, split: str | None = None, device: str | None = None, progress: bool = True,
+              workers: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Embeddings of a catalog by a trained run: (float32 rows, row indices in train.csv order)."""
+    with sigterm_as_interrupt():
+        entry, model = load_run(run_dir)
+        dev = _device(device)
+        catalog = load_catalog(data_dir, check_images=model.modality == "image")
+        frame = catalog.frame
+        rows = np.arange(len(frame))
+        if split is not None or model.stateful_embedding:
+            frame = attach_splits(frame, load_or_create_folds(data_dir, frame))
+        if split is not None:
+            rows = np.flatnonzero(frame["split"].to_numpy() == split)
+            if len(rows) == 0:
+                raise ShopeeError(f"{data_dir}: no postings in split {split!r}")
+        desc = f"embed {entry.id}"
+        if not model.stateful_embedding:
+            return embed_rows(model, entry.spec, frame, catalog, rows, dev, workers, progress, desc), rows
+        start = model.head.t.detach().clone()
+        parts = {}
+        for name in SPLITS:
+            part = rows[frame["split"].to_numpy()[rows] == name]
+            if len(part):
+                model.head.t.copy_(start)
+                parts[name] = (part, embed_rows(model, entry.spec, frame, catalog, part, dev, workers, progress,
+                                                f"{desc} ({name})"))
+        out = np.empty((len(rows), next(iter(parts.values()))[1].shape[1]), dtype=np.float32)
+        for part, x in parts.values():  # rows ascend, so searchsorted finds each part's places
+            out[np.searchsorted(rows, part)] = x
+        return out, rows
+
+
+def embed_untrained(entry: ModelEntry, catalog, frame, progress: bool = True, device: str | None = None,
+                    workers: int | None = None):
+    """Rows for every posting of ``frame`` (which carries ``split`` for per-split models)."""
+    if entry.kind in BASELINE_KINDS:
+        return embed_baseline(entry, frame, progress=progress)
+    if entry.kind not in ("text_zeroshot", "image_zeroshot"):
+        raise ShopeeError(f"model {entry.id!r} ({entry.kind}) needs a trained run: `train` it, then `embed --run`")
+    with sigterm_as_interrupt():
+        model = build_model(entry, None)
+        dev = _device(device) if entry.kind == "image_zeroshot" else pick_device(device)
+        if entry.kind == "image_zeroshot":
+            paths = [catalog.image_dir / n for n in frame["image"]]
+            return embed_postings(model, entry.spec, paths=paths, device=dev, workers=workers, progress=progress,
+                                  desc=entry.id)
+        return embed_postings(model, entry.spec, titles=frame["title"].tolist(), device=dev, workers=0,
+                              progress=progress, desc=entry.id)
