@@ -89,7 +89,9 @@ def test_matching_keys_per_profile(seed18):
 def test_tuned_holds_the_18_recipes_and_the_curricular_member():
     tuned = {e.id: e for e in list_models("tuned")}
     assert {e.recipe for e in tuned.values() if e.recipe} == set(range(1, 19))
-    assert set(tuned) - {e.id for e in list_models("seed18") if e.recipe} == {"efficientnet_b3_curricular"}
+    # besides the recipes: the CurricularFace member of model 6 and the unit-normalising TF-IDF
+    assert set(tuned) - {e.id for e in list_models("seed18") if e.recipe} == {"efficientnet_b3_curricular",
+                                                                              "tfidf_units"}
     for mid in ("resnet50", "efficientnet_b3_curricular"):
         seed, t = get(mid, "seed18").spec, tuned[mid].spec
         assert (t["embedding"], t["precision"], t["select_threshold"]) == ("neck", "bf16", "scan")
