@@ -257,7 +257,7 @@ def cmd_build_bundle(args) -> int:
         return 0
     skip = tuple(m.strip() for m in args.no_embeddings.split(",") if m.strip()) if args.no_embeddings else ()
     manifest = build(args.profile, args.data, args.out, k=args.k, device=args.device, workers=args.workers,
-                     umap=not args.no_umap, only=only, skip_embeddings=skip)
+                     umap=not args.no_umap, only=only, skip_embeddings=skip, pool_all=args.pool_all)
     print(f"{args.out}: {len(manifest['models'])} models, {len(manifest['files'])} other files")
     return 0
 
@@ -422,6 +422,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-umap", action="store_true", help="skip the UMAP maps")
     s.add_argument("--no-embeddings", metavar="ID,ID", help="ship these models' neighbour tables and maps "
                    "but not their embedding rows (a leaner bundle)")
+    s.add_argument("--pool-all", action="store_true", help="also match and score every labelled posting as one "
+                   "candidate pool ('all', as the 3rd place validated; the bundle then holds every posting)")
     s.add_argument("--plan", action="store_true", help="print the models that would be built and exit")
     s.set_defaults(func=cmd_build_bundle)
 
