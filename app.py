@@ -8,7 +8,7 @@ logic lives in shopee_core.
 import streamlit as st
 
 from dashboard import state
-from dashboard.data import available_bundles, default_bundle_name
+from dashboard.data import POOL_LABELS, available_bundles, bundle_pools, default_bundle_name
 
 st.set_page_config(page_title="Shopee match explorer", page_icon=":material/join_inner:", layout="wide")
 state.init()
@@ -27,8 +27,11 @@ with st.sidebar:
                               help="Every bundle under precomputed/ (and one given with -- --bundle PATH)")
         if choice != current:
             state.set("bundle", choice)
-    split = st.radio("Split (candidate pool)", ["test", "valid"], index=0 if state.get("split") == "test" else 1,
-                     horizontal=True, help="Retrieval is within one split; thresholds were tuned on valid.")
+    pools = bundle_pools(state.get("bundle"))
+    split = st.radio("Split (candidate pool)", pools, index=pools.index(state.get("split")) if state.get("split") in
+                     pools else 0, horizontal=True, format_func=lambda s: POOL_LABELS.get(s, s),
+                     help="Retrieval is within one pool; thresholds were tuned on valid. 'all labelled' (when the "
+                          "bundle ships it): every labelled posting in one pool, as big as Kaggle's test set.")
     if split != state.get("split"):
         state.set("split", split)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -52,9 +53,39 @@ def default_bundle_name() -> str | None:
     return next((k for k, v in available_bundles().items() if v == extra), None)
 
 
+POOL_ORDER = ("test", "valid", "all")
+POOL_LABELS = {"test": "test", "valid": "valid", "all": "all labelled"}
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _pools_of(manifest: str, mtime_ns: int) -> list[str]:
+    try:
+        shown = (json.loads(Path(manifest).read_text(encoding="utf-8")).get("dataset") or {}).get("shown_splits")
+    except (OSError, ValueError):
+        shown = None
+    shown = shown or ["valid", "test"]
+    return [s for s in POOL_ORDER if s in shown] + [s for s in shown if s not in POOL_ORDER]
+
+
+def bundle_pools(name: str | None) -> list[str]:
+    """The candidate pools the named bundle has tables for (read from its manifest, cheaply)."""
+    bundles = available_bundles()
+    path = bundles.get(name) or next(iter(bundles.values()), None)
+    if path is None:
+        return ["test", "valid"]
+    manifest = path / "manifest.json"
+    try:
+        mtime = manifest.stat().st_mtime_ns
+    except OSError:
+        return ["test", "valid"]
+    return _pools_of(str(manifest), mtime)
+
+
 @st.cache_resource(show_spinner="Verifying and loading the bundle…")
 def load_bundle(path: str) -> Bundle:
-    """Open (checksums verified once per process); arrays load lazily and read-only."""
+    """Open (checksums verified once per process, and remembered across restarts by each file's
+    identity: an unchanged file is not hashed again, a changed one is refused); arrays load lazily
+    and read-only."""
     return Bundle.open(path, verify=True)
 
 

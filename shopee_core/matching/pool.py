@@ -50,7 +50,8 @@ def nbytes(value) -> int:
         return sum(nbytes(v) for v in value.values()) + 64
     if isinstance(value, (tuple, list)):
         return sum(nbytes(v) for v in value) + 64
-    return 256
+    size = getattr(value, "nbytes", None)
+    return int(size) if isinstance(size, (int, np.integer)) else 256
 
 
 def _readonly(value):
@@ -89,6 +90,7 @@ class Pool:
             self._labels.flags.writeable = False
         self._cache = LRUCache(maxsize=cache_bytes, getsizeof=nbytes)
         self._lock = threading.RLock()
+        self._inflight: dict = {}
 
     # ------------------------------------------------------------------ basics
     def __repr__(self) -> str:
@@ -105,19 +107,39 @@ class Pool:
         return self._labels is not None
 
     def cached(self, key, make: Callable):
-        """``make()`` once per key (values too large for the cache are returned, not kept)."""
+        """``make()`` once per key (values too large for the cache are returned, not kept). A key
+        another thread is making is waited for, not made twice (a page and a prefetch, or two
+        browser sessions, asking for the same table)."""
         with self._lock:
             try:
                 return self._cache[key]
             except KeyError:
                 pass
-        value = _readonly(make())
-        with self._lock:
-            try:
-                self._cache[key] = value
-            except ValueError:  # larger than the whole cache
-                pass
+            busy = self._inflight.get(key)
+            if busy is None:
+                self._inflight[key] = threading.Event()
+        if busy is not None:
+            busy.wait()
+            with self._lock:
+                if key in self._cache:
+                    return self._cache[key]
+            return _readonly(make())  # the other thread failed, or its value did not fit the cache
+        try:
+            value = _readonly(make())
+            with self._lock:
+                try:
+                    self._cache[key] = value
+                except ValueError:  # larger than the whole cache
+                    pass
+        finally:
+            with self._lock:
+                self._inflight.pop(key).set()
         return value
+
+    def holds(self, key) -> bool:
+        """Whether ``key`` is cached or being made by some thread right now."""
+        with self._lock:
+            return key in self._cache or key in self._inflight
 
     def clear(self) -> None:
         with self._lock:
@@ -210,11 +232,10 @@ class Pool:
 
         def make():
             table = PairTable([self.neighbors(m) for m in members], None, tuple(model_source(m) for m in members))
-            r, c = np.nonzero(table.valid)
-            j = table.idx[r, c]
             sims = np.full((len(members),) + table.idx.shape, -np.inf, dtype=np.float32)
             for s, m in enumerate(members):
-                sims[s, r, c] = self.embeddings(m).pair_similarity(r, j)
+                sims[s] = self.embeddings(m).candidate_similarity(table.idx)
+            sims[:, ~table.valid] = -np.inf
             return table, sims
         return self.cached(("cand_sims", members), make)
 
