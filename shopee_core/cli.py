@@ -130,7 +130,7 @@ def _load_sets(paths, n: int, where: str):
 
 
 def _pool(frame, sets, split: str | None, what: str):
-    if split is None:
+    if split is None or split == "all":  # every posting of the CSV as one pool
         return frame, sets
     if "split" not in frame:
         raise ShopeeError(f"--split {split}: {what} has no split column and no folds.csv beside it (run `split`)")
@@ -235,6 +235,19 @@ def cmd_evaluate(args) -> int:
     frame, sets = _pool(frame, sets, args.split, args.postings)
     pool = Pool(frame["label_group"].to_numpy(), k=args.k, embeddings=dict(zip(names, sets)), name=args.split or "all")
     result = scores(pool, decision)
+    if args.pool_sizes:
+        from .matching import pool_size_curve
+
+        try:
+            sizes = None if args.pool_sizes == "auto" else [int(x) for x in args.pool_sizes.split(",") if x.strip()]
+        except ValueError:
+            raise ShopeeError(f"--pool-sizes takes auto or comma-separated posting counts, got {args.pool_sizes!r}") \
+                from None
+        curve = pool_size_curve(pool, decision, sizes=sizes)
+        out["pool_sizes"] = curve.drop(columns=["thresholds"]).to_dict("records")
+        for r in out["pool_sizes"]:
+            print(f"pool {r['postings']:>7,}: best T {r['t']:.3f} -> F1 {r['f1_best']:.4f}; at the given thresholds "
+                  f"F1 {r['f1_given']:.4f}")
     out = {**result, "split": args.split or "all", "k": args.k, "decision": decision.describe(), **out}
     atomic_write_json(args.json, out)
     if args.predictions:
@@ -382,7 +395,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--inb-threshold", type=float, metavar="T'", help="threshold after INB")
     s.add_argument("--inb-min2", type=float, metavar="T2'", help="Min2 threshold after INB")
     s.add_argument("--k", type=int, default=50, help="candidates per posting, self included (default 50; 51 finds a 51-member group whole)")
-    s.add_argument("--split", metavar="NAME", help="score only this split's pool (train|valid|test)")
+    s.add_argument("--split", metavar="NAME", help="score only this split's pool (train|valid|test; all: every "
+                   "posting of the CSV in one pool, the default)")
+    s.add_argument("--pool-sizes", metavar="auto|N,N,...", help="also tune and score the decision in nested pools "
+                   "of whole groups of these sizes (auto: 1k, 2k, 4k, ... up to the pool) -> 'pool_sizes' in the JSON")
     s.add_argument("--search-threshold", metavar="VALID_CSV:NPY[,NPY...]", help="search all thresholds on this validation pool first")
     s.add_argument("--tune-split", metavar="NAME", help="search all thresholds on this split of --postings (e.g. valid)")
     s.add_argument("--search-min2", action="store_true", help="also search Min2 thresholds when searching")

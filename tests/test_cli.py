@@ -129,3 +129,21 @@ def test_models_json_lists_baselines():
     assert models["tfidf"]["recipe"] == 7 and models["tfidf"]["profile"] == "seed18"
     assert models["tfidf"]["spec"]["params"]["max_features"] == 15000
     assert models["phash"]["family"] == "baseline"
+
+
+def test_evaluate_on_every_posting_with_nested_pool_sizes(tiny_catalog, tmp_path, capsys):
+    phash = tmp_path / "phash.npy"
+    assert main(["embed", "--model", "phash", "--data", str(tiny_catalog), "--out", str(phash)]) == 0
+    out = tmp_path / "all.json"
+    csv = tiny_catalog / "train.csv"
+    assert main(["evaluate", "--postings", str(csv), "--embeddings", str(phash), "--tune-split", "valid",
+                 "--split", "all", "--pool-sizes", "20,60", "--json", str(out)]) == 0
+    res = json.loads(out.read_text())
+    assert res["split"] == "all" and res["n"] == len(pd.read_csv(csv))
+    sizes = [r["postings"] for r in res["pool_sizes"]]
+    assert sizes[0] >= 20 and sizes[1] >= 60 and sizes == sorted(sizes)
+    assert all({"t", "f1_best", "f1_given", "may_miss"} <= set(r) for r in res["pool_sizes"])
+    assert "best T" in capsys.readouterr().out
+    r = run_cli("evaluate", "--postings", csv, "--embeddings", phash, "--threshold", "0.3", "--pool-sizes", "x",
+                "--json", tmp_path / "bad.json")
+    assert r.returncode == 1 and r.stderr.startswith("error: --pool-sizes")
