@@ -29,7 +29,8 @@ ROWS_BYTES = 16 * 2**20  # temporaries per block when gathering positions or bin
 
 def default_plane_models(bundle, model) -> tuple[str | None, str | None]:
     """An (image model, text model) pair for the plane: the decision's own members when
-    it joins an image and a text model, else the first image and text tables."""
+    it joins an image and a text model (single models before ensembles), else the first image
+    and text tables."""
     if isinstance(model, Decision):
         ids = [m for side in model.sides for m in roots(side.source)]
     else:
@@ -48,7 +49,10 @@ def default_plane_models(bundle, model) -> tuple[str | None, str | None]:
             out += expand(m, seen + (mid,))
         return out
 
-    ids = [m for r in ids for m in expand(r)]
+    # single models first: a fused axis needs every member's similarity for the pairs its table lacks
+    # (an ensemble of five 768-d models costs five times one model)
+    ids = sorted(dict.fromkeys(m for r in ids for m in expand(r)),
+                 key=lambda m: bool((bundle.model(m).get("spec") or {}).get("members")))
     img = next((m for m in ids if modality(bundle, m) == "image"), None)
     txt = next((m for m in ids if modality(bundle, m) == "text"), None)
     if img is None:

@@ -25,7 +25,7 @@ PAIR_CHUNK = 16384
 # candidate_similarity: temporaries per block of rows, and the pool size (in candidate widths) up to
 # which a BLAS product of a block with every row beats gathering the candidates' rows
 CANDIDATE_CHUNK_BYTES = 32 * 2**20
-GEMM_RATIO = 48
+GEMM_RATIO = 100
 
 
 def _first_rows(mask: np.ndarray) -> str:

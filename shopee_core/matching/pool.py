@@ -227,15 +227,16 @@ class Pool:
 
     def candidate_sims(self, members) -> tuple[PairTable, np.ndarray]:
         """The union of the members' own candidates per row, with every member's similarity
-        for every candidate (computed from the embeddings in chunks), cached per member set."""
+        for every candidate (computed from the embeddings in blocks; 0 in padding slots, which
+        ``table.valid`` marks), cached per member set."""
         members = tuple(members)
 
         def make():
             table = PairTable([self.neighbors(m) for m in members], None, tuple(model_source(m) for m in members))
-            sims = np.full((len(members),) + table.idx.shape, -np.inf, dtype=np.float32)
+            sims = np.empty((len(members),) + table.idx.shape, dtype=np.float32)
             for s, m in enumerate(members):
                 sims[s] = self.embeddings(m).candidate_similarity(table.idx)
-            sims[:, ~table.valid] = -np.inf
+            sims[:, ~table.valid] = 0.0
             return table, sims
         return self.cached(("cand_sims", members), make)
 
@@ -243,7 +244,7 @@ class Pool:
         members = [m for m, _ in source[1]]
         w = np.asarray([x for _, x in source[1]], dtype=np.float32)
         table, sims = self.candidate_sims(members)
-        fused = np.tensordot(w, np.where(np.isfinite(sims), sims, 0.0), axes=1).astype(np.float32)
+        fused = np.tensordot(w, sims, axes=1)
         fused[~table.valid] = -np.inf
         k = min(self.k, int(table.valid.sum(axis=1).min()))  # every row has at least k real candidates
         part = np.argpartition(-fused, k - 1, axis=1)[:, :k] if k < table.w else np.tile(np.arange(table.w), (table.n, 1))
