@@ -5,6 +5,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from dashboard.charts import LIGHT
 from dashboard.data import load_bundle
 from dashboard.gallery import gallery, posting_picker
 from dashboard.widgets import bundle_and_split, model_select
@@ -69,7 +70,7 @@ def _custom(df: pd.DataFrame) -> np.ndarray:
                      df["label_group"].astype(str).to_numpy(), df["posting_id"].to_numpy()], axis=1)
 
 
-fig = go.Figure()
+fig = go.Figure(layout=dict(template=LIGHT))  # the small template: plotly's default is deep-copied per figure
 # dim the cloud while a group is outlined, so the outlined points stand out
 marker = dict(size=point_size, opacity=0.35 if highlight else 0.8, line=dict(width=0))
 if colour_by == "label group":
@@ -133,7 +134,8 @@ if highlight:
                                marker=dict(size=point_size + 14, color="#ee4d2d", symbol="star",
                                            line=dict(width=1.5, color="black"))))
 
-fig.update_layout(height=640, margin=dict(l=0, r=0, t=10, b=0), dragmode="select", plot_bgcolor="white",
+fig.update_layout(template=LIGHT, height=640, margin=dict(l=0, r=0, t=10, b=0), dragmode="select",
+                  plot_bgcolor="white",
                   legend=dict(orientation="h", yanchor="top", y=-0.01, x=0),
                   xaxis=dict(showticklabels=False, showgrid=False, zeroline=False, title=None),
                   yaxis=dict(showticklabels=False, showgrid=False, zeroline=False, title=None))

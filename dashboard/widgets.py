@@ -101,8 +101,9 @@ def short(text, n: int) -> str:
 
 
 def csv_download(frame: pd.DataFrame, file_name: str, label: str, key: str, help: str | None = None) -> None:
-    st.download_button(label, frame.to_csv(index=False).encode("utf-8"), file_name=file_name, mime="text/csv",
-                       key=key, icon=":material/download:", help=help)
+    """A CSV download made on click (not on every rerun: 7,000 rows cost ~0.1 s to format)."""
+    st.download_button(label, lambda: frame.to_csv(index=False).encode("utf-8"), file_name=file_name,
+                       mime="text/csv", key=key, icon=":material/download:", help=help, on_click="ignore")
 
 
 def explain_variants() -> None:

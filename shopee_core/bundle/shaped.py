@@ -156,7 +156,8 @@ def shaped_entries(profile: str) -> list[ModelEntry]:
             out.append(dataclasses.replace(e, spec=spec))
             continue
         if e.kind in ("tfidf", "phash"):
-            what = "real computation on synthetic titles" if e.kind == "tfidf" else "real pHash distance of synthetic hashes"
+            what = ("real computation on synthetic titles" if e.kind == "tfidf"
+                    else "real pHash distance of synthetic hashes")
             out.append(dataclasses.replace(e, label=f"{e.label} — {what}", spec=spec))
             continue
         mod = modality(e)
