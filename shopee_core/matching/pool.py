@@ -54,6 +54,23 @@ def nbytes(value) -> int:
     return int(size) if isinstance(size, (int, np.integer)) else 256
 
 
+def merged_candidates(tables) -> np.ndarray:
+    """Each row's candidates in any of ``tables``, once each: (N, W) int32 pool indices in
+    increasing order, -1 padding (W: the widest row). Only indices: a union table
+    (:class:`PairTable`) also holds every table's distances, S times the memory."""
+    cat = np.concatenate([t.idx for t in tables], axis=1)
+    cat.sort(axis=1)
+    dup = np.zeros(cat.shape, dtype=bool)
+    dup[:, 1:] = cat[:, 1:] == cat[:, :-1]
+    top = np.iinfo(np.int32).max
+    cat[dup] = top
+    cat.sort(axis=1)
+    width = max(int((~dup).sum(axis=1).max(initial=1)), 1)
+    out = np.ascontiguousarray(cat[:, :width])
+    out[out == top] = -1
+    return out
+
+
 def _readonly(value):
     if isinstance(value, np.ndarray):
         value.flags.writeable = False
@@ -225,30 +242,33 @@ class Pool:
             return emb, self._stored(nb)
         return self.cached(("inb", self.canonical(source)), make)
 
-    def candidate_sims(self, members) -> tuple[PairTable, np.ndarray]:
-        """The union of the members' own candidates per row, with every member's similarity
-        for every candidate (computed from the embeddings in blocks; 0 in padding slots, which
-        ``table.valid`` marks), cached per member set."""
+    def candidate_sims(self, members) -> tuple[np.ndarray, np.ndarray]:
+        """The union of the members' own candidates per row (``idx`` (N, W), pool indices sorted,
+        -1 padding) with every member's similarity for every candidate (``sims`` (S, N, W), from
+        the embeddings in blocks; 0 in padding), cached per member set: a re-weighting is then one
+        weighted sum and a top-k."""
         members = tuple(members)
 
         def make():
-            table = PairTable([self.neighbors(m) for m in members], None, tuple(model_source(m) for m in members))
-            sims = np.empty((len(members),) + table.idx.shape, dtype=np.float32)
+            idx = merged_candidates([self.neighbors(m) for m in members])
+            sims = np.empty((len(members),) + idx.shape, dtype=np.float32)
             for s, m in enumerate(members):
-                sims[s] = self.embeddings(m).candidate_similarity(table.idx)
-            sims[:, ~table.valid] = 0.0
-            return table, sims
+                sims[s] = self.embeddings(m).candidate_similarity(idx)
+            sims[:, idx < 0] = 0.0
+            return idx, sims
         return self.cached(("cand_sims", members), make)
 
     def _candidate_fusion(self, source) -> Neighbors:
         members = [m for m, _ in source[1]]
         w = np.asarray([x for _, x in source[1]], dtype=np.float32)
-        table, sims = self.candidate_sims(members)
+        idx_all, sims = self.candidate_sims(members)
+        valid = idx_all >= 0
         fused = np.tensordot(w, sims, axes=1)
-        fused[~table.valid] = -np.inf
-        k = min(self.k, int(table.valid.sum(axis=1).min()))  # every row has at least k real candidates
-        part = np.argpartition(-fused, k - 1, axis=1)[:, :k] if k < table.w else np.tile(np.arange(table.w), (table.n, 1))
-        idx = np.take_along_axis(table.idx, part, axis=1)
+        fused[~valid] = -np.inf
+        n, width = idx_all.shape
+        k = min(self.k, int(valid.sum(axis=1).min()))  # every row has at least k real candidates
+        part = np.argpartition(-fused, k - 1, axis=1)[:, :k] if k < width else np.tile(np.arange(width), (n, 1))
+        idx = np.take_along_axis(idx_all, part, axis=1)
         sim = np.take_along_axis(fused, part, axis=1)
         order = np.lexsort((idx, -sim), axis=-1)  # most similar first, ties by pool index (as knn)
         return Neighbors(np.take_along_axis(idx, order, axis=1), np.take_along_axis(sim, order, axis=1))
