@@ -53,6 +53,8 @@ def bench(path: str, pool: str) -> list[tuple]:
     from shopee_core.analysis import plane as P
     from shopee_core.bundle import Bundle
 
+    import pyarrow.parquet  # noqa: F401  (imported before the clock starts: this is the open alone)
+
     t = time.perf_counter()
     b = Bundle.open(path)
     t_open = time.perf_counter() - t
@@ -87,7 +89,8 @@ def bench(path: str, pool: str) -> list[tuple]:
     step(7, "exact")
     exact = time.perf_counter() - t
     rows.append(("re-weighting step, candidate union (warm)", None, live))
-    rows.append((f"re-weighting step, exact search (naive way; {exact / live:.0f}x)", None, exact))
+    rows.append(("re-weighting step, exact search (the naive way)", None, exact))
+    rows.append(("  ratio exact / candidate union", None, exact / live / 1000))  # printed as x
     rss_before = rss_mb()
     img, txt = P.default_plane_models(b, du)
     rows.append((f"decision plane ({img} x {txt})", *timed(lambda i: P.plane(b, du.with_side(0, t=du.sides[0].t
@@ -119,6 +122,8 @@ def main() -> int:
             _, first, warm = rows[i]
             if label.startswith("resident"):
                 cells.append(f"{'':>14}{warm:>9.0f} MB")
+            elif label.strip().startswith("ratio"):
+                cells.append(f"{'':>14}{warm * 1000:>11.1f}x")
             else:
                 cells.append(f"{'' if first is None else f'{first:.2f}':>14}"
                              f"{'' if warm is None else f'{warm * 1000:.0f}':>12}")
