@@ -55,7 +55,8 @@ def _frame(root: str, mid: str, splits: tuple, split: str, colour_by: str) -> pd
     return frame
 
 
-splits = tuple(s for s in ("valid", "test") if s in bundle.splits) if colour_by == "split" else (split,)
+splits = (tuple(s for s in ("valid", "test") if s in bundle.splits) if colour_by == "split" and split != "all"
+          else (split,))  # the 'all' pool already holds every split
 try:
     frame = _frame(str(bundle.root), mid, splits, split, colour_by)
 except ShopeeError as exc:
@@ -100,8 +101,9 @@ elif colour_by == "error type":
                                        marker=dict(**marker, color=em.ERROR_COLOURS[kind])))
     caption = "Colour: each posting's main error type at the tuned setting (see the Failure browser for all flags)."
 else:
-    for s in splits:
-        part = frame[frame["split"] == s]
+    by = "posting_split" if split == "all" else "split"
+    for s in [x for x in ("train", "valid", "test") if x in set(frame[by])]:
+        part = frame[frame[by] == s]
         fig.add_trace(go.Scattergl(x=part["x"], y=part["y"], mode="markers", name=f"{s} ({len(part):,})",
                                    **_custom(part), hovertemplate=hover,
                                    marker=dict(**marker, color=em.SPLIT_COLOURS.get(s, "#555"))))
