@@ -10,7 +10,7 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import state
-from dashboard.data import available_bundles, default_bundle_name
+from dashboard.data import POOL_LABELS, available_bundles, bundle_pools, default_bundle_name
 
 # the icon ships as a file: a ":material/...:" page icon makes the browser fetch its SVG from fonts.gstatic.com,
 # and the app must make no request outside 127.0.0.1 (icons elsewhere come from Streamlit's bundled font)
@@ -32,8 +32,11 @@ with st.sidebar:
                               help="Every bundle under precomputed/ (and one given with -- --bundle PATH)")
         if choice != current:
             state.set("bundle", choice)
-    split = st.radio("Split (candidate pool)", ["test", "valid"], index=0 if state.get("split") == "test" else 1,
-                     horizontal=True, help="Retrieval is within one split; thresholds were tuned on valid.")
+    pools = bundle_pools(state.get("bundle"))
+    split = st.radio("Split (candidate pool)", pools, index=pools.index(state.get("split")) if state.get("split") in
+                     pools else 0, horizontal=True, format_func=lambda s: POOL_LABELS.get(s, s),
+                     help="Retrieval is within one pool; thresholds were tuned on valid. 'all labelled' (when the "
+                          "bundle ships it): every labelled posting in one pool, as big as Kaggle's test set.")
     if split != state.get("split"):
         state.set("split", split)
 

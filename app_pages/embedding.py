@@ -5,6 +5,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from dashboard.charts import LIGHT
 from dashboard.data import load_bundle
 from dashboard.gallery import gallery, posting_picker
 from dashboard.widgets import bundle_and_split, model_select
@@ -58,26 +59,30 @@ def _frame(root: str, mid: str, splits: tuple, split: str, colour_by: str) -> pd
     return frame
 
 
-splits = tuple(s for s in ("valid", "test") if s in bundle.splits) if colour_by == "split" else (split,)
+splits = (tuple(s for s in ("valid", "test") if s in bundle.splits) if colour_by == "split" and split != "all"
+          else (split,))  # the 'all' pool already holds every split
 try:
     frame = _frame(str(bundle.root), mid, splits, split, colour_by)
 except ShopeeError as exc:
     st.error(str(exc))
     st.stop()
 
-hover = "%{customdata[1]}<br>group %{customdata[2]}<extra>%{customdata[3]}</extra>"
+hover = "%{hovertext}<extra></extra>"
 
 
-def _custom(df: pd.DataFrame) -> np.ndarray:
-    return np.stack([df["posting"].to_numpy(), np.array([display_title(t)[:80] for t in df["title"]], dtype=object),
-                     df["label_group"].astype(str).to_numpy(), df["posting_id"].to_numpy()], axis=1)
+def _custom(df: pd.DataFrame) -> dict:
+    """Per point: the posting row as numeric customdata (sent as a compact typed array; selections
+    read it) and the hover text (decoded title, group, id) as one string."""
+    titles = pd.Series([display_title(t)[:70] for t in df["title"]], index=df.index, dtype=object)
+    text = titles + "<br>group " + df["label_group"].astype(str) + " · " + df["posting_id"].astype(str)
+    return {"customdata": df["posting"].to_numpy(np.int64), "hovertext": text.to_numpy()}
 
 
-fig = go.Figure()
+fig = go.Figure(layout=dict(template=LIGHT))  # the small template: plotly's default is deep-copied per figure
 # dim the cloud while a group is outlined, so the outlined points stand out
 marker = dict(size=point_size, opacity=0.35 if highlight else 0.8, line=dict(width=0))
 if colour_by == "label group":
-    fig.add_trace(go.Scattergl(x=frame["x"], y=frame["y"], mode="markers", name="postings", customdata=_custom(frame),
+    fig.add_trace(go.Scattergl(x=frame["x"], y=frame["y"], mode="markers", name="postings", **_custom(frame),
                                hovertemplate=hover,
                                marker=dict(**marker, colorscale=em.stepped_colorscale(em.GROUP_PALETTE),
                                            color=(em.hashed_index(frame["label_group"]) + 0.5) / len(em.GROUP_PALETTE),
@@ -85,8 +90,8 @@ if colour_by == "label group":
     caption = ("Colour: a hash of the label group — members of one group share a colour; "
                "pick a posting below to outline its group.")
 elif colour_by == "correctness":
-    fig.add_trace(go.Scattergl(x=frame["x"], y=frame["y"], mode="markers", name="postings", customdata=_custom(frame),
-                               hovertemplate=hover.replace("<extra>", "<br>F1 %{marker.color:.2f}<extra>"),
+    fig.add_trace(go.Scattergl(x=frame["x"], y=frame["y"], mode="markers", name="postings", **_custom(frame),
+                               hovertemplate="%{hovertext}<br>F1 %{marker.color:.2f}<extra></extra>",
                                marker=dict(**marker, color=frame["f1"], colorscale="RdYlGn", cmin=0, cmax=1,
                                            colorbar=dict(title="row F1", thickness=12))))
     caption = f"Colour: each posting's F1 under {mid} at its tuned setting ({decisions.decision(bundle, mid).describe()})."
@@ -94,16 +99,17 @@ elif colour_by == "error type":
     for kind in em.ERROR_ORDER:
         part = frame[frame["error"] == kind]
         if len(part):
-            fig.add_trace(go.Scattergl(x=part["x"], y=part["y"], mode="markers", customdata=_custom(part),
+            fig.add_trace(go.Scattergl(x=part["x"], y=part["y"], mode="markers", **_custom(part),
                                        name=f"{errors.ERROR_LABELS.get(kind, kind)} ({len(part):,})",
                                        hovertemplate=hover,
                                        marker=dict(**marker, color=em.ERROR_COLOURS[kind])))
     caption = "Colour: each posting's main error type at the tuned setting (see the Failure browser for all flags)."
 else:
-    for s in splits:
-        part = frame[frame["split"] == s]
+    by = "posting_split" if split == "all" else "split"
+    for s in [x for x in ("train", "valid", "test") if x in set(frame[by])]:
+        part = frame[frame[by] == s]
         fig.add_trace(go.Scattergl(x=part["x"], y=part["y"], mode="markers", name=f"{s} ({len(part):,})",
-                                   customdata=_custom(part), hovertemplate=hover,
+                                   **_custom(part), hovertemplate=hover,
                                    marker=dict(**marker, color=em.SPLIT_COLOURS.get(s, "#555"))))
     caption = "Colour: split. The map was fitted on the shown splits together; retrieval stays within one split."
 
@@ -128,16 +134,17 @@ if highlight:
         if rows:
             part = sel.loc[rows].reset_index()
             fig.add_trace(go.Scattergl(x=part["x"], y=part["y"], mode="markers", name=f"{name}: {len(rows)}",
-                                       customdata=_custom(part), hovertemplate=hover,
+                                       **_custom(part), hovertemplate=hover,
                                        marker=dict(size=point_size + 10, color=colour, symbol=symbol,
                                                    line=dict(width=3, color=colour))))
     q = sel.loc[[hl_row]].reset_index()
-    fig.add_trace(go.Scattergl(x=q["x"], y=q["y"], mode="markers", name="query", customdata=_custom(q),
+    fig.add_trace(go.Scattergl(x=q["x"], y=q["y"], mode="markers", name="query", **_custom(q),
                                hovertemplate=hover,
                                marker=dict(size=point_size + 14, color="#ee4d2d", symbol="star",
                                            line=dict(width=1.5, color="black"))))
 
-fig.update_layout(height=640, margin=dict(l=0, r=0, t=10, b=0), dragmode="select", plot_bgcolor="white",
+fig.update_layout(template=LIGHT, height=640, margin=dict(l=0, r=0, t=10, b=0), dragmode="select",
+                  plot_bgcolor="white",
                   legend=dict(orientation="h", yanchor="top", y=-0.01, x=0),
                   xaxis=dict(showticklabels=False, showgrid=False, zeroline=False, title=None),
                   yaxis=dict(showticklabels=False, showgrid=False, zeroline=False, title=None))

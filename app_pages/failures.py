@@ -16,6 +16,7 @@ bundle, split = bundle_and_split()
 st.title("Failure browser")
 st.caption(pool_caption(bundle, split))
 
+TABLE_ROWS = 1000  # rows sent to the browser (a Kaggle pool has 6,850; the export has them all)
 VARIANTS = {"min2": "Tuned (with Min2)", "base": "Plain threshold", "inb": "INB", "fixed": "Imported sets"}
 ICONS = {"orphan": ":material/person_off:", "over_merged": ":material/merge:", "wrong_members": ":material/close:",
          "missed": ":material/search_off:", "unit_conflict": ":material/straighten:",
@@ -115,9 +116,12 @@ with dl:
                                                       split=split)
     csv_download(export, f"failures_{bundle.name}_{split}_{mid}.csv", "Export CSV", "fb-csv",
                  help="The filtered list with every column")
-event = st.dataframe(view[columns], column_config=config, hide_index=True, key=f"fb-table-{mid}-{variant}",
-                     on_select="rerun", selection_mode="single-row",
-                     height=min(35 * (len(view) + 1) + 3, 400))
+if len(view) > TABLE_ROWS:
+    st.caption(f"Showing the {TABLE_ROWS:,} worst of {len(view):,} (filter to narrow them down; the CSV export has "
+               "every row).")
+event = st.dataframe(view[columns].head(TABLE_ROWS), column_config=config, hide_index=True,
+                     key=f"fb-table-{mid}-{variant}", on_select="rerun", selection_mode="single-row",
+                     height=min(35 * (min(len(view), TABLE_ROWS) + 1) + 3, 400))
 
 
 if filtered.empty:
@@ -126,11 +130,13 @@ if filtered.empty:
 
 picked_rows = [r for r in selected_rows(event) if 0 <= r < len(filtered)]
 pick = filtered["posting_id"].iat[picked_rows[0]] if picked_rows else None
-ids = filtered["posting_id"].tolist()
+every = set(filtered["posting_id"])
 if pick is not None and pick != st.session_state.get("fb-last-pick"):  # a new click in the table
     st.session_state["fb-last-pick"] = pick
     state.set("posting", pick)
-current = state.get("posting") if state.get("posting") in ids else ids[0]
+current = state.get("posting") if state.get("posting") in every else filtered["posting_id"].iat[0]
+# the picker offers the rows the table shows (sending 7,000 options costs the browser a second), plus the current one
+ids = list(dict.fromkeys(filtered["posting_id"].head(TABLE_ROWS).tolist() + [current]))
 if st.session_state.get("fb-inspect") not in ids or st.session_state.get("fb-inspect-synced") != current:
     st.session_state["fb-inspect"] = current
 titles = dict(zip(filtered["posting_id"], filtered["title"]))

@@ -54,6 +54,24 @@ def best_on_valid(scope: str, d: D.Decision, n_sides: int) -> None:
         st.session_state["th-error"] = f"Cannot tune on valid: {exc}"
 
 
+def fusion_search(key: str, weights, members: list[str]) -> str:
+    """Which kNN a re-weighted fusion uses: the candidate union (live, the default) or, after the
+    button, an exact search of the fused embeddings for exactly these weights. Says which."""
+    wanted = (tuple(members), tuple(round(float(x), 6) for x in weights))
+    exact = st.session_state.get(key) == wanted
+    st.button("Exact search", key=f"{key}-btn", icon=":material/manage_search:", disabled=exact,
+              on_click=lambda: st.session_state.__setitem__(key, wanted),
+              help="kNN of the fused embeddings over the whole pool for these weights (seconds at Kaggle "
+                   "scale); moving a weight returns to the live candidate scoring")
+    if exact:
+        st.caption("Shown: **exact search** — the fused embeddings' own top-k over the whole pool, for these weights.")
+        return "exact"
+    st.caption("Shown: **candidate scoring** (live) — every pair in the members' own top-k candidate lists, "
+               "scored with the new weights from the embeddings: exact for those pairs; a pair in no member's "
+               "list is missed. **Exact search** runs the full kNN of these weights.")
+    return "candidates"
+
+
 def side_sliders(scope: str, suffix: str, t, t2, min2: bool, what: str = "", after_inb: bool = False):
     prime = "′" if after_inb else ""
     T = slider(f"T{prime} {what}".strip(), f"{scope}-t{suffix}", t,
@@ -119,15 +137,18 @@ try:
                                                   "from the embeddings (takes a moment the first time).")
                 scope = f"th-m-{mid}-inb{iters}"
                 weights = None
+                knn = "candidates"
                 if s["combine"] == "mean" and s["can_embed"] and len(s["members"]) >= 2:
                     if toggle("Re-weight the members", f"th-m-{mid}-reweight", False,
-                              help="Mean fusion with your weights: fused embeddings, new kNN within the split"):
+                              help="Mean fusion with your weights, re-scored within the split"):
+                        D.prefetch_candidates(bundle, split, s["members"])
                         w = [st.slider(f"weight · {m}", 0.0, 1.0, 1.0 / len(s["members"]), 0.05,
                                        key=f"th-m-{mid}-w-{m}") for m in s["members"]]
                         if sum(w) <= 0:
                             st.warning("All weights are 0: using equal weights.")
                         else:
                             weights = w
+                            knn = fusion_search(f"th-m-{mid}-exact", w, s["members"])
                 blend = None
                 if iters and s["can_embed"]:
                     with st.expander("INB blends with neighbours chosen at…"):
@@ -140,7 +161,7 @@ try:
                 T, T2 = side_sliders(scope, "", tuned_t, tuned_t2, min2, after_inb=bool(iters))
                 with st.spinner("Building the decision's neighbour table…"):
                     decision = D.decision(bundle, mid, t=T, t2=T2, min2=min2, inb=iters, weights=weights,
-                                          blend=blend)
+                                          blend=blend, knn=knn)
                 reference = D.decision(bundle, mid, inb=1 if iters and s["has_inb"] else 0)
             ref_label = f"the bundle's tuned setting of {mid}"
         # ------------------------------------------------------------ custom mean fusion
@@ -164,10 +185,13 @@ try:
             if sum(w) <= 0:
                 st.warning("All weights are 0: using equal weights.")
                 w = [1.0] * len(members)
+            for pool_name in dict.fromkeys(["valid", split]):
+                D.prefetch_candidates(bundle, pool_name, members)
+            knn = fusion_search("th-f-exact", w, members)
             iters = st.select_slider("INB iterations", [0, 1, 2, 3], value=0, key="th-f-iters")
             scope = f"th-f-{'+'.join(members)}-inb{iters}"
-            with st.spinner("Fusing embeddings, searching neighbours and tuning on valid…"):
-                tuned = D.custom_fusion(bundle, members, w, inb=iters)
+            with st.spinner("Fusing, scoring and tuning on valid…"):
+                tuned = D.custom_fusion(bundle, members, w, inb=iters, knn=knn)
             ts = tuned.sides[0]
             min2 = toggle("Min2", f"{scope}-min2", ts.t2 is not None)
             T, T2 = side_sliders(scope, "", ts.t, ts.t2, min2, after_inb=bool(iters))
@@ -238,7 +262,7 @@ with summary:
 
 with right:
 
-    VIEWS = {"curves": "Curves", "sizes": "Group sizes", "plane": "Decision plane"}
+    VIEWS = {"curves": "Curves", "sizes": "Group sizes", "plane": "Decision plane", "pool": "Pool size"}
     view = st.segmented_control("View", list(VIEWS), format_func=VIEWS.get, default="curves", key="th-view",
                                 required=True) or "curves"
     if view == "curves" and fixed:
@@ -274,6 +298,32 @@ with right:
         st.caption(f"{orphans:,} postings predicted alone · {big:,} predicted sets larger than the largest true "
                    f"group ({int(rows['n_true'].max())}). Matching the predicted size distribution to the true one "
                    "gained the 18th place +0.020.")
+    elif view == "pool":
+        try:
+            with st.spinner("Tuning the decision in nested pools…"):
+                ps = D.pool_sizes(bundle, decision, split)
+        except ShopeeError as exc:
+            readable_error(exc)
+        else:
+            st.plotly_chart(charts.pool_size(ps, decision.sides[0].t), key="th-pool",
+                            config={"displayModeBar": False}, theme=None)
+            bigger = "" if "all" in bundle.splits or split == "all" else (
+                " This bundle ships no *all* pool (every labelled posting at once): the largest pool here is the "
+                f"{split} split; a bundle built with `--pool-all` reaches 34,250 on the Kaggle data.")
+            st.caption(f"Nested pools of whole label groups drawn from the {split} pool (each holds the smaller ones); "
+                       "in each, the decision's thresholds are searched again (full scan) and it is scored at those "
+                       "and at the current ones. Bigger pools hold more near neighbours from other groups, so the "
+                       "best T is usually stricter: read off how a threshold tuned here will transfer to a bigger "
+                       "test set." + bigger)
+            worst = float(ps["may_miss"].max())
+            if worst > 0.01:
+                st.caption(f"The tables were cut from the {split} pool's own top-{bundle.k}: in up to {worst:.0%} of a "
+                           "sub-pool's rows the best threshold reaches past the stored candidates, so the sub-pool's "
+                           "own top-k might hold a match the table lacks (F1 there is a lower bound).")
+            st.dataframe(ps.drop(columns=["t", "t2"]), hide_index=True, width="stretch",
+                         column_config={"thresholds": st.column_config.TextColumn("best T (T2) per side"),
+                                        "may_miss": st.column_config.NumberColumn("rows past the table",
+                                                                                  format="%.3f")})
     else:
         img_default, txt_default = P.default_plane_models(bundle, decision)
         tables = [m for m in D.table_models(bundle) if not D.is_predictions_only(bundle, m)] or D.table_models(bundle)
@@ -292,6 +342,9 @@ with right:
                     frame, info = P.plane(bundle, decision, split, img, txt)
             except ShopeeError as exc:
                 readable_error(exc)
+            except MemoryError:
+                st.error(f"The decision plane of this pool ({len(rows['f1']):,} postings) does not fit in this "
+                         "server's free memory; choose a smaller pool or close other views.", icon=":material/error:")
             else:
                 c = info["counts"]
                 event = st.plotly_chart(charts.decision_plane(frame, info), key="th-plane", on_select="rerun",
@@ -304,9 +357,13 @@ with right:
                 st.caption(f"Directed candidate pairs i → j of the two models' tables and the decision's, labelled at "
                            f"the current setting: TP {c['TP']:,} · FP {c['FP']:,} · FN {c['FN']:,} "
                            f"(+ {c['FN outside tables']:,} true pairs in no table) · TN {c['TN']:,}. "
-                           f"Showing {info['shown']:,} of {info['n_pairs']:,}"
-                           f"{' (sampled per outcome, errors kept)' if info['sampled'] else ''}. "
-                           f"{note[info['boundary'].get('kind')]}; Min2 additions are not drawn.")
+                           + (f"Too many to draw one by one: the grey grid is every pair's density (log colour; hover a "
+                              f"cell for its TP/FP/FN/TN), with {info['shown']:,} of the "
+                              f"{c['FP'] + c['FN'] + c['FN outside tables']:,} errors drawn on top (sampled per "
+                              f"outcome). " if info["mode"] == "density" else
+                              f"Showing {info['shown']:,} of {info['n_pairs']:,}"
+                              f"{' (sampled per outcome, errors kept)' if info['sampled'] else ''}. ")
+                           + f"{note[info['boundary'].get('kind')]}; Min2 additions are not drawn.")
                 picked = P.select_pairs(frame, event.get("selection") if hasattr(event, "get") else None)
                 if len(picked):
                     st.markdown(f"**{len(picked):,} selected pairs** (first 12)")

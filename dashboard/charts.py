@@ -77,9 +77,28 @@ def size_histogram(h: pd.DataFrame, cap: int = 40) -> go.Figure:
                    xaxis=dict(title="size (self included)", type="category"), yaxis_title="postings")
 
 
+def _density_trace(fig: go.Figure, density: dict) -> None:
+    """Every pair as a cell count (log colour), each cell's TP/FP/FN/TN in its hover."""
+    counts = density["counts"]  # (outcome, y, x)
+    total = counts.sum(axis=0)
+    edges = np.asarray(density["edges"])
+    mid = (edges[:-1] + edges[1:]) / 2
+    z = np.where(total > 0, np.log10(np.maximum(total, 1)), np.nan)
+    custom = np.moveaxis(counts, 0, -1)  # (y, x, outcome)
+    fig.add_heatmap(x=mid, y=mid, z=z, customdata=custom, colorscale="Greys", zmin=0, showscale=True,
+                    colorbar=dict(title="pairs", thickness=10, tickvals=list(range(0, 8)),
+                                  ticktext=[f"{10 ** v:,}" for v in range(0, 8)], len=0.6, y=0.7),
+                    hovertemplate="image %{x:.2f} · text %{y:.2f}<br>TP %{customdata[0]:,} · FP %{customdata[1]:,}"
+                                  " · FN %{customdata[2]:,} · TN %{customdata[3]:,}<extra>cell</extra>",
+                    name="all pairs (density)", opacity=0.85)
+
+
 def decision_plane(frame: pd.DataFrame, info: dict) -> go.Figure:
-    """Pairs in the (image sim, text sim) plane by outcome, with the decision boundary."""
+    """Pairs in the (image sim, text sim) plane by outcome, with the decision boundary; with
+    ``info["density"]`` a density grid of every pair with the sampled errors on top."""
     fig = go.Figure(layout=dict(template=LIGHT))
+    if info.get("density"):
+        _density_trace(fig, info["density"])
     for outcome, style in OUTCOME_STYLE.items():
         sub = frame[frame["outcome"] == outcome].dropna(subset=["s_image", "s_text"])
         if sub.empty:
@@ -94,7 +113,10 @@ def decision_plane(frame: pd.DataFrame, info: dict) -> go.Figure:
             hovertemplate="image %{x:.3f} · text %{y:.3f}<br>rows %{customdata[0]} → %{customdata[1]}"
                           f"<extra>{outcome}</extra>")
     b = info.get("boundary") or {}
-    lo = float(np.nanmin(frame[["s_image", "s_text"]].to_numpy())) if len(frame) else 0.0
+    lo = float(np.nanmin(frame[["s_image", "s_text"]].to_numpy())) if frame[["s_image", "s_text"]].notna().any().any() \
+        else 0.0
+    if info.get("density"):
+        lo = min(lo, info["density"]["lo"])
     lo = min(lo, 0.0) - 0.02
     hi = 1.02
     line = dict(color="black", width=2, dash="dash")
@@ -121,3 +143,26 @@ def decision_plane(frame: pd.DataFrame, info: dict) -> go.Figure:
                       xaxis=dict(title=f"image similarity — {info['image_model']}", range=[lo, hi]),
                       yaxis=dict(title=f"text similarity — {info['text_model']}", range=[lo, hi]))
     return fig
+
+
+def pool_size(frame: pd.DataFrame, given_t: float) -> go.Figure:
+    """Best T (left axis) and F1 at the best / at the current thresholds (right axis) vs pool size."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.12,
+                        subplot_titles=("best T (searched in each pool)", "F1 vs pool size"))
+    x = frame["postings"]
+    fig.add_scatter(x=x, y=frame["t"], mode="lines+markers", name="best T", line=dict(color=BRAND, width=3),
+                    row=1, col=1)
+    if frame["t2"].notna().any():
+        fig.add_scatter(x=x, y=frame["t2"], mode="lines+markers", name="best T2", line=dict(color="#6a1b9a",
+                                                                                           dash="dot"), row=1, col=1)
+    fig.add_hline(y=given_t, line=dict(color="#9e9e9e", dash="dash", width=1), row=1, col=1,
+                  annotation_text=f"now T = {given_t:.3f}", annotation_position="bottom left")
+    fig.add_scatter(x=x, y=frame["f1_best"], mode="lines+markers", name="F1 at each pool's best thresholds",
+                    line=dict(color="#2e7d32", width=3), row=1, col=2)
+    fig.add_scatter(x=x, y=frame["f1_given"], mode="lines+markers", name="F1 at the current thresholds",
+                    line=dict(color="#1565c0", dash="dash"), row=1, col=2)
+    fig.update_xaxes(type="log", title_text="postings in the pool (nested, whole groups)", gridcolor="#ebebeb")
+    fig.update_yaxes(gridcolor="#ebebeb")
+    return _layout(fig, height=380, hovermode="x unified")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -52,8 +53,38 @@ def default_bundle_name() -> str | None:
     return next((k for k, v in available_bundles().items() if v == extra), None)
 
 
+POOL_ORDER = ("test", "valid", "all")
+POOL_LABELS = {"test": "test", "valid": "valid", "all": "all labelled"}
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _pools_of(manifest: str, mtime_ns: int) -> list[str]:
+    try:
+        shown = (json.loads(Path(manifest).read_text(encoding="utf-8")).get("dataset") or {}).get("shown_splits")
+    except (OSError, ValueError):
+        shown = None
+    shown = shown or ["valid", "test"]
+    return [s for s in POOL_ORDER if s in shown] + [s for s in shown if s not in POOL_ORDER]
+
+
+def bundle_pools(name: str | None) -> list[str]:
+    """The candidate pools the named bundle has tables for (read from its manifest, cheaply)."""
+    bundles = available_bundles()
+    path = bundles.get(name) or next(iter(bundles.values()), None)
+    if path is None:
+        return ["test", "valid"]
+    manifest = path / "manifest.json"
+    try:
+        mtime = manifest.stat().st_mtime_ns
+    except OSError:
+        return ["test", "valid"]
+    return _pools_of(str(manifest), mtime)
+
+
 def load_bundle(path: str) -> Bundle:
-    """Open (checksums verified once per version of the bundle); arrays load lazily and read-only.
+    """Open (checksums verified once per version of the bundle, and remembered across restarts by
+    each file's identity: an unchanged file is not hashed again, a changed one is refused); arrays
+    load lazily and read-only.
 
     Keyed by the manifest's identity too: import-model / remove-model swap in a new bundle
     folder, and the next page view then opens that one instead of serving the old."""

@@ -11,6 +11,7 @@ Query by example.
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import math
 from pathlib import Path
@@ -36,9 +37,11 @@ LEGEND = (":green[**✔ correct**] predicted, same group · :red[**✘ wrong**] 
           ":orange[**⚠ missed**] same group, not predicted · grey: nearest candidates not predicted")
 
 
-@st.cache_data(max_entries=20000, show_spinner=False)
+@functools.lru_cache(maxsize=20000)
 def thumb_data_uri(path: str) -> str:
-    """A thumbnail as a data: URI (thumbnails are <= 160 px JPEGs, a few kB each)."""
+    """A thumbnail as a data: URI (thumbnails are <= 160 px JPEGs, a few kB each). A plain
+    process-wide LRU: a bundle's files never change while it is open (its checksums were
+    verified), and st.cache_data would hash and copy every one of them on every call."""
     try:
         data = Path(path).read_bytes()
     except OSError:
@@ -107,24 +110,37 @@ def gallery(bundle, items: pd.DataFrame, *, key: str, columns: int = 6, title_ch
     if limit is not None and len(items) > limit:
         st.caption(f"showing the first {limit} of {len(items)}")
         items = items.head(limit)
-    post = bundle.postings
+    ids, titles, groups, thumbs = _columns(bundle)
     records = items.to_dict("records")
     for start in range(0, len(records), columns):
         cols = st.columns(columns, gap="small")
         for offset, item in enumerate(records[start:start + columns]):
             i = start + offset
             row = int(item["posting"])
-            pid = str(post["posting_id"].iat[row])
-            title = display_title(post["title"].iat[row])
+            pid = str(ids[row])
+            title = display_title(titles[row])
             with cols[offset]:
-                st.markdown(card_html(thumb_data_uri(str(bundle.thumb_path(row))), _short(title, title_chars),
+                st.markdown(card_html(thumb_data_uri(thumbs[row]), _short(title, title_chars),
                                       _lines(item), item.get("mark"),
-                                      tooltip=f"{title}\n{pid} · group {post['label_group'].iat[row]}"),
+                                      tooltip=f"{title}\n{pid} · group {groups[row]}"),
                             unsafe_allow_html=True)
                 if open_button and st.button("Open", key=f"{key}-open-{i}-{pid}", help=f"Query by example: {pid}",
                                              width="stretch"):
                     state.open_posting(pid)
     return len(records)
+
+
+def _columns(bundle):
+    """posting_id, title, label_group and thumbnail path per bundle row, as plain arrays (made once
+    per bundle: a pandas lookup per card costs more than drawing it)."""
+    cols = bundle.__dict__.get("_gallery_columns")
+    if cols is None:
+        post = bundle.postings
+        root = str(bundle.root)
+        cols = (post["posting_id"].to_numpy(), post["title"].to_numpy(), post["label_group"].to_numpy(),
+                [f"{root}/{t}" for t in post["thumb"]])
+        bundle.__dict__["_gallery_columns"] = cols
+    return cols
 
 
 def pair_gallery(bundle, pairs: np.ndarray, split: str, *, key: str, captions: list[str] | None = None,

@@ -166,7 +166,7 @@ def _pool(frame, sets, split: str | None, what: str):
     A set has a row per posting of the CSV, or per posting of ``split`` in CSV order (the
     output of ``embed --split NAME``); any other row count is an error naming both counts.
     """
-    if split is None:
+    if split is None or split == "all":  # every posting of the CSV as one pool
         for s in sets:
             if len(s.emb) != len(frame):
                 raise ShopeeError(f"{s.path}: {len(s.emb)} rows, but {what} has {len(frame)} postings")
@@ -282,6 +282,19 @@ def cmd_evaluate(args) -> int:
     frame, sets = _pool(frame, sets, args.split, args.postings)
     pool = Pool(frame["label_group"].to_numpy(), k=args.k, embeddings=dict(zip(names, sets)), name=args.split or "all")
     result = scores(pool, decision)
+    if args.pool_sizes:
+        from .matching import pool_size_curve
+
+        try:
+            sizes = None if args.pool_sizes == "auto" else [int(x) for x in args.pool_sizes.split(",") if x.strip()]
+        except ValueError:
+            raise ShopeeError(f"--pool-sizes takes auto or comma-separated posting counts, got {args.pool_sizes!r}") \
+                from None
+        curve = pool_size_curve(pool, decision, sizes=sizes)
+        out["pool_sizes"] = curve.drop(columns=["thresholds"]).to_dict("records")
+        for r in out["pool_sizes"]:
+            print(f"pool {r['postings']:>7,}: best T {r['t']:.3f} -> F1 {r['f1_best']:.4f}; at the given thresholds "
+                  f"F1 {r['f1_given']:.4f}")
     out = {**result, "split": args.split or "all", "k": args.k, "decision": decision.describe(), **out}
     atomic_write_json(args.json, out)
     if args.predictions:
@@ -308,7 +321,7 @@ def cmd_build_bundle(args) -> int:
     skip = tuple(m.strip() for m in args.no_embeddings.split(",") if m.strip()) if args.no_embeddings else ()
     manifest = build(args.profile, args.data, args.out, k=args.k, device=args.device, workers=args.workers,
                      umap=not args.no_umap, only=only, skip_embeddings=skip, search=args.search,
-                     overrides=parse_overrides(args.set, args.config))
+                     overrides=parse_overrides(args.set, args.config), pool_all=args.pool_all)
     print(f"{args.out}: {len(manifest['models'])} models, {len(manifest['files'])} other files")
     return 0
 
@@ -480,7 +493,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--inb-threshold", type=float, metavar="T'", help="threshold after INB")
     s.add_argument("--inb-min2", type=float, metavar="T2'", help="Min2 threshold after INB")
     s.add_argument("--k", type=int, default=50, help="candidates per posting, self included (default 50; 51 finds a 51-member group whole)")
-    s.add_argument("--split", metavar="NAME", help="score only this split's pool (train|valid|test)")
+    s.add_argument("--split", metavar="NAME", help="score only this split's pool (train|valid|test; all: every "
+                   "posting of the CSV in one pool, the default)")
+    s.add_argument("--pool-sizes", metavar="auto|N,N,...", help="also tune and score the decision in nested pools "
+                   "of whole groups of these sizes (auto: 1k, 2k, 4k, ... up to the pool) -> 'pool_sizes' in the JSON")
     s.add_argument("--search-threshold", metavar="VALID_CSV:NPY[,NPY...]", help="search all thresholds on this validation pool first")
     s.add_argument("--tune-split", metavar="NAME", help="search all thresholds on this split of --postings (e.g. valid)")
     s.add_argument("--search-min2", action="store_true", help="also search Min2 thresholds when searching")
@@ -529,6 +545,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--search", choices=["seed", "full"],
                    help="threshold search for every model: the seed's early-stop scans (seed) or the full scan "
                         "(full); default: each recipe's own (seed18: seed, other profiles: full)")
+    s.add_argument("--pool-all", action="store_true", help="also match and score every labelled posting as one "
+                   "candidate pool ('all', as the 3rd place validated; the bundle then holds every posting)")
     s.add_argument("--plan", action="store_true", help="print the models that would be built and exit")
     s.set_defaults(func=cmd_build_bundle)
 

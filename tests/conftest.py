@@ -4,6 +4,10 @@ import os
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+if not os.environ.get("SHOPEE_CACHE_DIR"):  # remembered bundle checksums: per test session, not in ~/.cache
+    import tempfile
+
+    os.environ["SHOPEE_CACHE_DIR"] = tempfile.mkdtemp(prefix="shopee-cache-")
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402

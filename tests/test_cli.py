@@ -187,3 +187,21 @@ def test_embed_split_output_evaluates_with_the_same_split(tiny_catalog, tmp_path
                     "--json", tmp_path / "x.json")
         assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1, r.stderr
         assert r.stderr.startswith(f"error: {part}: {n_test} rows, but {csv} has")
+
+
+def test_evaluate_on_every_posting_with_nested_pool_sizes(tiny_catalog, tmp_path, capsys):
+    phash = tmp_path / "phash.npy"
+    assert main(["embed", "--model", "phash", "--data", str(tiny_catalog), "--out", str(phash)]) == 0
+    out = tmp_path / "all.json"
+    csv = tiny_catalog / "train.csv"
+    assert main(["evaluate", "--postings", str(csv), "--embeddings", str(phash), "--tune-split", "valid",
+                 "--split", "all", "--pool-sizes", "20,60", "--json", str(out)]) == 0
+    res = json.loads(out.read_text())
+    assert res["split"] == "all" and res["n"] == len(pd.read_csv(csv))
+    sizes = [r["postings"] for r in res["pool_sizes"]]
+    assert sizes[0] >= 20 and sizes[1] >= 60 and sizes == sorted(sizes)
+    assert all({"t", "f1_best", "f1_given", "may_miss"} <= set(r) for r in res["pool_sizes"])
+    assert "best T" in capsys.readouterr().out
+    r = run_cli("evaluate", "--postings", csv, "--embeddings", phash, "--threshold", "0.3", "--pool-sizes", "x",
+                "--json", tmp_path / "bad.json")
+    assert r.returncode == 1 and r.stderr.startswith("error: --pool-sizes")

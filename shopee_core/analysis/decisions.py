@@ -238,6 +238,25 @@ def pool(bundle, split: str) -> BundlePool:
         return pools[split]
 
 
+def prefetch_candidates(bundle, split: str, members) -> threading.Thread | None:
+    """Gather the members' candidate similarities (:meth:`Pool.candidate_sims`, the one costly
+    part of a candidate-union re-weighting) in a background thread, so the first weight move
+    finds them ready or half done; a caller asking meanwhile waits for it, never redoes it."""
+    p = pool(bundle, split)
+    members = tuple(members)
+    if p.holds(("cand_sims", members)):
+        return None
+
+    def work():
+        try:
+            p.candidate_sims(members)
+        except Exception:  # noqa: BLE001 - a failed prefetch is recomputed (and reported) on use
+            pass
+    t = threading.Thread(target=work, name=f"prefetch-{split}-{'+'.join(members)}", daemon=True)
+    t.start()
+    return t
+
+
 def labels(bundle, split: str) -> np.ndarray:
     return pool(bundle, split).labels
 
@@ -377,6 +396,13 @@ def curves(bundle, model, split: str, side: int = 0, ts=None, min2: bool = True,
 
 def min2_curve(bundle, model, split: str, side: int = 0, t2s=None, **setting) -> pd.DataFrame:
     return M.min2_curve(pool(bundle, split), as_decision(bundle, model, **setting), side=side, t2s=t2s)
+
+
+def pool_sizes(bundle, model, split: str, sizes=None, seed: int = 0, **setting) -> pd.DataFrame:
+    """How the best thresholds and F1 move with the pool size: nested sub-pools of whole groups of
+    ``split`` (the ``all`` pool reaches Kaggle's 34,250), see :func:`shopee_core.matching.pool_size_curve`."""
+    return M.pool_size_curve(pool(bundle, split), as_decision(bundle, model, **_clean(setting)), sizes=sizes,
+                             seed=seed)
 
 
 def tuned(bundle, model, split: str = "valid", min2: bool = True) -> Decision:

@@ -64,7 +64,8 @@ def primary_error(table: pd.DataFrame) -> np.ndarray:
 
 
 def map_frame(bundle, model_id: str, splits) -> pd.DataFrame:
-    """Points of ``splits`` on the model's stored 2-D map: posting, split, row (split-local), x, y, ..."""
+    """Points of ``splits`` (candidate pools) on the model's stored 2-D map: posting, split (the pool),
+    posting_split (the posting's own split; differs in the ``all`` pool), row (pool-local), x, y, ..."""
     xy = bundle.umap(model_id)
     if xy is None:
         raise ValueError(f"model {model_id!r} has no map in this bundle")
@@ -73,7 +74,8 @@ def map_frame(bundle, model_id: str, splits) -> pd.DataFrame:
     for split in splits:
         rows = bundle.split_rows(split)
         parts.append(pd.DataFrame({
-            "posting": rows, "split": split, "row": np.arange(len(rows)),
+            "posting": rows, "split": split, "posting_split": post["split"].to_numpy()[rows],
+            "row": np.arange(len(rows)),
             "x": np.asarray(xy[rows, 0], dtype=np.float32), "y": np.asarray(xy[rows, 1], dtype=np.float32),
             "posting_id": post["posting_id"].to_numpy()[rows], "title": post["title"].to_numpy()[rows],
             "label_group": post["label_group"].to_numpy()[rows],

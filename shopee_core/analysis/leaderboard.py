@@ -91,7 +91,15 @@ def best_variant(model: dict) -> str | None:
 def leaderboard(bundle, split: str, variant: str = "best") -> pd.DataFrame:
     """One row per model: what it is, its F1/P/R on ``split`` for ``variant`` (base, min2,
     inb or best = the variant with the best validation F1), every variant's F1, the
-    validation F1, thresholds and the seed's numbers for the same recipe and variant."""
+    validation F1, thresholds and the seed's numbers for the same recipe and variant.
+    Made once per bundle object (its manifest does not change); each call gets a copy."""
+    cache = bundle.__dict__.setdefault("_leaderboards", {})
+    if (split, variant) not in cache:
+        cache[(split, variant)] = _leaderboard(bundle, split, variant)
+    return cache[(split, variant)].copy()
+
+
+def _leaderboard(bundle, split: str, variant: str) -> pd.DataFrame:
     ref = bundle.reference
     ref = ref.set_index("id") if ref is not None and "id" in ref else None
     rows = []

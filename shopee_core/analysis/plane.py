@@ -3,8 +3,10 @@
 Serves the "Decision plane" view of the Thresholds page. Pairs are the directed
 candidates i -> j in the decision's tables and the two axis models' tables (merged
 per row), plus the true pairs no table holds; each pair's two similarities come from
-the tables where they hold it and from the embeddings elsewhere (in chunks, never
-gathering all rows at once).
+the tables where they hold it and from the embeddings elsewhere (in blocks of rows,
+never gathering all rows at once). A person can see a few tens of thousands of points:
+beyond ``DENSITY_ABOVE`` pairs the plane is a density grid with TP/FP/FN/TN counts per
+cell, with a sample of the errors drawn on top.
 """
 
 from __future__ import annotations
@@ -15,13 +17,20 @@ import pandas as pd
 from ..errors import DecisionError
 from ..matching import Decision, model_source, roots
 from ..matching.union import PairTable
+from . import budget
 from .decisions import (OUTCOMES, as_decision, can_embed, canonical, combine_of, model_setting, modality, pool,
                         table_models)
+
+# above this many pairs the plane is a density grid (+ a sample of the errors), not one point per pair
+DENSITY_ABOVE = 200_000
+BINS = 60
+ROWS_BYTES = 16 * 2**20  # temporaries per block when gathering positions or binning
 
 
 def default_plane_models(bundle, model) -> tuple[str | None, str | None]:
     """An (image model, text model) pair for the plane: the decision's own members when
-    it joins an image and a text model, else the first image and text tables."""
+    it joins an image and a text model (single models before ensembles), else the first image
+    and text tables."""
     if isinstance(model, Decision):
         ids = [m for side in model.sides for m in roots(side.source)]
     else:
@@ -40,7 +49,10 @@ def default_plane_models(bundle, model) -> tuple[str | None, str | None]:
             out += expand(m, seen + (mid,))
         return out
 
-    ids = [m for r in ids for m in expand(r)]
+    # single models first: a fused axis needs every member's similarity for the pairs its table lacks
+    # (an ensemble of five 768-d models costs five times one model)
+    ids = sorted(dict.fromkeys(m for r in ids for m in expand(r)),
+                 key=lambda m: bool((bundle.model(m).get("spec") or {}).get("members")))
     img = next((m for m in ids if modality(bundle, m) == "image"), None)
     txt = next((m for m in ids if modality(bundle, m) == "text"), None)
     if img is None:
@@ -88,16 +100,26 @@ def _fusion_weights(bundle, src) -> dict | None:
 
 
 def _plane_positions(bundle, split, table: PairTable, image_model, text_model):
-    """(s_img, s_txt) for every slot of the merged table; missing ones from embeddings."""
+    """(s_img, s_txt) for every slot of the merged table: the model's own table where it holds the
+    pair, the embeddings elsewhere (in blocks of rows, so temporaries stay a few tens of MB)."""
     def make():
         out = []
         for m in (image_model, text_model):
             s = table.side_of(model_source(m))
-            sim = np.where(np.isfinite(table.dist[s]), np.float32(1.0) - table.dist[s], np.nan).astype(np.float32)
-            missing = np.isnan(sim) & table.valid
-            if missing.any() and can_embed(bundle, m):
-                r, c = np.nonzero(missing)
-                sim[r, c] = pool(bundle, split).embeddings(m).pair_similarity(r, table.idx[r, c])
+            sim = np.float32(1.0) - table.dist[s]  # inf distance -> -inf: not held by this table
+            sim[~np.isfinite(sim)] = np.nan
+            emb = pool(bundle, split).embeddings(m) if can_embed(bundle, m) else None
+            step = max(1, ROWS_BYTES // (4 * max(table.w, 1) * 8))
+            for start in range(0, table.n, step if emb is not None else table.n):
+                block = slice(start, start + step)
+                missing = np.isnan(sim[block]) & table.valid[block]
+                if emb is None or not missing.any():
+                    continue
+                idx = np.where(missing, table.idx[block], -1)
+                rows = np.flatnonzero(missing.any(axis=1))
+                part = emb.candidate_similarity(idx[rows], rows=rows + start)
+                sub = sim[block]
+                sub[rows] = np.where(missing[rows], part, sub[rows])
             out.append(sim)
         return tuple(out)
     return pool(bundle, split).cached(("plane_pos", table.sources, image_model, text_model), make)
@@ -122,9 +144,11 @@ def _outside_pairs(bundle, split, table: PairTable, image_model, text_model):
             e = np.zeros(0, dtype=np.int64)
             return e, e, np.zeros(0, np.float32), np.zeros(0, np.float32)
         i, j = np.concatenate(ii).astype(np.int64), np.concatenate(jj).astype(np.int64)
-        held = (np.repeat(np.arange(table.n, dtype=np.int64), table.w) * table.n
-                + table.idx.ravel().astype(np.int64))[table.valid.ravel()]
-        out = ~np.isin(i * table.n + j, held)
+        out = np.ones(len(i), dtype=bool)
+        step = max(1, ROWS_BYTES // max(table.w, 1))
+        for start in range(0, len(i), step):  # is j among i's merged candidates? (blocks of pairs)
+            a, b = i[start:start + step], j[start:start + step]
+            out[start:start + step] = ~(table.idx[a] == b[:, None]).any(axis=1)
         i, j = i[out], j[out]
         sims = []
         for m in (image_model, text_model):
@@ -135,15 +159,20 @@ def _outside_pairs(bundle, split, table: PairTable, image_model, text_model):
 
 
 def plane(bundle, model, split: str, image_model: str, text_model: str, max_points: int = 20000,
-          seed: int = 0, **setting) -> tuple[pd.DataFrame, dict]:
+          seed: int = 0, density_above: int = DENSITY_ABOVE, bins: int = BINS, **setting) -> tuple[pd.DataFrame, dict]:
     """Candidate pairs in the (image similarity, text similarity) plane, labelled at the setting.
 
     Pairs: every directed (i → j), j ≠ i, in the union of the decision's tables and the two
     models' tables within the split; each labelled TP/FP/FN/TN by whether the decision
     predicts j for i and whether they share a label. True pairs in none of these tables
-    are FN too (``in_tables`` False; plotted when both models have embeddings). At most
-    ``max_points`` are returned, sampled per outcome so that rare FP/FN stay visible;
-    ``info`` has the full counts.
+    are FN too (``in_tables`` False; plotted when both models have embeddings).
+
+    Up to ``density_above`` pairs (``info["mode"] == "points"``): at most ``max_points`` are
+    returned, sampled per outcome so that rare FP/FN stay visible. Beyond it (``"density"``, a
+    Kaggle-sized pool holds millions): ``info["density"]`` bins every pair into a ``bins`` ×
+    ``bins`` grid with its TP/FP/FN/TN count per cell, and the frame holds only a sample of the
+    errors (FP and FN, at most ``max_points`` together) to draw and select on top. ``info`` has
+    the full counts either way.
     """
     d = as_decision(bundle, model, **setting)
     if image_model == text_model:
@@ -152,21 +181,39 @@ def plane(bundle, model, split: str, image_model: str, text_model: str, max_poin
     srcs = [p.canonical(s.source) for s in d.sides]
     axes = [model_source(image_model), model_source(text_model)]
     sources = tuple(dict.fromkeys(srcs + axes))
+    n = len(bundle.split_rows(split))
+    # per slot of the merged table: the table itself, two positions, outcome and temporaries (~64 B)
+    budget.require(n * min(n, p.k * len(sources)) * (64 + 5 * len(sources)), f"the decision plane of {n:,} postings")
     table = p.pair_table(sources)
     pred = table.mask([(sources.index(src), s.t, s.t2) for src, s in zip(srcs, d.sides)])
     s_img, s_txt = _plane_positions(bundle, split, table, image_model, text_model)
     # outcome per slot: 0 TP, 1 FP, 2 FN, 3 TN; -1 self or padding
-    outcome = np.where(table.valid & ~table.is_self,
-                       (~pred).astype(np.int8) * 2 + (~table.same).astype(np.int8), np.int8(-1)).ravel()
+    outcome = (~pred).astype(np.int8) * 2
+    outcome += ~table.same
+    outcome[~table.valid | table.is_self] = -1
+    outcome = outcome.ravel()
+    del pred
     oi, oj, oimg, otxt = _outside_pairs(bundle, split, table, image_model, text_model)
     # strata: the four outcomes inside the tables, then FN outside them
-    members = [np.flatnonzero(outcome == k) for k in range(4)] + [np.arange(len(oi))]
-    sizes = np.array([len(m) for m in members])
+    sizes = np.append(np.bincount(outcome + 1, minlength=5)[1:], len(oi))
     counts = {name: int(sizes[k]) for k, name in enumerate(OUTCOMES)}
     counts["FN outside tables"] = int(sizes[4])
-    quota = _quotas(sizes, max_points)
+    total = int(sizes.sum())
+    density = None
+    if total > density_above:
+        density = _density(outcome, s_img, s_txt, oimg, otxt, bins)
+        drawn = sizes * np.array([0, 1, 1, 0, 1])  # only the errors as points, over the density
+    else:
+        drawn = sizes
+    quota = _quotas(drawn, max_points)
     rng = np.random.default_rng(seed)
-    picked = [m if q >= len(m) else np.sort(rng.choice(m, q, replace=False)) for m, q in zip(members, quota)]
+    picked = []
+    for k, q in enumerate(quota):
+        if q == 0:
+            picked.append(np.zeros(0, dtype=np.int64))
+            continue
+        m = np.flatnonzero(outcome == k) if k < 4 else np.arange(len(oi))
+        picked.append(m if q >= len(m) else np.sort(rng.choice(m, q, replace=False)))
     flat = np.concatenate(picked[:4])
     r, c = flat // table.w, flat % table.w
     out = picked[4]
@@ -181,12 +228,41 @@ def plane(bundle, model, split: str, image_model: str, text_model: str, max_poin
         "outcome": np.asarray(OUTCOMES)[cls],
         "in_tables": np.concatenate([np.ones(len(flat), bool), np.zeros(len(out), bool)]),
     })
-    total = int(sizes.sum())
     info = {"counts": counts, "n_pairs": total, "shown": len(frame), "sampled": len(frame) < total,
+            "mode": "points" if density is None else "density", "density": density,
             "missing_positions": int(frame[["s_image", "s_text"]].isna().any(axis=1).sum()),
             "boundary": boundary(bundle, d, image_model, text_model), "image_model": image_model,
             "text_model": text_model, "decision": d.describe()}
     return frame, info
+
+
+def _density(outcome, s_img, s_txt, oimg, otxt, bins: int) -> dict:
+    """Every pair binned on a ``bins`` × ``bins`` grid over [lo, 1]², counted per outcome
+    (``counts[outcome, y, x]``), in blocks of slots; ``unplaced``: pairs without both positions."""
+    x, y = s_img.ravel(), s_txt.ravel()
+    mins = [np.nanmin(a) if np.isfinite(a).any() else 0.0 for a in (x, y, oimg, otxt) if len(a)]
+    lo = min(0.0, np.floor(min(mins) * 20) / 20) if mins else 0.0
+    hi = 1.0 + 1e-6
+    scale = bins / (hi - lo)
+    counts = np.zeros(4 * bins * bins, dtype=np.int64)
+    unplaced = 0
+    step = ROWS_BYTES // 8
+
+    def add(o, xx, yy):
+        nonlocal unplaced, counts
+        ok = (o >= 0) & np.isfinite(xx) & np.isfinite(yy)
+        unplaced += int((o >= 0).sum() - ok.sum())
+        bx = np.clip(((xx[ok] - lo) * scale).astype(np.int64), 0, bins - 1)
+        by = np.clip(((yy[ok] - lo) * scale).astype(np.int64), 0, bins - 1)
+        counts += np.bincount((o[ok].astype(np.int64) * bins + by) * bins + bx, minlength=counts.size)
+    for start in range(0, len(x), step):
+        sl = slice(start, start + step)
+        add(outcome[sl], x[sl], y[sl])
+    if len(oimg):
+        add(np.full(len(oimg), 2, np.int8), oimg, otxt)
+    edges = lo + (hi - lo) * np.arange(bins + 1) / bins
+    return {"lo": float(lo), "hi": 1.0, "bins": bins, "edges": edges, "counts": counts.reshape(4, bins, bins),
+            "unplaced": unplaced}
 
 
 def _quotas(sizes: np.ndarray, max_points: int) -> list[int]:

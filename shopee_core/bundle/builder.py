@@ -36,10 +36,11 @@ from ..models import leaves, list_models, members, with_overrides
 from ..models.registry import ModelEntry
 from .cache import DataFingerprint, Stage, leaf_embeddings
 from .edit import swap_in
-from .format import REFERENCE, THUMBS, model_dir
+from .format import ALL_POOL, REFERENCE, SHOWN_SPLITS, THUMBS, model_dir
 from .writer import seal, write_array, write_embeddings, write_jpeg, write_neighbors, write_postings
 
-SHOWN = ("valid", "test")
+SHOWN = SHOWN_SPLITS
+WITH_ALL = SHOWN + (ALL_POOL,)  # --pool-all: also every labelled posting as one pool
 THUMB_SIDE = 112
 QUERY_KINDS = {"tfidf", "phash", "e5", "text_zeroshot", "image_zeroshot"}
 REFERENCE_CSV = Path(__file__).resolve().parents[2] / "precomputed" / "reference" / "seed_results.csv"
@@ -120,7 +121,10 @@ def search_of(entry: ModelEntry, mode: str | None) -> str:
 
 @dataclass
 class Plan:
-    """What a build works on: the models, the shown postings (valid + test), the pools."""
+    """What a build works on: the models, the shown postings (valid + test), the pools.
+
+    ``pools``: the candidate pools with tables and metrics — the shown splits and, with
+    ``all``, every labelled posting at once (the bundle then holds every posting)."""
 
     profile: str
     entries: list
@@ -130,14 +134,18 @@ class Plan:
     out: Path
     k: int
     search: str | None
+    pools: tuple = SHOWN
     shown: np.ndarray = field(init=False)        # rows of frame that the bundle shows
     pool_frame: pd.DataFrame = field(init=False)
-    split_rows: dict = field(init=False)         # split -> rows into pool_frame
+    split_rows: dict = field(init=False)         # pool -> rows into pool_frame
 
     def __post_init__(self):
-        self.shown = np.flatnonzero(self.frame["split"].isin(SHOWN).to_numpy())
+        every = ALL_POOL in self.pools
+        self.shown = (np.arange(len(self.frame)) if every else
+                      np.flatnonzero(self.frame["split"].isin(SHOWN).to_numpy()))
         self.pool_frame = self.frame.iloc[self.shown].reset_index(drop=True)
-        self.split_rows = {s: np.flatnonzero(self.pool_frame["split"].to_numpy() == s) for s in SHOWN}
+        self.split_rows = {s: (np.arange(len(self.pool_frame)) if s == ALL_POOL else
+                               np.flatnonzero(self.pool_frame["split"].to_numpy() == s)) for s in self.pools}
 
     def labels(self, split):
         return self.pool_frame["label_group"].to_numpy()[self.split_rows[split]]
@@ -165,7 +173,7 @@ def with_spec_overrides(entries: list[ModelEntry], overrides: dict | None) -> li
     return [with_overrides(e, per_model.get(e.id)) for e in entries]
 
 
-def _prepare(profile, data_dir, out, k, only, search, overrides=None) -> Plan:
+def _prepare(profile, data_dir, out, k, only, search, overrides=None, pools=SHOWN) -> Plan:
     entries = with_spec_overrides(_entries(profile, only), overrides)
     catalog = load_catalog(data_dir, check_images=True)
     if not catalog.has_labels:
@@ -181,21 +189,25 @@ def _prepare(profile, data_dir, out, k, only, search, overrides=None) -> Plan:
         search_of(e, search)  # a bad --search fails before any work
     if k is None:
         k = max((int(e.spec.get("k", 50)) for e in entries), default=50)
-    return Plan(profile, entries, catalog, frame, Path(data_dir), Path(out), k, search)
+    if tuple(pools) not in (SHOWN, WITH_ALL):
+        raise ShopeeError(f"pools must be {', '.join(SHOWN)} (+ {ALL_POOL}), got {', '.join(pools)}")
+    return Plan(profile, entries, catalog, frame, Path(data_dir), Path(out), k, search, tuple(pools))
 
 
 # --------------------------------------------------------------------------- build
 def build(profile: str, data_dir, out, k: int | None = None, device: str | None = None, workers: int | None = None,
           umap: bool = True, only: list[str] | None = None, skip_embeddings: tuple = (),
-          search: str | None = None, overrides: dict | None = None) -> dict:
+          search: str | None = None, overrides: dict | None = None, pool_all: bool = False) -> dict:
     """``skip_embeddings``: models that ship neighbour tables and maps but no embedding rows (keeps a
     committed bundle lean; the dashboard then cannot re-fuse them or score pairs outside their tables).
     ``search``: None tunes every model with its recipe's threshold search, ``"seed"`` / ``"full"``
     all of them with the seed's scans / the full scan. ``k``: candidates per posting (None: the
     profile's, e.g. 50 for seed18 as the seed, 51 for tuned so a 51-member group can be found whole).
-    ``overrides``: spec overrides (:func:`with_spec_overrides`); they enter every cache key."""
+    ``overrides``: spec overrides (:func:`with_spec_overrides`); they enter every cache key.
+    ``pool_all``: also tables and metrics with every labelled posting as one candidate pool
+    (``all``; thresholds still tuned on valid)."""
     t_start = time.time()
-    p = _prepare(profile, data_dir, out, k, only, search, overrides)
+    p = _prepare(profile, data_dir, out, k, only, search, overrides, WITH_ALL if pool_all else SHOWN)
     stage = Stage(p.out.parent / f".{p.out.name}.build")
     raw, norms = _embed_leaves(p, stage, device, workers)
     new = p.out.parent / f".{p.out.name}.new"
@@ -229,17 +241,24 @@ def _embed_leaves(p: Plan, stage: Stage, device, workers) -> tuple[dict, dict]:
 def _pools(p: Plan, raw: dict, norms: dict) -> dict[str, Pool]:
     fusions = {e.id: ([m.id for m in members(e)], e.spec.get("weights")) for e in p.entries
                if e.kind == "combo" and e.spec.get("combine") == "mean"}
-    return shown_pools({s: p.labels(s) for s in SHOWN}, p.split_rows, raw, norms, p.k, fusions)
+    kinds = {e.id: e for e in p.entries}
+    return shown_pools({s: p.labels(s) for s in p.pools}, p.split_rows, raw, norms, p.k, fusions,
+                       make=lambda mid, m, rows, s: _pool_embeddings(p, kinds[mid], m, rows, s, norms))
 
 
-def shown_pools(labels: dict, split_rows: dict, raw: dict, norms: dict, k: int, fusions=None) -> dict[str, Pool]:
-    """One pool per shown split, tables rounded to float16 as the bundle stores them, and a
+def shown_pools(labels: dict, split_rows: dict, raw: dict, norms: dict, k: int, fusions=None,
+                make=None) -> dict[str, Pool]:
+    """One pool per candidate pool, tables rounded to float16 as the bundle stores them, and a
     ``"shown"`` pool of every shown posting for the maps. ``raw``: model id -> rows of every
-    shown posting (storage form, bundle order); ``split_rows``: split -> rows into them."""
+    shown posting (storage form, bundle order); ``split_rows``: pool -> rows into them.
+    Embeddings are made on first use (``make(mid, rows_storage, rows, pool)``) and kept in the
+    pool's bounded cache: an ``all`` pool alone holds every posting of every model."""
+    def default(mid, m, rows, s):
+        return _embeddings(m[rows], mid, None if norms.get(mid) is None else norms[mid][rows])
+    make = make or default
     pools = {}
     for s, rows in split_rows.items():
-        emb = {mid: _embeddings(m[rows], mid, None if norms.get(mid) is None else norms[mid][rows])
-               for mid, m in raw.items()}
+        emb = {mid: (lambda m=m, mid=mid, rows=rows, s=s: make(mid, m, rows, s)) for mid, m in raw.items()}
         pools[s] = Pool(labels[s], k=k, embeddings=emb, fusions=fusions, name=s, store_float16=True)
     # every shown posting at once, for the maps (never for matching: retrieval stays within a split)
     everything = {mid: (lambda m=m, mid=mid: _embeddings(m, mid, None)) for mid, m in raw.items()}
@@ -247,11 +266,24 @@ def shown_pools(labels: dict, split_rows: dict, raw: dict, norms: dict, k: int, 
     return pools
 
 
+def _pool_embeddings(p: Plan, entry: ModelEntry, m, rows, pool: str, norms: dict) -> Embeddings:
+    """A model's rows in one pool. TF-IDF is fitted within each pool (the seed fits it per split),
+    so the ``all`` pool gets its own fit on every title."""
+    if pool == ALL_POOL and entry.kind == "tfidf":
+        from ..training.embed import embed_untrained
+
+        m = embed_untrained(entry, None, p.pool_frame.assign(split=ALL_POOL), progress=False)
+    else:
+        m = m[rows]
+    n = norms.get(entry.id)
+    return _embeddings(m, entry.id, None if n is None else n[rows])
+
+
 def _embeddings(m, mid: str, norms) -> Embeddings:
     return Embeddings.from_array(m if sp.issparse(m) else m.astype(np.float32), name=mid, norms=norms)
 
 
-def _match_models(p: Plan, raw, norms, new: Path, umap: bool, skip_embeddings) -> list[dict]:
+def _match_models(p: Plan, raw, norms, new: Path, umap, skip_embeddings) -> list[dict]:
     pools = _pools(p, raw, norms)
     valid = pools["valid"]
     models, decided, best_fusion = [], {}, None
@@ -321,7 +353,8 @@ def table_model(pools: dict, split_rows: dict, new: Path, mid: str, *, search, i
         if norms is not None:
             files["norms"] = write_array(new, f"{rel}/norms.npy", np.asarray(norms, dtype=np.float32))
     if umap:
-        files["umap"] = write_array(new, f"{rel}/umap.npy", umap_2d(_umap_input(pools["shown"].embeddings(mid))))
+        maps = umap if callable(umap) else umap_2d  # a caller may pass another 2-D map (e.g. maps.pca_2d)
+        files["umap"] = write_array(new, f"{rel}/umap.npy", maps(_umap_input(pools["shown"].embeddings(mid))))
     return d, thresholds, metrics, files
 
 
@@ -347,13 +380,17 @@ def _tfidf_states(p: Plan, e: ModelEntry, new: Path, rel: str) -> str:
 
     frame = p.frame
     _, states = per_split(frame["title"].tolist(), frame["split"], return_states=True, **tfidf_overrides(e))
-    atomic_write_json(new / rel / "vectorizer.json", {s: states[s] for s in SHOWN if s in states})
+    if ALL_POOL in p.pools:
+        _, every = per_split(frame["title"].tolist(), [ALL_POOL] * len(frame), return_states=True,
+                             **tfidf_overrides(e))
+        states[ALL_POOL] = every[ALL_POOL]
+    atomic_write_json(new / rel / "vectorizer.json", {s: states[s] for s in p.pools if s in states})
     return f"{rel}/vectorizer.json"
 
 
 def _union_model(e: ModelEntry, d: Decision, pools) -> dict:
     metrics = {s: {"base": _prf(M.scores(pools[s], d.without_min2())), "min2": _prf(M.scores(pools[s], d))}
-               for s in SHOWN}
+               for s in pools if s != "shown"}
     thresholds = {"t": None, "t2": None, "inb_t": None, "inb_t2": None, "inb_iters": 0,
                   "sides": [{"model": s.source[1], "t": s.t, "t2": s.t2} for s in d.sides],
                   "union_tuning": e.spec.get("union_tuning", "per_side")}
@@ -365,7 +402,7 @@ def _iterated_inb(p: Plan, e: ModelEntry, d: Decision, pools, new, iters: int = 
     blend (the competition's 1st-place scheme)."""
     d3 = M.tune_inb(pools["valid"], d, iters, per_stage=True, vectors=e.spec.get("inb_vectors", "normalised"))
     side = d3.sides[0]
-    metrics = {s: {"inb": _prf(M.scores(pools[s], d3))} for s in SHOWN}
+    metrics = {s: {"inb": _prf(M.scores(pools[s], d3))} for s in p.pools}
     mid = f"{e.id}_inb{iters}"
     rel = model_dir(mid)
     files = {"neighbors_inb": write_tables(p.split_rows, pools, new, f"{rel}/neighbors_inb.npz", side.source)}
@@ -420,7 +457,8 @@ def _manifest_top(p: Plan, models: list, t_start: float) -> dict:
     return {
         "dataset": {"source": source, "name": p.data_dir.name,
                     "counts": {s: int(counts.get(s, 0)) for s in ("train", "valid", "test")},
-                    "shown_splits": list(SHOWN), "pool": "retrieval within each split"},
+                    "shown_splits": list(p.pools), "pool": "retrieval within each split" + (
+                        "; all: every labelled posting in one pool" if ALL_POOL in p.pools else "")},
         "k": p.k, "profile": p.profile, "models": models, "files": {},
         "built": {"seconds": round(time.time() - t_start, 1), "command":
                   f"python -m shopee_core build-bundle --profile {p.profile} --data {p.data_dir} --out {p.out}{search}"},

@@ -19,6 +19,8 @@ MODEL_FIELDS = ("id", "label", "family", "recipe", "spec", "thresholds", "metric
 THRESHOLD_FIELDS = ("t", "t2", "inb_t", "inb_t2", "inb_iters")
 FAMILIES = ("image", "text", "fusion", "baseline")
 VARIANTS = ("base", "min2", "inb")
+SHOWN_SPLITS = ("valid", "test")
+ALL_POOL = "all"  # every labelled posting of the catalog as one candidate pool (optional)
 TOP_FIELDS = ("format_version", "dataset", "k", "models", "files")
 
 

@@ -22,6 +22,10 @@ from ..errors import EmbeddingError
 
 # pairs per chunk in pair_similarity: bounds the gathered rows to ~50 MB at 768-d float32
 PAIR_CHUNK = 16384
+# candidate_similarity: temporaries per block of rows, and the pool size (in candidate widths) up to
+# which a BLAS product of a block with every row beats gathering the candidates' rows
+CANDIDATE_CHUNK_BYTES = 32 * 2**20
+GEMM_RATIO = 100
 
 
 def _first_rows(mask: np.ndarray) -> str:
@@ -192,6 +196,46 @@ class Embeddings:
                 else:
                     part += np.einsum("ij,ij->i", b[a], b[b_], dtype=np.float32)
         return total
+
+    def candidate_similarity(self, idx: np.ndarray, rows=None, chunk_bytes: int = CANDIDATE_CHUNK_BYTES) -> np.ndarray:
+        """(M, W) similarities of query row ``rows[r]`` (default: row r) with its candidates ``idx[r, :]``
+        (-1: padding, NaN out).
+
+        Where the pool is small against the candidate width (N <= GEMM_RATIO · W) a block of rows is
+        multiplied with all rows (one BLAS product, then the candidates picked out): at 6,850 postings
+        x 512-d that is ~10x faster than gathering every candidate row. In bigger pools each block
+        gathers its candidates' rows instead (work ∝ N·W, not N²). Either way at most
+        ``chunk_bytes`` of temporaries exist at a time.
+        """
+        idx = np.asarray(idx)
+        m, w = idx.shape
+        rows = np.arange(m) if rows is None else np.asarray(rows, dtype=np.int64)
+        if rows.shape != (m,):
+            raise EmbeddingError(f"candidate rows {rows.shape} do not match the table {idx.shape}")
+        out = np.full((m, w), np.nan, dtype=np.float32)
+        if m == 0 or w == 0:
+            return out
+        n = len(self)
+        safe = np.where(idx >= 0, idx, 0)
+        gemm = n <= GEMM_RATIO * w
+        per_row = 4 * (n if gemm else w * max(b.shape[1] for b in self.blocks))
+        step = max(1, int(chunk_bytes // max(per_row, 1)))
+        for start in range(0, m, step):
+            stop = min(start + step, m)
+            cand, query = safe[start:stop], rows[start:stop]
+            if gemm:
+                part = np.take_along_axis(self.similarity_rows(query), cand, axis=1)
+            else:
+                part = np.zeros(cand.shape, dtype=np.float32)
+                for b in self.blocks:
+                    if sp.issparse(b):
+                        part += np.asarray(b[np.repeat(query, w)].multiply(b[cand.ravel()]).sum(axis=1),
+                                           dtype=np.float32).reshape(cand.shape)
+                    else:
+                        part += np.einsum("bwd,bd->bw", b[cand], b[query], dtype=np.float32)
+            out[start:stop] = part
+        out[idx < 0] = np.nan
+        return out
 
 
 def fuse(sets: Sequence[Embeddings], weights: Sequence[float] | None = None) -> Embeddings:

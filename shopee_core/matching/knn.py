@@ -52,6 +52,31 @@ class Neighbors:
     def k(self) -> int:
         return self.idx.shape[1]
 
+    def restrict(self, rows) -> "Neighbors":
+        """The table inside a sub-pool (``rows``, sorted pool indices; new indices are positions in
+        ``rows``): each row keeps its candidates that are in the sub-pool, in order, padded with its
+        own index at similarity -1 (never below a threshold). Exact for every row whose last stored
+        candidate is farther than the thresholds used (:meth:`reach`); otherwise the sub-pool's own
+        top-k could hold candidates this table never stored."""
+        rows = np.asarray(rows, dtype=np.int64)
+        pos = np.full(self.n, -1, dtype=np.int64)
+        pos[rows] = np.arange(len(rows))
+        idx = pos[self.idx[rows]]
+        keep = idx >= 0
+        width = max(int(keep.sum(axis=1).max(initial=1)), 1)
+        order = np.argsort(~keep, axis=1, kind="stable")[:, :width]
+        idx = np.take_along_axis(idx, order, axis=1)
+        sim = np.take_along_axis(self.sim[rows], order, axis=1)
+        kept = np.take_along_axis(keep, order, axis=1)
+        own = np.arange(len(rows))[:, None]
+        return Neighbors(np.where(kept, idx, own), np.where(kept, sim, np.float32(-1.0)))
+
+    @cached_property
+    def reach(self) -> np.ndarray:
+        """Per row, the distance of its last stored candidate: every candidate nearer than that is in
+        the table, whatever pool the table is later restricted to."""
+        return self.dist[:, -1] if self.k < self.n else np.full(self.n, np.inf, dtype=np.float32)
+
     @cached_property
     def dist(self) -> np.ndarray:
         """Cosine distance d = 1 - s, the quantity thresholds compare with."""

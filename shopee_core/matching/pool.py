@@ -50,7 +50,25 @@ def nbytes(value) -> int:
         return sum(nbytes(v) for v in value.values()) + 64
     if isinstance(value, (tuple, list)):
         return sum(nbytes(v) for v in value) + 64
-    return 256
+    size = getattr(value, "nbytes", None)
+    return int(size) if isinstance(size, (int, np.integer)) else 256
+
+
+def merged_candidates(tables) -> np.ndarray:
+    """Each row's candidates in any of ``tables``, once each: (N, W) int32 pool indices in
+    increasing order, -1 padding (W: the widest row). Only indices: a union table
+    (:class:`PairTable`) also holds every table's distances, S times the memory."""
+    cat = np.concatenate([t.idx for t in tables], axis=1)
+    cat.sort(axis=1)
+    dup = np.zeros(cat.shape, dtype=bool)
+    dup[:, 1:] = cat[:, 1:] == cat[:, :-1]
+    top = np.iinfo(np.int32).max
+    cat[dup] = top
+    cat.sort(axis=1)
+    width = max(int((~dup).sum(axis=1).max(initial=1)), 1)
+    out = np.ascontiguousarray(cat[:, :width])
+    out[out == top] = -1
+    return out
 
 
 def _readonly(value):
@@ -89,6 +107,7 @@ class Pool:
             self._labels.flags.writeable = False
         self._cache = LRUCache(maxsize=cache_bytes, getsizeof=nbytes)
         self._lock = threading.RLock()
+        self._inflight: dict = {}
 
     # ------------------------------------------------------------------ basics
     def __repr__(self) -> str:
@@ -105,19 +124,39 @@ class Pool:
         return self._labels is not None
 
     def cached(self, key, make: Callable):
-        """``make()`` once per key (values too large for the cache are returned, not kept)."""
+        """``make()`` once per key (values too large for the cache are returned, not kept). A key
+        another thread is making is waited for, not made twice (a page and a prefetch, or two
+        browser sessions, asking for the same table)."""
         with self._lock:
             try:
                 return self._cache[key]
             except KeyError:
                 pass
-        value = _readonly(make())
-        with self._lock:
-            try:
-                self._cache[key] = value
-            except ValueError:  # larger than the whole cache
-                pass
+            busy = self._inflight.get(key)
+            if busy is None:
+                self._inflight[key] = threading.Event()
+        if busy is not None:
+            busy.wait()
+            with self._lock:
+                if key in self._cache:
+                    return self._cache[key]
+            return _readonly(make())  # the other thread failed, or its value did not fit the cache
+        try:
+            value = _readonly(make())
+            with self._lock:
+                try:
+                    self._cache[key] = value
+                except ValueError:  # larger than the whole cache
+                    pass
+        finally:
+            with self._lock:
+                self._inflight.pop(key).set()
         return value
+
+    def holds(self, key) -> bool:
+        """Whether ``key`` is cached or being made by some thread right now."""
+        with self._lock:
+            return key in self._cache or key in self._inflight
 
     def clear(self) -> None:
         with self._lock:
@@ -203,30 +242,33 @@ class Pool:
             return emb, self._stored(nb)
         return self.cached(("inb", self.canonical(source)), make)
 
-    def candidate_sims(self, members) -> tuple[PairTable, np.ndarray]:
-        """The union of the members' own candidates per row, with every member's similarity
-        for every candidate (computed from the embeddings in chunks), cached per member set."""
+    def candidate_sims(self, members) -> tuple[np.ndarray, np.ndarray]:
+        """The union of the members' own candidates per row (``idx`` (N, W), pool indices sorted,
+        -1 padding) with every member's similarity for every candidate (``sims`` (S, N, W), from
+        the embeddings in blocks; 0 in padding), cached per member set: a re-weighting is then one
+        weighted sum and a top-k."""
         members = tuple(members)
 
         def make():
-            table = PairTable([self.neighbors(m) for m in members], None, tuple(model_source(m) for m in members))
-            r, c = np.nonzero(table.valid)
-            j = table.idx[r, c]
-            sims = np.full((len(members),) + table.idx.shape, -np.inf, dtype=np.float32)
+            idx = merged_candidates([self.neighbors(m) for m in members])
+            sims = np.empty((len(members),) + idx.shape, dtype=np.float32)
             for s, m in enumerate(members):
-                sims[s, r, c] = self.embeddings(m).pair_similarity(r, j)
-            return table, sims
+                sims[s] = self.embeddings(m).candidate_similarity(idx)
+            sims[:, idx < 0] = 0.0
+            return idx, sims
         return self.cached(("cand_sims", members), make)
 
     def _candidate_fusion(self, source) -> Neighbors:
         members = [m for m, _ in source[1]]
         w = np.asarray([x for _, x in source[1]], dtype=np.float32)
-        table, sims = self.candidate_sims(members)
-        fused = np.tensordot(w, np.where(np.isfinite(sims), sims, 0.0), axes=1).astype(np.float32)
-        fused[~table.valid] = -np.inf
-        k = min(self.k, int(table.valid.sum(axis=1).min()))  # every row has at least k real candidates
-        part = np.argpartition(-fused, k - 1, axis=1)[:, :k] if k < table.w else np.tile(np.arange(table.w), (table.n, 1))
-        idx = np.take_along_axis(table.idx, part, axis=1)
+        idx_all, sims = self.candidate_sims(members)
+        valid = idx_all >= 0
+        fused = np.tensordot(w, sims, axes=1)
+        fused[~valid] = -np.inf
+        n, width = idx_all.shape
+        k = min(self.k, int(valid.sum(axis=1).min()))  # every row has at least k real candidates
+        part = np.argpartition(-fused, k - 1, axis=1)[:, :k] if k < width else np.tile(np.arange(width), (n, 1))
+        idx = np.take_along_axis(idx_all, part, axis=1)
         sim = np.take_along_axis(fused, part, axis=1)
         order = np.lexsort((idx, -sim), axis=-1)  # most similar first, ties by pool index (as knn)
         return Neighbors(np.take_along_axis(idx, order, axis=1), np.take_along_axis(sim, order, axis=1))

@@ -72,7 +72,26 @@ def test_inb_iterations_and_reweighting(path, bundle, monkeypatch):
     at.slider(key=f"th-m-{FUSION}-w-tfidf").set_value(0.8).run()
     at.slider(key=f"th-m-{FUSION}-w-phash").set_value(0.2).run()
     assert not at.exception, [e.value for e in at.exception]
-    check(at, bundle, D.decision(bundle, FUSION, weights=[0.8, 0.2]), D.decision(bundle, FUSION))
+    # live: scored on the members' candidate union, and the page says so
+    check(at, bundle, D.decision(bundle, FUSION, weights=[0.8, 0.2], knn="candidates"), D.decision(bundle, FUSION))
+    assert any("candidate scoring" in c.value for c in at.caption)
+    # the exact search on request, for these weights only
+    at.button(key=f"th-m-{FUSION}-exact-btn").click().run()
+    check(at, bundle, D.decision(bundle, FUSION, weights=[0.8, 0.2], knn="exact"), D.decision(bundle, FUSION))
+    assert any("exact search" in c.value for c in at.caption)
+    at.slider(key=f"th-m-{FUSION}-w-phash").set_value(0.3).run()
+    check(at, bundle, D.decision(bundle, FUSION, weights=[0.8, 0.3], knn="candidates"), D.decision(bundle, FUSION))
+
+
+def test_pool_size_view(path, bundle, monkeypatch):
+    at = open_page(PAGE, path, monkeypatch, models=["tfidf"])
+    at.segmented_control(key="th-view").set_value("pool").run()
+    assert not at.exception, [e.value for e in at.exception]
+    curve = D.pool_sizes(bundle, D.decision(bundle, "tfidf"), "test")
+    shown_table = at.dataframe[0].value
+    assert list(shown_table["postings"]) == list(curve["postings"])
+    assert shown_table["postings"].iloc[-1] == len(bundle.split_rows("test"))
+    assert any("Nested pools of whole label groups" in c.value for c in at.caption)
 
 
 def test_inb_only_entry_and_custom_modes(path, bundle, monkeypatch):
@@ -82,7 +101,7 @@ def test_inb_only_entry_and_custom_modes(path, bundle, monkeypatch):
     assert not at.exception, [e.value for e in at.exception]
     members = at.multiselect(key="th-f-members").value
     assert len(members) == 2
-    tuned = D.custom_fusion(bundle, members, [0.5, 0.5])
+    tuned = D.custom_fusion(bundle, members, [0.5, 0.5], knn="candidates")
     check(at, bundle, tuned, tuned)
     at.segmented_control(key="th-mode").set_value("union").run()
     assert not at.exception, [e.value for e in at.exception]

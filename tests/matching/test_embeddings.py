@@ -52,3 +52,21 @@ def test_pair_similarity_of_many_pairs_stays_within_a_memory_bound():
         tracemalloc.stop()
     assert out.shape == (200_000,)
     assert peak < 60 * 2**20, f"peak {peak / 2**20:.0f} MB"
+
+
+@pytest.mark.parametrize("gemm", [True, False])
+def test_candidate_similarity_equals_pair_similarity_both_ways(gemm, monkeypatch):
+    import shopee_core.matching.embeddings as E
+
+    monkeypatch.setattr(E, "GEMM_RATIO", 10**9 if gemm else 0)
+    rng = np.random.default_rng(2)
+    dense = Embeddings.from_array(rng.normal(size=(300, 16)))
+    sparse = Embeddings.from_array(sp.random(300, 40, density=0.2, random_state=3, format="csr") + sp.eye(300, 40))
+    fused = E.fuse([dense, sparse])
+    idx = rng.integers(-1, 300, (120, 9))
+    rows = rng.integers(0, 300, 120)
+    for e in (dense, sparse, fused):
+        got = e.candidate_similarity(idx, rows=rows, chunk_bytes=4096)
+        ref = e.pair_similarity(np.repeat(rows, 9), np.maximum(idx, 0).ravel()).reshape(idx.shape)
+        ref[idx < 0] = np.nan
+        np.testing.assert_allclose(got, ref, atol=1e-5)

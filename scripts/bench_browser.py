@@ -1,0 +1,392 @@
+"""The dashboard as a user feels it: `streamlit run app.py` driven in Debian's Chromium (Playwright).
+
+    python scripts/bench_browser.py BUNDLE [--pool test|valid|all] [--repeat 5] [--skip-first]
+
+In one run, on a freshly started server (127.0.0.1 only):
+  * first page on a fresh server: the leaderboard from a new `streamlit run app.py`, once with
+    no remembered checksums (every bundle file hashed: the very first open) and once after a
+    restart (checksums remembered by file identity), then from `streamlit run serve.py` (the
+    same app, imports and bundle warmed up before the server answers; what `make demo` runs),
+    each with the server's start-up time beside it;
+  * every page, cold (first visit in the server process) and warm (a new browser session, the
+    server's caches filled), time from navigation to a complete render (script run over, no
+    stale element, every Plotly chart drawn, every image loaded);
+  * the Thresholds page: threshold-slider key press -> F1 text changed, and -> rerun over;
+  * a fusion re-weighting step (candidate-union scoring, the live default) key press -> F1
+    changed / rerun over, the first step (which gathers the members' candidate similarities)
+    apart, and one "exact search" of the same weights (the naive way) for the ratio;
+  * the decision-plane view: cold and warm render time and the server's resident memory above
+    its level just before (peak reset through /proc/PID/clear_refs);
+  * the server's peak resident memory (VmHWM) over the whole run.
+Every figure is printed with its target and the ratio figure/target (<= 1 meets it). Absolute
+times depend on the machine's load: the script prints the load average beside them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-dev-shm-usage"]
+PAGES = {"": "Leaderboard", "query": "Query by example", "compare": "Compare models",
+         "embedding": "Embedding space", "thresholds": "Thresholds", "failures": "Failure browser"}
+TARGET = {"first": 3.0, "warm": 1.0, "slider": 0.300, "reweight": 1.0, "plane_warm": 2.0, "plane_mb": 300.0,
+          "plane_mb_all": 1024.0, "rss_mb": 1024.0}  # plane_mb_all: a 34,250-posting pool (the rest: 6,850)
+WIDTH, HEIGHT = 1500, 1000
+
+COMPLETE = """(heading) => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!app || app.getAttribute('data-test-script-state') === 'running') return false;
+  if (document.querySelector('[data-stale="true"]')) return false;
+  const hs = [...document.querySelectorAll('[data-testid="stMainBlockContainer"] h1')];
+  if (!hs.some(h => h.innerText.includes(heading))) return false;
+  for (const c of document.querySelectorAll('[data-testid="stPlotlyChart"]'))
+    if (!c.querySelector('.main-svg')) return false;
+  for (const im of document.querySelectorAll('[data-testid="stMainBlockContainer"] img'))
+    if (!im.complete) return false;
+  return !document.querySelector('[data-testid="stSkeleton"]');
+}"""
+
+# Records, from the next key press or click: when the F1 metric's text changes, when the script
+# run that follows is over, and the last DOM change after it (the end of drawing).
+ARM = """() => {
+  const f1 = () => {
+    const m = [...document.querySelectorAll('[data-testid="stMainBlockContainer"] [data-testid="stMetric"]')]
+      .find(x => (x.querySelector('[data-testid="stMetricLabel"]') || {}).innerText?.trim() === 'F1');
+    return m ? m.querySelector('[data-testid="stMetricValue"]').innerText : null;
+  };
+  const b = window.__bench = {t0: null, tf1: null, tend: null, last: null, running: false, before: f1()};
+  const start = () => { if (b.t0 === null) b.t0 = performance.now(); };
+  document.addEventListener('keydown', start, {capture: true, once: true});
+  document.addEventListener('mousedown', start, {capture: true, once: true});
+  const app = document.querySelector('[data-testid="stApp"]');
+  const obs = new MutationObserver(records => {
+    if (b.t0 === null) return;
+    const now = performance.now();
+    for (const r of records) {
+      if (r.attributeName === 'data-test-script-state' && (r.oldValue === 'running' ||
+          r.target.getAttribute('data-test-script-state') === 'running')) b.running = true;
+    }
+    if (b.tf1 === null && f1() !== null && f1() !== b.before) b.tf1 = now;
+    if (b.running && b.tend === null && app.getAttribute('data-test-script-state') !== 'running'
+        && !document.querySelector('[data-stale="true"]')) b.tend = now;
+    if (b.tend !== null) b.last = now;
+  });
+  obs.observe(document.body, {subtree: true, childList: true, characterData: true, attributes: true,
+                              attributeOldValue: true});
+  b.stop = () => obs.disconnect();
+}"""
+RESULT = """() => { const b = window.__bench; if (b.tend === null || performance.now() - b.last < 400) return null;
+  b.stop(); return {f1: b.tf1 === null ? null : b.tf1 - b.t0, end: b.tend - b.t0, done: b.last - b.t0,
+                    changed: b.tf1 !== null}; }"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def load() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+class Server:
+    """`streamlit run app.py -- --bundle B` on 127.0.0.1; resident memory from /proc."""
+
+    def __init__(self, bundle: Path, cache_dir: Path, entry: str = "app.py", port: int | None = None):
+        t0 = time.perf_counter()
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "SHOPEE_CACHE_DIR": str(cache_dir),
+               "PYTHONUNBUFFERED": "1"}
+        env.pop("SHOPEE_BUNDLE", None)
+        self.log = tempfile.NamedTemporaryFile("w+", prefix="bench-browser-", suffix=".log", delete=False)
+        cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / entry), "--server.headless", "true",
+               "--server.port", str(self.port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
+               "--browser.gatherUsageStats", "false", "--", "--bundle", str(bundle)]
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 120
+        while True:
+            if self.proc.poll() is not None:
+                self.log.seek(0)
+                raise SystemExit(f"error: streamlit exited with {self.proc.returncode}: {self.log.read()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.time() > deadline:
+                raise SystemExit("error: streamlit did not answer within 120 s")
+            time.sleep(0.2)
+        self.started_s = time.perf_counter() - t0  # process start -> health check answers
+
+    def status(self, field: str) -> float:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024.0
+        return float("nan")
+
+    def rss(self) -> float:
+        return self.status("VmRSS")
+
+    def peak(self) -> float:
+        return self.status("VmHWM")
+
+    def reset_peak(self) -> bool:
+        try:
+            Path(f"/proc/{self.proc.pid}/clear_refs").write_text("5")
+            return True
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=15)
+        self.log.close()
+
+
+def open_page(pg, server: Server, path: str, query: str, timeout_s: float = 300.0) -> float:
+    t = time.perf_counter()
+    pg.goto(f"{server.url}/{path}{query}", wait_until="commit")
+    pg.wait_for_function(COMPLETE, arg=PAGES[path], timeout=timeout_s * 1000, polling=50)
+    return time.perf_counter() - t
+
+
+NAV_TITLES = {"": "Leaderboard", "query": "Query by example", "compare": "Compare models",
+              "embedding": "Embedding space", "thresholds": "Thresholds & decisions", "failures": "Failure browser"}
+
+
+def navigate(pg, path: str, timeout_s: float = 300.0) -> float:
+    """Open a page from the sidebar (a rerun in the same session, as a user moves between pages)."""
+    link = pg.locator('[data-testid="stSidebarNav"] a', has_text=NAV_TITLES[path]).first
+    t = time.perf_counter()
+    link.click()
+    pg.wait_for_function(COMPLETE, arg=PAGES[path], timeout=timeout_s * 1000, polling=50)
+    return time.perf_counter() - t
+
+
+def act(pg, action, timeout_s: float = 300.0) -> dict:
+    """Arm the recorder, run ``action`` (a key press or click), wait for the drawing to settle."""
+    pg.evaluate(ARM)
+    action()
+    res = pg.wait_for_function(RESULT, timeout=timeout_s * 1000, polling=50).json_value()
+    return {k: (v / 1000.0 if isinstance(v, (int, float)) and not isinstance(v, bool) else v) for k, v in res.items()}
+
+
+def settle(pg, heading: str) -> None:
+    pg.wait_for_function(COMPLETE, arg=heading, timeout=300_000, polling=50)
+
+
+def line(label: str, value: float, target: float, unit: str = "s", extra: str = "") -> bool:
+    scale = 1000.0 if unit == "ms" else 1.0
+    ok = value <= target
+    print(f"  {label:<68} {value * scale:9.{0 if unit in ('ms', 'MB') else 2}f} {unit:<2}  target "
+          f"{target * scale:7.{0 if unit in ('ms', 'MB') else 1}f} {unit:<2} ratio {value / target:5.2f}"
+          f"{'' if ok else '  OVER'}{extra}")
+    return ok
+
+
+def median(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else float("nan")
+
+
+def first_page(context, bundle: Path, cache_dir: Path, query: str, entry: str, port: int) -> tuple[float, float]:
+    """(server start -> answering, first page -> complete render) on a new server process. Every
+    restart uses the same port, as `make demo` does, and one browser context (one user's browser):
+    it keeps the app's static files and compiled JavaScript for that origin, as a real browser does
+    (the very first run pays for them)."""
+    server = Server(bundle, cache_dir, entry, port)
+    try:
+        pg = context.new_page()
+        t = open_page(pg, server, "", query)
+        pg.close()
+        return server.started_s, t
+    finally:
+        server.stop()
+
+
+def slider_steps(pg, label_is: str, repeat: int, keys=("ArrowRight", "ArrowLeft")) -> list[dict]:
+    main = pg.locator('[data-testid="stMainBlockContainer"]')
+    thumb = main.locator(f'input[type="range"][aria-label="{label_is}"]').first
+    if not thumb.count():
+        raise SystemExit(f"error: no slider {label_is!r} on the page")
+    out = []
+    for i in range(repeat):
+        thumb.focus()
+        out.append(act(pg, lambda: pg.keyboard.press(keys[i % len(keys)])))
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("bundle")
+    ap.add_argument("--pool", default="test", help="candidate pool shown: test (default), valid or all")
+    ap.add_argument("--repeat", type=int, default=5, help="slider / re-weighting steps timed (median shown)")
+    ap.add_argument("--fusion", help="the mean fusion to re-weight (default: the bundle's first with embeddings)")
+    ap.add_argument("--skip-first", action="store_true", help="skip the fresh-server first-page runs")
+    ap.add_argument("--entry", default="serve.py", help="script the session's server runs (serve.py, as make demo, "
+                    "or app.py)")
+    args = ap.parse_args()
+    bundle = Path(args.bundle).expanduser().resolve()
+    if not (bundle / "manifest.json").is_file():
+        print(f"error: {bundle} is not a bundle (no manifest.json)", file=sys.stderr)
+        return 2
+    if not Path(CHROMIUM).exists():
+        print(f"error: needs Debian's chromium at {CHROMIUM} (apt-get install chromium)", file=sys.stderr)
+        return 2
+    from playwright.sync_api import sync_playwright
+
+    sys.path.insert(0, str(ROOT))
+    from shopee_core.analysis import decisions as D
+    from shopee_core.bundle import Bundle
+
+    b = Bundle.open(bundle, verify=False)
+    fusion = args.fusion or next((m["id"] for m in b.models if D.model_setting(b, m["id"])["combine"] == "mean"
+                                  and D.can_embed(b, m["id"]) and len(b.model(m["id"])["spec"]["members"]) >= 2
+                                  and D._fusion_of(b, m["id"])), None)
+    n_pool = len(b.split_rows(args.pool)) if args.pool in b.splits else 0
+    if not n_pool:
+        print(f"error: bundle has no {args.pool!r} pool (it has {', '.join(b.splits)})", file=sys.stderr)
+        return 2
+    query = f"?split={args.pool}"
+    print(f"bundle {bundle.name}: {len(b.postings):,} postings, pool {args.pool} {n_pool:,}, {len(b.models)} models, "
+          f"k={b.k}; {load()}")
+    cache_dir = Path(tempfile.mkdtemp(prefix="bench-browser-cache-"))
+    ok = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            if not args.skip_first:
+                port = free_port()
+                context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT})
+                s_full, t_full = first_page(context, bundle, cache_dir, query, "app.py", port)
+                s_first, t_first = first_page(context, bundle, cache_dir, query, "app.py", port)
+                s_warm, t_warm = first_page(context, bundle, cache_dir, query, "serve.py", port)
+                context.close()
+                print(f"\nfirst page on a fresh server ({load()}); [server start -> answering]")
+                line(f"app.py, first ever (every checksum hashed, browser cache empty) [{s_full:.1f} s]", t_full,
+                     TARGET["first"])
+                line(f"app.py, after a restart (checksums remembered) [{s_first:.1f} s]", t_first, TARGET["first"],
+                     extra=f"   naive/ours {t_full / t_first:.1f}x")
+                ok.append(line(f"serve.py (warmed up at start; make demo) [{s_warm:.1f} s]", t_warm, TARGET["first"],
+                               extra=f"   naive/ours {t_full / t_warm:.1f}x"))
+            server = Server(bundle, cache_dir, args.entry)
+            try:
+                ok += run_session(browser, server, query, fusion, args.repeat, n_pool)
+            finally:
+                server.stop()
+        finally:
+            browser.close()
+    shutil.rmtree(cache_dir, ignore_errors=True)
+    print(f"\nsummary: {sum(ok)} of {len(ok)} figures within target ({load()})")
+    return 0
+
+
+def run_session(browser, server: Server, query: str, fusion: str | None, repeat: int, n_pool: int) -> list[bool]:
+    ok = []
+    pg = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
+    pg.set_default_timeout(300_000)
+    rss0 = server.rss()
+    cold, warm, reload = {}, {}, {}
+    paths = list(PAGES)
+    cold[""] = open_page(pg, server, "", query)  # the first page of the session, then the sidebar
+    for path in paths[1:] + [""]:
+        if path:
+            cold[path] = navigate(pg, path)
+    for path in paths[1:] + [""]:
+        warm[path] = navigate(pg, path)
+    for path in paths:
+        reload[path] = open_page(pg, server, path, query)
+    print(f"\npages -> complete render ({load()}); server at start {rss0:.0f} MB")
+    print("  cold: first visit in the server process; warm: again, from the sidebar (same session);\n"
+          "  reload: a new browser session on the page's URL (the app's frontend boots again)")
+    print(f"  {'page':<20} {'cold s':>8} {'warm s':>8} {'reload s':>9}   warm target {TARGET['warm']:.1f} s")
+    for path, name in PAGES.items():
+        r = warm[path] / TARGET["warm"]
+        ok.append(r <= 1)
+        print(f"  {name:<20} {cold[path]:8.2f} {warm[path]:8.2f} {reload[path]:9.2f}   ratio {r:5.2f}"
+              f"{'' if r <= 1 else '  OVER'}")
+
+    # ------------------------------------------------------------ threshold slider
+    open_page(pg, server, "thresholds", query)
+    steps = slider_steps(pg, "T", repeat)
+    changed = [s for s in steps if s["changed"]]
+    print(f"\nThresholds: T slider, key press -> ({len(changed)} of {len(steps)} steps changed F1; {load()})")
+    ok.append(line("F1 text changed (median)", median(s["f1"] for s in changed), TARGET["slider"], "ms"))
+    line("rerun over (median)", median(s["end"] for s in steps), TARGET["slider"] * 3, "ms")
+    line("drawing settled (median)", median(s["done"] for s in steps), TARGET["slider"] * 3, "ms")
+
+    # ------------------------------------------------------------ re-weighting a fusion
+    if fusion:
+        open_page(pg, server, "thresholds", query + f"&models={fusion}")
+        pg.get_by_text("Re-weight the members").first.click()
+        settle(pg, PAGES["thresholds"])
+        members = pg.locator('[data-testid="stMainBlockContainer"] input[type="range"][aria-label^="weight · "]')
+        label = members.first.get_attribute("aria-label")
+        first = slider_steps(pg, label, 1, keys=("ArrowRight",))[0]
+        steps = slider_steps(pg, label, repeat, keys=("ArrowRight",))  # every step new weights
+        exact_btn = pg.get_by_role("button", name="Exact search")
+        exact = act(pg, lambda: exact_btn.first.click()) if exact_btn.count() else None
+        live = median(s["done"] for s in steps)
+        print(f"\nThresholds: re-weighting {fusion} ({label}), candidate-union fusion ({load()})")
+        line("first step (gathers candidate similarities)", first["done"], TARGET["reweight"])
+        ok.append(line("step -> drawing settled (median)", live, TARGET["reweight"]))
+        line("step -> F1 text changed (median)", median(s["f1"] for s in steps), TARGET["reweight"])
+        if exact is not None:
+            line("exact search of the same weights (naive way)", exact["done"], TARGET["reweight"],
+                 extra=f"   naive/ours {exact['done'] / live:.1f}x")
+
+    # ------------------------------------------------------------ the decision plane
+    open_page(pg, server, "thresholds", query)
+    view = pg.locator('[data-testid="stMainBlockContainer"]').get_by_role("radio", name="Decision plane")
+    curves = pg.locator('[data-testid="stMainBlockContainer"]').get_by_role("radio", name="Curves")
+    base = server.rss()
+    peak_so_far = server.peak()
+    reset = server.reset_peak()
+    t_cold = act(pg, lambda: view.first.click())["done"]
+    settle(pg, PAGES["thresholds"])
+    peak = server.peak() if reset else server.rss()
+    act(pg, lambda: curves.first.click())
+    t_warm = act(pg, lambda: view.first.click())["done"]
+    note = pg.locator('[data-testid="stMainBlockContainer"] [data-testid="stCaptionContainer"]',
+                      has_text="Directed candidate pairs").first
+    shown = note.inner_text()[:160] if note.count() else "(no caption)"
+    print(f"\nThresholds: decision plane ({load()}); server before {base:.0f} MB")
+    line("cold render", t_cold, TARGET["plane_warm"])
+    ok.append(line("warm render (curves -> plane)", t_warm, TARGET["plane_warm"]))
+    plane_mb = TARGET["plane_mb"] if n_pool <= 10_000 else TARGET["plane_mb_all"]
+    ok.append(line("memory above the level before" + ("" if reset else " (RSS, peak not resettable)"),
+                   peak - base, plane_mb, "MB"))
+    print(f"  page says: {shown}")
+    errors = pg.locator('[data-testid="stException"]').count()
+    peak_all = max(peak_so_far, server.peak())
+    print(f"\nserver resident memory ({load()})")
+    ok.append(line("peak over the whole run (VmHWM)", peak_all, TARGET["rss_mb"], "MB"))
+    line("now", server.rss(), TARGET["rss_mb"], "MB")
+    if errors:
+        print(f"  WARNING: {errors} exception element(s) on the page")
+    pg.close()
+    return ok
+
+
+if __name__ == "__main__":
+    sys.exit(main())
