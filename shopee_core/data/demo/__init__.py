@@ -21,9 +21,10 @@ from pathlib import Path
 
 from ...errors import DataError
 from ...io import atomic_write_csv
+from .draw import render_product
 from .groups import group_sizes
 from .products import Product, plan_products
-from .render import derive_scene, encode_jpeg, render_product, render_scene, sample_scene
+from .render import derive_scene, encode_jpeg, render_scene, sample_scene
 from .shops import Shop, make_shops, shop_weights
 from .titles import make_title
 

@@ -1,7 +1,7 @@
 """Product vocabulary and the product plan of the demo catalog.
 
-Ten categories, each with product types (written several ways, Indonesian and
-English), product lines, descriptors and attributes. A *family* is one brand +
+Ten categories (``categories.json``), each with product types (written several ways,
+Indonesian and English), product lines, descriptors and attributes. A *family* is one brand +
 line + type; its *variants* (siblings) differ in exactly one attribute (volume,
 colour, pack count, size, ...) and are different label groups: the hard
 negatives. Everything here is plain data and :class:`random.Random` draws, so a
@@ -10,8 +10,10 @@ seed gives the same plan on every machine.
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass, field
+from importlib import resources
 
 # ---------------------------------------------------------------------------
 # colours: (indonesian, english, rgb)
@@ -80,194 +82,17 @@ class Category:
     generic: tuple = ()  # generic words sellers add
 
 
-CATEGORIES: tuple[Category, ...] = (
-    Category(
-        "skincare", "Skincare", "bottle",
-        types=(
-            ("dropper", ("serum", "serum wajah", "face serum", "serum muka")),
-            ("round", ("toner", "face toner", "penyegar wajah", "toner wajah")),
-            ("pump", ("facial wash", "sabun cuci muka", "face wash", "facial foam")),
-            ("square", ("moisturizer", "pelembab wajah", "moisturiser", "day cream")),
-            ("round", ("essence", "face essence", "essence wajah")),
-            ("square", ("sunscreen", "sunblock", "tabir surya", "sun screen")),
-            ("pump", ("body lotion", "handbody", "hand body lotion", "lotion")),
-            ("round", ("micellar water", "pembersih makeup", "cleansing water")),
-        ),
-        lines=("Hydra Glow", "Bright", "Acne Clear", "Aqua", "White Secret", "Gold", "Rose",
-               "Green Tea", "Centella", "Ceramide", "Vit C", "Retinol", "Aloe", "Collagen",
-               "Peach", "Pure", "Miracle", "Daily", "Ultra", "Bright Plus"),
-        descriptors=("brightening", "mencerahkan", "glowing", "vitamin c", "niacinamide",
-                     "hyaluronic acid", "anti aging", "acne", "jerawat", "kulit kusam",
-                     "whitening", "hydrating", "melembabkan", "kulit berminyak", "korea",
-                     "skincare", "wajah", "halal"),
-        attrs=("volume", "pack"),
-        varying=("volume", "volume", "volume", "pack"),
-        generic=("BPOM", "skincare", "ORIGINAL", "halal"),
-    ),
-    Category(
-        "cosmetics", "Cosmetics", "tube",
-        types=(
-            ("lipstick", ("lipstick", "lipstik", "lip stick")),
-            ("tube", ("lip cream", "lipcream", "lip matte")),
-            ("tube", ("foundation", "alas bedak", "liquid foundation")),
-            ("tube", ("bb cream", "bb krim", "bbcream")),
-            ("lipstick", ("lip balm", "lipbalm", "pelembab bibir")),
-            ("tube", ("mascara", "maskara")),
-            ("tube", ("concealer", "conceler")),
-            ("tube", ("lip tint", "liptint", "tint bibir")),
-        ),
-        lines=("Matte", "Velvet", "Satin", "Glossy", "Perfect", "Long Lasting", "Super Stay",
-               "Color Sensational", "Airy", "Silky", "Creamy", "Nude Series", "Glam", "Soft"),
-        descriptors=("matte", "waterproof", "tahan lama", "long lasting", "transferproof",
-                     "makeup", "kosmetik", "ringan", "lembut", "halal", "vegan", "bpom"),
-        attrs=("shade", "weight"),
-        varying=("shade", "shade", "shade", "weight"),
-        generic=("makeup", "BPOM", "ORI"),
-    ),
-    Category(
-        "clothing", "Clothing", "tshirt",
-        types=(
-            ("tshirt", ("kaos", "t-shirt", "kaos polos", "tshirt", "baju kaos")),
-            ("tshirt", ("kaos oversize", "oversized tee", "kaos oversized")),
-            ("hoodie", ("hoodie", "jaket hoodie", "sweater hoodie")),
-            ("shirt", ("kemeja", "shirt", "kemeja pria", "hem")),
-            ("tshirt", ("kaos anak", "baju anak", "kaos anak anak")),
-            ("hoodie", ("sweater", "crewneck", "sweatshirt")),
-        ),
-        lines=("Basic", "Premium", "Cotton Combed 30s", "Distro", "Polos", "Street", "Urban",
-               "Classic", "Vintage", "Sport", "Casual", "Korean Style", "Essential"),
-        descriptors=("cotton", "katun", "combed 30s", "unisex", "pria", "wanita", "distro",
-                     "lengan pendek", "lengan panjang", "adem", "premium", "bahan tebal",
-                     "murah", "polos"),
-        attrs=("colour", "clothsize"),
-        varying=("colour", "colour", "colour", "clothsize"),
-        generic=("unisex", "distro", "premium"),
-    ),
-    Category(
-        "shoes", "Shoes", "shoe",
-        types=(
-            ("sneaker", ("sepatu sneakers", "sneakers", "sepatu sneaker", "shoes")),
-            ("sneaker", ("sepatu running", "running shoes", "sepatu lari", "sepatu olahraga")),
-            ("slipon", ("sepatu slip on", "slip on", "slipon")),
-            ("sandal", ("sandal", "sendal", "sandal jepit")),
-            ("slipon", ("sepatu casual", "casual shoes", "sepatu santai")),
-            ("sneaker", ("sepatu sekolah", "sepatu anak", "school shoes")),
-        ),
-        lines=("Air", "Runner", "Classic", "Canvas", "Street", "Flex", "Pro", "Max", "Low",
-               "High", "Zoom", "Ultra", "Nova", "Sport"),
-        descriptors=("pria", "wanita", "unisex", "import", "empuk", "ringan", "anti slip",
-                     "kanvas", "casual", "sport", "terbaru", "kekinian", "sol karet"),
-        attrs=("colour", "shoesize"),
-        varying=("colour", "colour", "shoesize"),
-        generic=("import", "terbaru", "premium"),
-    ),
-    Category(
-        "phone", "Phone accessories", "phonecase",
-        types=(
-            ("soft", ("softcase", "soft case", "casing hp", "case hp")),
-            ("hard", ("hardcase", "hard case", "case keras")),
-            ("soft", ("case silikon", "silicone case", "silikon", "case silicon")),
-            ("hard", ("case kulit", "flip cover", "leather case", "flipcase")),
-            ("soft", ("case anticrack", "anti crack case", "case bening")),
-        ),
-        lines=("Macaron", "Candy", "Transparan", "Anti Crack", "Matte", "Glitter", "Marble",
-               "Aesthetic", "Karakter", "Bear", "Pro Camera", "Square", "Liquid", "Rainbow"),
-        descriptors=("pelindung kamera", "camera protect", "lucu", "aesthetic", "tpu", "bening",
-                     "premium", "full cover", "slim", "korea", "motif", "couple"),
-        attrs=("phone", "colour"),
-        varying=("phone", "phone", "colour"),
-        generic=("case", "hp", "premium"),
-    ),
-    Category(
-        "bags", "Bags", "bag",
-        types=(
-            ("handbag", ("tas selempang", "sling bag", "tas slempang", "tas bahu")),
-            ("backpack", ("tas ransel", "backpack", "ransel", "tas punggung")),
-            ("handbag", ("tote bag", "totebag", "tas tote")),
-            ("handbag", ("tas wanita", "handbag", "tas tangan")),
-            ("backpack", ("tas sekolah", "tas anak", "school bag")),
-            ("pouch", ("dompet", "wallet", "dompet wanita", "pouch")),
-        ),
-        lines=("Mini", "Classic", "Canvas", "Leather", "Korean", "Urban", "Travel", "Daily",
-               "Vintage", "Elegant", "Chic", "Basic", "Sporty"),
-        descriptors=("wanita", "pria", "kulit", "kanvas", "waterproof", "anti air", "import",
-                     "korea", "kekinian", "murah", "premium", "muat banyak"),
-        attrs=("colour", "bagsize"),
-        varying=("colour", "colour", "bagsize"),
-        generic=("import", "korea", "fashion"),
-    ),
-    Category(
-        "food", "Food", "pouch",
-        types=(
-            ("pouch", ("keripik", "kripik", "chips", "keripik singkong")),
-            ("pouch", ("kopi", "coffee", "kopi bubuk", "kopi sachet")),
-            ("pouch", ("makaroni", "macaroni", "makaroni pedas")),
-            ("box", ("mie instan", "mie", "instant noodle", "mi instan")),
-            ("pouch", ("teh", "tea", "teh celup", "teh tubruk")),
-            ("box", ("biskuit", "biscuit", "cookies", "kue kering")),
-            ("pouch", ("basreng", "bakso goreng", "basreng pedas")),
-            ("pouch", ("sambal", "sambel", "sambal botol")),
-        ),
-        lines=("Maknyus", "Renyah", "Gurih", "Nusantara", "Home Made", "Kampung", "Juara",
-               "Spesial", "Nikmat", "Asli", "Premium", "Ekstra", "Mantap"),
-        descriptors=("snack", "cemilan", "camilan", "enak", "gurih", "renyah", "homemade",
-                     "halal", "oleh oleh", "khas bandung", "kiloan", "kemasan"),
-        attrs=("weight", "flavour", "pack"),
-        varying=("weight", "weight", "flavour", "flavour", "pack"),
-        generic=("halal", "cemilan", "snack"),
-    ),
-    Category(
-        "household", "Household", "jar",
-        types=(
-            ("bottle", ("botol minum", "tumbler", "water bottle", "botol air")),
-            ("jar", ("toples", "jar", "toples kaca", "stoples")),
-            ("box", ("lunch box", "kotak makan", "tempat makan", "lunchbox")),
-            ("box", ("container", "kontainer", "box plastik", "kotak penyimpanan")),
-            ("bucket", ("ember", "bucket", "ember plastik")),
-            ("jar", ("gelas", "mug", "cangkir", "gelas kaca")),
-        ),
-        lines=("Lock", "Fresh", "Eco", "Home", "Clear", "Smart", "Kitchen", "Daily", "Cute",
-               "Nordic", "Minimalis", "Tahan Panas"),
-        descriptors=("bpa free", "anti tumpah", "plastik", "kaca", "tahan panas", "microwave safe",
-                     "food grade", "murah", "kekinian", "lucu", "serbaguna", "dapur"),
-        attrs=("capacity", "colour", "pack"),
-        varying=("capacity", "capacity", "colour", "pack"),
-        generic=("food grade", "serbaguna", "murah"),
-    ),
-    Category(
-        "baby", "Baby & diapers", "pack",
-        types=(
-            ("pack", ("popok bayi", "diapers", "pampers", "popok")),
-            ("pack", ("celana popok", "diapers pants", "popok celana")),
-            ("pack", ("tisu basah", "tissue basah", "wet tissue", "baby wipes")),
-            ("pack", ("popok dewasa", "adult diapers")),
-        ),
-        lines=("Soft", "Comfort", "Dry", "Baby", "Happy", "Premium", "Gentle", "Pants",
-               "Sensitive", "Night", "Active"),
-        descriptors=("bayi", "baby", "anti ruam", "lembut", "ekonomis", "jumbo", "hemat",
-                     "extra dry", "kering", "anti bocor", "halal"),
-        attrs=("diapersize", "count"),
-        varying=("diapersize", "diapersize", "count", "count"),
-        generic=("bayi", "hemat", "jumbo"),
-    ),
-    Category(
-        "watches", "Watches", "watch",
-        types=(
-            ("round", ("jam tangan", "watch", "jam tangan pria", "arloji")),
-            ("round", ("jam tangan wanita", "jam wanita", "women watch")),
-            ("square", ("smartwatch", "smart watch", "jam pintar")),
-            ("round", ("jam tangan anak", "jam anak", "kids watch")),
-            ("square", ("jam digital", "digital watch", "jam sport")),
-        ),
-        lines=("Classic", "Sport", "Chrono", "Elegant", "Luxury", "Slim", "Diver", "Pilot",
-               "Military", "Minimalist", "Casual"),
-        descriptors=("waterproof", "anti air", "pria", "wanita", "analog", "digital", "import",
-                     "original", "garansi", "couple", "fashion", "stainless"),
-        attrs=("strap", "colour"),
-        varying=("strap", "colour", "colour"),
-        generic=("garansi", "original", "import"),
-    ),
-)
+def _tuples(v):
+    return tuple(_tuples(x) for x in v) if isinstance(v, list) else v
+
+
+def _load_categories() -> tuple[Category, ...]:
+    # the vocabulary is plain data: categories.json, shipped as package data (pyproject.toml)
+    text = resources.files(__package__).joinpath("categories.json").read_text(encoding="utf-8")
+    return tuple(Category(**{k: _tuples(v) for k, v in d.items()}) for d in json.loads(text))
+
+
+CATEGORIES: tuple[Category, ...] = _load_categories()
 
 # attribute kinds -> value pools (indices into these are stored in products)
 ATTR_VALUES = {
