@@ -6,6 +6,7 @@ import streamlit as st
 from dashboard import charts, state
 from dashboard.gallery import pair_gallery
 from dashboard.widgets import FIXED, bundle_and_split, metric_row, model_select, pool_caption, readable_error
+from shopee_core import matching as M
 from shopee_core.analysis import decisions as D
 from shopee_core.analysis import plane as P
 from shopee_core.errors import ShopeeError
@@ -47,9 +48,9 @@ def apply(scope: str, d: D.Decision, n_sides: int) -> None:
     st.session_state[f"{scope}-min2"] = any(s.t2 is not None for s in d.sides)
 
 
-def best_on_valid(scope: str, d: D.Decision, n_sides: int) -> None:
+def best_on_valid(scope: str, d: D.Decision, n_sides: int, union: str = "per_side") -> None:
     try:
-        apply(scope, D.tuned(bundle, d, "valid"), n_sides)
+        apply(scope, D.tuned(bundle, d, "valid", union=union), n_sides)
     except ShopeeError as exc:  # e.g. a bundle without a validation split
         st.session_state["th-error"] = f"Cannot tune on valid: {exc}"
 
@@ -70,6 +71,22 @@ def fusion_search(key: str, weights, members: list[str]) -> str:
                "scored with the new weights from the embeddings: exact for those pairs; a pair in no member's "
                "list is missed. **Exact search** runs the full kNN of these weights.")
     return "candidates"
+
+
+def pick_members(candidates: list[str], key: str, label: str, limit: int) -> list[str]:
+    """A multiselect of models, first filled from the models chosen elsewhere (or an image + text
+    pair); stops the page with a line while fewer than two are chosen."""
+    picked = [m for m in state.get("models") if m in candidates][:limit]
+    if len(picked) < 2:
+        img, txt = P.default_plane_models(bundle, candidates[0])
+        picked = [m for m in dict.fromkeys([img, txt] + candidates) if m in candidates][:2]
+    if key not in st.session_state:
+        st.session_state[key] = picked
+    members = st.multiselect(label, candidates, key=key)
+    if len(members) < 2:
+        st.info("Choose at least two models.")
+        st.stop()
+    return members
 
 
 def side_sliders(scope: str, suffix: str, t, t2, min2: bool, what: str = "", after_inb: bool = False):
@@ -170,26 +187,24 @@ try:
             if len(fusable) < 2:
                 st.warning("This bundle has fewer than two models with embeddings: nothing to fuse.")
                 st.stop()
-            picked = [m for m in state.get("models") if m in fusable][:3]
-            if len(picked) < 2:
-                img, txt = P.default_plane_models(bundle, fusable[0])
-                picked = [m for m in dict.fromkeys([img, txt] + fusable) if m in fusable][:2]
-            if "th-f-members" not in st.session_state:
-                st.session_state["th-f-members"] = picked
-            members = st.multiselect("Models to fuse (mean of cosine similarities)", fusable, key="th-f-members")
-            if len(members) < 2:
-                st.info("Choose at least two models.")
-                st.stop()
+            members = pick_members(fusable, "th-f-members", "Models to fuse (mean of cosine similarities)", 3)
             w = [st.slider(f"weight · {m}", 0.0, 1.0, round(1.0 / len(members), 2), 0.05, key=f"th-f-w-{m}")
                  for m in members]
             if sum(w) <= 0:
                 st.warning("All weights are 0: using equal weights.")
                 w = [1.0] * len(members)
+            calibrate = toggle("Calibrate (standardise each model's similarities on valid)", "th-f-calibrate", False,
+                               help="Divides each weight by the spread of that model's candidate similarities on the "
+                                    "validation split, so a model whose cosines bunch near 1 counts as much as a widely "
+                                    "spread one (the seed's recipe is the plain equal mean)")
+            if calibrate:
+                w = M.calibrated_weights(D.pool(bundle, "valid"), members, w)
+                st.caption("Calibrated weights: " + ", ".join(f"{m} {x:.2f}" for m, x in zip(members, w)))
             for pool_name in dict.fromkeys(["valid", split]):
                 D.prefetch_candidates(bundle, pool_name, members)
             knn = fusion_search("th-f-exact", w, members)
             iters = st.select_slider("INB iterations", [0, 1, 2, 3], value=0, key="th-f-iters")
-            scope = f"th-f-{'+'.join(members)}-inb{iters}"
+            scope = f"th-f-{'+'.join(members)}-inb{iters}{'-cal' if calibrate else ''}"
             with st.spinner("Fusing, scoring and tuning on valid…"):
                 tuned = D.custom_fusion(bundle, members, w, inb=iters, knn=knn)
             ts = tuned.sides[0]
@@ -205,16 +220,7 @@ try:
             if len(candidates) < 2:
                 st.warning("This bundle has fewer than two neighbour tables: nothing to unite.")
                 st.stop()
-            picked = [m for m in state.get("models") if m in candidates][:2]
-            if len(picked) < 2:
-                img, txt = P.default_plane_models(bundle, candidates[0])
-                picked = [m for m in dict.fromkeys([img, txt] + candidates) if m in candidates][:2]
-            if "th-u-members" not in st.session_state:
-                st.session_state["th-u-members"] = picked
-            members = st.multiselect("Models to unite (union of predicted sets)", candidates, key="th-u-members")
-            if len(members) < 2:
-                st.info("Choose at least two models.")
-                st.stop()
+            members = pick_members(candidates, "th-u-members", "Models to unite (union of predicted sets)", 2)
             scope = f"th-u-{'+'.join(members)}"
             n_sides = len(members)
             tuned = D.custom_union(bundle, [(m,) for m in members])
@@ -237,7 +243,13 @@ try:
                       width="stretch", help="Back to the bundle's (or the fusion's) tuned thresholds")
             b2.button("Best on valid", key="th-best", on_click=best_on_valid, args=(scope, decision, n_sides),
                       icon=":material/auto_fix_high:", width="stretch",
-                      help="Full scan of T (then T2) on the validation split for the current decision")
+                      help="Full scan of T (then T2) on the validation split for the current decision"
+                           + (", each union side for its own F1 (the seed's way)" if decision.is_union else ""))
+            if decision.is_union:
+                st.button("Best on valid, sides together", key="th-best-joint", on_click=best_on_valid,
+                          args=(scope, decision, n_sides, "joint"), icon=":material/join:", width="stretch",
+                          help="From each side's own optimum, move the sides' thresholds together for the "
+                               "union's F1 on valid (coordinate ascent; never below the per-side result there)")
 except ShopeeError as exc:
     readable_error(exc)
     st.stop()
@@ -259,6 +271,15 @@ with summary:
     ])
     st.caption(f"**Now:** {decision.describe()}  \n**Δ against** {ref_label}: {reference.describe()} "
                f"→ F1 {ref['f1']:.4f}")
+    try:
+        weak = D.weaker_than_a_member(bundle, decision)
+    except ShopeeError:
+        weak = None
+    if weak:
+        st.warning(f"On valid this fusion scores F1 {weak['fusion_f1']:.4f}, below its member **{weak['member']}** "
+                   f"alone ({weak['member_f1']:.4f}): an equal mean is dominated by the member whose similarities "
+                   "spread widest. Try calibrated or re-weighted members (Custom mean fusion).",
+                   icon=":material/warning:")
 
 with right:
 

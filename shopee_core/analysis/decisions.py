@@ -405,9 +405,46 @@ def pool_sizes(bundle, model, split: str, sizes=None, seed: int = 0, **setting) 
                              seed=seed)
 
 
-def tuned(bundle, model, split: str = "valid", min2: bool = True) -> Decision:
-    """The decision with every threshold searched on ``split`` (:func:`shopee_core.matching.tune`)."""
-    return M.tune(pool(bundle, split), as_decision(bundle, model), min2=min2)
+def tuned(bundle, model, split: str = "valid", min2: bool = True, union: str = "per_side") -> Decision:
+    """The decision with every threshold searched on ``split`` (:func:`shopee_core.matching.tune`;
+    ``union="joint"`` moves a union's sides together for the union's F1)."""
+    return M.tune(pool(bundle, split), as_decision(bundle, model), min2=min2, union=union)
+
+
+def fusion_members(bundle, d: Decision) -> list[str]:
+    """The models a single-side mean fusion is made of (through INB; a stored fusion by its spec)."""
+    if d.is_union:
+        return []
+    src = d.sides[0].source
+    while src[0] == "inb":
+        src = src[1]
+    if src[0] == "fusion":
+        return [m for m, _ in src[1]]
+    if src[0] == "model" and src[2] == "base" and combine_of(bundle, src[1]) == "mean":
+        return list(_spec(bundle, src[1])["members"])
+    return []
+
+
+def weaker_than_a_member(bundle, d: Decision, split: str = "valid") -> dict | None:
+    """When a mean fusion scores below its best member on ``split`` (each member at thresholds
+    tuned there), which member and by how much — else None. An equal mean is dominated by the
+    member whose cosines are spread widest; calibrated or searched weights are the remedy."""
+    members = fusion_members(bundle, d)
+    if not members:
+        return None
+    p = pool(bundle, split)
+    fused = M.scores(p, d)["f1"]
+    best, best_f1 = None, -1.0
+    for m in members:
+        try:
+            f1 = M.scores(p, M.tune(p, Decision.single(model_source(m), 0.5)))["f1"]
+        except ShopeeError:
+            continue
+        if f1 > best_f1:
+            best, best_f1 = m, f1
+    if best is None or fused >= best_f1:
+        return None
+    return {"fusion_f1": fused, "member": best, "member_f1": best_f1}
 
 
 def _clean(setting: dict) -> dict:

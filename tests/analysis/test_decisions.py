@@ -286,3 +286,22 @@ def test_curves_with_min2_on_random_tables_with_ties(seed):
             m2 = D.min2_curve(b, d, "test", side=side, t2s=ts)
             for t2, f1 in zip(m2["t2"], m2["f1"]):
                 assert f1 == pytest.approx(D.scores(b, d.with_side(side, t2=float(t2)), "test")["f1"])
+
+
+def test_a_fusion_weaker_than_its_best_member_is_named(bundle):
+    from shopee_core.matching import Decision, model_source, tune
+
+    valid = D.pool(bundle, "valid")
+    member_f1 = {m: D.scores(bundle, tune(valid, Decision.single(model_source(m), 0.5)), "valid")["f1"]
+                 for m in ("tfidf", "phash")}
+    for d in (D.decision(bundle, FUSION), D.custom_fusion(bundle, ["tfidf", "phash"], [0.05, 0.95])):
+        fused = D.scores(bundle, d, "valid")["f1"]
+        weak = D.weaker_than_a_member(bundle, d)
+        best = max(member_f1, key=member_f1.get)
+        if fused < member_f1[best]:
+            assert weak == {"fusion_f1": pytest.approx(fused), "member": best,
+                            "member_f1": pytest.approx(member_f1[best])}
+        else:
+            assert weak is None
+    assert D.weaker_than_a_member(bundle, D.decision(bundle, "tfidf")) is None  # not a fusion
+    assert D.weaker_than_a_member(bundle, D.decision(bundle, UNION)) is None

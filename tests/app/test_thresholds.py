@@ -113,3 +113,22 @@ def test_inb_only_entry_and_custom_modes(path, bundle, monkeypatch):
     at.button(key="th-best").click().run()
     assert not at.exception, [e.value for e in at.exception]
     check(at, bundle, D.tuned(bundle, tuned), tuned)
+
+
+def test_joint_union_tuning_calibration_and_the_weak_fusion_warning(path, bundle, monkeypatch):
+    from shopee_core import matching as M
+
+    at = open_page(PAGE, path, monkeypatch, models=[UNION])
+    tuned = D.decision(bundle, UNION)
+    at.button(key="th-best-joint").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    check(at, bundle, D.tuned(bundle, tuned, union="joint"), tuned)
+    at.segmented_control(key="th-mode").set_value("fusion").run()
+    members = at.multiselect(key="th-f-members").value
+    at.toggle(key="th-f-calibrate").set_value(True).run()
+    assert not at.exception, [e.value for e in at.exception]
+    w = M.calibrated_weights(D.pool(bundle, "valid"), members, [0.5, 0.5])
+    fused = D.custom_fusion(bundle, members, w, knn="candidates")
+    check(at, bundle, fused, fused)
+    warned = any("below its member" in x.value for x in at.warning)
+    assert warned == (D.weaker_than_a_member(bundle, fused) is not None)

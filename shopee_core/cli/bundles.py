@@ -1,0 +1,197 @@
+"""build-bundle, import-model, remove-model, check-bundle and predict: bundles in and out."""
+
+from __future__ import annotations
+
+from ..errors import ShopeeError
+from ..matching.search import SEARCHES
+from ..models import PROFILES
+
+
+def cmd_build_bundle(args) -> int:
+    from ..bundle.builder import build, plan
+    from ..models import parse_overrides
+
+    only = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else None
+    if only == ["none"]:
+        only = []  # postings and thumbnails only; models come later with import-model
+    if args.plan:
+        for e in plan(args.profile, only):
+            print(f"{e.id:<28} {e.kind:<15} {e.label}")
+        return 0
+    skip = tuple(m.strip() for m in args.no_embeddings.split(",") if m.strip()) if args.no_embeddings else ()
+    manifest = build(args.profile, args.data, args.out, k=args.k, device=args.device, workers=args.workers,
+                     umap=not args.no_umap, only=only, skip_embeddings=skip, search=args.search,
+                     overrides=parse_overrides(args.set, args.config), pool_all=args.pool_all)
+    print(f"{args.out}: {len(manifest['models'])} models, {len(manifest['files'])} other files")
+    return 0
+
+
+def cmd_import_model(args) -> int:
+    from ..bundle.importer import import_model
+
+    m = import_model(args.bundle, args.id, args.label, args.family, embeddings=args.embeddings or (),
+                     ids=args.ids or (), splits=args.split or (), predictions=args.predictions, replace=args.replace,
+                     ignore_extra_ids=args.ignore_extra_ids, inb_iters=args.inb_iters, search=args.search,
+                     umap=not args.no_umap)
+    test = m["metrics"].get("test") or m["metrics"][next(iter(m["metrics"]))]
+    what = ("predicted sets" if m.get("predictions_only") else f"{m['spec']['dim']}-d embeddings")
+    scores = " · ".join(f"{v} {test[v]['f1']:.4f}" for v in ("base", "min2", "inb") if v in test)
+    th = m["thresholds"]
+    setting = ("fixed sets" if m.get("predictions_only") else
+               f"T={th['t']:.3f} T2={th['t2']:.3f}" + (f" INB×{th['inb_iters']} T'={th['inb_t']:.3f}"
+                                                       if th.get("inb_iters") else ""))
+    tuned = "" if m.get("predictions_only") else ", tuned on valid"
+    print(f"{args.bundle}: imported {m['id']} ({what}); test F1 {scores} ({setting}{tuned})")
+    return 0
+
+
+def cmd_remove_model(args) -> int:
+    from ..bundle.importer import remove_model
+
+    left = remove_model(args.bundle, args.id)
+    print(f"{args.bundle}: removed {args.id}; {len(left)} model(s) left")
+    return 0
+
+
+def cmd_check_bundle(args) -> int:
+    from ..bundle import check_bundle
+
+    b = check_bundle(args.bundle)
+    print(f"{args.bundle}: ok ({len(b.models)} models, {len(b.postings)} postings, splits {', '.join(b.splits)})")
+    return 0
+
+
+def cmd_predict(args) -> int:
+    from ..bundle import Bundle
+    from ..data import load_catalog
+    from ..io import atomic_write_csv
+    from ..matching import Decision, Embeddings, Pool, Side, fusion_source, model_source, predictions
+    from ..models import get
+    from ..submission import predictions_frame
+    from ..training.embed import embed_untrained
+
+    bundle = Bundle.open(args.bundle)
+    m = bundle.model(args.model)
+    spec, th = m["spec"], m["thresholds"]
+    leaves = spec.get("members") or [m["id"]]
+    imported = [x for x in [m["id"], *leaves] if bundle.model(x).get("source") == "external"]
+    if imported:
+        raise ShopeeError(f"{imported[0]} was imported (made elsewhere): no encoder ships with it; predict with the "
+                          f"code that made it")
+    if spec.get("of") or any(bundle.model(x)["spec"].get("members") for x in leaves):
+        raise ShopeeError(f"predict takes a single model or a one-level fusion/union, not {args.model!r}")
+    profile = bundle.manifest.get("profile")
+    entries = [get(x, profile) for x in leaves]
+    blocked = [e.id for e in entries if e.kind not in ("tfidf", "phash", "e5", "text_zeroshot", "image_zeroshot")]
+    if blocked:
+        raise ShopeeError(f"{', '.join(blocked)}: no encoder ships with the bundle; embed with `embed --run RUN_DIR` "
+                          f"and match with `evaluate`")
+    catalog = load_catalog(args.data, check_images=any(e.kind == "image_zeroshot" for e in entries))
+    frame = catalog.frame.assign(split="test")  # the whole file is one candidate pool
+    sets = [Embeddings.from_array(embed_untrained(e, catalog, frame, progress=not args.quiet), name=e.id)
+            for e in entries]
+    if spec.get("combine") == "union":
+        sides = {x["model"]: x for x in th["sides"]}
+        decision = Decision.union([(model_source(x), sides[x]["t"], sides[x]["t2"]) for x in leaves], args.model)
+    elif len(leaves) > 1:
+        decision = Decision((Side(fusion_source(leaves, spec.get("weights")), th["t"], th["t2"]),), args.model)
+    else:
+        decision = Decision((Side(model_source(leaves[0]), th["t"], th["t2"]),), args.model)
+    pool = Pool(None, k=args.k, embeddings=dict(zip(leaves, sets)), name=str(args.data))
+    atomic_write_csv(args.out, predictions_frame(frame["posting_id"].to_numpy(), predictions(pool, decision)))
+    print(f"{args.out}: {len(frame)} postings matched by {args.model} ({decision.describe()})")
+    return 0
+def add_build_bundle(sub) -> None:
+    s = sub.add_parser("build-bundle", help="train/embed/match every model of a profile into a dashboard bundle",
+                       description="Folds, embeddings, neighbour tables, thresholds, metrics, Min2/INB, fusions, "
+                                   "unions, UMAP, thumbnails and a checksummed manifest. Resumable: work is cached in "
+                                   ".NAME.build beside the bundle.")
+    s.add_argument("--profile", choices=PROFILES, required=True)
+    s.add_argument("--set", action="append", default=[], metavar="[ID:]KEY=VALUE",
+                   help="override a spec key of every model that has it, or of model ID only (repeatable; VALUE "
+                        "is JSON when it parses), e.g. --set epochs=1 --set resnet50:image_size=256")
+    s.add_argument("--config", metavar="FILE.json", help="a JSON object of such overrides (applied before --set)")
+    s.add_argument("--data", required=True, metavar="DIR")
+    s.add_argument("--out", required=True, metavar="DIR", help="bundle folder, e.g. precomputed/demo")
+    s.add_argument("--models", metavar="ID,ID", help="only these models (and the combinations they complete); "
+                   "'none': postings and thumbnails only, for models added later with import-model")
+    s.add_argument("--k", type=int, help="candidates per posting (default: the profile's, 50 for seed18 as the "
+                                         "seed; 51 lets a 51-member group be found whole)")
+    s.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when present)")
+    s.add_argument("--workers", type=int, help="data-loading worker processes")
+    s.add_argument("--no-umap", action="store_true", help="skip the UMAP maps")
+    s.add_argument("--no-embeddings", metavar="ID,ID", help="ship these models' neighbour tables and maps "
+                   "but not their embedding rows (a leaner bundle)")
+    s.add_argument("--search", choices=["seed", "full"],
+                   help="threshold search for every model: the seed's early-stop scans (seed) or the full scan "
+                        "(full); default: each recipe's own (seed18: seed, other profiles: full)")
+    s.add_argument("--pool-all", action="store_true", help="also match and score every labelled posting as one "
+                   "candidate pool ('all', as the 3rd place validated; the bundle then holds every posting)")
+    s.add_argument("--plan", action="store_true", help="print the models that would be built and exit")
+    s.set_defaults(func=cmd_build_bundle)
+
+
+def add_import_model(sub) -> None:
+    s = sub.add_parser("import-model", help="add a model made elsewhere (embeddings or a submission CSV) to a bundle",
+                       description="Embeddings get what a built model gets: kNN within each split, T and Min2 "
+                                   "searched on valid, INB, metrics and a UMAP map. A predictions CSV "
+                                   "(posting_id,matches) gets its metrics and works wherever predicted sets do "
+                                   "(no thresholds to move). Every posting of the bundle needs exactly one row; "
+                                   "nothing is written unless the whole import succeeds.")
+    s.add_argument("--bundle", required=True, metavar="DIR")
+    s.add_argument("--id", required=True, metavar="ID", help="the model's id in the bundle (letters, digits, _ - .)")
+    s.add_argument("--label", required=True, metavar="TEXT", help="what the model is, in a few words")
+    s.add_argument("--family", required=True, choices=["image", "text", "fusion", "baseline"])
+    s.add_argument("--embeddings", action="append", metavar="FILE",
+                   help=".npy (with --ids), .npz (scipy CSR, with --ids), or .csv / .parquet with a posting_id "
+                        "column and numeric columns (without one: --ids or --split); repeat for files that each "
+                        "hold some of the postings, e.g. the seed's *_valid_embed.csv and *_test_embed.csv")
+    s.add_argument("--ids", action="append", metavar="FILE",
+                   help="posting ids of the rows of an --embeddings file, one per line (or a CSV with a posting_id "
+                        "column); one per --embeddings file, same order")
+    s.add_argument("--split", action="append", metavar="NAME",
+                   help="the rows of an --embeddings file are this split's postings in the bundle's order; one per "
+                        "--embeddings file, same order")
+    s.add_argument("--predictions", metavar="CSV",
+                   help="Kaggle submission posting_id,matches (space-separated ids of the same split; self is "
+                        "assumed included and added where missing)")
+    s.add_argument("--replace", action="store_true", help="replace the bundle's model of this id")
+    s.add_argument("--ignore-extra-ids", action="store_true",
+                   help="allow rows for postings the bundle does not hold (e.g. embeddings of all of train.csv); "
+                        "they are dropped with a note (default: refused)")
+    s.add_argument("--inb-iters", type=int, default=1, metavar="N",
+                   help="INB iterations stored with the model, thresholds re-searched after them (0-3, default 1; "
+                        "0: none)")
+    s.add_argument("--search", default="full", choices=["seed", *SEARCHES],
+                   help="threshold scan on valid: full (default) or the seed's early-stop scan (seed = seed_single)")
+    s.add_argument("--no-umap", action="store_true", help="skip the 2-D map")
+    s.set_defaults(func=cmd_import_model)
+
+
+def add_remove_model(sub) -> None:
+    s = sub.add_parser("remove-model", help="remove a model and its files from a bundle",
+                       description="Refused while another model (a fusion, union or INB entry) is made from it.")
+    s.add_argument("--bundle", required=True, metavar="DIR")
+    s.add_argument("--id", required=True, metavar="ID")
+    s.set_defaults(func=cmd_remove_model)
+
+
+def add_check_bundle(sub) -> None:
+    s = sub.add_parser("check-bundle", help="validate a bundle (schema, shapes, checksums)",
+                       description="Exit 0 when every file matches the manifest and every array its postings.")
+    s.add_argument("bundle", metavar="DIR")
+    s.set_defaults(func=cmd_check_bundle)
+
+
+def add_predict(sub) -> None:
+    s = sub.add_parser("predict", help="Kaggle submission (posting_id,matches) for a test.csv folder",
+                       description="Embed DIR's postings with a bundle model's shipped encoder (TF-IDF, pHash, "
+                                   "zero-shot encoders, or a fusion/union of them) and match them with the "
+                                   "bundle's tuned thresholds; the whole file is one candidate pool.")
+    s.add_argument("--data", required=True, metavar="DIR", help="test.csv + test_images/ (or train.csv + train_images/)")
+    s.add_argument("--bundle", required=True, metavar="DIR")
+    s.add_argument("--model", required=True, metavar="ID")
+    s.add_argument("--out", required=True, metavar="CSV")
+    s.add_argument("--k", type=int, default=50, help="candidates per posting (default 50)")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=cmd_predict)

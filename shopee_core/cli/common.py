@@ -1,0 +1,26 @@
+"""Helpers shared by the command modules."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def quiet_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def float_list(values):
+    return None if values is None else [float(v) for v in values]
+
+
+def override_args(s) -> None:
+    s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a spec key (repeatable; VALUE is JSON when it parses, else a string; dotted keys "
+                        "reach nested dicts, e.g. --set lr_schedule.max=1e-3)")
+    s.add_argument("--config", metavar="FILE.json", help="a JSON object of spec overrides (applied before --set)")

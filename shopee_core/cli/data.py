@@ -1,0 +1,57 @@
+"""demo-data and split: a catalog in the Kaggle layout and its persisted folds."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+
+def cmd_demo_data(args) -> int:
+    from ..data.demo import generate_catalog
+
+    from ..io import atomic_write_json
+
+    summary = generate_catalog(args.out, n_postings=args.postings, seed=args.seed,
+                               image_size=args.image_size, progress=not args.quiet)
+    atomic_write_json(Path(args.out) / "catalog.json", {"source": "demo", "seed": args.seed, **summary})
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def cmd_split(args) -> int:
+    from ..data import adopt_folds, load_catalog, load_or_create_folds
+
+    catalog = load_catalog(args.data, check_images=False)
+    for w in catalog.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    existed = (Path(args.data) / "folds.csv").exists()
+    if args.folds_from:
+        folds = adopt_folds(args.data, catalog.frame, args.folds_from)
+    else:
+        folds = load_or_create_folds(args.data, catalog.frame)
+    counts = folds["split"].value_counts().to_dict()
+    where = Path(args.data) / "folds.csv"
+    state = (f"adopted from {args.folds_from}" if args.folds_from else "reused" if existed else
+             "written" if where.exists() else "not written (no labels: all rows are test)")
+    print(f"{where}: {state}; " + ", ".join(f"{s} {counts.get(s, 0)}" for s in ("train", "valid", "test")))
+    return 0
+def add_demo_data(sub) -> None:
+    s = sub.add_parser("demo-data", help="write a synthetic demo catalog in the Kaggle layout",
+                       description="Write DIR/train.csv and DIR/train_images/ (deterministic for a seed).")
+    s.add_argument("--out", required=True, metavar="DIR")
+    s.add_argument("--postings", type=int, default=5000, help="number of postings (default 5000; 34250 = Shopee size)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--image-size", type=int, default=256, help="image side in pixels (default 256)")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=cmd_demo_data)
+
+
+def add_split(sub) -> None:
+    s = sub.add_parser("split", help="write DIR/folds.csv once (GroupKFold(5): fold 0 test, 1 valid, 2-4 train)",
+                       description="Assign every posting its fold and split as the seed did; later runs reuse the file.")
+    s.add_argument("--data", required=True, metavar="DIR")
+    s.add_argument("--folds-from", metavar="CSV", help="adopt this posting_id,fold file (every posting once, "
+                   "folds 0-4), e.g. the seed's folds; replaces DIR/folds.csv")
+    s.set_defaults(func=cmd_split)
