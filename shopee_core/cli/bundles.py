@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..errors import ShopeeError
 from ..matching.search import SEARCHES
 from ..models import PROFILES
+from .common import command, data_arg, device_args
 
 
 def cmd_build_bundle(args) -> int:
@@ -101,24 +102,25 @@ def cmd_predict(args) -> int:
     atomic_write_csv(args.out, predictions_frame(frame["posting_id"].to_numpy(), predictions(pool, decision)))
     print(f"{args.out}: {len(frame)} postings matched by {args.model} ({decision.describe()})")
     return 0
+
+
 def add_build_bundle(sub) -> None:
-    s = sub.add_parser("build-bundle", help="train/embed/match every model of a profile into a dashboard bundle",
-                       description="Folds, embeddings, neighbour tables, thresholds, metrics, Min2/INB, fusions, "
-                                   "unions, UMAP, thumbnails and a checksummed manifest. Resumable: work is cached in "
-                                   ".NAME.build beside the bundle.")
+    s = command(sub, "build-bundle", cmd_build_bundle, help="train/embed/match every model of a profile into a dashboard bundle",
+                description="Folds, embeddings, neighbour tables, thresholds, metrics, Min2/INB, fusions, "
+                            "unions, UMAP, thumbnails and a checksummed manifest. Resumable: work is cached in "
+                            ".NAME.build beside the bundle.")
     s.add_argument("--profile", choices=PROFILES, required=True)
     s.add_argument("--set", action="append", default=[], metavar="[ID:]KEY=VALUE",
                    help="override a spec key of every model that has it, or of model ID only (repeatable; VALUE "
                         "is JSON when it parses), e.g. --set epochs=1 --set resnet50:image_size=256")
     s.add_argument("--config", metavar="FILE.json", help="a JSON object of such overrides (applied before --set)")
-    s.add_argument("--data", required=True, metavar="DIR")
+    data_arg(s)
     s.add_argument("--out", required=True, metavar="DIR", help="bundle folder, e.g. precomputed/demo")
     s.add_argument("--models", metavar="ID,ID", help="only these models (and the combinations they complete); "
                    "'none': postings and thumbnails only, for models added later with import-model")
     s.add_argument("--k", type=int, help="candidates per posting (default: the profile's, 50 for seed18 as the "
                                          "seed; 51 lets a 51-member group be found whole)")
-    s.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when present)")
-    s.add_argument("--workers", type=int, help="data-loading worker processes")
+    device_args(s, quiet=False)
     s.add_argument("--no-umap", action="store_true", help="skip the UMAP maps")
     s.add_argument("--no-embeddings", metavar="ID,ID", help="ship these models' neighbour tables and maps "
                    "but not their embedding rows (a leaner bundle)")
@@ -128,16 +130,15 @@ def add_build_bundle(sub) -> None:
     s.add_argument("--pool-all", action="store_true", help="also match and score every labelled posting as one "
                    "candidate pool ('all', as the 3rd place validated; the bundle then holds every posting)")
     s.add_argument("--plan", action="store_true", help="print the models that would be built and exit")
-    s.set_defaults(func=cmd_build_bundle)
 
 
 def add_import_model(sub) -> None:
-    s = sub.add_parser("import-model", help="add a model made elsewhere (embeddings or a submission CSV) to a bundle",
-                       description="Embeddings get what a built model gets: kNN within each split, T and Min2 "
-                                   "searched on valid, INB, metrics and a UMAP map. A predictions CSV "
-                                   "(posting_id,matches) gets its metrics and works wherever predicted sets do "
-                                   "(no thresholds to move). Every posting of the bundle needs exactly one row; "
-                                   "nothing is written unless the whole import succeeds.")
+    s = command(sub, "import-model", cmd_import_model, help="add a model made elsewhere (embeddings or a submission CSV) to a bundle",
+                description="Embeddings get what a built model gets: kNN within each split, T and Min2 "
+                            "searched on valid, INB, metrics and a UMAP map. A predictions CSV "
+                            "(posting_id,matches) gets its metrics and works wherever predicted sets do "
+                            "(no thresholds to move). Every posting of the bundle needs exactly one row; "
+                            "nothing is written unless the whole import succeeds.")
     s.add_argument("--bundle", required=True, metavar="DIR")
     s.add_argument("--id", required=True, metavar="ID", help="the model's id in the bundle (letters, digits, _ - .)")
     s.add_argument("--label", required=True, metavar="TEXT", help="what the model is, in a few words")
@@ -165,33 +166,29 @@ def add_import_model(sub) -> None:
     s.add_argument("--search", default="full", choices=["seed", *SEARCHES],
                    help="threshold scan on valid: full (default) or the seed's early-stop scan (seed = seed_single)")
     s.add_argument("--no-umap", action="store_true", help="skip the 2-D map")
-    s.set_defaults(func=cmd_import_model)
 
 
 def add_remove_model(sub) -> None:
-    s = sub.add_parser("remove-model", help="remove a model and its files from a bundle",
-                       description="Refused while another model (a fusion, union or INB entry) is made from it.")
+    s = command(sub, "remove-model", cmd_remove_model, help="remove a model and its files from a bundle",
+                description="Refused while another model (a fusion, union or INB entry) is made from it.")
     s.add_argument("--bundle", required=True, metavar="DIR")
     s.add_argument("--id", required=True, metavar="ID")
-    s.set_defaults(func=cmd_remove_model)
 
 
 def add_check_bundle(sub) -> None:
-    s = sub.add_parser("check-bundle", help="validate a bundle (schema, shapes, checksums)",
-                       description="Exit 0 when every file matches the manifest and every array its postings.")
+    s = command(sub, "check-bundle", cmd_check_bundle, help="validate a bundle (schema, shapes, checksums)",
+                description="Exit 0 when every file matches the manifest and every array its postings.")
     s.add_argument("bundle", metavar="DIR")
-    s.set_defaults(func=cmd_check_bundle)
 
 
 def add_predict(sub) -> None:
-    s = sub.add_parser("predict", help="Kaggle submission (posting_id,matches) for a test.csv folder",
-                       description="Embed DIR's postings with a bundle model's shipped encoder (TF-IDF, pHash, "
-                                   "zero-shot encoders, or a fusion/union of them) and match them with the "
-                                   "bundle's tuned thresholds; the whole file is one candidate pool.")
-    s.add_argument("--data", required=True, metavar="DIR", help="test.csv + test_images/ (or train.csv + train_images/)")
+    s = command(sub, "predict", cmd_predict, help="Kaggle submission (posting_id,matches) for a test.csv folder",
+                description="Embed DIR's postings with a bundle model's shipped encoder (TF-IDF, pHash, "
+                            "zero-shot encoders, or a fusion/union of them) and match them with the "
+                            "bundle's tuned thresholds; the whole file is one candidate pool.")
+    data_arg(s, help="test.csv + test_images/ (or train.csv + train_images/)")
     s.add_argument("--bundle", required=True, metavar="DIR")
     s.add_argument("--model", required=True, metavar="ID")
     s.add_argument("--out", required=True, metavar="CSV")
     s.add_argument("--k", type=int, default=50, help="candidates per posting (default 50)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
-    s.set_defaults(func=cmd_predict)

@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+from .common import command, data_arg
 
 
 def cmd_demo_data(args) -> int:
@@ -37,21 +38,21 @@ def cmd_split(args) -> int:
              "written" if where.exists() else "not written (no labels: all rows are test)")
     print(f"{where}: {state}; " + ", ".join(f"{s} {counts.get(s, 0)}" for s in ("train", "valid", "test")))
     return 0
+
+
 def add_demo_data(sub) -> None:
-    s = sub.add_parser("demo-data", help="write a synthetic demo catalog in the Kaggle layout",
-                       description="Write DIR/train.csv and DIR/train_images/ (deterministic for a seed).")
+    s = command(sub, "demo-data", cmd_demo_data, help="write a synthetic demo catalog in the Kaggle layout",
+                description="Write DIR/train.csv and DIR/train_images/ (deterministic for a seed).")
     s.add_argument("--out", required=True, metavar="DIR")
     s.add_argument("--postings", type=int, default=5000, help="number of postings (default 5000; 34250 = Shopee size)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--image-size", type=int, default=256, help="image side in pixels (default 256)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
-    s.set_defaults(func=cmd_demo_data)
 
 
 def add_split(sub) -> None:
-    s = sub.add_parser("split", help="write DIR/folds.csv once (GroupKFold(5): fold 0 test, 1 valid, 2-4 train)",
-                       description="Assign every posting its fold and split as the seed did; later runs reuse the file.")
-    s.add_argument("--data", required=True, metavar="DIR")
+    s = command(sub, "split", cmd_split, help="write DIR/folds.csv once (GroupKFold(5): fold 0 test, 1 valid, 2-4 train)",
+                description="Assign every posting its fold and split as the seed did; later runs reuse the file.")
+    data_arg(s)
     s.add_argument("--folds-from", metavar="CSV", help="adopt this posting_id,fold file (every posting once, "
                    "folds 0-4), e.g. the seed's folds; replaces DIR/folds.csv")
-    s.set_defaults(func=cmd_split)

@@ -9,7 +9,49 @@ import numpy as np
 
 from ..errors import ShopeeError
 from ..matching.search import SEARCHES
-from .common import float_list
+from .common import command, float_list
+
+
+def add_evaluate(sub) -> None:
+    s = command(sub, "evaluate", cmd_evaluate, help="match postings from embeddings and score them (row-wise F1)",
+                description="Match within one candidate pool (the CSV, or one --split of it) and write "
+                            '{"f1","precision","recall","n"} as JSON. Thresholds are cosine distances.')
+    s.add_argument("--postings", required=True, metavar="CSV", help="posting_id,label_group[,split] (folds.csv beside it gives the split)")
+    s.add_argument("--embeddings", required=True, action="append", metavar="NPY", help="one per set, rows in CSV order; repeat to combine")
+    s.add_argument("--threshold", type=float, action="append", metavar="T", help="distance threshold (one per set for a union)")
+    s.add_argument("--min2", type=float, action="append", metavar="T2", help="Min2 threshold (one per set for a union)")
+    s.add_argument("--combine", choices=["mean", "union"], default="mean", help="how several sets combine (default mean)")
+    s.add_argument("--inb-iters", type=int, default=0, metavar="N", help="INB iterations (default 0)")
+    s.add_argument("--inb-threshold", type=float, metavar="T'", help="threshold after INB")
+    s.add_argument("--inb-min2", type=float, metavar="T2'", help="Min2 threshold after INB")
+    s.add_argument("--k", type=int, default=50, help="candidates per posting, self included (default 50; 51 finds a 51-member group whole)")
+    s.add_argument("--split", metavar="NAME", help="score only this split's pool (train|valid|test; all: every "
+                   "posting of the CSV in one pool, the default)")
+    s.add_argument("--pool-sizes", metavar="auto|N,N,...", help="also tune and score the decision in nested pools "
+                   "of whole groups of these sizes (auto: 1k, 2k, 4k, ... up to the pool) -> 'pool_sizes' in the JSON")
+    s.add_argument("--search-threshold", metavar="VALID_CSV:NPY[,NPY...]", help="search all thresholds on this validation pool first")
+    s.add_argument("--tune-split", metavar="NAME", help="search all thresholds on this split of --postings (e.g. valid)")
+    s.add_argument("--search-min2", action="store_true", help="also search Min2 thresholds when searching")
+    s.add_argument("--search", default="full", choices=["seed", *SEARCHES],
+                   help="threshold scan when searching: full (every T 0.005..1.0, then T2; default) or the seed's "
+                        "early-stop scans (seed: seed_single for one set or a union side, seed_ensemble for a mean "
+                        "fusion; or name a preset)")
+    s.add_argument("--union-tuning", choices=["per_side", "joint"], default="per_side",
+                   help="a union's thresholds: each side tuned for its own F1 (per_side, the seed's way; default) "
+                        "or, after that, moved together for the union's F1 (joint)")
+    s.add_argument("--weights", type=float, action="append", metavar="W",
+                   help="mean-fusion weight of each set, in --embeddings order (default equal)")
+    s.add_argument("--calibrate", action="store_true",
+                   help="mean fusion of standardised similarities: weights divided by each set's similarity spread "
+                        "on the tuning pool (default off: the seed's equal mean)")
+    s.add_argument("--search-weights", type=float, metavar="STEP",
+                   help="search the mean-fusion weights on the tuning pool on a simplex grid of this step")
+    s.add_argument("--inb-vectors", choices=["normalised", "raw"], default="normalised",
+                   help="INB blends unit rows (normalised, default) or the raw vectors (raw, the seed's code)")
+    s.add_argument("--inb-per-stage", action="store_true",
+                   help="with --inb-iters N: re-search the blend thresholds after every stage (1st place)")
+    s.add_argument("--predictions", metavar="CSV", help="also write posting_id,matches for the scored pool")
+    s.add_argument("--json", required=True, metavar="OUT")
 
 
 def _read_pool(path: str):
@@ -200,44 +242,3 @@ def cmd_evaluate(args) -> int:
                                                             predictions(pool, decision)))
     print(f"f1={out['f1']:.6f} precision={out['precision']:.6f} recall={out['recall']:.6f} n={out['n']} -> {args.json}")
     return 0
-def add_evaluate(sub) -> None:
-    s = sub.add_parser("evaluate", help="match postings from embeddings and score them (row-wise F1)",
-                       description="Match within one candidate pool (the CSV, or one --split of it) and write "
-                                   '{"f1","precision","recall","n"} as JSON. Thresholds are cosine distances.')
-    s.add_argument("--postings", required=True, metavar="CSV", help="posting_id,label_group[,split] (folds.csv beside it gives the split)")
-    s.add_argument("--embeddings", required=True, action="append", metavar="NPY", help="one per set, rows in CSV order; repeat to combine")
-    s.add_argument("--threshold", type=float, action="append", metavar="T", help="distance threshold (one per set for a union)")
-    s.add_argument("--min2", type=float, action="append", metavar="T2", help="Min2 threshold (one per set for a union)")
-    s.add_argument("--combine", choices=["mean", "union"], default="mean", help="how several sets combine (default mean)")
-    s.add_argument("--inb-iters", type=int, default=0, metavar="N", help="INB iterations (default 0)")
-    s.add_argument("--inb-threshold", type=float, metavar="T'", help="threshold after INB")
-    s.add_argument("--inb-min2", type=float, metavar="T2'", help="Min2 threshold after INB")
-    s.add_argument("--k", type=int, default=50, help="candidates per posting, self included (default 50; 51 finds a 51-member group whole)")
-    s.add_argument("--split", metavar="NAME", help="score only this split's pool (train|valid|test; all: every "
-                   "posting of the CSV in one pool, the default)")
-    s.add_argument("--pool-sizes", metavar="auto|N,N,...", help="also tune and score the decision in nested pools "
-                   "of whole groups of these sizes (auto: 1k, 2k, 4k, ... up to the pool) -> 'pool_sizes' in the JSON")
-    s.add_argument("--search-threshold", metavar="VALID_CSV:NPY[,NPY...]", help="search all thresholds on this validation pool first")
-    s.add_argument("--tune-split", metavar="NAME", help="search all thresholds on this split of --postings (e.g. valid)")
-    s.add_argument("--search-min2", action="store_true", help="also search Min2 thresholds when searching")
-    s.add_argument("--search", default="full", choices=["seed", *SEARCHES],
-                   help="threshold scan when searching: full (every T 0.005..1.0, then T2; default) or the seed's "
-                        "early-stop scans (seed: seed_single for one set or a union side, seed_ensemble for a mean "
-                        "fusion; or name a preset)")
-    s.add_argument("--union-tuning", choices=["per_side", "joint"], default="per_side",
-                   help="a union's thresholds: each side tuned for its own F1 (per_side, the seed's way; default) "
-                        "or, after that, moved together for the union's F1 (joint)")
-    s.add_argument("--weights", type=float, action="append", metavar="W",
-                   help="mean-fusion weight of each set, in --embeddings order (default equal)")
-    s.add_argument("--calibrate", action="store_true",
-                   help="mean fusion of standardised similarities: weights divided by each set's similarity spread "
-                        "on the tuning pool (default off: the seed's equal mean)")
-    s.add_argument("--search-weights", type=float, metavar="STEP",
-                   help="search the mean-fusion weights on the tuning pool on a simplex grid of this step")
-    s.add_argument("--inb-vectors", choices=["normalised", "raw"], default="normalised",
-                   help="INB blends unit rows (normalised, default) or the raw vectors (raw, the seed's code)")
-    s.add_argument("--inb-per-stage", action="store_true",
-                   help="with --inb-iters N: re-search the blend thresholds after every stage (1st place)")
-    s.add_argument("--predictions", metavar="CSV", help="also write posting_id,matches for the scored pool")
-    s.add_argument("--json", required=True, metavar="OUT")
-    s.set_defaults(func=cmd_evaluate)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..errors import ShopeeError
 from ..models import PROFILES
-from .common import override_args
+from .common import command, data_arg, device_args, override_args
 
 
 def cmd_train(args) -> int:
@@ -76,46 +76,41 @@ def cmd_models(args) -> int:
     for m in models:
         print(f"{m.id:<28} {m.recipe if m.recipe is not None else '-':>6}  {m.family:<9} {m.profile:<7} {m.label}")
     return 0
+
+
 def add_train(sub) -> None:
-    s = sub.add_parser("train", help="train a recipe (ArcFace/CurricularFace over the train split's groups)",
-                       description="Train one registry entry; checkpoints every epoch as safetensors, the best "
-                                   "validation epoch kept. Multi-GPU: torchrun --nproc_per_node N -m shopee_core train ...")
+    s = command(sub, "train", cmd_train, help="train a recipe (ArcFace/CurricularFace over the train split's groups)",
+                description="Train one registry entry; checkpoints every epoch as safetensors, the best "
+                            "validation epoch kept. Multi-GPU: torchrun --nproc_per_node N -m shopee_core train ...")
     s.add_argument("--model", required=True, metavar="ID", help="model id (see `models`)")
-    s.add_argument("--data", required=True, metavar="DIR", help="Kaggle-layout folder (train.csv + train_images/)")
+    data_arg(s)
     s.add_argument("--profile", choices=PROFILES, default="seed18",
                    help="recipe profile (default seed18: the seed's full recipe, for a GPU)")
     s.add_argument("--out", required=True, metavar="RUN_DIR")
     s.add_argument("--resume", action="store_true", help="continue an interrupted run in RUN_DIR")
     override_args(s)
-    s.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when present)")
-    s.add_argument("--workers", type=int, help="data-loading worker processes")
-    s.add_argument("--quiet", action="store_true", help="no progress bar")
-    s.set_defaults(func=cmd_train)
+    device_args(s)
 
 
 def add_embed(sub) -> None:
-    s = sub.add_parser("embed", help="embed a catalog with a trained run or an untrained model",
-                       description="Write one L2-normalised row per posting in train.csv order: .npy (float16) "
-                                   "or, for TF-IDF, .npz (sparse CSR).")
+    s = command(sub, "embed", cmd_embed, help="embed a catalog with a trained run or an untrained model",
+                description="Write one L2-normalised row per posting in train.csv order: .npy (float16) "
+                            "or, for TF-IDF, .npz (sparse CSR).")
     s.add_argument("--run", metavar="RUN_DIR", help="a finished (or best-so-far) training run")
     s.add_argument("--model", metavar="ID", help="an untrained model: tfidf, phash, e5_zeroshot, *_zeroshot")
     s.add_argument("--profile", choices=PROFILES, help="profile of --model (default: its first)")
-    s.add_argument("--data", required=True, metavar="DIR")
+    data_arg(s)
     s.add_argument("--split", metavar="NAME", help="only this split's postings (train|valid|test)")
     s.add_argument("--out", required=True, metavar="PATH")
-    s.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when present)")
-    s.add_argument("--workers", type=int, help="image-loading worker processes")
-    s.add_argument("--quiet", action="store_true", help="no progress bar")
-    s.set_defaults(func=cmd_embed)
+    device_args(s, workers="image-loading worker processes")
 
 
 def add_models(sub) -> None:
-    s = sub.add_parser("models", help="list the model registry",
-                       description="Every model recipe with its full spec; --json adds, for trained recipes, what "
-                                   "the training code computes from it (LR per epoch, the optimiser read back, "
-                                   "seed, precision, embedding, checkpoint rule).")
+    s = command(sub, "models", cmd_models, help="list the model registry",
+                description="Every model recipe with its full spec; --json adds, for trained recipes, what "
+                            "the training code computes from it (LR per epoch, the optimiser read back, "
+                            "seed, precision, embedding, checkpoint rule).")
     s.add_argument("--json", action="store_true", help="print the full (effective) specs as JSON")
     s.add_argument("--profile", choices=PROFILES, help="only models of this profile")
     s.add_argument("--model", metavar="ID", help="only this model")
     override_args(s)
-    s.set_defaults(func=cmd_models)
