@@ -205,3 +205,18 @@ def test_evaluate_on_every_posting_with_nested_pool_sizes(tiny_catalog, tmp_path
     r = run_cli("evaluate", "--postings", csv, "--embeddings", phash, "--threshold", "0.3", "--pool-sizes", "x",
                 "--json", tmp_path / "bad.json")
     assert r.returncode == 1 and r.stderr.startswith("error: --pool-sizes")
+
+
+def test_embed_refuses_all_zero_rows_and_writes_nothing(tiny_catalog, tmp_path, monkeypatch):
+    import shopee_core.training.embed as E
+
+    real = E.embed_untrained
+
+    def zero_second_row(*a, **k):
+        x = np.asarray(real(*a, **k), dtype=np.float32).copy()
+        x[1] = 0
+        return x
+    monkeypatch.setattr(E, "embed_untrained", zero_second_row)
+    out = tmp_path / "p.npy"
+    assert main(["embed", "--model", "phash", "--data", str(tiny_catalog), "--out", str(out)]) == 1
+    assert not out.exists()

@@ -28,6 +28,7 @@ def cmd_train(args) -> int:
 
 def cmd_embed(args) -> int:
     from ..io import save_matrix
+    from ..matching.embeddings import check_block
     from ..models.embedders import to_storage
 
     out = Path(args.out)
@@ -54,6 +55,7 @@ def cmd_embed(args) -> int:
         matrix = embed_untrained(entry, catalog, frame, progress=not args.quiet, device=args.device,
                                  workers=args.workers)
         what = entry.label
+    check_block(matrix, what)  # NaN/inf or all-zero dense rows are refused before anything is written
     matrix = to_storage(matrix)
     save_matrix(out, matrix)
     print(f"{out}: {matrix.shape[0]} x {matrix.shape[1]} {matrix.dtype} ({what})")
