@@ -88,7 +88,8 @@ def test_union_contains_each_side(pool, ta, tb):
 @SETTINGS
 @given(pools(), thresholds)
 def test_mean_fusion_with_itself_is_the_set(pool, t):
-    labels, emb, k = pool
+    labels, emb, _ = pool
+    k = len(labels)  # all rows: float noise may reorder near-ties at a k-th boundary, not the set
     a, b = knn(emb, k), knn(fuse([emb, emb]), k)
     np.testing.assert_allclose(a.sim, b.sim, atol=1e-5)
     for nb_a, nb_b, i in ((a, b, i) for i in range(a.n)):
