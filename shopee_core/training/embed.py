@@ -21,6 +21,7 @@ from ..models.embedders import BASELINE_KINDS, embed_baseline
 from ..models.registry import ModelEntry
 from ..speed import enable_cpu_speed
 from .checkpoint import load_weights
+from .features import pooled_features
 from .inference import embed_postings, embed_rows, pick_device
 from .loop import BEST, CLASSES, CONFIG
 from .model import MatchModel, build_model
@@ -46,8 +47,10 @@ def _device(device: str | None):
 
 
 def embed_run(run_dir, data_dir, split: str | None = None, device: str | None = None, progress: bool = True,
-              workers: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Embeddings of a catalog by a trained run: (float32 rows, row indices in train.csv order)."""
+              workers: int | None = None, features_dir=None) -> tuple[np.ndarray, np.ndarray]:
+    """Embeddings of a catalog by a trained run: (float32 rows, row indices in train.csv order).
+
+    A frozen-backbone run embeds cached pooled features (``features_dir``, default the run's own)."""
     with sigterm_as_interrupt():
         entry, model = load_run(run_dir)
         dev = _device(device)
@@ -61,8 +64,12 @@ def embed_run(run_dir, data_dir, split: str | None = None, device: str | None = 
             if len(rows) == 0:
                 raise ShopeeError(f"{data_dir}: no postings in split {split!r}")
         desc = f"embed {entry.id}"
+        feats = None
+        if model.modality == "features":
+            feats = pooled_features(entry.spec, catalog, frame, features_dir or Path(run_dir) / "features", dev,
+                                    workers, progress)
         if not model.stateful_embedding:
-            return embed_rows(model, entry.spec, frame, catalog, rows, dev, workers, progress, desc), rows
+            return embed_rows(model, entry.spec, frame, catalog, rows, dev, workers, progress, desc, feats), rows
         start = model.head.t.detach().clone()
         parts = {}
         for name in SPLITS:
@@ -70,7 +77,7 @@ def embed_run(run_dir, data_dir, split: str | None = None, device: str | None = 
             if len(part):
                 model.head.t.copy_(start)
                 parts[name] = (part, embed_rows(model, entry.spec, frame, catalog, part, dev, workers, progress,
-                                                f"{desc} ({name})"))
+                                                f"{desc} ({name})", feats))
         out = np.empty((len(rows), next(iter(parts.values()))[1].shape[1]), dtype=np.float32)
         for part, x in parts.values():  # rows ascend, so searchsorted finds each part's places
             out[np.searchsorted(rows, part)] = x
@@ -78,15 +85,20 @@ def embed_run(run_dir, data_dir, split: str | None = None, device: str | None = 
 
 
 def embed_untrained(entry: ModelEntry, catalog, frame, progress: bool = True, device: str | None = None,
-                    workers: int | None = None):
-    """Rows for every posting of ``frame`` (which carries ``split`` for per-split models)."""
+                    workers: int | None = None, features_dir=None):
+    """Rows for every posting of ``frame`` (which carries ``split`` for per-split models).
+
+    ``features_dir``: a zero-shot image model's pooled features come from (and go to) this
+    cache, shared with the frozen stand-ins of the same backbone and size."""
     if entry.kind in BASELINE_KINDS:
         return embed_baseline(entry, frame, progress=progress)
     if entry.kind not in ("text_zeroshot", "image_zeroshot"):
         raise ShopeeError(f"model {entry.id!r} ({entry.kind}) needs a trained run: `train` it, then `embed --run`")
     with sigterm_as_interrupt():
-        model = build_model(entry, None)
         dev = _device(device) if entry.kind == "image_zeroshot" else pick_device(device)
+        if entry.kind == "image_zeroshot" and features_dir is not None and entry.spec.get("embedding") == "backbone":
+            return pooled_features(entry.spec, catalog, frame, features_dir, dev, workers, progress)
+        model = build_model(entry, None)
         if entry.kind == "image_zeroshot":
             paths = [catalog.image_dir / n for n in frame["image"]]
             return embed_postings(model, entry.spec, paths=paths, device=dev, workers=workers, progress=progress,

@@ -16,7 +16,7 @@ from torch.utils.data import DataLoader
 
 from ..data.text import title_cleaning
 from ..models.image import image_transforms
-from .data import ImagePostings, TitleCollate, TitlePostings, collate_images
+from .data import FeaturePostings, ImagePostings, TitleCollate, TitlePostings, collate_features, collate_images
 from .model import MatchModel
 from .runtime import autocast, effective_precision, raise_if_terminated
 
@@ -38,10 +38,12 @@ def to_device(inputs: dict, device: torch.device, channels_last: bool) -> dict:
     return out
 
 
-def make_loader(model: MatchModel, spec: dict, *, paths=None, titles=None, labels=None, train: bool,
+def make_loader(model: MatchModel, spec: dict, *, paths=None, titles=None, features=None, labels=None, train: bool,
                 batch_size: int, workers: int | None = None, sampler=None, generator=None) -> DataLoader:
     workers = default_workers() if workers is None else workers
-    if model.modality == "image":
+    if model.modality == "features":
+        ds, collate, workers = FeaturePostings(features, labels), collate_features, 0
+    elif model.modality == "image":
         tf = image_transforms(model.encoder.data_config, spec["image_size"], train=train,
                               augment=spec.get("augment", "none"), resize=spec.get("resize", "torchvision"))
         ds, collate = ImagePostings(paths, labels, tf), collate_images
@@ -54,9 +56,9 @@ def make_loader(model: MatchModel, spec: dict, *, paths=None, titles=None, label
 
 @torch.inference_mode()
 def embed_postings(model: MatchModel, spec: dict, *, paths: Sequence | None = None, titles: Sequence | None = None,
-                   device: torch.device | None = None, batch_size: int | None = None, workers: int | None = None,
+                   features: np.ndarray | None = None, device: torch.device | None = None, batch_size: int | None = None, workers: int | None = None,
                    progress: bool = False, desc: str = "embed") -> np.ndarray:
-    """One float32 row per path or title; ``batch_size`` None: the spec's ``embed_batch_size`` (else 64)."""
+    """One float32 row per path, title or feature row; ``batch_size`` None: the spec's ``embed_batch_size`` (else 64)."""
     device = device or pick_device()
     batch_size = int(batch_size or spec.get("embed_batch_size", 64))
     precision = effective_precision(spec.get("precision", "fp32"), device)
@@ -64,7 +66,8 @@ def embed_postings(model: MatchModel, spec: dict, *, paths: Sequence | None = No
     model.eval().to(device)
     if channels_last:
         model.to(memory_format=torch.channels_last)
-    loader = make_loader(model, spec, paths=paths, titles=titles, train=False, batch_size=batch_size, workers=workers)
+    loader = make_loader(model, spec, paths=paths, titles=titles, features=features, train=False,
+                         batch_size=batch_size, workers=workers)
     it = loader
     if progress:
         from tqdm.auto import tqdm
@@ -81,8 +84,11 @@ def embed_postings(model: MatchModel, spec: dict, *, paths: Sequence | None = No
 
 
 def embed_rows(model: MatchModel, spec: dict, frame, catalog, rows: np.ndarray, device, workers=None,
-               progress: bool = False, desc: str = "embed") -> np.ndarray:
-    """Embeddings of ``frame``'s ``rows`` (images from the catalog, or titles), in row order."""
+               progress: bool = False, desc: str = "embed", features: np.ndarray | None = None) -> np.ndarray:
+    """Embeddings of ``frame``'s ``rows`` (images from the catalog, cached features of every row of
+    ``frame``, or titles), in row order."""
+    if model.modality == "features":
+        return embed_postings(model, spec, features=features[rows], device=device, progress=progress, desc=desc)
     if model.modality == "image":
         paths = [catalog.image_dir / name for name in frame["image"].to_numpy()[rows]]
         return embed_postings(model, spec, paths=paths, device=device, workers=workers, progress=progress, desc=desc)

@@ -4,7 +4,8 @@ One function serves image and text recipes, one process or many (torchrun / DDP)
 steps: set up the device, precision and seeds; split the catalog; build the network,
 loader, optimiser and schedule; resume; then per epoch train, validate, checkpoint
 (safetensors, written atomically) and keep the checkpoint the recipe's rule selects
-(:mod:`.checkpoint`). ``resume`` continues after the last finished epoch. ``config.json``
+(:mod:`.checkpoint`). ``resume`` continues after the last finished epoch. A frozen-backbone
+recipe (kind ``image_frozen``) trains the same way on cached pooled features (:mod:`.features`). ``config.json``
 records the effective spec (overrides included) and the precision really used.
 """
 
@@ -32,6 +33,7 @@ from ..models import spec_changes
 from ..models.registry import ModelEntry
 from ..speed import enable_cpu_speed
 from . import dist
+from .features import pooled_features
 from .checkpoint import load_state, load_weights, save_state, save_weights, select_best, selection_rule
 from .inference import embed_rows, make_loader, pick_device, to_device
 from .model import MatchModel, build_model
@@ -107,11 +109,13 @@ def train_step(net, opt, inputs: dict, target: torch.Tensor, precision: str, dev
     return loss.detach()
 
 
-def validate(model: MatchModel, entry: ModelEntry, frame, catalog, rows: np.ndarray, device, workers) -> dict:
+def validate(model: MatchModel, entry: ModelEntry, frame, catalog, rows: np.ndarray, device, workers,
+             features: np.ndarray | None = None) -> dict:
     """Validation F1 at the recipe's selection threshold, and at the best threshold of a full scan."""
     if len(rows) < 2:
         return {"f1": float("nan"), "threshold": None}
-    emb = embed_rows(model, entry.spec, frame, catalog, rows, device, workers, progress=False, desc="valid")
+    emb = embed_rows(model, entry.spec, frame, catalog, rows, device, workers, progress=False, desc="valid",
+                     features=features)
     scorer = Scorer(knn(Embeddings.from_array(emb), int(entry.spec.get("k", 50))),
                     frame["label_group"].to_numpy()[rows])
     best_t, _ = search_t(scorer)
@@ -156,6 +160,7 @@ class _Run:
     train_rows: np.ndarray = None
     valid_rows: np.ndarray = None
     classes: np.ndarray = None
+    features: np.ndarray = None  # image_frozen: pooled backbone features of every posting
     model: MatchModel = None
     net: torch.nn.Module = None
     loader: object = None
@@ -207,7 +212,9 @@ def _build(run: _Run, workers: int | None) -> None:
     run.sampler = dist.sampler(len(run.train_rows), seed) if dist.world_size() > 1 else None
     run.generator = torch.Generator().manual_seed(seed)
     common = dict(labels=y, train=True, batch_size=spec["batch_size"], sampler=run.sampler, generator=run.generator)
-    if run.model.modality == "image":
+    if run.model.modality == "features":
+        run.loader = make_loader(run.model, spec, features=run.features[run.train_rows], workers=0, **common)
+    elif run.model.modality == "image":
         paths = [run.catalog.image_dir / n for n in frame["image"].to_numpy()[run.train_rows]]
         run.loader = make_loader(run.model, spec, paths=paths, workers=workers, **common)
     else:
@@ -295,7 +302,8 @@ def _end_epoch(run: _Run, record: dict, workers: int | None) -> None:
     if not dist.is_main():
         return
     epoch, out, spec = record["epoch"], run.out, run.entry.spec
-    record["valid"] = validate(run.model, run.entry, run.frame, run.catalog, run.valid_rows, run.dev, workers)
+    record["valid"] = validate(run.model, run.entry, run.frame, run.catalog, run.valid_rows, run.dev, workers,
+                               run.features)
     run.history.append(record)
     weights = f"epoch_{epoch + 1:02d}.safetensors"
     save_weights(out / weights, run.model)
@@ -331,8 +339,11 @@ def _finish(run: _Run) -> None:
 
 
 def train(entry: ModelEntry, data_dir, out_dir, resume: bool = False, device: str | None = None,
-          progress: bool = True, workers: int | None = None) -> dict:
-    """Train ``entry`` (with any overrides already applied) into ``out_dir``; SIGTERM stops it cleanly."""
+          progress: bool = True, workers: int | None = None, features_dir=None) -> dict:
+    """Train ``entry`` (with any overrides already applied) into ``out_dir``; SIGTERM stops it cleanly.
+
+    ``features_dir``: where an ``image_frozen`` recipe's pooled features are cached (default
+    ``<out_dir>/features``; the builder shares one folder between its models)."""
     if not entry.trainable:
         raise ShopeeError(f"model {entry.id!r} is {entry.kind}: nothing to train (embed it directly)")
     selection_rule(entry.spec)  # a bad rule fails before any work
@@ -341,6 +352,9 @@ def train(entry: ModelEntry, data_dir, out_dir, resume: bool = False, device: st
         stored = _check_run_dir(out, entry, resume)
         run = _start(entry, out, device)
         _split(run, data_dir)
+        if entry.kind == "image_frozen":
+            run.features = pooled_features(entry.spec, run.catalog, run.frame, features_dir or out / "features",
+                                           run.dev, workers, progress)
         _build(run, workers)
         _resume(run, stored)
         _write_config(run, data_dir)

@@ -5,6 +5,9 @@
   labelled 1 (30·cos to each train class, the margin on column 1; CurricularFace also moves
   its buffer t, so the vectors depend on batch order); ``neck`` - the 512-d neck feature (the
   usual, better choice); ``backbone`` - the pooled backbone features (zero-shot models).
+- features (kind ``image_frozen``, the demo's stand-ins): the encoder is only the neck
+  (Linear + BN) over a frozen backbone's cached pooled features (:mod:`.features`);
+  ``neck`` or ``head``.
 - text: encoder = transformer + masked mean pooling; training neck Linear + BN;
   ``pooled`` (the seed's: the mean-pooled vector), ``neck`` or ``head``.
 """
@@ -22,8 +25,33 @@ from ..models.image import create_image_encoder
 from ..models.registry import ModelEntry
 from ..models.text import create_text_encoder, encoder_from_folder
 
-EMBEDDINGS = {"image": ("neck", "head", "backbone"), "text": ("pooled", "neck", "head")}
+EMBEDDINGS = {"image": ("neck", "head", "backbone"), "features": ("neck", "head"), "text": ("pooled", "neck", "head")}
 TEXT_NECK_INITS = ("xavier_normal", "xavier_uniform")
+
+
+class FeatureNeck(nn.Module):
+    """Linear(neck, ``neck_init``, bias 0) -> BatchNorm1d: the image encoder's neck without its backbone."""
+
+    def __init__(self, feature_dim: int, neck: int = 512, neck_init: str = "xavier_normal"):
+        super().__init__()
+        if neck_init not in TEXT_NECK_INITS:
+            raise ShopeeError(f"feature neck: unknown neck_init {neck_init!r}; choose one of: "
+                              f"{', '.join(TEXT_NECK_INITS)}")
+        self.feature_dim, self.neck_dim = int(feature_dim), int(neck)
+        self.neck = nn.Linear(self.feature_dim, self.neck_dim)
+        self.bn = nn.BatchNorm1d(self.neck_dim)
+        (nn.init.xavier_normal_ if neck_init == "xavier_normal" else nn.init.xavier_uniform_)(self.neck.weight)
+        nn.init.zeros_(self.neck.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.bn(self.neck(x))
+
+
+def backbone_width(backbone: str) -> int:
+    """Pooled feature width of a timm backbone (built without weights, so offline and quick)."""
+    import timm
+
+    return int(timm.create_model(backbone, pretrained=False, num_classes=0).num_features)
 
 
 class MatchModel(nn.Module):
@@ -45,6 +73,8 @@ class MatchModel(nn.Module):
         return self.embedding == "head" and isinstance(self.head, CurricularFace)
 
     def encode(self, inputs: dict) -> torch.Tensor:
+        if self.modality == "features":
+            return self.encoder(inputs["features"])
         if self.modality == "image":
             return self.encoder(inputs["pixels"])
         return self.encoder(inputs["input_ids"], inputs["attention_mask"])
@@ -78,6 +108,11 @@ def build_model(entry: ModelEntry, n_classes: int | None, from_run: str | Path |
                                        neck_init=spec.get("neck_init", "xavier_normal"))
         head = _head(spec, encoder.neck_dim if entry.kind == "image" else None, n_classes)
         return MatchModel("image", encoder, None, head, spec.get("embedding", "neck"))
+    if entry.kind == "image_frozen":
+        encoder = FeatureNeck(backbone_width(spec["backbone"]), spec.get("neck", 512),
+                              spec.get("neck_init", "xavier_normal"))
+        return MatchModel("features", encoder, None, _head(spec, encoder.neck_dim, n_classes),
+                          spec.get("embedding", "neck"))
     if entry.kind in ("text", "text_zeroshot"):
         if from_run is not None:
             encoder = encoder_from_folder(Path(from_run) / "encoder", spec["max_length"], backbone=spec["backbone"])

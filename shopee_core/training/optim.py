@@ -38,7 +38,7 @@ from torch import nn
 
 from ..errors import ShopeeError
 
-OPTIMIZERS = ("ranger", "sam_adamw")
+OPTIMIZERS = ("ranger", "sam_adamw", "adamw")
 SCHEDULES = ("shopee", "warmup_cosine_epochs", "warmup_cosine_steps")
 GC_MODES = ("conv_fc", "none")
 
@@ -240,6 +240,8 @@ def build_optimizer(spec: dict, model: nn.Module):
     if name == "ranger":
         return ranger(groups, lr=lr, betas=o["betas"], eps=o["eps"], weight_decay=o["weight_decay"],
                       alpha=o["lookahead_alpha"], k=int(o["lookahead_k"]), gc=o.get("gc", "conv_fc"))
+    if name == "adamw":  # plain AdamW (the frozen stand-ins' neck + head)
+        return torch.optim.AdamW(groups, lr=lr, betas=tuple(o["betas"]), eps=o["eps"], weight_decay=o["weight_decay"])
     return SAM(groups, torch.optim.AdamW, rho=o["rho"], lr=lr, betas=tuple(o["betas"]), eps=o["eps"],
                weight_decay=o["weight_decay"])
 

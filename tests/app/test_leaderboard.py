@@ -57,3 +57,15 @@ def test_choosing_models_sets_the_shared_selection(path, monkeypatch):
 def test_table_selection_helper():
     assert selected_rows({"selection": {"rows": [2, 0]}}) == [2, 0]
     assert selected_rows(None) == [] and selected_rows({}) == []
+
+
+def test_missing_numbers_show_a_dash_not_none(path, bundle, monkeypatch):
+    at = open_page(PAGE, path, monkeypatch)
+    frame = table(at)
+    assert not frame.drop(columns=["f1"]).isna().any().any()  # Streamlit would print those as "None"
+    assert not frame.isin(["None", "nan"]).any().any()
+    want = lb.leaderboard(bundle, "test", "best").set_index("id")
+    for name, seed in zip(frame["name"], frame.get("seed_f1", [])):
+        ref = want.at[name.lstrip("★ "), "seed_f1"]
+        assert seed == ("—" if ref != ref else f"{ref:.4f}")
+    assert (frame["recall"] != "—").any()

@@ -115,7 +115,11 @@ def test_every_recipe_in_every_profile_and_demo_is_honest():
     for e in list_models("demo"):
         if e.kind == "text" and e.recipe:
             assert "stand-in" in e.label and e.spec["stand_in_for"] != e.spec["backbone"]
-        if e.kind == "image" and e.recipe:
-            assert "from scratch" in e.label and e.spec["weights"] == "none"
-    assert {"effnet_lite0_zeroshot", "effnet_lite0_arcface", "minilm_zeroshot", "minilm_arcface", "e5_zeroshot",
+        if e.family == "image" and e.kind != "combo" and (e.recipe or e.id.endswith("curricular")):
+            seed = get(e.id, "seed18").spec
+            assert e.kind == "image_frozen" and e.spec["stand_in_for"] == seed["backbone"]
+            assert f"stand-in for {seed['backbone']}" in e.label and e.spec["backbone"].startswith("tf_efficientnet_lite")
+            assert e.spec["weights"].startswith("package:") and e.spec["pretrained"]
+            assert (e.spec["loss"], e.spec["margin"]) == (seed["loss"], seed["margin"])  # the recipe's head
+    assert {"effnet_lite0_zeroshot", "effnet_lite1_zeroshot", "minilm_zeroshot", "minilm_arcface", "e5_zeroshot",
             "phash"} <= {e.id for e in list_models("demo")}
