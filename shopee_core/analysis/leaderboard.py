@@ -47,7 +47,8 @@ def describe(model: dict, bundle=None) -> str:
     weights = spec.get("weights")
     if weights and weights != "none":
         parts.append({"imagenet": "ImageNet weights", "hub": "Hugging Face weights"}.get(
-            weights, str(weights).replace("package:", "") + " weights"))
+            weights, str(weights).replace("package:", "") + " weights")
+            + (" (frozen)" if model.get("kind") == "image_frozen" else ""))
     elif weights == "none" and spec.get("trained"):
         parts.append("random init")
     if spec.get("image_size"):
@@ -69,6 +70,8 @@ def training(model: dict) -> str:
         return "made elsewhere"
     if spec.get("members"):
         return "combination"
+    if model.get("kind") == "image_frozen":
+        return "neck + head trained"
     if spec.get("trained"):
         return "trained"
     if spec.get("pretrained"):
