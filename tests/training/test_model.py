@@ -27,10 +27,19 @@ def test_seed18_curricular_member_embeds_the_head_output_and_moves_t():
 
 
 def test_neck_embedding_and_the_projects_init():
-    entry = with_overrides(get("resnet50", "demo"), {"backbone": "resnet18"})
+    entry = with_overrides(get("effnet_lite0_arcface", "smoke"), {"backbone": "resnet18", "weights": "none"})
     assert (entry.spec["embedding"], entry.spec["neck_init"], entry.spec["head_init"]) == (
         "neck", "xavier_uniform", "xavier_uniform")
     model = build_model(entry, n_classes=5).eval()
     assert not model.stateful_embedding and model.head.init == "xavier_uniform"
     with torch.inference_mode():
         assert model.embed({"pixels": torch.randn(2, 3, 64, 64)}).shape == (2, 512)
+
+
+def test_the_demo_stand_in_is_a_neck_and_head_over_pooled_features():
+    entry = get("resnet50", "demo")
+    model = build_model(entry, n_classes=7).eval()
+    assert model.modality == "features" and model.encoder.feature_dim == 1280  # tf_efficientnet_lite0 pooled
+    assert type(model.head).__name__ == "ArcFace" and model.head.m == get("resnet50", "seed18").spec["margin"]
+    with torch.inference_mode():
+        assert model.embed({"features": torch.randn(3, 1280)}).shape == (3, 512)
