@@ -135,8 +135,7 @@ config = {
 # Streamlit shows a missing number as "None"; these columns show numbers as text and a dash for none
 DASHED = {"precision": "{:.4f}", "recall": "{:.4f}", "valid_f1": "{:.4f}", "f1_base": "{:.4f}", "f1_min2": "{:.4f}",
           "f1_inb": "{:.4f}", "seed_f1": "{:.4f}", "seed_delta": "{:+.4f}", "inb_t": "{:.3f}", "inb_t2": "{:.3f}"}
-shown = table.assign(**{c: [("—" if v is None or pd.isna(v) else fmt.format(float(v))) for v in table[c]]
-                        for c, fmt in DASHED.items()})
+shown = table.assign(**{c: [lb.dashed(v, fmt) for v in table[c]] for c, fmt in DASHED.items()})
 st.markdown("##### All models")
 if table["seed_f1"].isna().all():  # no seed recipe in this bundle (or no reference): nothing to compare
     columns = [c for c in columns if c not in ("seed_f1", "seed_delta")]

@@ -139,14 +139,15 @@ def _leaderboard(bundle, split: str, variant: str) -> pd.DataFrame:
         rows.append(row)
     frame = pd.DataFrame(rows)
     for c in ("t", "t2"):
-        frame[c] = frame[c].map(_fmt_threshold)
+        frame[c] = frame[c].map(dashed)
     return frame
 
 
-def _fmt_threshold(v) -> str:
-    if v is None or (isinstance(v, float) and np.isnan(v)):
+def dashed(v, fmt: str = "{:.3f}") -> str:
+    """A number as text and a dash for none (Streamlit prints a missing number as "None"); text stays."""
+    if v is None or (not isinstance(v, str) and pd.isna(v)):
         return "—"
-    return v if isinstance(v, str) else f"{float(v):.3f}"
+    return v if isinstance(v, str) else fmt.format(float(v))
 
 
 def long_metrics(bundle) -> pd.DataFrame:

@@ -56,9 +56,11 @@ def make_loader(model: MatchModel, spec: dict, *, paths=None, titles=None, featu
 
 @torch.inference_mode()
 def embed_postings(model: MatchModel, spec: dict, *, paths: Sequence | None = None, titles: Sequence | None = None,
-                   features: np.ndarray | None = None, device: torch.device | None = None, batch_size: int | None = None, workers: int | None = None,
-                   progress: bool = False, desc: str = "embed") -> np.ndarray:
-    """One float32 row per path, title or feature row; ``batch_size`` None: the spec's ``embed_batch_size`` (else 64)."""
+                   features: np.ndarray | None = None, device: torch.device | None = None,
+                   batch_size: int | None = None, workers: int | None = None, progress: bool = False,
+                   desc: str = "embed") -> np.ndarray:
+    """One float32 row per path, title or feature row; ``batch_size`` None: the spec's
+    ``embed_batch_size`` (else 64)."""
     device = device or pick_device()
     batch_size = int(batch_size or spec.get("embed_batch_size", 64))
     precision = effective_precision(spec.get("precision", "fp32"), device)

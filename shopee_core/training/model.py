@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from pathlib import Path
 
 import torch
@@ -21,30 +22,20 @@ from torch import nn
 
 from ..errors import ShopeeError
 from ..models.heads import CurricularFace, create_head
-from ..models.image import create_image_encoder
+from ..models.image import NECK_INITS, create_image_encoder
 from ..models.registry import ModelEntry
 from ..models.text import create_text_encoder, encoder_from_folder
 
 EMBEDDINGS = {"image": ("neck", "head", "backbone"), "features": ("neck", "head"), "text": ("pooled", "neck", "head")}
-TEXT_NECK_INITS = ("xavier_normal", "xavier_uniform")
 
 
-class FeatureNeck(nn.Module):
-    """Linear(neck, ``neck_init``, bias 0) -> BatchNorm1d: the image encoder's neck without its backbone."""
+class FeatureNeck(nn.Sequential):
+    """Linear -> BatchNorm1d over cached pooled features: the image encoder's neck without its backbone."""
 
     def __init__(self, feature_dim: int, neck: int = 512, neck_init: str = "xavier_normal"):
-        super().__init__()
-        if neck_init not in TEXT_NECK_INITS:
-            raise ShopeeError(f"feature neck: unknown neck_init {neck_init!r}; choose one of: "
-                              f"{', '.join(TEXT_NECK_INITS)}")
+        # named as ImageEncoder's neck and bn, so its state dict reads like the image recipes'
+        super().__init__(OrderedDict(zip(("neck", "bn"), _neck(feature_dim, neck, neck_init, "feature neck"))))
         self.feature_dim, self.neck_dim = int(feature_dim), int(neck)
-        self.neck = nn.Linear(self.feature_dim, self.neck_dim)
-        self.bn = nn.BatchNorm1d(self.neck_dim)
-        (nn.init.xavier_normal_ if neck_init == "xavier_normal" else nn.init.xavier_uniform_)(self.neck.weight)
-        nn.init.zeros_(self.neck.bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.bn(self.neck(x))
 
 
 def backbone_width(backbone: str) -> int:
@@ -120,16 +111,18 @@ def build_model(entry: ModelEntry, n_classes: int | None, from_run: str | Path |
             encoder = create_text_encoder(spec["backbone"], weights=spec["weights"], max_length=spec["max_length"],
                                           tiny=spec.get("tiny", False))
         hidden = encoder.hidden_size
-        neck = _text_neck(hidden, spec.get("neck_init", "xavier_normal")) if entry.kind == "text" else None
+        neck = _neck(hidden, hidden, spec.get("neck_init", "xavier_normal"), "text neck") if entry.kind == "text" \
+            else None
         head = _head(spec, hidden if entry.kind == "text" else None, n_classes)
         return MatchModel("text", encoder, neck, head, spec.get("embedding", "pooled"))
     raise ShopeeError(f"model {entry.id!r} ({entry.kind}) has no neural network")
 
 
-def _text_neck(hidden: int, init: str) -> nn.Sequential:
-    if init not in TEXT_NECK_INITS:
-        raise ShopeeError(f"text neck: unknown neck_init {init!r}; choose one of: {', '.join(TEXT_NECK_INITS)}")
-    neck = nn.Sequential(nn.Linear(hidden, hidden), nn.BatchNorm1d(hidden))
+def _neck(in_dim: int, out_dim: int, init: str, what: str) -> nn.Sequential:
+    """Linear (``init`` weights, bias 0) -> BatchNorm1d: the text neck and the frozen stand-ins' neck."""
+    if init not in NECK_INITS:
+        raise ShopeeError(f"{what}: unknown neck_init {init!r}; choose one of: {', '.join(NECK_INITS)}")
+    neck = nn.Sequential(nn.Linear(int(in_dim), int(out_dim)), nn.BatchNorm1d(int(out_dim)))
     (nn.init.xavier_normal_ if init == "xavier_normal" else nn.init.xavier_uniform_)(neck[0].weight)
     nn.init.zeros_(neck[0].bias)
     return neck
