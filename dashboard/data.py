@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
+from collections import OrderedDict
 from pathlib import Path
 
 import streamlit as st
 
+from shopee_core.analysis.reviews import ReviewFile, check_outside, corrected_labels, default_path, manifest_sha
 from shopee_core.bundle import Bundle, BundleError
+from shopee_core.errors import ShopeeError
 
 ROOT = Path(__file__).resolve().parents[1]
 PRECOMPUTED = ROOT / "precomputed"
@@ -17,20 +21,32 @@ DEFAULT_BUNDLE = "demo"
 
 
 ENV_BUNDLE = "SHOPEE_BUNDLE"
+ENV_REVIEWS = "SHOPEE_REVIEWS"
+TRUTHS = ("labelled", "fixed")
+TRUTH_LABELS = {"labelled": "as labelled", "fixed": "with my fixes"}
+
+
+def _cli_path(flag: str, env: str) -> Path | None:
+    args = sys.argv[1:]
+    if flag in args:
+        i = args.index(flag)
+        if i + 1 < len(args):
+            return Path(args[i + 1]).expanduser().resolve()
+    value = os.environ.get(env, "").strip()
+    if value:
+        return Path(value).expanduser().resolve()
+    return None
 
 
 def cli_bundle() -> Path | None:
     """A bundle path given as ``streamlit run app.py -- --bundle PATH`` or in ``$SHOPEE_BUNDLE``
     (the command line wins; tests use the variable)."""
-    args = sys.argv[1:]
-    if "--bundle" in args:
-        i = args.index("--bundle")
-        if i + 1 < len(args):
-            return Path(args[i + 1]).expanduser().resolve()
-    env = os.environ.get(ENV_BUNDLE, "").strip()
-    if env:
-        return Path(env).expanduser().resolve()
-    return None
+    return _cli_path("--bundle", ENV_BUNDLE)
+
+
+def cli_reviews() -> Path | None:
+    """A review file given as ``streamlit run app.py -- --reviews FILE`` or in ``$SHOPEE_REVIEWS``."""
+    return _cli_path("--reviews", ENV_REVIEWS)
 
 
 def available_bundles() -> dict[str, Path]:
@@ -82,6 +98,17 @@ def bundle_pools(name: str | None) -> list[str]:
 
 
 def load_bundle(path: str) -> Bundle:
+    """Open (or, for a :func:`bundle_key` of a truth view, the view itself)"""
+    if _TRUTH_SEP in path:
+        view = _VIEWS.get(path)
+        if view is None:
+            raise BundleError(f"the fixed truth of {Path(path.split(_TRUTH_SEP)[0]).name} is no longer loaded: "
+                              f"reload the page")
+        return view
+    return _load_bundle(path)
+
+
+def _load_bundle(path: str) -> Bundle:
     """Open (checksums verified once per version of the bundle, and remembered across restarts by
     each file's identity: an unchanged file is not hashed again, a changed one is refused); arrays
     load lazily and read-only.

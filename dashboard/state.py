@@ -1,4 +1,4 @@
-"""Cross-page state in one place: the bundle, the split, the selected models and posting.
+"""Cross-page state in one place: the bundle, the split, the truth, the selected models and posting.
 
 Every key is initialised here from the URL query parameters (so views are
 shareable) and written back when it changes. Pages read and write through
@@ -14,6 +14,7 @@ KEYS = {  # key -> default; lists are comma-separated in the URL
     "split": "test",
     "models": [],
     "posting": "",
+    "truth": "labelled",  # or "fixed": every page scores against the review file's fixes
 }
 
 

@@ -79,14 +79,52 @@ def training(model: dict) -> str:
     return "no training"
 
 
-def _metric(model: dict, split: str, variant: str, key: str) -> float:
-    v = (model.get("metrics") or {}).get(split, {}).get(variant, {}).get(key)
+def _metric(metrics: dict, split: str, variant: str, key: str) -> float:
+    v = (metrics or {}).get(split, {}).get(variant, {}).get(key)
     return float("nan") if v is None else float(v)
 
 
-def best_variant(model: dict) -> str | None:
+def model_metrics(bundle, model: dict) -> dict:
+    """``{split: {variant: {f1, precision, recall}}}`` of a model under the bundle's truth: the
+    manifest's numbers, or, on a truth view (:meth:`~shopee_core.bundle.Bundle.relabelled`, e.g.
+    "with my fixes"), the same decisions scored again against its labels (computed once per view)."""
+    if bundle is None or getattr(bundle, "truth", None) is None:
+        return model.get("metrics") or {}
+    cache = bundle.__dict__.setdefault("_truth_metrics", {})
+    if model["id"] not in cache:
+        cache[model["id"]] = _rescored(bundle, model)
+    return cache[model["id"]]
+
+
+# how the builder scores each variant (bundle.builder.table_model): the tuned decision without
+# Min2, with it, and the stored INB table at its own thresholds
+_VARIANT_SETTING = {"base": {"min2": False}, "min2": {}, "inb": {"inb": 1}}
+
+
+def _rescored(bundle, model: dict) -> dict:
+    from ..errors import ShopeeError
+    from . import decisions
+
+    out: dict = {}
+    for split, variants in (model.get("metrics") or {}).items():
+        if split not in bundle.splits:
+            continue
+        out[split] = {}
+        for v in variants:
+            if v not in _VARIANT_SETTING:
+                continue
+            try:
+                sc = decisions.scores(bundle, model["id"], split, **_VARIANT_SETTING[v])
+            except ShopeeError:
+                continue
+            out[split][v] = {k: round(float(sc[k]), 6) for k in ("f1", "precision", "recall")}
+    return out
+
+
+def best_variant(model: dict, metrics: dict | None = None) -> str | None:
     """The variant with the best validation F1 (chosen on valid, reported anywhere)."""
-    scored = [(v, _metric(model, "valid", v, "f1")) for v in VARIANTS]
+    metrics = model.get("metrics") if metrics is None else metrics
+    scored = [(v, _metric(metrics, "valid", v, "f1")) for v in VARIANTS]
     scored = [(v, f) for v, f in scored if np.isfinite(f)]
     return max(scored, key=lambda x: x[1])[0] if scored else None
 
@@ -107,19 +145,20 @@ def _leaderboard(bundle, split: str, variant: str) -> pd.DataFrame:
     ref = ref.set_index("id") if ref is not None and "id" in ref else None
     rows = []
     for m in bundle.models:
-        v = best_variant(m) if variant == "best" else variant
+        met = model_metrics(bundle, m)
+        v = best_variant(m, met) if variant == "best" else variant
         th = m.get("thresholds") or {}
         row = {
             "id": m["id"], "label": m["label"], "family": m["family"], "kind": m.get("kind"),
             "recipe": m.get("recipe"), "what": describe(m), "training": training(m), "source": source(m),
             "variant": v,
-            "f1": _metric(m, split, v, "f1") if v else np.nan,
-            "precision": _metric(m, split, v, "precision") if v else np.nan,
-            "recall": _metric(m, split, v, "recall") if v else np.nan,
-            "valid_f1": _metric(m, "valid", v, "f1") if v else np.nan,
+            "f1": _metric(met, split, v, "f1") if v else np.nan,
+            "precision": _metric(met, split, v, "precision") if v else np.nan,
+            "recall": _metric(met, split, v, "recall") if v else np.nan,
+            "valid_f1": _metric(met, "valid", v, "f1") if v else np.nan,
         }
         for x in VARIANTS:
-            row[f"f1_{x}"] = _metric(m, split, x, "f1")
+            row[f"f1_{x}"] = _metric(met, split, x, "f1")
         row.update(t=th.get("t"), t2=th.get("t2"), inb_t=th.get("inb_t"), inb_t2=th.get("inb_t2"),
                    inb_iters=th.get("inb_iters"))
         if m.get("predictions_only"):

@@ -84,12 +84,35 @@ def _npy(path: Path, mmap: bool = False) -> np.ndarray:
 
 
 class Bundle:
-    """A verified bundle: manifest, postings and lazily loaded, read-only arrays."""
+    """A verified bundle: manifest, postings and lazily loaded, read-only arrays.
+
+    ``truth``: None for the labels the bundle ships; a truth view (:meth:`relabelled`) names its
+    own (e.g. "with my fixes"), and its manifest metrics no longer describe it."""
+
+    truth: str | None = None
 
     def __init__(self, root: Path, manifest: dict, postings: pd.DataFrame):
         self.root, self.manifest, self.postings = root, manifest, postings
         self._models = {m["id"]: m for m in manifest["models"]}
         self._cache: dict = {}
+
+    def relabelled(self, labels, truth: str) -> "Bundle":
+        """The same bundle under another truth: ``labels`` (one per posting, in postings order)
+        replace ``label_group``. Arrays are shared (they do not depend on labels); every
+        per-bundle cache that does (pools, scorers, leaderboards) starts afresh on the view."""
+        labels = np.asarray(labels)
+        if labels.shape != (len(self.postings),):
+            raise BundleError(f"a truth needs {len(self.postings)} labels, got {labels.shape}")
+        view = Bundle(self.root, self.manifest, self.postings.assign(label_group=labels))
+        view._cache = self._cache
+        view.truth = truth
+        view._labelled = self.labelled
+        return view
+
+    @property
+    def labelled(self) -> "Bundle":
+        """The bundle under the labels it ships (itself, unless this is a truth view)."""
+        return self.__dict__.get("_labelled", self)
 
     # ----------------------------------------------------------- opening
     @classmethod

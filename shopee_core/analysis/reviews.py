@@ -1,0 +1,382 @@
+"""Review verdicts on label-noise suspects, and the truth they make.
+
+A reviewer says of each suspect (:mod:`.noise`) ``y`` (the same product: the fix applies),
+``n`` (different products: the labels stand) or ``s`` (skip); ``u`` takes the last verdict
+back. Verdicts are kept in a JSON-lines *review file* beside the bundle, never inside it (the
+bundle's checksums stay valid): ``NAME.reviews.jsonl`` next to the folder ``NAME``, or any
+path the user names. The file is only ever appended to, one object a line::
+
+    {"time": "...Z", "id": "...", "bundle": "<sha256 of manifest.json>", "action": "verdict",
+     "verdict": "y", "suspect": {"kind": "posting", "posting_id": "...", "label_group": A,
+     "other_label_group": B, "score": 0.93}, "split": "test"}
+    {"time": "...Z", "id": "...", "bundle": "<sha>", "action": "undo", "undoes": "<id>"}
+
+so two browser tabs (or a tab and a script) can write at once, a crash leaves at most a torn
+last line (ignored with a note), and the verdicts of a restarted app are the file's. The live
+verdict of a suspect is its latest verdict that no undo took back.
+
+:func:`corrected_labels` turns the live ``y`` verdicts into labels: a posting moves to the
+group it shows, two groups merge (union-find; a merged group keeps its smallest label).
+The dashboard's "with my fixes" truth, ``relabel`` and ``label_fixes.csv`` all use it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ShopeeError
+
+logger = logging.getLogger(__name__)
+
+SUFFIX = ".reviews.jsonl"
+VERDICTS = {"y": "same product", "n": "different products", "s": "skipped"}
+KINDS = ("posting", "group_pair")
+FIX_COLUMNS = ["posting_id", "old_label_group", "new_label_group", "reason"]
+
+
+class ReviewError(ShopeeError):
+    """A review file that cannot be used: malformed, for another bundle, naming unknown postings."""
+
+
+# ----------------------------------------------------------------------------- JSON lines
+# The same semantics as the locked JSON-lines append of shopee_core.io (branch nothing-lost):
+# one flock'ed write + fsync per call, a torn last line cut before appending and skipped on read.
+def append_jsonl(path, *records: dict) -> None:
+    """Append ``records`` (one JSON object a line) under an exclusive ``flock`` of the file itself
+    (only ever appended to, never replaced: its inode is a stable lock), in one ``write``, fsynced.
+    A torn last line left by a crashed writer is cut off first, with a note."""
+    path = Path(path)
+    data = "".join(json.dumps(r, ensure_ascii=False, allow_nan=False) + "\n" for r in records).encode("utf-8")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            keep = _last_newline(fd, size)
+            logger.warning(f"note: {path.name}: dropped a torn last line ({size - keep} bytes) left by an "
+                           f"interrupted write")
+            os.ftruncate(fd, keep)
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _last_newline(fd: int, size: int) -> int:
+    end = size
+    while end > 0:
+        start = max(0, end - (1 << 16))
+        at = os.pread(fd, end - start, start).rfind(b"\n")
+        if at >= 0:
+            return start + at + 1
+        end = start
+    return 0
+
+
+def read_jsonl(path, error=ReviewError) -> list[dict]:
+    """Every record of the file ([] when it does not exist); a torn last line is ignored with a
+    note, any other line that is not a JSON object is a one-line ``error`` naming it."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise error(f"{path}: cannot read ({exc.strerror or exc})") from None
+    lines = raw.split(b"\n")
+    tail = lines.pop()
+    out = []
+    for i, line in enumerate(lines, start=1):
+        if line.strip():
+            out.append(_record(line, path, i, error))
+    if tail.strip():
+        try:
+            out.append(_record(tail, path, len(lines) + 1, error))
+        except error:
+            logger.warning(f"note: {path.name}: ignored a torn last line (line {len(lines) + 1}, {len(tail)} bytes) "
+                           f"left by an interrupted write")
+    return out
+
+
+def _record(line: bytes, path: Path, number: int, error) -> dict:
+    try:
+        value = json.loads(line.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise error(f"{path}: line {number} is not valid JSON ({exc})") from None
+    if not isinstance(value, dict):
+        raise error(f"{path}: line {number} is not a JSON object")
+    value["_line"] = number
+    return value
+
+
+# ----------------------------------------------------------------------------- suspects and verdicts
+@dataclass(frozen=True)
+class Suspect:
+    """What a verdict is about: a posting that may belong to ``other_label_group``, or two groups
+    that may be one product (``posting_id`` empty)."""
+
+    kind: str
+    posting_id: str
+    label_group: int
+    other_label_group: int
+
+    @classmethod
+    def from_dict(cls, d) -> "Suspect":
+        if not isinstance(d, dict):
+            raise ReviewError("a suspect must be an object")
+        kind = d.get("kind")
+        if kind not in KINDS:
+            raise ReviewError(f"suspect kind must be one of {', '.join(KINDS)}, got {kind!r}")
+        pid = d.get("posting_id") or ""
+        if not isinstance(pid, str):
+            raise ReviewError(f"posting_id must be text, got {pid!r}")
+        if (kind == "posting") != bool(pid):
+            raise ReviewError("a posting suspect names its posting_id; a group pair names none")
+        try:
+            a, b = _int(d.get("label_group")), _int(d.get("other_label_group"))
+        except (TypeError, ValueError):
+            raise ReviewError(f"label_group and other_label_group must be integers, got {d.get('label_group')!r}, "
+                              f"{d.get('other_label_group')!r}") from None
+        if a == b:
+            raise ReviewError(f"a suspect needs two different groups, got {a} twice")
+        return cls(kind, pid, a, b)
+
+    @property
+    def key(self) -> tuple:
+        """Identity: a group pair is the same suspect whichever group comes first."""
+        if self.kind == "group_pair":
+            return (self.kind, "", min(self.label_group, self.other_label_group),
+                    max(self.label_group, self.other_label_group))
+        return (self.kind, self.posting_id, self.label_group, self.other_label_group)
+
+    def as_dict(self) -> dict:
+        return {"kind": self.kind, "posting_id": self.posting_id, "label_group": self.label_group,
+                "other_label_group": self.other_label_group}
+
+    def describe(self) -> str:
+        if self.kind == "posting":
+            return f"posting {self.posting_id} (group {self.label_group}) shows group {self.other_label_group}'s product"
+        return f"groups {self.label_group} and {self.other_label_group} are one product"
+
+
+def _int(v) -> int:
+    if isinstance(v, bool) or v is None:
+        raise TypeError(v)
+    if isinstance(v, float) and not v.is_integer():
+        raise ValueError(v)
+    return int(v)
+
+
+def manifest_sha(bundle_root) -> str:
+    """sha256 of the bundle's manifest.json: every verdict records it, so a review file is
+    never applied to a bundle it was not made on."""
+    path = Path(bundle_root) / "manifest.json"
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as exc:
+        raise ReviewError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def default_path(bundle_root) -> Path:
+    """``NAME.reviews.jsonl`` beside the bundle folder ``NAME`` (never inside it)."""
+    root = Path(bundle_root).resolve()
+    return root.parent / f"{root.name}{SUFFIX}"
+
+
+def check_outside(path, bundle_root) -> Path:
+    """The review path, refused inside the bundle folder (a file there breaks its checksums)."""
+    path = Path(path).expanduser().resolve()
+    root = Path(bundle_root).resolve()
+    if path == root or root in path.parents:
+        raise ReviewError(f"{path}: a review file lives beside the bundle, not inside it (it would break the "
+                          f"bundle's checksums); use {default_path(root)}")
+    return path
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class ReviewFile:
+    """The verdicts of one bundle (``sha``: its manifest's sha256; None accepts the sha the file's
+    lines share, for ``relabel`` which has no bundle). ``postings`` / ``groups``: the ids every
+    verdict must name (None: not checked). Reads validate every line; writes append one line."""
+
+    def __init__(self, path, sha: str | None, postings=None, groups=None, name: str = "the bundle"):
+        self.path = Path(path)
+        self.sha, self.name = sha, name
+        self.postings = None if postings is None else {str(p) for p in postings}
+        self.groups = None if groups is None else {int(g) for g in groups}
+
+    # ------------------------------------------------------------------ reading
+    def records(self) -> list[dict]:
+        """Every line, validated (one-line :class:`ReviewError` naming the first bad one)."""
+        out = read_jsonl(self.path)
+        shas = set()
+        ids = set()
+        for r in out:
+            where = f"{self.path}: line {r['_line']}"
+            sha = r.get("bundle")
+            if not isinstance(sha, str) or not sha:
+                raise ReviewError(f"{where} names no bundle (the sha256 of its manifest)")
+            if self.sha is not None and sha != self.sha:
+                raise ReviewError(f"{where} is a verdict on another bundle (manifest sha256 {sha[:12]}…), not on "
+                                  f"{self.name} ({self.sha[:12]}…): start a review file of its own with --reviews")
+            shas.add(sha)
+            action = r.get("action")
+            rid = r.get("id")
+            if not isinstance(rid, str) or not rid:
+                raise ReviewError(f"{where} has no id")
+            if action == "verdict":
+                if r.get("verdict") not in VERDICTS:
+                    raise ReviewError(f"{where}: verdict must be one of {', '.join(VERDICTS)}, got {r.get('verdict')!r}")
+                try:
+                    s = Suspect.from_dict(r.get("suspect"))
+                except ReviewError as exc:
+                    raise ReviewError(f"{where}: {exc}") from None
+                self._check_known(s, where)
+                r["_suspect"] = s
+            elif action == "undo":
+                if r.get("undoes") not in ids:
+                    raise ReviewError(f"{where} undoes {r.get('undoes')!r}, which no earlier line is")
+            else:
+                raise ReviewError(f"{where}: action must be 'verdict' or 'undo', got {action!r}")
+            ids.add(rid)
+        if self.sha is None and len(shas) > 1:
+            raise ReviewError(f"{self.path} mixes verdicts on {len(shas)} different bundles")
+        return out
+
+    def _check_known(self, s: Suspect, where: str) -> None:
+        if self.postings is not None and s.posting_id and s.posting_id not in self.postings:
+            raise ReviewError(f"{where}: unknown posting {s.posting_id!r} (not in {self.name})")
+        if self.groups is not None:
+            for g in (s.label_group, s.other_label_group):
+                if g not in self.groups:
+                    raise ReviewError(f"{where}: unknown label group {g} (not in {self.name})")
+
+    def live(self, records: list[dict] | None = None) -> dict[tuple, dict]:
+        """Suspect key -> its live verdict record (the latest one not undone), in file order."""
+        records = self.records() if records is None else records
+        undone = {r["undoes"] for r in records if r.get("action") == "undo"}
+        out: dict[tuple, dict] = {}
+        for r in records:
+            if r.get("action") == "verdict" and r["id"] not in undone:
+                out.pop(r["_suspect"].key, None)
+                out[r["_suspect"].key] = r
+        return out
+
+    def verdicts(self) -> pd.DataFrame:
+        """The live verdicts as a table: kind, posting_id, label_group, other_label_group, verdict,
+        time, id (file order)."""
+        rows = [{**r["_suspect"].as_dict(), "verdict": r["verdict"], "time": r.get("time", ""), "id": r["id"]}
+                for r in self.live().values()]
+        return pd.DataFrame(rows, columns=["kind", "posting_id", "label_group", "other_label_group", "verdict",
+                                           "time", "id"])
+
+    # ------------------------------------------------------------------ writing
+    def add(self, suspect: Suspect | dict, verdict: str, *, split: str | None = None,
+            score: float | None = None) -> dict:
+        """Append one verdict; returns its record (with its ``id``, for an undo)."""
+        if self.sha is None:
+            raise ReviewError("a verdict needs the bundle it is made on")
+        if verdict not in VERDICTS:
+            raise ReviewError(f"verdict must be one of {', '.join(VERDICTS)}, got {verdict!r}")
+        s = suspect if isinstance(suspect, Suspect) else Suspect.from_dict(suspect)
+        self._check_known(s, str(self.path))
+        record = {"time": _now(), "id": uuid.uuid4().hex, "bundle": self.sha, "action": "verdict",
+                  "verdict": verdict, "suspect": {**s.as_dict(), **({} if score is None else {"score": float(score)})}}
+        if split is not None:
+            record["split"] = split
+        append_jsonl(self.path, record)
+        return record
+
+    def undo(self, verdict_id: str | None = None) -> dict | None:
+        """Take back ``verdict_id`` (default: the latest verdict still standing); None when there is
+        nothing to take back. Taking back an already undone verdict changes nothing."""
+        if self.sha is None:
+            raise ReviewError("an undo needs the bundle it is made on")
+        records = self.records()
+        undone = {r["undoes"] for r in records if r.get("action") == "undo"}
+        standing = [r for r in records if r.get("action") == "verdict" and r["id"] not in undone]
+        if verdict_id is None:
+            if not standing:
+                return None
+            verdict_id = standing[-1]["id"]
+        elif verdict_id in undone:
+            return None
+        elif verdict_id not in {r["id"] for r in standing}:
+            raise ReviewError(f"{self.path}: no verdict {verdict_id!r} to undo")
+        record = {"time": _now(), "id": uuid.uuid4().hex, "bundle": self.sha, "action": "undo", "undoes": verdict_id}
+        append_jsonl(self.path, record)
+        return record
+
+
+# ----------------------------------------------------------------------------- the truth they make
+def corrected_labels(posting_ids, labels, verdicts: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+    """Labels with every ``y`` verdict applied, and one row per changed posting (:data:`FIX_COLUMNS`).
+
+    A posting verdict moves the posting to the group it shows; a group-pair verdict merges the two
+    groups (every group linked by merges becomes one, labelled by its smallest label, so the result
+    does not depend on the order of the verdicts). Moves apply before merges: a posting moved into
+    a group that is then merged follows it. ``n`` and ``s`` change nothing.
+    """
+    ids = np.asarray(posting_ids).astype(str)
+    old = np.asarray(labels).astype(np.int64)
+    new = old.copy()
+    yes = verdicts[verdicts["verdict"] == "y"] if len(verdicts) else verdicts
+    reason = np.full(len(ids), "", dtype=object)
+    pos = {p: i for i, p in enumerate(ids)}
+    present = set(old.tolist())
+    for r in yes.itertuples(index=False):
+        for g in (int(r.label_group), int(r.other_label_group)):
+            if g not in present:
+                raise ReviewError(f"a verdict names label group {g}, which no posting has")
+        if r.kind == "posting":
+            if r.posting_id not in pos:
+                raise ReviewError(f"a verdict names posting {r.posting_id!r}, which is not there")
+            i = pos[r.posting_id]
+            if old[i] != int(r.label_group):
+                raise ReviewError(f"posting {r.posting_id} is labelled {old[i]}, the verdict says {r.label_group}")
+            new[i] = int(r.other_label_group)
+            reason[i] = f"moved to group {int(r.other_label_group)}: shows its product (reviewed {r.time})"
+    parent: dict[int, int] = {}
+
+    def find(g: int) -> int:
+        parent.setdefault(g, g)
+        while parent[g] != g:
+            parent[g] = parent[parent[g]]
+            g = parent[g]
+        return g
+
+    merged_by: dict[int, str] = {}
+    for r in yes.itertuples(index=False):
+        if r.kind == "group_pair":
+            a, b = find(int(r.label_group)), find(int(r.other_label_group))
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+            merged_by[int(r.label_group)] = merged_by[int(r.other_label_group)] = str(r.time)
+    if parent:
+        mapped = np.asarray([find(int(g)) if int(g) in parent else int(g) for g in new], dtype=np.int64)
+        changed = mapped != new
+        for i in np.flatnonzero(changed):
+            members = sorted(g for g in parent if find(g) == mapped[i])
+            note = f"groups {' + '.join(map(str, members))} merged: one product"
+            reason[i] = f"{reason[i]}; {note}" if reason[i] else note + (
+                f" (reviewed {merged_by.get(int(new[i]), '')})" if merged_by.get(int(new[i])) else "")
+        new = mapped
+    changed = np.flatnonzero(new != old)
+    fixes = pd.DataFrame({"posting_id": ids[changed], "old_label_group": old[changed],
+                          "new_label_group": new[changed], "reason": reason[changed]}, columns=FIX_COLUMNS)
+    return new, fixes
