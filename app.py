@@ -10,7 +10,8 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import state
-from dashboard.data import POOL_LABELS, available_bundles, bundle_pools, default_bundle_name
+from dashboard.data import (POOL_LABELS, TRUTH_LABELS, TRUTHS, available_bundles, bundle_pools, default_bundle_name,
+                            truth_in_use)
 
 # the icon ships as a file: a ":material/...:" page icon makes the browser fetch its SVG from fonts.gstatic.com,
 # and the app must make no request outside 127.0.0.1 (icons elsewhere come from Streamlit's bundled font)
@@ -39,6 +40,17 @@ with st.sidebar:
                           "bundle ships it): every labelled posting in one pool, as big as Kaggle's test set.")
     if split != state.get("split"):
         state.set("split", split)
+    truth = st.radio("Truth", TRUTHS, index=TRUTHS.index(state.get("truth")) if state.get("truth") in TRUTHS else 0,
+                     horizontal=True, format_func=TRUTH_LABELS.get, key="truth-radio",
+                     help="The labels every page scores against: as the bundle ships them, or with the fixes you "
+                          "accepted in Review suspects (a posting moved to the group it shows, two groups merged).")
+    if truth != state.get("truth"):
+        state.set("truth", truth)
+
+truth_text = truth_in_use()
+if truth_text:  # above every page: which truth its scores are against
+    st.info(f"Truth: **{truth_text}** — every score on this page is against your reviewed fixes, not the labels the "
+            f"bundle ships.", icon=":material/fact_check:")
 
 pages = [
     st.Page("app_pages/leaderboard.py", title="Leaderboard", icon=":material/leaderboard:", default=True),
@@ -47,5 +59,6 @@ pages = [
     st.Page("app_pages/embedding.py", title="Embedding space", icon=":material/scatter_plot:"),
     st.Page("app_pages/thresholds.py", title="Thresholds & decisions", icon=":material/tune:"),
     st.Page("app_pages/failures.py", title="Failure browser", icon=":material/report:"),
+    st.Page("app_pages/review.py", title="Review suspects", icon=":material/fact_check:"),
 ]
 st.navigation(pages).run()

@@ -5,7 +5,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard.data import load_bundle
+from dashboard.data import bundle_key, load_bundle
 from dashboard.gallery import LEGEND, gallery, model_matches, model_picker, pair_gallery, posting_card, posting_picker
 from dashboard.widgets import bundle_and_split
 from shopee_core.analysis import agreement as ag
@@ -41,7 +41,7 @@ def _winners(root: str, split: str, mids: tuple) -> pd.DataFrame:
     return ag.group_winners({m: _preds(root, split, m) for m in mids}, b_.labels(split))
 
 
-root = str(bundle.root)
+root = bundle_key(bundle)  # the folder, plus the truth when it is the fixed one
 try:
     preds = {m: _preds(root, split, m) for m in models}
 except ShopeeError as exc:

@@ -129,7 +129,8 @@ def _open_bundle(path: str, stamp) -> Bundle:
 
 
 def current_bundle() -> Bundle | None:
-    """The bundle chosen in the sidebar; shows a readable error and returns None if it is refused."""
+    """The bundle chosen in the sidebar, under the truth chosen there (as labelled, or with the
+    review file's fixes); shows a readable error and returns None if it is refused."""
     from .state import get
 
     name = get("bundle")
@@ -140,7 +141,91 @@ def current_bundle() -> Bundle | None:
         return None
     path = bundles.get(name) or next(iter(bundles.values()))
     try:
-        return load_bundle(str(path))
+        bundle = load_bundle(str(path))
     except BundleError as exc:
         st.error(f"Bundle `{path.name}` refused: {exc}")
         return None
+    if get("truth") == "fixed" and bundle.has_labels:
+        try:
+            return truth_view(bundle)[0]
+        except ShopeeError as exc:
+            st.error(f"Truth with my fixes unavailable, showing the labels as they are: {exc}",
+                     icon=":material/error:")
+    return bundle
+
+
+# ----------------------------------------------------------------------------- review file and fixed truth
+_TRUTH_SEP = "#truth:"
+_VIEWS: "OrderedDict[str, Bundle]" = OrderedDict()  # bundle_key -> truth view, for pages that cache by key
+
+
+def truth_in_use() -> str | None:
+    """The fixed truth's description when the sidebar asks for it and it applies (None otherwise;
+    a page that cannot apply it says why)."""
+    from .state import get
+
+    if get("truth") != "fixed":
+        return None
+    bundles = available_bundles()
+    path = bundles.get(get("bundle")) or next(iter(bundles.values()), None)
+    if path is None:
+        return None
+    try:
+        bundle = load_bundle(str(path))
+        return truth_view(bundle)[0].truth if bundle.has_labels else None
+    except ShopeeError:
+        return None
+
+
+def bundle_key(bundle: Bundle) -> str:
+    """A page cache's key for a bundle under its truth: the folder, plus the fixes for a truth view
+    (results that depend on labels must not be shared between the two truths)."""
+    return bundle.__dict__.get("_key") or str(bundle.root)
+
+
+def reviews_path(bundle: Bundle) -> Path:
+    """The review file: ``-- --reviews FILE`` / ``$SHOPEE_REVIEWS``, else ``NAME.reviews.jsonl`` beside the bundle."""
+    return check_outside(cli_reviews() or default_path(bundle.root), bundle.root)
+
+
+def review_file(bundle: Bundle) -> ReviewFile:
+    """The bundle's review file, checked against its manifest, postings and groups on every read."""
+    b = bundle.labelled
+    return ReviewFile(reviews_path(b), manifest_sha(b.root), postings=b.postings["posting_id"].to_numpy(),
+                      groups=b.postings["label_group"].dropna().to_numpy(), name=f"bundle {b.name}")
+
+
+def _stamp(path: Path):
+    try:
+        st_ = path.stat()
+        return (st_.st_ino, st_.st_mtime_ns, st_.st_size)
+    except OSError:
+        return None
+
+
+def truth_view(bundle: Bundle):
+    """``(view, fixes, verdicts)``: the bundle under the review file's fixes (a
+    :meth:`~shopee_core.bundle.Bundle.relabelled` view), the ``label_fixes`` table and the live
+    verdicts. Made again whenever the review file changes (another tab's verdict included)."""
+    base = bundle.labelled
+    rf = review_file(base)
+    return _truth_view(str(base.root), _stamp(base.root / "manifest.json"), str(rf.path), _stamp(rf.path))
+
+
+@st.cache_resource(show_spinner="Applying your fixes…", max_entries=4)
+def _truth_view(root: str, stamp, reviews: str, reviews_stamp):
+    base = _load_bundle(root)
+    rf = review_file(base)
+    verdicts = rf.verdicts()
+    labels, fixes = corrected_labels(base.postings["posting_id"].to_numpy(), base.postings["label_group"].to_numpy(),
+                                     verdicts)
+    n = len(fixes)
+    view = base.relabelled(labels, truth=f"with my fixes ({n} posting{'s' if n != 1 else ''} relabelled)")
+    digest = hashlib.sha1(fixes[["posting_id", "new_label_group"]].to_csv(index=False).encode()).hexdigest()[:16]
+    key = f"{root}{_TRUTH_SEP}{digest}"
+    view.__dict__["_key"] = key
+    _VIEWS[key] = view
+    _VIEWS.move_to_end(key)
+    while len(_VIEWS) > 8:
+        _VIEWS.popitem(last=False)
+    return view, fixes, verdicts

@@ -333,9 +333,10 @@ class _GroupAttributes:
 # ----------------------------------------------------------------------------- suspects
 def find_suspects(witnesses: list[Witness], labels, ids, features: PostingFeatures,
                   config: SuspectConfig = SuspectConfig()) -> pd.DataFrame:
-    """Posting and group-pair suspects of one pool, best first (:data:`COLUMNS` plus ``row`` (the
-    posting's pool row, -1 for a pair), ``image`` / ``text`` (each modality's log-odds share of the
-    score) and ``against`` (a unit or variant conflict lowered it)).
+    """Posting and group-pair suspects of one pool, best first: :data:`COLUMNS` but the evidence in
+    words (:func:`describe` writes it), plus ``row`` (the posting's pool row, -1 for a pair),
+    ``group`` / ``other_group`` (group codes), ``image`` / ``text`` (each modality's log-odds share
+    of the score) and ``against`` (1 where a unit or variant conflict lowered it).
 
     The score is in log-odds for the suggested fix, image and text witnesses adding up:
     *posting* - how much likelier the models find the posting one product with group B than with
@@ -468,6 +469,16 @@ def _pool(bundle, split: str, config: SuspectConfig) -> dict:
         ctx["suspects"] = found.assign(split=split)
         cache[key] = ctx
     return cache[key]
+
+
+def pool_context(bundle, split: str, config: SuspectConfig = SuspectConfig()) -> dict:
+    """The finder's work on one pool of the bundle (under its shipped labels): ``witnesses``,
+    ``evidence``, ``affinities``, ``features``, ``labels``, ``ids`` and ``suspects``, for
+    :func:`model_table` and :func:`describe`."""
+    bundle = bundle.labelled if hasattr(bundle, "labelled") else bundle
+    if split not in bundle.splits:
+        raise NoiseError(f"bundle {bundle.name} has no {split!r} pool")
+    return _pool(bundle, split, config)
 
 
 def bundle_suspects(bundle, split: str = "all", config: SuspectConfig = SuspectConfig(),

@@ -380,3 +380,22 @@ def corrected_labels(posting_ids, labels, verdicts: pd.DataFrame) -> tuple[np.nd
     fixes = pd.DataFrame({"posting_id": ids[changed], "old_label_group": old[changed],
                           "new_label_group": new[changed], "reason": reason[changed]}, columns=FIX_COLUMNS)
     return new, fixes
+
+
+def truth_effect(fixed, decision, split: str, tune_split: str = "valid") -> dict:
+    """What the fixes of a truth view (:meth:`~shopee_core.bundle.Bundle.relabelled`) change for
+    one decision: its F1 on ``split`` as labelled and with the fixes, the share of its remaining
+    error (1 - F1 as labelled) that was label noise, and the thresholds searched on ``tune_split``
+    under each truth with the F1 they reach on ``split`` under the fixes (does the tuned T move?)."""
+    from . import decisions
+
+    labelled = fixed.labelled
+    as_labelled = decisions.scores(labelled, decision, split)
+    with_fixes = decisions.scores(fixed, decision, split)
+    tuned_labelled = decisions.tuned(labelled, decision, tune_split)
+    tuned_fixed = decisions.tuned(fixed, decision, tune_split)
+    error = 1.0 - as_labelled["f1"]
+    return {"f1_labelled": as_labelled["f1"], "f1_fixed": with_fixes["f1"],
+            "noise_share": (with_fixes["f1"] - as_labelled["f1"]) / error if error > 0 else 0.0,
+            "tuned_labelled": tuned_labelled, "tuned_fixed": tuned_fixed,
+            "f1_fixed_retuned": decisions.scores(fixed, tuned_fixed, split)["f1"]}
