@@ -66,8 +66,8 @@ def truth_note(bundle, decision, split: str) -> None:
         st.caption(f"Effect of your fixes unavailable: {exc}")
         return
     a, b = e["tuned_labelled"].sides[0], e["tuned_fixed"].sides[0]
-    st.info(f"**Your fixes:** F1 of this setting {e['f1_labelled']:.4f} as labelled → {e['f1_fixed']:.4f} with your "
-            f"fixes: {e['noise_share']:.1%} of its remaining error was label noise. T searched on valid: "
+    st.info(f"**Your fixes:** F1 of this setting {e['f1_labelled']:.4f} as labelled → {e['f1_fixed']:.4f} with "
+            f"your fixes: {e['noise_share']:.1%} of its remaining error was label noise. T searched on valid: "
             f"{a.t:.3f} as labelled → {b.t:.3f} with your fixes"
             + (f" (T2 {a.t2:.3f} → {b.t2:.3f})" if a.t2 is not None and b.t2 is not None else "")
             + f"; re-tuned F1 here {e['f1_fixed_retuned']:.4f}.", icon=":material/fact_check:")

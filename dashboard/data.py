@@ -212,7 +212,7 @@ def truth_view(bundle: Bundle):
     return _truth_view(str(base.root), _stamp(base.root / "manifest.json"), str(rf.path), _stamp(rf.path))
 
 
-@st.cache_resource(show_spinner="Applying your fixes…", max_entries=4)
+@st.cache_resource(show_spinner="Applying your fixes…", max_entries=2)  # a verdict makes a new one
 def _truth_view(root: str, stamp, reviews: str, reviews_stamp):
     base = _load_bundle(root)
     rf = review_file(base)
@@ -226,6 +226,6 @@ def _truth_view(root: str, stamp, reviews: str, reviews_stamp):
     view.__dict__["_key"] = key
     _VIEWS[key] = view
     _VIEWS.move_to_end(key)
-    while len(_VIEWS) > 8:
+    while len(_VIEWS) > 2:
         _VIEWS.popitem(last=False)
     return view, fixes, verdicts

@@ -34,7 +34,6 @@ validation F1 from the manifest.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 
@@ -376,7 +375,6 @@ def find_suspects(witnesses: list[Witness], labels, ids, features: PostingFeatur
 
     # group pairs: mean cross probability per modality, from either side's entries
     pair_parts = {}
-    pa = pb = np.zeros(0, dtype=np.int64)
     sums = {}
     for mod, m in mods.items():
         ga = m.codes[m.key // G]

@@ -167,7 +167,8 @@ class Suspect:
 
     def describe(self) -> str:
         if self.kind == "posting":
-            return f"posting {self.posting_id} (group {self.label_group}) shows group {self.other_label_group}'s product"
+            return (f"posting {self.posting_id} (group {self.label_group}) shows group {self.other_label_group}'s "
+                    f"product")
         return f"groups {self.label_group} and {self.other_label_group} are one product"
 
 
@@ -241,7 +242,8 @@ class ReviewFile:
                 raise ReviewError(f"{where} has no id")
             if action == "verdict":
                 if r.get("verdict") not in VERDICTS:
-                    raise ReviewError(f"{where}: verdict must be one of {', '.join(VERDICTS)}, got {r.get('verdict')!r}")
+                    raise ReviewError(f"{where}: verdict must be one of {', '.join(VERDICTS)}, "
+                                      f"got {r.get('verdict')!r}")
                 try:
                     s = Suspect.from_dict(r.get("suspect"))
                 except ReviewError as exc:
@@ -389,11 +391,17 @@ def truth_effect(fixed, decision, split: str, tune_split: str = "valid") -> dict
     under each truth with the F1 they reach on ``split`` under the fixes (does the tuned T move?)."""
     from . import decisions
 
+    def tuned(bundle):  # a search per decision shape, not per threshold move
+        key = (decision.sources, tuple(s.t2 is not None for s in decision.sides), tune_split)
+        cache = bundle.__dict__.setdefault("_tuned", {})
+        if key not in cache:
+            cache[key] = decisions.tuned(bundle, decision, tune_split, min2=any(key[1]))
+        return cache[key]
+
     labelled = fixed.labelled
     as_labelled = decisions.scores(labelled, decision, split)
     with_fixes = decisions.scores(fixed, decision, split)
-    tuned_labelled = decisions.tuned(labelled, decision, tune_split)
-    tuned_fixed = decisions.tuned(fixed, decision, tune_split)
+    tuned_labelled, tuned_fixed = tuned(labelled), tuned(fixed)
     error = 1.0 - as_labelled["f1"]
     return {"f1_labelled": as_labelled["f1"], "f1_fixed": with_fixes["f1"],
             "noise_share": (with_fixes["f1"] - as_labelled["f1"]) / error if error > 0 else 0.0,

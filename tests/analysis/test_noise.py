@@ -128,9 +128,9 @@ def _precision_at_half_recall(hits, total):
 
 def test_floor_on_planted_noise(planted):
     """TF-IDF and TF-IDF with units (text) and pHash (image), every posting one pool: the planted
-    postings are found (precision >= 0.5 at recall 0.5; measured 0.75 when this test was written)
-    and planted duplicate groups rank far above chance (measured: 3 of 5 in the top 20 of
-    thousands of linked pairs)."""
+    postings are found (precision >= 0.5 at recall 0.5; 0.56 when this test was written: 20
+    planted, the 10th found at rank 18) and planted duplicate groups rank far above chance (7 of
+    the 9 planted pairs in the top 20 when written; floor 5)."""
     from shopee_core.models import phash, tfidf
 
     frame, noise = planted
@@ -148,9 +148,39 @@ def test_floor_on_planted_noise(planted):
     posts = noise[noise["kind"] == "posting"]
     shows = {p: r(g) for p, g in zip(posts["posting_id"], posts["same_product_as"])}
     p = found[found["kind"] == "posting"]
-    hits = [shows.get(pid) is not None and r(b) == shows[pid] for pid, b in zip(p["posting_id"], p["other_label_group"])]
+    hits = [shows.get(pid) is not None and r(b) == shows[pid]
+            for pid, b in zip(p["posting_id"], p["other_label_group"])]
     assert _precision_at_half_recall(hits, len(posts)) >= 0.5
     g = found[found["kind"] == "group_pair"]
     pair_hits = np.asarray([r(a) == r(b) for a, b in zip(g["label_group"], g["other_label_group"])])
-    n_pairs = sum(1 for a, b in zip(pairs["label_group"], pairs["same_product_as"]))
-    assert pair_hits[:20].sum() >= max(1, n_pairs // 3)
+    assert len(pairs) >= 8 and pair_hits[:20].sum() >= 5
+
+
+# ----------------------------------------------------------------------------- a bundle, and the command
+def test_bundle_suspects_and_the_command(tmp_path_factory, tmp_path, capsys):
+    from shopee_core.bundle import Bundle
+    from shopee_core.cli import main
+    from tests.analysis.bundles import tiny_bundle
+
+    path = tiny_bundle(tmp_path_factory)
+    bundle = Bundle.open(path)
+    ws = N.witnesses(bundle, "test")
+    assert {w.id for w in ws} == {"tfidf", "phash"}  # single models only: fusions, unions, INB add nothing
+    assert {w.modality for w in ws} == {"text", "image"} and all(0 < w.weight <= 1 for w in ws)
+    both = N.bundle_suspects(bundle, "all")  # no 'all' pool in this bundle: every pool it shows
+    assert set(both["split"]) <= {"valid", "test"} and both["score"].is_monotonic_decreasing
+    assert N.bundle_suspects(bundle.relabelled(bundle.postings["label_group"].to_numpy(), "x"), "test").equals(
+        N.bundle_suspects(bundle, "test"))  # always about the labels the bundle ships
+    out = tmp_path / "s.csv"
+    assert main(["suspects", "--bundle", str(path), "--split", "test", "--top", "3", "--out", str(out),
+                 "--quiet"]) == 0
+    table = pd.read_csv(out, dtype={"posting_id": str}, keep_default_na=False)
+    assert list(table.columns) == N.COLUMNS and len(table) <= 3 and table["score"].is_monotonic_decreasing
+    assert set(table["kind"]) <= {"posting", "group_pair"}
+    assert ((table["kind"] == "posting") == (table["posting_id"] != "")).all()
+    capsys.readouterr()
+    for bad in (["--split", "train"], ["--top", "0"]):
+        assert main(["suspects", "--bundle", str(path), "--out", str(tmp_path / "x.csv"), *bad]) == 1
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("error:") and "\n" not in err
+    assert not (tmp_path / "x.csv").exists()

@@ -36,6 +36,7 @@ PAGES = {  # url path -> a heading the page shows once its real content is there
     "embedding": "Embedding space",
     "thresholds": "Thresholds",
     "failures": "Failure",
+    "review": "Review suspects",
 }
 WIDTH, HEIGHT = 1400, 900
 
