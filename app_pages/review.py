@@ -24,10 +24,14 @@ KEYS_JS = """<script>
     if (tag === "input" || tag === "textarea" || tag === "select" || (t && t.isContentEditable)) { return; }
     var key = buttons[(e.key || "").toLowerCase()];
     if (!key) { return; }
-    var button = document.querySelector(".st-key-" + key + " button");
-    if (!button || button.disabled) { return; }
-    e.preventDefault();
-    button.click();
+    var found = document.querySelectorAll(".st-key-" + key + " button");
+    for (var i = 0; i < found.length; i++) {  // the visible, enabled one (a rerun may leave a stale copy)
+      if (!found[i].disabled && found[i].offsetParent !== null) {
+        e.preventDefault();
+        found[i].click();
+        return;
+      }
+    }
   });
 })();
 </script>"""

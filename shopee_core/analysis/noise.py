@@ -552,8 +552,6 @@ def describe(ctx: dict, r) -> str:
     """A suspect's evidence in one line: each modality's probability across (and, for a posting,
     to its own group) with each model's highest similarity, a shared photo, title overlap and what
     argues against the fix."""
-    from .errors import pair_reasons
-
     feats: PostingFeatures = ctx["features"]
     mods: dict = ctx["affinities"]
     table = model_table(ctx, r)
@@ -592,11 +590,29 @@ def describe(ctx: dict, r) -> str:
         else:
             parts.append(f"titles share up to {jac.max():.0%} of words across")
         if r.against:
-            reasons = []
-            for a_, b_ in zip(i[:400], j[:400]):
-                for reason in pair_reasons(feats.titles[a_], feats.titles[b_], 64, 0.0):
-                    if ":" in reason and reason not in reasons:
-                        reasons.append(reason)
-            parts.append("against: " + ("; ".join(reasons[:3]) if reasons else
-                                        "the groups state different quantities or variants"))
+            parts.append("against: " + "; ".join(stated_conflicts(feats.titles[left], feats.titles[right])[:3]))
     return " · ".join(parts)
+
+
+def stated_conflicts(titles_a, titles_b) -> list[str]:
+    """What the titles of two sides state differently, every title of a side counting: each
+    quantity dimension or variant kind both sides state with no value in common, in words
+    ("volume 100 ml vs 250 ml", "colour red vs blue")."""
+    from ..data.units import BASE_UNITS, parse_quantities
+    from .errors import variant_attributes
+
+    def stated(titles) -> dict:
+        out: dict = {}
+        for t in titles:
+            for kind, values in {**parse_quantities(str(t)), **variant_attributes(str(t))}.items():
+                out.setdefault(kind, set()).update(values)
+        return out
+
+    def fmt(kind, values) -> str:
+        unit = BASE_UNITS.get(kind, "")
+        return "/".join(f"{v:g}" if isinstance(v, float) else str(v) for v in sorted(values, key=str)) + (
+            f" {unit}" if unit else "")
+    a, b = stated(titles_a), stated(titles_b)
+    found = [f"{kind} {fmt(kind, a[kind])} vs {fmt(kind, b[kind])}" for kind in sorted(a.keys() & b.keys())
+             if not a[kind] & b[kind]]
+    return found or ["the two sides state different quantities or variants"]

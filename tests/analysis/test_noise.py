@@ -60,6 +60,9 @@ def test_the_mislabelled_posting_and_the_duplicate_pair_come_first():
     fp = free[free["kind"] == "group_pair"]
     gap = lambda f: float(f[(f["label_group"] == 102) & (f["other_label_group"] == 103)]["score"].iat[0])  # noqa: E731
     assert gap(fp) - gap(pairs) == pytest.approx(10.0)
+    # the evidence says what argues against, every title of a side counting
+    assert N.stated_conflicts(["Lumi serum 100ml", "Lumi serum merah"], ["Lumi serum 250 ML", "Lumi biru"]) == [
+        "colour red vs blue", "volume 100 ml vs 250 ml"]
 
 
 def test_listing_floors_and_the_witness_checks():

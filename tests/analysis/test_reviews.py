@@ -193,7 +193,8 @@ def test_a_merge_changes_f1_exactly_as_the_oracle_says(tmp_path_factory):
         return float(np.mean(f1))
     assert D.scores(bundle, model, split)["f1"] == pytest.approx(oracle(labels), abs=1e-12)
     assert D.scores(view, model, split)["f1"] == pytest.approx(oracle(new), abs=1e-12)
-    assert oracle(new) > oracle(labels)
+    assert oracle(new) != pytest.approx(oracle(labels))  # the fix changes the score (here, down: the model
+    # predicted one cross pair, not the two whole groups as one)
     assert len(fixes) == int((labels == max(a, b)).sum())  # the larger label joins the smaller (groups are whole)
     assert view.labelled is bundle and bundle.labels(split).tolist() == labels.tolist()  # the bundle is untouched
 

@@ -53,7 +53,7 @@ def lines(path, n: int, timeout: float = 30.0) -> list[dict]:
 
 def test_keys_record_skip_and_undo(page, reviews):
     no_exception(page, "review")
-    assert page.locator(".st-key-rv-y button").is_enabled(), "the dashboard bundle needs suspects"
+    assert page.get_by_role("button", name="Same product (y)").is_enabled(), "the dashboard bundle needs suspects"
     page.locator('[data-testid="stMainBlockContainer"] h1').click()  # focus the page, not a widget
     page.keyboard.press("y")
     first = lines(reviews, 1)[0]
