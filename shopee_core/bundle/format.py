@@ -22,6 +22,15 @@ VARIANTS = ("base", "min2", "inb")
 SHOWN_SPLITS = ("valid", "test")
 ALL_POOL = "all"  # every labelled posting of the catalog as one candidate pool (optional)
 TOP_FIELDS = ("format_version", "dataset", "k", "models", "files")
+# ``storage``: the dtype of dense embedding rows and neighbour similarities (bundles written before
+# the field existed store float16)
+STORAGE_DTYPES = ("float32", "float16")
+LEGACY_STORAGE = "float16"
+
+
+def storage_dtype(manifest: dict) -> str:
+    """How a bundle stores its dense rows and similarities (its manifest's ``storage``)."""
+    return str(manifest.get("storage") or LEGACY_STORAGE)
 
 
 class BundleError(ShopeeError):

@@ -24,8 +24,9 @@ import scipy.sparse as sp
 
 from ..io import load_npy
 from ..matching import Neighbors
-from .format import (ALL_POOL, ALLOWED_SUFFIXES, FAMILIES, FORMAT_VERSION, MANIFEST, MODEL_FIELDS, POSTING_COLUMNS,
-                     POSTINGS, THRESHOLD_FIELDS, TOP_FIELDS, BundleError)
+from .format import (ALL_POOL, ALLOWED_SUFFIXES, FAMILIES, FORMAT_VERSION, LEGACY_STORAGE, MANIFEST, MODEL_FIELDS,
+                     POSTING_COLUMNS, POSTINGS, STORAGE_DTYPES, THRESHOLD_FIELDS, TOP_FIELDS, BundleError,
+                     storage_dtype)
 from .verified import VerifiedFiles, bundle_key
 from .writer import sha256
 
@@ -170,7 +171,8 @@ class Bundle:
 
     # ----------------------------------------------------------- arrays
     def embeddings(self, model_id: str):
-        """float16 rows (memory-mapped, read-only) or a CSR matrix; None for combinations."""
+        """Dense rows as stored (float32 or float16, memory-mapped, read-only) or a CSR matrix; None
+        for combinations."""
         key = ("emb", model_id)
         if key not in self._cache:
             self._cache[key] = _load_embeddings(self.file(model_id, "embeddings"))
@@ -254,6 +256,8 @@ def _check_manifest(m: dict) -> None:
         raise BundleError(f"manifest lacks field(s) {', '.join(missing)}")
     if m["format_version"] != FORMAT_VERSION:
         raise BundleError(f"bundle format {m['format_version']} is not supported (this tool reads {FORMAT_VERSION})")
+    if storage_dtype(m) not in STORAGE_DTYPES:
+        raise BundleError(f"manifest storage {m.get('storage')!r} is not one of {', '.join(STORAGE_DTYPES)}")
     if not isinstance(m["models"], list):  # an empty list is a bundle of data awaiting its models
         raise BundleError("manifest 'models' must be a list")
     ids = set()
@@ -378,11 +382,12 @@ def check_bundle(root) -> Bundle:
         try:
             emb = b.embeddings(mid)
             if emb is not None:
-                _check_embeddings(emb, n, mid)
+                _check_embeddings(emb, n, mid, storage_dtype(b.manifest))
             for name in model["files"]:
                 if name.startswith("neighbors"):
                     variant = "base" if name == "neighbors" else name.split("_", 1)[1]
                     for split in b.splits:
+                        _check_similarities(b, mid, name, split)
                         nb = b.neighbors(mid, split, variant)
                         # an imported predictions-only table is as wide as its largest predicted set
                         if nb.k != b.k and nb.k != min(b.k, nb.n) and not model.get("predictions_only"):
@@ -399,15 +404,22 @@ def check_bundle(root) -> Bundle:
     return b
 
 
-def _check_embeddings(emb, n: int, mid: str) -> None:
+def _check_similarities(b, mid: str, name: str, split: str) -> None:
+    dtype = storage_dtype(b.manifest)
+    got = _npz(b.file(mid, name))[f"{split}_sim"].dtype
+    if got != np.dtype(dtype):
+        raise BundleError(f"{mid}: {name} similarities are {got}, the manifest's storage is {dtype}")
+
+
+def _check_embeddings(emb, n: int, mid: str, dtype: str = LEGACY_STORAGE) -> None:
     if emb.shape[0] != n:
         raise BundleError(f"{mid}: embeddings have {emb.shape[0]} rows, postings {n}")
     if sp.issparse(emb):
         data = emb.data
         norms = np.sqrt(np.asarray(emb.multiply(emb).sum(axis=1)).ravel())
     else:
-        if emb.dtype != np.float16:
-            raise BundleError(f"{mid}: embeddings must be float16, got {emb.dtype}")
+        if emb.dtype != np.dtype(dtype):
+            raise BundleError(f"{mid}: embeddings must be {dtype} (the manifest's storage), got {emb.dtype}")
         data = np.asarray(emb, dtype=np.float32)
         norms = np.linalg.norm(data, axis=1)
     if not np.isfinite(data).all():

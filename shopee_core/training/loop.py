@@ -86,8 +86,9 @@ def train_step(net, opt, inputs: dict, target: torch.Tensor, precision: str, dev
                scaler=None) -> torch.Tensor:
     """One optimisation step at an effective ``precision`` (two forward/backward passes under SAM).
 
-    fp16 scales the loss; SAM's ascent uses the unscaled gradient and its base step goes
-    through the scaler, which skips it when either pass overflowed.
+    With a scaler (fp16) the loss is scaled; SAM's ascent uses the unscaled gradient and its base
+    step goes through the scaler, which skips it when either pass overflowed. Without one (the
+    seed's fp16 text runs) both passes back-propagate the plain loss.
     """
     def loss_of():
         with autocast(precision, dev):
@@ -223,7 +224,7 @@ def _build(run: _Run, workers: int | None) -> None:
     run.steps_per_epoch = min(len(run.loader), spec.get("max_steps") or len(run.loader))
     run.opt = build_optimizer(spec, run.model)
     run.sched, run.sched_every = build_scheduler(spec, run.opt, run.steps_per_epoch)
-    run.scaler = grad_scaler(run.precision, run.dev)
+    run.scaler = grad_scaler(run.precision, run.dev, bool(spec.get("loss_scaling", True)))
 
 
 def _resume(run: _Run, stored: dict | None) -> None:
@@ -252,7 +253,8 @@ def _write_config(run: _Run, data_dir) -> None:
         "model": entry.as_dict(), "overrides": overrides, "data": str(Path(data_dir).resolve()),
         "n_classes": int(len(run.classes)), "n_train": int(len(run.train_rows)), "n_valid": int(len(run.valid_rows)),
         "world_size": dist.world_size(), "device": str(run.dev),
-        "precision": {"requested": spec.get("precision", "fp32"), "effective": run.precision},
+        "precision": {"requested": spec.get("precision", "fp32"), "effective": run.precision,
+                      "loss_scaling": run.scaler is not None},
         "seed": int(spec["seed"]), "cudnn": {"deterministic": torch.backends.cudnn.deterministic,
                                              "benchmark": torch.backends.cudnn.benchmark},
         "versions": _versions()})
