@@ -196,6 +196,28 @@ def read_history(path) -> list[dict]:
     return check_records(records, str(path))
 
 
+def run_history(run_dir) -> dict:
+    """A finished run's history as a bundle ships it: ``{"history", "best", "selection"}``.
+
+    Runs trained before ``history.jsonl`` existed have only ``metrics.json``; their records get
+    the checkpoint decision from its ``best`` (the kept epoch; no per-epoch LR of each group)."""
+    run = Path(run_dir)
+    try:
+        metrics = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        metrics = {}
+    best, rule = metrics.get("best") or {}, metrics.get("selection")
+    if (run / HISTORY).is_file():
+        records = read_history(run)
+    else:
+        records = [_clean(dict(r)) for r in metrics.get("history") or []]
+        kept = best.get("epoch")
+        for r in records:
+            r.setdefault("selection", {"eligible": None, "kept": r.get("epoch") == kept, "best_epoch": kept})
+        records = check_records(records, str(run / "metrics.json"))
+    return {"history": records, "best": _clean(best), "selection": rule}
+
+
 def kept_epoch(records: list[dict]):
     """The epoch whose checkpoint the run kept: the last record's decision."""
     return records[-1].get("selection", {}).get("best_epoch") if records else None
