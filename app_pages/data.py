@@ -30,9 +30,12 @@ def _tables(_b, root: str, key: int, pool: str) -> dict:
     shared = D.shared_images(frame)
     tokens = D.token_counts(frame, top=40)
     titles = D.repeated_titles(frame)
-    return {"frame": frame, "splits": D.split_sizes(b), "sizes": D.group_size_counts(b, b.splits),
+    lengths = D.title_lengths(frame)
+    groups = {g: frame[frame["label_group"] == g] for g in D.largest_groups(frame, 3)["label_group"]}
+    return {"distinct_titles": int(frame["title_key"].nunique()), "length_counts": D.length_counts(lengths),
+            "groups": groups, "frame": frame, "splits": D.split_sizes(b), "sizes": D.group_size_counts(b, b.splits),
             "largest": D.largest_groups(frame, 3), "titles": titles, "title_hist": D.repeat_histogram(titles),
-            "lengths": D.title_lengths(frame), "tokens": tokens, "shared": shared,
+            "lengths": lengths, "tokens": tokens, "shared": shared,
             "shared_hist": {k: D.repeat_histogram(v) for k, v in shared.items()},
             "shared_summary": {k: D.sharing_summary(v, len(frame)) for k, v in shared.items()}}
 
@@ -83,7 +86,7 @@ csv_download(sizes, f"group_sizes_{bundle.name}.csv", "Group sizes as CSV", "dat
 
 st.markdown("##### The largest groups in this pool")
 for g in T["largest"].itertuples():
-    members = frame[frame["label_group"] == g.label_group]
+    members = T["groups"][g.label_group]
     st.caption(f"group {g.label_group} · {g.size} postings")
     gallery(bundle, members.assign(posting=members["row"]).head(12), key=f"data-group-{g.label_group}", columns=6,
             limit=12)
@@ -93,7 +96,7 @@ st.subheader("Titles")
 titles = T["titles"]
 summary = titles.groupby("kind")["postings"].agg(["size", "sum"]) if len(titles) else None
 c1, c2, c3 = st.columns(3)
-c1.metric("Distinct titles", f"{D._norm_titles(frame['title']).nunique():,}", border=True,
+c1.metric("Distinct titles", f"{T['distinct_titles']:,}", border=True,
           help="After lower-casing and collapsing spaces")
 for col, kind in ((c2, D.SAME), (c3, D.ACROSS)):
     n = 0 if summary is None or kind not in summary.index else int(summary.loc[kind, "size"])
@@ -117,23 +120,19 @@ for kind in (D.SAME, D.ACROSS):
         st.caption("none in this pool")
     for r in sub.itertuples():
         st.text(f"{r.postings} postings, {r.groups} group(s): {r.title}")
-        members = D.rows_with(frame, "title", r.title, normalise_titles=True)
+        members = D.rows_with(frame, "title_key", r.title)
         gallery(bundle, members.assign(posting=members["row"]).head(6), key=f"data-title-{kind}-{r.Index}",
                 columns=6, limit=6)
 
-lengths = T["lengths"]
+lengths, lc = T["lengths"], T["length_counts"]
 c1, c2 = st.columns(2)
-c1.plotly_chart(go.Figure(go.Histogram(x=lengths["characters"], marker_color="#1565c0", nbinsx=40),
-                          layout=dict(template=LIGHT, height=280, margin=dict(l=10, r=10, t=36, b=10),
-                                      title=dict(text="Title length (characters)", font=dict(size=14)),
-                                      xaxis_title="characters", yaxis_title="postings")),
-                key="data-len-chars", config={"displayModeBar": False}, theme=None)
-c2.plotly_chart(go.Figure(go.Histogram(x=lengths["words"], marker_color="#6a1b9a", nbinsx=30),
-                          layout=dict(template=LIGHT, height=280, margin=dict(l=10, r=10, t=36, b=10),
-                                      title=dict(text="Title length (words)", font=dict(size=14)),
-                                      xaxis_title="words", yaxis_title="postings")),
-                key="data-len-words", config={"displayModeBar": False}, theme=None)
-csv_download(lengths, f"title_lengths_{name}.csv", "Title lengths as CSV", "data-len-csv")
+for col, unit, colour in ((c1, "characters", "#1565c0"), (c2, "words", "#6a1b9a")):
+    u = lc[lc["unit"] == unit]
+    col.plotly_chart(bar(u["length"], u["postings"], f"Title length ({unit})", unit, "postings", colour=colour,
+                         height=280), key=f"data-len-{unit}", config={"displayModeBar": False}, theme=None)
+csv_download(lc, f"title_length_counts_{name}.csv", "Title lengths as CSV", "data-len-csv",
+             help="postings per title length; per posting: the next button")
+csv_download(lengths, f"title_lengths_{name}.csv", "Each posting's title length as CSV", "data-len-each-csv")
 
 tokens = T["tokens"]
 st.markdown("##### Most frequent tokens")

@@ -37,6 +37,7 @@ def pool_frame(bundle, pool: str) -> pd.DataFrame:
     cols = ["posting_id", "title", "label_group", "split", "image_phash"] + (["image"] if "image" in post else [])
     frame = post.iloc[rows][cols].reset_index(drop=True)
     frame.insert(0, "row", np.asarray(rows))
+    frame["title_key"] = _norm_titles(frame["title"])  # what "the same title" means here, computed once
     return frame
 
 
@@ -88,7 +89,8 @@ def _shared(frame: pd.DataFrame, key: pd.Series, what: str) -> pd.DataFrame:
 
 def repeated_titles(frame: pd.DataFrame) -> pd.DataFrame:
     """Titles (lower-cased, spaces collapsed) that >= 2 postings share: ``title, postings, groups, kind``."""
-    return _shared(frame, _norm_titles(frame["title"]), "title")
+    key = frame["title_key"] if "title_key" in frame else _norm_titles(frame["title"])
+    return _shared(frame, key, "title")
 
 
 def repeat_histogram(shared: pd.DataFrame) -> pd.DataFrame:
@@ -99,10 +101,10 @@ def repeat_histogram(shared: pd.DataFrame) -> pd.DataFrame:
     return h.sort_values(["postings", "kind"]).reset_index(drop=True)
 
 
-def rows_with(frame: pd.DataFrame, column: str, value, normalise_titles: bool = False) -> pd.DataFrame:
-    """The postings whose ``column`` equals ``value`` (titles compared as :func:`repeated_titles` does)."""
-    key = _norm_titles(frame[column]) if normalise_titles else frame[column].astype(str)
-    return frame[key.to_numpy() == str(value)]
+def rows_with(frame: pd.DataFrame, column: str, value) -> pd.DataFrame:
+    """The postings whose ``column`` equals ``value`` (``title_key``: titles compared as
+    :func:`repeated_titles` compares them)."""
+    return frame[frame[column].astype(str).to_numpy() == str(value)]
 
 
 def title_lengths(frame: pd.DataFrame) -> pd.DataFrame:
@@ -110,6 +112,16 @@ def title_lengths(frame: pd.DataFrame) -> pd.DataFrame:
     titles = frame["title"].fillna("").astype(str)
     return pd.DataFrame({"posting_id": frame["posting_id"].to_numpy(), "characters": titles.str.len().to_numpy(),
                          "words": titles.str.split().str.len().fillna(0).astype(int).to_numpy()})
+
+
+def length_counts(lengths: pd.DataFrame) -> pd.DataFrame:
+    """``unit, length, postings``: how many titles have each length in characters and in words
+    (the histograms' numbers; the per-posting table is the download)."""
+    out = []
+    for unit in ("characters", "words"):
+        c = lengths[unit].value_counts().sort_index()
+        out.append(pd.DataFrame({"unit": unit, "length": c.index.astype(int), "postings": c.to_numpy()}))
+    return pd.concat(out, ignore_index=True)
 
 
 def token_counts(frame: pd.DataFrame, top: int = 30, stop_words: bool = True) -> pd.DataFrame:

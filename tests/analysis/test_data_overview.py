@@ -29,7 +29,9 @@ def test_repeated_titles_split_into_same_group_and_across_groups(frame):
     h = D.repeat_histogram(t)
     assert h.to_dict("records") == [{"postings": 2, "kind": D.SAME, "values": 2},
                                     {"postings": 3, "kind": D.ACROSS, "values": 1}]
-    assert list(D.rows_with(frame, "title", "serum wajah 100ml", normalise_titles=True)["row"]) == [2, 3, 4]
+    keyed = frame.assign(title_key=D._norm_titles(frame["title"]))
+    assert list(D.rows_with(keyed, "title_key", "serum wajah 100ml")["row"]) == [2, 3, 4]
+    assert D.repeated_titles(keyed).equals(t)
 
 
 def test_shared_phashes_and_files(frame):
@@ -49,6 +51,9 @@ def test_groups_lengths_and_tokens(frame):
                                                             {"label_group": 3, "size": 2}]
     lengths = D.title_lengths(frame)
     assert list(lengths["words"]) == [2, 2, 3, 3, 3, 2, 2, 1] and lengths["characters"].iloc[1] == len("kaos  polos")
+    counts = D.length_counts(lengths)
+    words = counts[counts["unit"] == "words"]
+    assert dict(zip(words["length"], words["postings"])) == {1: 1, 2: 4, 3: 3}
     tokens = D.token_counts(frame, top=3)
     assert tokens.to_dict("records")[0] == {"token": "serum", "postings": 3, "count": 3}
     assert set(tokens["token"]) <= {"serum", "wajah", "100ml", "kaos", "polos", "tas", "kulit", "botol"}
