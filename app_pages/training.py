@@ -1,6 +1,8 @@
 """Training: how each trained model trained (loss, LR, valid F1 by epoch, the kept epoch) and the
 margin sweeps drawn as the study drew them, its own values beside ours."""
 
+import html
+
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -113,9 +115,10 @@ for i, line in enumerate(lines):
     for source, dash, opacity in (("ours", "solid", 1.0), ("study", "dash", 0.55)):
         g = fig_frame[(fig_frame["line"] == line) & (fig_frame["source"] == source)]
         if len(g):
-            fig.add_scatter(x=g["margin"], y=g["value"], name=f"{line} ({'ours' if source == 'ours' else 'study'})",
+            shown = html.escape(line)  # plotly reads tags in names: a bundle's text is shown literally
+            fig.add_scatter(x=g["margin"], y=g["value"], name=f"{shown} ({'ours' if source == 'ours' else 'study'})",
                             mode="lines+markers", opacity=opacity, line=dict(color=c, dash=dash),
-                            hovertemplate=f"{line}<br>m=%{{x}}: %{{y:.4f}}<extra>{source}</extra>")
+                            hovertemplate=f"{shown}<br>m=%{{x}}: %{{y:.4f}}<extra>{source}</extra>")
 label = {"f1": "F1", "recall": "recall", "precision": "precision"}[metric]
 fig.update_layout(template=LIGHT, height=460, margin=dict(l=10, r=10, t=36, b=10),
                   title=dict(text=f"{split} {label} against the margin ({ {'base': 'plain T', 'min2': 'Min2', 'inb': 'INB'}[variant] })",

@@ -144,7 +144,7 @@ def open_study(sw: Sweep, heartbeat: int = HEARTBEAT_S, grace: int = GRACE_S):
                                              grace_period=grace)
     except Exception as exc:  # a bad URL, a missing driver, an unreachable server
         raise ShopeeError(f"--storage {url.split('@')[-1]}: cannot open ({' '.join(str(exc).split())[:300]})") from None
-    sampler = optuna.samplers.GridSampler({"config": sw.names}, seed=0)
+    sampler = _grid_sampler(optuna, sw.names)
     study = optuna.create_study(study_name=sw.study_name, storage=storage, sampler=sampler, direction="maximize",
                                 load_if_exists=True)
     if study.user_attrs.get("sweep") is None:
@@ -153,6 +153,17 @@ def open_study(sw: Sweep, heartbeat: int = HEARTBEAT_S, grace: int = GRACE_S):
 
 
 HOST = socket.gethostname()
+
+
+def _grid_sampler(optuna, names):
+    """Optuna's grid sampler that also stamps each new trial with its worker (host, pid) the moment
+    the trial exists, so a worker killed at any point afterwards is recognised as gone."""
+    class GridWithWorker(optuna.samplers.GridSampler):
+        def before_trial(self, study, trial):
+            study._storage.set_trial_user_attr(trial._trial_id, "worker", {"host": HOST, "pid": os.getpid()})
+            super().before_trial(study, trial)
+
+    return GridWithWorker({"config": names}, seed=0)
 
 
 def _pid_alive(pid) -> bool:
@@ -251,7 +262,6 @@ def work(sw: Sweep, device=None, workers=None, progress: bool = True, max_config
         if rivals:  # another worker has (or had) it: step back; whoever checks later always yields
             report.yielded += 1
             raise optuna.TrialPruned(f"{name} is taken by trial {rivals[0].number}")
-        trial.set_user_attr("worker", {"host": HOST, "pid": os.getpid()})
         run = sw.run_dir(name)
         with _run_lock(run) as mine:
             if not mine:
