@@ -63,8 +63,8 @@ splits = T["splits"]
 cols = st.columns(3)
 for col, r in zip(cols, splits.itertuples()):
     held = f"{r.bundle_postings:,} in the bundle, {r.bundle_groups:,} groups"
-    col.metric(f"{r.split}", f"{r.catalog_postings:,}" if r.catalog_postings is not None else "—", help=held,
-               border=True)
+    known = r.catalog_postings is not None and r.catalog_postings == r.catalog_postings  # not None / NaN
+    col.metric(f"{r.split}", f"{int(r.catalog_postings):,}" if known else "—", help=held, border=True)
     col.caption(held)
 csv_download(splits, f"splits_{bundle.name}.csv", "Split sizes as CSV", "data-splits-csv")
 

@@ -42,4 +42,4 @@ def test_the_page_on_the_all_pool_and_the_word_cloud(analyses_bundle, monkeypatc
     assert any(f"{len(b.postings):,} postings" in c.value for c in at.caption)
     at.toggle(key="data-cloud").set_value(True).run()
     assert not at.exception
-    assert len(at.get("imgs")) == 1
+    assert len(at.get("image")) == 1

@@ -12,22 +12,29 @@ from tests.analysis.bundles import open_page, tiny_bundle
 PAGE = "app_pages/training.py"
 
 
+def frame_with(at, column: str):
+    """The shown table that has ``column`` (AppTest does not report st.dataframe keys)."""
+    found = [d.value for d in at.dataframe if column in d.value.columns]
+    assert found, [list(d.value.columns) for d in at.dataframe]
+    return found[0]
+
+
 def test_curves_and_the_sweep_figure(analyses_bundle, monkeypatch):  # noqa: F811
     at = open_page(PAGE, analyses_bundle, monkeypatch)
     assert at.multiselect(key="train-models").value == [TRAINED]
     charts = at.get("plotly_chart")
     assert len(charts) == 4  # loss, LR, valid F1, the sweep figure
-    kept = at.dataframe(key="train-kept").value
+    kept = frame_with(at, "kept_epoch")
     b = Bundle.open(analyses_bundle)
     assert int(kept["kept_epoch"].iloc[0]) == b.history(TRAINED)[-1]["selection"]["best_epoch"] + 1
     assert int(kept["epochs"].iloc[0]) == 3
-    best = at.dataframe(key="train-best").value
+    best = frame_with(at, "best_margin")
     ours = S.long_form([b.sweep(SWEEP)])
     assert float(best["f1"].iloc[0]) == ours["f1"].max()
     at.segmented_control(key="train-variant").set_value("min2").run()
     at.segmented_control(key="train-metric").set_value("recall").run()
     assert not at.exception
-    best = at.dataframe(key="train-best").value
+    best = frame_with(at, "best_margin")
     assert float(best["recall"].iloc[0]) == S.long_form([b.sweep(SWEEP)], variant="min2")["recall"].max()
 
 
