@@ -27,16 +27,22 @@ def _charts(pg) -> int:
     return pg.locator('[data-testid="stMainBlockContainer"] .js-plotly-plot').count()
 
 
-def test_data_overview_on_test_and_on_all(page):
+def test_data_overview_on_test_and_on_all(page, analyses_bundle):  # noqa: F811
+    from shopee_core.bundle import Bundle
+
+    b = Bundle.open(analyses_bundle)
+    main = page.locator('[data-testid="stMainBlockContainer"]')
     page.goto(f"{page.url_base}/data")
     settle(page, "Data overview")
     no_exception(page, "data")
+    assert f"{len(b.split_rows('test')):,} postings" in main.get_by_text("the sidebar's split").first.inner_text()
     assert _charts(page) >= 5
     assert page.locator('[data-testid="stMainBlockContainer"] img[src^="data:image/jpeg;base64"]').count() > 0
     page.locator('[data-testid="stSidebar"]').get_by_text("all labelled").click()
     settle(page, "Data overview", after_action=True)
     no_exception(page, "data (all)")
-    assert page.get_by_text("pool all labelled").count() >= 1 or page.get_by_text("all labelled").count() >= 1
+    caption = main.get_by_text("the sidebar's split").first.inner_text()
+    assert "all labelled" in caption and f"{len(b.postings):,} postings" in caption
     assert _charts(page) >= 5
 
 
