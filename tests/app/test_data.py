@@ -43,3 +43,16 @@ def test_the_page_on_the_all_pool_and_the_word_cloud(analyses_bundle, monkeypatc
     at.toggle(key="data-cloud").set_value(True).run()
     assert not at.exception
     assert len(at.get("image")) == 1
+
+
+def test_both_pages_on_the_shipped_demo_bundle(monkeypatch):
+    """The shipped bundle (built before image file names shipped) shows pHash sharing only, and says so."""
+    from pathlib import Path
+
+    demo = Path(__file__).resolve().parents[2] / "precomputed" / "demo"
+    at = open_page(PAGE, demo, monkeypatch)
+    assert len(at.get("plotly_chart")) >= 5
+    if "image" not in Bundle.open(demo).postings:
+        assert any("does not list image file names" in c.value for c in at.caption)
+    at.switch_page("app_pages/training.py").run()
+    assert not at.exception, [e.value for e in at.exception]
