@@ -135,21 +135,39 @@ def _optuna():
     return optuna
 
 
-def open_study(sw: Sweep, heartbeat: int = HEARTBEAT_S, grace: int = GRACE_S):
+@contextlib.contextmanager
+def _setup_lock(folder: Path):
+    """Workers starting together on a fresh storage would each create its tables and the study;
+    on one machine they take turns (a database server serialises the rest, and a loser retries)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / ".study.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def open_study(sw: Sweep, heartbeat: int = HEARTBEAT_S, grace: int = GRACE_S, tries: int = 3):
     optuna = _optuna()
     url = sw.storage_url
     kwargs = {"connect_args": {"timeout": 120}} if url.startswith("sqlite") else {}
-    try:
-        storage = optuna.storages.RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=heartbeat,
-                                             grace_period=grace)
-    except Exception as exc:  # a bad URL, a missing driver, an unreachable server
-        raise ShopeeError(f"--storage {url.split('@')[-1]}: cannot open ({' '.join(str(exc).split())[:300]})") from None
     sampler = _grid_sampler(optuna, sw.names)
-    study = optuna.create_study(study_name=sw.study_name, storage=storage, sampler=sampler, direction="maximize",
-                                load_if_exists=True)
-    if study.user_attrs.get("sweep") is None:
-        study.set_user_attr("sweep", sw.meta)
-    return study
+    for attempt in range(tries):
+        try:
+            with _setup_lock(sw.out):
+                storage = optuna.storages.RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=heartbeat,
+                                                     grace_period=grace)
+                study = optuna.create_study(study_name=sw.study_name, storage=storage, sampler=sampler,
+                                            direction="maximize", load_if_exists=True)
+                if study.user_attrs.get("sweep") is None:
+                    study.set_user_attr("sweep", sw.meta)
+                return study
+        except Exception as exc:  # a bad URL, a missing driver, an unreachable server, a setup race elsewhere
+            if attempt == tries - 1:
+                raise ShopeeError(f"--storage {url.split('@')[-1]}: cannot open "
+                                  f"({' '.join(str(exc).split())[:300]})") from None
+            time.sleep(random.uniform(0.5, 2.0))
 
 
 HOST = socket.gethostname()

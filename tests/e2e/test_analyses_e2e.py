@@ -24,7 +24,10 @@ def page(analyses_bundle):  # noqa: F811
 
 
 def _charts(pg) -> int:
-    return pg.locator('[data-testid="stMainBlockContainer"] .js-plotly-plot').count()
+    charts = pg.locator('[data-testid="stMainBlockContainer"] [data-testid="stPlotlyChart"]')
+    for i in range(charts.count()):  # drawn, not just placed
+        charts.nth(i).locator(".main-svg").first.wait_for(state="attached")
+    return charts.count()
 
 
 def test_data_overview_on_test_and_on_all(page, analyses_bundle):  # noqa: F811

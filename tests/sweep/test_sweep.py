@@ -74,10 +74,11 @@ def test_two_workers_on_one_storage_train_each_configuration_once(tiny_catalog, 
     grid = "margin=0.4,0.5,0.6,0.7"
     # each worker stops after 2 configurations: both must take part for all 4 to finish
     procs = [subprocess.Popen(_cmd(tiny_catalog, out, grid, 1, "--max-configs", "2"), cwd=ROOT, env=_env(),
-                              stdout=subprocess.PIPE,
-                              stderr=subprocess.DEVNULL, text=True) for _ in range(2)]
-    outputs = [p.communicate(timeout=600)[0] for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], outputs
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [p.communicate(timeout=600) for p in procs]
+    errors = [e for _, e in outputs]
+    outputs = [o for o, _ in outputs]
+    assert [p.returncode for p in procs] == [0, 0], [e[-2000:] for e in errors]
     names = [f"margin-{m}" for m in ("0.4", "0.5", "0.6", "0.7")]
     for name in names:
         assert len(_attempts(out, name)) == 1, (name, _attempts(out, name))
