@@ -8,7 +8,8 @@ import pytest
 
 from shopee_core.cli import build_parser, main
 
-COMMANDS = ["demo-data", "split", "train", "embed", "evaluate", "build-bundle", "check-bundle", "predict", "models"]
+COMMANDS = ["demo-data", "split", "train", "embed", "evaluate", "build-bundle", "check-bundle", "predict", "models",
+            "sweep", "add-sweep", "remove-sweep"]
 
 
 def run_cli(*args):

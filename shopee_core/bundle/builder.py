@@ -34,9 +34,9 @@ from ..io import atomic_write_json
 from ..matching import Decision, Embeddings, Pool, model_source
 from ..models import leaves, list_models, members, with_overrides
 from ..models.registry import ModelEntry
-from .cache import DataFingerprint, Stage, leaf_embeddings
+from .cache import DataFingerprint, Stage, leaf_embeddings, run_folder
 from .edit import swap_in
-from .format import ALL_POOL, REFERENCE, SHOWN_SPLITS, THUMBS, model_dir
+from .format import ALL_POOL, HISTORY, REFERENCE, SEED_SWEEPS, SHOWN_SPLITS, THUMBS, model_dir
 from .writer import seal, write_array, write_embeddings, write_jpeg, write_neighbors, write_postings
 
 SHOWN = SHOWN_SPLITS
@@ -149,6 +149,7 @@ class Plan:
     shown: np.ndarray = field(init=False)        # rows of frame that the bundle shows
     pool_frame: pd.DataFrame = field(init=False)
     split_rows: dict = field(init=False)         # pool -> rows into pool_frame
+    runs: dict = field(init=False, default_factory=dict)  # trained model id -> its run folder in the cache
 
     def __post_init__(self):
         every = ALL_POOL in self.pools
@@ -258,6 +259,8 @@ def _embed_leaves(p: Plan, stage: Stage, device, workers) -> tuple[dict, dict]:
         log(f"    {e.id}: {how} ({time.time() - t0:.0f} s)")
         clock.done(e, time.time() - t0, reused=how.startswith("reused"))
         raw[e.id], norms[e.id] = m[p.shown], (None if n is None else n[p.shown])
+        if e.trainable:
+            p.runs[e.id] = run_folder(e, stage, fingerprints)
     return raw, norms
 
 
@@ -333,6 +336,8 @@ def _match_models(p: Plan, raw, norms, new: Path, umap, skip_embeddings) -> list
                 dtype=p.storage)
             if e.kind == "tfidf":
                 files["vectorizer"] = _tfidf_states(p, e, new, model_dir(e.id))
+            if e.id in p.runs:
+                files["history"] = _history(p.runs[e.id], new, model_dir(e.id))
             model = _manifest_model(e, thresholds, metrics, files)
             if e.family == "fusion" and e.spec.get("combine") == "mean":
                 f1 = model["metrics"]["valid"]["min2"]["f1"]
@@ -444,6 +449,14 @@ def _tfidf_states(p: Plan, e: ModelEntry, new: Path, rel: str) -> str:
     return f"{rel}/vectorizer.json"
 
 
+def _history(run: Path, new: Path, rel: str) -> str:
+    """The trained run's epochs (loss, LR, valid F1, the kept epoch) for the Training page."""
+    from ..training.history import run_history
+
+    atomic_write_json(new / rel / HISTORY, run_history(run))
+    return f"{rel}/{HISTORY}"
+
+
 def _union_model(e: ModelEntry, d: Decision, pools, d_inb: Decision | None = None) -> dict:
     """A union's thresholds and metrics (it stores no table: the dashboard unites its sides' tables).
     ``d_inb``: each side on its own INB table at its re-searched T′, T2′ (``inb_sides``)."""
@@ -491,10 +504,11 @@ def _write_postings(p: Plan, new: Path) -> None:
     log(f"[thumbs] {len(p.pool_frame)} thumbnails")
     thumbs = _thumbnails(p, new)
     postings = p.pool_frame.assign(thumb=thumbs)[["posting_id", "title", "label_group", "split", "image_phash",
-                                                  "thumb"]]
+                                                  "thumb", "image"]]
     write_postings(new, postings)
     (new / REFERENCE).parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(REFERENCE_CSV, new / REFERENCE)
+    shutil.copyfile(REFERENCE_CSV.parent / "seed_sweeps.csv", new / SEED_SWEEPS)
 
 
 def _thumbnails(p: Plan, new: Path) -> list[str]:

@@ -6,6 +6,11 @@ every array and checks shapes, NaN, ranges and unit norms. A checksum verified o
 remembered by the file's identity (:mod:`.verified`), so reopening an unchanged bundle
 hashes nothing; ``check_bundle`` always hashes every file.
 
+Optional parts, absent from older bundles (which still open): a trained model's epoch history
+(``files["history"]``, :meth:`Bundle.history`), sweep results (manifest ``sweeps``, files under
+``sweeps/``, :meth:`Bundle.sweep`) and the study's sweep tables (``reference/seed_sweeps.csv``).
+Each is validated when read and by ``check_bundle``.
+
 Candidate pools: each shown split (``valid``, ``test``) and, when the bundle carries it,
 ``all`` — every labelled posting in one pool (``dataset.shown_splits`` lists them).
 """
@@ -22,6 +27,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ..errors import ShopeeError
 from ..io import load_npy
 from ..matching import Neighbors
 from .format import (ALL_POOL, ALLOWED_SUFFIXES, FAMILIES, FORMAT_VERSION, LEGACY_STORAGE, MANIFEST, MODEL_FIELDS,
@@ -229,6 +235,49 @@ class Bundle:
             raise BundleError(f"{what}: {split} neighbours point into another split")
         return local.astype(np.int32)
 
+    def history(self, model_id: str) -> list[dict] | None:
+        """A trained model's epoch records (None when the bundle ships none for it)."""
+        from ..training.history import read_history
+
+        def load(path):
+            try:
+                return read_history(path)
+            except ShopeeError as exc:
+                raise BundleError(f"{model_id}: {exc}") from None
+        return self._model_array(model_id, "history", load)
+
+    @property
+    def sweep_names(self) -> list[str]:
+        return [s["name"] for s in self.manifest.get("sweeps") or []]
+
+    def sweep(self, name: str) -> dict:
+        """A shipped sweep's results document, checked (rows per configuration)."""
+        from ..analysis.sweeps import read_sweep
+
+        entry = next((s for s in self.manifest.get("sweeps") or [] if s["name"] == name), None)
+        if entry is None:
+            raise BundleError(f"bundle {self.name} has no sweep {name!r}")
+        key = ("sweep", name)
+        if key not in self._cache:
+            try:
+                self._cache[key] = read_sweep(self.root / entry["path"])
+            except ShopeeError as exc:
+                raise BundleError(f"sweep {name}: {exc}") from None
+        return self._cache[key]
+
+    @cached_property
+    def seed_sweeps(self) -> pd.DataFrame | None:
+        """The study's sweep tables shipped with the bundle (None for older bundles)."""
+        from ..analysis.sweeps import read_seed_sweeps
+
+        rel = next((r for r in self.manifest["files"] if r.endswith("seed_sweeps.csv")), None)
+        if rel is None:
+            return None
+        try:
+            return read_seed_sweeps(self.root / rel)
+        except ShopeeError as exc:
+            raise BundleError(str(exc)) from None
+
     @cached_property
     def reference(self) -> pd.DataFrame | None:
         rel = next((r for r in self.manifest["files"] if r.endswith("seed_results.csv")), None)
@@ -276,6 +325,16 @@ def _check_manifest(m: dict) -> None:
         for name, f in model["files"].items():
             if not isinstance(f, dict) or "path" not in f or "sha256" not in f:
                 raise BundleError(f"model {model['id']}: file entry {name!r} needs path and sha256")
+    sweeps = m.get("sweeps", [])
+    if not isinstance(sweeps, list) or not all(isinstance(s, dict) and isinstance(s.get("name"), str) and
+                                               isinstance(s.get("path"), str) for s in sweeps):
+        raise BundleError("manifest 'sweeps' must be a list of {name, path}")
+    names = [s["name"] for s in sweeps]
+    if len(set(names)) != len(names):
+        raise BundleError("manifest lists a sweep twice")
+    for s in sweeps:
+        if not isinstance(m["files"], dict) or s["path"] not in m["files"]:
+            raise BundleError(f"sweep {s['name']}: {s['path']} is not among the manifest's checksummed files")
     for model in m["models"]:
         for member in model["spec"].get("members", []) or []:
             if member not in ids:
@@ -392,6 +451,7 @@ def check_bundle(root) -> Bundle:
                         # an imported predictions-only table is as wide as its largest predicted set
                         if nb.k != b.k and nb.k != min(b.k, nb.n) and not model.get("predictions_only"):
                             raise BundleError(f"{mid}: {name} has k={nb.k}, manifest says {b.k}")
+            b.history(mid)
             um = b.umap(mid)
             if um is not None and (um.shape != (n, 2) or not np.isfinite(um).all()):
                 raise BundleError(f"{mid}: umap must be ({n}, 2) finite, got {um.shape}")
@@ -399,6 +459,15 @@ def check_bundle(root) -> Bundle:
             problems.append(str(exc))
         except Exception as exc:  # a malformed array must still give a one-line reason
             problems.append(f"{mid}: {type(exc).__name__}: {' '.join(str(exc).split())}")
+    for name in b.sweep_names:
+        try:
+            b.sweep(name)
+        except BundleError as exc:
+            problems.append(str(exc))
+    try:
+        b.seed_sweeps
+    except BundleError as exc:
+        problems.append(str(exc))
     if problems:
         raise BundleError(f"{root}: {'; '.join(problems[:3])}" + (f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""))
     return b
