@@ -142,13 +142,19 @@ try:
                 scope = f"th-m-{mid}"
                 n_sides = len(s["sides"])
                 st.caption("Union: each side predicts with its own thresholds; the final set is the union.")
-                min2 = toggle("Min2 on every side", f"{scope}-min2", any(x["t2"] is not None for x in s["sides"]))
+                inb = s["has_inb"] and toggle("After INB", f"{scope}-inb", False,
+                                              help="Each side on its own INB table (blended with its own T, T2, "
+                                                   "T′ and T2′ re-searched on its own), as the seed's union runs")
+                scope = f"{scope}-inb" if inb else scope
+                sides_now = s["inb_sides"] if inb else s["sides"]
+                min2 = toggle("Min2 on every side", f"{scope}-min2", any(x["t2"] is not None for x in sides_now))
                 overrides = []
-                for i, side in enumerate(s["sides"]):
-                    st.markdown(f"**{side['model']}**")
-                    overrides.append(side_sliders(scope, f"-{i}", side["t"], side["t2"], min2, f"· {side['model']}"))
-                decision = D.decision(bundle, mid, sides=overrides, min2=min2)
-                reference = D.decision(bundle, mid)
+                for i, side in enumerate(sides_now):
+                    st.markdown(f"**{side['model']}**" + (" after INB" if inb else ""))
+                    overrides.append(side_sliders(scope, f"-{i}", side["t"], side["t2"], min2, f"· {side['model']}",
+                                                  after_inb=inb))
+                decision = D.decision(bundle, mid, sides=overrides, min2=min2, inb=int(inb))
+                reference = D.decision(bundle, mid, inb=int(inb))
             elif s["kind"] == "inb_only":
                 scope = f"th-m-{mid}"
                 st.caption(f"This entry stores only its INB table ({s['inb_iters']} iterations): T′ and T2′ "

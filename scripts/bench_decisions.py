@@ -90,9 +90,10 @@ def write_bundle(b: Bundle, out: Path) -> Path:
         files = {}
         if "neighbors" in m["files"]:
             nb = b._cache[("nb", m["id"], "test", "base")]
-            files["neighbors"] = write_neighbors(out, f"models/{m['id']}/neighbors.npz", {"test": (nb.idx, nb.sim)})
+            files["neighbors"] = write_neighbors(out, f"models/{m['id']}/neighbors.npz", {"test": (nb.idx, nb.sim)},
+                                                 "float16")
         if "embeddings" in m["files"]:
-            files["embeddings"] = write_embeddings(out, f"models/{m['id']}", b._cache[("emb", m["id"])])
+            files["embeddings"] = write_embeddings(out, f"models/{m['id']}", b._cache[("emb", m["id"])], "float16")
         metrics = {}
         if m["id"] != "union":
             sc = D.scores(b, m["id"], "test")
@@ -102,7 +103,7 @@ def write_bundle(b: Bundle, out: Path) -> Path:
     (out / REFERENCE).parent.mkdir(parents=True, exist_ok=True)
     (out / REFERENCE).write_bytes(ref.read_bytes())
     seal(out, {"dataset": {"source": "synthetic", "counts": {"test": len(b.postings)}}, "k": b.k,
-               "models": models, "files": {}})
+               "storage": "float16", "models": models, "files": {}})
     return out
 
 

@@ -9,6 +9,7 @@ Imports run one way, each layer using only those before it:
     -> training   the loop, optimisers and schedules, checkpoints, embedding runs
     -> analysis   error taxonomy, agreement, leaderboard, query, UMAP, the bundle adapter
     -> bundle     format, reader, writer, the builder (which orchestrates all of the above)
+    -> sweep      a recipe over a grid of spec values (Optuna), each run scored as the builder does
     -> cli        ``python -m shopee_core``
 
 The dashboard (``app.py``, ``app_pages/``, ``dashboard/``) and ``scripts/`` import from

@@ -8,7 +8,8 @@ import pytest
 
 from shopee_core.cli import build_parser, main
 
-COMMANDS = ["demo-data", "split", "train", "embed", "evaluate", "build-bundle", "check-bundle", "predict", "models"]
+COMMANDS = ["demo-data", "split", "train", "embed", "evaluate", "build-bundle", "check-bundle", "predict", "models",
+            "sweep", "add-sweep", "remove-sweep"]
 
 
 def run_cli(*args):
@@ -220,3 +221,24 @@ def test_embed_refuses_all_zero_rows_and_writes_nothing(tiny_catalog, tmp_path, 
     out = tmp_path / "p.npy"
     assert main(["embed", "--model", "phash", "--data", str(tiny_catalog), "--out", str(out)]) == 1
     assert not out.exists()
+
+
+def test_evaluate_tunes_on_float32(tmp_path):
+    """Issue 21, point 2: `evaluate` searches T on float32 similarities (T = 0.305 by hand,
+    tests/bundle/float16_flip.py; float16-rounded ones would give 0.300)."""
+    import numpy as np
+    import pandas as pd
+
+    from tests.bundle.float16_flip import flip_rows
+
+    labels = np.repeat(np.arange(6), 2)
+    split = np.array(["valid"] * 6 + ["test"] * 6)
+    x, _ = flip_rows(labels, np.arange(6))
+    pd.DataFrame({"posting_id": [f"p{i}" for i in range(12)], "label_group": labels, "split": split}).to_csv(
+        tmp_path / "p.csv", index=False)
+    np.save(tmp_path / "x.npy", x)
+    r = run_cli("evaluate", "--postings", tmp_path / "p.csv", "--embeddings", tmp_path / "x.npy", "--tune-split",
+                "valid", "--search-min2", "--split", "test", "--k", "6", "--json", tmp_path / "out.json")
+    assert r.returncode == 0, r.stderr
+    (side,) = json.loads((tmp_path / "out.json").read_text())["thresholds"]["sides"]
+    assert (side["t"], side["t2"]) == (0.305, 0.305)

@@ -97,9 +97,12 @@ def fusable_models(bundle) -> list[str]:
     return [m["id"] for m in bundle.models if can_embed(bundle, m["id"])]
 
 
-def union_sides(bundle, model_id: str) -> list[dict]:
-    """Per-side ``{"model", "t", "t2"}`` of a union model (nested unions flattened)."""
+def union_sides(bundle, model_id: str, inb: bool = False) -> list[dict]:
+    """Per-side ``{"model", "t", "t2"}`` of a union model (nested unions flattened); ``inb``: each
+    side's INB table thresholds (``inb_sides``, a union whose sides were blended one by one)."""
     m = bundle.model(model_id)
+    if inb:
+        return [{"model": s["model"], "t": s["t"], "t2": s.get("t2")} for s in m["thresholds"].get("inb_sides") or []]
     sides = m["thresholds"].get("sides")
     if not sides:
         sides = []
@@ -122,7 +125,8 @@ def model_setting(bundle, model_id: str) -> dict:
     """The bundle's tuned setting of a model (thresholds are cosine distances).
 
     ``kind``: ``table`` (a neighbour table: single model or mean fusion), ``union``
-    (``sides``: each member at its own thresholds) or ``inb_only`` (only an INB table,
+    (``sides``: each member at its own thresholds; ``inb_sides``: each member's INB table at its
+    re-searched thresholds, when the union has INB) or ``inb_only`` (only an INB table,
     e.g. ``<fusion>_inb3``). ``fixed``: an imported predictions-only table, whose sets no
     threshold changes (any T in (0, 1] gives them).
     """
@@ -136,7 +140,8 @@ def model_setting(bundle, model_id: str) -> dict:
            "can_embed": can_embed(bundle, model_id), "inb_vectors": inb_vectors(bundle, model_id),
            "fixed": is_predictions_only(bundle, model_id)}
     if is_union(bundle, model_id):
-        out.update(kind="union", sides=union_sides(bundle, model_id), has_inb=False)
+        inb_sides = union_sides(bundle, model_id, inb=True)
+        out.update(kind="union", sides=union_sides(bundle, model_id), inb_sides=inb_sides, has_inb=bool(inb_sides))
     elif is_inb_only(bundle, model_id):
         out.update(kind="inb_only")
     elif has_table(bundle, model_id):
@@ -280,19 +285,22 @@ def decision(bundle, model_id: str, *, t=None, t2=None, min2: bool = True, inb: 
     blending with ``blend=(t, t2)`` (default the tuned base thresholds).
     ``weights``: re-weight a mean fusion's members (``knn``: exact search of the fused set,
     or scored on the members' candidates — fast).
-    ``sides``: for a union, per-side ``(t, t2)`` overrides (None keeps a side as tuned).
+    ``sides``: for a union, per-side ``(t, t2)`` overrides (None keeps a side as tuned); with
+    ``inb=1`` a union with stored INB thresholds unites its sides' INB tables.
     """
     s = model_setting(bundle, model_id)
     iters = int(inb)
     if s["kind"] == "union":
-        if iters:
-            raise DecisionError("INB applies to a single model or a mean fusion, not to a union")
+        if iters and (iters != 1 or not s["has_inb"]):
+            raise DecisionError(f"{model_id}: a union has INB only as stored (each side's INB table, inb=1)"
+                                if s["has_inb"] else f"{model_id}: this union has no INB thresholds")
         out = []
-        for i, side in enumerate(s["sides"]):
+        for i, side in enumerate(s["inb_sides"] if iters else s["sides"]):
             st, st2 = side["t"], side["t2"]
             if sides is not None and i < len(sides) and sides[i] is not None:
                 st, st2 = sides[i]
-            out.append(Side(model_source(side["model"]), float(st), None if (st2 is None or not min2) else float(st2)))
+            out.append(Side(model_source(side["model"], "inb" if iters else "base"), float(st),
+                            None if (st2 is None or not min2) else float(st2)))
         return Decision(tuple(out), model_id)
     if s["kind"] == "inb_only":
         if weights is not None or blend is not None:

@@ -46,8 +46,10 @@ def describe(model: dict, bundle=None) -> str:
         parts.append(f"{loss} m={spec['margin']}" if spec.get("margin") is not None else loss)
     weights = spec.get("weights")
     if weights and weights != "none":
+        text = str(weights)
         parts.append({"imagenet": "ImageNet weights", "hub": "Hugging Face weights"}.get(
-            weights, str(weights).replace("package:", "") + " weights")
+            weights, f"ImageNet weights {text[5:]}" if text.startswith("timm:") else text.replace("package:", "")
+            + " weights")
             + (" (frozen)" if model.get("kind") == "image_frozen" else ""))
     elif weights == "none" and spec.get("trained"):
         parts.append("random init")
@@ -166,6 +168,9 @@ def _leaderboard(bundle, split: str, variant: str) -> pd.DataFrame:
         if th.get("sides"):
             row["t"] = " / ".join(f"{s['t']:.3f}" for s in th["sides"])
             row["t2"] = " / ".join("—" if s.get("t2") is None else f"{s['t2']:.3f}" for s in th["sides"])
+        if th.get("inb_sides"):  # a union's INB: each side on its own INB table
+            row["inb_t"] = " / ".join(f"{s['t']:.3f}" for s in th["inb_sides"])
+            row["inb_t2"] = " / ".join("—" if s.get("t2") is None else f"{s['t2']:.3f}" for s in th["inb_sides"])
         seed = np.nan
         seed_p = seed_r = np.nan
         recipe = m.get("recipe")

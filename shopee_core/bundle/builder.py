@@ -34,9 +34,9 @@ from ..io import atomic_write_json
 from ..matching import Decision, Embeddings, Pool, model_source
 from ..models import leaves, list_models, members, with_overrides
 from ..models.registry import ModelEntry
-from .cache import DataFingerprint, Stage, leaf_embeddings
+from .cache import DataFingerprint, Stage, leaf_embeddings, run_folder
 from .edit import swap_in
-from .format import ALL_POOL, REFERENCE, SHOWN_SPLITS, THUMBS, model_dir
+from .format import ALL_POOL, HISTORY, REFERENCE, SEED_SWEEPS, SHOWN_SPLITS, THUMBS, model_dir
 from .writer import seal, write_array, write_embeddings, write_jpeg, write_neighbors, write_postings
 
 SHOWN = SHOWN_SPLITS
@@ -45,6 +45,11 @@ THUMB_SIDE = 112
 QUERY_KINDS = {"tfidf", "phash", "e5", "text_zeroshot", "image_zeroshot"}
 REFERENCE_CSV = Path(__file__).resolve().parents[2] / "precomputed" / "reference" / "seed_results.csv"
 SEARCH_MODES = ("seed", "full")
+# how a bundle stores dense embedding rows and neighbour similarities (thresholds and stored metrics
+# always come from float32 tables): the seed's recipes and the project's keep float32 (a 34,250-posting
+# Kaggle bundle affords it); the committed demo bundle keeps float16 to stay lean
+STORAGE_DTYPES = ("float32", "float16")
+PROFILE_STORAGE = {"seed18": "float32", "tuned": "float32", "smoke": "float32", "demo": "float16"}
 
 
 def log(msg: str) -> None:
@@ -96,7 +101,12 @@ def missing_weights(entries: list[ModelEntry]) -> list[str]:
             continue
         try:
             if e.kind.startswith("image"):
-                imagenet_weights_file(backbone) if w == "imagenet" else package_weights_file(w.split(":", 1)[1])
+                if w.startswith("package:"):
+                    package_weights_file(w.split(":", 1)[1])
+                elif w == "imagenet" or w.startswith("timm:"):
+                    imagenet_weights_file(backbone, w)
+                elif not Path(w).expanduser().is_file():
+                    raise WeightsUnavailable(f"weights file {w}: no such file")
             else:
                 resolve_text_weights(backbone if w == "hub" else w)
         except WeightsUnavailable as exc:
@@ -135,9 +145,11 @@ class Plan:
     k: int
     search: str | None
     pools: tuple = SHOWN
+    storage: str = "float32"
     shown: np.ndarray = field(init=False)        # rows of frame that the bundle shows
     pool_frame: pd.DataFrame = field(init=False)
     split_rows: dict = field(init=False)         # pool -> rows into pool_frame
+    runs: dict = field(init=False, default_factory=dict)  # trained model id -> its run folder in the cache
 
     def __post_init__(self):
         every = ALL_POOL in self.pools
@@ -173,7 +185,16 @@ def with_spec_overrides(entries: list[ModelEntry], overrides: dict | None) -> li
     return [with_overrides(e, per_model.get(e.id)) for e in entries]
 
 
-def _prepare(profile, data_dir, out, k, only, search, overrides=None, pools=SHOWN) -> Plan:
+def storage_of(profile: str, storage: str | None) -> str:
+    """The dtype a bundle stores its dense rows and similarities in (None: the profile's)."""
+    storage = storage or PROFILE_STORAGE.get(profile, "float32")
+    if storage not in STORAGE_DTYPES:
+        raise ShopeeError(f"--storage must be one of {', '.join(STORAGE_DTYPES)}, got {storage!r}")
+    return storage
+
+
+def _prepare(profile, data_dir, out, k, only, search, overrides=None, pools=SHOWN, storage=None) -> Plan:
+    storage = storage_of(profile, storage)
     entries = with_spec_overrides(_entries(profile, only), overrides)
     catalog = load_catalog(data_dir, check_images=True)
     if not catalog.has_labels:
@@ -191,13 +212,14 @@ def _prepare(profile, data_dir, out, k, only, search, overrides=None, pools=SHOW
         k = max((int(e.spec.get("k", 50)) for e in entries), default=50)
     if tuple(pools) not in (SHOWN, WITH_ALL):
         raise ShopeeError(f"pools must be {', '.join(SHOWN)} (+ {ALL_POOL}), got {', '.join(pools)}")
-    return Plan(profile, entries, catalog, frame, Path(data_dir), Path(out), k, search, tuple(pools))
+    return Plan(profile, entries, catalog, frame, Path(data_dir), Path(out), k, search, tuple(pools), storage)
 
 
 # --------------------------------------------------------------------------- build
 def build(profile: str, data_dir, out, k: int | None = None, device: str | None = None, workers: int | None = None,
           umap: bool = True, only: list[str] | None = None, skip_embeddings: tuple = (),
-          search: str | None = None, overrides: dict | None = None, pool_all: bool = False) -> dict:
+          search: str | None = None, overrides: dict | None = None, pool_all: bool = False,
+          storage: str | None = None) -> dict:
     """``skip_embeddings``: models that ship neighbour tables and maps but no embedding rows (keeps a
     committed bundle lean; the dashboard then cannot re-fuse them or score pairs outside their tables).
     ``search``: None tunes every model with its recipe's threshold search, ``"seed"`` / ``"full"``
@@ -205,9 +227,11 @@ def build(profile: str, data_dir, out, k: int | None = None, device: str | None 
     profile's, e.g. 50 for seed18 as the seed, 51 for tuned so a 51-member group can be found whole).
     ``overrides``: spec overrides (:func:`with_spec_overrides`); they enter every cache key.
     ``pool_all``: also tables and metrics with every labelled posting as one candidate pool
-    (``all``; thresholds still tuned on valid)."""
+    (``all``; thresholds still tuned on valid). ``storage``: ``float32`` or ``float16`` rows and
+    similarities in the bundle (None: the profile's, :data:`PROFILE_STORAGE`); tuning and the stored
+    metrics use float32 either way."""
     t_start = time.time()
-    p = _prepare(profile, data_dir, out, k, only, search, overrides, WITH_ALL if pool_all else SHOWN)
+    p = _prepare(profile, data_dir, out, k, only, search, overrides, WITH_ALL if pool_all else SHOWN, storage)
     stage = Stage(p.out.parent / f".{p.out.name}.build")
     raw, norms = _embed_leaves(p, stage, device, workers)
     new = p.out.parent / f".{p.out.name}.new"
@@ -235,6 +259,8 @@ def _embed_leaves(p: Plan, stage: Stage, device, workers) -> tuple[dict, dict]:
         log(f"    {e.id}: {how} ({time.time() - t0:.0f} s)")
         clock.done(e, time.time() - t0, reused=how.startswith("reused"))
         raw[e.id], norms[e.id] = m[p.shown], (None if n is None else n[p.shown])
+        if e.trainable:
+            p.runs[e.id] = run_folder(e, stage, fingerprints)
     return raw, norms
 
 
@@ -248,9 +274,9 @@ def _pools(p: Plan, raw: dict, norms: dict) -> dict[str, Pool]:
 
 def shown_pools(labels: dict, split_rows: dict, raw: dict, norms: dict, k: int, fusions=None,
                 make=None) -> dict[str, Pool]:
-    """One pool per candidate pool, tables rounded to float16 as the bundle stores them, and a
+    """One pool per candidate pool (float32 tables, whatever the bundle then stores), and a
     ``"shown"`` pool of every shown posting for the maps. ``raw``: model id -> rows of every
-    shown posting (storage form, bundle order); ``split_rows``: pool -> rows into them.
+    shown posting (float32 unit rows or CSR, bundle order); ``split_rows``: pool -> rows into them.
     Embeddings are made on first use (``make(mid, rows_storage, rows, pool)``) and kept in the
     pool's bounded cache: an ``all`` pool alone holds every posting of every model."""
     def default(mid, m, rows, s):
@@ -259,7 +285,7 @@ def shown_pools(labels: dict, split_rows: dict, raw: dict, norms: dict, k: int, 
     pools = {}
     for s, rows in split_rows.items():
         emb = {mid: (lambda m=m, mid=mid, rows=rows, s=s: make(mid, m, rows, s)) for mid, m in raw.items()}
-        pools[s] = Pool(labels[s], k=k, embeddings=emb, fusions=fusions, name=s, store_float16=True)
+        pools[s] = Pool(labels[s], k=k, embeddings=emb, fusions=fusions, name=s)
     # every shown posting at once, for the maps (never for matching: retrieval stays within a split)
     everything = {mid: (lambda m=m, mid=mid: _embeddings(m, mid, None)) for mid, m in raw.items()}
     pools["shown"] = Pool(None, k=k, embeddings=everything, fusions=fusions, name="shown")
@@ -295,15 +321,23 @@ def _match_models(p: Plan, raw, norms, new: Path, umap, skip_embeddings) -> list
             d = Decision.union([s for m in members(e) for s in decided[m.id].sides], e.id)
             if e.spec.get("union_tuning") == "joint":
                 d = M.tune(valid, d, union="joint", search=search_of(e, p.search))
-            model = _union_model(e, d, pools)
+            d_inb = None
+            if e.spec.get("union_inb"):  # each side blended and re-searched on its own (the seed's union runs)
+                side_search = [search_of(x, p.search) for m in members(e) for x in _union_leaves(m, p)]
+                d_inb = M.tune_inb(valid, d, 1, vectors=e.spec.get("inb_vectors", "normalised"), search=side_search)
+                _check_stored_inb(e, d_inb, models)
+            model = _union_model(e, d, pools, d_inb)
         else:
             srch = search_of(e, p.search)
             keep = e.kind != "combo" and e.id not in skip_embeddings
             d, thresholds, metrics, files = table_model(
                 pools, p.split_rows, new, e.id, search=srch, inb_vectors=e.spec.get("inb_vectors", "normalised"),
-                storage=raw[e.id] if keep else None, norms=norms.get(e.id) if keep else None, umap=umap)
+                storage=raw[e.id] if keep else None, norms=norms.get(e.id) if keep else None, umap=umap,
+                dtype=p.storage)
             if e.kind == "tfidf":
                 files["vectorizer"] = _tfidf_states(p, e, new, model_dir(e.id))
+            if e.id in p.runs:
+                files["history"] = _history(p.runs[e.id], new, model_dir(e.id))
             model = _manifest_model(e, thresholds, metrics, files)
             if e.family == "fusion" and e.spec.get("combine") == "mean":
                 f1 = model["metrics"]["valid"]["min2"]["f1"]
@@ -317,16 +351,40 @@ def _match_models(p: Plan, raw, norms, new: Path, umap, skip_embeddings) -> list
     return models
 
 
+def _check_stored_inb(e: ModelEntry, d_inb: Decision, models: list) -> None:
+    """A union's INB sides must be its members' stored INB tables at their own T′, T2′ (what the
+    dashboard unites); a union tuned jointly blends at other thresholds and cannot have them."""
+    stored = {m["id"]: m["thresholds"] for m in models}
+    for side in d_inb.sides:
+        mid = M.roots(side.source)[0]
+        th = stored.get(mid) or {}
+        same = (th.get("inb_iters") == 1 and side.source == M.inb_source(model_source(mid), 1, th["t"], th["t2"],
+                                                                          th.get("inb_vectors", "normalised"))
+                and (side.t, side.t2) == (th.get("inb_t"), th.get("inb_t2")))
+        if not same:
+            raise ShopeeError(f"{e.id}: union INB needs each side's own stored INB table (per-side tuning, "
+                              f"the member's INB vectors); {mid}'s differs")
+
+
+def _union_leaves(entry: ModelEntry, p: Plan) -> list[ModelEntry]:
+    """The entries whose tables are a union's sides, in side order (a member union's own sides)."""
+    if entry.spec.get("combine") == "union":
+        return [x for m in members(entry) for x in _union_leaves(m, p)]
+    return [next(e for e in p.entries if e.id == entry.id)]  # with the plan's overrides
+
+
 def _prf(d: dict) -> dict:
     return {"f1": round(d["f1"], 6), "precision": round(d["precision"], 6), "recall": round(d["recall"], 6)}
 
 
 def table_model(pools: dict, split_rows: dict, new: Path, mid: str, *, search, inb_iters: int = 1,
-                inb_vectors: str = "normalised", storage=None, norms=None, umap: bool = True):
+                inb_vectors: str = "normalised", storage=None, norms=None, umap: bool = True,
+                dtype: str = "float32"):
     """One model with a neighbour table, as the builder and ``import-model`` both make it: T then
     Min2 T2 searched on the validation pool, ``inb_iters`` INB steps with T′, T2′ re-searched (0:
     none), metrics per shown split, and its files written under ``new`` (tables; ``storage``: its
-    embedding rows, ``norms`` their raw lengths; the map when ``umap``).
+    embedding rows, ``norms`` their raw lengths; the map when ``umap``). Thresholds and metrics come
+    from the pools' float32 tables; ``dtype`` is how the files store rows and similarities.
 
     Returns ``(decision, thresholds, metrics, files)``.
     """
@@ -340,16 +398,19 @@ def table_model(pools: dict, split_rows: dict, new: Path, mid: str, *, search, i
         metrics[s] = {"base": _prf(M.scores(pools[s], d.without_min2())), "min2": _prf(M.scores(pools[s], d))}
         if d_inb is not None:
             metrics[s]["inb"] = _prf(M.scores(pools[s], d_inb))
-    files = {"neighbors": write_tables(split_rows, pools, new, f"{rel}/neighbors.npz", side.source)}
+    files = {"neighbors": write_tables(split_rows, pools, new, f"{rel}/neighbors.npz", side.source, dtype)}
     thresholds = {"t": side.t, "t2": side.t2, "inb_t": None, "inb_t2": None, "inb_iters": 0}
     if d_inb is not None:
         inb_side = d_inb.sides[0]
-        files["neighbors_inb"] = write_tables(split_rows, pools, new, f"{rel}/neighbors_inb.npz", inb_side.source)
+        files["neighbors_inb"] = write_tables(split_rows, pools, new, f"{rel}/neighbors_inb.npz", inb_side.source,
+                                              dtype)
         thresholds.update(inb_t=inb_side.t, inb_t2=inb_side.t2, inb_iters=int(inb_iters),
                           inb_vectors=inb_side.source[5])
     thresholds["search"] = search
+    if d_inb is not None and M.get_search(search).after_inb:
+        thresholds["inb_search"] = M.get_search(search).after_inb
     if storage is not None:
-        files["embeddings"] = write_embeddings(new, rel, storage)
+        files["embeddings"] = write_embeddings(new, rel, storage, dtype)
         if norms is not None:
             files["norms"] = write_array(new, f"{rel}/norms.npy", np.asarray(norms, dtype=np.float32))
     if umap:
@@ -358,13 +419,13 @@ def table_model(pools: dict, split_rows: dict, new: Path, mid: str, *, search, i
     return d, thresholds, metrics, files
 
 
-def write_tables(split_rows: dict, pools: dict, new: Path, rel: str, source) -> str:
-    """The source's table in every shown split, indices mapped to bundle rows."""
+def write_tables(split_rows: dict, pools: dict, new: Path, rel: str, source, dtype: str = "float32") -> str:
+    """The source's table in every shown split, indices mapped to bundle rows, similarities as ``dtype``."""
     tables = {}
     for s, rows in split_rows.items():
         nb = pools[s].neighbors(source)
         tables[s] = (rows[nb.idx], nb.sim)
-    return write_neighbors(new, rel, tables)
+    return write_neighbors(new, rel, tables, dtype)
 
 
 def _umap_input(x: Embeddings):
@@ -388,12 +449,27 @@ def _tfidf_states(p: Plan, e: ModelEntry, new: Path, rel: str) -> str:
     return f"{rel}/vectorizer.json"
 
 
-def _union_model(e: ModelEntry, d: Decision, pools) -> dict:
+def _history(run: Path, new: Path, rel: str) -> str:
+    """The trained run's epochs (loss, LR, valid F1, the kept epoch) for the Training page."""
+    from ..training.history import run_history
+
+    atomic_write_json(new / rel / HISTORY, run_history(run))
+    return f"{rel}/{HISTORY}"
+
+
+def _union_model(e: ModelEntry, d: Decision, pools, d_inb: Decision | None = None) -> dict:
+    """A union's thresholds and metrics (it stores no table: the dashboard unites its sides' tables).
+    ``d_inb``: each side on its own INB table at its re-searched T′, T2′ (``inb_sides``)."""
     metrics = {s: {"base": _prf(M.scores(pools[s], d.without_min2())), "min2": _prf(M.scores(pools[s], d))}
                for s in pools if s != "shown"}
     thresholds = {"t": None, "t2": None, "inb_t": None, "inb_t2": None, "inb_iters": 0,
                   "sides": [{"model": s.source[1], "t": s.t, "t2": s.t2} for s in d.sides],
                   "union_tuning": e.spec.get("union_tuning", "per_side")}
+    if d_inb is not None:
+        for s in metrics:
+            metrics[s]["inb"] = _prf(M.scores(pools[s], d_inb))
+        thresholds.update(inb_iters=1, inb_vectors=d_inb.sides[0].source[5],
+                          inb_sides=[{"model": M.roots(s.source)[0], "t": s.t, "t2": s.t2} for s in d_inb.sides])
     return _manifest_model(e, thresholds, metrics, {})
 
 
@@ -405,7 +481,8 @@ def _iterated_inb(p: Plan, e: ModelEntry, d: Decision, pools, new, iters: int = 
     metrics = {s: {"inb": _prf(M.scores(pools[s], d3))} for s in p.pools}
     mid = f"{e.id}_inb{iters}"
     rel = model_dir(mid)
-    files = {"neighbors_inb": write_tables(p.split_rows, pools, new, f"{rel}/neighbors_inb.npz", side.source)}
+    files = {"neighbors_inb": write_tables(p.split_rows, pools, new, f"{rel}/neighbors_inb.npz", side.source,
+                                           p.storage)}
     spec = {"members": e.spec["members"], "combine": "mean", "of": e.id, "inb_iters": iters,
             "inb_thresholds": "per stage, each searched on validation", "trained": False, "loss": None, "epochs": 0}
     stages = [{"t": st["t"], "t2": st["t2"]} for st in M.inb_stages(side.source)][1:] + [{"t": side.t, "t2": side.t2}]
@@ -427,10 +504,11 @@ def _write_postings(p: Plan, new: Path) -> None:
     log(f"[thumbs] {len(p.pool_frame)} thumbnails")
     thumbs = _thumbnails(p, new)
     postings = p.pool_frame.assign(thumb=thumbs)[["posting_id", "title", "label_group", "split", "image_phash",
-                                                  "thumb"]]
+                                                  "thumb", "image"]]
     write_postings(new, postings)
     (new / REFERENCE).parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(REFERENCE_CSV, new / REFERENCE)
+    shutil.copyfile(REFERENCE_CSV.parent / "seed_sweeps.csv", new / SEED_SWEEPS)
 
 
 def _thumbnails(p: Plan, new: Path) -> list[str]:
@@ -459,7 +537,7 @@ def _manifest_top(p: Plan, models: list, t_start: float) -> dict:
                     "counts": {s: int(counts.get(s, 0)) for s in ("train", "valid", "test")},
                     "shown_splits": list(p.pools), "pool": "retrieval within each split" + (
                         "; all: every labelled posting in one pool" if ALL_POOL in p.pools else "")},
-        "k": p.k, "profile": p.profile, "models": models, "files": {},
+        "k": p.k, "profile": p.profile, "storage": p.storage, "models": models, "files": {},
         "built": {"seconds": round(time.time() - t_start, 1), "command":
                   f"python -m shopee_core build-bundle --profile {p.profile} --data {p.data_dir} --out {p.out}{search}"},
     }

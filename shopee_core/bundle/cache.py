@@ -87,16 +87,26 @@ class DataFingerprint:
         return self.images if entry.kind in IMAGE_KINDS else self.postings
 
 
+def cache_key(entry: ModelEntry, fingerprints) -> str:
+    return f"{entry.id}--{spec_hash(entry)}-{fingerprints.of(entry)}"
+
+
+def run_folder(entry: ModelEntry, stage: Stage, fingerprints) -> Path:
+    """Where a trained entry's run lives in the cache (its history ships with the bundle)."""
+    return stage.root / "runs" / cache_key(entry, fingerprints)
+
+
 def leaf_embeddings(entry: ModelEntry, data_dir: Path, catalog, frame, stage: Stage, fingerprints,
                     device, workers) -> tuple:
-    """Rows of every posting (train.csv order, storage form), their raw norms (dense only),
+    """Rows of every posting (train.csv order, storage form: float32 unit rows or CSR), their raw norms (dense only),
     and how they were obtained ("reused cache ..." or "computed ...")."""
-    key = f"{entry.id}--{spec_hash(entry)}-{fingerprints.of(entry)}"
+    key = cache_key(entry, fingerprints)
     out = stage.path("emb", f"{key}.npz" if entry.kind == "tfidf" else f"{key}.npy")
     norms_path = stage.path("emb", f"{key}.norms.npy")
     if out.exists():
         m = load_matrix(out)
-        if m.shape[0] == len(frame):
+        # float16 dense rows were written by an older version: thresholds are now searched on float32
+        if m.shape[0] == len(frame) and (sp.issparse(m) or m.dtype == np.float32):
             norms = load_npy(norms_path) if norms_path.exists() else None
             return m, norms, f"reused cached embeddings {out.name}"
         out.unlink()  # a cache file that does not fit the catalog is never used

@@ -35,7 +35,7 @@ from ..errors import DataError, EmbeddingError, ShopeeError
 from ..io import load_matrix
 from ..matching import Decision, Embeddings, Neighbors, Pool, model_source
 from .edit import staged
-from .format import FAMILIES, model_dir
+from .format import FAMILIES, model_dir, storage_dtype
 from .reader import Bundle
 from .writer import seal, sha256
 
@@ -457,7 +457,7 @@ def import_model(root, model_id: str, label: str, family: str, *, embeddings=(),
 
         def write(stage):
             return {"neighbors": write_tables(rows, pools, stage, f"{model_dir(model_id)}/neighbors.npz",
-                                              d.sides[0].source)}
+                                              d.sides[0].source, storage_dtype(bundle.manifest))}
         return _commit(root, bundle, entry, write, drop)
 
     if search not in ("seed", *M.SEARCHES):
@@ -477,10 +477,11 @@ def import_model(root, model_id: str, label: str, family: str, *, embeddings=(),
                        "dim": int(matrix.shape[1]), "trained": None, "loss": None, "epochs": 0},
                  imported={"from": "embeddings", "files": infos, "dim": int(matrix.shape[1])})
 
-    def write(stage):
+    def write(stage):  # tuned and scored on float32 rows; written in the bundle's storage dtype
         pools = shown_pools(_labels(bundle), _split_rows(bundle), {model_id: storage}, {model_id: norms}, bundle.k)
         _, thresholds, metrics, files = table_model(pools, _split_rows(bundle), stage, model_id, search=srch,
-                                                    inb_iters=int(inb_iters), storage=storage, norms=norms, umap=umap)
+                                                    inb_iters=int(inb_iters), storage=storage, norms=norms, umap=umap,
+                                                    dtype=storage_dtype(bundle.manifest))
         entry.update(thresholds=thresholds, metrics=metrics)
         return files
     return _commit(root, bundle, entry, write, drop)

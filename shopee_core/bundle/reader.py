@@ -6,6 +6,11 @@ every array and checks shapes, NaN, ranges and unit norms. A checksum verified o
 remembered by the file's identity (:mod:`.verified`), so reopening an unchanged bundle
 hashes nothing; ``check_bundle`` always hashes every file.
 
+Optional parts, absent from older bundles (which still open): a trained model's epoch history
+(``files["history"]``, :meth:`Bundle.history`), sweep results (manifest ``sweeps``, files under
+``sweeps/``, :meth:`Bundle.sweep`) and the study's sweep tables (``reference/seed_sweeps.csv``).
+Each is validated when read and by ``check_bundle``.
+
 Candidate pools: each shown split (``valid``, ``test``) and, when the bundle carries it,
 ``all`` — every labelled posting in one pool (``dataset.shown_splits`` lists them).
 """
@@ -22,10 +27,12 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ..errors import ShopeeError
 from ..io import load_npy
 from ..matching import Neighbors
-from .format import (ALL_POOL, ALLOWED_SUFFIXES, FAMILIES, FORMAT_VERSION, MANIFEST, MODEL_FIELDS, POSTING_COLUMNS,
-                     POSTINGS, THRESHOLD_FIELDS, TOP_FIELDS, BundleError)
+from .format import (ALL_POOL, ALLOWED_SUFFIXES, FAMILIES, FORMAT_VERSION, LEGACY_STORAGE, MANIFEST, MODEL_FIELDS,
+                     POSTING_COLUMNS, POSTINGS, STORAGE_DTYPES, THRESHOLD_FIELDS, TOP_FIELDS, BundleError,
+                     storage_dtype)
 from .verified import VerifiedFiles, bundle_key
 from .writer import sha256
 
@@ -193,7 +200,8 @@ class Bundle:
 
     # ----------------------------------------------------------- arrays
     def embeddings(self, model_id: str):
-        """float16 rows (memory-mapped, read-only) or a CSR matrix; None for combinations."""
+        """Dense rows as stored (float32 or float16, memory-mapped, read-only) or a CSR matrix; None
+        for combinations."""
         key = ("emb", model_id)
         if key not in self._cache:
             self._cache[key] = _load_embeddings(self.file(model_id, "embeddings"))
@@ -250,6 +258,49 @@ class Bundle:
             raise BundleError(f"{what}: {split} neighbours point into another split")
         return local.astype(np.int32)
 
+    def history(self, model_id: str) -> list[dict] | None:
+        """A trained model's epoch records (None when the bundle ships none for it)."""
+        from ..training.history import read_history
+
+        def load(path):
+            try:
+                return read_history(path)
+            except ShopeeError as exc:
+                raise BundleError(f"{model_id}: {exc}") from None
+        return self._model_array(model_id, "history", load)
+
+    @property
+    def sweep_names(self) -> list[str]:
+        return [s["name"] for s in self.manifest.get("sweeps") or []]
+
+    def sweep(self, name: str) -> dict:
+        """A shipped sweep's results document, checked (rows per configuration)."""
+        from ..analysis.sweeps import read_sweep
+
+        entry = next((s for s in self.manifest.get("sweeps") or [] if s["name"] == name), None)
+        if entry is None:
+            raise BundleError(f"bundle {self.name} has no sweep {name!r}")
+        key = ("sweep", name)
+        if key not in self._cache:
+            try:
+                self._cache[key] = read_sweep(self.root / entry["path"])
+            except ShopeeError as exc:
+                raise BundleError(f"sweep {name}: {exc}") from None
+        return self._cache[key]
+
+    @cached_property
+    def seed_sweeps(self) -> pd.DataFrame | None:
+        """The study's sweep tables shipped with the bundle (None for older bundles)."""
+        from ..analysis.sweeps import read_seed_sweeps
+
+        rel = next((r for r in self.manifest["files"] if r.endswith("seed_sweeps.csv")), None)
+        if rel is None:
+            return None
+        try:
+            return read_seed_sweeps(self.root / rel)
+        except ShopeeError as exc:
+            raise BundleError(str(exc)) from None
+
     @cached_property
     def reference(self) -> pd.DataFrame | None:
         rel = next((r for r in self.manifest["files"] if r.endswith("seed_results.csv")), None)
@@ -277,6 +328,8 @@ def _check_manifest(m: dict) -> None:
         raise BundleError(f"manifest lacks field(s) {', '.join(missing)}")
     if m["format_version"] != FORMAT_VERSION:
         raise BundleError(f"bundle format {m['format_version']} is not supported (this tool reads {FORMAT_VERSION})")
+    if storage_dtype(m) not in STORAGE_DTYPES:
+        raise BundleError(f"manifest storage {m.get('storage')!r} is not one of {', '.join(STORAGE_DTYPES)}")
     if not isinstance(m["models"], list):  # an empty list is a bundle of data awaiting its models
         raise BundleError("manifest 'models' must be a list")
     ids = set()
@@ -295,6 +348,16 @@ def _check_manifest(m: dict) -> None:
         for name, f in model["files"].items():
             if not isinstance(f, dict) or "path" not in f or "sha256" not in f:
                 raise BundleError(f"model {model['id']}: file entry {name!r} needs path and sha256")
+    sweeps = m.get("sweeps", [])
+    if not isinstance(sweeps, list) or not all(isinstance(s, dict) and isinstance(s.get("name"), str) and
+                                               isinstance(s.get("path"), str) for s in sweeps):
+        raise BundleError("manifest 'sweeps' must be a list of {name, path}")
+    names = [s["name"] for s in sweeps]
+    if len(set(names)) != len(names):
+        raise BundleError("manifest lists a sweep twice")
+    for s in sweeps:
+        if not isinstance(m["files"], dict) or s["path"] not in m["files"]:
+            raise BundleError(f"sweep {s['name']}: {s['path']} is not among the manifest's checksummed files")
     for model in m["models"]:
         for member in model["spec"].get("members", []) or []:
             if member not in ids:
@@ -401,15 +464,17 @@ def check_bundle(root) -> Bundle:
         try:
             emb = b.embeddings(mid)
             if emb is not None:
-                _check_embeddings(emb, n, mid)
+                _check_embeddings(emb, n, mid, storage_dtype(b.manifest))
             for name in model["files"]:
                 if name.startswith("neighbors"):
                     variant = "base" if name == "neighbors" else name.split("_", 1)[1]
                     for split in b.splits:
+                        _check_similarities(b, mid, name, split)
                         nb = b.neighbors(mid, split, variant)
                         # an imported predictions-only table is as wide as its largest predicted set
                         if nb.k != b.k and nb.k != min(b.k, nb.n) and not model.get("predictions_only"):
                             raise BundleError(f"{mid}: {name} has k={nb.k}, manifest says {b.k}")
+            b.history(mid)
             um = b.umap(mid)
             if um is not None and (um.shape != (n, 2) or not np.isfinite(um).all()):
                 raise BundleError(f"{mid}: umap must be ({n}, 2) finite, got {um.shape}")
@@ -417,20 +482,36 @@ def check_bundle(root) -> Bundle:
             problems.append(str(exc))
         except Exception as exc:  # a malformed array must still give a one-line reason
             problems.append(f"{mid}: {type(exc).__name__}: {' '.join(str(exc).split())}")
+    for name in b.sweep_names:
+        try:
+            b.sweep(name)
+        except BundleError as exc:
+            problems.append(str(exc))
+    try:
+        b.seed_sweeps
+    except BundleError as exc:
+        problems.append(str(exc))
     if problems:
         raise BundleError(f"{root}: {'; '.join(problems[:3])}" + (f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""))
     return b
 
 
-def _check_embeddings(emb, n: int, mid: str) -> None:
+def _check_similarities(b, mid: str, name: str, split: str) -> None:
+    dtype = storage_dtype(b.manifest)
+    got = _npz(b.file(mid, name))[f"{split}_sim"].dtype
+    if got != np.dtype(dtype):
+        raise BundleError(f"{mid}: {name} similarities are {got}, the manifest's storage is {dtype}")
+
+
+def _check_embeddings(emb, n: int, mid: str, dtype: str = LEGACY_STORAGE) -> None:
     if emb.shape[0] != n:
         raise BundleError(f"{mid}: embeddings have {emb.shape[0]} rows, postings {n}")
     if sp.issparse(emb):
         data = emb.data
         norms = np.sqrt(np.asarray(emb.multiply(emb).sum(axis=1)).ravel())
     else:
-        if emb.dtype != np.float16:
-            raise BundleError(f"{mid}: embeddings must be float16, got {emb.dtype}")
+        if emb.dtype != np.dtype(dtype):
+            raise BundleError(f"{mid}: embeddings must be {dtype} (the manifest's storage), got {emb.dtype}")
         data = np.asarray(emb, dtype=np.float32)
         norms = np.linalg.norm(data, axis=1)
     if not np.isfinite(data).all():

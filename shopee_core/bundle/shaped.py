@@ -173,7 +173,7 @@ def modality(e: ModelEntry) -> str:
 
 
 def leaf_rows(entries, frame: pd.DataFrame, lat: Latents, seed: int) -> tuple[dict, dict]:
-    """Storage-form rows (float16 unit dense / CSR) and raw row norms of every leaf model."""
+    """Storage-form rows (float32 unit dense / CSR) and raw row norms of every leaf model."""
     from ..models.embedders import to_storage
     from ..training.embed import embed_untrained
 

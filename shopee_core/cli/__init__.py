@@ -11,7 +11,7 @@ import argparse
 import sys
 
 from ..errors import ShopeeError
-from . import bundles, data, evaluate, models, noise
+from . import bundles, data, evaluate, models, noise, sweeps
 from .common import quiet_stdout
 
 EXIT_ERROR = 1
@@ -33,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     bundles.add_check_bundle(sub)
     bundles.add_predict(sub)
     models.add_models(sub)
+    sweeps.add_sweep(sub)
+    sweeps.add_add_sweep(sub)
+    sweeps.add_remove_sweep(sub)
     noise.add_suspects(sub)
     noise.add_relabel(sub)
     return p

@@ -22,7 +22,8 @@ def cmd_build_bundle(args) -> int:
     skip = tuple(m.strip() for m in args.no_embeddings.split(",") if m.strip()) if args.no_embeddings else ()
     manifest = build(args.profile, args.data, args.out, k=args.k, device=args.device, workers=args.workers,
                      umap=not args.no_umap, only=only, skip_embeddings=skip, search=args.search,
-                     overrides=parse_overrides(args.set, args.config), pool_all=args.pool_all)
+                     overrides=parse_overrides(args.set, args.config), pool_all=args.pool_all,
+                     storage=args.storage)
     print(f"{args.out}: {len(manifest['models'])} models, {len(manifest['files'])} other files")
     return 0
 
@@ -129,6 +130,9 @@ def add_build_bundle(sub) -> None:
                         "(full); default: each recipe's own (seed18: seed, other profiles: full)")
     s.add_argument("--pool-all", action="store_true", help="also match and score every labelled posting as one "
                    "candidate pool ('all', as the 3rd place validated; the bundle then holds every posting)")
+    s.add_argument("--storage", choices=["float32", "float16"],
+                   help="dtype of the stored embedding rows and neighbour similarities (default: the profile's, "
+                        "float16 for demo, float32 otherwise); thresholds and metrics come from float32 either way")
     s.add_argument("--plan", action="store_true", help="print the models that would be built and exit")
 
 

@@ -181,7 +181,8 @@ def _fixed(args, names):
     d = Decision(tuple(Side(s.source, a, b) for s, a, b in zip(d.sides, t, t2)), d.name)
     if args.inb_iters:
         if d.is_union:
-            raise ShopeeError("INB applies to a single or mean-fused set, not to a union")
+            raise ShopeeError("a union's INB thresholds are searched side by side: give --tune-split or "
+                              "--search-threshold instead of fixed thresholds")
         if args.inb_threshold is None:
             raise ShopeeError("INB needs its own threshold (--inb-threshold)")
         side = d.sides[0]

@@ -96,7 +96,7 @@ def add_train(sub) -> None:
 
 def add_embed(sub) -> None:
     s = command(sub, "embed", cmd_embed, help="embed a catalog with a trained run or an untrained model",
-                description="Write one L2-normalised row per posting in train.csv order: .npy (float16) "
+                description="Write one L2-normalised row per posting in train.csv order: .npy (float32) "
                             "or, for TF-IDF, .npz (sparse CSR).")
     s.add_argument("--run", metavar="RUN_DIR", help="a finished (or best-so-far) training run")
     s.add_argument("--model", metavar="ID", help="an untrained model: tfidf, phash, e5_zeroshot, *_zeroshot")

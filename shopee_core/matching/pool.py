@@ -84,15 +84,14 @@ class Pool:
     """One candidate pool. ``embeddings``: model id -> :class:`Embeddings` (or a loader);
     ``tables``: (model id, "base" | "inb") -> :class:`Neighbors` (or a loader);
     ``fusions``: model id -> (members, weights) for a model that is a mean fusion of
-    others and has no embeddings of its own. ``store_float16``: every table the pool
-    computes holds float16-rounded similarities, as a bundle stores them (the builder
-    tunes on exactly what the dashboard will read back)."""
+    others and has no embeddings of its own. Computed tables hold float32 similarities:
+    thresholds are searched on them whatever precision a bundle then stores (float16
+    rounding before an early-stopping scan moves tuned thresholds on small pools)."""
 
     def __init__(self, labels=None, *, k: int = DEFAULT_K, embeddings: Mapping | None = None,
                  tables: Mapping | None = None, fusions: Mapping | None = None, name: str = "pool",
-                 n: int | None = None, cache_bytes: int = DEFAULT_CACHE_BYTES, store_float16: bool = False):
+                 n: int | None = None, cache_bytes: int = DEFAULT_CACHE_BYTES):
         self.name, self.k = name, int(k)
-        self.store_float16 = store_float16
         if self.k < 1:
             raise DecisionError(f"k must be >= 1, got {k}")
         self._emb = dict(embeddings or {})
@@ -221,25 +220,19 @@ class Pool:
             if key in self._tables:
                 return self.cached(("nb", source), lambda: self._load(self._tables, key))
             if source[2] == "base":
-                return self.cached(("nb", source), lambda: self._stored(knn(self.embeddings(source), self.k)))
+                return self.cached(("nb", source), lambda: knn(self.embeddings(source), self.k))
             raise DecisionError(f"{source[1]} has no INB table in {self.name}")
         if kind == "fusion":
             if source[2] == "candidates":
-                return self.cached(("nb", source), lambda: self._stored(self._candidate_fusion(source)))
-            return self.cached(("nb", source), lambda: self._stored(knn(self.embeddings(source), self.k)))
+                return self.cached(("nb", source), lambda: self._candidate_fusion(source))
+            return self.cached(("nb", source), lambda: knn(self.embeddings(source), self.k))
         return self._inb(source)[1]
-
-    def _stored(self, nb: Neighbors) -> Neighbors:
-        if not self.store_float16:
-            return nb
-        return Neighbors(nb.idx, nb.sim.astype(np.float16).astype(np.float32))
 
     def _inb(self, source):
         def make():
             _, base, iters, t, t2, vectors = source
-            emb, nb = inb_mod.iterate(self.embeddings(base), self.neighbors(base), t, t2, iters, self.k,
-                                      vectors=vectors)
-            return emb, self._stored(nb)
+            return inb_mod.iterate(self.embeddings(base), self.neighbors(base), t, t2, iters, self.k,
+                                   vectors=vectors)
         return self.cached(("inb", self.canonical(source)), make)
 
     def candidate_sims(self, members) -> tuple[np.ndarray, np.ndarray]:

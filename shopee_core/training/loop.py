@@ -34,6 +34,7 @@ from ..models.registry import ModelEntry
 from ..speed import enable_cpu_speed
 from . import dist
 from .features import pooled_features
+from .history import HistoryWriter, selection_mark
 from .checkpoint import load_state, load_weights, save_state, save_weights, select_best, selection_rule
 from .inference import embed_rows, make_loader, pick_device, to_device
 from .model import MatchModel, build_model
@@ -86,8 +87,9 @@ def train_step(net, opt, inputs: dict, target: torch.Tensor, precision: str, dev
                scaler=None) -> torch.Tensor:
     """One optimisation step at an effective ``precision`` (two forward/backward passes under SAM).
 
-    fp16 scales the loss; SAM's ascent uses the unscaled gradient and its base step goes
-    through the scaler, which skips it when either pass overflowed.
+    With a scaler (fp16) the loss is scaled; SAM's ascent uses the unscaled gradient and its base
+    step goes through the scaler, which skips it when either pass overflowed. Without one (the
+    seed's fp16 text runs) both passes back-propagate the plain loss.
     """
     def loss_of():
         with autocast(precision, dev):
@@ -174,6 +176,7 @@ class _Run:
     history: list = field(default_factory=list)
     best: dict = field(default_factory=lambda: {"epoch": None, "f1": -1.0})
     start_epoch: int = 0
+    log: HistoryWriter = None  # history.jsonl + TensorBoard events (main process)
 
 
 def _start(entry: ModelEntry, out: Path, device: str | None) -> _Run:
@@ -223,7 +226,7 @@ def _build(run: _Run, workers: int | None) -> None:
     run.steps_per_epoch = min(len(run.loader), spec.get("max_steps") or len(run.loader))
     run.opt = build_optimizer(spec, run.model)
     run.sched, run.sched_every = build_scheduler(spec, run.opt, run.steps_per_epoch)
-    run.scaler = grad_scaler(run.precision, run.dev)
+    run.scaler = grad_scaler(run.precision, run.dev, bool(spec.get("loss_scaling", True)))
 
 
 def _resume(run: _Run, stored: dict | None) -> None:
@@ -252,7 +255,8 @@ def _write_config(run: _Run, data_dir) -> None:
         "model": entry.as_dict(), "overrides": overrides, "data": str(Path(data_dir).resolve()),
         "n_classes": int(len(run.classes)), "n_train": int(len(run.train_rows)), "n_valid": int(len(run.valid_rows)),
         "world_size": dist.world_size(), "device": str(run.dev),
-        "precision": {"requested": spec.get("precision", "fp32"), "effective": run.precision},
+        "precision": {"requested": spec.get("precision", "fp32"), "effective": run.precision,
+                      "loss_scaling": run.scaler is not None},
         "seed": int(spec["seed"]), "cudnn": {"deterministic": torch.backends.cudnn.deterministic,
                                              "benchmark": torch.backends.cudnn.benchmark},
         "versions": _versions()})
@@ -264,7 +268,7 @@ def _train_epoch(run: _Run, epoch: int, progress: bool) -> dict:
     """One pass over the train split (at most ``max_steps`` batches); the epoch's record."""
     if run.sampler is not None:
         run.sampler.set_epoch(epoch)
-    lr = float(run.opt.param_groups[0]["lr"])
+    lrs = [float(g["lr"]) for g in run.opt.param_groups]
     run.net.train()
     t0, seen, loss_sum, steps = time.perf_counter(), 0, 0.0, 0
     epochs = int(run.entry.spec["epochs"])
@@ -294,7 +298,7 @@ def _train_epoch(run: _Run, epoch: int, progress: bool) -> dict:
         step_scheduler(run.sched)
     seconds = time.perf_counter() - t0
     return {"epoch": epoch, "loss": loss_sum / max(1, steps), "steps": steps, "seconds": seconds,
-            "items_per_s": seen * dist.world_size() / max(seconds, 1e-9), "lr": lr}
+            "items_per_s": seen * dist.world_size() / max(seconds, 1e-9), "lr": lrs[0], "lrs": lrs}
 
 
 def _end_epoch(run: _Run, record: dict, workers: int | None) -> None:
@@ -308,15 +312,19 @@ def _end_epoch(run: _Run, record: dict, workers: int | None) -> None:
     weights = f"epoch_{epoch + 1:02d}.safetensors"
     save_weights(out / weights, run.model)
     _, from_epoch = selection_rule(spec)
-    if select_best(run.history, from_epoch) == epoch and run.best.get("epoch") != epoch:
+    kept = select_best(run.history, from_epoch) == epoch and run.best.get("epoch") != epoch
+    if kept:
         run.best = {"epoch": epoch, "f1": record["valid"]["f1"]}
         shutil.copyfile(out / weights, out / f".{BEST}.tmp")
         (out / f".{BEST}.tmp").replace(out / BEST)
+    record["wall"] = time.time()
+    record["selection"] = selection_mark(epoch, epoch >= from_epoch, kept, run.best.get("epoch"))
     save_state(out / LAST_STATE, {"weights": weights, "optimizer": run.opt.state_dict(),
                                   "scheduler": run.sched.state_dict(), "rng": torch.get_rng_state(),
                                   "loader_rng": run.generator.get_state(), "history": run.history,
                                   "best": run.best, "epoch": epoch})
     atomic_write_json(out / METRICS, {"history": run.history, "best": run.best, "selection": _rule(spec)})
+    run.log.write(run.history)
     val = record["valid"]
     print(f"{run.entry.id} epoch {epoch + 1}/{spec['epochs']}: loss {record['loss']:.4f}, lr {record['lr']:.3g}, "
           f"valid F1 {val['f1']:.4f} at T={val['threshold']} (best scan {val.get('best_f1', float('nan')):.4f} at "
@@ -334,8 +342,15 @@ def _finish(run: _Run) -> None:
         last = run.history[-1]
         shutil.copyfile(run.out / f"epoch_{last['epoch'] + 1:02d}.safetensors", run.out / BEST)
         run.best = {"epoch": last["epoch"], "f1": last["valid"]["f1"], "fallback": "last epoch"}
+        last["selection"] = {**last.get("selection", {}), "kept": True, "best_epoch": last["epoch"],
+                             "fallback": "last epoch"}
         atomic_write_json(run.out / METRICS, {"history": run.history, "best": run.best,
                                               "selection": _rule(run.entry.spec)})
+        run.log.write(run.history, new=[])
+    if dist.is_main() and run.history and run.best.get("epoch") is not None:
+        b = run.best
+        run.log.note(f"kept epoch {b['epoch'] + 1} (valid F1 {b['f1']:.4f} at the selection threshold"
+                     f"{', ' + b['fallback'] if b.get('fallback') else ''})", run.history[-1]["epoch"])
 
 
 def train(entry: ModelEntry, data_dir, out_dir, resume: bool = False, device: str | None = None,
@@ -358,11 +373,15 @@ def train(entry: ModelEntry, data_dir, out_dir, resume: bool = False, device: st
         _build(run, workers)
         _resume(run, stored)
         _write_config(run, data_dir)
-        for epoch in range(run.start_epoch, int(entry.spec["epochs"])):
-            record = _train_epoch(run, epoch, progress)
-            _end_epoch(run, record, workers)
-            dist.barrier()
-        _finish(run)
+        run.log = HistoryWriter(out, run.start_epoch)
+        try:
+            for epoch in range(run.start_epoch, int(entry.spec["epochs"])):
+                record = _train_epoch(run, epoch, progress)
+                _end_epoch(run, record, workers)
+                dist.barrier()
+            _finish(run)
+        finally:
+            run.log.close()
         dist.barrier()
         dist.shutdown()
     return {"run": str(out), "best": run.best, "epochs": len(run.history), "precision": run.precision}

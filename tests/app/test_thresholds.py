@@ -115,6 +115,16 @@ def test_inb_only_entry_and_custom_modes(path, bundle, monkeypatch):
     check(at, bundle, D.tuned(bundle, tuned), tuned)
 
 
+def test_a_union_with_inb_moves_each_sides_inb_thresholds(path, bundle, monkeypatch):
+    at = open_page(PAGE, path, monkeypatch, models=[UNION])
+    at.toggle(key=f"th-m-{UNION}-inb").set_value(True).run()
+    assert not at.exception, [e.value for e in at.exception]
+    tuned = D.decision(bundle, UNION, inb=1)
+    check(at, bundle, tuned, tuned)
+    at.slider(key=f"th-m-{UNION}-inb-t-0").set_value(0.2).run()
+    check(at, bundle, tuned.with_side(0, t=0.2), tuned)
+
+
 def test_joint_union_tuning_calibration_and_the_weak_fusion_warning(path, bundle, monkeypatch):
     from shopee_core import matching as M
 

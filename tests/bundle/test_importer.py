@@ -17,6 +17,7 @@ from shopee_core.bundle import Bundle, check_bundle
 from shopee_core.cli import main
 
 from tests.analysis.bundles import FUSION, INB3, UNION, tiny_bundle
+from tests.bundle.float16_flip import flip_rows
 
 
 @pytest.fixture
@@ -493,3 +494,25 @@ def test_every_command_has_help(capsys):
             main([cmd, "--help"])
         assert exc.value.code == 0
         assert "--bundle" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("lean", [False, True])
+def test_import_tunes_on_float32_and_stores_the_bundles_dtype(small_bundle, small_bundle_f16, tmp_path, capsys, lean):
+    """Issue 21, point 2: thresholds searched on float32 (T = 0.305 by hand, tests/bundle/float16_flip.py),
+    the files written in the bundle's storage dtype."""
+    src = small_bundle_f16 if lean else small_bundle
+    bundle_dir = tmp_path / "b"
+    shutil.copytree(src, bundle_dir)
+    b = Bundle.open(bundle_dir)
+    x, _ = flip_rows(b.postings["label_group"].to_numpy(), b.split_rows("valid"))
+    np.save(tmp_path / "flip.npy", x)
+    b.postings[["posting_id"]].to_csv(tmp_path / "ids.csv", index=False)
+    rc, _, err = run(capsys, "import-model", "--bundle", bundle_dir, "--id", "flip", "--label", "flip", "--family",
+                     "text", "--embeddings", tmp_path / "flip.npy", "--ids", tmp_path / "ids.csv", "--no-umap",
+                     "--inb-iters", "0")
+    assert rc == 0, err
+    m = manifest_model(bundle_dir, "flip")
+    assert (m["thresholds"]["t"], m["thresholds"]["t2"]) == (0.305, 0.305)
+    b = check_bundle(bundle_dir)
+    dtype = np.float16 if lean else np.float32
+    assert b.embeddings("flip").dtype == dtype and np.load(b.file("flip", "neighbors"))["valid_sim"].dtype == dtype

@@ -36,6 +36,8 @@ PAGES = {  # url path -> a heading the page shows once its real content is there
     "embedding": "Embedding space",
     "thresholds": "Thresholds",
     "failures": "Failure",
+    "data": "Data overview",
+    "training": "Training",
     "review": "Review suspects",
 }
 WIDTH, HEIGHT = 1400, 900
