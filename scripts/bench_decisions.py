@@ -69,12 +69,12 @@ def synthetic_bundle(n: int, k: int = 50, seed: int = 0) -> Bundle:
     b = Bundle(Path("/nonexistent"), {"k": k, "models": models}, postings)
     sets = {}
     for mid, x in raw.items():
-        b._cache[("emb", mid)] = x
+        b.cached(("emb", mid), lambda: x)
         sets[mid] = Embeddings.from_array(x.astype(np.float32), mid)
         t0 = time.perf_counter()
-        b._cache[("nb", mid, "test", "base")] = knn(sets[mid], k)
+        b.cached(("nb", mid, "test", "base"), lambda: knn(sets[mid], k))
         print(f"kNN {mid}: {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-    b._cache[("nb", "fusion", "test", "base")] = knn(fuse([sets["img"], sets["txt"]]), k)
+    b.cached(("nb", "fusion", "test", "base"), lambda: knn(fuse([sets["img"], sets["txt"]]), k))
     return b
 
 
@@ -89,10 +89,10 @@ def write_bundle(b: Bundle, out: Path) -> Path:
     for m in b.models:
         files = {}
         if "neighbors" in m["files"]:
-            nb = b._cache[("nb", m["id"], "test", "base")]
+            nb = b.neighbors(m["id"], "test")
             files["neighbors"] = write_neighbors(out, f"models/{m['id']}/neighbors.npz", {"test": (nb.idx, nb.sim)})
         if "embeddings" in m["files"]:
-            files["embeddings"] = write_embeddings(out, f"models/{m['id']}", b._cache[("emb", m["id"])])
+            files["embeddings"] = write_embeddings(out, f"models/{m['id']}", b.embeddings(m["id"]))
         metrics = {}
         if m["id"] != "union":
             sc = D.scores(b, m["id"], "test")

@@ -22,7 +22,6 @@ from ..submission import predictions_frame
 
 OUTCOMES = ("TP", "FP", "FN", "TN")
 MAX_INB_ITERS = 3
-_POOLS_LOCK = threading.Lock()
 
 
 # --------------------------------------------------------------------------- the manifest
@@ -230,12 +229,8 @@ class BundlePool(Pool):
 
 
 def pool(bundle, split: str) -> BundlePool:
-    """The split's pool, one per bundle object (its cache lives as long as the bundle)."""
-    with _POOLS_LOCK:
-        pools = bundle.__dict__.setdefault("_pools", {})
-        if split not in pools:
-            pools[split] = BundlePool(bundle, split)
-        return pools[split]
+    """The split's pool, one per bundle object (in the bundle's cache: it lives as long as the bundle)."""
+    return bundle.cached(("pool", split), lambda: BundlePool(bundle, split))
 
 
 def prefetch_candidates(bundle, split: str, members) -> threading.Thread | None:

@@ -96,10 +96,7 @@ def leaderboard(bundle, split: str, variant: str = "best") -> pd.DataFrame:
     inb or best = the variant with the best validation F1), every variant's F1, the
     validation F1, thresholds and the seed's numbers for the same recipe and variant.
     Made once per bundle object (its manifest does not change); each call gets a copy."""
-    cache = bundle.__dict__.setdefault("_leaderboards", {})
-    if (split, variant) not in cache:
-        cache[(split, variant)] = _leaderboard(bundle, split, variant)
-    return cache[(split, variant)].copy()
+    return bundle.cached(("leaderboard", split, variant), lambda: _leaderboard(bundle, split, variant)).copy()
 
 
 def _leaderboard(bundle, split: str, variant: str) -> pd.DataFrame:

@@ -25,7 +25,6 @@ import io
 import json
 import os
 import tempfile
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +32,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ..cache import Cache, one
 from ..data.text import display_title, title_cleaning
 from ..errors import DataError, ShopeeError
 from ..matching import describe_source
@@ -347,10 +347,6 @@ class TfidfQuery:
         return transform(self.state, list(titles))
 
 
-_TFIDF: dict = {}
-_LOCK = threading.Lock()
-
-
 def _vectorizer_path(bundle, model_id: str) -> Path:
     path = bundle.file(model_id, "vectorizer")
     if path is None:
@@ -359,12 +355,12 @@ def _vectorizer_path(bundle, model_id: str) -> Path:
 
 
 def tfidf_vectorizer(bundle, split: str, model_id: str = "tfidf") -> TfidfQuery:
-    """The split's fitted vectorizer from ``models/<id>/vectorizer.json`` (cached per bundle)."""
+    """The split's fitted vectorizer from ``models/<id>/vectorizer.json`` (read once per bundle object)."""
+    return bundle.cached(("tfidf_query", model_id, split), lambda: _read_vectorizer(bundle, split, model_id))
+
+
+def _read_vectorizer(bundle, split: str, model_id: str) -> TfidfQuery:
     path = _vectorizer_path(bundle, model_id)
-    key = (str(path), split)
-    with _LOCK:
-        if key in _TFIDF:
-            return _TFIDF[key]
     if not path.is_file():
         raise QueryError(f"bundle {bundle.name} ships no TF-IDF vectorizer ({path.name}); "
                          "rebuild it to query TF-IDF by typed title")
@@ -374,10 +370,7 @@ def tfidf_vectorizer(bundle, split: str, model_id: str = "tfidf") -> TfidfQuery:
         raise QueryError(f"{path.name}: unreadable ({exc})") from None
     if split not in state:
         raise QueryError(f"{path.name} has no vectorizer for split {split!r} (it has {', '.join(state)})")
-    vec = TfidfQuery(state[split])
-    with _LOCK:
-        _TFIDF[key] = vec
-    return vec
+    return TfidfQuery(state[split])
 
 
 def tfidf_query(bundle, split: str, title: str, model_id: str = "tfidf") -> sp.csr_matrix:
@@ -404,7 +397,8 @@ def _split_block(bundle, model_id: str, split: str, n_features: int) -> sp.csr_m
 
 # ---------------------------------------------------------------------------- neural encoders
 
-_ENCODERS: dict = {}
+# encoders depend on their spec alone, so they are the process's, shared by every bundle and session
+_ENCODERS = Cache(8, size=one)
 
 
 def _entry(model: dict):
@@ -415,11 +409,13 @@ def _entry(model: dict):
 
 
 def encoder(model: dict):
-    """The query encoder of a zero-shot model, built once per process from its spec."""
+    """The query encoder of a zero-shot model, built once per process from its spec (two sessions
+    asking at once: one builds, the other waits for it)."""
     key = (model["kind"], json.dumps(model["spec"], sort_keys=True, default=str))
-    with _LOCK:
-        if key in _ENCODERS:
-            return _ENCODERS[key]
+    return _ENCODERS.get(key, lambda: _build_encoder(model))
+
+
+def _build_encoder(model: dict):
     if model["kind"] == "e5":
         from ..models.text import E5Encoder
 
@@ -435,8 +431,6 @@ def encoder(model: dict):
                                                     train=False, augment="none")
     else:
         raise QueryError(f"model {model['id']!r} ({model['kind']}) ships no query encoder")
-    with _LOCK:
-        _ENCODERS[key] = enc
     return enc
 
 

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ..cache import Cache
 from ..io import load_npy
 from ..matching import Neighbors
 from .format import (ALL_POOL, ALLOWED_SUFFIXES, FAMILIES, FORMAT_VERSION, MANIFEST, MODEL_FIELDS, POSTING_COLUMNS,
@@ -83,13 +84,25 @@ def _npy(path: Path, mmap: bool = False) -> np.ndarray:
     return load_npy(path, mmap=mmap, error=BundleError)
 
 
-class Bundle:
-    """A verified bundle: manifest, postings and lazily loaded, read-only arrays."""
+CACHE_BYTES = 1 << 30
 
-    def __init__(self, root: Path, manifest: dict, postings: pd.DataFrame):
+
+class Bundle:
+    """A verified bundle: manifest, postings and lazily loaded, read-only arrays.
+
+    Everything made from the bundle (its arrays, the analysis' pools, a page's predictions,
+    thumbnails) lives in the bundle object's own bounded cache (:meth:`cached`), so it goes when
+    the object goes: a bundle rebuilt or edited at the same path is opened as a new object and
+    nothing made from the old one can be served for it."""
+
+    def __init__(self, root: Path, manifest: dict, postings: pd.DataFrame, cache_bytes: int = CACHE_BYTES):
         self.root, self.manifest, self.postings = root, manifest, postings
         self._models = {m["id"]: m for m in manifest["models"]}
-        self._cache: dict = {}
+        self._cache = Cache(cache_bytes)
+
+    def cached(self, key, make):
+        """``make()`` once per ``key`` for this bundle object (bounded, thread-safe, single-flight)."""
+        return self._cache.get(key, make)
 
     # ----------------------------------------------------------- opening
     @classmethod
@@ -144,15 +157,14 @@ class Bundle:
 
     def split_rows(self, split: str) -> np.ndarray:
         """Rows of a pool: a split's postings, or every posting for the ``all`` pool."""
-        key = ("rows", split)
-        if key not in self._cache:
+        def make():
             if split == ALL_POOL and ALL_POOL in self.splits:
                 rows = np.arange(len(self.postings))
             else:
                 rows = np.flatnonzero(self.postings["split"].to_numpy() == split)
             rows.flags.writeable = False
-            self._cache[key] = rows
-        return self._cache[key]
+            return rows
+        return self.cached(("rows", split), make)
 
     def labels(self, split: str) -> np.ndarray:
         return self.postings["label_group"].to_numpy()[self.split_rows(split)]
@@ -171,10 +183,7 @@ class Bundle:
     # ----------------------------------------------------------- arrays
     def embeddings(self, model_id: str):
         """float16 rows (memory-mapped, read-only) or a CSR matrix; None for combinations."""
-        key = ("emb", model_id)
-        if key not in self._cache:
-            self._cache[key] = _load_embeddings(self.file(model_id, "embeddings"))
-        return self._cache[key]
+        return self.cached(("emb", model_id), lambda: _load_embeddings(self.file(model_id, "embeddings")))
 
     def norms(self, model_id: str) -> np.ndarray | None:
         """Row lengths of the raw embeddings before they were stored normalised (None if not shipped)."""
@@ -191,15 +200,11 @@ class Bundle:
         path = self.file(model_id, name)
         if path is None:
             return None
-        key = (name, model_id)
-        if key not in self._cache:
-            self._cache[key] = load(path)
-        return self._cache[key]
+        return self.cached((name, model_id), lambda: load(path))
 
     def neighbors(self, model_id: str, split: str, variant: str = "base"):
         """A :class:`~shopee_core.matching.Neighbors` table in split-local indices."""
-        key = ("nb", model_id, split, variant)
-        if key not in self._cache:
+        def make():
             name = "neighbors" if variant == "base" else f"neighbors_{variant}"
             path = self.file(model_id, name)
             if path is None:
@@ -208,8 +213,8 @@ class Bundle:
             if f"{split}_idx" not in arrays:
                 raise BundleError(f"{path.name}: no table for split {split!r}")
             local = self._to_local(arrays[f"{split}_idx"], split, path.name)
-            self._cache[key] = Neighbors(local, arrays[f"{split}_sim"].astype(np.float32))
-        return self._cache[key]
+            return Neighbors(local, arrays[f"{split}_sim"].astype(np.float32))
+        return self.cached(("nb", model_id, split, variant), make)
 
     def umap(self, model_id: str) -> np.ndarray | None:
         return self._model_array(model_id, "umap", lambda path: _npy(path, mmap=True))

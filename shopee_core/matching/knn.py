@@ -52,6 +52,11 @@ class Neighbors:
     def k(self) -> int:
         return self.idx.shape[1]
 
+    @property
+    def nbytes(self) -> int:
+        """The table and the derived arrays a threshold move computes from it (about as much again)."""
+        return int(self.idx.nbytes * 3)
+
     def restrict(self, rows) -> "Neighbors":
         """The table inside a sub-pool (``rows``, sorted pool indices; new indices are positions in
         ``rows``): each row keeps its candidates that are in the sub-pool, in order, padded with its

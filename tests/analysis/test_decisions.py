@@ -266,7 +266,7 @@ def _memory_bundle(tables, labels):
                "metrics": {}, "files": {"neighbors": {}}, "query": False} for i in range(len(tables))]
     b = Bundle(Path("/nonexistent"), {"k": tables[0].k, "models": models}, postings)
     for i, nb in enumerate(tables):
-        b._cache[("nb", f"m{i}", "test", "base")] = nb
+        b.cached(("nb", f"m{i}", "test", "base"), lambda: nb)
     return b
 
 

@@ -46,8 +46,8 @@ def big():
     b = Bundle(Path("/nonexistent"), {"k": K, "models": models}, postings)
     for m, dim in (("img", 512), ("txt", 768)):
         x = rng.normal(size=(N, dim)).astype(np.float32)
-        b._cache[("emb", m)] = (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float16)
-        b._cache[("nb", m, "test", "base")] = Neighbors(*synthetic_tables(labels, rng))
+        b.cached(("emb", m), lambda: (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float16))
+        b.cached(("nb", m, "test", "base"), lambda: Neighbors(*synthetic_tables(labels, rng)))
     p = D.pool(b, "test")
     for m in ("img", "txt"):  # loaded before measuring: the plane's own work is what is bounded
         p.embeddings(m)

@@ -179,6 +179,9 @@ def test_missing_vectorizer_is_a_readable_error(bundle, tmp_path):
         def file(self, model_id, name):
             return None
 
+        def cached(self, key, make):
+            return make()
+
     with pytest.raises(q.QueryError, match="ships no TF-IDF vectorizer"):
         q.tfidf_query(Bare(), SPLIT, "kaos")
 
@@ -365,3 +368,32 @@ def test_tfidf_without_a_saved_vectorizer_is_not_offered(bundle):
     assert "phash" in q.queryable(nv)
     assert "vectorizer" in q.unqueryable_reasons(nv)["tfidf"]
     assert q.unqueryable_reasons(bundle) == {}
+
+
+def test_two_sessions_asking_for_an_encoder_at_once_build_it_once(bundle, monkeypatch):
+    import threading
+    import time
+
+    built = []
+
+    def slow_build(model):
+        time.sleep(0.3)
+        built.append(model["id"])
+        return object()
+
+    monkeypatch.setattr(q, "_ENCODERS", q.Cache(8, size=q.one))
+    monkeypatch.setattr(q, "_build_encoder", slow_build)
+    model = bundle.model("minilm_zeroshot")
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(q.encoder(model))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert built == ["minilm_zeroshot"] and got[0] is got[1]
+
+
+def test_the_vectorizer_is_read_once_per_bundle_object(dash_bundle):  # noqa: F811
+    first, again = Bundle.open(dash_bundle), Bundle.open(dash_bundle)
+    assert q.tfidf_vectorizer(first, SPLIT) is q.tfidf_vectorizer(first, SPLIT)
+    assert q.tfidf_vectorizer(again, SPLIT) is not q.tfidf_vectorizer(first, SPLIT)  # a reopened bundle reads anew
