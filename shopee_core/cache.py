@@ -6,6 +6,7 @@ curves), a process (query encoders) — so a value can never outlive what it was
 from: a bundle replaced on disk is a new bundle object with an empty cache. Dashboard
 sessions run in threads, so two of them asking for the same expensive value (a kNN
 table, a transformer encoder) must not both build it: the second waits for the first.
+:func:`memoize` is the same bounded, locked LRU for cheap pure functions.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import threading
 from typing import Callable, Hashable
 
+import cachetools
 import numpy as np
 import scipy.sparse as sp
 from cachetools import LRUCache
@@ -101,3 +103,13 @@ class Cache:
         """What the cached values count for now (bytes, or entries)."""
         with self._lock:
             return int(self._data.currsize)
+
+
+def memoize(capacity: int):
+    """Results of a pure function of hashable arguments (a title's parsed quantities, a font of one
+    size), at most ``capacity`` of them, least recently used out, behind a lock. The process owns
+    them: they depend on the arguments alone. No single flight: for a function of microseconds a
+    second thread computing the same value costs less than waiting for the first."""
+    def wrap(fn):
+        return cachetools.cached(LRUCache(maxsize=capacity), lock=threading.Lock())(fn)
+    return wrap

@@ -92,3 +92,17 @@ def test_a_failed_maker_lets_the_waiter_make_it():
     assert errors == ["no"] and got == ["made by the waiter"] and c.holds("k")
     c.clear()
     assert not c.holds("k") and len(c) == 0
+
+
+def test_memoize_is_bounded():
+    from shopee_core.cache import memoize
+
+    calls = []
+
+    @memoize(2)
+    def double(x):
+        calls.append(x)
+        return 2 * x
+
+    assert [double(1), double(1), double(2), double(3), double(1)] == [2, 2, 4, 6, 2]
+    assert calls == [1, 2, 3, 1]  # 1 was the least recently used when 3 came
