@@ -16,6 +16,7 @@ old one in a single rename, so readers never see half a bundle.
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import sys
 import time
@@ -34,7 +35,7 @@ from ..io import atomic_write_json
 from ..matching import Decision, Embeddings, Pool, model_source
 from ..models import leaves, list_models, members, with_overrides
 from ..models.registry import ModelEntry
-from .cache import DataFingerprint, Stage, leaf_embeddings
+from .cache import DataFingerprints, Stage, leaf_embeddings
 from .edit import swap_in
 from .format import ALL_POOL, REFERENCE, SHOWN_SPLITS, THUMBS, model_dir
 from .writer import seal, write_array, write_embeddings, write_jpeg, write_neighbors, write_postings
@@ -47,8 +48,7 @@ REFERENCE_CSV = Path(__file__).resolve().parents[2] / "precomputed" / "reference
 SEARCH_MODES = ("seed", "full")
 
 
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+log = logging.getLogger(__name__)
 
 
 # --------------------------------------------------------------------------- plan
@@ -179,9 +179,9 @@ def _prepare(profile, data_dir, out, k, only, search, overrides=None, pools=SHOW
     if not catalog.has_labels:
         raise ShopeeError(f"{data_dir}: a bundle needs labelled data (train.csv with label_group) to tune and score")
     for w in catalog.warnings:
-        log(f"warning: {w}")
+        log.warning(w)
     frame = attach_splits(catalog.frame, load_or_create_folds(data_dir, catalog.frame))
-    log(f"[plan] {len(entries)} models for profile {profile}: " + ", ".join(e.id for e in entries))
+    log.info(f"[plan] {len(entries)} models for profile {profile}: " + ", ".join(e.id for e in entries))
     missing = missing_weights(entries)
     if missing:
         raise ShopeeError(f"{len(missing)} model(s) need weights this machine does not have — " + " | ".join(missing))
@@ -218,21 +218,21 @@ def build(profile: str, data_dir, out, k: int | None = None, device: str | None 
     _write_postings(p, new)
     manifest = seal(new, {"format_version": 1, **_manifest_top(p, models, t_start)})
     swap_in(new, p.out)
-    log(f"[done] {p.out}: {len(models)} models in {time.time() - t_start:.0f} s")
+    log.info(f"[done] {p.out}: {len(models)} models in {time.time() - t_start:.0f} s")
     return manifest
 
 
 def _embed_leaves(p: Plan, stage: Stage, device, workers) -> tuple[dict, dict]:
     """Every leaf model's rows for the shown postings (storage form) and their raw row norms."""
     leaf_entries = [e for e in p.entries if e.kind != "combo"]
-    fingerprints = DataFingerprint(p.catalog, p.frame)
+    fingerprints = DataFingerprints(p.catalog, p.frame)
     raw, norms = {}, {}
     clock = Eta()
     for i, e in enumerate(leaf_entries):
-        log(f"[embed {i + 1}/{len(leaf_entries)}] {e.id}: {e.label}{clock.left(leaf_entries[i:])}")
+        log.info(f"[embed {i + 1}/{len(leaf_entries)}] {e.id}: {e.label}{clock.left(leaf_entries[i:])}")
         t0 = time.time()
         m, n, how = leaf_embeddings(e, p.data_dir, p.catalog, p.frame, stage, fingerprints, device, workers)
-        log(f"    {e.id}: {how} ({time.time() - t0:.0f} s)")
+        log.info(f"    {e.id}: {how} ({time.time() - t0:.0f} s)")
         clock.done(e, time.time() - t0, reused=how.startswith("reused"))
         raw[e.id], norms[e.id] = m[p.shown], (None if n is None else n[p.shown])
     return raw, norms
@@ -289,7 +289,7 @@ def _match_models(p: Plan, raw, norms, new: Path, umap, skip_embeddings) -> list
     models, decided, best_fusion = [], {}, None
     clock = Eta()
     for i, e in enumerate(p.entries):
-        log(f"[match {i + 1}/{len(p.entries)}] {e.id}{clock.left(p.entries[i:])}")
+        log.info(f"[match {i + 1}/{len(p.entries)}] {e.id}{clock.left(p.entries[i:])}")
         t0 = time.time()
         if e.spec.get("combine") == "union":
             d = Decision.union([s for m in members(e) for s in decided[m.id].sides], e.id)
@@ -424,7 +424,7 @@ def _manifest_model(e: ModelEntry, thresholds, metrics, files) -> dict:
 
 # --------------------------------------------------------------------------- postings, manifest
 def _write_postings(p: Plan, new: Path) -> None:
-    log(f"[thumbs] {len(p.pool_frame)} thumbnails")
+    log.info(f"[thumbs] {len(p.pool_frame)} thumbnails")
     thumbs = _thumbnails(p, new)
     postings = p.pool_frame.assign(thumb=thumbs)[["posting_id", "title", "label_group", "split", "image_phash",
                                                   "thumb"]]

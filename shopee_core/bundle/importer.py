@@ -20,8 +20,8 @@ whole), so a refused or interrupted import leaves it byte for byte as it was.
 from __future__ import annotations
 
 import copy
+import logging
 import re
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,8 +48,7 @@ class ImportRefused(ShopeeError):
     """An import or removal that would leave the bundle wrong, with the reason in one line."""
 
 
-def _note(msg: str) -> None:
-    print(f"note: {msg}", file=sys.stderr, flush=True)
+log = logging.getLogger(__name__)
 
 
 def _examples(items, n: int = 3) -> str:
@@ -219,7 +218,7 @@ def _place(bundle: Bundle, ids: np.ndarray, where: list[str], ignore_extra: bool
                 f"{what}: {int(extra.sum()):,} of {len(ids):,} posting_id(s) are not in the bundle, e.g. "
                 f"{_examples(ids[extra])}; a file covering more postings than the bundle (e.g. all of train.csv) "
                 f"needs --ignore-extra-ids")
-        _note(f"{int(extra.sum()):,} posting_id(s) not in the bundle ignored (--ignore-extra-ids)")
+        log.warning(f"{int(extra.sum()):,} posting_id(s) not in the bundle ignored (--ignore-extra-ids)")
     covered = np.zeros(len(bundle.postings), dtype=bool)
     covered[rows[~extra]] = True
     if not covered.all():
@@ -328,10 +327,10 @@ def read_predictions(bundle: Bundle, path, ignore_extra: bool = False) -> tuple[
         members = [r] + [x for x in uniq if x != r]
         sets[split_of[r]][local[r]] = np.asarray([local[x] for x in members], dtype=np.int64)
     if no_self:
-        _note(f"{no_self:,} row(s) do not list the posting itself among its matches; it is added (self is always "
+        log.warning(f"{no_self:,} row(s) do not list the posting itself among its matches; it is added (self is always "
               f"predicted, as in Kaggle's format)")
     if dupes:
-        _note(f"{dupes:,} repeated match(es) counted once")
+        log.warning(f"{dupes:,} repeated match(es) counted once")
     info = {**_file_info(path), "rows": int(len(ids)), "ignored_rows": int((~used).sum()), "self_added": no_self,
             "format": "posting_id,matches (space-separated, self included; added where missing)"}
     return sets, info

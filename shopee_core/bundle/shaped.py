@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import math
 import shutil
-import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -41,8 +41,7 @@ LATENT = 64
 SHARE_SHOWN = 2 / 5  # valid + test of the 5 folds
 
 
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+log = logging.getLogger(__name__)
 
 
 def catalog_size(shown: int) -> int:
@@ -189,7 +188,7 @@ def leaf_rows(entries, frame: pd.DataFrame, lat: Latents, seed: int) -> tuple[di
             x = dense_embeddings(getattr(lat, mod), DIMS[mod], noise, seed * 1000 + i + 1)
         norms[e.id] = None if hasattr(x, "tocsr") else row_norms(np.asarray(x, dtype=np.float32))
         raw[e.id] = to_storage(x)
-        log(f"[embed {i + 1}/{len(leaves)}] {e.id}: {x.shape[1]}-d {'sparse' if hasattr(x, 'tocsr') else 'dense'} "
+        log.info(f"[embed {i + 1}/{len(leaves)}] {e.id}: {x.shape[1]}-d {'sparse' if hasattr(x, 'tocsr') else 'dense'} "
             f"({time.time() - t0:.1f} s)")
     return raw, norms
 
@@ -230,7 +229,7 @@ def build_shaped(out, postings: int = 13_701, *, profile: str = "seed18", pool_a
         shutil.rmtree(work)
     (work / "catalog").mkdir(parents=True)
     (work / "catalog" / "catalog.json").write_text(json.dumps({"source": "synthetic, Kaggle-shaped"}))
-    log(f"[catalog] {n:,} postings, {frame['label_group'].nunique():,} groups; "
+    log.info(f"[catalog] {n:,} postings, {frame['label_group'].nunique():,} groups; "
         + ", ".join(f"{s} {c:,}" for s, c in frame["split"].value_counts().items()))
     pools = B.WITH_ALL if pool_all else B.SHOWN
     p = B.Plan(f"{profile}-shaped", entries, SimpleNamespace(image_dir=work / "catalog" / "train_images"), frame,
@@ -257,5 +256,5 @@ def build_shaped(out, postings: int = 13_701, *, profile: str = "seed18", pool_a
         shutil.rmtree(work, ignore_errors=True)
         if new.exists():
             shutil.rmtree(new, ignore_errors=True)
-    log(f"[done] {out}: {len(manifest['models'])} models in {time.time() - t_start:.0f} s")
+    log.info(f"[done] {out}: {len(manifest['models'])} models in {time.time() - t_start:.0f} s")
     return manifest

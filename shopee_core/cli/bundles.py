@@ -120,7 +120,7 @@ def add_build_bundle(sub) -> None:
                    "'none': postings and thumbnails only, for models added later with import-model")
     s.add_argument("--k", type=int, help="candidates per posting (default: the profile's, 50 for seed18 as the "
                                          "seed; 51 lets a 51-member group be found whole)")
-    device_args(s, quiet=False)
+    device_args(s)
     s.add_argument("--no-umap", action="store_true", help="skip the UMAP maps")
     s.add_argument("--no-embeddings", metavar="ID,ID", help="ship these models' neighbour tables and maps "
                    "but not their embedding rows (a leaner bundle)")
@@ -185,10 +185,9 @@ def add_predict(sub) -> None:
     s = command(sub, "predict", cmd_predict, help="Kaggle submission (posting_id,matches) for a test.csv folder",
                 description="Embed DIR's postings with a bundle model's shipped encoder (TF-IDF, pHash, "
                             "zero-shot encoders, or a fusion/union of them) and match them with the "
-                            "bundle's tuned thresholds; the whole file is one candidate pool.")
+                            "bundle's tuned thresholds; the whole file is one candidate pool.", bar=True)
     data_arg(s, help="test.csv + test_images/ (or train.csv + train_images/)")
     s.add_argument("--bundle", required=True, metavar="DIR")
     s.add_argument("--model", required=True, metavar="ID")
     s.add_argument("--out", required=True, metavar="CSV")
     s.add_argument("--k", type=int, default=50, help="candidates per posting (default 50)")
-    s.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -83,7 +83,8 @@ def cmd_models(args) -> int:
 def add_train(sub) -> None:
     s = command(sub, "train", cmd_train, help="train a recipe (ArcFace/CurricularFace over the train split's groups)",
                 description="Train one registry entry; checkpoints every epoch as safetensors, the best "
-                            "validation epoch kept. Multi-GPU: torchrun --nproc_per_node N -m shopee_core train ...")
+                            "validation epoch kept. Multi-GPU: torchrun --nproc_per_node N -m shopee_core train ...",
+                bar=True)
     s.add_argument("--model", required=True, metavar="ID", help="model id (see `models`)")
     data_arg(s)
     s.add_argument("--profile", choices=PROFILES, default="seed18",
@@ -97,7 +98,7 @@ def add_train(sub) -> None:
 def add_embed(sub) -> None:
     s = command(sub, "embed", cmd_embed, help="embed a catalog with a trained run or an untrained model",
                 description="Write one L2-normalised row per posting in train.csv order: .npy (float16) "
-                            "or, for TF-IDF, .npz (sparse CSR).")
+                            "or, for TF-IDF, .npz (sparse CSR).", bar=True)
     s.add_argument("--run", metavar="RUN_DIR", help="a finished (or best-so-far) training run")
     s.add_argument("--model", metavar="ID", help="an untrained model: tfidf, phash, e5_zeroshot, *_zeroshot")
     s.add_argument("--profile", choices=PROFILES, help="profile of --model (default: its first)")

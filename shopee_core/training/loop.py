@@ -12,6 +12,7 @@ records the effective spec (overrides included) and the precision really used.
 from __future__ import annotations
 
 import json
+import logging
 import platform
 from importlib.metadata import version
 import shutil
@@ -48,6 +49,7 @@ from .runtime import (
 )
 
 CONFIG, CLASSES, METRICS, BEST, LAST_STATE = "config.json", "classes.npy", "metrics.json", "best.safetensors", "last_state.safetensors"
+log = logging.getLogger(__name__)
 
 
 def _versions() -> dict:
@@ -318,9 +320,9 @@ def _end_epoch(run: _Run, record: dict, workers: int | None) -> None:
                                   "best": run.best, "epoch": epoch})
     atomic_write_json(out / METRICS, {"history": run.history, "best": run.best, "selection": _rule(spec)})
     val = record["valid"]
-    print(f"{run.entry.id} epoch {epoch + 1}/{spec['epochs']}: loss {record['loss']:.4f}, lr {record['lr']:.3g}, "
-          f"valid F1 {val['f1']:.4f} at T={val['threshold']} (best scan {val.get('best_f1', float('nan')):.4f} at "
-          f"T={val.get('best_threshold')}), {record['items_per_s']:.1f} items/s", file=sys.stderr)
+    log.info(f"{run.entry.id} epoch {epoch + 1}/{spec['epochs']}: loss {record['loss']:.4f}, lr {record['lr']:.3g}, "
+             f"valid F1 {val['f1']:.4f} at T={val['threshold']} (best scan {val.get('best_f1', float('nan')):.4f} at "
+             f"T={val.get('best_threshold')}), {record['items_per_s']:.1f} items/s")
 
 
 def _rule(spec: dict) -> dict:
