@@ -54,12 +54,12 @@ def synthetic_bundle(n: int, k: int = 50, seed: int = 0) -> Bundle:
     th = {"t": 0.45, "t2": 0.55, "inb_t": 0.4, "inb_t2": 0.5, "inb_iters": 1}
     models = [
         {"id": "img", "label": "image", "family": "image", "recipe": None, "kind": "image", "spec": {},
-         "thresholds": th, "metrics": {}, "files": {"neighbors": {}, "embeddings": {}}, "query": False},
+         "thresholds": th, "metrics": {}, "files": {"neighbors": {"path": "in-memory"}, "embeddings": {"path": "in-memory"}}, "query": False},
         {"id": "txt", "label": "text", "family": "text", "recipe": None, "kind": "text", "spec": {},
-         "thresholds": th, "metrics": {}, "files": {"neighbors": {}, "embeddings": {}}, "query": False},
+         "thresholds": th, "metrics": {}, "files": {"neighbors": {"path": "in-memory"}, "embeddings": {"path": "in-memory"}}, "query": False},
         {"id": "fusion", "label": "img + txt", "family": "fusion", "recipe": None, "kind": "combo",
          "spec": {"members": ["img", "txt"], "combine": "mean"}, "thresholds": th, "metrics": {},
-         "files": {"neighbors": {}}, "query": False},
+         "files": {"neighbors": {"path": "in-memory"}}, "query": False},
         {"id": "union", "label": "img ∪ txt", "family": "fusion", "recipe": None, "kind": "combo",
          "spec": {"members": ["img", "txt"], "combine": "union"},
          "thresholds": {**th, "sides": [{"model": "img", "t": 0.45, "t2": 0.55},

@@ -60,4 +60,4 @@ def test_results_make_sense(demo):
 def test_readme_table_matches_the_manifest(demo):
     text = (ROOT / "README.md").read_text()
     section = text.split("<!-- leaderboard:start -->", 1)[1].split("<!-- leaderboard:end -->", 1)[0].strip()
-    assert section == markdown_table(demo.manifest, demo.reference)
+    assert section == markdown_table(demo)

@@ -25,20 +25,23 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
+from tqdm.auto import tqdm
 
 from .. import matching as M
-from ..analysis.maps import umap_2d
 from ..data import attach_splits, load_catalog, load_or_create_folds
+from ..data.images import open_image
 from ..errors import ShopeeError
 from ..io import atomic_write_json
-from ..matching import Decision, Embeddings, Pool, model_source
+from ..matching import Decision, Embeddings, Pool
 from ..models import leaves, list_models, members, with_overrides
+from ..models.embedders import tfidf_overrides
 from ..models.registry import ModelEntry
+from ..models.tfidf import per_split
 from .cache import DataFingerprints, Stage, leaf_embeddings
 from .edit import swap_in
-from .format import ALL_POOL, REFERENCE, SHOWN_SPLITS, THUMBS, model_dir
-from .writer import seal, write_array, write_embeddings, write_jpeg, write_neighbors, write_postings
+from .format import ALL_POOL, REFERENCE, SHOWN_SPLITS, THUMBS, VECTORIZER, model_dir
+from .tables import embeddings, prf, shown_pools, table_model, write_tables
+from .writer import seal, write_jpeg, write_postings
 
 SHOWN = SHOWN_SPLITS
 WITH_ALL = SHOWN + (ALL_POOL,)  # --pool-all: also every labelled posting as one pool
@@ -246,26 +249,6 @@ def _pools(p: Plan, raw: dict, norms: dict) -> dict[str, Pool]:
                        make=lambda mid, m, rows, s: _pool_embeddings(p, kinds[mid], m, rows, s, norms))
 
 
-def shown_pools(labels: dict, split_rows: dict, raw: dict, norms: dict, k: int, fusions=None,
-                make=None) -> dict[str, Pool]:
-    """One pool per candidate pool, tables rounded to float16 as the bundle stores them, and a
-    ``"shown"`` pool of every shown posting for the maps. ``raw``: model id -> rows of every
-    shown posting (storage form, bundle order); ``split_rows``: pool -> rows into them.
-    Embeddings are made on first use (``make(mid, rows_storage, rows, pool)``) and kept in the
-    pool's bounded cache: an ``all`` pool alone holds every posting of every model."""
-    def default(mid, m, rows, s):
-        return _embeddings(m[rows], mid, None if norms.get(mid) is None else norms[mid][rows])
-    make = make or default
-    pools = {}
-    for s, rows in split_rows.items():
-        emb = {mid: (lambda m=m, mid=mid, rows=rows, s=s: make(mid, m, rows, s)) for mid, m in raw.items()}
-        pools[s] = Pool(labels[s], k=k, embeddings=emb, fusions=fusions, name=s, store_float16=True)
-    # every shown posting at once, for the maps (never for matching: retrieval stays within a split)
-    everything = {mid: (lambda m=m, mid=mid: _embeddings(m, mid, None)) for mid, m in raw.items()}
-    pools["shown"] = Pool(None, k=k, embeddings=everything, fusions=fusions, name="shown")
-    return pools
-
-
 def _pool_embeddings(p: Plan, entry: ModelEntry, m, rows, pool: str, norms: dict) -> Embeddings:
     """A model's rows in one pool. TF-IDF is fitted within each pool (the seed fits it per split),
     so the ``all`` pool gets its own fit on every title."""
@@ -276,11 +259,7 @@ def _pool_embeddings(p: Plan, entry: ModelEntry, m, rows, pool: str, norms: dict
     else:
         m = m[rows]
     n = norms.get(entry.id)
-    return _embeddings(m, entry.id, None if n is None else n[rows])
-
-
-def _embeddings(m, mid: str, norms) -> Embeddings:
-    return Embeddings.from_array(m if sp.issparse(m) else m.astype(np.float32), name=mid, norms=norms)
+    return embeddings(m, entry.id, None if n is None else n[rows])
 
 
 def _match_models(p: Plan, raw, norms, new: Path, umap, skip_embeddings) -> list[dict]:
@@ -317,79 +296,20 @@ def _match_models(p: Plan, raw, norms, new: Path, umap, skip_embeddings) -> list
     return models
 
 
-def _prf(d: dict) -> dict:
-    return {"f1": round(d["f1"], 6), "precision": round(d["precision"], 6), "recall": round(d["recall"], 6)}
-
-
-def table_model(pools: dict, split_rows: dict, new: Path, mid: str, *, search, inb_iters: int = 1,
-                inb_vectors: str = "normalised", storage=None, norms=None, umap: bool = True):
-    """One model with a neighbour table, as the builder and ``import-model`` both make it: T then
-    Min2 T2 searched on the validation pool, ``inb_iters`` INB steps with T′, T2′ re-searched (0:
-    none), metrics per shown split, and its files written under ``new`` (tables; ``storage``: its
-    embedding rows, ``norms`` their raw lengths; the map when ``umap``).
-
-    Returns ``(decision, thresholds, metrics, files)``.
-    """
-    valid = pools["valid"]
-    d = M.tune(valid, Decision.single(model_source(mid), 0.5, name=mid), search=search)
-    d_inb = M.tune_inb(valid, d, inb_iters, vectors=inb_vectors, search=search) if inb_iters else None
-    rel = model_dir(mid)
-    side = d.sides[0]
-    metrics = {}
-    for s in split_rows:
-        metrics[s] = {"base": _prf(M.scores(pools[s], d.without_min2())), "min2": _prf(M.scores(pools[s], d))}
-        if d_inb is not None:
-            metrics[s]["inb"] = _prf(M.scores(pools[s], d_inb))
-    files = {"neighbors": write_tables(split_rows, pools, new, f"{rel}/neighbors.npz", side.source)}
-    thresholds = {"t": side.t, "t2": side.t2, "inb_t": None, "inb_t2": None, "inb_iters": 0}
-    if d_inb is not None:
-        inb_side = d_inb.sides[0]
-        files["neighbors_inb"] = write_tables(split_rows, pools, new, f"{rel}/neighbors_inb.npz", inb_side.source)
-        thresholds.update(inb_t=inb_side.t, inb_t2=inb_side.t2, inb_iters=int(inb_iters),
-                          inb_vectors=inb_side.source[5])
-    thresholds["search"] = search
-    if storage is not None:
-        files["embeddings"] = write_embeddings(new, rel, storage)
-        if norms is not None:
-            files["norms"] = write_array(new, f"{rel}/norms.npy", np.asarray(norms, dtype=np.float32))
-    if umap:
-        maps = umap if callable(umap) else umap_2d  # a caller may pass another 2-D map (e.g. maps.pca_2d)
-        files["umap"] = write_array(new, f"{rel}/umap.npy", maps(_umap_input(pools["shown"].embeddings(mid))))
-    return d, thresholds, metrics, files
-
-
-def write_tables(split_rows: dict, pools: dict, new: Path, rel: str, source) -> str:
-    """The source's table in every shown split, indices mapped to bundle rows."""
-    tables = {}
-    for s, rows in split_rows.items():
-        nb = pools[s].neighbors(source)
-        tables[s] = (rows[nb.idx], nb.sim)
-    return write_neighbors(new, rel, tables)
-
-
-def _umap_input(x: Embeddings):
-    if x.is_dense:
-        return x.dense()
-    return sp.hstack([sp.csr_matrix(b) for b in x.blocks], format="csr")
-
-
 def _tfidf_states(p: Plan, e: ModelEntry, new: Path, rel: str) -> str:
     """The fitted vocabularies, so the dashboard can embed a typed title."""
-    from ..models.embedders import tfidf_overrides
-    from ..models.tfidf import per_split
-
     frame = p.frame
     _, states = per_split(frame["title"].tolist(), frame["split"], return_states=True, **tfidf_overrides(e))
     if ALL_POOL in p.pools:
         _, every = per_split(frame["title"].tolist(), [ALL_POOL] * len(frame), return_states=True,
                              **tfidf_overrides(e))
         states[ALL_POOL] = every[ALL_POOL]
-    atomic_write_json(new / rel / "vectorizer.json", {s: states[s] for s in p.pools if s in states})
-    return f"{rel}/vectorizer.json"
+    atomic_write_json(new / rel / VECTORIZER, {s: states[s] for s in p.pools if s in states})
+    return f"{rel}/{VECTORIZER}"
 
 
 def _union_model(e: ModelEntry, d: Decision, pools) -> dict:
-    metrics = {s: {"base": _prf(M.scores(pools[s], d.without_min2())), "min2": _prf(M.scores(pools[s], d))}
+    metrics = {s: {"base": prf(M.scores(pools[s], d.without_min2())), "min2": prf(M.scores(pools[s], d))}
                for s in pools if s != "shown"}
     thresholds = {"t": None, "t2": None, "inb_t": None, "inb_t2": None, "inb_iters": 0,
                   "sides": [{"model": s.source[1], "t": s.t, "t2": s.t2} for s in d.sides],
@@ -402,7 +322,7 @@ def _iterated_inb(p: Plan, e: ModelEntry, d: Decision, pools, new, iters: int = 
     blend (the competition's 1st-place scheme)."""
     d3 = M.tune_inb(pools["valid"], d, iters, per_stage=True, vectors=e.spec.get("inb_vectors", "normalised"))
     side = d3.sides[0]
-    metrics = {s: {"inb": _prf(M.scores(pools[s], d3))} for s in p.pools}
+    metrics = {s: {"inb": prf(M.scores(pools[s], d3))} for s in p.pools}
     mid = f"{e.id}_inb{iters}"
     rel = model_dir(mid)
     files = {"neighbors_inb": write_tables(p.split_rows, pools, new, f"{rel}/neighbors_inb.npz", side.source)}
@@ -434,10 +354,6 @@ def _write_postings(p: Plan, new: Path) -> None:
 
 
 def _thumbnails(p: Plan, new: Path) -> list[str]:
-    from tqdm.auto import tqdm
-
-    from ..data.images import open_image
-
     rels = []
     for pid, name in tqdm(list(zip(p.pool_frame["posting_id"], p.pool_frame["image"])), desc="thumbs", leave=False,
                           file=sys.stderr):

@@ -26,6 +26,7 @@ from ..data.fingerprint import images_digest
 from ..errors import ShopeeError
 from ..io import atomic_save_npy, atomic_write_json, load_matrix, load_npy, save_matrix
 from ..matching.embeddings import row_norms
+from ..models.embedders import to_storage
 from ..models.registry import ModelEntry
 
 IMAGE_KINDS = ("image", "image_frozen", "image_zeroshot")
@@ -122,8 +123,6 @@ def leaf_embeddings(entry: ModelEntry, data_dir: Path, catalog, frame, stage: St
         from ..training.embed import embed_untrained
 
         x = embed_untrained(entry, catalog, frame, device=device, features_dir=features)
-    from ..models.embedders import to_storage
-
     if x.shape[0] != len(frame):
         raise ShopeeError(f"{entry.id}: {x.shape[0]} embedding rows for {len(frame)} postings")
     norms = None if sp.issparse(x) else row_norms(np.asarray(x, dtype=np.float32))

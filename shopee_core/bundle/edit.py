@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .format import MANIFEST
+from .reader import check_bundle
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
@@ -88,8 +89,6 @@ def staged(root, drop=()) -> Iterator[Path]:
     (paths relative to the bundle). The caller writes its new files there and seals the
     manifest; on a clean exit the copy is verified and swapped in, on an error it is removed
     and the bundle is left exactly as it was."""
-    from .reader import check_bundle
-
     root = Path(root).resolve()
     drop = {Path(d).as_posix() for d in drop}
     stage = root.parent / f".{root.name}.edit"

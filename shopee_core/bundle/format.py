@@ -22,6 +22,7 @@ VARIANTS = ("base", "min2", "inb")
 SHOWN_SPLITS = ("valid", "test")
 ALL_POOL = "all"  # every labelled posting of the catalog as one candidate pool (optional)
 TOP_FIELDS = ("format_version", "dataset", "k", "models", "files")
+VECTORIZER = "vectorizer.json"  # a TF-IDF model's fitted vocabulary per pool, for typed-title queries
 
 
 class BundleError(ShopeeError):

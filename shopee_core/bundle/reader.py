@@ -15,8 +15,10 @@ from __future__ import annotations
 import json
 import os
 import stat
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
@@ -25,8 +27,9 @@ import scipy.sparse as sp
 from ..cache import Cache
 from ..io import load_npy
 from ..matching import Neighbors
+from .entry import ModelEntry
 from .format import (ALL_POOL, ALLOWED_SUFFIXES, FAMILIES, FORMAT_VERSION, MANIFEST, MODEL_FIELDS, POSTING_COLUMNS,
-                     POSTINGS, THRESHOLD_FIELDS, TOP_FIELDS, BundleError)
+                     POSTINGS, THRESHOLD_FIELDS, TOP_FIELDS, VECTORIZER, BundleError, model_dir)
 from .verified import VerifiedFiles, bundle_key
 from .writer import sha256
 
@@ -135,12 +138,57 @@ class Bundle:
         return int(self.manifest["k"])
 
     @property
+    def profile(self) -> str | None:
+        """The recipe profile the bundle was built with (None for one built otherwise)."""
+        return self.manifest.get("profile")
+
+    @property
     def models(self) -> list[dict]:
+        """The manifest's model entries as stored (the edit path rewrites them); read a model through
+        :meth:`entry` / :attr:`entries`."""
         return self.manifest["models"]
 
     def model(self, model_id: str) -> dict:
         try:
             return self._models[model_id]
+        except KeyError:
+            raise BundleError(f"bundle {self.name} has no model {model_id!r}") from None
+
+    @cached_property
+    def entries(self) -> tuple[ModelEntry, ...]:
+        """Every model as a :class:`ModelEntry`, in manifest order."""
+        listed = set(self.manifest.get("files") or ())
+        plain = {}
+        for m in self.models:
+            e = ModelEntry.from_manifest(m, self.root)
+            shared = f"{model_dir(e.id)}/{VECTORIZER}"  # builders that listed it among the bundle's own files
+            if "vectorizer" not in e.paths and shared in listed:
+                e = replace(e, paths=MappingProxyType({**e.paths, "vectorizer": self.root / shared}))
+            plain[e.id] = e
+
+        def can_embed(mid: str, seen: tuple = ()) -> bool:
+            e = plain[mid]
+            if "embeddings" in e.paths:
+                return True
+            return e.is_mean_fusion and all(x in plain and x not in seen and can_embed(x, seen + (mid,))
+                                            for x in e.members)
+
+        def modality(mid: str, seen: tuple = ()) -> str | None:
+            e = plain[mid]
+            if e.modality is not None or not e.members:
+                return e.modality
+            found = {modality(x, seen + (mid,)) for x in e.members if x in plain and x not in seen}
+            return found.pop() if len(found) == 1 else None
+
+        return tuple(replace(e, can_embed=can_embed(e.id), modality=modality(e.id)) for e in plain.values())
+
+    @cached_property
+    def _entries(self) -> dict[str, ModelEntry]:
+        return {e.id: e for e in self.entries}
+
+    def entry(self, model_id: str) -> ModelEntry:
+        try:
+            return self._entries[model_id]
         except KeyError:
             raise BundleError(f"bundle {self.name} has no model {model_id!r}") from None
 
@@ -177,8 +225,7 @@ class Bundle:
         return self.root / self.postings["thumb"].iat[row]
 
     def file(self, model_id: str, name: str) -> Path | None:
-        files = self.model(model_id)["files"]
-        return self.root / files[name]["path"] if name in files else None
+        return self.entry(model_id).path(name)
 
     # ----------------------------------------------------------- arrays
     def embeddings(self, model_id: str):

@@ -6,12 +6,12 @@ import json
 import sys
 from pathlib import Path
 
+from ..io import atomic_write_json
 from .common import command, data_arg
 
 
 def cmd_demo_data(args) -> int:
     from ..data.demo import generate_catalog
-    from ..io import atomic_write_json
 
     summary = generate_catalog(args.out, n_postings=args.postings, seed=args.seed,
                                image_size=args.image_size, progress=not args.quiet)

@@ -6,12 +6,14 @@ import json
 from pathlib import Path
 
 from ..errors import ShopeeError
-from ..models import PROFILES
+from ..io import save_matrix
+from ..matching.embeddings import check_block
+from ..models import PROFILES, get, list_models, parse_overrides, with_overrides
+from ..models.embedders import to_storage
 from .common import command, data_arg, device_args, override_args
 
 
 def cmd_train(args) -> int:
-    from ..models import get, parse_overrides, with_overrides
     from ..training.loop import train
 
     entry = with_overrides(get(args.model, args.profile), parse_overrides(args.set, args.config))
@@ -27,10 +29,6 @@ def cmd_train(args) -> int:
 
 
 def cmd_embed(args) -> int:
-    from ..io import save_matrix
-    from ..matching.embeddings import check_block
-    from ..models.embedders import to_storage
-
     out = Path(args.out)
     if bool(args.run) == bool(args.model):
         raise ShopeeError("give exactly one of --run RUN_DIR (a trained run) or --model ID (an untrained model)")
@@ -42,7 +40,6 @@ def cmd_embed(args) -> int:
         what = f"run {args.run}"
     else:
         from ..data import attach_splits, load_catalog, load_or_create_folds
-        from ..models import get
         from ..training.embed import embed_untrained
 
         entry = get(args.model, args.profile)
@@ -63,8 +60,6 @@ def cmd_embed(args) -> int:
 
 
 def cmd_models(args) -> int:
-    from ..models import get, list_models, parse_overrides, with_overrides
-
     models = [get(args.model, args.profile)] if args.model else list_models(args.profile)
     overrides = parse_overrides(args.set, args.config)
     models = [with_overrides(m, overrides) for m in models]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import cached_property
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from ..errors import EmbeddingError
 from .embeddings import Embeddings
@@ -146,8 +147,6 @@ def _chunked_search(emb: Embeddings, k: int, chunk: int, progress: bool):
     sim = np.empty((n, k), dtype=np.float32)
     starts = range(0, n, chunk)
     if progress:
-        from tqdm.auto import tqdm
-
         starts = tqdm(starts, desc="kNN", unit="chunk", leave=False)
     for start in starts:
         stop = min(start + chunk, n)

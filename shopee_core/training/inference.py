@@ -13,6 +13,7 @@ from typing import Sequence
 import numpy as np
 import torch
 from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
 
 from ..data.text import title_cleaning
 from ..models.image import image_transforms
@@ -72,8 +73,6 @@ def embed_postings(model: MatchModel, spec: dict, *, paths: Sequence | None = No
                          batch_size=batch_size, workers=workers)
     it = loader
     if progress:
-        from tqdm.auto import tqdm
-
         it = tqdm(loader, desc=desc, unit="batch", leave=False)
     out = []
     for inputs, _ in it:

@@ -24,10 +24,11 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from tqdm.auto import tqdm
 
 from ..data import attach_splits, load_catalog, load_or_create_folds
 from ..errors import ShopeeError
-from ..io import atomic_save_npy, atomic_write_json
+from ..io import atomic_path, atomic_save_npy, atomic_write_json
 from ..matching import Embeddings, Scorer, knn, search_t
 from ..models import get as registered
 from ..models import spec_changes
@@ -272,8 +273,6 @@ def _train_epoch(run: _Run, epoch: int, progress: bool) -> dict:
     epochs = int(run.entry.spec["epochs"])
     it = run.loader
     if progress and dist.is_main():
-        from tqdm.auto import tqdm
-
         it = tqdm(run.loader, total=run.steps_per_epoch, desc=f"{run.entry.id} epoch {epoch + 1}/{epochs}",
                   unit="batch", file=sys.stderr)
     channels_last = run.model.modality == "image"
@@ -312,8 +311,8 @@ def _end_epoch(run: _Run, record: dict, workers: int | None) -> None:
     _, from_epoch = selection_rule(spec)
     if select_best(run.history, from_epoch) == epoch and run.best.get("epoch") != epoch:
         run.best = {"epoch": epoch, "f1": record["valid"]["f1"]}
-        shutil.copyfile(out / weights, out / f".{BEST}.tmp")
-        (out / f".{BEST}.tmp").replace(out / BEST)
+        with atomic_path(out / BEST) as tmp:
+            shutil.copyfile(out / weights, tmp)
     save_state(out / LAST_STATE, {"weights": weights, "optimizer": run.opt.state_dict(),
                                   "scheduler": run.sched.state_dict(), "rng": torch.get_rng_state(),
                                   "loader_rng": run.generator.get_state(), "history": run.history,

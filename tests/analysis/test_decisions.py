@@ -263,7 +263,7 @@ def _memory_bundle(tables, labels):
                              "split": "test", "image_phash": "0", "thumb": "t.jpg"})
     models = [{"id": f"m{i}", "label": "", "family": "image", "recipe": None, "kind": "image", "spec": {},
                "thresholds": {"t": 0.5, "t2": 0.6, "inb_t": None, "inb_t2": None, "inb_iters": 0},
-               "metrics": {}, "files": {"neighbors": {}}, "query": False} for i in range(len(tables))]
+               "metrics": {}, "files": {"neighbors": {"path": "in-memory"}}, "query": False} for i in range(len(tables))]
     b = Bundle(Path("/nonexistent"), {"k": tables[0].k, "models": models}, postings)
     for i, nb in enumerate(tables):
         b.cached(("nb", f"m{i}", "test", "base"), lambda: nb)

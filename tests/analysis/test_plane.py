@@ -36,7 +36,7 @@ def big():
                              "split": "test", "image_phash": "0" * 16, "thumb": "thumbs/x.jpg"})
     th = {"t": 0.4, "t2": 0.5, "inb_t": None, "inb_t2": None, "inb_iters": 0}
     models = [{"id": m, "label": m, "family": fam, "recipe": None, "kind": fam, "spec": {}, "thresholds": th,
-               "metrics": {}, "files": {"neighbors": {}, "embeddings": {}}, "query": False}
+               "metrics": {}, "files": {"neighbors": {"path": "in-memory"}, "embeddings": {"path": "in-memory"}}, "query": False}
               for m, fam in (("img", "image"), ("txt", "text"))]
     models.append({"id": "union", "label": "img ∪ txt", "family": "fusion", "recipe": None, "kind": "combo",
                    "spec": {"members": ["img", "txt"], "combine": "union"},
