@@ -1,4 +1,4 @@
-"""Bundle format (DESIGN.md "Bundle format"): names, versions and the manifest schema.
+"""Bundle format: names, versions and the manifest schema.
 
 A bundle is a folder of precomputed artefacts the dashboard reads. Only data
 formats that execute nothing on load are allowed.

@@ -149,10 +149,12 @@ class Bundle:
         return self.manifest["models"]
 
     def model(self, model_id: str) -> dict:
-        try:
-            return self._models[model_id]
-        except KeyError:
-            raise BundleError(f"bundle {self.name} has no model {model_id!r}") from None
+        return self._known(self._models, model_id)
+
+    def _known(self, models: dict, model_id: str):
+        if model_id not in models:
+            raise BundleError(f"bundle {self.name} has no model {model_id!r}")
+        return models[model_id]
 
     @cached_property
     def entries(self) -> tuple[ModelEntry, ...]:
@@ -187,10 +189,7 @@ class Bundle:
         return {e.id: e for e in self.entries}
 
     def entry(self, model_id: str) -> ModelEntry:
-        try:
-            return self._entries[model_id]
-        except KeyError:
-            raise BundleError(f"bundle {self.name} has no model {model_id!r}") from None
+        return self._known(self._entries, model_id)
 
     @cached_property
     def splits(self) -> list[str]:

@@ -1,6 +1,6 @@
 """Decision rules: distance threshold, Min2, union.
 
-Exact semantics (DESIGN.md): predict candidates with d < T, self always; Min2 adds
+Exact semantics: predict candidates with d < T, self always; Min2 adds
 the best non-self candidate when the set holds only self and that candidate has
 d < T2; a union merges the sets each side predicted with its own thresholds.
 """

@@ -6,7 +6,7 @@ optimum). Every grid point is scored in one histogram pass (:meth:`Scorer.sweep`
 so an early stop is read off the scored curve: same answer as stepping. Ties go to
 the smaller, stricter threshold.
 
-Presets (SEED.md, "Exact recipe details"):
+Presets (the seed's scans: README, "Fidelity: `seed18` and `tuned`"):
 
 - ``full``: T over 0.005..1.0 step 0.005, then T2 from T to T + 0.5: full scans;
 - ``seed_single``: single models and each side of a union: T 0.01..0.49 step 0.01,

@@ -1,7 +1,7 @@
 """Registry of model recipes: one entry per (model id, profile) with its full spec.
 
 A run is reproducible from its id, profile and overrides. Profiles:
-- ``seed18``: the seed's recipes to the letter, quirks included (SEED.md, "Exact recipe details");
+- ``seed18``: the seed's recipes to the letter, quirks included (README, "Fidelity: `seed18` and `tuned`");
 - ``tuned``: the same data and backbones with the project's improvements (neck embedding, bf16,
   checkpoint chosen at a scanned threshold, full threshold search, normalised INB, k = 51);
 - ``demo``: CPU and offline, minutes not hours; every entry says what it really is;
