@@ -232,7 +232,7 @@ def slider_steps(pg, label_is: str, repeat: int, keys=("ArrowRight", "ArrowLeft"
     out = []
     for i in range(repeat):
         thumb.focus()
-        out.append(act(pg, lambda: pg.keyboard.press(keys[i % len(keys)])))
+        out.append(act(pg, lambda key=keys[i % len(keys)]: pg.keyboard.press(key)))
     return out
 
 

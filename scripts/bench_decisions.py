@@ -69,10 +69,10 @@ def synthetic_bundle(n: int, k: int = 50, seed: int = 0) -> Bundle:
     b = Bundle(Path("/nonexistent"), {"k": k, "models": models}, postings)
     sets = {}
     for mid, x in raw.items():
-        b.cached(("emb", mid), lambda: x)
+        b.cached(("emb", mid), lambda x=x: x)
         sets[mid] = Embeddings.from_array(x.astype(np.float32), mid)
         t0 = time.perf_counter()
-        b.cached(("nb", mid, "test", "base"), lambda: knn(sets[mid], k))
+        b.cached(("nb", mid, "test", "base"), lambda mid=mid: knn(sets[mid], k))
         print(f"kNN {mid}: {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     b.cached(("nb", "fusion", "test", "base"), lambda: knn(fuse([sets["img"], sets["txt"]]), k))
     return b

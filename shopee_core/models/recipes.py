@@ -148,7 +148,7 @@ def _merge(*dicts) -> dict:
 
 def _image_entries():
     rows = SEED_IMAGE + [("efficientnet_b3_curricular", None, "efficientnet_b3", 0.5, 0.45)]
-    for mid, recipe, backbone, margin, seed_t in rows:
+    for mid, recipe, backbone, margin, _seed_t in rows:
         curricular = mid.endswith("curricular")
         loss, head = ("curricularface", "CurricularFace") if curricular else ("arcface", "ArcFace")
         base = _merge(IMAGE_SEED18, {"backbone": backbone, "loss": loss, "margin": margin,

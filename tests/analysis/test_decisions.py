@@ -266,7 +266,7 @@ def _memory_bundle(tables, labels):
                "metrics": {}, "files": {"neighbors": {"path": "in-memory"}}, "query": False} for i in range(len(tables))]
     b = Bundle(Path("/nonexistent"), {"k": tables[0].k, "models": models}, postings)
     for i, nb in enumerate(tables):
-        b.cached(("nb", f"m{i}", "test", "base"), lambda: nb)
+        b.cached(("nb", f"m{i}", "test", "base"), lambda nb=nb: nb)
     return b
 
 

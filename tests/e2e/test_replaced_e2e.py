@@ -11,7 +11,8 @@ from tests.app.test_replaced import MINE, agreement, error_legend, group_rows, n
 from tests.e2e.test_app_e2e import ARGS, CHROMIUM, no_exception, serve, settle, sync_api
 from tests.tiny_bundle import dash_bundle  # noqa: F401  (session fixture)
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
+pytestmark = [pytest.mark.e2e,
+              pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")]
 
 
 def metrics(page, labels) -> dict:
