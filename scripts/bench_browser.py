@@ -232,7 +232,8 @@ def slider_steps(pg, label_is: str, repeat: int, keys=("ArrowRight", "ArrowLeft"
     out = []
     for i in range(repeat):
         thumb.focus()
-        out.append(act(pg, lambda key=keys[i % len(keys)]: pg.keyboard.press(key)))
+        key = keys[i % len(keys)]
+        out.append(act(pg, lambda key=key: pg.keyboard.press(key)))
     return out
 
 
