@@ -19,8 +19,8 @@ bundle, split = bundle_and_split()  # stops the page with a readable message whe
 st.title("Embedding space")
 st.caption("Each model's 2-D map of the split (UMAP, precomputed in the bundle). Neighbours on the map are "
            "roughly neighbours in the embedding; box- or lasso-select points to see them.")
-mapped = [m["id"] for m in bundle.models if bundle.file(m["id"], "umap") is not None]
-fixed = [m["id"] for m in bundle.models if decisions.is_predictions_only(bundle, m["id"])]
+mapped = [e.id for e in bundle.entries if e.path("umap") is not None]
+fixed = [e.id for e in bundle.entries if e.predictions_only]
 if fixed:
     st.caption("No map for " + ", ".join(f"`{m}`" for m in fixed) + ": imported predictions only, no embeddings.")
 if not mapped:

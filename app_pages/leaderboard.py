@@ -19,7 +19,7 @@ ds = bundle.manifest.get("dataset", {})
 st.title("Leaderboard")
 source = {"demo": "synthetic demo catalog", "kaggle": "Kaggle data"}.get(ds.get("source"), ds.get("source", "?"))
 st.caption(f"Bundle **{bundle.name}** · {source} · profile `{bundle.manifest.get('profile', '?')}` · "
-           f"{len(bundle.models)} models · k = {bundle.k} candidates per posting")
+           f"{len(bundle.entries)} models · k = {bundle.k} candidates per posting")
 
 c_variant, c_sort, c_family = st.columns([4, 2, 3], vertical_alignment="bottom")
 with c_variant:
@@ -31,7 +31,7 @@ with c_sort:
     sort_by = st.selectbox("Sort by", ["F1", "Precision", "Recall", "Δ vs seed", "Validation F1", "Seed recipe"],
                            key="lb-sort")
 with c_family:
-    families = [f for f in ("fusion", "image", "text", "baseline") if any(m["family"] == f for m in bundle.models)]
+    families = [f for f in ("fusion", "image", "text", "baseline") if any(e.family == f for e in bundle.entries)]
     shown = st.pills("Families", families, selection_mode="multi", default=families, key="lb-families") or families
 
 st.info(pool_caption(bundle, split), icon=":material/info:")

@@ -272,8 +272,8 @@ def posting_picker(bundle, split: str, key: str) -> int:
 
 
 def model_label(bundle, model_id: str) -> str:
-    m = bundle.model(model_id)
-    return f"{m['label']}" if len(m["label"]) <= 60 else f"{m['label'][:59]}…"
+    text = bundle.entry(model_id).label
+    return text if len(text) <= 60 else f"{text[:59]}…"
 
 
 def model_picker(bundle, key: str, label: str = "Models", allowed: list[str] | None = None,
@@ -286,7 +286,7 @@ def model_picker(bundle, key: str, label: str = "Models", allowed: list[str] | N
     """
     from shopee_core.analysis.query import default_models
 
-    ids = [m["id"] for m in bundle.models if allowed is None or m["id"] in allowed]
+    ids = [e.id for e in bundle.entries if allowed is None or e.id in allowed]
     fallback = [m for m in (default or default_models(bundle)) if m in ids] or ids[:2]
     chosen = [m for m in state.get("models") if m in ids]
     for m in fallback + ids:
