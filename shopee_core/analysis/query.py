@@ -272,7 +272,7 @@ def read_upload(data: bytes | io.IOBase, name: str = "upload", max_bytes: int = 
     Goes through :func:`shopee_core.data.images.open_image` (header pixel check before
     decoding, full decode, EXIF orientation, RGB), on a private temporary copy. The pHash
     is taken from the image as stored, before that EXIF rotation, exactly as the data's
-    ``image_phash`` column was (:func:`shopee_core.models.phash.image_phash`).
+    ``image_phash`` column was (:func:`shopee_core.data.images.image_phash`).
     """
     if hasattr(data, "read"):
         data = data.read(max_bytes + 1)
