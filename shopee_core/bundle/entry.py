@@ -53,7 +53,6 @@ class ModelEntry:
     inb_t2: float | None = None
     inb_iters: int = 0               # INB steps of the stored INB table
     stored_inb_vectors: str = "normalised"  # what the stored INB table blended
-    inb_stages: tuple = ()           # per-stage (t, t2) of an iterated INB entry
     sides: tuple = ()                # a union's sides: ((model id, t, t2), ...)
     query: bool = False              # its encoder ships for queries by upload
     external: bool = False           # made elsewhere and imported
@@ -76,7 +75,6 @@ class ModelEntry:
             paths=MappingProxyType(paths), t=_number(th.get("t")), t2=_number(th.get("t2")),
             inb_t=_number(th.get("inb_t")), inb_t2=_number(th.get("inb_t2")), inb_iters=int(th.get("inb_iters") or 0),
             stored_inb_vectors=th.get("inb_vectors", "normalised"),
-            inb_stages=tuple((_number(s.get("t")), _number(s.get("t2"))) for s in th.get("inb_stages") or []),
             sides=tuple((s["model"], _number(s["t"]), _number(s.get("t2"))) for s in th.get("sides") or []),
             query=bool(m.get("query")), external=m.get("source") == "external",
             predictions_only=bool(m.get("predictions_only")), imported=_frozen(m.get("imported") or {}),
