@@ -26,8 +26,8 @@ import shutil
 from pathlib import Path
 from typing import Iterator
 
+from . import reader
 from .format import MANIFEST
-from .reader import check_bundle
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
@@ -104,7 +104,7 @@ def staged(root, drop=()) -> Iterator[Path]:
             yield stage
             if not (stage / MANIFEST).is_file():
                 raise RuntimeError("a bundle edit must seal the staged manifest")
-            check_bundle(stage)
+            reader.check_bundle(stage)
             swap_in(stage, root)
         finally:
             if stage.exists():

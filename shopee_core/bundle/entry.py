@@ -92,7 +92,9 @@ class ModelEntry:
 
     @property
     def weights(self) -> tuple[float, ...] | None:
-        w = self.spec.get("weights")
+        """A combination's member weights (None: equal). A single model's spec ``weights`` is where its
+        pretrained weights came from, not this."""
+        w = self.spec.get("weights") if self.members else None
         return None if not w else tuple(float(x) for x in w)
 
     @property

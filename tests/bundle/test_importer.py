@@ -160,10 +160,10 @@ def test_an_existing_models_rows_reimported_score_exactly_as_that_model(bundle_d
 def test_sparse_npz_and_a_map(bundle_dir, tmp_path, capsys, monkeypatch):
     import scipy.sparse as sp
 
-    import shopee_core.bundle.builder as builder
+    import shopee_core.analysis.maps as maps
     from tests.tiny_bundle import _pca_2d
 
-    monkeypatch.setattr(builder, "umap_2d", _pca_2d)  # the real UMAP is tested on its own
+    monkeypatch.setattr(maps, "umap_2d", _pca_2d)  # the real UMAP is tested on its own
     b = Bundle.open(bundle_dir)
     sp.save_npz(tmp_path / "t.npz", sp.csr_matrix(b.embeddings("tfidf")) * 3.0)
     b.postings[["posting_id"]].to_csv(tmp_path / "ids.csv", index=False)
