@@ -3,8 +3,6 @@
 import logging
 import shutil
 
-import pytest
-
 from shopee_core.bundle import check_bundle
 from shopee_core.bundle.builder import build
 from shopee_core.bundle.cache import DataFingerprints
@@ -29,7 +27,6 @@ def messages(caplog) -> str:
     return text
 
 
-@pytest.mark.slow  # six bundle builds
 def test_rebuild_after_the_data_changed_gives_the_fresh_metrics(tmp_path, caplog):
     caplog.set_level(logging.INFO, logger="shopee_core")
     data, out = tmp_path / "cat", tmp_path / "bundle"
