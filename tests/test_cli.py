@@ -46,8 +46,9 @@ def test_every_command_takes_quiet_and_verbose(command):
             "--json", "j"], "build-bundle": ["--profile", "demo", "--data", "x", "--out", "o"],
             "check-bundle": ["b"], "predict": ["--data", "x", "--bundle", "b", "--model", "m", "--out", "o"],
             "models": []}[command]
-    for flag, (quiet, verbose) in (("-q", (True, False)), ("--verbose", (False, True)), (None, (False, False))):
-        parsed = build_parser().parse_args([command, *args, *([flag] if flag else [])])
+    for flags, (quiet, verbose) in ((["-q"], (1, False)), (["--quiet", "-q"], (2, False)), (["-qq"], (2, False)),
+                                    (["--verbose"], (0, True)), ([], (0, False))):
+        parsed = build_parser().parse_args([command, *args, *flags])
         assert (parsed.quiet, parsed.verbose) == (quiet, verbose)
     with pytest.raises(SystemExit):
         build_parser().parse_args([command, *args, "--quiet", "--verbose"])

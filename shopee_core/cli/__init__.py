@@ -4,7 +4,8 @@ Every command exits 0 on success and prints ``error: <one line>`` with a
 non-zero exit on bad input (no traceback); long work shows a progress bar.
 One module per concern holds its commands and their arguments. The library
 reports through module loggers; :func:`~.common.setup_logging` sends them to
-stderr once per run (``--quiet``: warnings only, ``--verbose``: debug too).
+stderr once per run (``-qq``: warnings only, ``-v``: debug too; one ``-q`` only
+turns a progress bar off).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    setup_logging(args.quiet, args.verbose)
+    setup_logging(quiet=args.quiet >= 2, verbose=args.verbose)
     try:
         code = args.func(args)
         sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit

@@ -34,13 +34,13 @@ def device_args(s, workers: str = "data-loading worker processes") -> None:
 
 
 def command(sub, name: str, func, help: str, description: str | None = None, bar: bool = False):
-    """A subcommand parser whose run is ``func(args)``, with --quiet / --verbose (``bar``: --quiet
-    also turns off the command's progress bar)."""
+    """A subcommand parser whose run is ``func(args)``, with -q / -v (``bar``: the command draws a
+    progress bar, which one -q turns off, as --quiet always did; -qq also keeps only warnings)."""
     s = sub.add_parser(name, help=help, description=description or help)
     s.set_defaults(func=func)
     talk = s.add_mutually_exclusive_group()
-    talk.add_argument("-q", "--quiet", action="store_true",
-                      help="only warnings and errors" + (", no progress bar" if bar else ""))
+    talk.add_argument("-q", "--quiet", action="count", default=0,
+                      help=("no progress bar; " if bar else "") + "given twice (-qq): only warnings and errors")
     talk.add_argument("-v", "--verbose", action="store_true", help="also the library's debug messages")
     return s
 
@@ -69,8 +69,9 @@ class _Lines(logging.Formatter):
 
 
 def setup_logging(quiet: bool = False, verbose: bool = False) -> None:
-    """The library's loggers (``shopee_core.*``) to stderr, once per process: progress notes at the
-    default level, warnings only with ``quiet``, debug messages too with ``verbose``."""
+    """The library's loggers (``shopee_core.*``) to stderr, once per process: what it reports on the
+    way (build steps, epochs, reused caches) by default, warnings only with ``quiet``, debug messages
+    too with ``verbose``."""
     root = logging.getLogger("shopee_core")
     for h in [h for h in root.handlers if isinstance(h, _Stderr)]:
         root.removeHandler(h)
