@@ -373,7 +373,7 @@ def test_two_sessions_asking_for_an_encoder_at_once_build_it_once(bundle, monkey
 
     def slow_build(model):
         time.sleep(0.3)
-        built.append(model["id"])
+        built.append(model.id)
         return object()
 
     monkeypatch.setattr(q, "_ENCODERS", q.Cache(8, size=q.one))
