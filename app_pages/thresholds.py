@@ -222,7 +222,7 @@ try:
         # ------------------------------------------------------------ custom union
         else:
             candidates = [m for m in D.table_models(bundle) if not D.is_union(bundle, m)]
-            candidates += [m["id"] for m in bundle.models if D.is_inb_only(bundle, m["id"])]
+            candidates += [e.id for e in bundle.entries if e.is_inb_only]
             if len(candidates) < 2:
                 st.warning("This bundle has fewer than two neighbour tables: nothing to unite.")
                 st.stop()

@@ -23,9 +23,10 @@ import errno
 import fcntl
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
+from . import reader
 from .format import MANIFEST
 
 _RENAME_EXCHANGE = 2
@@ -88,8 +89,6 @@ def staged(root, drop=()) -> Iterator[Path]:
     (paths relative to the bundle). The caller writes its new files there and seals the
     manifest; on a clean exit the copy is verified and swapped in, on an error it is removed
     and the bundle is left exactly as it was."""
-    from .reader import check_bundle
-
     root = Path(root).resolve()
     drop = {Path(d).as_posix() for d in drop}
     stage = root.parent / f".{root.name}.edit"
@@ -105,7 +104,7 @@ def staged(root, drop=()) -> Iterator[Path]:
             yield stage
             if not (stage / MANIFEST).is_file():
                 raise RuntimeError("a bundle edit must seal the staged manifest")
-            check_bundle(stage)
+            reader.check_bundle(stage)
             swap_in(stage, root)
         finally:
             if stage.exists():

@@ -1,4 +1,4 @@
-"""Bundle format (DESIGN.md "Bundle format"): names, versions and the manifest schema.
+"""Bundle format: names, versions and the manifest schema.
 
 A bundle is a folder of precomputed artefacts the dashboard reads. Only data
 formats that execute nothing on load are allowed.
@@ -35,6 +35,9 @@ LEGACY_STORAGE = "float16"
 def storage_dtype(manifest: dict) -> str:
     """How a bundle stores its dense rows and similarities (its manifest's ``storage``)."""
     return str(manifest.get("storage") or LEGACY_STORAGE)
+
+
+VECTORIZER = "vectorizer.json"  # a TF-IDF model's fitted vocabulary per pool, for typed-title queries
 
 
 class BundleError(ShopeeError):

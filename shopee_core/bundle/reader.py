@@ -20,19 +20,38 @@ from __future__ import annotations
 import json
 import os
 import stat
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ..cache import Cache
 from ..errors import ShopeeError
 from ..io import load_npy
 from ..matching import Neighbors
-from .format import (ALL_POOL, ALLOWED_SUFFIXES, FAMILIES, FORMAT_VERSION, LEGACY_STORAGE, MANIFEST, MODEL_FIELDS,
-                     POSTING_COLUMNS, POSTINGS, STORAGE_DTYPES, THRESHOLD_FIELDS, TOP_FIELDS, BundleError,
-                     storage_dtype)
+from .entry import ModelEntry
+from .format import (
+    ALL_POOL,
+    ALLOWED_SUFFIXES,
+    FAMILIES,
+    FORMAT_VERSION,
+    LEGACY_STORAGE,
+    MANIFEST,
+    MODEL_FIELDS,
+    POSTING_COLUMNS,
+    POSTINGS,
+    STORAGE_DTYPES,
+    THRESHOLD_FIELDS,
+    TOP_FIELDS,
+    VECTORIZER,
+    BundleError,
+    model_dir,
+    storage_dtype,
+)
 from .verified import VerifiedFiles, bundle_key
 from .writer import sha256
 
@@ -90,17 +109,29 @@ def _npy(path: Path, mmap: bool = False) -> np.ndarray:
     return load_npy(path, mmap=mmap, error=BundleError)
 
 
-class Bundle:
-    """A verified bundle: manifest, postings and lazily loaded, read-only arrays."""
+CACHE_BYTES = 1 << 30
 
-    def __init__(self, root: Path, manifest: dict, postings: pd.DataFrame):
+
+class Bundle:
+    """A verified bundle: manifest, postings and lazily loaded, read-only arrays.
+
+    Everything made from the bundle (its arrays, the analysis' pools, a page's predictions,
+    thumbnails) lives in the bundle object's own bounded cache (:meth:`cached`), so it goes when
+    the object goes: a bundle rebuilt or edited at the same path is opened as a new object and
+    nothing made from the old one can be served for it."""
+
+    def __init__(self, root: Path, manifest: dict, postings: pd.DataFrame, cache_bytes: int = CACHE_BYTES):
         self.root, self.manifest, self.postings = root, manifest, postings
         self._models = {m["id"]: m for m in manifest["models"]}
-        self._cache: dict = {}
+        self._cache = Cache(cache_bytes)
+
+    def cached(self, key, make):
+        """``make()`` once per ``key`` for this bundle object (bounded, thread-safe, single-flight)."""
+        return self._cache.get(key, make)
 
     # ----------------------------------------------------------- opening
     @classmethod
-    def open(cls, root, verify: bool | str = True) -> "Bundle":
+    def open(cls, root, verify: bool | str = True) -> Bundle:
         """``verify``: True checks every file, re-hashing only files whose identity changed since
         they were last verified (:mod:`.verified`); ``"full"`` hashes every file; False none."""
         root = Path(root)
@@ -129,14 +160,58 @@ class Bundle:
         return int(self.manifest["k"])
 
     @property
+    def profile(self) -> str | None:
+        """The recipe profile the bundle was built with (None for one built otherwise)."""
+        return self.manifest.get("profile")
+
+    @property
     def models(self) -> list[dict]:
+        """The manifest's model entries as stored (the edit path rewrites them); read a model through
+        :meth:`entry` / :attr:`entries`."""
         return self.manifest["models"]
 
     def model(self, model_id: str) -> dict:
-        try:
-            return self._models[model_id]
-        except KeyError:
-            raise BundleError(f"bundle {self.name} has no model {model_id!r}") from None
+        return self._known(self._models, model_id)
+
+    def _known(self, models: dict, model_id: str):
+        if model_id not in models:
+            raise BundleError(f"bundle {self.name} has no model {model_id!r}")
+        return models[model_id]
+
+    @cached_property
+    def entries(self) -> tuple[ModelEntry, ...]:
+        """Every model as a :class:`ModelEntry`, in manifest order."""
+        listed = set(self.manifest.get("files") or ())
+        plain = {}
+        for m in self.models:
+            e = ModelEntry.from_manifest(m, self.root)
+            shared = f"{model_dir(e.id)}/{VECTORIZER}"  # builders that listed it among the bundle's own files
+            if "vectorizer" not in e.paths and shared in listed:
+                e = replace(e, paths=MappingProxyType({**e.paths, "vectorizer": self.root / shared}))
+            plain[e.id] = e
+
+        def can_embed(mid: str, seen: tuple = ()) -> bool:
+            e = plain[mid]
+            if "embeddings" in e.paths:
+                return True
+            return e.is_mean_fusion and all(x in plain and x not in seen and can_embed(x, seen + (mid,))
+                                            for x in e.members)
+
+        def modality(mid: str, seen: tuple = ()) -> str | None:
+            e = plain[mid]
+            if e.modality is not None or not e.members:
+                return e.modality
+            found = {modality(x, seen + (mid,)) for x in e.members if x in plain and x not in seen}
+            return found.pop() if len(found) == 1 else None
+
+        return tuple(replace(e, can_embed=can_embed(e.id), modality=modality(e.id)) for e in plain.values())
+
+    @cached_property
+    def _entries(self) -> dict[str, ModelEntry]:
+        return {e.id: e for e in self.entries}
+
+    def entry(self, model_id: str) -> ModelEntry:
+        return self._known(self._entries, model_id)
 
     @cached_property
     def splits(self) -> list[str]:
@@ -151,15 +226,14 @@ class Bundle:
 
     def split_rows(self, split: str) -> np.ndarray:
         """Rows of a pool: a split's postings, or every posting for the ``all`` pool."""
-        key = ("rows", split)
-        if key not in self._cache:
+        def make():
             if split == ALL_POOL and ALL_POOL in self.splits:
                 rows = np.arange(len(self.postings))
             else:
                 rows = np.flatnonzero(self.postings["split"].to_numpy() == split)
             rows.flags.writeable = False
-            self._cache[key] = rows
-        return self._cache[key]
+            return rows
+        return self.cached(("rows", split), make)
 
     def labels(self, split: str) -> np.ndarray:
         return self.postings["label_group"].to_numpy()[self.split_rows(split)]
@@ -172,17 +246,13 @@ class Bundle:
         return self.root / self.postings["thumb"].iat[row]
 
     def file(self, model_id: str, name: str) -> Path | None:
-        files = self.model(model_id)["files"]
-        return self.root / files[name]["path"] if name in files else None
+        return self.entry(model_id).path(name)
 
     # ----------------------------------------------------------- arrays
     def embeddings(self, model_id: str):
         """Dense rows as stored (float32 or float16, memory-mapped, read-only) or a CSR matrix; None
         for combinations."""
-        key = ("emb", model_id)
-        if key not in self._cache:
-            self._cache[key] = _load_embeddings(self.file(model_id, "embeddings"))
-        return self._cache[key]
+        return self.cached(("emb", model_id), lambda: _load_embeddings(self.file(model_id, "embeddings")))
 
     def norms(self, model_id: str) -> np.ndarray | None:
         """Row lengths of the raw embeddings before they were stored normalised (None if not shipped)."""
@@ -199,15 +269,11 @@ class Bundle:
         path = self.file(model_id, name)
         if path is None:
             return None
-        key = (name, model_id)
-        if key not in self._cache:
-            self._cache[key] = load(path)
-        return self._cache[key]
+        return self.cached((name, model_id), lambda: load(path))
 
     def neighbors(self, model_id: str, split: str, variant: str = "base"):
         """A :class:`~shopee_core.matching.Neighbors` table in split-local indices."""
-        key = ("nb", model_id, split, variant)
-        if key not in self._cache:
+        def make():
             name = "neighbors" if variant == "base" else f"neighbors_{variant}"
             path = self.file(model_id, name)
             if path is None:
@@ -216,8 +282,8 @@ class Bundle:
             if f"{split}_idx" not in arrays:
                 raise BundleError(f"{path.name}: no table for split {split!r}")
             local = self._to_local(arrays[f"{split}_idx"], split, path.name)
-            self._cache[key] = Neighbors(local, arrays[f"{split}_sim"].astype(np.float32))
-        return self._cache[key]
+            return Neighbors(local, arrays[f"{split}_sim"].astype(np.float32))
+        return self.cached(("nb", model_id, split, variant), make)
 
     def umap(self, model_id: str) -> np.ndarray | None:
         return self._model_array(model_id, "umap", lambda path: _npy(path, mmap=True))
@@ -465,7 +531,7 @@ def check_bundle(root) -> Bundle:
         except BundleError as exc:
             problems.append(str(exc))
     try:
-        b.seed_sweeps
+        b.seed_sweeps  # noqa: B018  (reading it validates the file)
     except BundleError as exc:
         problems.append(str(exc))
     if problems:

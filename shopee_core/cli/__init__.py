@@ -2,7 +2,10 @@
 
 Every command exits 0 on success and prints ``error: <one line>`` with a
 non-zero exit on bad input (no traceback); long work shows a progress bar.
-One module per concern holds its commands and their arguments.
+One module per concern holds its commands and their arguments. The library
+reports through module loggers; :func:`~.common.setup_logging` sends them to
+stderr once per run (``-qq``: warnings only, ``-v``: debug too; one ``-q`` only
+turns a progress bar off).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import sys
 
 from ..errors import ShopeeError
 from . import bundles, data, evaluate, models, sweeps
-from .common import quiet_stdout
+from .common import quiet_stdout, setup_logging
 
 EXIT_ERROR = 1
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell tool killed by a closed pipe returns
@@ -42,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    setup_logging(quiet=args.quiet >= 2, verbose=args.verbose)
     try:
         code = args.func(args)
         sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit

@@ -12,30 +12,32 @@ records the effective spec (overrides included) and the precision really used.
 from __future__ import annotations
 
 import json
+import logging
 import platform
-from importlib.metadata import version
 import shutil
 import sys
 import time
 from dataclasses import dataclass, field
+from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from tqdm.auto import tqdm
 
 from ..data import attach_splits, load_catalog, load_or_create_folds
 from ..errors import ShopeeError
-from ..io import atomic_save_npy, atomic_write_json
+from ..io import atomic_path, atomic_save_npy, atomic_write_json
 from ..matching import Embeddings, Scorer, knn, search_t
 from ..models import get as registered
 from ..models import spec_changes
 from ..models.registry import ModelEntry
 from ..speed import enable_cpu_speed
 from . import dist
+from .checkpoint import load_state, load_weights, save_state, save_weights, select_best, selection_rule
 from .features import pooled_features
 from .history import HistoryWriter, selection_mark
-from .checkpoint import load_state, load_weights, save_state, save_weights, select_best, selection_rule
 from .inference import embed_rows, make_loader, pick_device, to_device
 from .model import MatchModel, build_model
 from .optim import SAM, build_optimizer, build_scheduler, step_scheduler
@@ -49,6 +51,7 @@ from .runtime import (
 )
 
 CONFIG, CLASSES, METRICS, BEST, LAST_STATE = "config.json", "classes.npy", "metrics.json", "best.safetensors", "last_state.safetensors"
+log = logging.getLogger(__name__)
 
 
 def _versions() -> dict:
@@ -274,8 +277,6 @@ def _train_epoch(run: _Run, epoch: int, progress: bool) -> dict:
     epochs = int(run.entry.spec["epochs"])
     it = run.loader
     if progress and dist.is_main():
-        from tqdm.auto import tqdm
-
         it = tqdm(run.loader, total=run.steps_per_epoch, desc=f"{run.entry.id} epoch {epoch + 1}/{epochs}",
                   unit="batch", file=sys.stderr)
     channels_last = run.model.modality == "image"
@@ -315,8 +316,8 @@ def _end_epoch(run: _Run, record: dict, workers: int | None) -> None:
     kept = select_best(run.history, from_epoch) == epoch and run.best.get("epoch") != epoch
     if kept:
         run.best = {"epoch": epoch, "f1": record["valid"]["f1"]}
-        shutil.copyfile(out / weights, out / f".{BEST}.tmp")
-        (out / f".{BEST}.tmp").replace(out / BEST)
+        with atomic_path(out / BEST) as tmp:
+            shutil.copyfile(out / weights, tmp)
     record["wall"] = time.time()
     record["selection"] = selection_mark(epoch, epoch >= from_epoch, kept, run.best.get("epoch"))
     save_state(out / LAST_STATE, {"weights": weights, "optimizer": run.opt.state_dict(),
@@ -326,9 +327,9 @@ def _end_epoch(run: _Run, record: dict, workers: int | None) -> None:
     atomic_write_json(out / METRICS, {"history": run.history, "best": run.best, "selection": _rule(spec)})
     run.log.write(run.history)
     val = record["valid"]
-    print(f"{run.entry.id} epoch {epoch + 1}/{spec['epochs']}: loss {record['loss']:.4f}, lr {record['lr']:.3g}, "
-          f"valid F1 {val['f1']:.4f} at T={val['threshold']} (best scan {val.get('best_f1', float('nan')):.4f} at "
-          f"T={val.get('best_threshold')}), {record['items_per_s']:.1f} items/s", file=sys.stderr)
+    log.info(f"{run.entry.id} epoch {epoch + 1}/{spec['epochs']}: loss {record['loss']:.4f}, lr {record['lr']:.3g}, "
+             f"valid F1 {val['f1']:.4f} at T={val['threshold']} (best scan {val.get('best_f1', float('nan')):.4f} at "
+             f"T={val.get('best_threshold')}), {record['items_per_s']:.1f} items/s")
 
 
 def _rule(spec: dict) -> dict:
