@@ -5,7 +5,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard.data import load_bundle
+from dashboard.data import load_version, version_key
 from dashboard.gallery import LEGEND, gallery, model_matches, model_picker, pair_gallery, posting_card, posting_picker
 from dashboard.widgets import bundle_and_split
 from shopee_core.analysis import agreement as ag
@@ -25,23 +25,23 @@ if len(models) < 2:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _preds(root: str, split: str, mid: str) -> np.ndarray:
-    return decisions.predictions(load_bundle(root), mid, split)
+def _preds(root: tuple, split: str, mid: str) -> np.ndarray:
+    return decisions.predictions(load_version(root), mid, split)
 
 
 @st.cache_data(max_entries=32, show_spinner="Comparing predicted pairs…")
-def _agreement(root: str, split: str, a: str, b: str) -> ag.Agreement:
-    b_ = load_bundle(root)
+def _agreement(root: tuple, split: str, a: str, b: str) -> ag.Agreement:
+    b_ = load_version(root)
     return ag.pair_agreement(_preds(root, split, a), _preds(root, split, b), b_.labels(split), n_examples=12)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def _winners(root: str, split: str, mids: tuple) -> pd.DataFrame:
-    b_ = load_bundle(root)
+def _winners(root: tuple, split: str, mids: tuple) -> pd.DataFrame:
+    b_ = load_version(root)
     return ag.group_winners({m: _preds(root, split, m) for m in mids}, b_.labels(split))
 
 
-root = str(bundle.root)
+root = version_key(bundle)  # (folder, version): an import replacing a model starts fresh entries
 try:
     preds = {m: _preds(root, split, m) for m in models}
 except ShopeeError as exc:

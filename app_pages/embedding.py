@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard.charts import LIGHT
-from dashboard.data import load_bundle
+from dashboard.data import load_version, version_key
 from dashboard.gallery import gallery, posting_picker
 from dashboard.widgets import bundle_and_split, model_select
 from shopee_core.analysis import decisions
@@ -45,8 +45,8 @@ with c_size:
 
 
 @st.cache_data(max_entries=16, show_spinner="Preparing the map…")
-def _frame(root: str, mid: str, splits: tuple, split: str, colour_by: str) -> pd.DataFrame:
-    b = load_bundle(root)
+def _frame(root: tuple, mid: str, splits: tuple, split: str, colour_by: str) -> pd.DataFrame:
+    b = load_version(root)
     frame = em.map_frame(b, mid, splits)
     if colour_by == "correctness":
         r = decisions.row_arrays(b, mid, split)
@@ -62,7 +62,7 @@ def _frame(root: str, mid: str, splits: tuple, split: str, colour_by: str) -> pd
 splits = (tuple(s for s in ("valid", "test") if s in bundle.splits) if colour_by == "split" and split != "all"
           else (split,))  # the 'all' pool already holds every split
 try:
-    frame = _frame(str(bundle.root), mid, splits, split, colour_by)
+    frame = _frame(version_key(bundle), mid, splits, split, colour_by)
 except ShopeeError as exc:
     st.error(str(exc))
     st.stop()

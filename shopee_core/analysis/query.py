@@ -361,7 +361,7 @@ def _vectorizer_path(bundle, model_id: str) -> Path:
 def tfidf_vectorizer(bundle, split: str, model_id: str = "tfidf") -> TfidfQuery:
     """The split's fitted vectorizer from ``models/<id>/vectorizer.json`` (cached per bundle)."""
     path = _vectorizer_path(bundle, model_id)
-    key = (str(path), split)
+    key = (str(path), getattr(bundle, "digest", None), split)  # a new version of the bundle: a new entry
     with _LOCK:
         if key in _TFIDF:
             return _TFIDF[key]
@@ -369,7 +369,7 @@ def tfidf_vectorizer(bundle, split: str, model_id: str = "tfidf") -> TfidfQuery:
         raise QueryError(f"bundle {bundle.name} ships no TF-IDF vectorizer ({path.name}); "
                          "rebuild it to query TF-IDF by typed title")
     try:
-        state = json.loads(path.read_text(encoding="utf-8"))
+        state = bundle.load_file(path, lambda p: json.loads(p.read_text(encoding="utf-8")))
     except (OSError, ValueError) as exc:
         raise QueryError(f"{path.name}: unreadable ({exc})") from None
     if split not in state:

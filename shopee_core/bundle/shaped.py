@@ -210,7 +210,15 @@ def write_images(folder: Path, frame: pd.DataFrame, side: int = 112) -> None:
 
 def build_shaped(out, postings: int = 13_701, *, profile: str = "seed18", pool_all: bool = False, k: int = 50,
                  seed: int = 0, maps: str = "pca", catalog_n: int | None = None) -> dict:
-    """Write the bundle to ``out``; ``postings``: the size of the shown pools together (valid + test)."""
+    """Write the bundle to ``out``; ``postings``: the size of the shown pools together (valid + test).
+    Like ``build-bundle`` it holds the bundle's lock and refuses while another build or edit runs."""
+    from .edit import bundle_lock
+
+    with bundle_lock(out, what="build", wait=False):
+        return _build_shaped(out, postings, profile, pool_all, k, seed, maps, catalog_n)
+
+
+def _build_shaped(out, postings, profile, pool_all, k, seed, maps, catalog_n) -> dict:
     from ..analysis.maps import pca_2d
     from . import builder as B
     from .edit import swap_in

@@ -27,7 +27,8 @@ def cmd_train(args) -> int:
 
 
 def cmd_embed(args) -> int:
-    from ..io import save_matrix
+    from .. import faults
+    from ..io import save_matrix, sweep_temp
     from ..matching.embeddings import check_block
     from ..models.embedders import to_storage
 
@@ -57,6 +58,8 @@ def cmd_embed(args) -> int:
         what = entry.label
     check_block(matrix, what)  # NaN/inf or all-zero dense rows are refused before anything is written
     matrix = to_storage(matrix)
+    faults.step("embed:computed")
+    sweep_temp(out.parent, name=out.name)  # left by an embed killed while writing this file
     save_matrix(out, matrix)
     print(f"{out}: {matrix.shape[0]} x {matrix.shape[1]} {matrix.dtype} ({what})")
     return 0

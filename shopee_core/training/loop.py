@@ -24,9 +24,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .. import faults
 from ..data import attach_splits, load_catalog, load_or_create_folds
 from ..errors import ShopeeError
-from ..io import atomic_save_npy, atomic_write_json
+from ..io import atomic_path, atomic_save_npy, atomic_write_json, sweep_temp
 from ..matching import Embeddings, Scorer, knn, search_t
 from ..models import get as registered
 from ..models import spec_changes
@@ -237,6 +238,8 @@ def _resume(run: _Run, stored: dict | None) -> None:
     if "loader_rng" in state:
         run.generator.set_state(state["loader_rng"])
     run.history, run.best, run.start_epoch = state["history"], state["best"], state["epoch"] + 1
+    if dist.is_main():
+        _publish(run, force=True)  # killed after the state, before best/metrics followed it
 
 
 def _write_config(run: _Run, data_dir) -> None:
@@ -304,23 +307,37 @@ def _end_epoch(run: _Run, record: dict, workers: int | None) -> None:
     epoch, out, spec = record["epoch"], run.out, run.entry.spec
     record["valid"] = validate(run.model, run.entry, run.frame, run.catalog, run.valid_rows, run.dev, workers,
                                run.features)
+    faults.step("train:validated")
     run.history.append(record)
     weights = f"epoch_{epoch + 1:02d}.safetensors"
     save_weights(out / weights, run.model)
+    faults.step("checkpoint:weights")
     _, from_epoch = selection_rule(spec)
     if select_best(run.history, from_epoch) == epoch and run.best.get("epoch") != epoch:
         run.best = {"epoch": epoch, "f1": record["valid"]["f1"]}
-        shutil.copyfile(out / weights, out / f".{BEST}.tmp")
-        (out / f".{BEST}.tmp").replace(out / BEST)
+    # the commit point: one file naming the epoch's weights, history and best; what follows derives from it
     save_state(out / LAST_STATE, {"weights": weights, "optimizer": run.opt.state_dict(),
                                   "scheduler": run.sched.state_dict(), "rng": torch.get_rng_state(),
                                   "loader_rng": run.generator.get_state(), "history": run.history,
                                   "best": run.best, "epoch": epoch})
-    atomic_write_json(out / METRICS, {"history": run.history, "best": run.best, "selection": _rule(spec)})
+    faults.step("checkpoint:state")
+    _publish(run)
     val = record["valid"]
     print(f"{run.entry.id} epoch {epoch + 1}/{spec['epochs']}: loss {record['loss']:.4f}, lr {record['lr']:.3g}, "
           f"valid F1 {val['f1']:.4f} at T={val['threshold']} (best scan {val.get('best_f1', float('nan')):.4f} at "
           f"T={val.get('best_threshold')}), {record['items_per_s']:.1f} items/s", file=sys.stderr)
+
+
+def _publish(run: _Run, force: bool = False) -> None:
+    """``best.safetensors`` and ``metrics.json`` from the committed state: the kept epoch's weights
+    (copied atomically when it changed, or always with ``force``) and the history. A kill
+    between the state and these leaves them one epoch behind until ``--resume`` redoes this."""
+    out, best = run.out, run.best.get("epoch")
+    if best is not None and (force or run.history[-1]["epoch"] == best or not (out / BEST).exists()):
+        with atomic_path(out / BEST) as tmp:
+            shutil.copyfile(out / f"epoch_{best + 1:02d}.safetensors", tmp)
+        faults.step("checkpoint:best")
+    atomic_write_json(out / METRICS, {"history": run.history, "best": run.best, "selection": _rule(run.entry.spec)})
 
 
 def _rule(spec: dict) -> dict:
@@ -332,7 +349,8 @@ def _finish(run: _Run) -> None:
     """No epoch qualified (no validation split, or fewer epochs than select_from_epoch): keep the last."""
     if dist.is_main() and not (run.out / BEST).exists() and run.history:
         last = run.history[-1]
-        shutil.copyfile(run.out / f"epoch_{last['epoch'] + 1:02d}.safetensors", run.out / BEST)
+        with atomic_path(run.out / BEST) as tmp:
+            shutil.copyfile(run.out / f"epoch_{last['epoch'] + 1:02d}.safetensors", tmp)
         run.best = {"epoch": last["epoch"], "f1": last["valid"]["f1"], "fallback": "last epoch"}
         atomic_write_json(run.out / METRICS, {"history": run.history, "best": run.best,
                                               "selection": _rule(run.entry.spec)})
@@ -350,6 +368,8 @@ def train(entry: ModelEntry, data_dir, out_dir, resume: bool = False, device: st
     out = Path(out_dir)
     with sigterm_as_interrupt():
         stored = _check_run_dir(out, entry, resume)
+        if dist.is_main():
+            sweep_temp(out)  # files a killed run was writing
         run = _start(entry, out, device)
         _split(run, data_dir)
         if entry.kind == "image_frozen":
@@ -358,6 +378,7 @@ def train(entry: ModelEntry, data_dir, out_dir, resume: bool = False, device: st
         _build(run, workers)
         _resume(run, stored)
         _write_config(run, data_dir)
+        faults.step("train:config")
         for epoch in range(run.start_epoch, int(entry.spec["epochs"])):
             record = _train_epoch(run, epoch, progress)
             _end_epoch(run, record, workers)
