@@ -11,6 +11,8 @@ for every atomic write of that file name, ...), and the environment says what ha
   ``finally``, no atexit) the N-th time (default the first) it reaches ``NAME``;
 - ``SHOPEE_FAULT_ENOSPC=NAME[#N]``: ``OSError(ENOSPC)`` is raised there instead, as a write
   to a full disk raises it;
+- ``SHOPEE_FAULT_PAUSE=NAME[#N]``: the process stops itself there (SIGSTOP) until it is sent
+  SIGCONT, so a test can start a second command while the first is at a known step;
 - ``SHOPEE_FAULT_TRACE=FILE``: every step reached is appended to ``FILE`` (one name a line),
   so a test can check that its list of a command's steps is complete.
 
@@ -26,7 +28,8 @@ import errno
 import os
 import signal
 
-ENV_KILL, ENV_ENOSPC, ENV_TRACE = "SHOPEE_FAULT_AT", "SHOPEE_FAULT_ENOSPC", "SHOPEE_FAULT_TRACE"
+ENV_KILL, ENV_ENOSPC, ENV_PAUSE, ENV_TRACE = ("SHOPEE_FAULT_AT", "SHOPEE_FAULT_ENOSPC", "SHOPEE_FAULT_PAUSE",
+                                             "SHOPEE_FAULT_TRACE")
 
 
 def _parse(spec: str | None) -> tuple[str, int] | None:
@@ -36,21 +39,22 @@ def _parse(spec: str | None) -> tuple[str, int] | None:
     return name, int(nth) if nth else 1
 
 
-_kill = _enospc = None
+_kill = _enospc = _pause = None
 _trace: str | None = None
 _counts: dict[str, int] = {}
 ARMED = False
 
 
-def configure(kill: str | None = None, enospc: str | None = None, trace: str | None = None) -> None:
+def configure(kill: str | None = None, enospc: str | None = None, pause: str | None = None,
+              trace: str | None = None) -> None:
     """Arm the hooks in this process (``NAME`` or ``NAME#N`` as in the variables); all None disarms."""
-    global _kill, _enospc, _trace, ARMED
-    _kill, _enospc, _trace = _parse(kill), _parse(enospc), trace or None
+    global _kill, _enospc, _pause, _trace, ARMED
+    _kill, _enospc, _pause, _trace = _parse(kill), _parse(enospc), _parse(pause), trace or None
     _counts.clear()
-    ARMED = bool(_kill or _enospc or _trace)
+    ARMED = bool(_kill or _enospc or _pause or _trace)
 
 
-configure(os.environ.get(ENV_KILL), os.environ.get(ENV_ENOSPC), os.environ.get(ENV_TRACE))
+configure(os.environ.get(ENV_KILL), os.environ.get(ENV_ENOSPC), os.environ.get(ENV_PAUSE), os.environ.get(ENV_TRACE))
 
 
 def step(name: str) -> None:
@@ -63,5 +67,7 @@ def step(name: str) -> None:
             fh.write(name + "\n")
     if _enospc and _enospc == (name, n):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC) + f" (simulated at step {name})")
+    if _pause and _pause == (name, n):
+        os.kill(os.getpid(), signal.SIGSTOP)
     if _kill and _kill == (name, n):
         os.kill(os.getpid(), signal.SIGKILL)

@@ -59,7 +59,9 @@ class Holder:
         return self.pid is not None and pid_alive(self.pid)
 
     def describe(self) -> str:
-        return f"pid {self.pid}" if self.pid is not None else "pid unknown"
+        if self.pid is None:
+            return "pid unknown"
+        return f"pid {self.pid}" if self.alive else f"pid {self.pid}, gone; a process it started holds the lock"
 
 
 def pid_alive(pid: int) -> bool:
