@@ -2,7 +2,7 @@
 
 ``cli(args, kill="edit:staged")`` runs ``python -m shopee_core ARGS`` in a subprocess that
 SIGKILLs itself at that step (``enospc=`` raises a full-disk error there instead, ``pause=``
-stops it there until SIGCONT). ``snapshot(folder)`` is every file's sha256 (hidden ones
+stops it there until SIGCONT; ``wait_stopped(pid)`` waits for that). ``snapshot(folder)`` is every file's sha256 (hidden ones
 too), ``leftovers(folder)`` the hidden ``.NAME.*`` entries beside it that a run may leave.
 ``steps_of(main_args)`` runs the CLI in this process with the trace armed and returns the
 named steps it reached, so a test can check its list of steps is complete.
@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from shopee_core import faults
@@ -36,6 +37,14 @@ def cli(args, kill: str | None = None, enospc: str | None = None, pause: str | N
     if not wait:
         return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def wait_stopped(pid: int, timeout: float = 300) -> None:
+    """Until the process has stopped itself at its ``pause`` step (state T in /proc)."""
+    deadline = time.monotonic() + timeout
+    while Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "T":
+        assert time.monotonic() < deadline, f"process {pid} never reached its pause"
+        time.sleep(0.02)
 
 
 def snapshot(folder) -> dict[str, str]:

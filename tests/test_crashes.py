@@ -17,9 +17,12 @@ import pytest
 from shopee_core.bundle import Bundle, check_bundle
 from shopee_core.cli import main
 from shopee_core.io import load_npy
+from shopee_core.locking import LockBusy
+from shopee_core.models import get, with_overrides
 from shopee_core.training.checkpoint import load_state
+from shopee_core.training.loop import train
 
-from tests.crash import KILLED, cli, leftovers, one_error_line, snapshot, steps_of, temp_files, traced
+from tests.crash import KILLED, cli, leftovers, one_error_line, snapshot, steps_of, temp_files, traced, wait_stopped
 from tests.conftest import write_tiny_catalog
 
 IMPORT_STEPS = ["edit:locked", "edit:staged", "edit:written", "edit:sealed", "edit:verified", "swap:exchanged"]
@@ -192,7 +195,7 @@ def test_embed_on_a_full_disk_keeps_the_previous_file(base, tmp_path):
 
 
 # --------------------------------------------------------------------------- train
-TRAIN_STEPS = ["train:config", "train:validated", "checkpoint:weights", "checkpoint:state", "checkpoint:best"]
+TRAIN_STEPS = ["train:config", "checkpoint:state", "checkpoint:best"]
 TRAIN = ["--model", "bert_multilingual", "--profile", "smoke", "--set", "epochs=2", "--set", "select_from_epoch=0",
          "--device", "cpu", "--quiet"]
 
@@ -226,8 +229,16 @@ def test_train_killed_at_every_step_resumes_to_the_uninterrupted_result(base, tm
     args = ["train", "--data", data, "--out", run, *TRAIN]
     resume = [*args, "--resume"]
 
-    r = cli(args, kill="train:config")  # set up, nothing trained
-    assert r.returncode == KILLED and _committed(run) is None
+    holder = cli(args, pause="train:config", wait=False)  # set up, nothing trained; stopped there
+    try:
+        wait_stopped(holder.pid)
+        with pytest.raises(LockBusy, match=rf"^another training run of {run} is running \(pid {holder.pid}\)$"):
+            train(with_overrides(get("bert_multilingual", "smoke"), {"epochs": 2, "select_from_epoch": 0}), data,
+                  run, resume=True)  # a second process on the same run folder is refused, naming the first
+    finally:
+        holder.kill()  # killed at train:config
+        holder.communicate(timeout=60)
+    assert holder.returncode == KILLED and _committed(run) is None
     r = cli(resume, kill="checkpoint:state#1")  # epoch 1 committed, best and metrics not derived yet
     assert r.returncode == KILLED and _committed(run) == 0
     assert not (run / "best.safetensors").exists() and not (run / "metrics.json").exists()
@@ -239,12 +250,9 @@ def test_train_killed_at_every_step_resumes_to_the_uninterrupted_result(base, tm
     r = cli(resume, enospc="write:last_state.safetensors#1")  # epoch 2's state on a full disk
     assert r.returncode == 1 and "No space left on device" in one_error_line(r.stderr)
     assert _committed(run) == 0 and _history(run) == _history(ref)[:1]
-    r = cli(resume, kill="train:validated#1")  # epoch 2 trained and validated, nothing written
-    assert r.returncode == KILLED and _committed(run) == 0
-    r = cli(resume, kill="checkpoint:weights#1")  # epoch 2's weights written, its state not
-    assert r.returncode == KILLED and _committed(run) == 0
-    r = cli(resume, kill="write:last_state.safetensors#1")  # state written beside, not renamed over
-    assert r.returncode == KILLED and _committed(run) == 0 and temp_files(run)
+    r = cli(resume, kill="write:last_state.safetensors#1")  # epoch 2's weights written, its state beside, not
+    assert r.returncode == KILLED and _committed(run) == 0     # renamed over: where two files could tear apart
+    assert (run / "epoch_02.safetensors").exists() and temp_files(run)
     assert (run / "epoch_01.safetensors").read_bytes() == first  # the kept checkpoint never rewritten
 
     r = cli(resume)  # the next run completes (a subprocess like the reference: same threads, same bits)

@@ -11,6 +11,7 @@ records the effective spec (overrides included) and the precision really used.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import platform
 from importlib.metadata import version
@@ -28,6 +29,7 @@ from .. import faults
 from ..data import attach_splits, load_catalog, load_or_create_folds
 from ..errors import ShopeeError
 from ..io import atomic_path, atomic_save_npy, atomic_write_json, sweep_temp
+from ..locking import exclusive
 from ..matching import Embeddings, Scorer, knn, search_t
 from ..models import get as registered
 from ..models import spec_changes
@@ -307,11 +309,9 @@ def _end_epoch(run: _Run, record: dict, workers: int | None) -> None:
     epoch, out, spec = record["epoch"], run.out, run.entry.spec
     record["valid"] = validate(run.model, run.entry, run.frame, run.catalog, run.valid_rows, run.dev, workers,
                                run.features)
-    faults.step("train:validated")
     run.history.append(record)
     weights = f"epoch_{epoch + 1:02d}.safetensors"
     save_weights(out / weights, run.model)
-    faults.step("checkpoint:weights")
     _, from_epoch = selection_rule(spec)
     if select_best(run.history, from_epoch) == epoch and run.best.get("epoch") != epoch:
         run.best = {"epoch": epoch, "f1": record["valid"]["f1"]}
@@ -356,6 +356,14 @@ def _finish(run: _Run) -> None:
                                               "selection": _rule(run.entry.spec)})
 
 
+def _run_lock(out: Path):
+    """One process trains into a run folder at a time (two would interleave their epochs); the
+    second is refused naming the first. Only the main process of a torchrun launch writes."""
+    if not dist.is_main():
+        return contextlib.nullcontext()
+    return exclusive(out.parent / f".{out.name}.lock", name=str(out), what="training run", wait=False)
+
+
 def train(entry: ModelEntry, data_dir, out_dir, resume: bool = False, device: str | None = None,
           progress: bool = True, workers: int | None = None, features_dir=None) -> dict:
     """Train ``entry`` (with any overrides already applied) into ``out_dir``; SIGTERM stops it cleanly.
@@ -366,7 +374,7 @@ def train(entry: ModelEntry, data_dir, out_dir, resume: bool = False, device: st
         raise ShopeeError(f"model {entry.id!r} is {entry.kind}: nothing to train (embed it directly)")
     selection_rule(entry.spec)  # a bad rule fails before any work
     out = Path(out_dir)
-    with sigterm_as_interrupt():
+    with sigterm_as_interrupt(), _run_lock(out):
         stored = _check_run_dir(out, entry, resume)
         if dist.is_main():
             sweep_temp(out)  # files a killed run was writing

@@ -19,11 +19,12 @@ from tests.bundle.test_importer import noisy_embeddings
 from tests.crash import ENV, ROOT
 
 EDITOR = """
-import sys
+import sys, time
 from pathlib import Path
 from shopee_core.bundle.importer import import_model, remove_model
-bundle, rows, n = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
-for i in range(n):
+bundle, rows, stop = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+i, t0 = 0, time.monotonic()
+while not (i % 2 == 0 and stop.exists()) and time.monotonic() - t0 < 240:  # stops at x = e0 with y
     import_model(bundle, "x", "x", "text", embeddings=[rows / f"e{(i + 1) % 2}.npy"], ids=[rows / "ids.csv"],
                  replace=True, inb_iters=0, umap=False)
     if i % 2:
@@ -31,6 +32,8 @@ for i in range(n):
                      umap=False)
     else:
         remove_model(bundle, "y")
+    i += 1
+    print(i, flush=True)
 """
 
 
@@ -63,11 +66,13 @@ def test_pages_drawn_while_imports_and_removals_swap_the_bundle(swapping, monkey
     root, out, built, shown = swapping
     leader_f1 = {f"{v['min2']['f1']:.6f}" for v in shown.values()}
     live_f1 = {f"{v['min2']['f1']:.4f}" for v in shown.values()}
-    editor = subprocess.Popen([sys.executable, "-c", EDITOR, str(out), str(root), "24"], cwd=ROOT, env=ENV,
-                              stderr=subprocess.PIPE, text=True)
-    renders = 0
+    stop = root / "stop"
+    stop.unlink(missing_ok=True)
+    editor = subprocess.Popen([sys.executable, "-c", EDITOR, str(out), str(root), str(stop)], cwd=ROOT, env=ENV,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert editor.stdout.readline().strip() == "1"  # the swaps have begun
     try:
-        while editor.poll() is None:  # every render below starts while the editor is swapping
+        for _ in range(4):  # each render while the editor swaps the bundle again and again
             at = open_page("app_pages/leaderboard.py", out, monkeypatch)
             _no_error(at)
             frame = at.dataframe[0].value
@@ -79,11 +84,12 @@ def test_pages_drawn_while_imports_and_removals_swap_the_bundle(swapping, monkey
             assert metric(at, "F1").value in live_f1  # scored live from one version's table and thresholds
             for page in ("compare", "failures"):
                 _no_error(open_page(f"app_pages/{page}.py", out, monkeypatch, models=["x", "y"]))
-            renders += 1
+            assert editor.poll() is None, "the editor stopped before the pages were drawn"
     finally:
-        _, err = editor.communicate(timeout=300)
+        stop.touch()
+        done, err = editor.communicate(timeout=300)
     assert editor.returncode == 0, err[-2000:]
-    assert renders >= 3, renders  # pages drawn during swaps, not after them
+    assert int(done.split()[-1]) >= 6  # swaps landed all through the renders
 
 
 def test_a_swap_landing_mid_page_draws_the_page_again(swapping, monkeypatch):
