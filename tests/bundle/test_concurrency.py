@@ -212,6 +212,7 @@ while not (i % 2 == 0 and stop.exists()) and time.monotonic() - t0 < 240:
                      umap=False)
     i += 1
     print(i, flush=True)
+    time.sleep(0.2)  # room for whole reads between the swaps, besides the ones a swap interrupts
 """
 
 
