@@ -345,7 +345,7 @@ def _read_vectorizer(bundle, split: str, model_id: str) -> TfidfQuery:
         raise QueryError(f"bundle {bundle.name} ships no TF-IDF vectorizer for {model_id}; "
                          "rebuild it to query TF-IDF by typed title")
     try:
-        state = json.loads(path.read_text(encoding="utf-8"))
+        state = bundle.load_file(path, lambda p: json.loads(p.read_text(encoding="utf-8")))
     except (OSError, ValueError) as exc:
         raise QueryError(f"{path.name}: unreadable ({exc})") from None
     if split not in state:

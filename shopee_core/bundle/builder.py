@@ -10,7 +10,9 @@ Work is cached in a staging folder beside the bundle (``.NAME.build``), keyed by
 recipe and by a fingerprint of the data it was computed from (postings, titles,
 labels, folds and, for image models, the image bytes), so a rerun skips what is done
 and a changed catalog is never served from the cache. The finished bundle replaces the
-old one in a single rename, so readers never see half a bundle.
+old one in a single rename, so readers never see half a bundle. A build holds the bundle's
+lock (:func:`~shopee_core.bundle.edit.bundle_lock`) throughout and refuses to start while
+another build or edit holds it: its cache and staging folder are its own.
 """
 
 from __future__ import annotations
@@ -27,11 +29,12 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from .. import faults
 from .. import matching as M
 from ..data import attach_splits, load_catalog, load_or_create_folds
 from ..data.images import open_image
 from ..errors import ShopeeError
-from ..io import atomic_write_json
+from ..io import atomic_write_json, sweep_temp
 from ..matching import Decision, Embeddings, Pool, model_source
 from ..models import leaves, list_models, members, with_overrides
 from ..models.embedders import tfidf_overrides
@@ -39,7 +42,7 @@ from ..models.registry import ModelEntry
 from ..models.tfidf import per_split
 from ..training.history import run_history
 from .cache import DataFingerprints, Stage, leaf_embeddings, run_folder
-from .edit import swap_in
+from .edit import bundle_lock, swap_in
 from .format import ALL_POOL, HISTORY, REFERENCE, SEED_SWEEPS, SHOWN_SPLITS, THUMBS, VECTORIZER, model_dir
 from .tables import embeddings, prf, shown_pools, table_model, write_tables
 from .writer import seal, write_jpeg, write_postings
@@ -235,17 +238,25 @@ def build(profile: str, data_dir, out, k: int | None = None, device: str | None 
     similarities in the bundle (None: the profile's, :data:`PROFILE_STORAGE`); tuning and the stored
     metrics use float32 either way."""
     t_start = time.time()
-    p = _prepare(profile, data_dir, out, k, only, search, overrides, WITH_ALL if pool_all else SHOWN, storage)
-    stage = Stage(p.out.parent / f".{p.out.name}.build")
-    raw, norms = _embed_leaves(p, stage, device, workers)
-    new = p.out.parent / f".{p.out.name}.new"
-    if new.exists():
-        shutil.rmtree(new)
-    new.mkdir(parents=True)
-    models = _match_models(p, raw, norms, new, umap, skip_embeddings)
-    _write_postings(p, new)
-    manifest = seal(new, {"format_version": 1, **_manifest_top(p, models, t_start)})
-    swap_in(new, p.out)
+    with bundle_lock(out, what="build", wait=False):
+        p = _prepare(profile, data_dir, out, k, only, search, overrides, WITH_ALL if pool_all else SHOWN, storage)
+        stage = Stage(p.out.parent / f".{p.out.name}.build")
+        sweep_temp(stage.root, recursive=True)  # half-written cache files of a killed build
+        raw, norms = _embed_leaves(p, stage, device, workers)
+        new = p.out.parent / f".{p.out.name}.new"
+        if new.exists():
+            shutil.rmtree(new)
+        new.mkdir(parents=True)
+        try:
+            models = _match_models(p, raw, norms, new, umap, skip_embeddings)
+            _write_postings(p, new)
+            faults.step("build:thumbs")
+            manifest = seal(new, {"format_version": 1, **_manifest_top(p, models, t_start)})
+            faults.step("build:sealed")
+            swap_in(new, p.out)
+        finally:
+            if new.exists():  # a failed build (a full disk...) frees its half-made bundle at once
+                shutil.rmtree(new, ignore_errors=True)
     log.info(f"[done] {p.out}: {len(models)} models in {time.time() - t_start:.0f} s")
     return manifest
 
@@ -265,6 +276,7 @@ def _embed_leaves(p: Plan, stage: Stage, device, workers) -> tuple[dict, dict]:
         raw[e.id], norms[e.id] = m[p.shown], (None if n is None else n[p.shown])
         if e.trainable:
             p.runs[e.id] = run_folder(e, stage, fingerprints)
+        faults.step("build:embedded")
     return raw, norms
 
 
@@ -326,6 +338,7 @@ def _match_models(p: Plan, raw, norms, new: Path, umap, skip_embeddings) -> list
         decided[e.id] = d
         models.append(model)
         clock.done(e, time.time() - t0)
+        faults.step("build:matched")
     if best_fusion is not None:
         models.append(_iterated_inb(p, best_fusion[0], best_fusion[2], pools, new))
     return models

@@ -44,5 +44,14 @@ class BundleError(ShopeeError):
     """A bundle that cannot be trusted, with a one-line reason."""
 
 
+class BundleChanged(Exception):
+    """The bundle was replaced (an edit or a build swapped in a new version) while an open
+    :class:`~shopee_core.bundle.reader.Bundle` of the old one was still reading files.
+
+    Not a :class:`ShopeeError` on purpose: pages show those as messages, while this one must
+    reach the dashboard's frame, which draws the page again from the new version (the CLI
+    prints it as one ``error:`` line)."""
+
+
 def model_dir(model_id: str) -> str:
     return f"models/{model_id}"

@@ -14,7 +14,10 @@ marks the model ``predictions_only`` so pages offer no thresholds, INB or map fo
 
 Every input problem is refused with one line before anything is written, and the bundle
 changes only through :func:`~shopee_core.bundle.edit.staged` (a verified copy swapped in
-whole), so a refused or interrupted import leaves it byte for byte as it was.
+whole), so a refused or interrupted import leaves it byte for byte as it was. An import or
+removal holds the bundle's lock (:func:`~shopee_core.bundle.edit.bundle_lock`) from reading
+the manifest to the swap: concurrent edits queue, each staged from the state the one before
+left, so none is lost.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from .. import faults
 from .. import matching as M
 from ..data.kaggle import read_postings_csv
 from ..errors import DataError, EmbeddingError, ShopeeError, examples
@@ -37,7 +41,7 @@ from ..io import load_matrix
 from ..matching import Decision, Embeddings, Neighbors, Pool, model_source
 from ..matching.embeddings import row_norms
 from ..models.embedders import to_storage
-from .edit import staged
+from .edit import bundle_lock, staged
 from .entry import ModelEntry
 from .format import FAMILIES, model_dir, storage_dtype
 from .reader import Bundle
@@ -396,6 +400,7 @@ def _commit(root: Path, bundle: Bundle, entry: dict, write, drop=()) -> ModelEnt
     manifest = copy.deepcopy(bundle.manifest)
     with staged(root, drop) as stage:
         entry["files"] = write(stage)
+        faults.step("edit:written")
         models = manifest["models"]
         at = next((i for i, m in enumerate(models) if m["id"] == entry["id"]), None)
         if at is None:
@@ -420,9 +425,17 @@ def _old_files(bundle: Bundle, model_id: str) -> list[str]:
 
 def import_model(root, model_id: str, label: str, family: str, *, embeddings=(), ids=(), splits=(),
                  predictions=None, replace: bool = False, ignore_extra_ids: bool = False, inb_iters: int = 1,
-                 search: str = "full", umap: bool = True) -> ModelEntry:
-    """Add (or with ``replace`` swap in) a model made elsewhere; returns its entry."""
-    root = Path(root)
+                 search: str = "full", umap: bool = True, wait: bool = True) -> ModelEntry:
+    """Add (or with ``replace`` swap in) a model made elsewhere; returns its entry.
+
+    ``wait``: False refuses at once while another edit of the bundle runs (else it queues)."""
+    with bundle_lock(root, wait=wait):
+        return _import_model(Path(root), model_id, label, family, embeddings, ids, splits, predictions, replace,
+                             ignore_extra_ids, inb_iters, search, umap)
+
+
+def _import_model(root: Path, model_id, label, family, embeddings, ids, splits, predictions, replace,
+                  ignore_extra_ids, inb_iters, search, umap) -> ModelEntry:
     bundle = Bundle.open(root)
     _check_target(bundle, model_id, label, family, replace)
     if bool(embeddings) == bool(predictions):
@@ -476,9 +489,13 @@ def import_model(root, model_id: str, label: str, family: str, *, embeddings=(),
     return _commit(root, bundle, entry, write, drop)
 
 
-def remove_model(root, model_id: str) -> list[str]:
+def remove_model(root, model_id: str, wait: bool = True) -> list[str]:
     """Drop a model and its files; refused while other models are made from it. Returns the ids left."""
-    root = Path(root)
+    with bundle_lock(root, wait=wait):
+        return _remove_model(Path(root), model_id)
+
+
+def _remove_model(root: Path, model_id: str) -> list[str]:
     bundle = Bundle.open(root)
     bundle.model(model_id)  # a one-line error for an unknown id
     users = dependents(bundle.manifest, model_id)

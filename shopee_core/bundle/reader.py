@@ -13,10 +13,18 @@ Each is validated when read and by ``check_bundle``.
 
 Candidate pools: each shown split (``valid``, ``test``) and, when the bundle carries it,
 ``all`` — every labelled posting in one pool (``dataset.shown_splits`` lists them).
+
+Readers never lock; a writer replaces a bundle by swapping a whole verified folder in
+(:mod:`.edit`). A :class:`Bundle` is one version: ``open`` retries when a swap lands while it
+reads, and every later file load checks that the folder is still the version it opened
+(the manifest's identity), raising :class:`BundleChanged` otherwise, so no page ever shows
+an old manifest with a new file. ``digest`` (the manifest's sha256, which lists every
+file's checksum) is the version's key for caches.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import stat
@@ -50,6 +58,7 @@ from .format import (
     THRESHOLD_FIELDS,
     TOP_FIELDS,
     VECTORIZER,
+    BundleChanged,
     BundleError,
     model_dir,
     storage_dtype,
@@ -112,6 +121,18 @@ def _npy(path: Path, mmap: bool = False) -> np.ndarray:
 
 
 CACHE_BYTES = 1 << 30
+OPEN_TRIES = 5
+
+
+def generation(root) -> tuple | None:
+    """The identity of the bundle version now at ``root``: its manifest file's (device, inode,
+    ctime, size). Every edit or build seals a new manifest file in a new folder, so a swap
+    changes it; None when there is no manifest."""
+    try:
+        st = os.stat(os.path.join(root, MANIFEST))
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino, st.st_ctime_ns, st.st_size
 
 
 class Bundle:
@@ -122,10 +143,12 @@ class Bundle:
     the object goes: a bundle rebuilt or edited at the same path is opened as a new object and
     nothing made from the old one can be served for it."""
 
-    def __init__(self, root: Path, manifest: dict, postings: pd.DataFrame, cache_bytes: int = CACHE_BYTES):
+    def __init__(self, root: Path, manifest: dict, postings: pd.DataFrame, version: tuple | None = None,
+                 digest: str | None = None, cache_bytes: int = CACHE_BYTES):
         self.root, self.manifest, self.postings = root, manifest, postings
         self._models = {m["id"]: m for m in manifest["models"]}
         self._cache = Cache(cache_bytes)
+        self._version, self.digest = version, digest
 
     def cached(self, key, make):
         """``make()`` once per ``key`` for this bundle object (bounded, thread-safe, single-flight)."""
@@ -135,8 +158,27 @@ class Bundle:
     @classmethod
     def open(cls, root, verify: bool | str = True) -> Bundle:
         """``verify``: True checks every file, re-hashing only files whose identity changed since
-        they were last verified (:mod:`.verified`); ``"full"`` hashes every file; False none."""
+        they were last verified (:mod:`.verified`); ``"full"`` hashes every file; False none.
+
+        A swap that lands while it reads (another command's edit finishing) makes it start
+        again on the new version, so it returns one whole version or a real error."""
         root = Path(root)
+        for _ in range(OPEN_TRIES):
+            version = generation(root)
+            try:
+                bundle = cls._open(root, verify)
+            except (BundleError, OSError):
+                if generation(root) != version:
+                    continue
+                raise
+            if generation(root) == version:
+                bundle._version = version
+                return bundle
+        raise BundleError(f"{root}: replaced {OPEN_TRIES} times while being opened (edits running back to back); "
+                          f"try again")
+
+    @classmethod
+    def _open(cls, root: Path, verify) -> Bundle:
         if not (root / MANIFEST).is_file():
             raise BundleError(f"{root}: not a bundle (no {MANIFEST})")
         raw = (root / MANIFEST).read_bytes()
@@ -150,7 +192,24 @@ class Bundle:
             remembered = None if verify == "full" else VerifiedFiles(bundle_key(root, raw))
             _check_files(root, listed, remembered)
         postings = _read_postings(root, set(manifest["files"]))
-        return cls(root, manifest, postings)
+        return cls(root, manifest, postings, digest=hashlib.sha256(raw).hexdigest())
+
+    def check_current(self) -> None:
+        """Raise :class:`BundleChanged` when the folder no longer holds the version this object opened."""
+        if self._version is not None and generation(self.root) != self._version:
+            raise BundleChanged(f"bundle {self.name} was replaced by another command while it was being read; "
+                                f"open it again")
+
+    def load_file(self, path: Path, load):
+        """``load(path)`` for a file of this bundle, checked to come from the version opened
+        (a file read after a swap belongs to the new version: :class:`BundleChanged`)."""
+        try:
+            value = load(path)
+        except (BundleError, OSError):
+            self.check_current()  # a file the new version lacks: say that, not "missing"
+            raise
+        self.check_current()
+        return value
 
     # ----------------------------------------------------------- metadata
     @property
@@ -254,7 +313,10 @@ class Bundle:
     def embeddings(self, model_id: str):
         """Dense rows as stored (float32 or float16, memory-mapped, read-only) or a CSR matrix; None
         for combinations."""
-        return self.cached(("emb", model_id), lambda: _load_embeddings(self.file(model_id, "embeddings")))
+        def load():
+            path = self.file(model_id, "embeddings")
+            return None if path is None else self.load_file(path, _load_embeddings)
+        return self.cached(("emb", model_id), load)
 
     def norms(self, model_id: str) -> np.ndarray | None:
         """Row lengths of the raw embeddings before they were stored normalised (None if not shipped)."""
@@ -271,7 +333,7 @@ class Bundle:
         path = self.file(model_id, name)
         if path is None:
             return None
-        return self.cached((name, model_id), lambda: load(path))
+        return self.cached((name, model_id), lambda: self.load_file(path, load))
 
     def neighbors(self, model_id: str, split: str, variant: str = "base"):
         """A :class:`~shopee_core.matching.Neighbors` table in split-local indices."""
@@ -280,7 +342,7 @@ class Bundle:
             path = self.file(model_id, name)
             if path is None:
                 raise BundleError(f"model {model_id!r} has no {name} table")
-            arrays = _npz(path)
+            arrays = self.load_file(path, _npz)
             if f"{split}_idx" not in arrays:
                 raise BundleError(f"{path.name}: no table for split {split!r}")
             local = self._to_local(arrays[f"{split}_idx"], split, path.name)
@@ -342,7 +404,7 @@ class Bundle:
     @cached_property
     def reference(self) -> pd.DataFrame | None:
         rel = next((r for r in self.manifest["files"] if r.endswith("seed_results.csv")), None)
-        return None if rel is None else pd.read_csv(self.root / rel)
+        return None if rel is None else self.load_file(self.root / rel, pd.read_csv)
 
 
 def _load_embeddings(path: Path | None):
@@ -493,7 +555,17 @@ def _read_postings(root: Path, checked: set | frozenset = frozenset()) -> pd.Dat
 
 
 def check_bundle(root) -> Bundle:
-    """Open with every checksum hashed, then load every array and check it against the postings."""
+    """Open with every checksum hashed, then load every array and check it against the postings
+    (all of one version: a swap landing meanwhile starts the check again on the new one)."""
+    for _ in range(OPEN_TRIES - 1):
+        try:
+            return _check_bundle(root)
+        except BundleChanged:
+            continue
+    return _check_bundle(root)
+
+
+def _check_bundle(root) -> Bundle:
     b = Bundle.open(root, verify="full")
     n = len(b.postings)
     problems = []
@@ -516,6 +588,8 @@ def check_bundle(root) -> Bundle:
             um = b.umap(mid)
             if um is not None and (um.shape != (n, 2) or not np.isfinite(um).all()):
                 raise BundleError(f"{mid}: umap must be ({n}, 2) finite, got {um.shape}")
+        except BundleChanged:
+            raise
         except BundleError as exc:
             problems.append(str(exc))
         except Exception as exc:  # a malformed array must still give a one-line reason

@@ -39,7 +39,7 @@ from ..models import list_models
 from ..models.embedders import to_storage
 from ..models.registry import ModelEntry
 from . import builder as B
-from .edit import swap_in
+from .edit import bundle_lock, swap_in
 from .writer import seal
 
 DIMS = {"image": 512, "text": 768}
@@ -208,7 +208,13 @@ def write_images(folder: Path, frame: pd.DataFrame, side: int = 112) -> None:
 
 def build_shaped(out, postings: int = 13_701, *, profile: str = "seed18", pool_all: bool = False, k: int = 50,
                  seed: int = 0, maps: str = "pca", catalog_n: int | None = None) -> dict:
-    """Write the bundle to ``out``; ``postings``: the size of the shown pools together (valid + test)."""
+    """Write the bundle to ``out``; ``postings``: the size of the shown pools together (valid + test).
+    Like ``build-bundle`` it holds the bundle's lock and refuses while another build or edit runs."""
+    with bundle_lock(out, what="build", wait=False):
+        return _build_shaped(out, postings, profile, pool_all, k, seed, maps, catalog_n)
+
+
+def _build_shaped(out, postings, profile, pool_all, k, seed, maps, catalog_n) -> dict:
     t_start = time.time()
     out = Path(out)
     n = int(catalog_n or catalog_size(postings))

@@ -11,8 +11,10 @@ turns a progress bar off).
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 
+from ..bundle.format import BundleChanged
 from ..errors import ShopeeError
 from . import bundles, data, evaluate, models, sweeps
 from .common import quiet_stdout, setup_logging
@@ -53,9 +55,16 @@ def main(argv=None) -> int:
     except BrokenPipeError:  # the reader went away (`models --json | head`): stop quietly
         quiet_stdout()
         return EXIT_BROKEN_PIPE
-    except ShopeeError as exc:
+    except (ShopeeError, BundleChanged) as exc:
         print(f"error: {exc}", file=sys.stderr)
-    except (OSError, MemoryError) as exc:
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:  # a full disk: every write is atomic, so nothing was changed
+            where = f": {exc.filename}" if exc.filename else ""
+            print(f"error: {exc.strerror}{where}; the previous files are unchanged: free some space and run it "
+                  f"again", file=sys.stderr)
+        else:
+            print(f"error: {type(exc).__name__}: {' '.join(str(exc).split())}", file=sys.stderr)
+    except MemoryError as exc:
         print(f"error: {type(exc).__name__}: {' '.join(str(exc).split())}", file=sys.stderr)
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

@@ -37,7 +37,7 @@ def cmd_import_model(args) -> int:
     e = import_model(args.bundle, args.id, args.label, args.family, embeddings=args.embeddings or (),
                      ids=args.ids or (), splits=args.split or (), predictions=args.predictions, replace=args.replace,
                      ignore_extra_ids=args.ignore_extra_ids, inb_iters=args.inb_iters, search=args.search,
-                     umap=not args.no_umap)
+                     umap=not args.no_umap, wait=not args.no_wait)
     test = e.metrics.get("test") or e.metrics[next(iter(e.metrics))]
     what = "predicted sets" if e.predictions_only else f"{e.spec['dim']}-d embeddings"
     scores = " · ".join(f"{v} {test[v]['f1']:.4f}" for v in ("base", "min2", "inb") if v in test)
@@ -51,7 +51,7 @@ def cmd_import_model(args) -> int:
 def cmd_remove_model(args) -> int:
     from ..bundle.importer import remove_model
 
-    left = remove_model(args.bundle, args.id)
+    left = remove_model(args.bundle, args.id, wait=not args.no_wait)
     print(f"{args.bundle}: removed {args.id}; {len(left)} model(s) left")
     return 0
 
@@ -101,7 +101,8 @@ def add_build_bundle(sub) -> None:
     s = command(sub, "build-bundle", cmd_build_bundle, help="train/embed/match every model of a profile into a dashboard bundle",
                 description="Folds, embeddings, neighbour tables, thresholds, metrics, Min2/INB, fusions, "
                             "unions, UMAP, thumbnails and a checksummed manifest. Resumable: work is cached in "
-                            ".NAME.build beside the bundle.")
+                            ".NAME.build beside the bundle. One build per --out at a time: a second is refused, "
+                            "naming the first's process.")
     s.add_argument("--profile", choices=PROFILES, required=True)
     s.add_argument("--set", action="append", default=[], metavar="[ID:]KEY=VALUE",
                    help="override a spec key of every model that has it, or of model ID only (repeatable; VALUE "
@@ -162,6 +163,7 @@ def add_import_model(sub) -> None:
     s.add_argument("--search", default="full", choices=["seed", *SEARCHES],
                    help="threshold scan on valid: full (default) or the seed's early-stop scan (seed = seed_single)")
     s.add_argument("--no-umap", action="store_true", help="skip the 2-D map")
+    no_wait_arg(s)
 
 
 def add_remove_model(sub) -> None:
@@ -169,6 +171,13 @@ def add_remove_model(sub) -> None:
                 description="Refused while another model (a fusion, union or INB entry) is made from it.")
     s.add_argument("--bundle", required=True, metavar="DIR")
     s.add_argument("--id", required=True, metavar="ID")
+    no_wait_arg(s)
+
+
+def no_wait_arg(s) -> None:
+    s.add_argument("--no-wait", action="store_true",
+                   help="refuse at once while another edit or build of the bundle runs (default: wait for it, "
+                        "with a note; edits of one bundle run one at a time)")
 
 
 def add_check_bundle(sub) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .. import faults
 from ..errors import ShopeeError
-from ..io import save_matrix
+from ..io import save_matrix, sweep_temp
 from ..matching.embeddings import check_block
 from ..models import PROFILES, get, list_models, parse_overrides, with_overrides
 from ..models.embedders import to_storage
@@ -54,6 +55,8 @@ def cmd_embed(args) -> int:
         what = entry.label
     check_block(matrix, what)  # NaN/inf or all-zero dense rows are refused before anything is written
     matrix = to_storage(matrix)
+    faults.step("embed:computed")
+    sweep_temp(out.parent, name=out.name)  # left by an embed killed while writing this file
     save_matrix(out, matrix)
     print(f"{out}: {matrix.shape[0]} x {matrix.shape[1]} {matrix.dtype} ({what})")
     return 0
