@@ -9,7 +9,6 @@ from pathlib import Path
 import streamlit as st
 
 from shopee_core.bundle import Bundle, BundleError
-from shopee_core.bundle.format import BundleChanged
 
 ROOT = Path(__file__).resolve().parents[1]
 PRECOMPUTED = ROOT / "precomputed"
@@ -88,21 +87,6 @@ def load_bundle(path: str) -> Bundle:
 @st.cache_resource(show_spinner="Verifying and loading the bundle…", max_entries=8)
 def _open_bundle(path: str, stamp) -> Bundle:
     return Bundle.open(path, verify=True)
-
-
-def version_key(bundle: Bundle) -> tuple[str, str]:
-    """(folder, manifest sha256): the cache key of one version of a bundle. A page's cached
-    results keyed by the folder alone would outlive an import that replaced a model."""
-    return str(bundle.root), bundle.digest
-
-
-def load_version(key: tuple[str, str]) -> Bundle:
-    """The bundle version ``key`` names; :class:`BundleChanged` when the folder holds another
-    by now (the frame then draws the page again from the new one)."""
-    bundle = load_bundle(key[0])
-    if bundle.digest != key[1]:
-        raise BundleChanged(f"bundle {bundle.name} was replaced by another command while the page was drawn")
-    return bundle
 
 
 def current_bundle() -> Bundle | None:
