@@ -10,8 +10,16 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import state
-from dashboard.data import (POOL_LABELS, TRUTH_LABELS, TRUTHS, available_bundles, bundle_pools, default_bundle_name,
-                            truth_in_use)
+from dashboard.data import (
+    POOL_LABELS,
+    TRUTH_LABELS,
+    TRUTHS,
+    available_bundles,
+    bundle_pools,
+    default_bundle_name,
+    truth_in_use,
+)
+from shopee_core.bundle.format import BundleChanged
 
 # the icon ships as a file: a ":material/...:" page icon makes the browser fetch its SVG from fonts.gstatic.com,
 # and the app must make no request outside 127.0.0.1 (icons elsewhere come from Streamlit's bundled font)
@@ -63,4 +71,9 @@ pages = [
     st.Page("app_pages/training.py", title="Training", icon=":material/monitoring:"),
     st.Page("app_pages/review.py", title="Review suspects", icon=":material/fact_check:"),
 ]
-st.navigation(pages).run()
+try:
+    st.navigation(pages).run()
+except BundleChanged:
+    # an import or removal swapped in a new version while this page read the old one: the page
+    # is drawn again from the new version, never from a mix of the two
+    st.rerun()

@@ -135,7 +135,7 @@ else:
         a_members = rows[(labels[rows] == r.label_group) & (rows != x)]
         with left:
             st.subheader("The posting")
-            st.markdown(card_html(thumb_data_uri(str(base.thumb_path(x))), "", [], "query", size=200),
+            st.markdown(card_html(thumb_data_uri(base, x), "", [], "query", size=200),
                         unsafe_allow_html=True)
             st.text(display_title(post["title"].iat[x]))
             st.text(f"{post['posting_id'].iat[x]} · labelled group {r.label_group} "

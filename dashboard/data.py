@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import sys
-from collections import OrderedDict
 from pathlib import Path
 
 import streamlit as st
@@ -73,42 +70,20 @@ POOL_ORDER = ("test", "valid", "all")
 POOL_LABELS = {"test": "test", "valid": "valid", "all": "all labelled"}
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def _pools_of(manifest: str, mtime_ns: int) -> list[str]:
-    try:
-        shown = (json.loads(Path(manifest).read_text(encoding="utf-8")).get("dataset") or {}).get("shown_splits")
-    except (OSError, ValueError):
-        shown = None
-    shown = shown or ["valid", "test"]
-    return [s for s in POOL_ORDER if s in shown] + [s for s in shown if s not in POOL_ORDER]
-
-
 def bundle_pools(name: str | None) -> list[str]:
-    """The candidate pools the named bundle has tables for (read from its manifest, cheaply)."""
+    """The candidate pools the named bundle has tables for (test first; a refused bundle: test, valid)."""
     bundles = available_bundles()
     path = bundles.get(name) or next(iter(bundles.values()), None)
     if path is None:
         return ["test", "valid"]
-    manifest = path / "manifest.json"
     try:
-        mtime = manifest.stat().st_mtime_ns
-    except OSError:
+        shown = load_bundle(str(path)).splits
+    except BundleError:
         return ["test", "valid"]
-    return _pools_of(str(manifest), mtime)
+    return [s for s in POOL_ORDER if s in shown] + [s for s in shown if s not in POOL_ORDER]
 
 
 def load_bundle(path: str) -> Bundle:
-    """Open (or, for a :func:`bundle_key` of a truth view, the view itself)"""
-    if _TRUTH_SEP in path:
-        view = _VIEWS.get(path)
-        if view is None:
-            raise BundleError(f"the fixed truth of {Path(path.split(_TRUTH_SEP)[0]).name} is no longer loaded: "
-                              f"reload the page")
-        return view
-    return _load_bundle(path)
-
-
-def _load_bundle(path: str) -> Bundle:
     """Open (checksums verified once per version of the bundle, and remembered across restarts by
     each file's identity: an unchanged file is not hashed again, a changed one is refused); arrays
     load lazily and read-only.
@@ -155,10 +130,6 @@ def current_bundle() -> Bundle | None:
 
 
 # ----------------------------------------------------------------------------- review file and fixed truth
-_TRUTH_SEP = "#truth:"
-_VIEWS: "OrderedDict[str, Bundle]" = OrderedDict()  # bundle_key -> truth view, for pages that cache by key
-
-
 def truth_in_use() -> str | None:
     """The fixed truth's description when the sidebar asks for it and it applies (None otherwise;
     a page that cannot apply it says why)."""
@@ -177,12 +148,6 @@ def truth_in_use() -> str | None:
         return None
 
 
-def bundle_key(bundle: Bundle) -> str:
-    """A page cache's key for a bundle under its truth: the folder, plus the fixes for a truth view
-    (results that depend on labels must not be shared between the two truths)."""
-    return bundle.__dict__.get("_key") or str(bundle.root)
-
-
 def reviews_path(bundle: Bundle) -> Path:
     """The review file: ``-- --reviews FILE`` / ``$SHOPEE_REVIEWS``, else ``NAME.reviews.jsonl`` beside the bundle."""
     return check_outside(cli_reviews() or default_path(bundle.root), bundle.root)
@@ -191,7 +156,7 @@ def reviews_path(bundle: Bundle) -> Path:
 def review_file(bundle: Bundle) -> ReviewFile:
     """The bundle's review file, checked against its manifest, postings and groups on every read."""
     b = bundle.labelled
-    return ReviewFile(reviews_path(b), manifest_sha(b.root), postings=b.postings["posting_id"].to_numpy(),
+    return ReviewFile(reviews_path(b), b.digest or manifest_sha(b.root), postings=b.postings["posting_id"].to_numpy(),
                       groups=b.postings["label_group"].dropna().to_numpy(), name=f"bundle {b.name}")
 
 
@@ -214,18 +179,11 @@ def truth_view(bundle: Bundle):
 
 @st.cache_resource(show_spinner="Applying your fixes…", max_entries=2)  # a verdict makes a new one
 def _truth_view(root: str, stamp, reviews: str, reviews_stamp):
-    base = _load_bundle(root)
+    base = load_bundle(root)
     rf = review_file(base)
     verdicts = rf.verdicts()
     labels, fixes = corrected_labels(base.postings["posting_id"].to_numpy(), base.postings["label_group"].to_numpy(),
                                      verdicts)
     n = len(fixes)
     view = base.relabelled(labels, truth=f"with my fixes ({n} posting{'s' if n != 1 else ''} relabelled)")
-    digest = hashlib.sha1(fixes[["posting_id", "new_label_group"]].to_csv(index=False).encode()).hexdigest()[:16]
-    key = f"{root}{_TRUTH_SEP}{digest}"
-    view.__dict__["_key"] = key
-    _VIEWS[key] = view
-    _VIEWS.move_to_end(key)
-    while len(_VIEWS) > 2:
-        _VIEWS.popitem(last=False)
     return view, fixes, verdicts

@@ -18,7 +18,6 @@ import shutil
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -82,9 +81,8 @@ def main() -> int:
         return 0
     if not args.bundle:
         ap.error("give a BUNDLE (or --make DIR)")
-    from playwright.sync_api import sync_playwright
-
     import bench_browser as bb
+    from playwright.sync_api import sync_playwright
 
     bb.PAGES.update({"data": "Data overview", "training": "Training"})
     bb.NAV_TITLES.update({"data": "Data overview", "training": "Training"})

@@ -34,7 +34,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from shopee_core.analysis.noise import bundle_suspects, pools_of  # noqa: E402
+from shopee_core.analysis.noise import bundle_suspects, pools_of, witnesses  # noqa: E402
 from shopee_core.bundle import Bundle  # noqa: E402
 from shopee_core.data.demo import NOISE_FILE, read_noise  # noqa: E402
 from shopee_core.errors import ShopeeError  # noqa: E402
@@ -103,7 +103,7 @@ def main() -> int:
     root, shown = truth(noise)
     post = bundle.postings
     print(f"{args.bundle} · pools {', '.join(pools)} · {len(found)} suspects in {seconds:.1f} s · "
-          f"witnesses: {', '.join(m['id'] for m in bundle.models if not (m.get('spec') or {}).get('members'))}")
+          f"witnesses: {', '.join(w.id for w in witnesses(bundle, pools[0]))}")
     # what each pool can reveal: both groups inside it
     planted_posts = planted_pairs = 0
     for s in pools:

@@ -22,7 +22,6 @@ def build_analyses_bundle(root: Path) -> Path:
     from shopee_core.bundle.builder import build
     from shopee_core.bundle.sweeps import add_sweep
     from shopee_core.sweep import prepare, work
-
     from tests.conftest import write_tiny_catalog
 
     data = root / "catalog"

@@ -60,7 +60,7 @@ def test_results_make_sense(demo):
 def test_readme_table_matches_the_manifest(demo):
     text = (ROOT / "README.md").read_text()
     section = text.split("<!-- leaderboard:start -->", 1)[1].split("<!-- leaderboard:end -->", 1)[0].strip()
-    assert section == markdown_table(demo.manifest, demo.reference)
+    assert section == markdown_table(demo)
 
 
 def test_the_demo_ships_its_margin_sweeps_and_every_trained_models_history(demo):
@@ -70,6 +70,6 @@ def test_the_demo_ships_its_margin_sweeps_and_every_trained_models_history(demo)
         rows = demo.sweep(name)["results"]
         assert sorted((r["loss"], r["margin"]) for r in rows) == sorted(
             (loss, m) for loss in ("arcface", "curricularface") for m in (0.5, 0.6, 0.7, 0.8, 0.9))
-    trained = [m["id"] for m in demo.models if m["spec"].get("trained") and m.get("kind") != "combo"]
+    trained = [e.id for e in demo.entries if e.spec.get("trained") and e.kind != "combo"]
     assert trained and all(demo.history(mid) for mid in trained)
     assert demo.seed_sweeps is not None

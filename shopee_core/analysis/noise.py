@@ -39,11 +39,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
+from sklearn.isotonic import IsotonicRegression
+from tqdm import tqdm
 
+from ..data.units import BASE_UNITS, parse_quantities
 from ..errors import ShopeeError
 from ..matching import Neighbors
 from . import decisions
-from .errors import PostingFeatures
+from .errors import PostingFeatures, features, variant_attributes
 
 logger = logging.getLogger(__name__)
 
@@ -145,8 +149,6 @@ def _calibrate(sim: np.ndarray, same: np.ndarray, absent_rate: float, fit: np.nd
     """P(same group | similarity) on the pool's own pairs: isotonic in the similarity, never
     below the rate of pairs outside the table (they are farther than every stored one).
     ``fit``: the pairs to learn it from (default all); it is applied to every pair."""
-    from sklearn.isotonic import IsotonicRegression
-
     if len(sim) == 0:
         return np.zeros(0, dtype=np.float32)
     fit = np.ones(len(sim), dtype=bool) if fit is None or not fit.any() else fit
@@ -292,8 +294,6 @@ class _GroupAttributes:
     member counting: siblings rarely state their attribute in every title, a group does."""
 
     def __init__(self, features: PostingFeatures, codes: np.ndarray):
-        import scipy.sparse as sp
-
         G = int(codes.max()) + 1 if len(codes) else 0
         onehot = sp.csr_matrix((np.ones(len(codes)), (codes, np.arange(len(codes)))), shape=(G, len(codes)))
         self.codes = codes
@@ -415,21 +415,21 @@ def witnesses(bundle, split: str) -> list[Witness]:
     Combinations (fusions, unions, INB entries) are made of these and add no evidence; imported
     predicted sets carry no similarities."""
     out = []
-    for m in bundle.models:
-        mid = m["id"]
-        if (m.get("spec") or {}).get("members") or m.get("predictions_only") or "neighbors" not in m["files"]:
+    for m in bundle.entries:
+        mid = m.id
+        if m.members or m.predictions_only or not m.has_table("base"):
             continue
         mod = decisions.modality(bundle, mid)
         if mod not in MODALITIES:
             logger.info("noise: %s has no modality (image or text); left out", mid)
             continue
-        valid = ((m.get("metrics") or {}).get("valid") or {})
+        valid = m.metrics.get("valid") or {}
         f1s = [v.get("f1") for k, v in valid.items() if k in ("base", "min2") and isinstance(v, dict)]
         f1s = [float(f) for f in f1s if f is not None and np.isfinite(f) and f > 0]
         if not f1s:
             logger.info("noise: %s has no validation F1; weighted 0.5", mid)
         seen = None
-        if (m.get("spec") or {}).get("trained"):
+        if m.spec.get("trained"):
             seen = bundle.postings["split"].to_numpy()[bundle.split_rows(split)] == "train"
         out.append(Witness(mid, mod, max(f1s) if f1s else 0.5, decisions.neighbors(bundle, split, mid), seen))
     if not out:
@@ -449,9 +449,7 @@ def pools_of(bundle, split: str) -> list[str]:
 
 def _pool(bundle, split: str, config: SuspectConfig) -> dict:
     """Everything the finder made for one pool (witnesses, evidence, affinities, suspects), once."""
-    cache = bundle.__dict__.setdefault("_noise_pools", {})
-    key = (split, config)
-    if key not in cache:
+    def make():
         try:
             labels = decisions.labels(bundle, split)
         except ShopeeError:
@@ -465,8 +463,8 @@ def _pool(bundle, split: str, config: SuspectConfig) -> dict:
                "evidence": found.attrs.pop("evidence"), "affinities": found.attrs.pop("affinities")}
         found["evidence"] = [describe(ctx, r) for r in found.itertuples(index=False)]
         ctx["suspects"] = found.assign(split=split)
-        cache[key] = ctx
-    return cache[key]
+        return ctx
+    return bundle.cached(("noise_pool", split, config), make)
 
 
 def pool_context(bundle, split: str, config: SuspectConfig = SuspectConfig()) -> dict:
@@ -483,8 +481,6 @@ def bundle_suspects(bundle, split: str = "all", config: SuspectConfig = SuspectC
                     progress: bool = False) -> pd.DataFrame:
     """The suspects of a bundle's pool(s) under the labels it ships, best first: :data:`COLUMNS`
     plus ``split``, ``row`` (split-local) and the score's parts. Made once per bundle object."""
-    from tqdm import tqdm
-
     bundle = bundle.labelled if hasattr(bundle, "labelled") else bundle
     frames = [_pool(bundle, s, config)["suspects"]
               for s in tqdm(pools_of(bundle, split), desc="suspects", unit="pool", disable=not progress)]
@@ -493,8 +489,6 @@ def bundle_suspects(bundle, split: str = "all", config: SuspectConfig = SuspectC
 
 
 def errors_features(bundle, split: str) -> PostingFeatures:
-    from .errors import features
-
     return features(bundle, split)
 
 
@@ -538,7 +532,7 @@ def model_table(ctx: dict, r) -> pd.DataFrame:
         own = ev.lookup(np.full(len(mates), int(r.row)), mates)
     rows = []
     for w, wit in enumerate(ctx["witnesses"]):
-        def best(positions, arr):
+        def best(positions, arr, w=w):
             vals = arr[w, positions[positions >= 0]] if len(positions) else np.zeros(0)
             vals = vals[np.isfinite(vals)]
             return float(vals.max()) if len(vals) else float("nan")
@@ -598,9 +592,6 @@ def stated_conflicts(titles_a, titles_b) -> list[str]:
     """What the titles of two sides state differently, every title of a side counting: each
     quantity dimension or variant kind both sides state with no value in common, in words
     ("volume 100 ml vs 250 ml", "colour red vs blue")."""
-    from ..data.units import BASE_UNITS, parse_quantities
-    from .errors import variant_attributes
-
     def stated(titles) -> dict:
         out: dict = {}
         for t in titles:

@@ -11,8 +11,11 @@ path the user names. The file is only ever appended to, one object a line::
      "other_label_group": B, "score": 0.93}, "split": "test"}
     {"time": "...Z", "id": "...", "bundle": "<sha>", "action": "undo", "undoes": "<id>"}
 
-so two browser tabs (or a tab and a script) can write at once, a crash leaves at most a torn
-last line (ignored with a note), and the verdicts of a restarted app are the file's. The live
+so two browser tabs (or a tab and a script) can write at once: writers take the file's lock
+(:func:`shopee_core.locking.exclusive`, ``.NAME.reviews.jsonl.lock``) and append through
+:func:`shopee_core.io.append_jsonl` (one flock'ed, fsynced write); a crash leaves at most a torn
+last line (ignored with a note, cut by the next append), and the verdicts of a restarted app are
+the file's. The live
 verdict of a suspect is its latest verdict that no undo took back.
 
 :func:`corrected_labels` turns the live ``y`` verdicts into labels: a posting moves to the
@@ -23,11 +26,8 @@ The dashboard's "with my fixes" truth, ``relabel`` and ``label_fixes.csv`` all u
 from __future__ import annotations
 
 import datetime as _dt
-import fcntl
 import hashlib
-import json
 import logging
-import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +35,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import io
 from ..errors import ShopeeError
+from ..locking import exclusive
+from . import decisions
 
 logger = logging.getLogger(__name__)
 
@@ -50,75 +53,22 @@ class ReviewError(ShopeeError):
 
 
 # ----------------------------------------------------------------------------- JSON lines
-# The same semantics as the locked JSON-lines append of shopee_core.io (branch nothing-lost):
-# one flock'ed write + fsync per call, a torn last line cut before appending and skipped on read.
-def append_jsonl(path, *records: dict) -> None:
-    """Append ``records`` (one JSON object a line) under an exclusive ``flock`` of the file itself
-    (only ever appended to, never replaced: its inode is a stable lock), in one ``write``, fsynced.
-    A torn last line left by a crashed writer is cut off first, with a note."""
-    path = Path(path)
-    data = "".join(json.dumps(r, ensure_ascii=False, allow_nan=False) + "\n" for r in records).encode("utf-8")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
+def read_jsonl(path) -> list[dict]:
+    """Every record of the file (:func:`shopee_core.io.read_jsonl`: a torn last line is ignored with
+    a note), each with ``_line``, its place in the file (the appender writes no blank lines)."""
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        size = os.fstat(fd).st_size
-        if size and os.pread(fd, 1, size - 1) != b"\n":
-            keep = _last_newline(fd, size)
-            logger.warning(f"note: {path.name}: dropped a torn last line ({size - keep} bytes) left by an "
-                           f"interrupted write")
-            os.ftruncate(fd, keep)
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _last_newline(fd: int, size: int) -> int:
-    end = size
-    while end > 0:
-        start = max(0, end - (1 << 16))
-        at = os.pread(fd, end - start, start).rfind(b"\n")
-        if at >= 0:
-            return start + at + 1
-        end = start
-    return 0
-
-
-def read_jsonl(path, error=ReviewError) -> list[dict]:
-    """Every record of the file ([] when it does not exist); a torn last line is ignored with a
-    note, any other line that is not a JSON object is a one-line ``error`` naming it."""
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return []
+        out = io.read_jsonl(path, error=ReviewError)
     except OSError as exc:
-        raise error(f"{path}: cannot read ({exc.strerror or exc})") from None
-    lines = raw.split(b"\n")
-    tail = lines.pop()
-    out = []
-    for i, line in enumerate(lines, start=1):
-        if line.strip():
-            out.append(_record(line, path, i, error))
-    if tail.strip():
-        try:
-            out.append(_record(tail, path, len(lines) + 1, error))
-        except error:
-            logger.warning(f"note: {path.name}: ignored a torn last line (line {len(lines) + 1}, {len(tail)} bytes) "
-                           f"left by an interrupted write")
+        raise ReviewError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    for i, r in enumerate(out, start=1):
+        r["_line"] = i
     return out
 
 
-def _record(line: bytes, path: Path, number: int, error) -> dict:
-    try:
-        value = json.loads(line.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise error(f"{path}: line {number} is not valid JSON ({exc})") from None
-    if not isinstance(value, dict):
-        raise error(f"{path}: line {number} is not a JSON object")
-    value["_line"] = number
-    return value
+def lock_path(path) -> Path:
+    """The review file's writer lock (:func:`shopee_core.locking.exclusive`), beside it."""
+    path = Path(path)
+    return path.parent / f".{path.name}.lock"
 
 
 # ----------------------------------------------------------------------------- suspects and verdicts
@@ -133,7 +83,7 @@ class Suspect:
     other_label_group: int
 
     @classmethod
-    def from_dict(cls, d) -> "Suspect":
+    def from_dict(cls, d) -> Suspect:
         if not isinstance(d, dict):
             raise ReviewError("a suspect must be an object")
         kind = d.get("kind")
@@ -207,7 +157,7 @@ def check_outside(path, bundle_root) -> Path:
 
 
 def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class ReviewFile:
@@ -301,27 +251,36 @@ class ReviewFile:
                   "verdict": verdict, "suspect": {**s.as_dict(), **({} if score is None else {"score": float(score)})}}
         if split is not None:
             record["split"] = split
-        append_jsonl(self.path, record)
+        with self._writing():
+            io.append_jsonl(self.path, record)
         return record
+
+    def _writing(self):
+        """One writer at a time decides and appends (an undo reads what stands, then appends):
+        two tabs or a tab and a script never act on a file the other is changing. The append
+        itself is locked and fsynced (:func:`shopee_core.io.append_jsonl`)."""
+        return exclusive(lock_path(self.path), name=str(self.path), what="review")
 
     def undo(self, verdict_id: str | None = None) -> dict | None:
         """Take back ``verdict_id`` (default: the latest verdict still standing); None when there is
         nothing to take back. Taking back an already undone verdict changes nothing."""
         if self.sha is None:
             raise ReviewError("an undo needs the bundle it is made on")
-        records = self.records()
-        undone = {r["undoes"] for r in records if r.get("action") == "undo"}
-        standing = [r for r in records if r.get("action") == "verdict" and r["id"] not in undone]
-        if verdict_id is None:
-            if not standing:
+        with self._writing():
+            records = self.records()
+            undone = {r["undoes"] for r in records if r.get("action") == "undo"}
+            standing = [r for r in records if r.get("action") == "verdict" and r["id"] not in undone]
+            if verdict_id is None:
+                if not standing:
+                    return None
+                verdict_id = standing[-1]["id"]
+            elif verdict_id in undone:
                 return None
-            verdict_id = standing[-1]["id"]
-        elif verdict_id in undone:
-            return None
-        elif verdict_id not in {r["id"] for r in standing}:
-            raise ReviewError(f"{self.path}: no verdict {verdict_id!r} to undo")
-        record = {"time": _now(), "id": uuid.uuid4().hex, "bundle": self.sha, "action": "undo", "undoes": verdict_id}
-        append_jsonl(self.path, record)
+            elif verdict_id not in {r["id"] for r in standing}:
+                raise ReviewError(f"{self.path}: no verdict {verdict_id!r} to undo")
+            record = {"time": _now(), "id": uuid.uuid4().hex, "bundle": self.sha, "action": "undo",
+                      "undoes": verdict_id}
+            io.append_jsonl(self.path, record)
         return record
 
 
@@ -389,14 +348,10 @@ def truth_effect(fixed, decision, split: str, tune_split: str = "valid") -> dict
     one decision: its F1 on ``split`` as labelled and with the fixes, the share of its remaining
     error (1 - F1 as labelled) that was label noise, and the thresholds searched on ``tune_split``
     under each truth with the F1 they reach on ``split`` under the fixes (does the tuned T move?)."""
-    from . import decisions
-
     def tuned(bundle):  # a search per decision shape, not per threshold move
         key = (decision.sources, tuple(s.t2 is not None for s in decision.sides), tune_split)
-        cache = bundle.__dict__.setdefault("_tuned", {})
-        if key not in cache:
-            cache[key] = decisions.tuned(bundle, decision, tune_split, min2=any(key[1]))
-        return cache[key]
+        return bundle.cached(("truth_tuned", *key), lambda: decisions.tuned(bundle, decision, tune_split,
+                                                                             min2=any(key[1])))
 
     labelled = fixed.labelled
     as_labelled = decisions.scores(labelled, decision, split)

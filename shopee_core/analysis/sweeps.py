@@ -13,6 +13,7 @@ F1, recall, precision, plain threshold) are drawn beside ours by :func:`figure_f
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -101,8 +102,6 @@ def check_sweep(doc, where: str) -> dict:
 
 def read_sweep(path) -> dict:
     """A sweep results document from a file (a sweep folder's ``results.json``, or a bundle's copy)."""
-    import json
-
     path = Path(path)
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))

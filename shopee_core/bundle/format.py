@@ -1,4 +1,4 @@
-"""Bundle format (DESIGN.md "Bundle format"): names, versions and the manifest schema.
+"""Bundle format: names, versions and the manifest schema.
 
 A bundle is a folder of precomputed artefacts the dashboard reads. Only data
 formats that execute nothing on load are allowed.
@@ -37,8 +37,20 @@ def storage_dtype(manifest: dict) -> str:
     return str(manifest.get("storage") or LEGACY_STORAGE)
 
 
+VECTORIZER = "vectorizer.json"  # a TF-IDF model's fitted vocabulary per pool, for typed-title queries
+
+
 class BundleError(ShopeeError):
     """A bundle that cannot be trusted, with a one-line reason."""
+
+
+class BundleChanged(Exception):
+    """The bundle was replaced (an edit or a build swapped in a new version) while an open
+    :class:`~shopee_core.bundle.reader.Bundle` of the old one was still reading files.
+
+    Not a :class:`ShopeeError` on purpose: pages show those as messages, while this one must
+    reach the dashboard's frame, which draws the page again from the new version (the CLI
+    prints it as one ``error:`` line)."""
 
 
 def model_dir(model_id: str) -> str:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from ..bundle import Bundle
+from ..errors import ShopeeError
+from ..io import atomic_write_csv
 from .common import command, data_arg
 
 
 def cmd_suspects(args) -> int:
-    from ..analysis.noise import COLUMNS, bundle_suspects
-    from ..bundle import Bundle
-    from ..errors import ShopeeError
-    from ..io import atomic_write_csv
+    from ..analysis.noise import COLUMNS, bundle_suspects  # scikit-learn: not for every command's start
 
     if args.top is not None and args.top < 1:
         raise ShopeeError(f"--top must be at least 1, got {args.top}")
@@ -26,9 +28,6 @@ def cmd_suspects(args) -> int:
 
 def cmd_relabel(args) -> int:
     from ..analysis.relabel import FIXES_FILE, relabel
-    from ..errors import ShopeeError
-
-    from pathlib import Path
 
     if not Path(args.reviews).is_file():
         raise ShopeeError(f"--reviews {args.reviews}: no such file")
@@ -48,14 +47,13 @@ def add_suspects(sub) -> None:
                             "across as strongly as within: each with a score, its evidence (every model's "
                             "similarities, shared photo, title overlap, a unit or variant conflict against it) and "
                             "the fix it suggests. Writes kind,posting_id,label_group,other_label_group,score,"
-                            "evidence sorted by score.")
+                            "evidence sorted by score.", bar=True)
     s.add_argument("--bundle", required=True, metavar="DIR")
     s.add_argument("--split", default="all", metavar="test|valid|all",
                    help="candidate pool (default all: the bundle's 'all' pool when it has one, else every pool it "
                         "shows)")
     s.add_argument("--top", type=int, metavar="N", help="keep the N best suspects (default: every one)")
     s.add_argument("--out", required=True, metavar="CSV")
-    s.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def add_relabel(sub) -> None:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from ..models import PROFILES
+from ..bundle import sweeps as bundle_sweeps
+from ..models import PROFILES, parse_overrides
+from ..sweep import prepare, read_results, work
 from .common import command, data_arg, device_args, override_args
 
 
 def cmd_sweep(args) -> int:
-    from ..models import parse_overrides
-    from ..sweep import prepare, work
-
     sw = prepare(args.model, args.profile, args.data, args.out, args.grid, parse_overrides(args.set, args.config),
                  storage=args.storage, features=args.features)
     print(f"{args.out}: {len(sw.configs)} configuration(s) of {sw.entry.id} ({sw.entry.profile}): "
@@ -17,8 +16,6 @@ def cmd_sweep(args) -> int:
     if args.plan:
         return 0
     report = work(sw, device=args.device, workers=args.workers, progress=not args.quiet, max_configs=args.max_configs)
-    from ..sweep import read_results
-
     doc = read_results(sw.out)
     done = {r["config"]: r for r in doc["results"]}
     print(f"trained here: {', '.join(report.trained) or 'none'}; recorded from earlier runs: "
@@ -35,17 +32,13 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_add_sweep(args) -> int:
-    from ..bundle.sweeps import add_sweep
-
-    entry = add_sweep(args.bundle, args.sweep, name=args.name, replace=args.replace)
+    entry = bundle_sweeps.add_sweep(args.bundle, args.sweep, name=args.name, replace=args.replace)
     print(f"{args.bundle}: sweep {entry['name']} ({entry['model']}, {entry['configs']} configurations) added")
     return 0
 
 
 def cmd_remove_sweep(args) -> int:
-    from ..bundle.sweeps import remove_sweep
-
-    left = remove_sweep(args.bundle, args.name)
+    left = bundle_sweeps.remove_sweep(args.bundle, args.name)
     print(f"{args.bundle}: removed sweep {args.name}; {len(left)} left")
     return 0
 

@@ -41,7 +41,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..analysis.sweeps import check_sweep, read_sweep, result_row
+from ..analysis.sweeps import check_sweep, read_sweep, result_row, results_frame
 from ..errors import ShopeeError
 from ..io import atomic_write_json, atomic_write_text
 from ..models import get, with_overrides
@@ -369,8 +369,6 @@ def command_line(sw: Sweep) -> str:
 
 
 def write_results(sw: Sweep, study) -> dict:
-    from ..analysis.sweeps import results_frame
-
     doc = results_doc(sw, study)
     atomic_write_json(sw.out / RESULTS_JSON, doc)
     frame = results_frame(doc)

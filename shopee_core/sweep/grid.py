@@ -17,8 +17,7 @@ from dataclasses import dataclass
 
 from ..errors import ShopeeError
 from ..models import with_overrides
-from ..models.registry import parse_value
-from ..models.registry import ModelEntry
+from ..models.registry import ModelEntry, parse_value
 
 
 @dataclass(frozen=True)
@@ -34,7 +33,7 @@ class Axis:
         return {"keys": list(self.keys), "values": [list(v) for v in self.values]}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Axis":
+    def from_dict(cls, d: dict) -> Axis:
         return cls(tuple(d["keys"]), tuple(tuple(v) for v in d["values"]))
 
 

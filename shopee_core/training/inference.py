@@ -10,11 +10,12 @@ batch by batch, as the seed's did. Batches are ``embed_batch_size`` rows in orde
 from __future__ import annotations
 
 import os
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
 
 from ..data.text import title_cleaning
 from ..errors import ShopeeError
@@ -93,8 +94,6 @@ def embed_postings(model: MatchModel, spec: dict, *, paths: Sequence | None = No
                          batch_size=batch_size, workers=workers, batch_sampler=batches)
     it = loader
     if progress:
-        from tqdm.auto import tqdm
-
         it = tqdm(loader, desc=desc, unit="batch", leave=False)
     out = None
     for rows, (inputs, _) in zip(batches, it):

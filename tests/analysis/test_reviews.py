@@ -11,8 +11,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shopee_core.analysis.reviews import (ReviewError, ReviewFile, Suspect, check_outside, corrected_labels,
-                                          default_path, manifest_sha)
+from shopee_core.analysis.reviews import (
+    ReviewError,
+    ReviewFile,
+    Suspect,
+    check_outside,
+    corrected_labels,
+    default_path,
+    manifest_sha,
+)
 
 SHA = "a" * 64
 POSTINGS = ["p1", "p2", "p3", "p4", "p5", "p6"]
@@ -98,15 +105,15 @@ def test_two_writers_lose_nothing(tmp_path):
 @pytest.mark.parametrize("line, message", [
     ("not json", "not valid JSON"),
     ('["a list"]', "not a JSON object"),
-    ('{"bundle": "%s", "id": "1", "action": "verdict", "verdict": "maybe", "suspect": {}}' % SHA, "verdict must be"),
+    ('{"bundle": "%s", "id": "1", "action": "verdict", "verdict": "maybe", "suspect": {}}'.replace("%s", SHA), "verdict must be"),
     ('{"bundle": "%s", "id": "1", "action": "verdict", "verdict": "y", "suspect": {"kind": "posting", '
-     '"posting_id": "ghost", "label_group": 10, "other_label_group": 20}}' % SHA, "unknown posting 'ghost'"),
+     '"posting_id": "ghost", "label_group": 10, "other_label_group": 20}}'.replace("%s", SHA), "unknown posting 'ghost'"),
     ('{"bundle": "%s", "id": "1", "action": "verdict", "verdict": "y", "suspect": {"kind": "group_pair", '
-     '"posting_id": "", "label_group": 10, "other_label_group": 99}}' % SHA, "unknown label group 99"),
+     '"posting_id": "", "label_group": 10, "other_label_group": 99}}'.replace("%s", SHA), "unknown label group 99"),
     ('{"bundle": "%s", "id": "1", "action": "verdict", "verdict": "y", "suspect": {"kind": "group_pair", '
-     '"posting_id": "", "label_group": 10, "other_label_group": 20}}' % ("b" * 64), "another bundle"),
-    ('{"bundle": "%s", "id": "1", "action": "undo", "undoes": "zz"}' % SHA, "which no earlier line is"),
-    ('{"bundle": "%s", "id": "1", "action": "delete"}' % SHA, "action must be"),
+     '"posting_id": "", "label_group": 10, "other_label_group": 20}}'.replace("%s", "b" * 64), "another bundle"),
+    ('{"bundle": "%s", "id": "1", "action": "undo", "undoes": "zz"}'.replace("%s", SHA), "which no earlier line is"),
+    ('{"bundle": "%s", "id": "1", "action": "delete"}'.replace("%s", SHA), "action must be"),
 ])
 def test_bad_lines_are_one_line_errors_and_nothing_is_written(tmp_path, line, message):
     path = tmp_path / "r.jsonl"

@@ -11,7 +11,6 @@ import pytest
 from shopee_core.analysis import leaderboard as lb
 from shopee_core.analysis import noise
 from shopee_core.analysis.reviews import ReviewFile, Suspect, corrected_labels, manifest_sha
-
 from tests.analysis.bundles import open_page
 
 PAGE = "app_pages/review.py"

@@ -1,7 +1,6 @@
 """The Training page (AppTest): curves of the trained model with its kept epoch, the sweep figure
 with the study's values beside ours, and what a bundle without either says."""
 
-import shutil
 
 from shopee_core.analysis import sweeps as S
 from shopee_core.analysis import training as T

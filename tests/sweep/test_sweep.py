@@ -10,8 +10,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from shopee_core.analysis.sweeps import check_sweep
 from shopee_core.bundle import Bundle
 from shopee_core.models import get, with_overrides
