@@ -82,6 +82,25 @@ def test_a_torn_last_line_is_ignored_with_a_note_and_cut_by_the_next_append(tmp_
     assert len(lines) == 2 and all(json.loads(x)["bundle"] == SHA for x in lines)
 
 
+def test_a_writer_waits_for_the_review_files_lock(tmp_path):
+    """Verdicts and undos go through the file's writer lock (:mod:`shopee_core.locking`): while
+    another writer holds it, nothing is appended; once it lets go, the verdict lands."""
+    import threading
+
+    from shopee_core.analysis.reviews import lock_path
+    from shopee_core.locking import exclusive
+
+    path = tmp_path / "r.jsonl"
+    rf = _file(path)
+    with exclusive(lock_path(path)):
+        t = threading.Thread(target=rf.add, args=(MERGE, "y"))
+        t.start()
+        t.join(0.5)
+        assert t.is_alive() and not path.exists()
+    t.join(10)
+    assert [r["verdict"] for r in rf.records()] == ["y"]
+
+
 def _writer(path, n, tag):
     rf = _file(path)
     for i in range(n):
@@ -204,6 +223,10 @@ def test_a_merge_changes_f1_exactly_as_the_oracle_says(tmp_path_factory):
     # predicted one cross pair, not the two whole groups as one)
     assert len(fixes) == int((labels == max(a, b)).sum())  # the larger label joins the smaller (groups are whole)
     assert view.labelled is bundle and bundle.labels(split).tolist() == labels.tolist()  # the bundle is untouched
+    # the view keeps what labels make (pools, scorers) apart and shares what the files hold
+    assert D.pool(view, split) is not D.pool(bundle, split)
+    assert view.neighbors(model, split) is bundle.neighbors(model, split)
+    assert view.digest != bundle.digest and view.digest.startswith(bundle.digest)
 
 
 def test_the_leaderboard_under_an_unchanged_truth_is_the_manifest(tmp_path_factory):
