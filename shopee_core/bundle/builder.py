@@ -31,13 +31,14 @@ from ..analysis.maps import umap_2d
 from ..data import attach_splits, load_catalog, load_or_create_folds
 from ..errors import ShopeeError
 from ..io import atomic_write_json
+from ..metrics import summarise
 from ..matching import Decision, Embeddings, Pool, model_source
 from ..models import leaves, list_models, members, with_overrides
 from ..models.registry import ModelEntry
 from .cache import DataFingerprint, Stage, leaf_embeddings
 from .edit import swap_in
 from .format import ALL_POOL, REFERENCE, SHOWN_SPLITS, THUMBS, model_dir
-from .writer import seal, write_array, write_embeddings, write_jpeg, write_neighbors, write_postings
+from .writer import seal, write_array, write_embeddings, write_jpeg, write_neighbors, write_postings, write_rows
 
 SHOWN = SHOWN_SPLITS
 WITH_ALL = SHOWN + (ALL_POOL,)  # --pool-all: also every labelled posting as one pool
@@ -295,7 +296,7 @@ def _match_models(p: Plan, raw, norms, new: Path, umap, skip_embeddings) -> list
             d = Decision.union([s for m in members(e) for s in decided[m.id].sides], e.id)
             if e.spec.get("union_tuning") == "joint":
                 d = M.tune(valid, d, union="joint", search=search_of(e, p.search))
-            model = _union_model(e, d, pools)
+            model = _union_model(e, d, pools, new)
         else:
             srch = search_of(e, p.search)
             keep = e.kind != "combo" and e.id not in skip_embeddings
@@ -321,6 +322,20 @@ def _prf(d: dict) -> dict:
     return {"f1": round(d["f1"], 6), "precision": round(d["precision"], 6), "recall": round(d["recall"], 6)}
 
 
+def score_variants(pools: dict, splits, variants: dict) -> tuple[dict, dict]:
+    """``metrics[split][variant]`` for each decision in ``variants`` (variant -> Decision) and the
+    per-row counts they are the means of, ``rows[(split, variant)]`` (stored as ``rows.npz``: the
+    dashboard's intervals and paired comparisons then read no table at page load)."""
+    metrics, rows = {}, {}
+    for s in splits:
+        metrics[s] = {}
+        for v, d in variants.items():
+            r = M.row_arrays(pools[s], d)
+            metrics[s][v] = _prf(summarise(r))
+            rows[(s, v)] = r
+    return metrics, rows
+
+
 def table_model(pools: dict, split_rows: dict, new: Path, mid: str, *, search, inb_iters: int = 1,
                 inb_vectors: str = "normalised", storage=None, norms=None, umap: bool = True):
     """One model with a neighbour table, as the builder and ``import-model`` both make it: T then
@@ -335,12 +350,10 @@ def table_model(pools: dict, split_rows: dict, new: Path, mid: str, *, search, i
     d_inb = M.tune_inb(valid, d, inb_iters, vectors=inb_vectors, search=search) if inb_iters else None
     rel = model_dir(mid)
     side = d.sides[0]
-    metrics = {}
-    for s in split_rows:
-        metrics[s] = {"base": _prf(M.scores(pools[s], d.without_min2())), "min2": _prf(M.scores(pools[s], d))}
-        if d_inb is not None:
-            metrics[s]["inb"] = _prf(M.scores(pools[s], d_inb))
-    files = {"neighbors": write_tables(split_rows, pools, new, f"{rel}/neighbors.npz", side.source)}
+    variants = {"base": d.without_min2(), "min2": d, **({"inb": d_inb} if d_inb is not None else {})}
+    metrics, rows = score_variants(pools, split_rows, variants)
+    files = {"neighbors": write_tables(split_rows, pools, new, f"{rel}/neighbors.npz", side.source),
+             "rows": write_rows(new, f"{rel}/rows.npz", rows)}
     thresholds = {"t": side.t, "t2": side.t2, "inb_t": None, "inb_t2": None, "inb_iters": 0}
     if d_inb is not None:
         inb_side = d_inb.sides[0]
@@ -388,13 +401,12 @@ def _tfidf_states(p: Plan, e: ModelEntry, new: Path, rel: str) -> str:
     return f"{rel}/vectorizer.json"
 
 
-def _union_model(e: ModelEntry, d: Decision, pools) -> dict:
-    metrics = {s: {"base": _prf(M.scores(pools[s], d.without_min2())), "min2": _prf(M.scores(pools[s], d))}
-               for s in pools if s != "shown"}
+def _union_model(e: ModelEntry, d: Decision, pools, new: Path) -> dict:
+    metrics, rows = score_variants(pools, [s for s in pools if s != "shown"], {"base": d.without_min2(), "min2": d})
     thresholds = {"t": None, "t2": None, "inb_t": None, "inb_t2": None, "inb_iters": 0,
                   "sides": [{"model": s.source[1], "t": s.t, "t2": s.t2} for s in d.sides],
                   "union_tuning": e.spec.get("union_tuning", "per_side")}
-    return _manifest_model(e, thresholds, metrics, {})
+    return _manifest_model(e, thresholds, metrics, {"rows": write_rows(new, f"{model_dir(e.id)}/rows.npz", rows)})
 
 
 def _iterated_inb(p: Plan, e: ModelEntry, d: Decision, pools, new, iters: int = 3) -> dict:
@@ -402,10 +414,11 @@ def _iterated_inb(p: Plan, e: ModelEntry, d: Decision, pools, new, iters: int = 
     blend (the competition's 1st-place scheme)."""
     d3 = M.tune_inb(pools["valid"], d, iters, per_stage=True, vectors=e.spec.get("inb_vectors", "normalised"))
     side = d3.sides[0]
-    metrics = {s: {"inb": _prf(M.scores(pools[s], d3))} for s in p.pools}
+    metrics, rows = score_variants(pools, p.pools, {"inb": d3})
     mid = f"{e.id}_inb{iters}"
     rel = model_dir(mid)
-    files = {"neighbors_inb": write_tables(p.split_rows, pools, new, f"{rel}/neighbors_inb.npz", side.source)}
+    files = {"neighbors_inb": write_tables(p.split_rows, pools, new, f"{rel}/neighbors_inb.npz", side.source),
+             "rows": write_rows(new, f"{rel}/rows.npz", rows)}
     spec = {"members": e.spec["members"], "combine": "mean", "of": e.id, "inb_iters": iters,
             "inb_thresholds": "per stage, each searched on validation", "trained": False, "loss": None, "epochs": 0}
     stages = [{"t": st["t"], "t2": st["t2"]} for st in M.inb_stages(side.source)][1:] + [{"t": side.t, "t2": side.t2}]

@@ -37,7 +37,7 @@ from ..matching import Decision, Embeddings, Neighbors, Pool, model_source
 from .edit import staged
 from .format import FAMILIES, model_dir
 from .reader import Bundle
-from .writer import seal, sha256
+from .writer import seal, sha256, write_rows
 
 MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}")
 EMBEDDING_SUFFIXES = (".npy", ".npz", ".csv", ".parquet")
@@ -428,7 +428,7 @@ def import_model(root, model_id: str, label: str, family: str, *, embeddings=(),
                  predictions=None, replace: bool = False, ignore_extra_ids: bool = False, inb_iters: int = 1,
                  search: str = "full", umap: bool = True) -> dict:
     """Add (or with ``replace`` swap in) a model made elsewhere; returns its manifest entry."""
-    from .builder import _prf, shown_pools, table_model, write_tables
+    from .builder import score_variants, shown_pools, table_model, write_tables
 
     root = Path(root)
     bundle = Bundle.open(root)
@@ -452,12 +452,14 @@ def import_model(root, model_id: str, label: str, family: str, *, embeddings=(),
                            "loss": None, "epochs": 0},
                      thresholds={"t": FIXED_T, "t2": None, "inb_t": None, "inb_t2": None, "inb_iters": 0,
                                  "fixed": "the imported sets: members at similarity 1, padding at -1"},
-                     metrics={s: {"base": _prf(M.scores(pools[s], d))} for s in bundle.splits},
                      imported={"from": "predictions", "files": [info]})
+        metrics, row_counts = score_variants(pools, bundle.splits, {"base": d})
+        entry["metrics"] = metrics
 
         def write(stage):
             return {"neighbors": write_tables(rows, pools, stage, f"{model_dir(model_id)}/neighbors.npz",
-                                              d.sides[0].source)}
+                                              d.sides[0].source),
+                    "rows": write_rows(stage, f"{model_dir(model_id)}/rows.npz", row_counts)}
         return _commit(root, bundle, entry, write, drop)
 
     if search not in ("seed", *M.SEARCHES):

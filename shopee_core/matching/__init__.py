@@ -18,6 +18,7 @@ from .pool import Pool
 from .rules import compact, mask_to_pred, predict, predict_mask, union
 from .scoring import Scorer
 from .search import FULL, SEARCHES, Search, get_search, search, search_pair, search_t, search_t2
+from .stability import threshold_stability
 from .sources import describe_source, fusion_source, inb_source, model_source, roots
 from .tune import calibrated_weights, inb_stages, search_weights, tune, tune_inb
 
@@ -27,6 +28,7 @@ __all__ = [
     "fusion_source", "get_search", "inb_source", "inb_stages", "knn", "l2_normalise", "mask_to_pred",
     "min2_curve", "model_source", "nested_pools", "pool_size_curve", "predict", "predict_mask", "predictions",
     "roots", "row_arrays", "scores",
-    "search", "search_pair", "search_t", "search_t2", "search_weights", "tune", "tune_inb", "union",
+    "search", "search_pair", "search_t", "search_t2", "search_weights", "threshold_stability", "tune", "tune_inb",
+    "union",
     "union_table",
 ]
