@@ -170,6 +170,13 @@ def compare(bundle, split: str, a: tuple[str, str], b: tuple[str, str], resample
     """Entry A = (model id, concrete variant) against entry B on ``split``: :func:`stats.paired`
     overall (``overall``, plus each side's means), and per slice (``slices``: a frame sorted by how
     much the two differ, each slice with its own paired interval from the same resamples)."""
+    a, b = (str(a[0]), str(a[1])), (str(b[0]), str(b[1]))
+    key = ("compare", a, b, resamples, seed, with_slices)
+    made = D.pool(bundle, split).cached(key, lambda: _compare(bundle, split, a, b, resamples, seed, with_slices))
+    return {"overall": dict(made["overall"]), "slices": made["slices"].copy()}
+
+
+def _compare(bundle, split, a, b, resamples, seed, with_slices) -> dict:
     bt = boot(bundle, split, resamples, seed)
     ra, rb = rows(bundle, split, *a), rows(bundle, split, *b)
     overall = stats.paired(ra, rb, boot=bt)
