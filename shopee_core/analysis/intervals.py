@@ -158,7 +158,7 @@ def slices(bundle, split: str, pred_a: np.ndarray | None = None, pred_b: np.ndar
             mask = fa[t].to_numpy() | fb[t].to_numpy()
             if mask.any():
                 out[f"error (A or B): {E.ERROR_LABELS[t]}"] = mask
-    return out
+    return {name: mask for name, mask in out.items() if mask.any()}
 
 
 def entry_label(model_id: str, variant: str) -> str:
