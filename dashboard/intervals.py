@@ -33,9 +33,13 @@ def leaderboard_intervals(bundle, split: str, frame: pd.DataFrame) -> pd.DataFra
     """``frame`` (the leaderboard rows with numbers) with the interval columns of
     :func:`shopee_core.analysis.intervals.leaderboard` merged in by model id."""
     shown = frame.dropna(subset=["f1"])
-    iv = I.leaderboard(bundle, split, list(zip(shown["id"], shown["variant"])), resamples=RESAMPLES)
     keep = ["id", "f1_lo", "f1_hi", "precision_lo", "precision_hi", "recall_lo", "recall_hi", "gap", "gap_lo",
             "gap_hi", "p_best_better", "tied"]
+    try:
+        iv = I.leaderboard(bundle, split, list(zip(shown["id"], shown["variant"])), resamples=RESAMPLES)
+    except ShopeeError as exc:  # e.g. a pool of one label group: the numbers stand, without intervals
+        st.caption(f"No intervals: {exc}")
+        return frame.assign(**{c: np.nan for c in keep[1:]})
     out = frame.merge(iv[keep], on="id", how="left")
     out.attrs.update(iv.attrs)
     return out
@@ -93,6 +97,8 @@ COLUMN_CONFIG = {
 
 def caption(frame: pd.DataFrame) -> str:
     a = frame.attrs
+    if "resamples" not in a:
+        return "No intervals for this pool."
     tied = frame[(frame.get("tied") == True) & (frame["gap"] > 0)]["id"].tolist()  # noqa: E712
     best = a.get("best", "?")
     text = (f"Whiskers: 95 % intervals from {a.get('resamples', RESAMPLES):,} resamples of the pool's "

@@ -2,7 +2,7 @@
 
 Imports run one way, each layer using only those before it:
 
-    errors, io, metrics, submission, speed   (the base)
+    errors, io, metrics, stats, submission, speed   (the base; stats: group-bootstrap intervals)
     -> data       Kaggle-layout loading and validation, folds, demo catalog
     -> matching   kNN, thresholds, Min2, fusion, union, INB: the one decision layer
     -> models     the recipe registry, encoders, heads, TF-IDF, pHash

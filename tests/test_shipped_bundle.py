@@ -61,3 +61,13 @@ def test_readme_table_matches_the_manifest(demo):
     text = (ROOT / "README.md").read_text()
     section = text.split("<!-- leaderboard:start -->", 1)[1].split("<!-- leaderboard:end -->", 1)[0].strip()
     assert section == markdown_table(demo.manifest, demo.reference)
+
+
+def test_readme_comparisons_are_the_demo_bundles(demo):
+    """The README's table of which demo models are tied and which differences are real is what
+    `python scripts/intervals_table.py precomputed/demo` computes from the shipped bundle."""
+    from shopee_core.analysis.intervals import markdown_pairs
+
+    text = (ROOT / "README.md").read_text()
+    section = text.split("<!-- intervals:start -->", 1)[1].split("<!-- intervals:end -->", 1)[0].strip()
+    assert section == markdown_pairs(demo, "test")

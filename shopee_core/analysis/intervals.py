@@ -217,3 +217,62 @@ def pairs_table(bundle, split: str, pairs, resamples: int = stats.DEFAULT_RESAMP
                         "diff": res["difference"]["f1"], "lo": lo, "hi": hi, "p_better": res["p_better"],
                         "verdict": verdict})
     return pd.DataFrame(records)
+
+
+# --------------------------------------------------------------------------- the study's comparisons
+IMAGE_RECIPES, TEXT_RECIPES, FUSION_RECIPES = (1, 2, 3, 4, 5), (8, 9, 10, 11, 12), (16, 17)
+
+
+def _by_recipe(bundle) -> dict[int, str]:
+    return {int(m["recipe"]): m["id"] for m in bundle.models if m.get("recipe") is not None}
+
+
+def study_pairs(bundle, split: str = "test") -> list[tuple[str, tuple, tuple]]:
+    """The seed study's questions as (group, A, B) entry pairs, found by recipe number: fusion 17 vs
+    16 at each decision, each of the two fusions vs its members, the five image (1-5) and five text
+    (8-12) recipes each vs the best of them, Min2 vs the plain threshold and INB vs Min2 for every
+    model. Pairs the bundle lacks are left out."""
+    recipe = _by_recipe(bundle)
+    out = []
+    f16, f17 = recipe.get(16), recipe.get(17)
+    if f16 and f17:
+        out += [("fusion 17 vs 16", (f17, v), (f16, v)) for v in ("base", "min2", "inb")
+                if resolve(bundle, f17, v) and resolve(bundle, f16, v)]
+    for r in FUSION_RECIPES:
+        f = recipe.get(r)
+        if f:
+            out += [("fusion vs member", (f, resolve(bundle, f, "best")), (m, resolve(bundle, m, "best")))
+                    for m in (bundle.model(f).get("spec") or {}).get("members") or [] if resolve(bundle, m, "best")]
+    shown = leaderboard_f1(bundle, split)
+    for group, recipes in (("image recipes 1-5", IMAGE_RECIPES), ("text recipes 8-12", TEXT_RECIPES)):
+        present = [recipe[r] for r in recipes if r in recipe and resolve(bundle, recipe[r], "best")]
+        if len(present) < 2:
+            continue
+        top = max(present, key=lambda m: shown.get(m, float("-inf")))
+        out += [(f"{group} vs the best of them", (top, resolve(bundle, top, "best")), (m, resolve(bundle, m, "best")))
+                for m in present if m != top]
+    for a, b, group in (("min2", "base", "Min2 vs plain"), ("inb", "min2", "INB vs Min2")):
+        out += [(group, (m["id"], a), (m["id"], b)) for m in bundle.models
+                if resolve(bundle, m["id"], a) and resolve(bundle, m["id"], b)]
+    return out
+
+
+def leaderboard_f1(bundle, split: str) -> dict[str, float]:
+    """Each model's F1 on ``split`` at its best decision on valid."""
+    from .leaderboard import leaderboard as _lb
+
+    frame = _lb(bundle, split, "best").dropna(subset=["f1"])
+    return dict(zip(frame["id"], frame["f1"]))
+
+
+def markdown_pairs(bundle, split: str = "test", resamples: int = stats.DEFAULT_RESAMPLES,
+                   seed: int = stats.DEFAULT_SEED) -> str:
+    """The README's table of the study's comparisons (:func:`study_pairs`), one line each."""
+    ps = study_pairs(bundle, split)
+    table = pairs_table(bundle, split, [(a, b) for _, a, b in ps], resamples, seed)
+    lines = ["| comparison | A | B | F1 A | F1 B | A − B [95 %] | P(A > B) | verdict |",
+             "|---|---|---|---|---|---|---|---|"]
+    for (group, _, _), (_, r) in zip(ps, table.iterrows()):
+        lines.append(f"| {group} | `{r['a']}` | `{r['b']}` | {r['f1_a']:.4f} | {r['f1_b']:.4f} | "
+                     f"{r['diff']:+.4f} [{r['lo']:+.4f}, {r['hi']:+.4f}] | {r['p_better']:.3f} | {r['verdict']} |")
+    return "\n".join(lines)
