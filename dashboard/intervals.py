@@ -18,7 +18,6 @@ from shopee_core import matching as M
 from shopee_core import stats
 from shopee_core.analysis import decisions as D
 from shopee_core.analysis import intervals as I
-from shopee_core.analysis import leaderboard as lb
 from shopee_core.errors import ShopeeError
 
 RESAMPLES = stats.DEFAULT_RESAMPLES
@@ -99,7 +98,7 @@ def caption(frame: pd.DataFrame) -> str:
     a = frame.attrs
     if "resamples" not in a:
         return "No intervals for this pool."
-    tied = frame[(frame.get("tied") == True) & (frame["gap"] > 0)]["id"].tolist()  # noqa: E712
+    tied = frame[frame["tied"].eq(True) & (frame["gap"] > 0)]["id"].tolist()
     best = a.get("best", "?")
     text = (f"Whiskers: 95 % intervals from {a.get('resamples', RESAMPLES):,} resamples of the pool's "
             f"{a.get('groups', 0):,} label groups (seed {a.get('seed', 0)}). ≈ best: tied with `{best}` — the paired "

@@ -56,7 +56,7 @@ def main(argv=None) -> int:
         print(f"{path}: comparisons updated from {args.bundle}")
         return 0
     a = iv.attrs
-    print(f"{args.split} split of {bundle.name}: {int(len(bundle.labels(args.split))):,} postings, {a['groups']:,} "
+    print(f"{args.split} split of {bundle.name}: {len(bundle.labels(args.split)):,} postings, {a['groups']:,} "
           f"label groups; {a['resamples']:,} resamples of whole groups, seed {a['seed']}; best decision on valid.\n")
     print("| model | decision | F1 | 95 % interval | gap to the best [95 %] | tied with the best |")
     print("|---|---|---|---|---|---|")

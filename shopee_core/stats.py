@@ -110,7 +110,7 @@ class GroupBootstrap:
 
     @property
     def n_rows(self) -> int:
-        return int(len(self.inverse))
+        return len(self.inverse)
 
     @property
     def nbytes(self) -> int:

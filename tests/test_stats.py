@@ -41,7 +41,7 @@ def test_group_bootstrap_covers_the_population_mean_and_per_row_resampling_does_
     label groups covers the population's mean F1 in 90-98 % of the pools; resampling single rows
     (the rows of a group share one truth set, so they are not independent) under-covers badly
     when groups are large."""
-    sizes, rows = population(20_000, (8, 30), seed=1)
+    _sizes, rows = population(20_000, (8, 30), seed=1)
     truth = float(np.concatenate(rows).mean())  # the population's mean over rows (what a pool estimates)
     group = coverage(rows, truth, n_groups=120, draws=300, unit="label_group", seed=2)
     naive = coverage(rows, truth, n_groups=120, draws=300, unit="posting", seed=2)

@@ -31,8 +31,8 @@ from ..analysis.maps import umap_2d
 from ..data import attach_splits, load_catalog, load_or_create_folds
 from ..errors import ShopeeError
 from ..io import atomic_write_json
-from ..metrics import summarise
 from ..matching import Decision, Embeddings, Pool, model_source
+from ..metrics import summarise
 from ..models import leaves, list_models, members, with_overrides
 from ..models.registry import ModelEntry
 from .cache import DataFingerprint, Stage, leaf_embeddings

@@ -82,7 +82,7 @@ def fingerprint(ids, labels, split: str) -> dict:
     h.update("\n".join(map(str, ids)).encode("utf-8"))
     h.update(b"\0")
     h.update("\n".join(map(str, labels)).encode("utf-8"))
-    return {"split": split, "n": int(len(ids)), "groups": int(len(np.unique(labels))), "sha256": h.hexdigest()}
+    return {"split": split, "n": len(ids), "groups": len(np.unique(labels)), "sha256": h.hexdigest()}
 
 
 def _other_rows(opts: IntervalOptions, pool_fp: dict, labels) -> dict:
