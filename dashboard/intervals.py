@@ -138,7 +138,7 @@ def ab_panel(bundle, split: str, frame: pd.DataFrame, view_variant: str) -> None
     pool where the two differ most, each with its own paired interval. The pair is kept in the URL."""
     st.markdown("##### A vs B")
     ranked = frame.dropna(subset=["f1"]).sort_values("f1", ascending=False)
-    ids = [m["id"] for m in bundle.models if any(I.resolve(bundle, m["id"], v) for v in VARIANT_NAMES)]
+    ids = [e.id for e in bundle.entries if any(I.resolve(bundle, e.id, v) for v in VARIANT_NAMES)]
     if len(ids) < 2 or len(ranked) < 1:
         st.info("A vs B needs two models with numbers in this split.")
         return

@@ -155,6 +155,9 @@ def widget_values(live: Live, kind: str = "table", members=()) -> dict:
                 out[f"{scope}-bt"], out[f"{scope}-bt2"] = (_snap(x) for x in live.blend)
         else:
             scope = model_scope(live.model, kind)
+            if kind == "union" and live.iters:  # a union after INB: each side on its own INB table
+                out[f"{scope}-inb"] = True
+                scope = f"{scope}-inb"
     elif live.mode == "fusion":
         out["th-f-members"] = list(live.members)
         if live.weights is not None and len(live.weights) == len(live.members):

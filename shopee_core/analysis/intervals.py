@@ -21,6 +21,7 @@ from ..metrics import counts_to_scores, group_sizes
 from . import decisions as D
 from . import errors as E
 from .leaderboard import VARIANT_LABELS, best_variant
+from .leaderboard import leaderboard as scored_leaderboard
 
 METRICS = stats.METRICS
 SIZE_BINS = (("size 1 (alone in the pool)", 1, 1), ("size 2", 2, 2), ("size 3-5", 3, 5), ("size 6-10", 6, 10),
@@ -30,9 +31,9 @@ SIZE_BINS = (("size 1 (alone in the pool)", 1, 1), ("size 2", 2, 2), ("size 3-5"
 # --------------------------------------------------------------------------- entries and their rows
 def resolve(bundle, model_id: str, variant: str = "best") -> str | None:
     """The concrete variant of an entry: ``best`` is the one with the best validation F1."""
-    m = bundle.model(model_id)
-    v = best_variant(m) if variant == "best" else variant
-    if v is None or not any(v in (m.get("metrics") or {}).get(s, {}) for s in bundle.splits):
+    e = bundle.entry(model_id)
+    v = best_variant(e) if variant == "best" else variant
+    if v is None or not any(v in e.metrics.get(s, {}) for s in bundle.splits):
         return None
     return v
 
@@ -224,7 +225,7 @@ IMAGE_RECIPES, TEXT_RECIPES, FUSION_RECIPES = (1, 2, 3, 4, 5), (8, 9, 10, 11, 12
 
 
 def _by_recipe(bundle) -> dict[int, str]:
-    return {int(m["recipe"]): m["id"] for m in bundle.models if m.get("recipe") is not None}
+    return {int(e.recipe): e.id for e in bundle.entries if e.recipe is not None}
 
 
 def study_pairs(bundle, split: str = "test") -> list[tuple[str, tuple, tuple]]:
@@ -242,7 +243,7 @@ def study_pairs(bundle, split: str = "test") -> list[tuple[str, tuple, tuple]]:
         f = recipe.get(r)
         if f:
             out += [("fusion vs member", (f, resolve(bundle, f, "best")), (m, resolve(bundle, m, "best")))
-                    for m in (bundle.model(f).get("spec") or {}).get("members") or [] if resolve(bundle, m, "best")]
+                    for m in bundle.entry(f).members if resolve(bundle, m, "best")]
     shown = leaderboard_f1(bundle, split)
     for group, recipes in (("image recipes 1-5", IMAGE_RECIPES), ("text recipes 8-12", TEXT_RECIPES)):
         present = [recipe[r] for r in recipes if r in recipe and resolve(bundle, recipe[r], "best")]
@@ -252,16 +253,14 @@ def study_pairs(bundle, split: str = "test") -> list[tuple[str, tuple, tuple]]:
         out += [(f"{group} vs the best of them", (top, resolve(bundle, top, "best")), (m, resolve(bundle, m, "best")))
                 for m in present if m != top]
     for a, b, group in (("min2", "base", "Min2 vs plain"), ("inb", "min2", "INB vs Min2")):
-        out += [(group, (m["id"], a), (m["id"], b)) for m in bundle.models
-                if resolve(bundle, m["id"], a) and resolve(bundle, m["id"], b)]
+        out += [(group, (e.id, a), (e.id, b)) for e in bundle.entries
+                if resolve(bundle, e.id, a) and resolve(bundle, e.id, b)]
     return out
 
 
 def leaderboard_f1(bundle, split: str) -> dict[str, float]:
     """Each model's F1 on ``split`` at its best decision on valid."""
-    from .leaderboard import leaderboard as _lb
-
-    frame = _lb(bundle, split, "best").dropna(subset=["f1"])
+    frame = scored_leaderboard(bundle, split, "best").dropna(subset=["f1"])
     return dict(zip(frame["id"], frame["f1"]))
 
 

@@ -13,7 +13,6 @@ from shopee_core import stats
 from shopee_core.analysis import decisions as D
 from shopee_core.analysis import intervals as I
 from shopee_core.analysis import leaderboard as lb
-
 from tests.analysis.bundles import FUSION, UNION, metric, open_page
 
 LEADERBOARD, THRESHOLDS = "app_pages/leaderboard.py", "app_pages/thresholds.py"
