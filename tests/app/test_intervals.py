@@ -201,6 +201,12 @@ def test_a_pasted_union_model_link_and_a_broken_one(path, bundle, monkeypatch):
     at = opened(path, monkeypatch, THRESHOLDS, decision=f"model:{UNION};t=0.300,0.050;t2=-,-;min2=0")
     d = D.decision(bundle, UNION, sides=[(0.3, None), (0.05, None)], min2=False)
     assert metric(at, "F1").value == f"{D.scores(bundle, d, 'test')['f1']:.4f}"
+    # after INB: each side on its own INB table, the link reopens the INB toggle and its sliders
+    inb = opened(path, monkeypatch, THRESHOLDS, decision=f"model:{UNION};t=0.300,0.050;t2=-,-;min2=0;inb=1")
+    assert inb.session_state[f"th-m-{UNION}-inb"] is True
+    d = D.decision(bundle, UNION, sides=[(0.3, None), (0.05, None)], min2=False, inb=1)
+    assert metric(inb, "F1").value == f"{D.scores(bundle, d, 'test')['f1']:.4f}"
+    assert inb.query_params["decision"] == f"model:{UNION};t=0.300,0.050;t2=-,-;min2=0;inb=1"
     for junk in ("model:ghost;t=0.3", "fusion:tfidf;t=0.3", "model:tfidf;t=7", "???", "union:a+a"):
         bad = opened(path, monkeypatch, THRESHOLDS, decision=junk)
         assert not bad.exception and metric(bad, "F1").value  # ignored: the page opens as usual
