@@ -227,6 +227,11 @@ def test_a_merge_changes_f1_exactly_as_the_oracle_says(tmp_path_factory):
     assert D.pool(view, split) is not D.pool(bundle, split)
     assert view.neighbors(model, split) is bundle.neighbors(model, split)
     assert view.digest != bundle.digest and view.digest.startswith(bundle.digest)
+    # per-row intervals under the fixes come from the fixed labels, not from the stored rows.npz
+    from shopee_core.analysis import intervals
+
+    assert view.row_counts(model, split, "base") is None
+    assert np.mean(intervals.rows(view, split, model, "base")["f1"]) == pytest.approx(oracle(new), abs=1e-12)
 
 
 def test_the_leaderboard_under_an_unchanged_truth_is_the_manifest(tmp_path_factory):
