@@ -86,12 +86,15 @@ class Pool:
     ``fusions``: model id -> (members, weights) for a model that is a mean fusion of
     others and has no embeddings of its own. ``store_float16``: every table the pool
     computes holds float16-rounded similarities, as a bundle stores them (the builder
-    tunes on exactly what the dashboard will read back)."""
+    tunes on exactly what the dashboard will read back). ``fixed``: model ids whose tables are
+    imported predicted sets (no similarities), refused by graph steps."""
 
     def __init__(self, labels=None, *, k: int = DEFAULT_K, embeddings: Mapping | None = None,
                  tables: Mapping | None = None, fusions: Mapping | None = None, name: str = "pool",
-                 n: int | None = None, cache_bytes: int = DEFAULT_CACHE_BYTES, store_float16: bool = False):
+                 n: int | None = None, cache_bytes: int = DEFAULT_CACHE_BYTES, store_float16: bool = False,
+                 fixed=()):
         self.name, self.k = name, int(k)
+        self.fixed_models = frozenset(fixed)
         self.store_float16 = store_float16
         if self.k < 1:
             raise DecisionError(f"k must be >= 1, got {k}")
