@@ -47,5 +47,6 @@ pages = [
     st.Page("app_pages/embedding.py", title="Embedding space", icon=":material/scatter_plot:"),
     st.Page("app_pages/thresholds.py", title="Thresholds & decisions", icon=":material/tune:"),
     st.Page("app_pages/failures.py", title="Failure browser", icon=":material/report:"),
+    st.Page("app_pages/groups.py", title="Group studio", icon=":material/hub:"),
 ]
 st.navigation(pages).run()

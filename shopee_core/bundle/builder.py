@@ -45,6 +45,9 @@ THUMB_SIDE = 112
 QUERY_KINDS = {"tfidf", "phash", "e5", "text_zeroshot", "image_zeroshot"}
 REFERENCE_CSV = Path(__file__).resolve().parents[2] / "precomputed" / "reference" / "seed_results.csv"
 SEARCH_MODES = ("seed", "full")
+# graph steps tuned on valid per model (README, Fidelity): none in seed18 (the seed had none) and in tuned
+# (no step won on both demo catalogs, see the README's decision-layer section); demo/smoke try every step
+GRAPH_BY_PROFILE = {"seed18": "none", "tuned": "none", "demo": "auto", "smoke": "auto"}
 
 
 def log(msg: str) -> None:
@@ -135,6 +138,7 @@ class Plan:
     k: int
     search: str | None
     pools: tuple = SHOWN
+    graph: object = "none"                       # "none" | "auto" | a GraphStep (matching.graph_mode)
     shown: np.ndarray = field(init=False)        # rows of frame that the bundle shows
     pool_frame: pd.DataFrame = field(init=False)
     split_rows: dict = field(init=False)         # pool -> rows into pool_frame
@@ -173,7 +177,8 @@ def with_spec_overrides(entries: list[ModelEntry], overrides: dict | None) -> li
     return [with_overrides(e, per_model.get(e.id)) for e in entries]
 
 
-def _prepare(profile, data_dir, out, k, only, search, overrides=None, pools=SHOWN) -> Plan:
+def _prepare(profile, data_dir, out, k, only, search, overrides=None, pools=SHOWN, graph=None) -> Plan:
+    graph = M.graph_mode(GRAPH_BY_PROFILE.get(profile, "none") if graph is None else graph)
     entries = with_spec_overrides(_entries(profile, only), overrides)
     catalog = load_catalog(data_dir, check_images=True)
     if not catalog.has_labels:
@@ -191,13 +196,13 @@ def _prepare(profile, data_dir, out, k, only, search, overrides=None, pools=SHOW
         k = max((int(e.spec.get("k", 50)) for e in entries), default=50)
     if tuple(pools) not in (SHOWN, WITH_ALL):
         raise ShopeeError(f"pools must be {', '.join(SHOWN)} (+ {ALL_POOL}), got {', '.join(pools)}")
-    return Plan(profile, entries, catalog, frame, Path(data_dir), Path(out), k, search, tuple(pools))
+    return Plan(profile, entries, catalog, frame, Path(data_dir), Path(out), k, search, tuple(pools), graph)
 
 
 # --------------------------------------------------------------------------- build
 def build(profile: str, data_dir, out, k: int | None = None, device: str | None = None, workers: int | None = None,
           umap: bool = True, only: list[str] | None = None, skip_embeddings: tuple = (),
-          search: str | None = None, overrides: dict | None = None, pool_all: bool = False) -> dict:
+          search: str | None = None, overrides: dict | None = None, pool_all: bool = False, graph=None) -> dict:
     """``skip_embeddings``: models that ship neighbour tables and maps but no embedding rows (keeps a
     committed bundle lean; the dashboard then cannot re-fuse them or score pairs outside their tables).
     ``search``: None tunes every model with its recipe's threshold search, ``"seed"`` / ``"full"``
@@ -205,9 +210,12 @@ def build(profile: str, data_dir, out, k: int | None = None, device: str | None 
     profile's, e.g. 50 for seed18 as the seed, 51 for tuned so a 51-member group can be found whole).
     ``overrides``: spec overrides (:func:`with_spec_overrides`); they enter every cache key.
     ``pool_all``: also tables and metrics with every labelled posting as one candidate pool
-    (``all``; thresholds still tuned on valid)."""
+    (``all``; thresholds still tuned on valid). ``graph``: the graph step each model gets, tuned on
+    valid (:func:`shopee_core.matching.best_graph`): ``"none"``, ``"auto"`` (the best step where it beats
+    the plain decision there) or a step; None: the profile's (:data:`GRAPH_BY_PROFILE`). It is stored
+    as an extra variant (``metrics[split]["graph"]``, ``thresholds["graph"]``) beside the plain ones."""
     t_start = time.time()
-    p = _prepare(profile, data_dir, out, k, only, search, overrides, WITH_ALL if pool_all else SHOWN)
+    p = _prepare(profile, data_dir, out, k, only, search, overrides, WITH_ALL if pool_all else SHOWN, graph)
     stage = Stage(p.out.parent / f".{p.out.name}.build")
     raw, norms = _embed_leaves(p, stage, device, workers)
     new = p.out.parent / f".{p.out.name}.new"
@@ -295,13 +303,14 @@ def _match_models(p: Plan, raw, norms, new: Path, umap, skip_embeddings) -> list
             d = Decision.union([s for m in members(e) for s in decided[m.id].sides], e.id)
             if e.spec.get("union_tuning") == "joint":
                 d = M.tune(valid, d, union="joint", search=search_of(e, p.search))
-            model = _union_model(e, d, pools)
+            model = _union_model(e, d, pools, p.graph)
         else:
             srch = search_of(e, p.search)
             keep = e.kind != "combo" and e.id not in skip_embeddings
             d, thresholds, metrics, files = table_model(
                 pools, p.split_rows, new, e.id, search=srch, inb_vectors=e.spec.get("inb_vectors", "normalised"),
-                storage=raw[e.id] if keep else None, norms=norms.get(e.id) if keep else None, umap=umap)
+                storage=raw[e.id] if keep else None, norms=norms.get(e.id) if keep else None, umap=umap,
+                graph=p.graph)
             if e.kind == "tfidf":
                 files["vectorizer"] = _tfidf_states(p, e, new, model_dir(e.id))
             model = _manifest_model(e, thresholds, metrics, files)
@@ -322,11 +331,12 @@ def _prf(d: dict) -> dict:
 
 
 def table_model(pools: dict, split_rows: dict, new: Path, mid: str, *, search, inb_iters: int = 1,
-                inb_vectors: str = "normalised", storage=None, norms=None, umap: bool = True):
+                inb_vectors: str = "normalised", storage=None, norms=None, umap: bool = True, graph="none"):
     """One model with a neighbour table, as the builder and ``import-model`` both make it: T then
     Min2 T2 searched on the validation pool, ``inb_iters`` INB steps with T′, T2′ re-searched (0:
-    none), metrics per shown split, and its files written under ``new`` (tables; ``storage``: its
-    embedding rows, ``norms`` their raw lengths; the map when ``umap``).
+    none), the ``graph`` step (:func:`graph_variant`), metrics per shown split, and its files written
+    under ``new`` (tables; ``storage``: its embedding rows, ``norms`` their raw lengths; the map when
+    ``umap``).
 
     Returns ``(decision, thresholds, metrics, files)``.
     """
@@ -348,6 +358,7 @@ def table_model(pools: dict, split_rows: dict, new: Path, mid: str, *, search, i
         thresholds.update(inb_t=inb_side.t, inb_t2=inb_side.t2, inb_iters=int(inb_iters),
                           inb_vectors=inb_side.source[5])
     thresholds["search"] = search
+    graph_variant(pools, split_rows, d, graph, thresholds, metrics)
     if storage is not None:
         files["embeddings"] = write_embeddings(new, rel, storage)
         if norms is not None:
@@ -356,6 +367,20 @@ def table_model(pools: dict, split_rows: dict, new: Path, mid: str, *, search, i
         maps = umap if callable(umap) else umap_2d  # a caller may pass another 2-D map (e.g. maps.pca_2d)
         files["umap"] = write_array(new, f"{rel}/umap.npy", maps(_umap_input(pools["shown"].embeddings(mid))))
     return d, thresholds, metrics, files
+
+
+def graph_variant(pools: dict, splits, d: Decision, graph, thresholds: dict, metrics: dict) -> None:
+    """The graph step tuning picks on valid for the tuned decision ``d`` (:func:`M.best_graph`),
+    stored beside the plain variants: ``metrics[split]["graph"]`` and ``thresholds["graph"]``
+    (step, parameter, each side's T and T2 as re-searched with the step, what every tried step
+    scored on valid). Nothing when none is picked."""
+    g, info = M.best_graph(pools["valid"], d, graph)
+    if g is None:
+        return
+    for s in splits:
+        metrics[s]["graph"] = _prf(M.scores(pools[s], g))
+    thresholds["graph"] = {**g.graph.as_dict(), "t": [x.t for x in g.sides], "t2": [x.t2 for x in g.sides],
+                           "chosen": "auto" if graph == "auto" else "given", "valid": info}
 
 
 def write_tables(split_rows: dict, pools: dict, new: Path, rel: str, source) -> str:
@@ -388,12 +413,14 @@ def _tfidf_states(p: Plan, e: ModelEntry, new: Path, rel: str) -> str:
     return f"{rel}/vectorizer.json"
 
 
-def _union_model(e: ModelEntry, d: Decision, pools) -> dict:
+def _union_model(e: ModelEntry, d: Decision, pools, graph="none") -> dict:
+    splits = [s for s in pools if s != "shown"]
     metrics = {s: {"base": _prf(M.scores(pools[s], d.without_min2())), "min2": _prf(M.scores(pools[s], d))}
-               for s in pools if s != "shown"}
+               for s in splits}
     thresholds = {"t": None, "t2": None, "inb_t": None, "inb_t2": None, "inb_iters": 0,
                   "sides": [{"model": s.source[1], "t": s.t, "t2": s.t2} for s in d.sides],
                   "union_tuning": e.spec.get("union_tuning", "per_side")}
+    graph_variant(pools, splits, d, graph, thresholds, metrics)
     return _manifest_model(e, thresholds, metrics, {})
 
 
@@ -454,12 +481,15 @@ def _manifest_top(p: Plan, models: list, t_start: float) -> dict:
     meta_path = p.data_dir / "catalog.json"
     source = json.loads(meta_path.read_text()).get("source", "kaggle") if meta_path.exists() else "kaggle"
     search = "" if p.search is None else f" --search {p.search}"
+    if p.graph != GRAPH_BY_PROFILE.get(p.profile, "none"):
+        search += f" --graph {p.graph if isinstance(p.graph, str) else p.graph.text()}"
     return {
         "dataset": {"source": source, "name": p.data_dir.name,
                     "counts": {s: int(counts.get(s, 0)) for s in ("train", "valid", "test")},
                     "shown_splits": list(p.pools), "pool": "retrieval within each split" + (
                         "; all: every labelled posting in one pool" if ALL_POOL in p.pools else "")},
         "k": p.k, "profile": p.profile, "models": models, "files": {},
+        "graph": p.graph if isinstance(p.graph, str) else p.graph.text(),
         "built": {"seconds": round(time.time() - t_start, 1), "command":
                   f"python -m shopee_core build-bundle --profile {p.profile} --data {p.data_dir} --out {p.out}{search}"},
     }

@@ -426,10 +426,18 @@ def _old_files(bundle: Bundle, model_id: str) -> list[str]:
 
 def import_model(root, model_id: str, label: str, family: str, *, embeddings=(), ids=(), splits=(),
                  predictions=None, replace: bool = False, ignore_extra_ids: bool = False, inb_iters: int = 1,
-                 search: str = "full", umap: bool = True) -> dict:
-    """Add (or with ``replace`` swap in) a model made elsewhere; returns its manifest entry."""
+                 search: str = "full", umap: bool = True, graph="none") -> dict:
+    """Add (or with ``replace`` swap in) a model made elsewhere; returns its manifest entry.
+    ``graph``: none, auto or a step, tuned on valid as the builder does (:func:`builder.graph_variant`)."""
     from .builder import _prf, shown_pools, table_model, write_tables
 
+    try:
+        graph = M.graph_mode(graph)
+    except ShopeeError as exc:
+        raise ImportRefused(str(exc)) from None
+    if predictions and graph != "none":
+        raise ImportRefused("a graph step needs the pairs' similarities; an imported predictions CSV has only its "
+                            "sets (import embeddings, or drop --graph)")
     root = Path(root)
     bundle = Bundle.open(root)
     _check_target(bundle, model_id, label, family, replace)
@@ -480,7 +488,8 @@ def import_model(root, model_id: str, label: str, family: str, *, embeddings=(),
     def write(stage):
         pools = shown_pools(_labels(bundle), _split_rows(bundle), {model_id: storage}, {model_id: norms}, bundle.k)
         _, thresholds, metrics, files = table_model(pools, _split_rows(bundle), stage, model_id, search=srch,
-                                                    inb_iters=int(inb_iters), storage=storage, norms=norms, umap=umap)
+                                                    inb_iters=int(inb_iters), storage=storage, norms=norms, umap=umap,
+                                                    graph=graph)
         entry.update(thresholds=thresholds, metrics=metrics)
         return files
     return _commit(root, bundle, entry, write, drop)

@@ -251,3 +251,34 @@ def tune_graph(pool: Pool, d: Decision, step) -> Decision:
                 break
         return cur
     return replace(pool.cached(key, make), name=d.name)
+
+
+GRAPH_MODES = ("none", "auto")
+
+
+def graph_mode(value) -> "str | G.GraphStep":
+    """``none``, ``auto`` (try every step, keep the best where it beats the plain decision) or one
+    step (``closure:51``, a bare name: parameter searched) — checked, one line on bad input."""
+    if value is None or value in GRAPH_MODES:
+        return value or "none"
+    return G.GraphStep.parse(value)
+
+
+def best_graph(pool: Pool, d: Decision, mode="auto") -> tuple[Decision | None, dict]:
+    """The graph step tuning picks for a tuned decision on ``pool``: ``mode`` ``auto`` tunes every
+    step (:func:`tune_graph`) and keeps the best one only where its F1 beats ``d``'s own; a step
+    (given or bare) is kept whatever it scores; ``none`` keeps none. Returns the decision with
+    the step (None when none is kept) and every tried step's F1 on ``pool``."""
+    mode = graph_mode(mode)
+    if mode == "none":
+        return None, {}
+    plain = scores(pool, d.plain)["f1"]
+    steps = [G.GraphStep(s) for s in G.GRAPH_STEPS] if mode == "auto" else [mode]
+    tried, best, best_f1 = {}, None, plain if mode == "auto" else -1.0
+    for step in steps:
+        cand = tune_graph(pool, d, step)
+        f1 = scores(pool, cand)["f1"]
+        tried[cand.graph.text()] = round(float(f1), 6)
+        if f1 > best_f1 + 1e-9:
+            best, best_f1 = cand, f1
+    return best, {"plain": round(float(plain), 6), "tried": tried}
