@@ -191,12 +191,11 @@ code = st.selectbox("Group", codes, key=pick_key,
 
 # ------------------------------------------------------------------ one group
 rec = info.loc[code]
-nodes, edges = GR.drawing(g, kind, int(code))
 try:
-    edges = GR.edge_details(bundle, split, decision, edges)
+    nodes, edges = GR.group_view(bundle, mid, split, setting, kind, int(code))
 except ShopeeError as exc:
     readable_error(exc)
-    edges = edges.assign(s_image=np.nan, s_text=np.nan, conflict="")
+    st.stop()
 rows = bundle.split_rows(split)
 ids = bundle.postings["posting_id"].to_numpy()[rows]
 titles = bundle.postings["title"].to_numpy()[rows]

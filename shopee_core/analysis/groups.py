@@ -313,9 +313,9 @@ def what_if(g: Groups, edits) -> dict:
             local = np.searchsorted(own, np.concatenate([ea[keep], eb[keep]]))
             k = int(keep.sum())
             lab = G.components(len(own), local[:k], local[k:])
-            for r, l in zip(own, lab):
+            for r, part in zip(own, lab):
                 rows_list.append(int(r))
-                sets.append(own[lab == l])
+                sets.append(own[lab == part])
         rows = np.asarray(rows_list, dtype=np.int64)
     if len(rows) == 0:
         return {"f1_before": base, "f1_after": base, "delta": 0.0, "touched": 0, "rows": {}}
@@ -382,3 +382,15 @@ def group_table(bundle, model, split: str, setting: dict | None = None, kind: st
         ids[g.labels] = raw
         return table(g, kind, titles=titles, group_ids=ids)
     return p.cached(key, make).copy()
+
+
+def group_view(bundle, model, split: str, setting: dict | None, kind: str, code: int) -> tuple:
+    """:func:`drawing` with :func:`edge_details` for one group of a bundle split, cached per decision
+    and group (a page reruns on every widget; the layout and the pairs' checks are made once)."""
+    g, d = groups(bundle, model, split, setting)
+    p = decisions.pool(bundle, split)
+
+    def make():
+        nodes, edges = drawing(g, kind, code)
+        return nodes, edge_details(bundle, split, d, edges)
+    return p.cached(("group-view", M.apply.plain_key(p, d), d.graph, kind, int(code)), make)

@@ -426,20 +426,22 @@ def _old_files(bundle: Bundle, model_id: str) -> list[str]:
 
 def import_model(root, model_id: str, label: str, family: str, *, embeddings=(), ids=(), splits=(),
                  predictions=None, replace: bool = False, ignore_extra_ids: bool = False, inb_iters: int = 1,
-                 search: str = "full", umap: bool = True, graph="none") -> dict:
+                 search: str = "full", umap: bool = True, graph=None) -> dict:
     """Add (or with ``replace`` swap in) a model made elsewhere; returns its manifest entry.
-    ``graph``: none, auto or a step, tuned on valid as the builder does (:func:`builder.graph_variant`)."""
+    ``graph``: none, auto or a step, tuned on valid as the builder does (:func:`builder.graph_variant`);
+    None: the bundle's own (what its build used, ``manifest["graph"]``; none for older bundles)."""
     from .builder import _prf, shown_pools, table_model, write_tables
 
     try:
-        graph = M.graph_mode(graph)
+        given = None if graph is None else M.graph_mode(graph)
     except ShopeeError as exc:
         raise ImportRefused(str(exc)) from None
-    if predictions and graph != "none":
+    if predictions and given not in (None, "none"):
         raise ImportRefused("a graph step needs the pairs' similarities; an imported predictions CSV has only its "
                             "sets (import embeddings, or drop --graph)")
     root = Path(root)
     bundle = Bundle.open(root)
+    graph = M.graph_mode(bundle.manifest.get("graph", "none")) if given is None else given
     _check_target(bundle, model_id, label, family, replace)
     if bool(embeddings) == bool(predictions):
         raise ImportRefused("give exactly one source: --embeddings FILE (repeatable) or --predictions CSV")

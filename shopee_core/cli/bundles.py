@@ -135,7 +135,7 @@ def add_build_bundle(sub) -> None:
                    help="threshold search for every model: the seed's early-stop scans (seed) or the full scan "
                         "(full); default: each recipe's own (seed18: seed, other profiles: full)")
     s.add_argument("--graph", metavar="none|auto|STEP[:PARAM]", help=GRAPH_HELP + "; default: the profile's "
-                   "(seed18, tuned: none; demo, smoke: auto)")
+                   "(seed18: none; tuned: cluster; demo, smoke: auto)")
     s.add_argument("--pool-all", action="store_true", help="also match and score every labelled posting as one "
                    "candidate pool ('all', as the 3rd place validated; the bundle then holds every posting)")
     s.add_argument("--plan", action="store_true", help="print the models that would be built and exit")
@@ -175,7 +175,8 @@ def add_import_model(sub) -> None:
     s.add_argument("--search", default="full", choices=["seed", *SEARCHES],
                    help="threshold scan on valid: full (default) or the seed's early-stop scan (seed = seed_single)")
     s.add_argument("--no-umap", action="store_true", help="skip the 2-D map")
-    s.add_argument("--graph", default="none", metavar="none|auto|STEP[:PARAM]", help=GRAPH_HELP + " (default none)")
+    s.add_argument("--graph", metavar="none|auto|STEP[:PARAM]", help=GRAPH_HELP + " (default: the bundle's own, "
+                   "as its build-bundle chose; none for bundles built before graph steps)")
 
 
 def add_remove_model(sub) -> None:
