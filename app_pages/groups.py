@@ -100,7 +100,7 @@ with c_param:
             st.session_state[pkey] = default
         value = st.number_input(label, lo, hi, step=step_, key=pkey, help=help_)
         st.button("Best on valid", key="gs-best", icon=":material/auto_fix_high:", width="stretch",
-                  on_click=search_param, args=(mid, setting, choice, pkey),
+                  on_click=search_param, args=(mid, dict(setting), choice, pkey),
                   help="Search the parameter on the validation split at the current thresholds")
         graph = M.GraphStep(choice, value)
     elif choice == "mutual":
@@ -111,7 +111,6 @@ if graph is not None:
 try:
     with st.spinner("Building the groups…"):
         g, decision = GR.groups(bundle, mid, split, setting)
-        kind_choice = st.session_state.get("gs-kind", "predicted")
 except ShopeeError as exc:
     readable_error(exc)
     st.stop()
@@ -224,7 +223,9 @@ st.caption(f"Density {rec['density']:.2f} · weakest link {rec['weakest']:.3f} �
            f"spans {int(rec['purity'])} true group(s) · split into up to {int(rec['fragmentation'])}. "
            + ("Open circles: the members' true mates outside it (what it missed)." if kind == "predicted" else
               "Open circles: the other members of its predicted groups (what it was merged with).")
-           + (f" Drawing the first {GR.MAX_NODES} postings." if len(nodes) >= GR.MAX_NODES else ""))
+           + (f" Drawing {GR.MAX_NODES} of its {int(rec['size']):,} members: the breadth-first neighbourhood of "
+              "its first member." if int(rec["size"]) > GR.MAX_NODES else
+              f" Drawing the first {GR.MAX_NODES} postings." if len(nodes) >= GR.MAX_NODES else ""))
 c_graph_, c_what = st.columns([3, 2], gap="large")
 with c_graph_:
     st.plotly_chart(charts.group_graph(nodes, edges, node_text, edge_text), key="gs-graph",

@@ -36,7 +36,7 @@ with c_family:
     shown = st.pills("Families", families, selection_mode="multi", default=families, key="lb-families") or families
 
 st.info(pool_caption(bundle, split), icon=":material/info:")
-with st.expander("What the decisions are: plain threshold, Min2, INB", icon=":material/help:"):
+with st.expander("What the decisions are: plain threshold, Min2, INB, graph step", icon=":material/help:"):
     explain_variants()
 
 frame = lb.leaderboard(bundle, split, variant)

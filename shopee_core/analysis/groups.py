@@ -186,19 +186,27 @@ def members(g: Groups, kind: str, code: int) -> np.ndarray:
 
 
 def nodes_of(g: Groups, kind: str, code: int, limit: int = MAX_NODES) -> tuple[np.ndarray, np.ndarray]:
-    """The rows to draw for a group: its members, then (up to ``limit``) the postings that make its
+    """The rows to draw for a group, at most ``limit``: its members, then the postings that make its
     errors visible — a predicted group's missed true mates, a true group's predicted-group mates.
-    Returns (rows, is_member)."""
+    A group larger than ``limit`` (a chain of merged groups can hold thousands) is drawn as the
+    breadth-first neighbourhood of its first member over the predicted edges (then its other
+    members). Returns (rows, is_member)."""
     own = members(g, kind, code)
+    if len(own) > limit:
+        inside = np.isin(g.ea, own) & np.isin(g.eb, own)
+        local_a, local_b = np.searchsorted(own, g.ea[inside]), np.searchsorted(own, g.eb[inside])
+        adj = sp.csr_matrix((np.ones(len(local_a), dtype=np.int8), (local_a, local_b)), shape=(len(own),) * 2)
+        near = csgraph.breadth_first_order(adj, 0, directed=False, return_predecessors=False)
+        rest = np.setdiff1d(np.arange(len(own)), near)
+        rows = own[np.concatenate([near, rest])[:limit]]
+        return rows, np.ones(len(rows), dtype=bool)
     if kind == "predicted":
         extra = np.flatnonzero(np.isin(g.labels, np.unique(g.labels[own])))
     else:
         extra = np.flatnonzero(np.isin(g.comp, np.unique(g.comp[own])))
     extra = np.setdiff1d(extra, own)
-    rows = np.concatenate([own, extra])[:max(limit, len(own))]
+    rows = np.concatenate([own, extra])[:limit]
     return rows, np.isin(rows, own)
-
-
 def edges_among(g: Groups, rows: np.ndarray) -> pd.DataFrame:
     """Every candidate pair among ``rows`` (and every final predicted edge), once per pair, with
     its similarity, whether the decision predicts it in the end (``predicted``), whether the plain

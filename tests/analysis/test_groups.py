@@ -163,3 +163,12 @@ def test_unknown_edit_is_refused(g):
 
     with pytest.raises(DecisionError, match="unknown what-if edit"):
         GR.what_if(g, [("merge", 1, 2)])
+
+
+def test_a_group_larger_than_the_drawing_is_cut_to_a_connected_neighbourhood():
+    # a chain 0-1-...-29 (one predicted group of 30) drawn with a limit of 10: the first 10 along the chain
+    n = 30
+    links = {(i, i + 1): .9 for i in range(n - 1)}
+    g = GR.build(hand_pool(n, links, np.repeat(np.arange(15), 2)), Decision.single(M, 0.5))
+    rows, member = GR.nodes_of(g, "predicted", int(g.comp[0]), limit=10)
+    assert sorted(rows.tolist()) == list(range(10)) and member.all()

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.e2e.test_app_e2e import CHROMIUM, no_exception, screenshot, settle, shots, sync_api  # noqa: F401
+from tests.e2e.test_app_e2e import CHROMIUM, IDLE, no_exception, screenshot, settle, shots, sync_api  # noqa: F401
 from tests.e2e.test_app_e2e import page, server  # noqa: F401  (module fixtures: a server and a browser page)
 from tests.tiny_bundle import dash_bundle  # noqa: F401  (session fixture)
 
@@ -15,12 +15,19 @@ HEADING = "Group studio"
 
 
 def choose(pg, label: str, option: str | int) -> None:
-    """Open the selectbox labelled ``label`` and pick an option (by text, or the n-th)."""
+    """Pick an option of the selectbox labelled ``label`` (by text, or the n-th). Streamlit 1.67's
+    selectbox is a react-aria combobox: its "Open" button shows a list of role="option" items."""
+    pg.wait_for_function(IDLE, timeout=90_000)
     main = pg.locator('[data-testid="stMainBlockContainer"]')
-    box = main.locator('[data-testid="stSelectbox"]', has=pg.get_by_text(label, exact=True)).first
-    box.locator('[data-baseweb="select"]').click()
-    options = pg.locator('[role="option"]')
-    options.first.wait_for(state="visible")
+    box = main.locator('[data-testid="stSelectbox"]').filter(has=pg.get_by_text(label, exact=True)).first
+    box.get_by_role("button", name="Open").click()
+    options = pg.get_by_role("option")
+    try:
+        options.first.wait_for(state="visible", timeout=5_000)
+    except sync_api.TimeoutError:  # the list did not open from the button: open it from the keyboard
+        box.get_by_role("combobox").click()
+        pg.keyboard.press("ArrowDown")
+        options.first.wait_for(state="visible")
     (options.nth(option) if isinstance(option, int) else options.filter(has_text=option).first).click()
     settle(pg, HEADING, after_action=True)
 
