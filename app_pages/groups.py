@@ -8,8 +8,15 @@ import streamlit as st
 
 from dashboard import charts
 from dashboard.gallery import gallery
-from dashboard.widgets import bundle_and_split, metric_row, model_select, pool_caption, readable_error, \
-    selected_rows, short
+from dashboard.widgets import (
+    bundle_and_split,
+    metric_row,
+    model_select,
+    pool_caption,
+    readable_error,
+    selected_rows,
+    short,
+)
 from shopee_core import matching as M
 from shopee_core.analysis import decisions as D
 from shopee_core.analysis import groups as GR

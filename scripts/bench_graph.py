@@ -108,11 +108,11 @@ def run(n: int, repeat: int) -> dict:
     for step in STEPS:
         d = plain.with_graph(step)
 
-        def ours():
+        def ours(d=d):
             cold_graph(pool)
             return scores(pool, d)["f1"]
 
-        def naive():
+        def naive(step=step):
             p = R.naive_predict(idx, sim, t)
             return R.naive_f1(naive_step(step, p, R.naive_edges(p, lookup), n), labels)["f1"]
 

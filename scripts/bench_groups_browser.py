@@ -23,8 +23,20 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench_browser import (ARGS, CHROMIUM, COMPLETE, HEIGHT, WIDTH, Server, act, line, load, median,  # noqa: E402
-                           open_page, slider_steps)
+from bench_browser import (  # noqa: E402
+    ARGS,
+    CHROMIUM,
+    COMPLETE,
+    HEIGHT,
+    WIDTH,
+    Server,
+    act,
+    line,
+    load,
+    median,
+    open_page,
+    slider_steps,
+)
 
 TARGET = {"studio_first": 2.0, "studio_warm": 1.0, "draw51": 1.0, "slider": 0.300}
 HEADING = "Group studio"

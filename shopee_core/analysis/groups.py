@@ -29,7 +29,7 @@ from scipy.sparse import csgraph
 from .. import matching as M
 from ..matching import graph as G
 from ..metrics import counts_to_scores
-from . import decisions
+from . import decisions, errors, plane
 
 SHAPES = ("merged", "split", "mixed", "exact")
 SHAPE_HELP = {
@@ -353,8 +353,6 @@ def edge_details(bundle, split: str, d: M.Decision, edges: pd.DataFrame) -> pd.D
     has them, else the bundle's first image and text models; NaN where a model has no embeddings)
     and, for pairs of different groups, what tells the two apart (the Failure browser's unit /
     variant conflict and look-alike checks, in words)."""
-    from . import errors, plane
-
     out = edges.copy()
     i, j = out["i"].to_numpy(), out["j"].to_numpy()
     img, txt = plane.default_plane_models(bundle, d)

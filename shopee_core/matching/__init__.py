@@ -17,19 +17,30 @@ from .graph import GRAPH_STEPS, GraphStep
 from .knn import DEFAULT_K, Neighbors, knn
 from .nested import nested_pools, pool_size_curve
 from .pool import Pool
-from .rules import compact, mask_to_pred, predict, predict_mask, union
+from .rules import compact, mask_to_pred, predict, predict_mask, predict_query, union
 from .scoring import Scorer
 from .search import FULL, SEARCHES, Search, get_search, search, search_pair, search_t, search_t2
-from .sources import describe_source, fusion_source, inb_source, model_source, roots
-from .tune import (best_graph, calibrated_weights, graph_mode, inb_stages, search_graph_param, search_weights, tune,
-                   tune_graph, tune_inb)
+from .sources import MAX_INB_ITERS, describe_source, fusion_source, inb_source, model_source, roots
+from .tune import (
+                   best_graph,
+                   calibrated_weights,
+                   graph_mode,
+                   inb_stages,
+                   search_graph_param,
+                   search_weights,
+                   tune,
+                   tune_graph,
+                   tune_inb,
+)
 
 __all__ = [
-    "DEFAULT_K", "FULL", "best_graph", "graph_mode", "GRAPH_STEPS", "SEARCHES", "SWEEP", "Decision", "DecisionError", "Embeddings", "GraphStep",
-    "Neighbors", "Pool", "Scorer", "Search", "Side", "calibrated_weights", "candidate_pairs", "compact", "curves",
-    "describe_source", "fuse", "graph_result", "predicted_edges", "search_graph_param", "tune_graph",
+    "DEFAULT_K", "FULL", "GRAPH_STEPS", "MAX_INB_ITERS", "SEARCHES", "SWEEP", "Decision", "DecisionError",
+    "Embeddings", "GraphStep", "Neighbors", "Pool", "Scorer", "Search", "Side", "best_graph", "calibrated_weights",
+    "candidate_pairs", "compact", "curves", "describe_source", "fuse", "graph_mode", "graph_result",
+    "predicted_edges", "search_graph_param", "tune_graph",
     "fusion_source", "get_search", "inb_source", "inb_stages", "knn", "l2_normalise", "mask_to_pred",
-    "min2_curve", "model_source", "nested_pools", "pool_size_curve", "predict", "predict_mask", "predictions",
+    "min2_curve", "model_source", "nested_pools", "pool_size_curve", "predict", "predict_mask", "predict_query",
+    "predictions",
     "roots", "row_arrays", "scores",
     "search", "search_pair", "search_t", "search_t2", "search_weights", "tune", "tune_inb", "union",
     "union_table",

@@ -79,7 +79,7 @@ class GraphStep:
             object.__setattr__(self, "param", float(p))
 
     @classmethod
-    def parse(cls, text) -> "GraphStep":
+    def parse(cls, text) -> GraphStep:
         """``mutual``, ``closure[:MAX]``, ``cluster[:S]``, ``cut-bridges[:TAU]``."""
         if isinstance(text, GraphStep):
             return text
@@ -124,7 +124,7 @@ class GraphStep:
         return {"step": self.step, "param": self.param}
 
     @classmethod
-    def from_dict(cls, d) -> "GraphStep | None":
+    def from_dict(cls, d) -> GraphStep | None:
         if d is None:
             return None
         if isinstance(d, str):

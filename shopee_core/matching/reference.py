@@ -6,6 +6,8 @@ hot path.
 
 from __future__ import annotations
 
+import heapq
+
 import numpy as np
 
 
@@ -79,8 +81,6 @@ def naive_closure(n: int, edges: dict, cap: int | None) -> list[int]:
 def naive_average_linkage(n: int, edges: dict, target: float) -> list[int]:
     """Greedy best-first average linkage (unlinked pairs similarity 0, only positive averages merge)
     until the mean component size reaches ``target``: a heap of cluster pairs, one merge at a time."""
-    import heapq
-
     members = {i: {i} for i in range(n)}
     links: dict = {i: {} for i in range(n)}
     for (a, b), s in edges.items():

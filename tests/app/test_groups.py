@@ -4,7 +4,6 @@ import pytest
 
 from shopee_core.analysis import decisions as D
 from shopee_core.analysis import groups as GR
-
 from tests.analysis.bundles import UNION, metric, open_page
 
 PAGE = "app_pages/groups.py"

@@ -13,7 +13,6 @@ from shopee_core.analysis import decisions as D
 from shopee_core.bundle import Bundle, check_bundle
 from shopee_core.bundle.builder import GRAPH_BY_PROFILE
 from shopee_core.cli import main
-
 from tests.bundle.test_importer import fingerprint, manifest_model, noisy_embeddings, run
 
 

@@ -6,8 +6,7 @@ import re
 
 import pytest
 
-from tests.e2e.test_app_e2e import CHROMIUM, IDLE, no_exception, screenshot, settle, shots, sync_api  # noqa: F401
-from tests.e2e.test_app_e2e import page, server  # noqa: F401  (module fixtures: a server and a browser page)
+from tests.e2e.test_app_e2e import CHROMIUM, IDLE, no_exception, page, screenshot, server, settle, shots, sync_api  # noqa: F401  # noqa: F401  (module fixtures: a server and a browser page)
 from tests.tiny_bundle import dash_bundle  # noqa: F401  (session fixture)
 
 pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")]

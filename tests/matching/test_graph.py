@@ -12,8 +12,18 @@ from scipy.cluster.hierarchy import cut_tree, linkage
 from scipy.spatial.distance import squareform
 
 from shopee_core.errors import DecisionError
-from shopee_core.matching import (Decision, Embeddings, GraphStep, Neighbors, Pool, knn, model_source, predictions,
-                                  scores, tune)
+from shopee_core.matching import (
+    Decision,
+    Embeddings,
+    GraphStep,
+    Neighbors,
+    Pool,
+    knn,
+    model_source,
+    predictions,
+    scores,
+    tune,
+)
 from shopee_core.matching import graph as G
 from shopee_core.matching import reference as R
 from shopee_core.metrics import row_scores
