@@ -31,8 +31,9 @@ st.caption(f"Bundle **{bundle.name}** · {source} · profile `{bundle.manifest.g
 c_variant, c_sort, c_family, c_ci = st.columns([4, 2, 3, 1.4], vertical_alignment="bottom")
 with c_variant:
     variant = st.segmented_control(
-        "Decision", ["best", "base", "min2", "inb"], default="best", key="lb-variant",
-        format_func={"best": "Best on valid", "base": "Plain T", "min2": "Min2", "inb": "INB"}.get,
+        "Decision", ["best", "base", "min2", "inb", "graph"], default="best", key="lb-variant",
+        format_func={"best": "Best on valid", "base": "Plain T", "min2": "Min2", "inb": "INB",
+                     "graph": "Graph step"}.get,
         help="Which decision rule's numbers to rank by (see 'What Min2 and INB are' below)") or "best"
 with c_sort:
     sort_by = st.selectbox("Sort by", ["F1", "Precision", "Recall", "Δ vs seed", "Validation F1", "Seed recipe"],
@@ -46,7 +47,7 @@ with c_ci:
                              "label groups")
 
 st.info(pool_caption(bundle, split), icon=":material/info:")
-with st.expander("What the decisions are: plain threshold, Min2, INB", icon=":material/help:"):
+with st.expander("What the decisions are: plain threshold, Min2, INB, graph step", icon=":material/help:"):
     explain_variants()
 
 frame = lb.leaderboard(bundle, split, variant)
@@ -117,8 +118,9 @@ table = frame.assign(
     recipe=frame["recipe"].map(lambda r: "" if r is None or pd.isna(r) else f"#{int(r)}"),
     decision=frame["variant"].map(lambda v: lb.VARIANT_LABELS.get(v, "—") if isinstance(v, str) else "—"),
 )
-columns = ["name", "f1"] + (["f1_pm", "f1_ci", "vs_best"] if with_ci else []) + ["precision", "recall", "decision", "valid_f1", "seed_f1", "seed_delta", "f1_base", "f1_min2",
-           "f1_inb", "t", "t2", "inb_t", "inb_t2", "family", "source", "recipe", "training", "what"]
+columns = ["name", "f1"] + (["f1_pm", "f1_ci", "vs_best"] if with_ci else []) + [
+    "precision", "recall", "decision", "valid_f1", "seed_f1", "seed_delta", "f1_base", "f1_min2", "f1_inb", "f1_graph",
+    "t", "t2", "inb_t", "inb_t2", "graph", "family", "source", "recipe", "training", "what"]
 pct = dict(min_value=0.0, max_value=1.0, format="%.4f")
 config = {
     "name": st.column_config.TextColumn("Model", pinned=True, width="medium"),
@@ -139,6 +141,10 @@ config = {
     "f1_base": st.column_config.TextColumn("F1 plain"),
     "f1_min2": st.column_config.TextColumn("F1 Min2"),
     "f1_inb": st.column_config.TextColumn("F1 INB"),
+    "f1_graph": st.column_config.TextColumn("F1 graph", help="Min2 decision + the graph step tuned on valid (mutual, "
+                                                             "closure, cluster or cut-bridges; see the Group studio)"),
+    "graph": st.column_config.TextColumn("Graph step", help="The step and its parameter, tuned on valid (— : none "
+                                                            "beat the plain decision there, or none was tried)"),
     "seed_f1": st.column_config.TextColumn("Seed F1", help="The seed report's test F1 for this recipe and decision "
                                                            "(— : not a seed recipe, or no such seed number)"),
     "seed_delta": st.column_config.TextColumn("Δ vs seed"),
@@ -151,14 +157,15 @@ config = {
 }
 # Streamlit shows a missing number as "None"; these columns show numbers as text and a dash for none
 DASHED = {"precision": "{:.4f}", "recall": "{:.4f}", "valid_f1": "{:.4f}", "f1_base": "{:.4f}", "f1_min2": "{:.4f}",
-          "f1_inb": "{:.4f}", "seed_f1": "{:.4f}", "seed_delta": "{:+.4f}", "inb_t": "{:.3f}", "inb_t2": "{:.3f}"}
+          "f1_inb": "{:.4f}", "f1_graph": "{:.4f}", "seed_f1": "{:.4f}", "seed_delta": "{:+.4f}", "inb_t": "{:.3f}",
+          "inb_t2": "{:.3f}", "graph": "{}"}
 shown = table.assign(**{c: [lb.dashed(v, fmt) for v in table[c]] for c, fmt in DASHED.items()})
 if with_ci:
     shown = intervals.table_columns(shown)
 st.markdown("##### All models")
 if table["seed_f1"].isna().all():  # no seed recipe in this bundle (or no reference): nothing to compare
     columns = [c for c in columns if c not in ("seed_f1", "seed_delta")]
-for c in ("f1_base", "f1_min2", "f1_inb", "inb_t", "inb_t2"):
+for c in ("f1_base", "f1_min2", "f1_inb", "f1_graph", "inb_t", "inb_t2", "graph"):
     if table[c].isna().all():
         columns.remove(c)
 st.caption("★ best F1 in this view · ⇪ imported (made elsewhere). Click the row checkboxes to pick models for the "
