@@ -99,7 +99,7 @@ def model_metrics(bundle, model) -> dict:
 
 
 # how the builder scores each variant (bundle.builder.table_model): the tuned decision without
-# Min2, with it, and the stored INB table at its own thresholds
+# Min2, with it, the stored INB table at its own thresholds, and the graph step it tuned on valid
 _VARIANT_SETTING = {"base": {"min2": False}, "min2": {}, "inb": {"inb": 1}, "graph": {"graph": "tuned"}}
 
 

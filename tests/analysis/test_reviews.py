@@ -244,7 +244,7 @@ def test_the_leaderboard_under_an_unchanged_truth_is_the_manifest(tmp_path_facto
     bundle = Bundle.open(tiny_bundle(tmp_path_factory))
     same = bundle.relabelled(bundle.postings["label_group"].to_numpy(), "unchanged")
     stored, again = lb.leaderboard(bundle, "test", "base"), lb.leaderboard(same, "test", "base")
-    for col in ("f1", "precision", "recall", "valid_f1", "f1_min2", "f1_inb"):
+    for col in ("f1", "precision", "recall", "valid_f1", "f1_min2", "f1_inb", "f1_graph"):
         np.testing.assert_allclose(again[col].to_numpy(float), stored[col].to_numpy(float), atol=2e-6, equal_nan=True)
     labels = bundle.postings["label_group"].to_numpy().copy()
     test_rows = bundle.split_rows("test")
