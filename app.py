@@ -11,7 +11,7 @@ import streamlit as st
 
 from dashboard import state
 from dashboard.data import POOL_LABELS, available_bundles, bundle_pools, default_bundle_name
-from dashboard.text import md
+from dashboard.text import md, plain
 
 # the icon ships as a file: a ":material/...:" page icon makes the browser fetch its SVG from fonts.gstatic.com,
 # and the app must make no request outside 127.0.0.1 (icons elsewhere come from Streamlit's bundled font)
@@ -30,6 +30,7 @@ with st.sidebar:
         names = list(bundles)
         current = state.get("bundle")
         choice = st.selectbox("Bundle", names, index=names.index(current) if current in names else 0,
+                              format_func=plain,
                               help="Every bundle under precomputed/ (and one given with -- --bundle PATH)")
         if choice != current:
             state.set("bundle", choice)

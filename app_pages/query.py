@@ -107,7 +107,7 @@ else:
         with right:
             st.markdown(f"#### {md(title.strip()) or '(no title)'}")
             if image is not None:
-                st.caption(f"{md(image.name)} · {image.size[0]:,}×{image.size[1]:,} px · pHash {code(image.phash)}")
+                st.caption(f"{md(image.name)} · {image.size[0]:d}×{image.size[1]:d} px · pHash {code(image.phash)}")
             st.caption(f"Searching the **{md(split)}** split ({len(bundle.split_rows(split))} postings).")
     usable = [m for m in ids if q.needs(bundle, m) <= given] if given else ids
     models = model_picker(bundle, key="q-up-models", label="Models with a query encoder", allowed=ids,

@@ -107,8 +107,14 @@ def isolate(text: str) -> str:
 
 def md(value) -> str:
     """``value`` as literal text inside Markdown (``st.markdown``, captions, alerts, labels, help,
-    metric texts, radio / pills options): what is shown is exactly ``str(value)``."""
+    metric texts, radio / pills options): what is shown is exactly ``str(value)``.
+
+    A leading emoji gets a joiner in front too: an alert (``st.error`` ...) whose body starts with
+    one would otherwise take it out of the text as the alert's icon."""
     text = _joined(_str(value))
+    lead = len(text) - len(text.lstrip())
+    if lead < len(text) and not text[lead].isascii() and not text[lead].isalnum():
+        text = text[:lead] + WORD_JOINER + text[lead:]
     return isolate(_PUNCT.sub(r"\\\1", text))
 
 

@@ -10,7 +10,9 @@ outside some candidate list.
 UMAP is replaced by a 2-D PCA while building: the real one needs ~30 s of numba JIT
 and is tested on its own; the dashboard only reads the (N, 2) array.
 
-Import the ``dash_bundle`` fixture into a test module to use it.
+Import the ``dash_bundle`` fixture into a test module to use it. ``hostile_bundle`` is a second one,
+for the tests of seller text shown literally: a demo catalog whose every other title comes from the
+hostile corpus, TF-IDF + pHash with the *all* pool, and an imported model with a hostile label.
 """
 
 from __future__ import annotations

@@ -113,11 +113,13 @@ class Project:
     """Module constants and functions of the project, by name (names are unique enough here; a
     name defined twice is safe only if every definition is)."""
 
-    def __init__(self):
+    def __init__(self, files=tuple(FILES), sources=tuple(CONSTANT_SOURCES)):
+        self.files = list(files)
         self.constants: dict[str, list[ast.AST]] = {}
         self.functions: dict[str, list[ast.FunctionDef]] = {}
         self.trees: dict[Path, ast.Module] = {}
-        for path in CONSTANT_SOURCES:
+        self.calls: list[tuple[Path, ast.Call, Scope]] = []  # every call of a project function, with its scope
+        for path in dict.fromkeys([*sources, *files]):
             tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
             self.trees[path] = tree
             for node in tree.body:
@@ -126,7 +128,7 @@ class Project:
                         _targets(t, node.value, self.constants)
                 elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value:
                     self.constants.setdefault(node.target.id, []).append(node.value)
-            if path in FILES and path != HELPER_MODULE:
+            if path in self.files and path != HELPER_MODULE:
                 for node in ast.walk(tree):
                     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                         self.functions.setdefault(node.name, []).append(node)
@@ -358,6 +360,8 @@ def _format_func_ok(project: Project, expr, ctx, scope) -> bool:
         return project.safe(expr, ctx, scope)
     if isinstance(expr, ast.Attribute) and expr.attr == "get":
         return project.safe(expr.value, ctx, scope)
+    if isinstance(expr, ast.Name) and expr.id in HELPERS[ctx]:
+        return True
     if isinstance(expr, ast.Name) and expr.id in project.functions:
         return project._returns_safe(expr.id, ctx)
     return False
@@ -379,7 +383,8 @@ def _md_in_code_span(node) -> bool:
     return False
 
 
-CALLS: list[tuple[Path, ast.Call, Scope]] = []  # every call of a project function, with its scope
+def _rel(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else path.name
 
 
 def violations(project: Project, path: Path) -> list[str]:
@@ -396,15 +401,15 @@ def violations(project: Project, path: Path) -> list[str]:
                 continue
             if isinstance(child, ast.Call):
                 if _call_name(child) in project.functions:
-                    CALLS.append((path, child, scope))
+                    project.calls.append((path, child, scope))
                 if _md_in_code_span(child):
-                    out.append(f"{path.relative_to(ROOT)}:{child.lineno}: md() inside backticks: use code()")
+                    out.append(f"{_rel(path)}:{child.lineno}: md() inside backticks: use code()")
                 for what, ctx, expr in checks(child):
                     ok = (_format_func_ok(project, expr, ctx, scope) if what.endswith("format_func")
                           else project.safe(expr, ctx, scope))
                     if not ok:
                         helper = {MD: "md", PLAIN: "plain", PLOT: "plot_text", HTML: "an HTML builder"}[ctx]
-                        out.append(f"{path.relative_to(ROOT)}:{child.lineno}: {what} gets "
+                        out.append(f"{_rel(path)}:{child.lineno}: {what} gets "
                                    f"`{ast.unparse(expr)[:90]}` ({ctx}: wrap untrusted text in {helper}())")
             visit(child, scope)
 
@@ -438,21 +443,20 @@ def call_site_violations(project: Project) -> list[str]:
         for fname, param, ctx in sorted(project.obligations - done):
             done.add((fname, param, ctx))
             for fn in project.functions[fname]:
-                for path, call, scope in CALLS:
+                for path, call, scope in project.calls:
                     if _call_name(call) != fname:
                         continue
                     found, expr = _argument(fn, call, param)
                     if not found or not (isinstance(expr, ast.Constant) and expr.value is None
                                          or project.safe(expr, ctx, scope)):
                         shown = ast.unparse(expr)[:90] if expr is not None else "(cannot tell)"
-                        out.append(f"{path.relative_to(ROOT)}:{call.lineno}: {fname}({param}=) gets `{shown}` "
+                        out.append(f"{_rel(path)}:{call.lineno}: {fname}({param}=) gets `{shown}` "
                                    f"({fname} renders it as {ctx})")
     return sorted(set(out))
 
 
 @pytest.fixture(scope="module")
 def project():
-    CALLS.clear()
     return Project()
 
 
@@ -470,3 +474,50 @@ def test_no_untrusted_text_reaches_streamlit_or_plotly_unwrapped(per_file, path)
 def test_wrappers_get_safe_text_from_every_caller(project, per_file):
     found = call_site_violations(project)
     assert not found, "\n".join(found)
+
+
+BAD = """
+import streamlit as st
+import plotly.graph_objects as go
+from dashboard.text import code, md, plain, plot_text
+
+LEGEND = "**bold** constant"
+
+
+def show(label, n):
+    st.caption(label)                                  # fine here: every caller must pass safe text
+
+
+def caption_of(title):
+    return f"title: {title}"                           # a builder returning raw text
+
+
+title, mid, rows, pid = load()                        # values the walk knows nothing about
+st.markdown(f"#### {title}")                           # 17: raw title
+st.markdown(f"#### {md(title)} · {len(rows)} · {3.5:.2f} · {LEGEND}")
+st.caption(f"`{md(pid)}`")                             # 19: md() inside a code span
+st.caption(f"{code(pid)} · {rows[0]:,}")
+st.write("x", mid)                                     # 21: raw id
+st.metric("F1", "0.5", help=mid)                       # 22: raw help
+st.selectbox("Model", [mid], format_func=lambda m: f"{m} — x")     # 23: raw option
+st.radio("Split", ["a"], format_func=lambda s: plain(s))           # 24: plain() where Markdown renders
+st.error(str(ValueError(mid)))                         # 25: exception text
+show(md(mid), 1)
+show(f"model {mid}", 2)                                # 27: a wrapper's caller passes raw text
+st.info(caption_of(title))                             # 28: builder returns raw text
+go.Figure().add_scatter(x=[1], y=[2], name=mid, hovertext=[plot_text(title)])   # 29: raw trace name
+go.Figure().update_layout(title=dict(text=f"{mid}"))   # 30: raw nested title
+st.markdown(f"<div>{title}</div>", unsafe_allow_html=True)        # 31: raw HTML
+for kind, name in (("a", "A"), ("b", "B")):
+    st.caption(f"{kind}: {name}")
+"""
+
+
+def test_the_walk_catches_what_it_is_meant_to(tmp_path):
+    """The rule itself: each marked line of a made-up page is reported, and nothing else."""
+    page = tmp_path / "page.py"
+    page.write_text(BAD.lstrip("\n"), encoding="utf-8")
+    project = Project(files=[page], sources=[HELPER_MODULE, page])
+    found = violations(project, page) + call_site_violations(project)
+    lines = sorted({int(f.split(":")[1]) for f in found})
+    assert lines == [17, 19, 21, 22, 23, 24, 25, 27, 28, 29, 30, 31], "\n".join(found)

@@ -39,6 +39,8 @@ def test_md_breaks_streamlit_text_rewrites_with_an_invisible_joiner():
     assert md("http://x.invalid") == f"http\\:{WORD_JOINER}\\/\\/x\\.invalid"
     assert WORD_JOINER in md("www.x.invalid") and WORD_JOINER in md("me@x.invalid")
     assert md("plain title 30ml") == "plain title 30ml"  # ordinary text is unchanged
+    assert md("\U0001f6cd\ufe0f promo") == WORD_JOINER + "\U0001f6cd\ufe0f promo"  # not an alert's icon
+    assert md("Léngket ✨") == "Léngket ✨" and md("é") == "é"
 
 
 def test_md_keeps_one_line_and_material_paths_escaped():
