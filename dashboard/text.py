@@ -16,15 +16,17 @@ dataframe cells are plain text.
   every ASCII punctuation character (CommonMark guarantees an escaped one is shown as itself, so no
   emphasis, heading, list, table, link, image, HTML, ``$`` math or ``:red[...]`` directive can
   form) and puts an invisible U+2060 WORD JOINER inside each of those text patterns, so no rewrite
-  matches. Only text holding such a pattern gets a joiner: the visible text is always the input.
+  matches (and one in front of a leading emoji, which an alert would take as its icon). Only text
+  holding such a pattern gets a joiner: the visible text is always the input.
 - :func:`code` for an inline code span (posting ids, hashes, paths), the same guarantees.
+  Inside backticks ``md`` would show its backslashes; the AST test in tests/app/ catches that.
 - :func:`html_text` for HTML we build ourselves (gallery cards, tooltips in a ``title=``
   attribute): ``html.escape`` of a single line, so an HTML block (which a blank line would end,
   handing the rest to Markdown) stays one.
 - :func:`plot_text` for Plotly texts: ``& < >`` escaped (Plotly reads ``&amp; &lt; &gt;`` back).
 - :func:`plain` for plain-text widgets (selectbox / multiselect options).
 
-All four also isolate right-to-left text and bidi controls: a title with an unclosed U+202E
+All of them also isolate right-to-left text and bidi controls: a title with an unclosed U+202E
 RIGHT-TO-LEFT OVERRIDE would otherwise reverse the UI text after it (" · train_123" drawn
 backwards). Such a text is wrapped in U+2068 FIRST STRONG ISOLATE ... U+2069 POP DIRECTIONAL
 ISOLATE — as many as its own stray or unclosed isolates need — so its direction stays inside;
@@ -49,7 +51,6 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # every ASCII punctuation character, each escapable in CommonMark
 _PUNCT = re.compile("([" + re.escape(string.punctuation) + "])")
 _SPACE = r"\s\ufeff"  # JavaScript's \s also holds U+FEFF
-# Streamlit's and remark's text rewrites, each broken by one joiner (see the module docstring)
 _BREAKS = (  # Streamlit's and remark's rewrites of parsed text; a joiner after each match breaks it
     re.compile(r":(?=[A-Za-z0-9_+\-]+:)"),  # :smile: :+1: :material_home: :streamlit: (remark-emoji, Streamlit)
     re.compile(r"(?i)https?:(?=//)"),  # http:// https:// (GFM autolink literals)
