@@ -8,7 +8,7 @@ import streamlit as st
 from dashboard.charts import LIGHT
 from dashboard.data import load_bundle
 from dashboard.gallery import gallery, posting_picker
-from dashboard.text import code, md, plain, plot_text
+from dashboard.text import code, md, plot_text
 from dashboard.widgets import bundle_and_split, model_select
 from shopee_core.analysis import decisions
 from shopee_core.analysis import embedding_map as em

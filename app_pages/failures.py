@@ -190,7 +190,7 @@ if others:
             continue
         p = d[d["predicted"]].assign(via=d["reason"], show_via=d["reason"] != "")
         missed = int((d["mark"] == "missed").sum())
-        st.markdown(f"**{md(other)}** — F1 {f1:.3f} · {len(p)} predicted, {int((p['mark'] == 'wrong').sum())} wrong, "
-                    f"{missed} missed")
+        st.markdown(f"**{md(other)}** — F1 {f1:.3f} · {len(p)} predicted, {int((p['mark'] == 'wrong').sum())} "
+                    f"wrong, {missed} missed")
         gallery(bundle, pd.concat([p, d[d["mark"] == "missed"]])[["posting", "mark", "via", "show_via"]]
                 .fillna({"via": "", "show_via": False}), key=f"fb-also-{other}", columns=8, limit=16)

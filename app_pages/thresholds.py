@@ -335,14 +335,14 @@ with right:
                 f"{md(split)} split; a bundle built with `--pool-all` reaches 34,250 on the Kaggle data.")
             st.caption(f"Nested pools of whole label groups drawn from the {md(split)} pool (each holds the smaller "
                        "ones); in each, the decision's thresholds are searched again (full scan) and it is scored at "
-                       "those and at the current ones. Bigger pools hold more near neighbours from other groups, so the "
-                       "best T is usually stricter: read off how a threshold tuned here will transfer to a bigger "
+                       "those and at the current ones. Bigger pools hold more near neighbours from other groups, so "
+                       "the best T is usually stricter: read off how a threshold tuned here will transfer to a bigger "
                        "test set." + bigger)
             worst = float(ps["may_miss"].max())
             if worst > 0.01:
                 st.caption(f"The tables were cut from the {md(split)} pool's own top-{bundle.k:,}: in up to "
-                           f"{worst:.0%} of a sub-pool's rows the best threshold reaches past the stored candidates, so "
-                           "the sub-pool's own top-k might hold a match the table lacks (F1 there is a lower bound).")
+                           f"{worst:.0%} of a sub-pool's rows the best threshold reaches past the stored candidates, "
+                           "so the sub-pool's own top-k might hold a match the table lacks (F1 there is a lower bound).")
             st.dataframe(ps.drop(columns=["t", "t2"]), hide_index=True, width="stretch",
                          column_config={"thresholds": st.column_config.TextColumn("best T (T2) per side"),
                                         "may_miss": st.column_config.NumberColumn("rows past the table",

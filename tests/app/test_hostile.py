@@ -68,5 +68,5 @@ def test_the_posting_header_is_the_escaped_title(hostile_bundle, monkeypatch):  
     at = run(hostile_bundle, monkeypatch, "query", posting=pid)
     headers = [m.value for m in at.markdown if m.value.startswith("#### ")]
     assert headers[0] == "#### " + md(title)
-    assert any(m.value == f"**{md(HOSTILE_MODEL)}** — " + md(Bundle.open(hostile_bundle).model(HOSTILE_MODEL)["label"])
-               for m in at.markdown)
+    label = Bundle.open(hostile_bundle).model(HOSTILE_MODEL)["label"]
+    assert any(m.value == f"**{md(HOSTILE_MODEL)}** — {md(label)}" for m in at.markdown)

@@ -52,8 +52,12 @@ class Guard:
                 else self.outside.append(ws.url))
 
     def assert_clean(self):
-        assert not self.outside, f"requests outside 127.0.0.1: {sorted(set(self.outside))}"
-        assert not self.dialogs, f"dialogs opened: {self.dialogs}"
+        """Nothing recorded since the last call (then starts afresh, so one leak fails one test)."""
+        outside, dialogs = sorted(set(self.outside)), list(self.dialogs)
+        self.outside.clear()
+        self.dialogs.clear()
+        assert not outside, f"requests outside 127.0.0.1: {outside}"
+        assert not dialogs, f"dialogs opened: {dialogs}"
 
 
 # the positions of the first and last letters of the last ``word`` in an element (a < z: read left to right)
