@@ -71,9 +71,12 @@ _ENDS = """([el, word]) => { const w = document.createTreeWalker(el, NodeFilter.
 FOREIGN = """(el) => [...el.querySelectorAll('a[href], img, iframe, script, object, embed, svg image')]
     .filter(e => !(e.tagName === 'A' && e.getAttribute('href').startsWith('#')))
     .map(e => e.outerHTML.slice(0, 200))"""
+# ... and on the app's pages: thumbnails are inline JPEGs, a Plotly heatmap is drawn as an inline PNG
 FOREIGN_IN_PAGE = """(el) => [...el.querySelectorAll('a[href], img, iframe, script, object, embed, svg image')]
     .filter(e => !(e.tagName === 'A' && e.getAttribute('href').startsWith('#'))
-                 && !(e.tagName === 'IMG' && e.getAttribute('src').startsWith('data:image/jpeg;base64,')))
+                 && !(e.tagName === 'IMG' && e.getAttribute('src').startsWith('data:image/jpeg;base64,'))
+                 && !(e.tagName === 'image' && e.closest('.js-plotly-plot')
+                      && (e.getAttribute('href') || e.getAttribute('xlink:href') || '').startsWith('data:image/png')))
     .map(e => e.outerHTML.slice(0, 200))"""
 
 
