@@ -12,6 +12,7 @@ import streamlit as st
 from dashboard import state
 from dashboard.data import POOL_LABELS, available_bundles, bundle_pools, default_bundle_name
 from dashboard.text import md, plain
+from shopee_core.bundle.format import BundleChanged
 
 # the icon ships as a file: a ":material/...:" page icon makes the browser fetch its SVG from fonts.gstatic.com,
 # and the app must make no request outside 127.0.0.1 (icons elsewhere come from Streamlit's bundled font)
@@ -49,5 +50,12 @@ pages = [
     st.Page("app_pages/embedding.py", title="Embedding space", icon=":material/scatter_plot:"),
     st.Page("app_pages/thresholds.py", title="Thresholds & decisions", icon=":material/tune:"),
     st.Page("app_pages/failures.py", title="Failure browser", icon=":material/report:"),
+    st.Page("app_pages/data.py", title="Data overview", icon=":material/dataset:"),
+    st.Page("app_pages/training.py", title="Training", icon=":material/monitoring:"),
 ]
-st.navigation(pages).run()
+try:
+    st.navigation(pages).run()
+except BundleChanged:
+    # an import or removal swapped in a new version while this page read the old one: the page
+    # is drawn again from the new version, never from a mix of the two
+    st.rerun()

@@ -21,16 +21,24 @@ MODES = {"model": "A bundle model", "fusion": "Custom mean fusion", "union": "Cu
 STEP = 0.005
 
 
+def _seed(key: str, default) -> None:
+    """Start a widget at ``default``, and keep following the bundle's value until the user moves it:
+    after an import replaced the model (or a swap landed mid-page and the page was drawn again), an
+    untouched slider shows the new version's tuned value, not the old one's."""
+    seeds = st.session_state.setdefault("th-seeds", {})
+    if key not in st.session_state or (st.session_state[key] == seeds.get(key) and default != seeds[key]):
+        st.session_state[key] = default
+        seeds[key] = default
+
+
 def slider(label: str, key: str, default, help: str | None = None, disabled: bool = False) -> float:
     """A threshold slider whose first value is ``default`` (then the user's)."""
-    if key not in st.session_state:
-        st.session_state[key] = float(np.clip(round(float(default) / STEP) * STEP, 0.0, 1.0))
+    _seed(key, float(np.clip(round(float(default) / STEP) * STEP, 0.0, 1.0)))
     return float(st.slider(label, 0.0, 1.0, step=STEP, format="%.3f", key=key, help=help, disabled=disabled))
 
 
 def toggle(label: str, key: str, default: bool, help: str | None = None) -> bool:
-    if key not in st.session_state:
-        st.session_state[key] = bool(default)
+    _seed(key, bool(default))
     return bool(st.toggle(label, key=key, help=help))
 
 
@@ -125,14 +133,19 @@ try:
                 scope = f"th-m-{mid}"
                 n_sides = len(s["sides"])
                 st.caption("Union: each side predicts with its own thresholds; the final set is the union.")
-                min2 = toggle("Min2 on every side", f"{scope}-min2", any(x["t2"] is not None for x in s["sides"]))
+                inb = s["has_inb"] and toggle("After INB", f"{scope}-inb", False,
+                                              help="Each side on its own INB table (blended with its own T, T2, "
+                                                   "T′ and T2′ re-searched on its own), as the seed's union runs")
+                scope = f"{scope}-inb" if inb else scope
+                sides_now = s["inb_sides"] if inb else s["sides"]
+                min2 = toggle("Min2 on every side", f"{scope}-min2", any(x["t2"] is not None for x in sides_now))
                 overrides = []
-                for i, side in enumerate(s["sides"]):
-                    st.markdown(f"**{md(side['model'])}**")
+                for i, side in enumerate(sides_now):
+                    st.markdown(f"**{md(side['model'])}**" + (" after INB" if inb else ""))
                     overrides.append(side_sliders(scope, f"-{i}", side["t"], side["t2"], min2,
-                                                  f"· {md(side['model'])}"))
-                decision = D.decision(bundle, mid, sides=overrides, min2=min2)
-                reference = D.decision(bundle, mid)
+                                                  f"· {md(side['model'])}", after_inb=inb))
+                decision = D.decision(bundle, mid, sides=overrides, min2=min2, inb=int(inb))
+                reference = D.decision(bundle, mid, inb=int(inb))
             elif s["kind"] == "inb_only":
                 scope = f"th-m-{mid}"
                 st.caption(f"This entry stores only its INB table ({s['inb_iters']:,} iterations): T′ and T2′ "
@@ -218,7 +231,7 @@ try:
         # ------------------------------------------------------------ custom union
         else:
             candidates = [m for m in D.table_models(bundle) if not D.is_union(bundle, m)]
-            candidates += [m["id"] for m in bundle.models if D.is_inb_only(bundle, m["id"])]
+            candidates += [e.id for e in bundle.entries if e.is_inb_only]
             if len(candidates) < 2:
                 st.warning("This bundle has fewer than two neighbour tables: nothing to unite.")
                 st.stop()

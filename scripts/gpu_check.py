@@ -1,8 +1,8 @@
 """GPU check: training steps of two seed18 recipes exactly as `train` runs them, on synthetic batches.
 
 Recipe 5 (eca_nfnet_l0, 512 px, batch 8, fp32, the seed's Ranger, ArcFace over 6,609 classes)
-and recipe 11 (xlm-roberta-base shape, random init; batch 16, 128 tokens, fp16 autocast with a
-GradScaler, SAM(AdamW)). Network, optimiser, precision, seeds and cuDNN flags come from the
+and recipe 11 (xlm-roberta-base shape, random init; batch 16, 128 tokens, fp16 autocast without
+loss scaling as the seed ran it, SAM around transformers' 2021 AdamW, fp16 ArcFace cosines). Network, optimiser, precision, seeds and cuDNN flags come from the
 registry's seed18 entries through the library's own builders. Prints steps/s, items/s and peak
 GPU memory. Usage: python scripts/gpu_check.py [--steps 300] [--device cuda]; CPU dry run:
 python scripts/gpu_check.py --device cpu --tiny --steps 2
@@ -33,7 +33,7 @@ def _runtime(entry, dev):
     spec = entry.spec
     seed_everything(spec["seed"], spec["cudnn_deterministic"], spec["cudnn_benchmark"])
     precision = effective_precision(spec["precision"], dev)
-    return precision, grad_scaler(precision, dev)
+    return precision, grad_scaler(precision, dev, spec.get("loss_scaling", True))
 
 
 def image_recipe(dev, tiny: bool):
@@ -78,7 +78,8 @@ def run(name, built, dev, steps: int, warmup: int) -> None:
     print(f"{name}: {o['class']} betas {o['betas']} eps {o['eps']} wd {o['weight_decay']}"
           + (f" lookahead k {o['lookahead_k']} alpha {o['lookahead_alpha']}" if "lookahead_k" in o else "")
           + (f" rho {o['rho']}" if "rho" in o else "")
-          + f"; precision {entry.spec['precision']} -> {precision}{' + GradScaler' if scaler else ''}", flush=True)
+          + f"; precision {entry.spec['precision']} -> {precision}"
+          + f"{' + GradScaler' if scaler else ' (no loss scaling)' if precision == 'fp16' else ''}", flush=True)
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats(dev)
     for i in range(warmup + steps):

@@ -4,14 +4,14 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
 
 
 def umap_2d(matrix, seed: int = 0, n_neighbors: int = 15, min_dist: float = 0.1) -> np.ndarray:
     """(n, 2) float32 UMAP coordinates under cosine distance (dense or sparse input)."""
-    import warnings
-
     n = matrix.shape[0]
     if n < 4:
         return np.zeros((n, 2), dtype=np.float32)

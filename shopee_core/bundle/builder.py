@@ -10,12 +10,15 @@ Work is cached in a staging folder beside the bundle (``.NAME.build``), keyed by
 recipe and by a fingerprint of the data it was computed from (postings, titles,
 labels, folds and, for image models, the image bytes), so a rerun skips what is done
 and a changed catalog is never served from the cache. The finished bundle replaces the
-old one in a single rename, so readers never see half a bundle.
+old one in a single rename, so readers never see half a bundle. A build holds the bundle's
+lock (:func:`~shopee_core.bundle.edit.bundle_lock`) throughout and refuses to start while
+another build or edit holds it: its cache and staging folder are its own.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import sys
 import time
@@ -24,20 +27,25 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
+from tqdm.auto import tqdm
 
+from .. import faults
 from .. import matching as M
-from ..analysis.maps import umap_2d
 from ..data import attach_splits, load_catalog, load_or_create_folds
+from ..data.images import open_image
 from ..errors import ShopeeError
-from ..io import atomic_write_json
+from ..io import atomic_write_json, sweep_temp
 from ..matching import Decision, Embeddings, Pool, model_source
 from ..models import leaves, list_models, members, with_overrides
+from ..models.embedders import tfidf_overrides
 from ..models.registry import ModelEntry
-from .cache import DataFingerprint, Stage, leaf_embeddings
-from .edit import swap_in
-from .format import ALL_POOL, REFERENCE, SHOWN_SPLITS, THUMBS, model_dir
-from .writer import seal, write_array, write_embeddings, write_jpeg, write_neighbors, write_postings
+from ..models.tfidf import per_split
+from ..training.history import run_history
+from .cache import DataFingerprints, Stage, leaf_embeddings, run_folder
+from .edit import bundle_lock, swap_in
+from .format import ALL_POOL, HISTORY, REFERENCE, SEED_SWEEPS, SHOWN_SPLITS, THUMBS, VECTORIZER, model_dir
+from .tables import embeddings, prf, shown_pools, table_model, write_tables
+from .writer import seal, write_jpeg, write_postings
 
 SHOWN = SHOWN_SPLITS
 WITH_ALL = SHOWN + (ALL_POOL,)  # --pool-all: also every labelled posting as one pool
@@ -45,10 +53,14 @@ THUMB_SIDE = 112
 QUERY_KINDS = {"tfidf", "phash", "e5", "text_zeroshot", "image_zeroshot"}
 REFERENCE_CSV = Path(__file__).resolve().parents[2] / "precomputed" / "reference" / "seed_results.csv"
 SEARCH_MODES = ("seed", "full")
+# how a bundle stores dense embedding rows and neighbour similarities (thresholds and stored metrics
+# always come from float32 tables): the seed's recipes and the project's keep float32 (a 34,250-posting
+# Kaggle bundle affords it); the committed demo bundle keeps float16 to stay lean
+STORAGE_DTYPES = ("float32", "float16")
+PROFILE_STORAGE = {"seed18": "float32", "tuned": "float32", "smoke": "float32", "demo": "float16"}
 
 
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+log = logging.getLogger(__name__)
 
 
 # --------------------------------------------------------------------------- plan
@@ -96,7 +108,12 @@ def missing_weights(entries: list[ModelEntry]) -> list[str]:
             continue
         try:
             if e.kind.startswith("image"):
-                imagenet_weights_file(backbone) if w == "imagenet" else package_weights_file(w.split(":", 1)[1])
+                if w.startswith("package:"):
+                    package_weights_file(w.split(":", 1)[1])
+                elif w == "imagenet" or w.startswith("timm:"):
+                    imagenet_weights_file(backbone, w)
+                elif not Path(w).expanduser().is_file():
+                    raise WeightsUnavailable(f"weights file {w}: no such file")
             else:
                 resolve_text_weights(backbone if w == "hub" else w)
         except WeightsUnavailable as exc:
@@ -135,9 +152,11 @@ class Plan:
     k: int
     search: str | None
     pools: tuple = SHOWN
+    storage: str = "float32"
     shown: np.ndarray = field(init=False)        # rows of frame that the bundle shows
     pool_frame: pd.DataFrame = field(init=False)
     split_rows: dict = field(init=False)         # pool -> rows into pool_frame
+    runs: dict = field(init=False, default_factory=dict)  # trained model id -> its run folder in the cache
 
     def __post_init__(self):
         every = ALL_POOL in self.pools
@@ -173,15 +192,24 @@ def with_spec_overrides(entries: list[ModelEntry], overrides: dict | None) -> li
     return [with_overrides(e, per_model.get(e.id)) for e in entries]
 
 
-def _prepare(profile, data_dir, out, k, only, search, overrides=None, pools=SHOWN) -> Plan:
+def storage_of(profile: str, storage: str | None) -> str:
+    """The dtype a bundle stores its dense rows and similarities in (None: the profile's)."""
+    storage = storage or PROFILE_STORAGE.get(profile, "float32")
+    if storage not in STORAGE_DTYPES:
+        raise ShopeeError(f"--storage must be one of {', '.join(STORAGE_DTYPES)}, got {storage!r}")
+    return storage
+
+
+def _prepare(profile, data_dir, out, k, only, search, overrides=None, pools=SHOWN, storage=None) -> Plan:
+    storage = storage_of(profile, storage)
     entries = with_spec_overrides(_entries(profile, only), overrides)
     catalog = load_catalog(data_dir, check_images=True)
     if not catalog.has_labels:
         raise ShopeeError(f"{data_dir}: a bundle needs labelled data (train.csv with label_group) to tune and score")
     for w in catalog.warnings:
-        log(f"warning: {w}")
+        log.warning(w)
     frame = attach_splits(catalog.frame, load_or_create_folds(data_dir, catalog.frame))
-    log(f"[plan] {len(entries)} models for profile {profile}: " + ", ".join(e.id for e in entries))
+    log.info(f"[plan] {len(entries)} models for profile {profile}: " + ", ".join(e.id for e in entries))
     missing = missing_weights(entries)
     if missing:
         raise ShopeeError(f"{len(missing)} model(s) need weights this machine does not have — " + " | ".join(missing))
@@ -191,13 +219,14 @@ def _prepare(profile, data_dir, out, k, only, search, overrides=None, pools=SHOW
         k = max((int(e.spec.get("k", 50)) for e in entries), default=50)
     if tuple(pools) not in (SHOWN, WITH_ALL):
         raise ShopeeError(f"pools must be {', '.join(SHOWN)} (+ {ALL_POOL}), got {', '.join(pools)}")
-    return Plan(profile, entries, catalog, frame, Path(data_dir), Path(out), k, search, tuple(pools))
+    return Plan(profile, entries, catalog, frame, Path(data_dir), Path(out), k, search, tuple(pools), storage)
 
 
 # --------------------------------------------------------------------------- build
 def build(profile: str, data_dir, out, k: int | None = None, device: str | None = None, workers: int | None = None,
           umap: bool = True, only: list[str] | None = None, skip_embeddings: tuple = (),
-          search: str | None = None, overrides: dict | None = None, pool_all: bool = False) -> dict:
+          search: str | None = None, overrides: dict | None = None, pool_all: bool = False,
+          storage: str | None = None) -> dict:
     """``skip_embeddings``: models that ship neighbour tables and maps but no embedding rows (keeps a
     committed bundle lean; the dashboard then cannot re-fuse them or score pairs outside their tables).
     ``search``: None tunes every model with its recipe's threshold search, ``"seed"`` / ``"full"``
@@ -205,36 +234,49 @@ def build(profile: str, data_dir, out, k: int | None = None, device: str | None 
     profile's, e.g. 50 for seed18 as the seed, 51 for tuned so a 51-member group can be found whole).
     ``overrides``: spec overrides (:func:`with_spec_overrides`); they enter every cache key.
     ``pool_all``: also tables and metrics with every labelled posting as one candidate pool
-    (``all``; thresholds still tuned on valid)."""
+    (``all``; thresholds still tuned on valid). ``storage``: ``float32`` or ``float16`` rows and
+    similarities in the bundle (None: the profile's, :data:`PROFILE_STORAGE`); tuning and the stored
+    metrics use float32 either way."""
     t_start = time.time()
-    p = _prepare(profile, data_dir, out, k, only, search, overrides, WITH_ALL if pool_all else SHOWN)
-    stage = Stage(p.out.parent / f".{p.out.name}.build")
-    raw, norms = _embed_leaves(p, stage, device, workers)
-    new = p.out.parent / f".{p.out.name}.new"
-    if new.exists():
-        shutil.rmtree(new)
-    new.mkdir(parents=True)
-    models = _match_models(p, raw, norms, new, umap, skip_embeddings)
-    _write_postings(p, new)
-    manifest = seal(new, {"format_version": 1, **_manifest_top(p, models, t_start)})
-    swap_in(new, p.out)
-    log(f"[done] {p.out}: {len(models)} models in {time.time() - t_start:.0f} s")
+    with bundle_lock(out, what="build", wait=False):
+        p = _prepare(profile, data_dir, out, k, only, search, overrides, WITH_ALL if pool_all else SHOWN, storage)
+        stage = Stage(p.out.parent / f".{p.out.name}.build")
+        sweep_temp(stage.root, recursive=True)  # half-written cache files of a killed build
+        raw, norms = _embed_leaves(p, stage, device, workers)
+        new = p.out.parent / f".{p.out.name}.new"
+        if new.exists():
+            shutil.rmtree(new)
+        new.mkdir(parents=True)
+        try:
+            models = _match_models(p, raw, norms, new, umap, skip_embeddings)
+            _write_postings(p, new)
+            faults.step("build:thumbs")
+            manifest = seal(new, {"format_version": 1, **_manifest_top(p, models, t_start)})
+            faults.step("build:sealed")
+            swap_in(new, p.out)
+        finally:
+            if new.exists():  # a failed build (a full disk...) frees its half-made bundle at once
+                shutil.rmtree(new, ignore_errors=True)
+    log.info(f"[done] {p.out}: {len(models)} models in {time.time() - t_start:.0f} s")
     return manifest
 
 
 def _embed_leaves(p: Plan, stage: Stage, device, workers) -> tuple[dict, dict]:
     """Every leaf model's rows for the shown postings (storage form) and their raw row norms."""
     leaf_entries = [e for e in p.entries if e.kind != "combo"]
-    fingerprints = DataFingerprint(p.catalog, p.frame)
+    fingerprints = DataFingerprints(p.catalog, p.frame)
     raw, norms = {}, {}
     clock = Eta()
     for i, e in enumerate(leaf_entries):
-        log(f"[embed {i + 1}/{len(leaf_entries)}] {e.id}: {e.label}{clock.left(leaf_entries[i:])}")
+        log.info(f"[embed {i + 1}/{len(leaf_entries)}] {e.id}: {e.label}{clock.left(leaf_entries[i:])}")
         t0 = time.time()
         m, n, how = leaf_embeddings(e, p.data_dir, p.catalog, p.frame, stage, fingerprints, device, workers)
-        log(f"    {e.id}: {how} ({time.time() - t0:.0f} s)")
+        log.info(f"    {e.id}: {how} ({time.time() - t0:.0f} s)")
         clock.done(e, time.time() - t0, reused=how.startswith("reused"))
         raw[e.id], norms[e.id] = m[p.shown], (None if n is None else n[p.shown])
+        if e.trainable:
+            p.runs[e.id] = run_folder(e, stage, fingerprints)
+        faults.step("build:embedded")
     return raw, norms
 
 
@@ -244,26 +286,6 @@ def _pools(p: Plan, raw: dict, norms: dict) -> dict[str, Pool]:
     kinds = {e.id: e for e in p.entries}
     return shown_pools({s: p.labels(s) for s in p.pools}, p.split_rows, raw, norms, p.k, fusions,
                        make=lambda mid, m, rows, s: _pool_embeddings(p, kinds[mid], m, rows, s, norms))
-
-
-def shown_pools(labels: dict, split_rows: dict, raw: dict, norms: dict, k: int, fusions=None,
-                make=None) -> dict[str, Pool]:
-    """One pool per candidate pool, tables rounded to float16 as the bundle stores them, and a
-    ``"shown"`` pool of every shown posting for the maps. ``raw``: model id -> rows of every
-    shown posting (storage form, bundle order); ``split_rows``: pool -> rows into them.
-    Embeddings are made on first use (``make(mid, rows_storage, rows, pool)``) and kept in the
-    pool's bounded cache: an ``all`` pool alone holds every posting of every model."""
-    def default(mid, m, rows, s):
-        return _embeddings(m[rows], mid, None if norms.get(mid) is None else norms[mid][rows])
-    make = make or default
-    pools = {}
-    for s, rows in split_rows.items():
-        emb = {mid: (lambda m=m, mid=mid, rows=rows, s=s: make(mid, m, rows, s)) for mid, m in raw.items()}
-        pools[s] = Pool(labels[s], k=k, embeddings=emb, fusions=fusions, name=s, store_float16=True)
-    # every shown posting at once, for the maps (never for matching: retrieval stays within a split)
-    everything = {mid: (lambda m=m, mid=mid: _embeddings(m, mid, None)) for mid, m in raw.items()}
-    pools["shown"] = Pool(None, k=k, embeddings=everything, fusions=fusions, name="shown")
-    return pools
 
 
 def _pool_embeddings(p: Plan, entry: ModelEntry, m, rows, pool: str, norms: dict) -> Embeddings:
@@ -276,11 +298,7 @@ def _pool_embeddings(p: Plan, entry: ModelEntry, m, rows, pool: str, norms: dict
     else:
         m = m[rows]
     n = norms.get(entry.id)
-    return _embeddings(m, entry.id, None if n is None else n[rows])
-
-
-def _embeddings(m, mid: str, norms) -> Embeddings:
-    return Embeddings.from_array(m if sp.issparse(m) else m.astype(np.float32), name=mid, norms=norms)
+    return embeddings(m, entry.id, None if n is None else n[rows])
 
 
 def _match_models(p: Plan, raw, norms, new: Path, umap, skip_embeddings) -> list[dict]:
@@ -289,21 +307,29 @@ def _match_models(p: Plan, raw, norms, new: Path, umap, skip_embeddings) -> list
     models, decided, best_fusion = [], {}, None
     clock = Eta()
     for i, e in enumerate(p.entries):
-        log(f"[match {i + 1}/{len(p.entries)}] {e.id}{clock.left(p.entries[i:])}")
+        log.info(f"[match {i + 1}/{len(p.entries)}] {e.id}{clock.left(p.entries[i:])}")
         t0 = time.time()
         if e.spec.get("combine") == "union":
             d = Decision.union([s for m in members(e) for s in decided[m.id].sides], e.id)
             if e.spec.get("union_tuning") == "joint":
                 d = M.tune(valid, d, union="joint", search=search_of(e, p.search))
-            model = _union_model(e, d, pools)
+            d_inb = None
+            if e.spec.get("union_inb"):  # each side blended and re-searched on its own (the seed's union runs)
+                side_search = [search_of(x, p.search) for m in members(e) for x in _union_leaves(m, p)]
+                d_inb = M.tune_inb(valid, d, 1, vectors=e.spec.get("inb_vectors", "normalised"), search=side_search)
+                _check_stored_inb(e, d_inb, models)
+            model = _union_model(e, d, pools, d_inb)
         else:
             srch = search_of(e, p.search)
             keep = e.kind != "combo" and e.id not in skip_embeddings
             d, thresholds, metrics, files = table_model(
                 pools, p.split_rows, new, e.id, search=srch, inb_vectors=e.spec.get("inb_vectors", "normalised"),
-                storage=raw[e.id] if keep else None, norms=norms.get(e.id) if keep else None, umap=umap)
+                storage=raw[e.id] if keep else None, norms=norms.get(e.id) if keep else None, umap=umap,
+                dtype=p.storage)
             if e.kind == "tfidf":
                 files["vectorizer"] = _tfidf_states(p, e, new, model_dir(e.id))
+            if e.id in p.runs:
+                files["history"] = _history(p.runs[e.id], new, model_dir(e.id))
             model = _manifest_model(e, thresholds, metrics, files)
             if e.family == "fusion" and e.spec.get("combine") == "mean":
                 f1 = model["metrics"]["valid"]["min2"]["f1"]
@@ -312,88 +338,65 @@ def _match_models(p: Plan, raw, norms, new: Path, umap, skip_embeddings) -> list
         decided[e.id] = d
         models.append(model)
         clock.done(e, time.time() - t0)
+        faults.step("build:matched")
     if best_fusion is not None:
         models.append(_iterated_inb(p, best_fusion[0], best_fusion[2], pools, new))
     return models
 
 
-def _prf(d: dict) -> dict:
-    return {"f1": round(d["f1"], 6), "precision": round(d["precision"], 6), "recall": round(d["recall"], 6)}
+def _check_stored_inb(e: ModelEntry, d_inb: Decision, models: list) -> None:
+    """A union's INB sides must be its members' stored INB tables at their own T′, T2′ (what the
+    dashboard unites); a union tuned jointly blends at other thresholds and cannot have them."""
+    stored = {m["id"]: m["thresholds"] for m in models}
+    for side in d_inb.sides:
+        mid = M.roots(side.source)[0]
+        th = stored.get(mid) or {}
+        same = (th.get("inb_iters") == 1 and side.source == M.inb_source(model_source(mid), 1, th["t"], th["t2"],
+                                                                          th.get("inb_vectors", "normalised"))
+                and (side.t, side.t2) == (th.get("inb_t"), th.get("inb_t2")))
+        if not same:
+            raise ShopeeError(f"{e.id}: union INB needs each side's own stored INB table (per-side tuning, "
+                              f"the member's INB vectors); {mid}'s differs")
 
 
-def table_model(pools: dict, split_rows: dict, new: Path, mid: str, *, search, inb_iters: int = 1,
-                inb_vectors: str = "normalised", storage=None, norms=None, umap: bool = True):
-    """One model with a neighbour table, as the builder and ``import-model`` both make it: T then
-    Min2 T2 searched on the validation pool, ``inb_iters`` INB steps with T′, T2′ re-searched (0:
-    none), metrics per shown split, and its files written under ``new`` (tables; ``storage``: its
-    embedding rows, ``norms`` their raw lengths; the map when ``umap``).
-
-    Returns ``(decision, thresholds, metrics, files)``.
-    """
-    valid = pools["valid"]
-    d = M.tune(valid, Decision.single(model_source(mid), 0.5, name=mid), search=search)
-    d_inb = M.tune_inb(valid, d, inb_iters, vectors=inb_vectors, search=search) if inb_iters else None
-    rel = model_dir(mid)
-    side = d.sides[0]
-    metrics = {}
-    for s in split_rows:
-        metrics[s] = {"base": _prf(M.scores(pools[s], d.without_min2())), "min2": _prf(M.scores(pools[s], d))}
-        if d_inb is not None:
-            metrics[s]["inb"] = _prf(M.scores(pools[s], d_inb))
-    files = {"neighbors": write_tables(split_rows, pools, new, f"{rel}/neighbors.npz", side.source)}
-    thresholds = {"t": side.t, "t2": side.t2, "inb_t": None, "inb_t2": None, "inb_iters": 0}
-    if d_inb is not None:
-        inb_side = d_inb.sides[0]
-        files["neighbors_inb"] = write_tables(split_rows, pools, new, f"{rel}/neighbors_inb.npz", inb_side.source)
-        thresholds.update(inb_t=inb_side.t, inb_t2=inb_side.t2, inb_iters=int(inb_iters),
-                          inb_vectors=inb_side.source[5])
-    thresholds["search"] = search
-    if storage is not None:
-        files["embeddings"] = write_embeddings(new, rel, storage)
-        if norms is not None:
-            files["norms"] = write_array(new, f"{rel}/norms.npy", np.asarray(norms, dtype=np.float32))
-    if umap:
-        maps = umap if callable(umap) else umap_2d  # a caller may pass another 2-D map (e.g. maps.pca_2d)
-        files["umap"] = write_array(new, f"{rel}/umap.npy", maps(_umap_input(pools["shown"].embeddings(mid))))
-    return d, thresholds, metrics, files
-
-
-def write_tables(split_rows: dict, pools: dict, new: Path, rel: str, source) -> str:
-    """The source's table in every shown split, indices mapped to bundle rows."""
-    tables = {}
-    for s, rows in split_rows.items():
-        nb = pools[s].neighbors(source)
-        tables[s] = (rows[nb.idx], nb.sim)
-    return write_neighbors(new, rel, tables)
-
-
-def _umap_input(x: Embeddings):
-    if x.is_dense:
-        return x.dense()
-    return sp.hstack([sp.csr_matrix(b) for b in x.blocks], format="csr")
+def _union_leaves(entry: ModelEntry, p: Plan) -> list[ModelEntry]:
+    """The entries whose tables are a union's sides, in side order (a member union's own sides)."""
+    if entry.spec.get("combine") == "union":
+        return [x for m in members(entry) for x in _union_leaves(m, p)]
+    return [next(e for e in p.entries if e.id == entry.id)]  # with the plan's overrides
 
 
 def _tfidf_states(p: Plan, e: ModelEntry, new: Path, rel: str) -> str:
     """The fitted vocabularies, so the dashboard can embed a typed title."""
-    from ..models.embedders import tfidf_overrides
-    from ..models.tfidf import per_split
-
     frame = p.frame
     _, states = per_split(frame["title"].tolist(), frame["split"], return_states=True, **tfidf_overrides(e))
     if ALL_POOL in p.pools:
         _, every = per_split(frame["title"].tolist(), [ALL_POOL] * len(frame), return_states=True,
                              **tfidf_overrides(e))
         states[ALL_POOL] = every[ALL_POOL]
-    atomic_write_json(new / rel / "vectorizer.json", {s: states[s] for s in p.pools if s in states})
-    return f"{rel}/vectorizer.json"
+    atomic_write_json(new / rel / VECTORIZER, {s: states[s] for s in p.pools if s in states})
+    return f"{rel}/{VECTORIZER}"
 
 
-def _union_model(e: ModelEntry, d: Decision, pools) -> dict:
-    metrics = {s: {"base": _prf(M.scores(pools[s], d.without_min2())), "min2": _prf(M.scores(pools[s], d))}
+def _history(run: Path, new: Path, rel: str) -> str:
+    """The trained run's epochs (loss, LR, valid F1, the kept epoch) for the Training page."""
+    atomic_write_json(new / rel / HISTORY, run_history(run))
+    return f"{rel}/{HISTORY}"
+
+
+def _union_model(e: ModelEntry, d: Decision, pools, d_inb: Decision | None = None) -> dict:
+    """A union's thresholds and metrics (it stores no table: the dashboard unites its sides' tables).
+    ``d_inb``: each side on its own INB table at its re-searched T′, T2′ (``inb_sides``)."""
+    metrics = {s: {"base": prf(M.scores(pools[s], d.without_min2())), "min2": prf(M.scores(pools[s], d))}
                for s in pools if s != "shown"}
     thresholds = {"t": None, "t2": None, "inb_t": None, "inb_t2": None, "inb_iters": 0,
                   "sides": [{"model": s.source[1], "t": s.t, "t2": s.t2} for s in d.sides],
                   "union_tuning": e.spec.get("union_tuning", "per_side")}
+    if d_inb is not None:
+        for s in metrics:
+            metrics[s]["inb"] = prf(M.scores(pools[s], d_inb))
+        thresholds.update(inb_iters=1, inb_vectors=d_inb.sides[0].source[5],
+                          inb_sides=[{"model": M.roots(s.source)[0], "t": s.t, "t2": s.t2} for s in d_inb.sides])
     return _manifest_model(e, thresholds, metrics, {})
 
 
@@ -402,10 +405,11 @@ def _iterated_inb(p: Plan, e: ModelEntry, d: Decision, pools, new, iters: int = 
     blend (the competition's 1st-place scheme)."""
     d3 = M.tune_inb(pools["valid"], d, iters, per_stage=True, vectors=e.spec.get("inb_vectors", "normalised"))
     side = d3.sides[0]
-    metrics = {s: {"inb": _prf(M.scores(pools[s], d3))} for s in p.pools}
+    metrics = {s: {"inb": prf(M.scores(pools[s], d3))} for s in p.pools}
     mid = f"{e.id}_inb{iters}"
     rel = model_dir(mid)
-    files = {"neighbors_inb": write_tables(p.split_rows, pools, new, f"{rel}/neighbors_inb.npz", side.source)}
+    files = {"neighbors_inb": write_tables(p.split_rows, pools, new, f"{rel}/neighbors_inb.npz", side.source,
+                                           p.storage)}
     spec = {"members": e.spec["members"], "combine": "mean", "of": e.id, "inb_iters": iters,
             "inb_thresholds": "per stage, each searched on validation", "trained": False, "loss": None, "epochs": 0}
     stages = [{"t": st["t"], "t2": st["t2"]} for st in M.inb_stages(side.source)][1:] + [{"t": side.t, "t2": side.t2}]
@@ -424,20 +428,17 @@ def _manifest_model(e: ModelEntry, thresholds, metrics, files) -> dict:
 
 # --------------------------------------------------------------------------- postings, manifest
 def _write_postings(p: Plan, new: Path) -> None:
-    log(f"[thumbs] {len(p.pool_frame)} thumbnails")
+    log.info(f"[thumbs] {len(p.pool_frame)} thumbnails")
     thumbs = _thumbnails(p, new)
     postings = p.pool_frame.assign(thumb=thumbs)[["posting_id", "title", "label_group", "split", "image_phash",
-                                                  "thumb"]]
+                                                  "thumb", "image"]]
     write_postings(new, postings)
     (new / REFERENCE).parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(REFERENCE_CSV, new / REFERENCE)
+    shutil.copyfile(REFERENCE_CSV.parent / "seed_sweeps.csv", new / SEED_SWEEPS)
 
 
 def _thumbnails(p: Plan, new: Path) -> list[str]:
-    from tqdm.auto import tqdm
-
-    from ..data.images import open_image
-
     rels = []
     for pid, name in tqdm(list(zip(p.pool_frame["posting_id"], p.pool_frame["image"])), desc="thumbs", leave=False,
                           file=sys.stderr):
@@ -459,7 +460,7 @@ def _manifest_top(p: Plan, models: list, t_start: float) -> dict:
                     "counts": {s: int(counts.get(s, 0)) for s in ("train", "valid", "test")},
                     "shown_splits": list(p.pools), "pool": "retrieval within each split" + (
                         "; all: every labelled posting in one pool" if ALL_POOL in p.pools else "")},
-        "k": p.k, "profile": p.profile, "models": models, "files": {},
+        "k": p.k, "profile": p.profile, "storage": p.storage, "models": models, "files": {},
         "built": {"seconds": round(time.time() - t_start, 1), "command":
                   f"python -m shopee_core build-bundle --profile {p.profile} --data {p.data_dir} --out {p.out}{search}"},
     }

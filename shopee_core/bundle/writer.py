@@ -11,7 +11,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..io import atomic_path, atomic_save_npy, atomic_save_npz, atomic_write_bytes, atomic_write_json
-from .format import FORMAT_VERSION, MANIFEST, POSTING_COLUMNS, POSTINGS
+from .format import FORMAT_VERSION, MANIFEST, OPTIONAL_POSTING_COLUMNS, POSTING_COLUMNS, POSTINGS
 
 
 def sha256(path: Path) -> str:
@@ -26,14 +26,15 @@ def write_postings(root: Path, frame: pd.DataFrame) -> None:
     missing = [c for c in POSTING_COLUMNS if c not in frame]
     if missing:
         raise ValueError(f"postings frame lacks {missing}")
-    table = frame[list(POSTING_COLUMNS)].reset_index(drop=True)
+    table = frame[list(POSTING_COLUMNS) + [c for c in OPTIONAL_POSTING_COLUMNS if c in frame]].reset_index(drop=True)
     table["label_group"] = table["label_group"].astype("Int64")
     with atomic_path(root / POSTINGS) as tmp:
         table.to_parquet(tmp, index=False)
 
 
-def write_embeddings(root: Path, rel_dir: str, matrix) -> str:
-    """Dense float16 ``embeddings.npy`` or sparse ``embeddings.npz`` (CSR arrays); returns the relative path."""
+def write_embeddings(root: Path, rel_dir: str, matrix, dtype: str = "float32") -> str:
+    """Dense ``embeddings.npy`` (``dtype``: float32, or float16 for a lean bundle) or sparse
+    ``embeddings.npz`` (float32 CSR arrays); returns the relative path."""
     if sp.issparse(matrix):
         m = sp.csr_matrix(matrix, dtype=np.float32)
         rel = f"{rel_dir}/embeddings.npz"
@@ -41,16 +42,16 @@ def write_embeddings(root: Path, rel_dir: str, matrix) -> str:
                         indptr=m.indptr.astype(np.int64), shape=np.array(m.shape, dtype=np.int64))
         return rel
     rel = f"{rel_dir}/embeddings.npy"
-    atomic_save_npy(root / rel, np.asarray(matrix, dtype=np.float16))
+    atomic_save_npy(root / rel, np.asarray(matrix, dtype=np.dtype(dtype)))
     return rel
 
 
-def write_neighbors(root: Path, rel: str, tables: dict) -> str:
-    """``tables``: split -> (global idx int32 (n, k), sim (n, k)); similarities stored float16."""
+def write_neighbors(root: Path, rel: str, tables: dict, dtype: str = "float32") -> str:
+    """``tables``: split -> (global idx int32 (n, k), sim (n, k)); similarities stored as ``dtype``."""
     arrays = {}
     for split, (idx, sim) in tables.items():
         arrays[f"{split}_idx"] = np.asarray(idx, dtype=np.int32)
-        arrays[f"{split}_sim"] = np.asarray(sim, dtype=np.float16)
+        arrays[f"{split}_sim"] = np.asarray(sim, dtype=np.dtype(dtype))
     atomic_save_npz(root / rel, **arrays)
     return rel
 

@@ -8,7 +8,25 @@ from typing import NamedTuple
 import numpy as np
 
 from ..errors import ShopeeError
+from ..io import atomic_write_csv, atomic_write_json, load_matrix
+from ..matching import (
+    Decision,
+    Embeddings,
+    Pool,
+    Side,
+    calibrated_weights,
+    fusion_source,
+    inb_source,
+    model_source,
+    pool_size_curve,
+    predictions,
+    scores,
+    search_weights,
+    tune,
+    tune_inb,
+)
 from ..matching.search import SEARCHES
+from ..submission import predictions_frame
 from .common import command, float_list
 
 
@@ -73,9 +91,6 @@ class _Loaded(NamedTuple):
 def _load_sets(paths, n: int, where: str) -> list[_Loaded]:
     """The embedding files; their rows are checked against the pool by :func:`_pool` (one per
     posting of the CSV, or, with --split, one per posting of that split as `embed --split` writes)."""
-    from ..io import load_matrix
-    from ..matching import Embeddings
-
     sets = []
     for p in paths:
         m = load_matrix(p)
@@ -132,8 +147,6 @@ def _set_names(paths) -> list[str]:
 
 def _template(names, combine: str, weights=None):
     """The decision's shape before thresholds: one set, a mean fusion, or a union."""
-    from ..matching import Decision, Side, fusion_source, model_source
-
     if len(names) > 1 and combine == "mean":
         return Decision((Side(fusion_source(names, weights), 0.5),), "mean fusion")
     if len(names) > 1:
@@ -149,8 +162,6 @@ def _search_for(args, n_sets: int):
 
 
 def _tuned(args, names, vframe, vsets):
-    from ..matching import Pool, calibrated_weights, scores, search_weights, tune, tune_inb
-
     vpool = Pool(vframe["label_group"].to_numpy(), k=args.k, embeddings=dict(zip(names, vsets)), name="validation")
     min2 = args.min2 is not None or args.search_min2
     search = _search_for(args, len(names))
@@ -169,8 +180,6 @@ def _tuned(args, names, vframe, vsets):
 
 
 def _fixed(args, names):
-    from ..matching import Decision, Side, inb_source
-
     if args.threshold is None:
         raise ShopeeError("give --threshold (one per set for --combine union) or --search-threshold / --tune-split")
     d = _template(names, args.combine, float_list(args.weights))
@@ -181,7 +190,8 @@ def _fixed(args, names):
     d = Decision(tuple(Side(s.source, a, b) for s, a, b in zip(d.sides, t, t2)), d.name)
     if args.inb_iters:
         if d.is_union:
-            raise ShopeeError("INB applies to a single or mean-fused set, not to a union")
+            raise ShopeeError("a union's INB thresholds are searched side by side: give --tune-split or "
+                              "--search-threshold instead of fixed thresholds")
         if args.inb_threshold is None:
             raise ShopeeError("INB needs its own threshold (--inb-threshold)")
         side = d.sides[0]
@@ -191,9 +201,6 @@ def _fixed(args, names):
 
 
 def cmd_evaluate(args) -> int:
-    from ..io import atomic_write_json
-    from ..matching import Pool, predictions, scores
-
     frame = _read_pool(args.postings)
     sets = _load_sets(args.embeddings, len(frame), args.postings)
     names = _set_names(args.embeddings)
@@ -220,8 +227,6 @@ def cmd_evaluate(args) -> int:
     pool = Pool(frame["label_group"].to_numpy(), k=args.k, embeddings=dict(zip(names, sets)), name=args.split or "all")
     result = scores(pool, decision)
     if args.pool_sizes:
-        from ..matching import pool_size_curve
-
         try:
             sizes = None if args.pool_sizes == "auto" else [int(x) for x in args.pool_sizes.split(",") if x.strip()]
         except ValueError:
@@ -235,9 +240,6 @@ def cmd_evaluate(args) -> int:
     out = {**result, "split": args.split or "all", "k": args.k, "decision": decision.describe(), **out}
     atomic_write_json(args.json, out)
     if args.predictions:
-        from ..io import atomic_write_csv
-        from ..submission import predictions_frame
-
         atomic_write_csv(args.predictions, predictions_frame(frame["posting_id"].to_numpy(),
                                                             predictions(pool, decision)))
     print(f"f1={out['f1']:.6f} precision={out['precision']:.6f} recall={out['recall']:.6f} n={out['n']} -> {args.json}")

@@ -9,13 +9,22 @@ non-ASCII letters, so ``L\\xc3\\xa9ngket`` becomes ``lngket``; ``fold_accents=Tr
 keeps them as ``lengket``, an option for models outside the seed's recipes);
 :func:`display_title` is what the dashboard shows. The raw title is kept everywhere
 else (TF-IDF uses it as the seed did).
+
+:func:`study_clean_title` is the seed's own clean-up, quirks included, for its text recipes
+(spec ``title_decode: study``): Python's ``unicode_escape`` decode, which also turns ``\\\\``,
+``\\'`` and octal escapes into characters and reads ``\\xNN`` as Latin-1 (so UTF-8 runs, whole or
+truncated, become Latin-1 letters that the ASCII filter then drops), run a second time after
+that filter; a title that does not decode keeps what it had before the failing step.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Iterable
+import warnings
+from collections.abc import Iterable
+
+from ..errors import ShopeeError
 
 # Anything that looks like a literal escape sequence (used for counting).
 LITERAL_ESCAPE_RE = re.compile(r"\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[ntr])")
@@ -129,14 +138,42 @@ def clean_title(title: str, fold_accents: bool = False) -> str:
     return " ".join(text.lower().split())
 
 
-def title_cleaning(spec: dict, default: bool = True) -> bool | str:
-    """How a model spec wants its titles cleaned: False (raw), True (the seed's
-    :func:`clean_title`) or ``"fold"`` (clean_title with accent folding).
+def study_clean_title(title) -> str:
+    """The seed's text clean-up, step for step: the title's UTF-8 bytes decoded with
+    ``unicode_escape``, everything outside ASCII dropped, ``unicode_escape`` decoded once more,
+    lower-cased. A step that fails (a truncated ``\\x`` escape) leaves the title as it was
+    before that step, non-ASCII and Latin-1 letters included, as the seed's ``try: ... except:
+    pass`` at inference did (its training loop had no such guard: a train title that failed would
+    have stopped it). Whitespace and control characters are left to the tokenizer, as there.
+    """
+    text = title if isinstance(title, str) else ""
+    with warnings.catch_warnings():  # "invalid escape sequence" (\d, \R ...) stays literal, as it did
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            text = text.encode("utf-8").decode("unicode_escape")
+            text = text.encode("ascii", "ignore").decode("unicode_escape")
+        except UnicodeError:
+            pass
+    return text.lower()
 
-    Spec keys: ``clean_titles`` (bool, ``default`` when absent) and ``fold_accents``.
+
+TITLE_DECODES = ("utf8", "study")
+
+
+def title_cleaning(spec: dict, default: bool = True) -> bool | str:
+    """How a model spec wants its titles cleaned: False (raw), True (:func:`clean_title`),
+    ``"fold"`` (clean_title with accent folding) or ``"study"`` (:func:`study_clean_title`).
+
+    Spec keys: ``clean_titles`` (bool, ``default`` when absent), ``title_decode`` (``utf8``, the
+    default, or ``study``) and ``fold_accents``.
     """
     if not spec.get("clean_titles", default):
         return False
+    decode = spec.get("title_decode", "utf8")
+    if decode not in TITLE_DECODES:
+        raise ShopeeError(f"unknown title_decode {decode!r}; choose one of: {', '.join(TITLE_DECODES)}")
+    if decode == "study":
+        return "study"
     return "fold" if spec.get("fold_accents") else True
 
 
@@ -144,6 +181,8 @@ def prepare_title(title, cleaning: bool | str) -> str:
     """A title as a text model reads it under ``cleaning`` (see :func:`title_cleaning`)."""
     if not cleaning:
         return title if isinstance(title, str) else ""
+    if cleaning == "study":
+        return study_clean_title(title)
     return clean_title(title, fold_accents=cleaning == "fold")
 
 

@@ -12,8 +12,8 @@ are unit length by construction).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -108,7 +108,7 @@ class Embeddings:
 
     @classmethod
     def from_array(cls, array, name: str = "embeddings", normalise: bool = True,
-                   norms: np.ndarray | None = None) -> "Embeddings":
+                   norms: np.ndarray | None = None) -> Embeddings:
         """Validate one model's embeddings (dense or CSR) and L2-normalise them.
 
         ``norms``: the raw row lengths when ``array`` was stored normalised (a bundle's
@@ -150,11 +150,11 @@ class Embeddings:
             return self.blocks[0]
         return np.ascontiguousarray(np.hstack(self.blocks))
 
-    def take(self, rows) -> "Embeddings":
+    def take(self, rows) -> Embeddings:
         rows = np.asarray(rows)
         return Embeddings(tuple(b[rows] for b in self.blocks), None if self.norms is None else self.norms[rows])
 
-    def scaled(self, factor: float) -> "Embeddings":
+    def scaled(self, factor: float) -> Embeddings:
         return Embeddings(tuple(b * np.float32(factor) for b in self.blocks))
 
     def raw_weights(self) -> np.ndarray:

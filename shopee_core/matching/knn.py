@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import cached_property
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from ..errors import EmbeddingError
 from .embeddings import Embeddings
@@ -52,7 +53,12 @@ class Neighbors:
     def k(self) -> int:
         return self.idx.shape[1]
 
-    def restrict(self, rows) -> "Neighbors":
+    @property
+    def nbytes(self) -> int:
+        """The table and the derived arrays a threshold move computes from it (about as much again)."""
+        return int(self.idx.nbytes * 3)
+
+    def restrict(self, rows) -> Neighbors:
         """The table inside a sub-pool (``rows``, sorted pool indices; new indices are positions in
         ``rows``): each row keeps its candidates that are in the sub-pool, in order, padded with its
         own index at similarity -1 (never below a threshold). Exact for every row whose last stored
@@ -141,8 +147,6 @@ def _chunked_search(emb: Embeddings, k: int, chunk: int, progress: bool):
     sim = np.empty((n, k), dtype=np.float32)
     starts = range(0, n, chunk)
     if progress:
-        from tqdm.auto import tqdm
-
         starts = tqdm(starts, desc="kNN", unit="chunk", leave=False)
     for start in starts:
         stop = min(start + chunk, n)

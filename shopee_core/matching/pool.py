@@ -5,8 +5,9 @@ Retrieval and scoring happen inside one pool (a split, or a whole test file). A
 the models' embeddings and any stored neighbour tables, given as values or as
 zero-argument loaders so a bundle reads only what a page asks for. Every derived
 object (a fused set, a kNN table, an INB stage, a scorer, a merged union table) is
-computed once per source and kept in a memory-bounded LRU cache (cachetools, sized
-in bytes), so a threshold move never recomputes a table.
+computed once per source and kept in the pool's own bounded cache
+(:class:`~shopee_core.cache.Cache`, sized in bytes), so a threshold move never
+recomputes a table.
 
 The CLI builds a pool from embedding files, the bundle builder from freshly made
 embeddings, the dashboard from a bundle (overriding :meth:`Pool.canonical` so an
@@ -15,13 +16,12 @@ equal-weight fusion the bundle stores is read, not recomputed).
 
 from __future__ import annotations
 
-import threading
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import scipy.sparse as sp
-from cachetools import LRUCache
 
+from ..cache import Cache
 from ..errors import DecisionError
 from ..metrics import check_labels
 from . import inb as inb_mod
@@ -32,26 +32,6 @@ from .sources import check_source, describe_source, model_source
 from .union import PairTable
 
 DEFAULT_CACHE_BYTES = 384 * 2**20
-
-
-def nbytes(value) -> int:
-    """Approximate memory held by a cached value (arrays, tables, scorers, containers)."""
-    if isinstance(value, np.ndarray):
-        return value.nbytes
-    if sp.issparse(value):
-        return value.data.nbytes + value.indices.nbytes + value.indptr.nbytes
-    if isinstance(value, (Embeddings, PairTable)):
-        return value.nbytes
-    if isinstance(value, Neighbors):
-        return value.idx.nbytes * 3
-    if isinstance(value, Scorer):
-        return value.nb.idx.nbytes * 3
-    if isinstance(value, dict):
-        return sum(nbytes(v) for v in value.values()) + 64
-    if isinstance(value, (tuple, list)):
-        return sum(nbytes(v) for v in value) + 64
-    size = getattr(value, "nbytes", None)
-    return int(size) if isinstance(size, (int, np.integer)) else 256
 
 
 def merged_candidates(tables) -> np.ndarray:
@@ -84,15 +64,14 @@ class Pool:
     """One candidate pool. ``embeddings``: model id -> :class:`Embeddings` (or a loader);
     ``tables``: (model id, "base" | "inb") -> :class:`Neighbors` (or a loader);
     ``fusions``: model id -> (members, weights) for a model that is a mean fusion of
-    others and has no embeddings of its own. ``store_float16``: every table the pool
-    computes holds float16-rounded similarities, as a bundle stores them (the builder
-    tunes on exactly what the dashboard will read back)."""
+    others and has no embeddings of its own. Computed tables hold float32 similarities:
+    thresholds are searched on them whatever precision a bundle then stores (float16
+    rounding before an early-stopping scan moves tuned thresholds on small pools)."""
 
     def __init__(self, labels=None, *, k: int = DEFAULT_K, embeddings: Mapping | None = None,
                  tables: Mapping | None = None, fusions: Mapping | None = None, name: str = "pool",
-                 n: int | None = None, cache_bytes: int = DEFAULT_CACHE_BYTES, store_float16: bool = False):
+                 n: int | None = None, cache_bytes: int = DEFAULT_CACHE_BYTES):
         self.name, self.k = name, int(k)
-        self.store_float16 = store_float16
         if self.k < 1:
             raise DecisionError(f"k must be >= 1, got {k}")
         self._emb = dict(embeddings or {})
@@ -105,9 +84,7 @@ class Pool:
             if self._n is not None:
                 check_labels(self._labels, self._n)
             self._labels.flags.writeable = False
-        self._cache = LRUCache(maxsize=cache_bytes, getsizeof=nbytes)
-        self._lock = threading.RLock()
-        self._inflight: dict = {}
+        self._cache = Cache(cache_bytes)
 
     # ------------------------------------------------------------------ basics
     def __repr__(self) -> str:
@@ -124,43 +101,16 @@ class Pool:
         return self._labels is not None
 
     def cached(self, key, make: Callable):
-        """``make()`` once per key (values too large for the cache are returned, not kept). A key
-        another thread is making is waited for, not made twice (a page and a prefetch, or two
-        browser sessions, asking for the same table)."""
-        with self._lock:
-            try:
-                return self._cache[key]
-            except KeyError:
-                pass
-            busy = self._inflight.get(key)
-            if busy is None:
-                self._inflight[key] = threading.Event()
-        if busy is not None:
-            busy.wait()
-            with self._lock:
-                if key in self._cache:
-                    return self._cache[key]
-            return _readonly(make())  # the other thread failed, or its value did not fit the cache
-        try:
-            value = _readonly(make())
-            with self._lock:
-                try:
-                    self._cache[key] = value
-                except ValueError:  # larger than the whole cache
-                    pass
-        finally:
-            with self._lock:
-                self._inflight.pop(key).set()
-        return value
+        """``make()`` once per key, read-only (:class:`~shopee_core.cache.Cache`: a key another
+        thread is making — a page and a prefetch, or two browser sessions — is waited for)."""
+        return self._cache.get(key, lambda: _readonly(make()))
 
     def holds(self, key) -> bool:
         """Whether ``key`` is cached or being made by some thread right now."""
-        with self._lock:
-            return key in self._cache or key in self._inflight
+        return self._cache.holds(key)
 
     def clear(self) -> None:
-        with self._lock:
-            self._cache.clear()
+        self._cache.clear()
 
     def _load(self, store: dict, key):
         value = store[key]
@@ -221,25 +171,19 @@ class Pool:
             if key in self._tables:
                 return self.cached(("nb", source), lambda: self._load(self._tables, key))
             if source[2] == "base":
-                return self.cached(("nb", source), lambda: self._stored(knn(self.embeddings(source), self.k)))
+                return self.cached(("nb", source), lambda: knn(self.embeddings(source), self.k))
             raise DecisionError(f"{source[1]} has no INB table in {self.name}")
         if kind == "fusion":
             if source[2] == "candidates":
-                return self.cached(("nb", source), lambda: self._stored(self._candidate_fusion(source)))
-            return self.cached(("nb", source), lambda: self._stored(knn(self.embeddings(source), self.k)))
+                return self.cached(("nb", source), lambda: self._candidate_fusion(source))
+            return self.cached(("nb", source), lambda: knn(self.embeddings(source), self.k))
         return self._inb(source)[1]
-
-    def _stored(self, nb: Neighbors) -> Neighbors:
-        if not self.store_float16:
-            return nb
-        return Neighbors(nb.idx, nb.sim.astype(np.float16).astype(np.float32))
 
     def _inb(self, source):
         def make():
             _, base, iters, t, t2, vectors = source
-            emb, nb = inb_mod.iterate(self.embeddings(base), self.neighbors(base), t, t2, iters, self.k,
-                                      vectors=vectors)
-            return emb, self._stored(nb)
+            return inb_mod.iterate(self.embeddings(base), self.neighbors(base), t, t2, iters, self.k,
+                                   vectors=vectors)
         return self.cached(("inb", self.canonical(source)), make)
 
     def candidate_sims(self, members) -> tuple[np.ndarray, np.ndarray]:

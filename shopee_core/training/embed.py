@@ -2,8 +2,10 @@
 (:func:`embed_untrained`: zero-shot encoders here, the baselines via :mod:`shopee_core.models.embedders`).
 
 The seed's head-output embedding of a CurricularFace recipe moves the head's buffer t batch by
-batch; :func:`embed_run` then embeds each split on its own, in catalog order, starting from the
-checkpoint's t (the seed embedded each split separately from its loaded checkpoint).
+batch, and the seed embedded valid and then test with one loaded model, so test started from the
+t valid left (spec ``curricular_t: carry``; ``reset``: every split from the checkpoint's t). Its
+text inference chunked each split on its own (``embed_chunks: study``). :func:`embed_run` then
+embeds split by split, valid first, in catalog order within each.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from pathlib import Path
 import numpy as np
 
 from ..data import attach_splits, load_catalog, load_or_create_folds
-from ..data.folds import SPLITS
 from ..errors import ShopeeError
 from ..io import load_npy
 from ..models.embedders import BASELINE_KINDS, embed_baseline
@@ -46,6 +47,38 @@ def _device(device: str | None):
     return dev
 
 
+CURRICULAR_T = ("carry", "reset")
+SPLIT_ORDER = ("valid", "test", "train")  # the seed's order; train (not embedded by the seed) last
+
+
+def by_split(model: MatchModel, spec: dict, split_of: np.ndarray, rows: np.ndarray, embed) -> np.ndarray:
+    """Embeddings of ``rows`` made split by split (``embed(part)`` per split's rows, in row order),
+    valid, test, then train. A CurricularFace head embedding starts valid from the checkpoint's t and
+    carries t on into test (``curricular_t: carry``) or starts every split from it (``reset``); train
+    always starts from it. With carry, test asked for alone still follows an (unreturned) valid pass."""
+    carry = spec.get("curricular_t", "reset")
+    if carry not in CURRICULAR_T:
+        raise ShopeeError(f"unknown curricular_t {carry!r}; choose one of: {', '.join(CURRICULAR_T)}")
+    stateful = model.stateful_embedding
+    start = model.head.t.detach().clone() if stateful else None
+    names = split_of[rows]
+    parts = {}
+    for name in SPLIT_ORDER:
+        part = rows[names == name]
+        if stateful and not (carry == "carry" and name == "test"):
+            model.head.t.copy_(start)
+        if stateful and carry == "carry" and name == "valid" and not len(part) and (names == "test").any():
+            embed(np.flatnonzero(split_of == "valid"))  # moves t as the seed's valid pass did
+        if len(part):
+            parts[name] = (part, embed(part))
+    if stateful:
+        model.head.t.copy_(start)
+    out = np.empty((len(rows), next(iter(parts.values()))[1].shape[1]), dtype=np.float32)
+    for part, x in parts.values():  # rows ascend, so searchsorted finds each part's places
+        out[np.searchsorted(rows, part)] = x
+    return out
+
+
 def embed_run(run_dir, data_dir, split: str | None = None, device: str | None = None, progress: bool = True,
               workers: int | None = None, features_dir=None) -> tuple[np.ndarray, np.ndarray]:
     """Embeddings of a catalog by a trained run: (float32 rows, row indices in train.csv order).
@@ -57,7 +90,8 @@ def embed_run(run_dir, data_dir, split: str | None = None, device: str | None = 
         catalog = load_catalog(data_dir, check_images=model.modality == "image")
         frame = catalog.frame
         rows = np.arange(len(frame))
-        if split is not None or model.stateful_embedding:
+        per_split = model.stateful_embedding or entry.spec.get("embed_chunks") == "study"
+        if split is not None or per_split:
             frame = attach_splits(frame, load_or_create_folds(data_dir, frame))
         if split is not None:
             rows = np.flatnonzero(frame["split"].to_numpy() == split)
@@ -68,20 +102,12 @@ def embed_run(run_dir, data_dir, split: str | None = None, device: str | None = 
         if model.modality == "features":
             feats = pooled_features(entry.spec, catalog, frame, features_dir or Path(run_dir) / "features", dev,
                                     workers, progress)
-        if not model.stateful_embedding:
+        if not per_split:
             return embed_rows(model, entry.spec, frame, catalog, rows, dev, workers, progress, desc, feats), rows
-        start = model.head.t.detach().clone()
-        parts = {}
-        for name in SPLITS:
-            part = rows[frame["split"].to_numpy()[rows] == name]
-            if len(part):
-                model.head.t.copy_(start)
-                parts[name] = (part, embed_rows(model, entry.spec, frame, catalog, part, dev, workers, progress,
-                                                f"{desc} ({name})", feats))
-        out = np.empty((len(rows), next(iter(parts.values()))[1].shape[1]), dtype=np.float32)
-        for part, x in parts.values():  # rows ascend, so searchsorted finds each part's places
-            out[np.searchsorted(rows, part)] = x
-        return out, rows
+        split_of = frame["split"].to_numpy()
+        return by_split(model, entry.spec, split_of, rows, lambda part: embed_rows(
+            model, entry.spec, frame, catalog, part, dev, workers, progress,
+            f"{desc} ({split_of[part[0]]})", feats)), rows
 
 
 def embed_untrained(entry: ModelEntry, catalog, frame, progress: bool = True, device: str | None = None,

@@ -2,19 +2,23 @@
 
 Inference runs at the recipe's precision (spec ``precision``, as far as the device can) and in
 the loader's order; ``embedding: head`` of a CurricularFace recipe moves the head's buffer t
-batch by batch, as the seed's did.
+batch by batch, as the seed's did. Batches are ``embed_batch_size`` rows in order; with
+``embed_chunks: study`` (the seed's text inference) one more batch re-embeds the last
+``embed_batch_size`` rows, whose results replace the first ones (``list(range(0, n, 32)) + [n - 32]``).
 """
 
 from __future__ import annotations
 
 import os
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
 
 from ..data.text import title_cleaning
+from ..errors import ShopeeError
 from ..models.image import image_transforms
 from .data import FeaturePostings, ImagePostings, TitleCollate, TitlePostings, collate_features, collate_images
 from .model import MatchModel
@@ -38,8 +42,21 @@ def to_device(inputs: dict, device: torch.device, channels_last: bool) -> dict:
     return out
 
 
+EMBED_CHUNKS = ("plain", "study")
+
+
+def chunks(n: int, size: int, how: str = "plain") -> list[list[int]]:
+    """Row batches of an embedding pass: ``size`` rows in order; ``study`` adds the seed's extra
+    last chunk, the final ``size`` rows (all rows when there are fewer)."""
+    if how not in EMBED_CHUNKS:
+        raise ShopeeError(f"unknown embed_chunks {how!r}; choose one of: {', '.join(EMBED_CHUNKS)}")
+    starts = list(range(0, n, size)) + ([n - size] if how == "study" and n else [])
+    return [list(range(max(i, 0), min(i + size, n))) for i in starts]
+
+
 def make_loader(model: MatchModel, spec: dict, *, paths=None, titles=None, features=None, labels=None, train: bool,
-                batch_size: int, workers: int | None = None, sampler=None, generator=None) -> DataLoader:
+                batch_size: int, workers: int | None = None, sampler=None, generator=None,
+                batch_sampler=None) -> DataLoader:
     workers = default_workers() if workers is None else workers
     if model.modality == "features":
         ds, collate, workers = FeaturePostings(features, labels), collate_features, 0
@@ -49,6 +66,9 @@ def make_loader(model: MatchModel, spec: dict, *, paths=None, titles=None, featu
         ds, collate = ImagePostings(paths, labels, tf), collate_images
     else:
         ds, collate = TitlePostings(titles, labels), TitleCollate(model.encoder.tokenize, title_cleaning(spec))
+    if batch_sampler is not None:  # inference batches given row by row
+        return DataLoader(ds, batch_sampler=batch_sampler, num_workers=workers, collate_fn=collate,
+                          persistent_workers=False, pin_memory=torch.cuda.is_available())
     return DataLoader(ds, batch_size=batch_size, shuffle=train and sampler is None, sampler=sampler,
                       num_workers=workers, collate_fn=collate, drop_last=train and len(ds) > batch_size,
                       persistent_workers=False, pin_memory=torch.cuda.is_available(), generator=generator)
@@ -60,7 +80,7 @@ def embed_postings(model: MatchModel, spec: dict, *, paths: Sequence | None = No
                    batch_size: int | None = None, workers: int | None = None, progress: bool = False,
                    desc: str = "embed") -> np.ndarray:
     """One float32 row per path, title or feature row; ``batch_size`` None: the spec's
-    ``embed_batch_size`` (else 64)."""
+    ``embed_batch_size`` (else 64); batches as the spec's ``embed_chunks`` (:func:`chunks`)."""
     device = device or pick_device()
     batch_size = int(batch_size or spec.get("embed_batch_size", 64))
     precision = effective_precision(spec.get("precision", "fp32"), device)
@@ -68,21 +88,24 @@ def embed_postings(model: MatchModel, spec: dict, *, paths: Sequence | None = No
     model.eval().to(device)
     if channels_last:
         model.to(memory_format=torch.channels_last)
+    n = len(next(x for x in (paths, titles, features) if x is not None))
+    batches = chunks(n, batch_size, spec.get("embed_chunks", "plain"))
     loader = make_loader(model, spec, paths=paths, titles=titles, features=features, train=False,
-                         batch_size=batch_size, workers=workers)
+                         batch_size=batch_size, workers=workers, batch_sampler=batches)
     it = loader
     if progress:
-        from tqdm.auto import tqdm
-
         it = tqdm(loader, desc=desc, unit="batch", leave=False)
-    out = []
-    for inputs, _ in it:
+    out = None
+    for rows, (inputs, _) in zip(batches, it):
         raise_if_terminated()
         with autocast(precision, device):
             z = model.embed(to_device(inputs, device, channels_last))
-        out.append(z.float().cpu().numpy())
+        z = z.float().cpu().numpy()
+        if out is None:
+            out = np.empty((n, z.shape[1]), dtype=np.float32)
+        out[rows] = z  # a re-embedded row takes its last batch's value, as the seed's slice assignment did
     raise_if_terminated()
-    return np.concatenate(out, axis=0) if out else np.zeros((0, 0), dtype=np.float32)
+    return out if out is not None else np.zeros((0, 0), dtype=np.float32)
 
 
 def embed_rows(model: MatchModel, spec: dict, frame, catalog, rows: np.ndarray, device, workers=None,

@@ -132,4 +132,4 @@ def _head(spec: dict, in_features: int | None, n_classes: int | None):
     if in_features is None or not n_classes:
         return None
     return create_head(spec["loss"], in_features, n_classes, s=spec.get("scale", 30.0), m=spec["margin"],
-                       init=spec.get("head_init"))
+                       init=spec.get("head_init"), cosine=spec.get("head_cosine", "fp32"))

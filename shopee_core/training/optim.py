@@ -9,8 +9,11 @@ Optimisers (``optimizer.name``):
   rectification threshold, GC before the moments, a slow-weight pull every k steps. One
   difference of timm's Lookahead is undone by :class:`RangerLookahead`: timm creates the slow
   weights at step k from the weights of that moment, Ranger from the weights before step 1.
-- ``sam_adamw``: SAM (Foret et al. 2021, ``rho``) around torch's AdamW; transformers' AdamW of
-  2021 (``correct_bias=True``), which the seed used, computes the same update.
+- ``sam_adamw``: SAM (Foret et al. 2021, ``rho``) around an AdamW: ``adamw: transformers_2021``
+  (:class:`AdamW2021`, the seed's: transformers' class of 2021, eps added to sqrt(v) before the
+  bias correction folds into the step size) or ``torch`` (torch.optim.AdamW, eps added to the
+  bias-corrected sqrt(v̂), Kingma & Ba's form). The two differ where sqrt(v) is near eps: with
+  the seed's eps 1e-6 and gradients near 1e-6 the first update differs by an order of magnitude.
 
 Schedules (``lr_schedule.kind``), all torch LR schedulers:
 
@@ -24,7 +27,7 @@ Schedules (``lr_schedule.kind``), all torch LR schedulers:
   GradualWarmupSchedulerV2 + CosineAnnealingLR; ``eta_min`` is absolute, as in torch, so
   a group at 2x ends at the same floor).
 - ``warmup_cosine_steps``: per batch, linear warm-up over ``warmup_ratio`` of all steps, then
-  cosine to 0 (the project's earlier text schedule, kept by the demo profile).
+  cosine to 0 (the demo profile's text schedule).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from torch import nn
 from ..errors import ShopeeError
 
 OPTIMIZERS = ("ranger", "sam_adamw", "adamw")
+ADAMWS = ("torch", "transformers_2021")
 SCHEDULES = ("shopee", "warmup_cosine_epochs", "warmup_cosine_steps")
 GC_MODES = ("conv_fc", "none")
 
@@ -82,6 +86,57 @@ def ranger(params, lr: float, betas=(0.95, 0.999), eps: float = 1e-5, weight_dec
     opt = RangerLookahead(inner, alpha=alpha, k=k)
     opt.gradient_centralization = gc
     return opt
+
+
+class AdamW2021(torch.optim.Optimizer):
+    """transformers' ``AdamW`` as of 2021 (``correct_bias=True``), the seed's text optimiser.
+
+    Per parameter, at step t with gradient g::
+
+        m = b1·m + (1 - b1)·g
+        v = b2·v + (1 - b2)·g²
+        step_size = lr · sqrt(1 - b2^t) / (1 - b1^t)
+        p = p - step_size · m / (sqrt(v) + eps)
+        p = p - lr · wd · p                  (decoupled decay, after the update)
+
+    torch's AdamW divides by ``sqrt(v) / sqrt(1 - b2^t) + eps`` instead: the same update with eps
+    scaled by sqrt(1 - b2^t) (at t = 1 with b2 = 0.999, eps counts 31.6× more here).
+    """
+
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-6, weight_decay: float = 0.0):
+        if lr < 0 or eps < 0 or weight_decay < 0 or not all(0.0 <= b < 1.0 for b in betas):
+            raise ValueError(f"AdamW2021: invalid lr {lr}, betas {betas}, eps {eps} or weight_decay {weight_decay}")
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay))
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            b1, b2 = group["betas"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if p.grad.is_sparse:
+                    raise RuntimeError("AdamW2021 does not support sparse gradients")
+                state = self.state[p]
+                if not state:
+                    state["step"] = 0
+                    state["exp_avg"] = torch.zeros_like(p)
+                    state["exp_avg_sq"] = torch.zeros_like(p)
+                m, v = state["exp_avg"], state["exp_avg_sq"]
+                state["step"] += 1
+                g = p.grad
+                m.mul_(b1).add_(g, alpha=1.0 - b1)
+                v.mul_(b2).addcmul_(g, g, value=1.0 - b2)
+                denom = v.sqrt().add_(group["eps"])
+                step_size = group["lr"] * math.sqrt(1.0 - b2 ** state["step"]) / (1.0 - b1 ** state["step"])
+                p.addcdiv_(m, denom, value=-step_size)
+                if group["weight_decay"] > 0.0:
+                    p.add_(p, alpha=-group["lr"] * group["weight_decay"])
+        return loss
 
 
 class SAM(torch.optim.Optimizer):
@@ -242,7 +297,11 @@ def build_optimizer(spec: dict, model: nn.Module):
                       alpha=o["lookahead_alpha"], k=int(o["lookahead_k"]), gc=o.get("gc", "conv_fc"))
     if name == "adamw":  # plain AdamW (the frozen stand-ins' neck + head)
         return torch.optim.AdamW(groups, lr=lr, betas=tuple(o["betas"]), eps=o["eps"], weight_decay=o["weight_decay"])
-    return SAM(groups, torch.optim.AdamW, rho=o["rho"], lr=lr, betas=tuple(o["betas"]), eps=o["eps"],
+    adamw = o.get("adamw", "torch")
+    if adamw not in ADAMWS:
+        raise ShopeeError(f"unknown optimizer.adamw {adamw!r}; choose one of: {', '.join(ADAMWS)}")
+    base = AdamW2021 if adamw == "transformers_2021" else torch.optim.AdamW
+    return SAM(groups, base, rho=o["rho"], lr=lr, betas=tuple(o["betas"]), eps=o["eps"],
                weight_decay=o["weight_decay"])
 
 

@@ -1,7 +1,9 @@
 """How a run executes: numeric precision, seeds and determinism flags, and SIGTERM.
 
-- Precision (spec ``precision``): ``fp32`` (no autocast), ``fp16`` autocast with a GradScaler,
-  ``bf16`` autocast (no scaling needed). A device that cannot do the requested one natively
+- Precision (spec ``precision``): ``fp32`` (no autocast), ``fp16`` autocast with a GradScaler
+  (spec ``loss_scaling``; the seed's text runs created one under SAM and never used it:
+  ``loss_scaling: false`` is fp16 autocast with unscaled gradients), ``bf16`` autocast (no scaling
+  needed). A device that cannot do the requested one natively
   (fp16 or bf16 on a CPU without AMX-FP16 / AVX512-BF16, bf16 on an old GPU) runs fp32; the
   run records what it really used (:func:`effective_precision`).
 - Seeds: python ``random``, numpy and torch (all devices) from one number, and cuDNN's
@@ -56,9 +58,15 @@ def autocast(precision: str, device: torch.device):
     return torch.autocast(device.type, dtype=_DTYPES[precision])
 
 
-def grad_scaler(precision: str, device: torch.device):
-    """A GradScaler for fp16 (gradients underflow without one), else None."""
-    return torch.amp.GradScaler(device.type) if precision == "fp16" else None
+def scales_loss(precision: str, loss_scaling: bool = True) -> bool:
+    """Whether a run at ``precision`` scales its loss: fp16 unless ``loss_scaling`` is off."""
+    return precision == "fp16" and bool(loss_scaling)
+
+
+def grad_scaler(precision: str, device: torch.device, loss_scaling: bool = True):
+    """A GradScaler for fp16 (small gradients underflow without one) unless ``loss_scaling`` is off,
+    else None."""
+    return torch.amp.GradScaler(device.type) if scales_loss(precision, loss_scaling) else None
 
 
 def seed_everything(seed: int, deterministic: bool, benchmark: bool) -> None:

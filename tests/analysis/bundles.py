@@ -29,7 +29,7 @@ def tiny_bundle(tmp_path_factory) -> Path:
     extra = [ModelEntry(FUSION, "TF-IDF + pHash (mean of cosine similarities)", "fusion", None, "smoke", "combo",
                         {**spec, "combine": "mean"}),
              ModelEntry(UNION, "TF-IDF ∪ pHash (union of predicted sets)", "fusion", None, "smoke", "combo",
-                        {**spec, "combine": "union"})]
+                        {**spec, "combine": "union", "union_inb": True})]  # INB rows as the seed's 14 and 15
     for e in extra:
         register(e)
     try:

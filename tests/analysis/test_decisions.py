@@ -7,10 +7,11 @@ import pytest
 from shopee_core.analysis import decisions as D
 from shopee_core.analysis import plane as P
 from shopee_core.bundle import Bundle
+from shopee_core.errors import ShopeeError
 from shopee_core.matching import Embeddings, Neighbors, fuse, knn, predict, union
 from shopee_core.matching import inb as inb_mod
-from shopee_core.matching.union import PairTable
 from shopee_core.matching.reference import naive_f1, naive_predict
+from shopee_core.matching.union import PairTable
 from shopee_core.metrics import row_scores, score
 
 from .bundles import FUSION, INB3, UNION, tiny_bundle
@@ -189,8 +190,8 @@ def test_inb_iterations(bundle):
     x = Embeddings.from_array(bundle.embeddings("tfidf")[rows], "tfidf")
     _, nb = inb_mod.iterate(x, bundle.neighbors("tfidf", "valid"), th["t"], th["t2"], 2, bundle.k)
     close(D.scores(bundle, two, "valid"), score(predict(nb, 0.3, 0.5), D.labels(bundle, "valid")))
-    with pytest.raises(D.DecisionError):
-        D.decision(bundle, UNION, inb=1)
+    with pytest.raises(D.DecisionError):  # a union has INB only as stored (its sides' own INB tables)
+        D.decision(bundle, UNION, inb=2)
 
 
 # ------------------------------------------------------------------ plane, sizes, export
@@ -263,10 +264,10 @@ def _memory_bundle(tables, labels):
                              "split": "test", "image_phash": "0", "thumb": "t.jpg"})
     models = [{"id": f"m{i}", "label": "", "family": "image", "recipe": None, "kind": "image", "spec": {},
                "thresholds": {"t": 0.5, "t2": 0.6, "inb_t": None, "inb_t2": None, "inb_iters": 0},
-               "metrics": {}, "files": {"neighbors": {}}, "query": False} for i in range(len(tables))]
+               "metrics": {}, "files": {"neighbors": {"path": "in-memory"}}, "query": False} for i in range(len(tables))]
     b = Bundle(Path("/nonexistent"), {"k": tables[0].k, "models": models}, postings)
     for i, nb in enumerate(tables):
-        b._cache[("nb", f"m{i}", "test", "base")] = nb
+        b.cached(("nb", f"m{i}", "test", "base"), lambda nb=nb: nb)
     return b
 
 
@@ -305,3 +306,21 @@ def test_a_fusion_weaker_than_its_best_member_is_named(bundle):
             assert weak is None
     assert D.weaker_than_a_member(bundle, D.decision(bundle, "tfidf")) is None  # not a fusion
     assert D.weaker_than_a_member(bundle, D.decision(bundle, UNION)) is None
+
+
+@pytest.mark.parametrize("split", SPLITS)
+def test_a_unions_inb_unites_its_sides_own_inb_tables(bundle, split):
+    """Issue 21, point 9: the union's INB row (the seed's 14 and 15) is each side on its own stored INB
+    table at its own re-searched T′, T2′ - predicted here with plain sets from the files."""
+    s = D.model_setting(bundle, UNION)
+    assert s["has_inb"] and [x["model"] for x in s["inb_sides"]] == ["tfidf", "phash"]
+    for x in s["inb_sides"]:
+        th = bundle.model(x["model"])["thresholds"]
+        assert (x["t"], x["t2"]) == (th["inb_t"], th["inb_t2"])
+    labels = D.labels(bundle, split)
+    want = union(*(predict(bundle.neighbors(x["model"], split, "inb"), x["t"], x["t2"]) for x in s["inb_sides"]))
+    got = D.scores(bundle, UNION, split, inb=1)
+    close(got, score(want, labels))
+    assert got["f1"] == pytest.approx(bundle.model(UNION)["metrics"][split]["inb"]["f1"], abs=1e-6)
+    with pytest.raises(ShopeeError, match="inb=1"):
+        D.decision(bundle, UNION, inb=2)

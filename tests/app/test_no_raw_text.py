@@ -58,7 +58,7 @@ PLOTLY_CATEGORIES = {"x", "y"}  # checked when written out in the call (lists, f
 class Scope:
     assigns: dict[str, list[ast.AST]] = field(default_factory=dict)
     params: set[str] = field(default_factory=set)
-    parent: "Scope | None" = None
+    parent: Scope | None = None
     fn: ast.FunctionDef | None = None  # a function the visitor walks: its parameters become call-site checks
 
 

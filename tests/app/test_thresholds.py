@@ -4,7 +4,6 @@ import pytest
 
 from shopee_core.analysis import decisions as D
 from shopee_core.analysis import plane as P
-
 from tests.analysis.bundles import FUSION, INB3, UNION, metric, open_page
 
 PAGE = "app_pages/thresholds.py"
@@ -113,6 +112,16 @@ def test_inb_only_entry_and_custom_modes(path, bundle, monkeypatch):
     at.button(key="th-best").click().run()
     assert not at.exception, [e.value for e in at.exception]
     check(at, bundle, D.tuned(bundle, tuned), tuned)
+
+
+def test_a_union_with_inb_moves_each_sides_inb_thresholds(path, bundle, monkeypatch):
+    at = open_page(PAGE, path, monkeypatch, models=[UNION])
+    at.toggle(key=f"th-m-{UNION}-inb").set_value(True).run()
+    assert not at.exception, [e.value for e in at.exception]
+    tuned = D.decision(bundle, UNION, inb=1)
+    check(at, bundle, tuned, tuned)
+    at.slider(key=f"th-m-{UNION}-inb-t-0").set_value(0.2).run()
+    check(at, bundle, tuned.with_side(0, t=0.2), tuned)
 
 
 def test_joint_union_tuning_calibration_and_the_weak_fusion_warning(path, bundle, monkeypatch):

@@ -12,3 +12,14 @@ def small_bundle(tmp_path_factory):
     write_tiny_catalog(root / "cat", n_groups=40)
     build("smoke", root / "cat", root / "bundle", only=["tfidf", "phash"], umap=False)
     return root / "bundle"
+
+
+@pytest.fixture(scope="session")
+def small_bundle_f16(tmp_path_factory):
+    """The small bundle stored lean: float16 rows and similarities (as the demo bundle)."""
+    from tests.conftest import write_tiny_catalog
+
+    root = tmp_path_factory.mktemp("small16")
+    write_tiny_catalog(root / "cat", n_groups=40)
+    build("smoke", root / "cat", root / "bundle", only=["tfidf", "phash"], umap=False, storage="float16")
+    return root / "bundle"

@@ -11,6 +11,7 @@ from shopee_core.bundle.builder import build
 from shopee_core.bundle.cache import spec_hash
 from shopee_core.data.demo import generate_catalog
 from shopee_core.models import list_models
+from tests.bundle.float16_flip import flip_rows
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +102,7 @@ def test_seed18_plans_then_fails_fast_naming_every_missing_weight(tiny_catalog, 
     msg = str(exc.value)
     for model in ("resnet50", "eca_nfnet_l0", "bert_multilingual", "xlmr_paraphrase"):
         assert f"{model}:" in msg
+    assert "timm:resnet50.ram_in1k" in msg and "resnext50_32x4d_ra-d733960d.pth" in msg  # the pinned 2021 tags
     assert not (tmp_path / "bundle").exists()
 
 
@@ -115,3 +117,76 @@ def test_tfidf_units_ships_a_query_vectorizer_fitted_with_its_option(smoke):
     for r in range(3):  # a posting's own title lands on its own row
         sims = q.query_similarities(b, "tfidf_units", "test", title=b.postings["title"].iat[rows[r]])
         assert sims[r] == pytest.approx(1.0, abs=1e-5)
+
+
+# ------------------------------------------------------------------ issue 21, point 2: float32 tuning
+def test_thresholds_and_metrics_come_from_float32_whatever_the_bundle_stores(tmp_path):
+    from shopee_core.bundle.builder import shown_pools, table_model
+
+    labels = np.repeat(np.arange(6), 2)
+    split_rows = {"valid": np.arange(6), "test": np.arange(6, 12)}
+    x, _ = flip_rows(labels, split_rows["valid"])
+    pools = shown_pools({s: labels[r] for s, r in split_rows.items()}, split_rows, {"m": x}, {"m": None}, k=6)
+    for dtype in ("float16", "float32"):
+        (tmp_path / dtype).mkdir()
+        _, th, metrics, files = table_model(pools, split_rows, tmp_path / dtype, "m", search="full", inb_iters=0,
+                                            storage=x, umap=False, dtype=dtype)
+        # by hand (tests/bundle/float16_flip.py): F1 first rises at T = 0.305 on float32 (0.300 on float16)
+        assert (th["t"], th["t2"]) == (0.305, 0.305), dtype
+        # valid: the pair's two rows F1 1, the other four alone in groups of two, F1 2/3 each
+        assert metrics["valid"]["base"]["f1"] == pytest.approx((2 + 4 * 2 / 3) / 6)
+        stored = np.load(tmp_path / dtype / files["neighbors"])
+        assert stored["valid_sim"].dtype == np.dtype(dtype)
+        assert np.load(tmp_path / dtype / files["embeddings"]).dtype == np.dtype(dtype)
+
+
+def test_a_lean_float16_bundle_reads_back_with_float32_metrics(small_bundle_f16):
+    from shopee_core.analysis import decisions as D
+
+    b = check_bundle(small_bundle_f16)
+    assert b.manifest["storage"] == "float16"
+    assert b.embeddings("phash").dtype == np.float16
+    assert np.load(b.file("tfidf", "neighbors"))["test_sim"].dtype == np.float16
+    for m in b.models:  # the dashboard recomputes from float16 tables: the float32 numbers within rounding
+        got = D.scores(b, m["id"], "test")["f1"]
+        assert got == pytest.approx(m["metrics"]["test"]["min2"]["f1"], abs=0.02)
+
+
+def test_profiles_store_float32_except_the_lean_demo():
+    from shopee_core.bundle.builder import PROFILE_STORAGE, storage_of
+
+    assert storage_of("seed18", None) == "float32" and storage_of("demo", None) == "float16"
+    assert storage_of("demo", "float32") == "float32" and set(PROFILE_STORAGE.values()) == {"float32", "float16"}
+    from shopee_core.errors import ShopeeError
+
+    with pytest.raises(ShopeeError, match="--storage"):
+        storage_of("seed18", "bfloat16")
+
+
+# ------------------------------------------------------------------ issue 21, point 9: union INB
+def test_unions_14_and_15_have_inb_rows_each_side_blended_and_re_searched_alone(smoke):
+    from shopee_core.analysis import decisions as D
+    from shopee_core.analysis.leaderboard import leaderboard
+    from shopee_core.matching import predict, union
+    from shopee_core.metrics import score
+
+    root, manifest = smoke
+    b = check_bundle(root / "bundle")
+    assert b.manifest["storage"] == "float32"
+    by_id = {m["id"]: m for m in manifest["models"]}
+    for uid, sides in (("tfidf_union_resnet50", ["tfidf", "resnet50"]),
+                       ("sbert_union_nfnet", ["xlmr_paraphrase", "eca_nfnet_l0"])):
+        th = by_id[uid]["thresholds"]
+        assert [s["model"] for s in th["inb_sides"]] == sides and th["inb_iters"] == 1
+        for s in th["inb_sides"]:  # each side at the T′, T2′ its own INB row was re-searched to
+            own = by_id[s["model"]]["thresholds"]
+            assert (s["t"], s["t2"]) == (own["inb_t"], own["inb_t2"])
+        for split in ("valid", "test"):
+            labels = D.labels(b, split)
+            want = union(*(predict(b.neighbors(s["model"], split, "inb"), s["t"], s["t2"]) for s in th["inb_sides"]))
+            assert by_id[uid]["metrics"][split]["inb"]["f1"] == pytest.approx(score(want, labels)["f1"], abs=1e-6)
+    assert "inb" not in by_id["image_union_text"]["metrics"]["test"]  # the seed's files have none for 18
+    board = leaderboard(b, "test").set_index("id")
+    assert board.at["tfidf_union_resnet50", "f1_inb"] == pytest.approx(
+        by_id["tfidf_union_resnet50"]["metrics"]["test"]["inb"]["f1"])
+    assert board.at["tfidf_union_resnet50", "inb_t"].count(" / ") == 1

@@ -96,9 +96,26 @@ def test_nan_embeddings(bundle):
 
 def test_unnormalised_embeddings(bundle):
     rel = "models/phash/embeddings.npy"
-    np.save(bundle / rel, (np.load(bundle / rel).astype(np.float32) * 3).astype(np.float16))
+    x = np.load(bundle / rel)
+    np.save(bundle / rel, (x.astype(np.float32) * 3).astype(x.dtype))
     reseal(bundle, rel)
     with pytest.raises(BundleError, match="L2-normalised"):
+        check_bundle(bundle)
+
+
+@pytest.mark.parametrize("rel", ["models/phash/embeddings.npy", "models/phash/neighbors.npz"])
+def test_arrays_must_be_stored_as_the_manifest_says(bundle, rel):
+    import json
+
+    storage = json.loads((bundle / "manifest.json").read_text()).get("storage", "float16")
+    other = np.float16 if storage == "float32" else np.float32
+    if rel.endswith(".npy"):
+        np.save(bundle / rel, np.load(bundle / rel).astype(other))
+    else:
+        z = dict(np.load(bundle / rel))
+        np.savez(bundle / rel, **{k: v.astype(other) if k.endswith("_sim") else v for k, v in z.items()})
+    reseal(bundle, rel)
+    with pytest.raises(BundleError, match="storage"):
         check_bundle(bundle)
 
 

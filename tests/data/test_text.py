@@ -94,3 +94,50 @@ def test_display_title_decodes_and_keeps_case_and_accents():
     assert display_title("Sambal L\\xc3\\xa9ngket \\xe2\\x9c\\xa8\\nPEDAS") == "Sambal Léngket ✨ PEDAS"
     assert display_title("plain  title ") == "plain title"
     assert display_title(float("nan")) == "" and display_title(None) == ""
+
+
+# Issue 21, point 7: the seed's clean-up, each expected output worked out by hand from its two lines
+#   title = title.encode('utf-8').decode('unicode_escape')
+#   title = title.encode('ascii', 'ignore').decode('unicode_escape')
+# (inside try/except at inference: a failing step keeps what the title was before it) and .lower().
+STUDY_TITLES = [
+    ("Kaos Polos", "kaos polos"),
+    # \xNN read as Latin-1 letters (Ã, ©), which the ASCII filter drops
+    ("L\\xc3\\xa9ngket", "lngket"),
+    # \\ is one backslash after the first pass; the second pass leaves the invalid \R as it is
+    ("Tas\\\\Ransel", "tas\\ransel"),
+    ("Sepatu Pria\\'s", "sepatu pria's"),  # \' is a quote
+    ("Ukuran 40\\101", "ukuran 40a"),  # octal 101 is "A"
+    # a truncated UTF-8 run (e2 80 of a 3-byte character) is dropped with the rest; the space stays
+    ("Botol \\xe2\\x80", "botol "),
+    # the second pass decodes what the first one unescaped, after the ASCII filter: é survives
+    ("Promo \\\\u00e9", "promo é"),
+    ("Harga \\\\x41", "harga a"),
+    # first pass fails (truncated \x): the raw title, non-ASCII included, lower-cased
+    ("Kabel L\u00e9ngket \\x4", "kabel léngket \\x4"),
+    # second pass fails: the first pass's output, Latin-1 reading of é's UTF-8 bytes included
+    ("Harga \u00e9 \\\\x4", "harga \u00e3\u00a9 \\x4"),
+    ("Kaos\\nPolos", "kaos\npolos"),  # \n becomes a newline, left to the tokenizer
+    # real non-ASCII: its UTF-8 bytes become Latin-1 letters, then dropped (the trailing space stays)
+    ("L\u00e9ngket \u2728", "lngket "),
+]
+
+
+@pytest.mark.parametrize("title,want", STUDY_TITLES)
+def test_study_clean_title_is_the_seeds_code_path(title, want):
+    from shopee_core.data.text import prepare_title, study_clean_title
+
+    assert study_clean_title(title) == want
+    assert prepare_title(title, "study") == want
+
+
+def test_seed18_text_recipes_clean_titles_the_seeds_way_and_tuned_the_projects():
+    from shopee_core.data.text import clean_title, title_cleaning
+    from shopee_core.models import get
+
+    assert title_cleaning(get("xlmr_paraphrase", "seed18").spec) == "study"
+    assert title_cleaning(get("xlmr_paraphrase", "tuned").spec) is True
+    assert title_cleaning(get("xlmr_paraphrase", "demo").spec) is True
+    # where they differ: the project decodes UTF-8 runs and keeps what does not decode
+    assert clean_title("Botol \\xe2\\x80") == "botol \\xe2\\x80"
+    assert clean_title("Sepatu Pria\\'s") == "sepatu pria\\'s"

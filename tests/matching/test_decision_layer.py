@@ -4,8 +4,23 @@ import numpy as np
 import pytest
 
 from shopee_core.errors import ShopeeError
-from shopee_core.matching import (Decision, Embeddings, Pool, Side, fuse, fusion_source, inb_source, knn,
-                                  model_source, predict, predictions, scores, tune, tune_inb, union)
+from shopee_core.matching import (
+    Decision,
+    Embeddings,
+    Pool,
+    Side,
+    fuse,
+    fusion_source,
+    inb_source,
+    knn,
+    model_source,
+    predict,
+    predictions,
+    scores,
+    tune,
+    tune_inb,
+    union,
+)
 from shopee_core.metrics import score
 
 
@@ -63,12 +78,31 @@ def test_tuned_decision_transfers_to_another_pool():
     assert 0.4 < test["f1"] <= 1.0
 
 
+def test_union_inb_blends_and_retunes_each_side_on_its_own():
+    # the seed's union INB runs (14, 15): each side blended with its own (T, T2) and its T′, T2′
+    # re-searched on its own blended validation set; the union then unites the sides' INB sets
+    labels, a, b = two_views(7)
+    valid = pool_of(labels, a=a, b=b)
+    da = tune(valid, Decision.single(A, 0.5), search="seed_tfidf")
+    db = tune(valid, Decision.single(B, 0.5), search="seed_single")
+    u = tune_inb(valid, Decision.union(list(da.sides + db.sides)), 1, vectors="raw",
+                 search=["seed_tfidf", "seed_single"])
+    alone = [tune_inb(valid, da, 1, vectors="raw", search="seed_tfidf"),
+             tune_inb(valid, db, 1, vectors="raw", search="seed_single")]
+    assert u.sides == tuple(x.sides[0] for x in alone)
+    assert u.sides[0].source == inb_source(A, 1, da.sides[0].t, da.sides[0].t2, "raw")
+    lt, at, bt = two_views(8)
+    test = pool_of(lt, a=at, b=bt)
+    want = union(*(predict(test.neighbors(s.source), s.t, s.t2) for s in u.sides))
+    assert scores(test, u) == pytest.approx(score(want, lt))
+
+
 def test_decision_validation_messages():
     labels, a, b = two_views(5, n=60, groups=20)
     with pytest.raises(ShopeeError, match="union"):
         Decision.union([(A, 0.3)])
-    with pytest.raises(ShopeeError, match="INB"):
-        tune_inb(pool_of(labels, a=a, b=b), Decision.union([(A, 0.3), (B, 0.3)]), 1)
+    with pytest.raises(ShopeeError, match="searches"):
+        tune_inb(pool_of(labels, a=a, b=b), Decision.union([(A, 0.3), (B, 0.3)]), 1, search=["full"])
     with pytest.raises(ShopeeError, match="source"):
         Side(("max", "a"), 0.3)
     with pytest.raises(ShopeeError, match="no embeddings"):

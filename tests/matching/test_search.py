@@ -78,13 +78,50 @@ def test_seed_grids_are_the_seeds_ranges():
     single = SEARCHES["seed_single"]
     ts = single.ts()
     assert len(ts) == 49 and ts[0] == pytest.approx(0.01) and ts[-1] == pytest.approx(0.49)
-    t2s = single.t2s(0.40)  # T2 from T to T + 0.205 step 0.005, the end excluded (np.arange)
-    assert len(t2s) == 41 and t2s[0] == pytest.approx(0.40) and t2s[-1] == pytest.approx(0.60)
+    # the seed's T is i / 100 for i in np.arange(1, 50): the same doubles
+    assert ts.tolist() == [i / 100 for i in range(1, 50)]
     assert SEARCHES["seed_fusion"].ts()[-1] == pytest.approx(0.59)
-    assert len(SEARCHES["seed_ensemble"].t2s(0.4)) == 39  # T .. T + 0.195
     assert early_stop([0.1, 0.2, 0.2, 0.9]) == 1  # a tie is not an improvement
     assert early_stop([0.3, 0.2, 0.9]) == 0
     assert early_stop([0.1, 0.2, 0.3]) == 2
+
+
+# The seed's Min2 grids (issue 21, point 4), written out: single models (and a union's sides, and
+# TF-IDF) search T2 over np.arange(T*100, T*100 + 21, 0.5) / 100, ensembles and fusions over
+# np.arange(T*100, T*100 + 20, 0.5) / 100. Counted by hand: 21 / 0.5 = 42 points (T .. T + 0.205),
+# 20 / 0.5 = 40 (T .. T + 0.195); where T*100 falls a hair below the integer (0.29*100 =
+# 28.999999999999996, 0.57*100, 0.58*100) np.arange's length ceil((stop - start) / step) takes one
+# more point, T + 0.21 (T + 0.20).
+STUDY_T2 = {  # (preset, T): (points, last value)
+    ("seed_single", 0.15): (42, 0.355), ("seed_single", 0.40): (42, 0.605), ("seed_single", 0.29): (43, 0.50),
+    ("seed_tfidf", 0.57): (43, 0.78), ("seed_tfidf", 0.58): (43, 0.79), ("seed_tfidf", 0.59): (42, 0.795),
+    ("seed_ensemble", 0.44): (40, 0.635), ("seed_ensemble", 0.29): (41, 0.49), ("seed_fusion", 0.50): (40, 0.695),
+    ("seed_fusion", 0.57): (41, 0.77),
+}
+
+
+@pytest.mark.parametrize("preset,t", sorted(STUDY_T2))
+def test_seed_min2_grids_are_the_study_grids_point_by_point(preset, t):
+    from shopee_core.matching.search import SEARCHES
+
+    n, last = STUDY_T2[(preset, t)]
+    got = SEARCHES[preset].t2s(t)
+    assert len(got) == n
+    assert got[-1] == pytest.approx(last, abs=1e-12)
+    for i, v in enumerate(got):  # T, T + 0.005, T + 0.010, ...
+        assert v == pytest.approx(t + 0.005 * i, abs=1e-12), i
+    # value for value the doubles the seed's code makes, float error included
+    stop = 20 if preset in ("seed_ensemble", "seed_fusion") else 21
+    assert got.tolist() == (np.arange(t * 100, t * 100 + stop, 0.5) / 100).tolist()
+
+
+def test_seed_min2_grid_keeps_the_float_error_of_t_times_100():
+    from shopee_core.matching.search import SEARCHES
+
+    # 0.14 * 100 = 14.000000000000002, so the seed's second grid point is 0.14500000000000002, not 0.145
+    assert SEARCHES["seed_single"].t2s(0.14)[1] == 0.14500000000000002
+    # compared with float32 distances, that error selects the same pairs as 0.145 does
+    assert np.float32(0.14500000000000002) == np.float32(0.145)
 
 
 def test_seed_min2_scan_stops_early_too():

@@ -3,8 +3,20 @@
 import numpy as np
 import pytest
 
-from shopee_core.matching import (Decision, Embeddings, Pool, calibrated_weights, fuse, fusion_source, knn,
-                                  model_source, predict, scores, search_weights, tune)
+from shopee_core.matching import (
+    Decision,
+    Embeddings,
+    Pool,
+    calibrated_weights,
+    fuse,
+    fusion_source,
+    knn,
+    model_source,
+    predict,
+    scores,
+    search_weights,
+    tune,
+)
 from shopee_core.metrics import score
 
 
@@ -71,3 +83,25 @@ def test_candidate_fusion_is_exact_on_the_pairs_it_holds():
     assert len(near) > 1000 and held > 0.99
     assert score(predict(fast, 0.4), labels)["f1"] == pytest.approx(score(predict(exact, 0.4), labels)["f1"],
                                                                      abs=0.01)
+
+
+def test_tfidf_inb_thresholds_are_re_searched_over_the_single_model_range():
+    """Issue 21, point 3: the seed tuned TF-IDF's T over 0.40-0.69 but re-searched T′, T2′ on the
+    blended vectors with its default range, 0.01-0.49, early stop. Here every pair of a group sits
+    at distance 0.0018 and groups are orthogonal (distance 1): F1 is 1 from the first threshold
+    on, so each early-stopping scan ends on its first point. By hand: T = 0.40 and T2 = 0.40
+    (TF-IDF's range), then after blending T′ = 0.01 and T2′ = 0.01 (not 0.40, the TF-IDF range's
+    floor, which a re-search over 0.40-0.69 would give)."""
+    from shopee_core.matching import tune_inb
+
+    x = np.zeros((8, 8))
+    for g in range(4):
+        x[2 * g, 2 * g], x[2 * g, 2 * g + 1] = 1.0, 0.03
+        x[2 * g + 1, 2 * g], x[2 * g + 1, 2 * g + 1] = 1.0, -0.03
+    labels = np.repeat(np.arange(4), 2)
+    pool = Pool(labels, k=4, embeddings={"t": Embeddings.from_array(x)})
+    d = tune(pool, Decision.single(model_source("t"), 0.5), search="seed_tfidf")
+    assert (d.sides[0].t, d.sides[0].t2) == (0.40, 0.40)
+    inb = tune_inb(pool, d, 1, vectors="raw", search="seed_tfidf")
+    assert (inb.sides[0].t, inb.sides[0].t2) == (0.01, 0.01)
+    assert scores(pool, inb)["f1"] == 1.0

@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from shopee_core.errors import ShopeeError
 from shopee_core.models.heads import HEADS, ArcFace, CurricularFace, create_head
@@ -188,6 +189,28 @@ def test_low_precision_features_give_float32_logits():
     out = head(x.to(torch.bfloat16), y)
     assert out.dtype == torch.float32
     torch.testing.assert_close(out, head(x, y), atol=0.3, rtol=0)
+
+
+@pytest.mark.parametrize("cls", [ArcFace, CurricularFace])
+def test_seed_text_cosines_come_out_of_an_fp16_matmul(cls):
+    """Issue 21, point 5c: under AMP the seed's ArcFace computed F.linear(F.normalize(x),
+    F.normalize(W)).float() - an fp16 matmul cast to float32 after; tuned keeps float32 cosines."""
+    torch.manual_seed(0)
+    fp16 = cls(16, 40, cosine="autocast")
+    fp32 = cls(16, 40, cosine="fp32")
+    fp32.load_state_dict(fp16.state_dict())
+    x = torch.randn(8, 16)
+    xn, wn = F.normalize(x, dim=1), F.normalize(fp16.weight, dim=1)
+    with torch.autocast("cpu", dtype=torch.float16):
+        got, sound = fp16.cosine(x), fp32.cosine(x)
+    assert got.dtype == torch.float32 and sound.dtype == torch.float32
+    assert torch.equal(got, F.linear(xn.half(), wn.half()).float().clamp(-1, 1))  # every value an fp16 number
+    assert torch.allclose(sound, (xn @ wn.T).clamp(-1, 1), atol=1e-6) and not torch.equal(sound, got)
+    assert torch.equal(fp16.cosine(x), fp32.cosine(x))  # outside autocast both are float32
+    from shopee_core.models import get
+
+    assert get("xlmr_paraphrase", "seed18").spec["head_cosine"] == "autocast"
+    assert get("xlmr_paraphrase", "tuned").spec["head_cosine"] == "fp32"
 
 
 def test_default_inits_are_the_seeds_and_scale_margin_defaults():

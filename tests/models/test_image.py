@@ -332,9 +332,21 @@ def test_missing_imagenet_weights_fail_fast_with_a_hint():
     elapsed = time.monotonic() - start
     assert elapsed < 10, elapsed
     msg = str(err.value)
-    assert "resnet50" in msg and "timm/resnet50.a1_in1k" in msg
-    assert "timm.create_model(\"resnet50\", pretrained=True)" in msg and "path" in msg
+    assert "timm:resnet50.a1_in1k" in msg and "timm/resnet50.a1_in1k" in msg  # timm 1.0's default tag
+    assert "timm.create_model(\"resnet50.a1_in1k\", pretrained=True)" in msg and "path" in msg
     assert isinstance(err.value, ShopeeError)
+
+
+def test_missing_pinned_weights_name_the_full_tag_and_file():
+    start = time.monotonic()
+    with pytest.raises(WeightsUnavailable) as err:
+        create_image_encoder("resnet50", weights="timm:resnet50.ram_in1k")
+    assert time.monotonic() - start < 10
+    msg = str(err.value)
+    assert "timm:resnet50.ram_in1k" in msg and "resnet50_ram-a26f946b.pth" in msg
+    assert "timm.create_model(\"resnet50.ram_in1k\", pretrained=True)" in msg
+    with pytest.raises(ShopeeError, match="for resnet18, not for backbone resnet50"):
+        create_image_encoder("resnet50", weights="timm:resnet18.a1_in1k")
 
 
 def _fake_hub_file(cache, repo_id, filename, save):
@@ -357,7 +369,9 @@ def test_imagenet_weights_come_from_the_local_hub_cache(_no_hub):
     path = _fake_hub_file(_no_hub / "hf", "timm/tf_efficientnet_lite0.in1k", "model.safetensors",
                           lambda p: save_file(full, str(p)))
     enc = create_image_encoder("tf_efficientnet_lite0", weights="imagenet")
-    assert enc.weights == f"imagenet ({path})"
+    assert enc.weights == f"timm:tf_efficientnet_lite0.in1k ({path})"
+    pinned = create_image_encoder("tf_efficientnet_lite0", weights="timm:tf_efficientnet_lite0.in1k")
+    assert pinned.weights == enc.weights
     got = enc.backbone.state_dict()
     assert all(torch.equal(got[k], full[k]) for k in got)
     assert resolve_hf_hub_file("timm/tf_efficientnet_lite0.in1k", ["pytorch_model.bin", "model.safetensors"]) == path

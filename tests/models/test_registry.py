@@ -40,7 +40,7 @@ def test_seed_hyper_parameters(seed18):
     for r in range(1, 6):
         s = seed18[r]["spec"]
         assert (s["image_size"], s["batch_size"], s["neck"], s["scale"]) == (512, 8, 512, 30.0)
-        assert s["weights"] == "imagenet" and s["mish"]
+        assert s["mish"]
         assert (s["resize"], s["augment"], s["neck_init"]) == ("cv2_bilinear", "seed", "xavier_normal")
         t = seed18[r]["training"]
         assert t["optimizer"]["name"] == "ranger"
@@ -54,6 +54,42 @@ def test_seed_hyper_parameters(seed18):
             412, "fp16", "pooled", 0.40, 2)
     assert seed18[7]["spec"]["params"] == {"stop_words": "english", "binary": True, "max_features": 15000}
     assert seed18[11]["spec"]["backbone"] == "sentence-transformers/paraphrase-xlm-r-multilingual-v1"
+
+
+# Issue 21, point 1: the ImageNet weights the seed's 2021 timm gave each backbone, by full tag. From
+# the study's logs (resnext50_32x4d_ra-d733960d.pth) and timm 0.4's default configs (resnet50:
+# resnet50_ram-a26f946b.pth; densenet121: densenet121_ra-50efcf5c.pth; efficientnet_b3:
+# efficientnet_b3_ra2-cf984f9c.pth; eca_nfnet_l0: ecanfnet_l0_ra2-e3e9ac50.pth).
+SEED_WEIGHTS = {1: "timm:resnet50.ram_in1k", 2: "timm:resnext50_32x4d.ra_in1k", 3: "timm:densenet121.ra_in1k",
+                4: "timm:efficientnet_b3.ra2_in1k", 5: "timm:eca_nfnet_l0.ra2_in1k"}
+
+
+def test_models_json_pins_the_seeds_imagenet_weights_by_full_tag(seed18):
+    for r, tag in SEED_WEIGHTS.items():
+        assert seed18[r]["spec"]["weights"] == tag
+        assert get(seed18[r]["id"], "tuned").spec["weights"] == tag  # tuned: same weights (no evidence to change)
+    assert get("efficientnet_b3_curricular", "seed18").spec["weights"] == SEED_WEIGHTS[4]
+
+
+def test_pinned_tags_are_the_2021_files_under_the_pinned_timm():
+    import timm
+    import timm.models
+
+    from shopee_core.models.image import timm_tag
+
+    files = {"resnet50.ram_in1k": "resnet50_ram-a26f946b.pth", "resnext50_32x4d.ra_in1k": "resnext50_32x4d_ra-d733960d.pth",
+             "efficientnet_b3.ra2_in1k": "efficientnet_b3_ra2-cf984f9c.pth",
+             "eca_nfnet_l0.ra2_in1k": "ecanfnet_l0_ra2-e3e9ac50.pth"}
+    for tag, name in files.items():
+        assert timm.models.get_pretrained_cfg(tag).url.endswith("/" + name)
+    assert timm.models.get_pretrained_cfg("densenet121.ra_in1k").hf_hub_id == "timm/densenet121.ra_in1k"
+    # under timm 1.0.31 the default tags of resnet50 and resnext50_32x4d are newer weights; the other
+    # three defaults are the seed's
+    assert timm.__version__ == "1.0.31"
+    assert (timm_tag("resnet50"), timm_tag("resnext50_32x4d")) == ("resnet50.a1_in1k", "resnext50_32x4d.a1h_in1k")
+    for backbone in ("densenet121", "efficientnet_b3", "eca_nfnet_l0"):
+        r = {"densenet121": 3, "efficientnet_b3": 4, "eca_nfnet_l0": 5}[backbone]
+        assert "timm:" + timm_tag(backbone) == SEED_WEIGHTS[r]
 
 
 def test_models_json_computes_the_training_facts(seed18):
@@ -123,3 +159,14 @@ def test_every_recipe_in_every_profile_and_demo_is_honest():
             assert (e.spec["loss"], e.spec["margin"]) == (seed["loss"], seed["margin"])  # the recipe's head
     assert {"effnet_lite0_zeroshot", "effnet_lite1_zeroshot", "minilm_zeroshot", "minilm_arcface", "e5_zeroshot",
             "phash"} <= {e.id for e in list_models("demo")}
+
+
+def test_every_single_recipe_sees_one_input():
+    from shopee_core.models.registry import modality
+
+    for e in list_models("demo"):
+        if e.kind != "combo":
+            want = "image" if e.kind.startswith("image") or e.kind == "phash" else "text"
+            assert e.modality == want, e.id
+    assert modality("combo", "fusion") is None and modality("external", "image") == "image"
+    assert modality("external", "baseline") is None

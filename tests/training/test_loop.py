@@ -110,8 +110,38 @@ def test_untrainable_and_unfinished(tiny_catalog, tmp_path):
         embed.load_run(tmp_path / "nothing")
 
 
+def test_seed18_text_runs_fp16_autocast_without_loss_scaling_under_sam():
+    """Issue 21, point 5b: the seed's text loop created a GradScaler under SAM and never used it, so
+    its fp16 autocast steps back-propagated the plain loss; tuned keeps the scaler (sound fp16)."""
+    import torch
+
+    from shopee_core.training.describe import training_facts
+    from shopee_core.training.model import build_model
+    from shopee_core.training.optim import build_optimizer
+    from shopee_core.training.runtime import grad_scaler
+
+    seed = get("xlmr_paraphrase", "seed18")
+    assert seed.spec["precision"] == "fp16" and seed.spec["loss_scaling"] is False
+    assert grad_scaler("fp16", torch.device("cpu"), seed.spec["loss_scaling"]) is None
+    assert training_facts(seed)["loss_scaling"] is False
+    tuned = with_overrides(get("xlmr_paraphrase", "tuned"), {"precision": "fp16"})
+    assert isinstance(grad_scaler("fp16", torch.device("cpu"), tuned.spec["loss_scaling"]), torch.amp.GradScaler)
+    assert training_facts(tuned)["loss_scaling"] is True
+    # the unscaled fp16 step itself: SAM's two passes under CPU autocast, no scaler
+    entry = get("bert_multilingual", "smoke")  # seed18 at tiny size
+    torch.manual_seed(0)
+    model = build_model(entry, n_classes=4).train()
+    opt = build_optimizer(entry.spec, model)
+    tokens = model.encoder.tokenize(["kaos polos", "serum wajah", "tas kulit", "kopi"])
+    before = [p.detach().clone() for p in model.parameters()]
+    loss = loop.train_step(model, opt, tokens, torch.tensor([0, 1, 2, 3]), "fp16", torch.device("cpu"), None)
+    assert torch.isfinite(loss)
+    assert any(not torch.equal(a, p.detach()) for a, p in zip(before, model.parameters()))
+    assert all("e_w" not in opt.state[p] for p in model.parameters())
+
+
 def test_fp16_step_with_sam_goes_through_the_grad_scaler():
-    """The seed's text precision (fp16 autocast + GradScaler) around SAM, run on CPU autocast."""
+    """fp16 autocast with a GradScaler (``loss_scaling: true``, tuned at fp16) around SAM, on CPU autocast."""
     import torch
 
     from shopee_core.training.model import build_model

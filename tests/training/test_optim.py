@@ -1,13 +1,15 @@
-"""Optimisers and schedules: the seed's numbers (SEED.md, "Exact recipe details"), not the code's output."""
+"""Optimisers and schedules: the seed's numbers (README, "Fidelity: `seed18` and `tuned`"), not the code's output."""
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
 from shopee_core.models import get, list_models, with_overrides
 from shopee_core.training.optim import (
     SAM,
+    AdamW2021,
     RangerLookahead,
     build_optimizer,
     build_scheduler,
@@ -145,9 +147,56 @@ def test_seed_sam_adamw_hyper_parameters():
             self.encoder, self.neck, self.head = torch.nn.Linear(2, 2), torch.nn.Linear(2, 2), torch.nn.Linear(2, 2)
 
     opt = build_optimizer(get("xlmr_paraphrase", "seed18").spec, Net())
-    assert isinstance(opt, SAM) and isinstance(opt.base_optimizer, torch.optim.AdamW)
+    # the seed's: transformers' AdamW of 2021 inside SAM; tuned keeps torch's
+    assert isinstance(opt, SAM) and isinstance(opt.base_optimizer, AdamW2021)
     g = opt.base_optimizer.param_groups[0]
     assert (g["rho"], g["eps"], g["weight_decay"], tuple(g["betas"])) == (0.05, 1e-6, 0.0, (0.9, 0.999))
+    tuned = build_optimizer(get("xlmr_paraphrase", "tuned").spec, Net())
+    assert type(tuned.base_optimizer) is torch.optim.AdamW
+    assert describe_optimizer(opt)["class"] == "SAM(shopee_core.training.optim.AdamW2021)"
+
+
+def _one_param_steps(opt_cls, grads, p0=1.0, **kw):
+    p = torch.nn.Parameter(torch.tensor([p0], dtype=torch.float64))
+    opt = opt_cls([p], **kw)
+    out = []
+    for g in grads:
+        p.grad = torch.tensor([g], dtype=torch.float64)
+        opt.step()
+        out.append(float(p.detach()))
+    return out
+
+
+def test_adamw_2021_update_is_transformers_2021s_written_out():
+    """Issue 21, point 5a, by hand (lr 1e-4, betas (0.9, 0.999), eps 1e-6, the seed's defaults):
+    step 1, g = 1e-6: m = 1e-7, v = 1e-15, step size = 1e-4 * sqrt(0.001) / 0.1 = 3.16228e-5,
+    update = 3.16228e-5 * 1e-7 / (sqrt(1e-15) + 1e-6) = 3.06534e-6.
+    step 2, g = -2e-6: m = 0.9e-7 - 2e-7 = -1.1e-7, v = 0.999e-15 + 4e-15 = 4.999e-15,
+    step size = 1e-4 * sqrt(1 - 0.999**2) / (1 - 0.9**2), update = -step size * m / (sqrt(v) + 1e-6).
+    torch's AdamW puts eps after the bias correction: step 1 moves 1e-4 * 1e-6 / (1e-6 + 1e-6) = 5e-5,
+    16x more."""
+    kw = dict(lr=1e-4, betas=(0.9, 0.999), eps=1e-6, weight_decay=0.0)
+    got = _one_param_steps(AdamW2021, [1e-6, -2e-6], **kw)
+    step1 = 1e-4 * math.sqrt(0.001) / 0.1 * 1e-7 / (math.sqrt(1e-15) + 1e-6)
+    assert step1 == pytest.approx(3.06534e-6, rel=1e-5)
+    step2 = 1e-4 * math.sqrt(1 - 0.999 ** 2) / (1 - 0.9 ** 2) * 1.1e-7 / (math.sqrt(4.999e-15) + 1e-6)
+    assert got[0] == pytest.approx(1.0 - step1, abs=1e-15)
+    assert got[1] == pytest.approx(1.0 - step1 + step2, abs=1e-15)
+    torch_first = _one_param_steps(torch.optim.AdamW, [1e-6], **kw)[0]
+    assert 1.0 - torch_first == pytest.approx(5e-5, rel=1e-6)
+    assert (1.0 - torch_first) / step1 == pytest.approx(16.31, rel=1e-3)
+    # large gradients (sqrt(v) >> eps): the two updates agree to eps / sqrt(v) (6e-5 here)
+    big = np.subtract(1.0, _one_param_steps(AdamW2021, [0.5, 0.3], **kw))
+    ref = np.subtract(1.0, _one_param_steps(torch.optim.AdamW, [0.5, 0.3], **kw))
+    assert big == pytest.approx(ref, rel=2e-4)
+
+
+def test_adamw_2021_decays_after_the_update():
+    # p = 2, g = 0.5, lr 0.1, wd 0.01: update = 0.1 * sqrt(0.001) / 0.1 * 0.05 / (sqrt(0.00025) + 1e-6),
+    # then p *= 1 - 0.1 * 0.01 (transformers decays the updated weight; torch decays before updating)
+    got = _one_param_steps(AdamW2021, [0.5], p0=2.0, lr=0.1, betas=(0.9, 0.999), eps=1e-6, weight_decay=0.01)[0]
+    update = 0.1 * math.sqrt(0.001) / 0.1 * 0.05 / (math.sqrt(0.00025) + 1e-6)
+    assert got == pytest.approx((2.0 - update) * (1 - 0.001), abs=1e-12)
 
 
 def test_sam_takes_the_base_step_with_the_gradient_at_the_perturbed_point():
