@@ -15,7 +15,7 @@ from shopee_core.data.text import display_title
 from tests.tiny_bundle import HOSTILE_MODEL, hostile_bundle  # noqa: F401  (session fixture)
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
-PAGES = ["leaderboard", "query", "compare", "embedding", "thresholds", "failures"]
+PAGES = ["leaderboard", "query", "compare", "embedding", "thresholds", "failures", "data", "training"]
 # pieces of the corpus as written: in Markdown, any of them means a title got through unescaped
 RAW = re.compile("|".join(r"(?<!\\)" + re.escape(p) for p in (
     "](http://tracker", "](javascript:", "](data:", "<img src=x", "<script>", "<b>tebal", "**bold**", ":red[merah]",

@@ -32,6 +32,8 @@ CORPUS = [display_title(t) for t in hostile_titles()]
 # stray PDI, the 1,000-character token, spaces only, an emoji only, a formula
 HEADINGS = [0, 1, 2, 5, 6, 11, 14, 15, 17, 18, 19, 20]
 TYPED = [0, 6, 14]
+
+
 @pytest.fixture(scope="module")
 def app(hostile_bundle):  # noqa: F811
     with serve(hostile_bundle) as url, sync_api.sync_playwright() as p:
