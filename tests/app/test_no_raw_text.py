@@ -424,12 +424,12 @@ def _argument(fn: ast.FunctionDef, call: ast.Call, param: str):
     for k in call.keywords:
         if k.arg == param:
             return True, k.value
-        if k.arg is None:
-            return False, None  # **kwargs: cannot tell
     positional = [a.arg for a in fn.args.args]
     if param in positional and positional.index(param) < len(call.args):
         arg = call.args[positional.index(param)]
         return not isinstance(arg, ast.Starred), arg
+    if any(k.arg is None for k in call.keywords):
+        return False, None  # **kwargs: cannot tell
     defaults = dict(zip(positional[len(positional) - len(fn.args.defaults):], fn.args.defaults))
     defaults.update({a.arg: d for a, d in zip(fn.args.kwonlyargs, fn.args.kw_defaults) if d is not None})
     return param in defaults, defaults.get(param)
