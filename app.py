@@ -19,6 +19,7 @@ from dashboard.data import (
     default_bundle_name,
     truth_in_use,
 )
+from dashboard.text import md, plain
 from shopee_core.bundle.format import BundleChanged
 
 # the icon ships as a file: a ":material/...:" page icon makes the browser fetch its SVG from fonts.gstatic.com,
@@ -38,12 +39,13 @@ with st.sidebar:
         names = list(bundles)
         current = state.get("bundle")
         choice = st.selectbox("Bundle", names, index=names.index(current) if current in names else 0,
+                              format_func=plain,
                               help="Every bundle under precomputed/ (and one given with -- --bundle PATH)")
         if choice != current:
             state.set("bundle", choice)
     pools = bundle_pools(state.get("bundle"))
     split = st.radio("Split (candidate pool)", pools, index=pools.index(state.get("split")) if state.get("split") in
-                     pools else 0, horizontal=True, format_func=lambda s: POOL_LABELS.get(s, s),
+                     pools else 0, horizontal=True, format_func=lambda s: md(POOL_LABELS.get(s, s)),
                      help="Retrieval is within one pool; thresholds were tuned on valid. 'all labelled' (when the "
                           "bundle ships it): every labelled posting in one pool, as big as Kaggle's test set.")
     if split != state.get("split"):

@@ -5,6 +5,7 @@ import streamlit as st
 
 from dashboard.data import review_file, reviews_path, truth_view
 from dashboard.gallery import card_html, gallery, thumb_data_uri
+from dashboard.text import code, md
 from dashboard.widgets import bundle_and_split, csv_download
 from shopee_core.analysis import noise
 from shopee_core.analysis.reviews import VERDICTS, Suspect
@@ -50,13 +51,13 @@ try:
     records = rf.records()
 except ShopeeError as exc:
     st.error(f"Review file refused (nothing is written to it until it is fixed or another one is named with "
-             f"`-- --reviews FILE`): {exc}", icon=":material/error:")
+             f"`-- --reviews FILE`): {md(exc)}", icon=":material/error:")
     st.stop()
 try:
     with st.spinner("Finding suspects from every model's evidence…"):
         suspects = noise.bundle_suspects(base, split)
 except ShopeeError as exc:
-    st.error(str(exc), icon=":material/error:")
+    st.error(md(exc), icon=":material/error:")
     st.stop()
 
 live = rf.live(records)
@@ -69,7 +70,7 @@ with c_blind:
     blind = st.toggle("Blind mode", key="rv-blind", help="Hide the score, the evidence and every model's similarity: "
                                                          "judge from the photos and titles alone.")
 with c_file:
-    st.caption(f"Review file: `{reviews_path(base)}`")
+    st.caption(f"Review file: {code(reviews_path(base))}")
 
 shown = suspects[suspects["kind"].isin(kinds)].reset_index(drop=True)
 verdict_of = [live.get(Suspect(r.kind, r.posting_id, int(r.label_group), int(r.other_label_group)).key)
@@ -107,7 +108,7 @@ def undo() -> None:
 
 
 if st.session_state.get("rv-error"):
-    st.warning(st.session_state.pop("rv-error"), icon=":material/warning:")
+    st.warning(md(st.session_state.pop("rv-error")), icon=":material/warning:")
 
 st.html(KEYS_JS, unsafe_allow_javascript=True)
 current = shown.iloc[queue[0]] if queue else None
@@ -169,7 +170,7 @@ else:
             ctx = noise.pool_context(base, r.split)
             table = noise.model_table(ctx, r)
         except ShopeeError as exc:
-            st.caption(f"Per-model similarities unavailable: {exc}")
+            st.caption(f"Per-model similarities unavailable: {md(exc)}")
         else:
             st.dataframe(table, hide_index=True, width="stretch", column_config={
                 "sim_across": st.column_config.NumberColumn("highest similarity across", format="%.3f",
@@ -188,9 +189,10 @@ with st.expander(f"Verdicts ({len(live)})", icon=":material/history:"):
     try:
         _, fixes, _ = truth_view(base)
     except ShopeeError as exc:
-        st.error(str(exc))
+        st.error(md(exc))
     else:
-        st.caption(f"{len(fixes)} postings change group under your fixes. `python -m shopee_core relabel --data DIR "
-                   f"--reviews {reviews_path(base)} --out DIR2` writes a catalog with them for the next training run.")
+        st.caption(f"{len(fixes)} postings change group under your fixes. "
+                   f"{code(f'python -m shopee_core relabel --data DIR --reviews {reviews_path(base)} --out DIR2')} "
+                   f"writes a catalog with them for the next training run.")
         csv_download(fixes, "label_fixes.csv", "label_fixes.csv", "rv-fixes",
                      help="posting_id, old_label_group, new_label_group, reason")

@@ -5,6 +5,7 @@ import streamlit as st
 
 from dashboard import charts, intervals, live, state
 from dashboard.gallery import pair_gallery
+from dashboard.text import code, md, plot_text
 from dashboard.widgets import FIXED, bundle_and_split, metric_row, model_select, pool_caption, readable_error
 from shopee_core import matching as M
 from shopee_core.analysis import decisions as D
@@ -188,7 +189,7 @@ def unset(key: str, **default) -> dict:
 
 restore_from_url()
 if st.session_state.get("th-error"):
-    st.error(st.session_state.pop("th-error"), icon=":material/error:")
+    st.error(md(st.session_state.pop("th-error")), icon=":material/error:")
 mode = st.segmented_control("Decision", list(MODES), format_func=MODES.get, key="th-mode", required=True,
                             **unset("th-mode", default="model")) or "model"
 summary = st.container()  # the scores, full width above the controls, filled once the decision is known
@@ -220,16 +221,16 @@ try:
                 min2 = toggle("Min2 on every side", f"{scope}-min2", any(x["t2"] is not None for x in sides_now))
                 overrides = []
                 for i, side in enumerate(sides_now):
-                    st.markdown(f"**{side['model']}**" + (" after INB" if inb else ""))
-                    overrides.append(side_sliders(scope, f"-{i}", side["t"], side["t2"], min2, f"· {side['model']}",
-                                                  after_inb=inb))
+                    st.markdown(f"**{md(side['model'])}**" + (" after INB" if inb else ""))
+                    overrides.append(side_sliders(scope, f"-{i}", side["t"], side["t2"], min2,
+                                                  f"· {md(side['model'])}", after_inb=inb))
                 decision = D.decision(bundle, mid, sides=overrides, min2=min2, inb=int(inb))
                 reference = D.decision(bundle, mid, inb=int(inb))
                 shared = live.Live("model", mid, t=tuple(t for t, _ in overrides),
                                    t2=tuple(t2 for _, t2 in overrides), min2=min2, iters=int(inb))
             elif s["kind"] == "inb_only":
                 scope = live.model_scope(mid, "inb_only")
-                st.caption(f"This entry stores only its INB table ({s['inb_iters']} iterations): T′ and T2′ "
+                st.caption(f"This entry stores only its INB table ({s['inb_iters']:,} iterations): T′ and T2′ "
                            "match on the blended embeddings.")
                 min2 = toggle("Min2", f"{scope}-min2", s["inb_t2"] is not None)
                 T, T2 = side_sliders(scope, "", s["inb_t"], s["inb_t2"], min2, after_inb=True)
@@ -240,7 +241,7 @@ try:
                 fixed = True
                 scope = live.model_scope(mid, "fixed")
                 shared = live.Live("model", mid)
-                st.info(FIXED.format(mid=mid) + " Unite it with other models under *Custom union*.",
+                st.info(FIXED.format(mid=code(mid)) + " Unite it with other models under *Custom union*.",
                         icon=":material/lock:")
                 decision = reference = D.decision(bundle, mid)
             else:
@@ -258,7 +259,7 @@ try:
                     if toggle("Re-weight the members", f"th-m-{mid}-reweight", False,
                               help="Mean fusion with your weights, re-scored within the split"):
                         D.prefetch_candidates(bundle, split, s["members"])
-                        w = [st.slider(f"weight · {m}", 0.0, 1.0, step=0.05, key=f"th-m-{mid}-w-{m}",
+                        w = [st.slider(f"weight · {md(m)}", 0.0, 1.0, step=0.05, key=f"th-m-{mid}-w-{m}",
                                        **unset(f"th-m-{mid}-w-{m}", value=1.0 / len(s["members"])))
                              for m in s["members"]]
                         if sum(w) <= 0:
@@ -283,7 +284,7 @@ try:
                 shared = live.Live("model", mid, t=(T,), t2=(T2,), min2=min2, iters=iters,
                                    weights=None if weights is None else tuple(weights), exact=knn == "exact"
                                    and weights is not None, blend=blend)
-            ref_label = f"the bundle's tuned setting of {mid}"
+            ref_label = f"the bundle's tuned setting of {md(mid)}"
         # ------------------------------------------------------------ custom mean fusion
         elif mode == "fusion":
             fusable = D.fusable_models(bundle)
@@ -291,7 +292,7 @@ try:
                 st.warning("This bundle has fewer than two models with embeddings: nothing to fuse.")
                 st.stop()
             members = pick_members(fusable, "th-f-members", "Models to fuse (mean of cosine similarities)", 3)
-            w = [st.slider(f"weight · {m}", 0.0, 1.0, step=0.05, key=f"th-f-w-{m}",
+            w = [st.slider(f"weight · {md(m)}", 0.0, 1.0, step=0.05, key=f"th-f-w-{m}",
                            **unset(f"th-f-w-{m}", value=round(1.0 / len(members), 2))) for m in members]
             if sum(w) <= 0:
                 st.warning("All weights are 0: using equal weights.")
@@ -302,7 +303,7 @@ try:
                                     "spread one (the seed's recipe is the plain equal mean)")
             if calibrate:
                 w = M.calibrated_weights(D.pool(bundle, "valid"), members, w)
-                st.caption("Calibrated weights: " + ", ".join(f"{m} {x:.2f}" for m, x in zip(members, w)))
+                st.caption("Calibrated weights: " + ", ".join(f"{md(m)} {x:.2f}" for m, x in zip(members, w)))
             for pool_name in dict.fromkeys(["valid", split]):
                 D.prefetch_candidates(bundle, pool_name, members)
             knn = fusion_search("th-f-exact", w, members)
@@ -333,12 +334,12 @@ try:
             min2 = toggle("Min2 on every side", f"{scope}-min2", any(x.t2 is not None for x in tuned.sides))
             sides = []
             for i, (m, side) in enumerate(zip(members, tuned.sides)):
-                st.markdown(f"**{m}**")
+                st.markdown(f"**{md(m)}**")
                 if D.is_predictions_only(bundle, m):
                     st.caption("imported predicted sets: fixed, no thresholds")
                     sides.append((m, side.t, None))
                     continue
-                sides.append((m, *side_sliders(scope, f"-{i}", side.t, side.t2, min2, f"· {m}")))
+                sides.append((m, *side_sliders(scope, f"-{i}", side.t, side.t2, min2, f"· {md(m)}")))
             decision = D.custom_union(bundle, sides)
             reference = tuned
             shared = live.Live("union", members=tuple(members), t=tuple(x[1] for x in sides),
@@ -382,7 +383,7 @@ with summary:
          "Mean predicted set size vs mean true group size (self included)"),
         ("Orphans", f"{orphans:,}", "Postings predicted alone (always wrong: every group has >= 2 members)"),
     ])
-    st.caption(f"**Now:** {decision.describe()}  \n**Δ against** {ref_label}: {reference.describe()} "
+    st.caption(f"**Now:** {md(decision.describe())}  \n**Δ against** {ref_label}: {md(reference.describe())} "
                f"→ F1 {ref['f1']:.4f}")
     intervals.live_interval(bundle, split, decision, reference, rows, ref_label)
     try:
@@ -390,7 +391,7 @@ with summary:
     except ShopeeError:
         weak = None
     if weak:
-        st.warning(f"On valid this fusion scores F1 {weak['fusion_f1']:.4f}, below its member **{weak['member']}** "
+        st.warning(f"On valid this fusion scores F1 {weak['fusion_f1']:.4f}, below its member **{md(weak['member'])}** "
                    f"alone ({weak['member_f1']:.4f}): an equal mean is dominated by the member whose similarities "
                    "spread widest. Try calibrated or re-weighted members (Custom mean fusion).",
                    icon=":material/warning:")
@@ -408,7 +409,7 @@ with right:
         side = 0
         if decision.is_union:
             names = [describe_source(s.source) for s in decision.sides]
-            side = st.radio("Curve of side", range(len(names)), format_func=lambda i: names[i], horizontal=True,
+            side = st.radio("Curve of side", range(len(names)), format_func=lambda i: md(names[i]), horizontal=True,
                             key="th-curve-side")
         curve = D.curves(bundle, decision, split, side=side)
         st_side = decision.sides[side]
@@ -422,7 +423,7 @@ with right:
         with c1:
             st.plotly_chart(charts.threshold_curves(curve, st_side.t, cur["f1"], tuned_t,
                                                     title="F1, precision, recall vs T"
-                                                    + (f" — {names[side]}" if decision.is_union else ""),
+                                                    + (f" — {plot_text(names[side])}" if decision.is_union else ""),
                                                     band=None if stab is None else
                                                     tuple(stab["sides"][side]["t"]["interval"])),
                             key="th-curve", config={"displayModeBar": False}, theme=None)
@@ -455,17 +456,17 @@ with right:
                             config={"displayModeBar": False}, theme=None)
             bigger = "" if "all" in bundle.splits or split == "all" else (
                 " This bundle ships no *all* pool (every labelled posting at once): the largest pool here is the "
-                f"{split} split; a bundle built with `--pool-all` reaches 34,250 on the Kaggle data.")
-            st.caption(f"Nested pools of whole label groups drawn from the {split} pool (each holds the smaller ones); "
-                       "in each, the decision's thresholds are searched again (full scan) and it is scored at those "
-                       "and at the current ones. Bigger pools hold more near neighbours from other groups, so the "
-                       "best T is usually stricter: read off how a threshold tuned here will transfer to a bigger "
+                f"{md(split)} split; a bundle built with `--pool-all` reaches 34,250 on the Kaggle data.")
+            st.caption(f"Nested pools of whole label groups drawn from the {md(split)} pool (each holds the smaller "
+                       "ones); in each, the decision's thresholds are searched again (full scan) and it is scored at "
+                       "those and at the current ones. Bigger pools hold more near neighbours from other groups, so "
+                       "the best T is usually stricter: read off how a threshold tuned here will transfer to a bigger "
                        "test set." + bigger)
             worst = float(ps["may_miss"].max())
             if worst > 0.01:
-                st.caption(f"The tables were cut from the {split} pool's own top-{bundle.k}: in up to {worst:.0%} of a "
-                           "sub-pool's rows the best threshold reaches past the stored candidates, so the sub-pool's "
-                           "own top-k might hold a match the table lacks (F1 there is a lower bound).")
+                st.caption(f"The tables were cut from the {md(split)} pool's own top-{bundle.k:,}: in up to "
+                           f"{worst:.0%} of a sub-pool's rows the best threshold reaches past the stored candidates, "
+                           "so the sub-pool's own top-k might hold a match the table lacks (F1 there is a lower bound).")
             st.dataframe(ps.drop(columns=["t", "t2"]), hide_index=True, width="stretch",
                          column_config={"thresholds": st.column_config.TextColumn("best T (T2) per side"),
                                         "may_miss": st.column_config.NumberColumn("rows past the table",
@@ -524,4 +525,4 @@ with right:
                        data=lambda: D.submission(bundle, decision, split).to_csv(index=False),
                        file_name=f"submission_{bundle.name}_{split}_{name}.csv", mime="text/csv",
                        on_click="ignore", icon=":material/download:", key="th-download",
-                       help=f"posting_id,matches for the {split} split (space-separated, self included)")
+                       help=f"posting_id,matches for the {md(split)} split (space-separated, self included)")

@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from dashboard.text import plot_text
+
 OUTCOME_STYLE = {  # drawn in this order: the common TN first, the errors on top
     "TN": dict(color="rgba(150,150,150,0.35)", size=4, name="TN — not predicted, other group"),
     "TP": dict(color="rgba(46,125,50,0.65)", size=5, name="TP — predicted, same group"),
@@ -118,7 +120,7 @@ def decision_plane(frame: pd.DataFrame, info: dict) -> go.Figure:
             # numeric customdata only: an object array is deep-copied element by element (slow at 20k points)
             customdata=np.stack([sub["i"].to_numpy(np.int64), sub["j"].to_numpy(np.int64)], axis=1),
             hovertemplate="image %{x:.3f} · text %{y:.3f}<br>rows %{customdata[0]} → %{customdata[1]}"
-                          f"<extra>{outcome}</extra>")
+                          f"<extra>{plot_text(outcome)}</extra>")
     b = info.get("boundary") or {}
     lo = float(np.nanmin(frame[["s_image", "s_text"]].to_numpy())) if frame[["s_image", "s_text"]].notna().any().any() \
         else 0.0
@@ -147,8 +149,8 @@ def decision_plane(frame: pd.DataFrame, info: dict) -> go.Figure:
     fig.update_layout(template=LIGHT, height=600, margin=dict(l=10, r=10, t=30, b=10),
                       font=dict(family=FONT), legend=dict(orientation="h", y=-0.12, yanchor="top", x=0),
                       dragmode="select",
-                      xaxis=dict(title=f"image similarity — {info['image_model']}", range=[lo, hi]),
-                      yaxis=dict(title=f"text similarity — {info['text_model']}", range=[lo, hi]))
+                      xaxis=dict(title=f"image similarity — {plot_text(info['image_model'])}", range=[lo, hi]),
+                      yaxis=dict(title=f"text similarity — {plot_text(info['text_model'])}", range=[lo, hi]))
     return fig
 
 

@@ -118,7 +118,9 @@ def current_bundle() -> Bundle | None:
     try:
         bundle = load_bundle(str(path))
     except BundleError as exc:
-        st.error(f"Bundle `{path.name}` refused: {exc}")
+        from .text import code, md
+
+        st.error(f"Bundle {code(path.name)} refused: {md(exc)}")
         return None
     if get("truth") == "fixed" and bundle.has_labels:
         try:

@@ -47,8 +47,10 @@ def variant_decision(bundle, model_id: str, variant: str) -> Decision:
         return D.decision(bundle, model_id)
     if variant == "inb":
         return D.decision(bundle, model_id, inb=1)
+    if variant == "graph":
+        return D.decision(bundle, model_id, graph="tuned")
     if variant not in ("base", "min2"):
-        raise DecisionError(f"decision variant must be base, min2 or inb, got {variant!r}")
+        raise DecisionError(f"decision variant must be base, min2, inb or graph, got {variant!r}")
     return D.decision(bundle, model_id, min2=variant == "min2")
 
 
