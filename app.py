@@ -59,7 +59,7 @@ with st.sidebar:
 
 truth_text = truth_in_use()
 if truth_text:  # above every page: which truth its scores are against
-    st.info(f"Truth: **{truth_text}** — every score on this page is against your reviewed fixes, not the labels the "
+    st.info(f"Truth: **{md(truth_text)}** — every score on this page is against your reviewed fixes, not the labels the "
             f"bundle ships.", icon=":material/fact_check:")
 
 pages = [

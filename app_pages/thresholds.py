@@ -72,7 +72,7 @@ def truth_note(bundle, decision, split: str) -> None:
     try:
         e = truth_effect(bundle, decision, split)
     except ShopeeError as exc:
-        st.caption(f"Effect of your fixes unavailable: {exc}")
+        st.caption(f"Effect of your fixes unavailable: {md(exc)}")
         return
     a, b = e["tuned_labelled"].sides[0], e["tuned_fixed"].sides[0]
     st.info(f"**Your fixes:** F1 of this setting {e['f1_labelled']:.4f} as labelled → {e['f1_fixed']:.4f} with "

@@ -126,7 +126,7 @@ def current_bundle() -> Bundle | None:
         try:
             return truth_view(bundle)[0]
         except ShopeeError as exc:
-            st.error(f"Truth with my fixes unavailable, showing the labels as they are: {exc}",
+            st.error(f"Truth with my fixes unavailable, showing the labels as they are: {md(exc)}",
                      icon=":material/error:")
     return bundle
 
