@@ -107,6 +107,7 @@ def current_bundle() -> Bundle | None:
     """The bundle chosen in the sidebar, under the truth chosen there (as labelled, or with the
     review file's fixes); shows a readable error and returns None if it is refused."""
     from .state import get
+    from .text import code, md
 
     name = get("bundle")
     bundles = available_bundles()
@@ -118,8 +119,6 @@ def current_bundle() -> Bundle | None:
     try:
         bundle = load_bundle(str(path))
     except BundleError as exc:
-        from .text import code, md
-
         st.error(f"Bundle {code(path.name)} refused: {md(exc)}")
         return None
     if get("truth") == "fixed" and bundle.has_labels:
