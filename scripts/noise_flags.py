@@ -15,7 +15,7 @@ and recall at the top 25 / 50 / 100 of each kind, the precision at the first ran
 recall 0.5 (the issue's goal: >= 0.6), with a 95 % Wilson interval, and the full
 precision-recall curve (every rank where a planted case is found).
 
-    python -m shopee_core demo-data --out /tmp/d5 && python -m shopee_core split --data /tmp/d5
+    python -m shopee_core demo-data --out /tmp/d5 --posting-noise 0.015 && python -m shopee_core split --data /tmp/d5
     python -m shopee_core build-bundle --profile demo --data /tmp/d5 --out /tmp/b5 --pool-all --no-umap \\
            --models tfidf,tfidf_units,phash,resnet50,effnet_lite0_zeroshot,minilm_zeroshot,minilm_arcface
     python scripts/noise_flags.py --bundle /tmp/b5 --data /tmp/d5 [--split all] [--curve]

@@ -25,7 +25,7 @@ def _read(path):
 @pytest.fixture(scope="module")
 def big(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo2000")
-    stats = generate_catalog(out, n_postings=2000, seed=7, progress=False)
+    stats = generate_catalog(out, n_postings=2000, seed=7, progress=False, posting_noise=0.015)
     return out, stats, _read(out)
 
 
@@ -159,7 +159,7 @@ def test_planted_posting_noise_shows_another_groups_product(big):
     noise = pd.read_csv(out / "noise.csv", dtype={"posting_id": str}, keep_default_na=False)
     posts = noise[noise["kind"] == "posting"]
     assert len(posts) >= 5
-    plans = {p.posting_id: p for p in plan_catalog(2000, seed=7)}
+    plans = {p.posting_id: p for p in plan_catalog(2000, seed=7, posting_noise=0.015)}
     group_product = {p.label_group: p.product for p in plans.values() if p.carries is None}
     labels = dict(zip(df["posting_id"], df["label_group"]))
     for pid, own, other in zip(posts["posting_id"], posts["label_group"], posts["same_product_as"]):
@@ -172,6 +172,17 @@ def test_planted_posting_noise_shows_another_groups_product(big):
         # its photo is its own: no posting of its group shares the file
         assert (members["image"] == df.loc[df["posting_id"] == pid, "image"].iat[0]).sum() == 1
     assert set(posts["posting_id"]) == {p.posting_id for p in plans.values() if p.carries is not None}
+
+
+def test_the_default_catalog_plants_no_posting_noise_and_the_option_does():
+    """The default catalog is the one the shipped bundle was built from (no posting noise);
+    `demo-data --posting-noise` plants it."""
+    from shopee_core.cli import build_parser
+
+    assert all(p.carries is None for p in plan_catalog(600, seed=0))
+    assert any(p.carries is not None for p in plan_catalog(600, seed=0, posting_noise=0.1))
+    assert build_parser().parse_args(["demo-data", "--out", "x"]).posting_noise == 0
+    assert build_parser().parse_args(["demo-data", "--out", "x", "--posting-noise", "0.015"]).posting_noise == 0.015
 
 
 def test_noise_rates_and_the_old_noise_file(tmp_path):
