@@ -644,6 +644,45 @@ go.Figure().update_layout(title=dict(text=f"{mid}"))   # 30: raw nested title
 st.markdown(f"<div>{title}</div>", unsafe_allow_html=True)        # 31: raw HTML
 for kind, name in (("a", "A"), ("b", "B")):
     st.caption(f"{kind}: {name}")
+PARAMS = {"a": ("Label", -1.0, "help text")}
+SHAPES = ("merged", "split")
+
+
+def slider(label, help=None):
+    return st.slider(label, 0.0, 1.0, help=help)
+
+
+def unset(key, **default):
+    return {} if key else default
+
+
+def numbers(n, m):
+    text = "**n**"
+    text += f" {n:,} · {m:.2f}"
+    return text
+
+
+def numbers_and(n, m):
+    text = "**n**"
+    text += f" {n:,} · {m}"
+    return text
+
+
+st.slider("Size", 1, 5, (1, 5))                        # Streamlit's slider, not the page's: no help here
+slider("T", help=mid)                                  # 59: the page's slider renders help
+slider("T", **unset("k", value=0.5))
+slider("T", **unset("k", help=mid))                    # 61: a help through **unset
+slider("T", **load())                                  # 62: cannot tell
+st.caption(numbers(1, 2.0))
+st.caption(numbers_and(1, title))                      # 64: += of a raw part
+label, low, hint = PARAMS["a"]
+st.number_input(label, help=hint)
+group_kind = st.segmented_control("Kind", ["a", "b"]) or "a"
+st.markdown(f"#### {group_kind.title()} groups")
+pick = st.selectbox("Model", [mid, "x"])
+st.markdown(f"#### {pick}")                            # 70: one of untrusted options
+st.pills("Shape", list(SHAPES), format_func=lambda x: f"{x} · {len(rows):,}", help=", ".join(f"- {k}" for k in SHAPES))
+st.radio("R", list({mid: "x"}))                        # 72: a mapping's keys are its items
 """
 
 
@@ -654,4 +693,4 @@ def test_the_walk_catches_what_it_is_meant_to(tmp_path):
     project = Project(files=[page], sources=[HELPER_MODULE, page])
     found = violations(project, page) + call_site_violations(project)
     lines = sorted({int(f.split(":")[1]) for f in found})
-    assert lines == [17, 19, 21, 22, 23, 24, 25, 27, 28, 29, 30, 31], "\n".join(found)
+    assert lines == [17, 19, 21, 22, 23, 24, 25, 27, 28, 29, 30, 31, 59, 61, 62, 64, 70, 72], "\n".join(found)
