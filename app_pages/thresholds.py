@@ -132,7 +132,7 @@ def graph_picker(scope: str, recorded: dict | None = None):
     key = f"{scope}-graph"
     if key not in st.session_state:
         st.session_state[key] = "none"
-    tuned = "" if not recorded else f" (tuned on valid: {recorded['step']}" + (
+    tuned = "" if not recorded else f" (tuned on valid: {md(recorded['step'])}" + (
         "" if recorded.get("param") is None else f" {recorded['param']:g}") + ")"
     step = st.selectbox("Graph step" + tuned, options, key=key,
                         format_func=lambda x: "none" if x == "none" else x,
