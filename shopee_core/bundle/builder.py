@@ -32,12 +32,21 @@ from ..data import attach_splits, load_catalog, load_or_create_folds
 from ..errors import ShopeeError
 from ..io import atomic_write_json
 from ..matching import Decision, Embeddings, Pool, model_source
+from ..matching.index import EXACT as EXACT_INDEX
+from ..matching.index import index_record
 from ..models import leaves, list_models, members, with_overrides
 from ..models.registry import ModelEntry
 from .cache import DataFingerprint, Stage, leaf_embeddings
 from .edit import swap_in
 from .format import ALL_POOL, REFERENCE, SHOWN_SPLITS, THUMBS, model_dir
-from .writer import seal, write_array, write_embeddings, write_jpeg, write_neighbors, write_postings
+from .writer import (
+    seal,
+    write_array,
+    write_embeddings,
+    write_jpeg,
+    write_neighbors,
+    write_postings,
+)
 
 SHOWN = SHOWN_SPLITS
 WITH_ALL = SHOWN + (ALL_POOL,)  # --pool-all: also every labelled posting as one pool
@@ -146,7 +155,10 @@ class Plan:
     search: str | None
     pools: tuple = SHOWN
     storage: str = "float32"
-    shown: np.ndarray = field(init=False)        # rows of frame that the bundle shows
+    index: object = None                          # matching.index.IndexSpec (None: exact)
+    min_recall: float | None = None
+    shown: np.ndarray = field(init=False)
+    used_pools: dict = field(init=False, default_factory=dict)  # pool -> Pool, for the index record        # rows of frame that the bundle shows
     pool_frame: pd.DataFrame = field(init=False)
     split_rows: dict = field(init=False)         # pool -> rows into pool_frame
 
@@ -192,8 +204,12 @@ def storage_of(profile: str, storage: str | None) -> str:
     return storage
 
 
-def _prepare(profile, data_dir, out, k, only, search, overrides=None, pools=SHOWN, storage=None) -> Plan:
+def _prepare(profile, data_dir, out, k, only, search, overrides=None, pools=SHOWN, storage=None, index=None,
+             min_recall=None) -> Plan:
+    from ..matching.index import parse_index
+
     storage = storage_of(profile, storage)
+    index = parse_index(index)  # an unknown index fails before any work
     entries = with_spec_overrides(_entries(profile, only), overrides)
     catalog = load_catalog(data_dir, check_images=True)
     if not catalog.has_labels:
@@ -211,14 +227,17 @@ def _prepare(profile, data_dir, out, k, only, search, overrides=None, pools=SHOW
         k = max((int(e.spec.get("k", 50)) for e in entries), default=50)
     if tuple(pools) not in (SHOWN, WITH_ALL):
         raise ShopeeError(f"pools must be {', '.join(SHOWN)} (+ {ALL_POOL}), got {', '.join(pools)}")
-    return Plan(profile, entries, catalog, frame, Path(data_dir), Path(out), k, search, tuple(pools), storage)
+    plan = Plan(profile, entries, catalog, frame, Path(data_dir), Path(out), k, search, tuple(pools), storage, index,
+                min_recall)
+    check_memory_plan(plan)
+    return plan
 
 
 # --------------------------------------------------------------------------- build
 def build(profile: str, data_dir, out, k: int | None = None, device: str | None = None, workers: int | None = None,
           umap: bool = True, only: list[str] | None = None, skip_embeddings: tuple = (),
           search: str | None = None, overrides: dict | None = None, pool_all: bool = False,
-          storage: str | None = None) -> dict:
+          storage: str | None = None, index=None, min_recall: float | None = None) -> dict:
     """``skip_embeddings``: models that ship neighbour tables and maps but no embedding rows (keeps a
     committed bundle lean; the dashboard then cannot re-fuse them or score pairs outside their tables).
     ``search``: None tunes every model with its recipe's threshold search, ``"seed"`` / ``"full"``
@@ -228,11 +247,15 @@ def build(profile: str, data_dir, out, k: int | None = None, device: str | None 
     ``pool_all``: also tables and metrics with every labelled posting as one candidate pool
     (``all``; thresholds still tuned on valid). ``storage``: ``float32`` or ``float16`` rows and
     similarities in the bundle (None: the profile's, :data:`PROFILE_STORAGE`); tuning and the stored
-    metrics use float32 either way."""
+    metrics use float32 either way. ``index``: the candidate search of every table (``exact``, the
+    default and the seed's, or an approximate faiss index, :mod:`shopee_core.matching.index`), its
+    measured recall recorded in the manifest; ``min_recall``: refuse an index measured below it."""
     t_start = time.time()
-    p = _prepare(profile, data_dir, out, k, only, search, overrides, WITH_ALL if pool_all else SHOWN, storage)
+    p = _prepare(profile, data_dir, out, k, only, search, overrides, WITH_ALL if pool_all else SHOWN, storage,
+                 index, min_recall)
     stage = Stage(p.out.parent / f".{p.out.name}.build")
     raw, norms = _embed_leaves(p, stage, device, workers)
+    check_pools(p, raw)
     new = p.out.parent / f".{p.out.name}.new"
     if new.exists():
         shutil.rmtree(new)
@@ -261,16 +284,59 @@ def _embed_leaves(p: Plan, stage: Stage, device, workers) -> tuple[dict, dict]:
     return raw, norms
 
 
+# every dense leaf of the seed's recipes is at least this wide (image heads 512, text models 768): the
+# floor a memory check can assume before the embeddings exist
+MIN_DENSE_DIMS = 512
+
+
+def _leaf_count(e: ModelEntry, entries) -> int:
+    """How many dense leaves a model's embedding set is made of (a fusion: its members')."""
+    by_id = {x.id: x for x in entries}
+    if e.kind == "combo":
+        return sum(_leaf_count(by_id.get(m.id, m), entries) for m in members(e))
+    return 0 if e.kind in ("tfidf", "phash") else 1
+
+
+def check_memory_plan(p: Plan) -> None:
+    """Before any work: the biggest pool's rows and its widest kNN must fit in free memory, with every
+    dense leaf at least :data:`MIN_DENSE_DIMS` wide (a one-line error otherwise)."""
+    from ..matching.index import check_memory
+
+    n = max(len(r) for r in p.split_rows.values())
+    dense = sum(1 for e in p.entries if e.kind != "combo" and _leaf_count(e, p.entries))
+    widest = max((_leaf_count(e, p.entries) for e in p.entries), default=0) * MIN_DENSE_DIMS
+    if widest:
+        check_memory(n, widest, p.k, p.index or EXACT_INDEX, resident=len(p.pool_frame) * dense * MIN_DENSE_DIMS * 4,
+                     what=f"the {'all' if ALL_POOL in p.pools else 'largest'} pool")
+
+
+def check_pools(p: Plan, raw: dict) -> None:
+    """After embedding, before matching: the biggest pool's float32 rows and its widest kNN (fused
+    sets included) must fit beside what is already held (a one-line error otherwise)."""
+    from ..matching.index import check_memory
+
+    n = max(len(r) for r in p.split_rows.values())
+    dims = {mid: (0 if sp.issparse(m) else int(m.shape[1])) for mid, m in raw.items()}
+
+    def width(e):
+        return sum(width(m) for m in members(e)) if e.kind == "combo" else dims.get(e.id, 0)
+    widest = max((width(e) for e in p.entries), default=0)
+    if widest:
+        check_memory(n, widest, p.k, p.index or EXACT_INDEX, resident=n * widest * 4 * 2,
+                     what=f"the {'all' if ALL_POOL in p.pools else 'largest'} pool")
+
+
 def _pools(p: Plan, raw: dict, norms: dict) -> dict[str, Pool]:
     fusions = {e.id: ([m.id for m in members(e)], e.spec.get("weights")) for e in p.entries
                if e.kind == "combo" and e.spec.get("combine") == "mean"}
     kinds = {e.id: e for e in p.entries}
     return shown_pools({s: p.labels(s) for s in p.pools}, p.split_rows, raw, norms, p.k, fusions,
-                       make=lambda mid, m, rows, s: _pool_embeddings(p, kinds[mid], m, rows, s, norms))
+                       make=lambda mid, m, rows, s: _pool_embeddings(p, kinds[mid], m, rows, s, norms),
+                       index=p.index, min_recall=p.min_recall)
 
 
 def shown_pools(labels: dict, split_rows: dict, raw: dict, norms: dict, k: int, fusions=None,
-                make=None) -> dict[str, Pool]:
+                make=None, index=None, min_recall: float | None = None) -> dict[str, Pool]:
     """One pool per candidate pool (float32 tables, whatever the bundle then stores), and a
     ``"shown"`` pool of every shown posting for the maps. ``raw``: model id -> rows of every
     shown posting (float32 unit rows or CSR, bundle order); ``split_rows``: pool -> rows into them.
@@ -282,7 +348,7 @@ def shown_pools(labels: dict, split_rows: dict, raw: dict, norms: dict, k: int, 
     pools = {}
     for s, rows in split_rows.items():
         emb = {mid: (lambda m=m, mid=mid, rows=rows, s=s: make(mid, m, rows, s)) for mid, m in raw.items()}
-        pools[s] = Pool(labels[s], k=k, embeddings=emb, fusions=fusions, name=s)
+        pools[s] = Pool(labels[s], k=k, embeddings=emb, fusions=fusions, name=s, index=index, min_recall=min_recall)
     # every shown posting at once, for the maps (never for matching: retrieval stays within a split)
     everything = {mid: (lambda m=m, mid=mid: _embeddings(m, mid, None)) for mid, m in raw.items()}
     pools["shown"] = Pool(None, k=k, embeddings=everything, fusions=fusions, name="shown")
@@ -308,6 +374,8 @@ def _embeddings(m, mid: str, norms) -> Embeddings:
 
 def _match_models(p: Plan, raw, norms, new: Path, umap, skip_embeddings) -> list[dict]:
     pools = _pools(p, raw, norms)
+    p.used_pools = {s: pools[s] for s in p.pools}  # their measured index recall goes into the manifest
+    _precheck_index(p, pools, raw)
     valid = pools["valid"]
     models, decided, best_fusion = [], {}, None
     clock = Eta()
@@ -344,6 +412,21 @@ def _match_models(p: Plan, raw, norms, new: Path, umap, skip_embeddings) -> list
     if best_fusion is not None:
         models.append(_iterated_inb(p, best_fusion[0], best_fusion[2], pools, new))
     return models
+
+
+def _precheck_index(p: Plan, pools: dict, raw: dict) -> None:
+    """An approximate index is measured on the first dense model's table in the biggest pool before
+    the matching work starts, so a --min-recall it misses fails in seconds, not at the end."""
+    if p.index is None or p.index.exact:
+        return
+    dense = next((e.id for e in p.entries if e.kind != "combo" and e.id in raw and not sp.issparse(raw[e.id])), None)
+    if dense is None:
+        return
+    biggest = max(p.pools, key=lambda s: len(p.split_rows[s]))
+    t0 = time.time()
+    pools[biggest].neighbors(model_source(dense))
+    log(f"[index] {p.index.describe()}: recall@{p.k} {pools[biggest].recall[model_source(dense)]:.4f} for {dense} "
+        f"in {biggest} ({time.time() - t0:.1f} s)")
 
 
 def _check_stored_inb(e: ModelEntry, d_inb: Decision, models: list) -> None:
@@ -518,12 +601,15 @@ def _manifest_top(p: Plan, models: list, t_start: float) -> dict:
     meta_path = p.data_dir / "catalog.json"
     source = json.loads(meta_path.read_text()).get("source", "kaggle") if meta_path.exists() else "kaggle"
     search = "" if p.search is None else f" --search {p.search}"
+    if p.index is not None and not p.index.exact:
+        search += f" --index {p.index.describe()}" + ("" if p.min_recall is None else f" --min-recall {p.min_recall:g}")
     return {
         "dataset": {"source": source, "name": p.data_dir.name,
                     "counts": {s: int(counts.get(s, 0)) for s in ("train", "valid", "test")},
                     "shown_splits": list(p.pools), "pool": "retrieval within each split" + (
                         "; all: every labelled posting in one pool" if ALL_POOL in p.pools else "")},
         "k": p.k, "profile": p.profile, "storage": p.storage, "models": models, "files": {},
+        "index": index_record(p.index or EXACT_INDEX, list(getattr(p, "used_pools", {}).values()), p.k),
         "built": {"seconds": round(time.time() - t_start, 1), "command":
                   f"python -m shopee_core build-bundle --profile {p.profile} --data {p.data_dir} --out {p.out}{search}"},
     }

@@ -8,8 +8,9 @@ from typing import NamedTuple
 import numpy as np
 
 from ..errors import ShopeeError
+from ..matching.index import index_record
 from ..matching.search import SEARCHES
-from .common import command, float_list
+from .common import command, float_list, index_args, index_spec
 
 
 def add_evaluate(sub) -> None:
@@ -50,6 +51,7 @@ def add_evaluate(sub) -> None:
                    help="INB blends unit rows (normalised, default) or the raw vectors (raw, the seed's code)")
     s.add_argument("--inb-per-stage", action="store_true",
                    help="with --inb-iters N: re-search the blend thresholds after every stage (1st place)")
+    index_args(s)
     s.add_argument("--predictions", metavar="CSV", help="also write posting_id,matches for the scored pool")
     s.add_argument("--json", required=True, metavar="OUT")
 
@@ -149,9 +151,17 @@ def _search_for(args, n_sets: int):
 
 
 def _tuned(args, names, vframe, vsets):
-    from ..matching import Pool, calibrated_weights, scores, search_weights, tune, tune_inb
+    from ..matching import (
+        Pool,
+        calibrated_weights,
+        scores,
+        search_weights,
+        tune,
+        tune_inb,
+    )
 
-    vpool = Pool(vframe["label_group"].to_numpy(), k=args.k, embeddings=dict(zip(names, vsets)), name="validation")
+    vpool = Pool(vframe["label_group"].to_numpy(), k=args.k, embeddings=dict(zip(names, vsets)), name="validation",
+                 index=args.index_spec, min_recall=args.min_recall)
     min2 = args.min2 is not None or args.search_min2
     search = _search_for(args, len(names))
     weights = float_list(args.weights)
@@ -165,7 +175,7 @@ def _tuned(args, names, vframe, vsets):
     if args.inb_iters:
         d = tune_inb(vpool, d, args.inb_iters, vectors=args.inb_vectors, per_stage=args.inb_per_stage, min2=min2,
                      search=search)
-    return d, {"n": len(vframe), **scores(vpool, d)}
+    return d, {"n": len(vframe), **scores(vpool, d)}, vpool
 
 
 def _fixed(args, names):
@@ -191,14 +201,33 @@ def _fixed(args, names):
     return d
 
 
+def _check_memory(args, n: int) -> None:
+    """A pool whose rows and kNN cannot fit in free memory is refused before any file is loaded (each
+    .npy's shape read from its header; a sparse .npz is counted by its dense block only)."""
+    from ..matching.index import check_memory
+
+    dims = 0
+    for p in args.embeddings:
+        if str(p).endswith(".npy"):
+            try:
+                dims += int(np.load(p, mmap_mode="r", allow_pickle=False).shape[-1])
+            except (OSError, ValueError, IndexError):
+                pass  # unreadable files are reported, readably, when they are loaded
+    if dims:
+        check_memory(n, dims, args.k, args.index_spec, resident=n * dims * 4 * 2, what="the pool")
+
+
 def cmd_evaluate(args) -> int:
     from ..io import atomic_write_json
     from ..matching import Pool, predictions, scores
 
+    args.index_spec = index_spec(args)  # an unknown --index fails before any file is read
     frame = _read_pool(args.postings)
+    _check_memory(args, len(frame))
     sets = _load_sets(args.embeddings, len(frame), args.postings)
     names = _set_names(args.embeddings)
     out: dict = {}
+    pools: list = []
     if args.search_threshold or args.tune_split:
         if args.search_threshold:
             csv_path, _, npys = args.search_threshold.partition(":")
@@ -209,7 +238,8 @@ def cmd_evaluate(args) -> int:
             vframe, vsets = _pool(vframe, vsets, args.tune_split, csv_path)
         else:
             vframe, vsets = _pool(frame, sets, args.tune_split, args.postings)
-        decision, tuned_on = _tuned(args, names, vframe, vsets)
+        decision, tuned_on, vpool = _tuned(args, names, vframe, vsets)
+        pools.append(vpool)
         out["tuned_on"] = tuned_on
         out["search"] = {"thresholds": _search_for(args, len(names)), "union": args.union_tuning,
                          "weights": "searched" if args.search_weights else ("calibrated" if args.calibrate else
@@ -218,8 +248,11 @@ def cmd_evaluate(args) -> int:
         decision = _fixed(args, names)
     out["thresholds"] = decision.as_dict()
     frame, sets = _pool(frame, sets, args.split, args.postings)
-    pool = Pool(frame["label_group"].to_numpy(), k=args.k, embeddings=dict(zip(names, sets)), name=args.split or "all")
+    pool = Pool(frame["label_group"].to_numpy(), k=args.k, embeddings=dict(zip(names, sets)), name=args.split or "all",
+                index=args.index_spec, min_recall=args.min_recall)
     result = scores(pool, decision)
+    pools.append(pool)
+    out["index"] = index_record(args.index_spec, pools, args.k)
     if args.pool_sizes:
         from ..matching import pool_size_curve
 

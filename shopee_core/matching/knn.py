@@ -1,8 +1,13 @@
-"""Exact cosine k-nearest neighbours inside one candidate pool.
+"""Cosine k-nearest neighbours inside one candidate pool.
 
-A single dense block goes to faiss ``IndexFlatIP``; sparse or mixed sets are
-scored in row chunks (sparse products stay sparse until the chunk) and the top k
-taken per row, so a 15,000-wide TF-IDF matrix is never densified whole.
+Exact by default: a single dense block goes to faiss's brute-force search (``faiss.knn``,
+no copy of the rows); fused, sparse or mixed sets are scored in row chunks, block by block
+(sparse products stay sparse until the chunk, a fused set's blocks are never stacked into
+one copy), and the top k taken per row, so a 15,000-wide TF-IDF matrix or a 2,560-d fusion
+of 34,250 rows costs a chunk of similarities at a time, not a second copy of the set.
+
+``index=`` an approximate faiss index (:mod:`.index`: IVF or HNSW) for dense sets too big
+for N² work; sparse sets stay exact (an approximate index needs dense rows).
 """
 
 from __future__ import annotations
@@ -129,10 +134,11 @@ def _finish(idx: np.ndarray, sim: np.ndarray, self_sim: np.ndarray) -> Neighbors
 def _faiss_search(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     import faiss
 
-    index = faiss.IndexFlatIP(x.shape[1])
-    index.add(x)
-    sim, idx = index.search(x, k)
+    sim, idx = faiss.knn(x, x, k, metric=faiss.METRIC_INNER_PRODUCT)  # brute force, no index copy
     return idx.astype(np.int32), sim.astype(np.float32)
+
+
+CHUNK_BYTES = 64 * 2**20  # similarity rows per chunk of a blocked search
 
 
 def _chunked_search(emb: Embeddings, k: int, chunk: int, progress: bool):
@@ -156,14 +162,22 @@ def _chunked_search(emb: Embeddings, k: int, chunk: int, progress: bool):
     return idx, sim
 
 
-def knn(emb: Embeddings, k: int = DEFAULT_K, chunk: int = 1024, progress: bool = False) -> Neighbors:
-    """Top-``k`` candidates by similarity for every row, self included (k capped at N)."""
+def knn(emb: Embeddings, k: int = DEFAULT_K, chunk: int | None = None, progress: bool = False,
+        index=None) -> Neighbors:
+    """Top-``k`` candidates by similarity for every row, self included (k capped at N).
+    ``index``: None / ``"exact"`` or an approximate :class:`~.index.IndexSpec` (dense sets)."""
+    from .index import ann_search, parse_index
+
     n = len(emb)
     if k < 1:
         raise EmbeddingError(f"k must be >= 1, got {k}")
     k = min(int(k), n)
-    if emb.is_dense:
-        idx, sim = _faiss_search(emb.dense(), k)
+    spec = parse_index(index)
+    if emb.is_dense and not spec.exact:
+        idx, sim = ann_search(emb.dense(), k, spec)
+    elif emb.is_dense and len(emb.blocks) == 1:
+        idx, sim = _faiss_search(emb.blocks[0], k)
     else:
+        chunk = chunk or max(1, CHUNK_BYTES // (4 * n))
         idx, sim = _chunked_search(emb, k, chunk, progress)
     return _finish(idx, sim, emb.self_similarity())

@@ -26,9 +26,11 @@ from ..errors import DecisionError
 from ..metrics import check_labels
 from . import inb as inb_mod
 from .embeddings import Embeddings, fuse
+from .index import check_recall, measure_recall, parse_index
 from .knn import DEFAULT_K, Neighbors, knn
 from .scoring import Scorer
 from .sources import check_source, describe_source, model_source
+from .sources import inb_source as inb_mod_source
 from .union import PairTable
 
 DEFAULT_CACHE_BYTES = 384 * 2**20
@@ -90,10 +92,17 @@ class Pool:
 
     def __init__(self, labels=None, *, k: int = DEFAULT_K, embeddings: Mapping | None = None,
                  tables: Mapping | None = None, fusions: Mapping | None = None, name: str = "pool",
-                 n: int | None = None, cache_bytes: int = DEFAULT_CACHE_BYTES):
+                 n: int | None = None, cache_bytes: int = DEFAULT_CACHE_BYTES, index=None,
+                 min_recall: float | None = None):
         self.name, self.k = name, int(k)
         if self.k < 1:
             raise DecisionError(f"k must be >= 1, got {k}")
+        # the candidate search of every table this pool computes (stored tables are as stored); an
+        # approximate one records its recall@k per source, measured against the exact search
+        self.index = parse_index(index)
+        self.min_recall = min_recall
+        self.recall: dict = {}
+        self.index_params: dict = self.index.as_dict()
         self._emb = dict(embeddings or {})
         self._tables = dict(tables or {})
         self._fusions = dict(fusions or {})
@@ -220,19 +229,32 @@ class Pool:
             if key in self._tables:
                 return self.cached(("nb", source), lambda: self._load(self._tables, key))
             if source[2] == "base":
-                return self.cached(("nb", source), lambda: knn(self.embeddings(source), self.k))
+                return self.cached(("nb", source), lambda: self._knn(source, self.embeddings(source)))
             raise DecisionError(f"{source[1]} has no INB table in {self.name}")
         if kind == "fusion":
             if source[2] == "candidates":
                 return self.cached(("nb", source), lambda: self._candidate_fusion(source))
-            return self.cached(("nb", source), lambda: knn(self.embeddings(source), self.k))
+            return self.cached(("nb", source), lambda: self._knn(source, self.embeddings(source)))
         return self._inb(source)[1]
+
+    def _knn(self, source, emb: Embeddings) -> Neighbors:
+        """A computed table, with the pool's index; an approximate one's recall measured and checked."""
+        nb = knn(emb, self.k, index=None if not emb.is_dense else self.index)
+        if emb.is_dense and not self.index.exact:
+            r = measure_recall(emb.dense(), nb.idx, min(self.k, nb.k))
+            self.recall[source] = r
+            self.index_params = self.index.resolved(len(emb), self.k).as_dict()
+            check_recall(r, self.min_recall, self.index, f"{self.name}: {describe_source(source)}")
+        return nb
 
     def _inb(self, source):
         def make():
             _, base, iters, t, t2, vectors = source
-            return inb_mod.iterate(self.embeddings(base), self.neighbors(base), t, t2, iters, self.k,
-                                   vectors=vectors)
+            emb, nb = self.embeddings(base), self.neighbors(base)
+            for step in range(iters):
+                emb = inb_mod.blend(emb, nb, t, t2, vectors if step == 0 else "normalised")
+                nb = self._knn(inb_mod_source(base, step + 1, t, t2, vectors), emb)
+            return emb, nb
         return self.cached(("inb", self.canonical(source)), make)
 
     def candidate_sims(self, members) -> tuple[np.ndarray, np.ndarray]:
