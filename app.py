@@ -27,50 +27,59 @@ if __name__ != "__main__":  # imported by `streamlit run app.py` (or uvicorn): t
     app = st.App(__file__, lifespan=_warmed)
 
 else:  # a session's script run: the frame
-    from dashboard import state
-    from dashboard.data import (
-        POOL_LABELS,
-        available_bundles,
-        bundle_pools,
-        default_bundle_name,
-    )
+    from dashboard import timing
 
-    # the icon ships as a file: a ":material/...:" page icon makes the browser fetch its SVG from
-    # fonts.gstatic.com, and the app must make no request outside 127.0.0.1 (icons elsewhere come from
-    # Streamlit's bundled font)
-    st.set_page_config(page_title="Shopee match explorer",
-                       page_icon=str(Path(__file__).parent / "dashboard" / "favicon.png"), layout="wide")
-    state.init()
-    if "bundle" not in st.query_params and not st.session_state.get("_bundle_default_applied"):
-        # a bundle named on the command line (or in $SHOPEE_BUNDLE) is the one to show first
-        st.session_state["_bundle_default_applied"] = True
-        if default_bundle_name():
-            state.set("bundle", default_bundle_name())
+    _t0, _ended = timing.start(), None
+    try:
+        from dashboard import state
+        from dashboard.data import (
+            POOL_LABELS,
+            available_bundles,
+            bundle_pools,
+            default_bundle_name,
+        )
 
-    with st.sidebar:
-        bundles = available_bundles()
-        if bundles:
-            names = list(bundles)
-            current = state.get("bundle")
-            choice = st.selectbox("Bundle", names, index=names.index(current) if current in names else 0,
-                                  help="Every bundle under precomputed/ (and one given with -- --bundle PATH)")
-            if choice != current:
-                state.set("bundle", choice)
-        pools = bundle_pools(state.get("bundle"))
-        split = st.radio("Split (candidate pool)", pools,
-                         index=pools.index(state.get("split")) if state.get("split") in pools else 0,
-                         horizontal=True, format_func=lambda s: POOL_LABELS.get(s, s),
-                         help="Retrieval is within one pool; thresholds were tuned on valid. 'all labelled' (when "
-                              "the bundle ships it): every labelled posting in one pool, as big as Kaggle's test set.")
-        if split != state.get("split"):
-            state.set("split", split)
+        # the icon ships as a file: a ":material/...:" page icon makes the browser fetch its SVG from
+        # fonts.gstatic.com, and the app must make no request outside 127.0.0.1 (icons elsewhere come from
+        # Streamlit's bundled font)
+        st.set_page_config(page_title="Shopee match explorer",
+                           page_icon=str(Path(__file__).parent / "dashboard" / "favicon.png"), layout="wide")
+        state.init()
+        if "bundle" not in st.query_params and not st.session_state.get("_bundle_default_applied"):
+            # a bundle named on the command line (or in $SHOPEE_BUNDLE) is the one to show first
+            st.session_state["_bundle_default_applied"] = True
+            if default_bundle_name():
+                state.set("bundle", default_bundle_name())
 
-    pages = [
-        st.Page("app_pages/leaderboard.py", title="Leaderboard", icon=":material/leaderboard:", default=True),
-        st.Page("app_pages/query.py", title="Query by example", icon=":material/image_search:"),
-        st.Page("app_pages/compare.py", title="Compare models", icon=":material/compare:"),
-        st.Page("app_pages/embedding.py", title="Embedding space", icon=":material/scatter_plot:"),
-        st.Page("app_pages/thresholds.py", title="Thresholds & decisions", icon=":material/tune:"),
-        st.Page("app_pages/failures.py", title="Failure browser", icon=":material/report:"),
-    ]
-    st.navigation(pages).run()
+        with st.sidebar:
+            bundles = available_bundles()
+            if bundles:
+                names = list(bundles)
+                current = state.get("bundle")
+                choice = st.selectbox("Bundle", names, index=names.index(current) if current in names else 0,
+                                      help="Every bundle under precomputed/ (and one given with -- --bundle PATH)")
+                if choice != current:
+                    state.set("bundle", choice)
+            pools = bundle_pools(state.get("bundle"))
+            split = st.radio("Split (candidate pool)", pools,
+                             index=pools.index(state.get("split")) if state.get("split") in pools else 0,
+                             horizontal=True, format_func=lambda s: POOL_LABELS.get(s, s),
+                             help="Retrieval is within one pool; thresholds were tuned on valid. 'all labelled' (when "
+                                  "the bundle ships it): every labelled posting in one pool, as big as Kaggle's test set.")
+            if split != state.get("split"):
+                state.set("split", split)
+
+        pages = [
+            st.Page("app_pages/leaderboard.py", title="Leaderboard", icon=":material/leaderboard:", default=True),
+            st.Page("app_pages/query.py", title="Query by example", icon=":material/image_search:"),
+            st.Page("app_pages/compare.py", title="Compare models", icon=":material/compare:"),
+            st.Page("app_pages/embedding.py", title="Embedding space", icon=":material/scatter_plot:"),
+            st.Page("app_pages/thresholds.py", title="Thresholds & decisions", icon=":material/tune:"),
+            st.Page("app_pages/failures.py", title="Failure browser", icon=":material/report:"),
+        ]
+        st.navigation(pages).run()
+    except BaseException as exc:  # st.rerun / st.stop end a run by raising; every end is timed
+        _ended = exc
+        raise
+    finally:
+        timing.record(_t0, timing.status_of(_ended))

@@ -95,6 +95,37 @@ def catalog(n: int, seed: int = 0) -> tuple[pd.DataFrame, Latents]:
     return frame, lat
 
 
+def synthetic_pool(n: int, dim: int = 512, seed: int = 0, noise: float = 1.0, chunk: int = 100_000):
+    """(float32 unit rows (n, dim), labels): one model's embeddings of an ``n``-posting catalog with
+    Shopee's group sizes, made as :func:`catalog` and :func:`dense_embeddings` make them (category ->
+    family -> group -> posting latents, a projection and the model's own noise), without titles or
+    images, in chunks of rows, for pools of millions (``scripts/bench_million.py``)."""
+    rng = np.random.default_rng(seed)
+    sizes = np.asarray(group_sizes(n, seed))
+    n_groups = len(sizes)
+    labels = np.repeat(np.arange(n_groups), sizes)[rng.permutation(n)]
+    n_fam = max(1, int(n_groups / 2.2))
+    fam_of_group = rng.integers(0, n_fam, n_groups)
+    cat = rng.normal(size=(60, LATENT))
+    fam = cat[rng.integers(0, 60, n_fam)] + 0.9 * rng.normal(size=(n_fam, LATENT))
+    grp = fam[fam_of_group] + 0.75 * rng.normal(size=(n_groups, LATENT))
+    grp /= np.linalg.norm(grp, axis=1, keepdims=True)
+    proj = rng.normal(size=(LATENT, dim)).astype(np.float32) / math.sqrt(dim)
+    out = np.empty((n, dim), dtype=np.float32)
+    for start in range(0, n, chunk):
+        lab = labels[start:start + chunk]
+        m = len(lab)
+        z = (grp[lab] + 0.55 * rng.normal(size=(m, LATENT)) / math.sqrt(LATENT)).astype(np.float32)
+        odd = rng.random(m) < 0.06
+        z[odd] = rng.normal(size=(int(odd.sum()), LATENT)).astype(np.float32) / math.sqrt(LATENT) * 1.2
+        x = z @ proj
+        x /= np.linalg.norm(x, axis=1, keepdims=True)
+        x += noise * rng.normal(size=x.shape).astype(np.float32) / math.sqrt(dim)
+        x /= np.linalg.norm(x, axis=1, keepdims=True)
+        out[start:start + m] = x
+    return out, labels
+
+
 def _phashes(labels, fam_of_group, rng) -> list[str]:
     fam_hash = rng.integers(0, 2**63, fam_of_group.max() + 1, dtype=np.int64).astype(np.uint64)
     grp_flip = _bits(rng, len(fam_of_group), 6)

@@ -15,6 +15,9 @@ import numpy as np
 from ..metrics import check_labels, counts_to_scores, group_sizes, summarise
 from .knn import Neighbors
 
+# (rows x thresholds) cells a sweep holds at once (int64 counts: 256 MB); beyond, it runs in row blocks
+SWEEP_CELLS = 32 * 2**20
+
 
 class Scorer:
     """Scores a neighbour table against true labels for any (T, T2)."""
@@ -40,17 +43,35 @@ class Scorer:
         ones = np.ones(self.nb.n)
         return summarise(counts_to_scores(ones, ones, self.n_true))
 
-    def _counts(self, prefix: np.ndarray, t2) -> tuple[np.ndarray, np.ndarray]:
-        """tp and |Y| for prefix lengths ``prefix`` (N, G), with Min2 at ``t2`` (None or (G,))."""
-        r = self._rows[:, None]
+    def _counts(self, prefix: np.ndarray, t2, rows=slice(None)) -> tuple[np.ndarray, np.ndarray]:
+        """tp and |Y| for prefix lengths ``prefix`` (R, G) of ``rows`` (default all), with Min2 at ``t2``
+        (None or (G,))."""
+        r = self._rows[rows][:, None]
         tp = self._cum_same[r, prefix] + 1
         n_pred = self._cum_pred[r, prefix] + 1
         if t2 is not None:
-            add = (n_pred == 1) & (self.nb.nn_dist[:, None] < np.asarray(t2, dtype=np.float32)[None, :])
-            add &= (self.nb.nn_pos >= 0)[:, None]
+            add = (n_pred == 1) & (self.nb.nn_dist[rows][:, None] < np.asarray(t2, dtype=np.float32)[None, :])
+            add &= (self.nb.nn_pos[rows] >= 0)[:, None]
             n_pred = n_pred + add
-            tp = tp + (add & self._nn_same[:, None])
+            tp = tp + (add & self._nn_same[rows][:, None])
         return tp, n_pred
+
+    def _row_blocks(self, width: int) -> list:
+        """Row slices for a sweep of ``width`` thresholds: all rows at once up to SWEEP_CELLS cells (the
+        usual pools: the very same arithmetic as ever), blocks of rows beyond (a million-row table
+        would otherwise hold gigabytes of (N, G) counts), their means combined by row counts."""
+        n = self.nb.n
+        if n * (width + 1) <= SWEEP_CELLS:
+            return [slice(None)]
+        step = max(1, SWEEP_CELLS // (width + 1))
+        return [slice(a, min(a + step, n)) for a in range(0, n, step)]
+
+    @staticmethod
+    def _combine(parts: list, sizes: list) -> dict[str, np.ndarray]:
+        if len(parts) == 1:
+            return parts[0]
+        total = float(sum(sizes))
+        return {key: sum(p[key] * (m / total) for p, m in zip(parts, sizes)) for key in parts[0]}
 
     def prefix(self, t: float) -> np.ndarray:
         return (self.nb.dist < np.float32(t)).sum(axis=1)
@@ -73,22 +94,33 @@ class Scorer:
         order = np.argsort(ts, kind="stable")
         sorted_ts = ts[order]
         g = len(ts)
-        # entry (i, j) is predicted for thresholds sorted_ts[b:], b = searchsorted(right)
-        bins = np.searchsorted(sorted_ts, self.nb.dist.ravel(), side="right")
-        flat = np.repeat(np.arange(self.nb.n) * (g + 1), self.nb.k) + bins
-        hist = np.bincount(flat, minlength=self.nb.n * (g + 1)).reshape(self.nb.n, g + 1)
-        prefix = np.cumsum(hist, axis=1)[:, :g]
         if t2 is not None:
             t2 = np.broadcast_to(np.asarray(t2, dtype=np.float32), ts.shape)[order]
-        tp, n_pred = self._counts(prefix, t2)
-        s = counts_to_scores(tp, n_pred, self.n_true[:, None])
+        parts, sizes = [], []
+        for rows in self._row_blocks(g):
+            dist = self.nb.dist[rows]
+            m, k = dist.shape
+            # entry (i, j) is predicted for thresholds sorted_ts[b:], b = searchsorted(right)
+            bins = np.searchsorted(sorted_ts, dist.ravel(), side="right")
+            flat = np.repeat(np.arange(m) * (g + 1), k) + bins
+            hist = np.bincount(flat, minlength=m * (g + 1)).reshape(m, g + 1)
+            prefix = np.cumsum(hist, axis=1)[:, :g]
+            tp, n_pred = self._counts(prefix, t2, rows)
+            s = counts_to_scores(tp, n_pred, self.n_true[rows][:, None])
+            parts.append({key: v.mean(axis=0) for key, v in s.items()})
+            sizes.append(m)
         inverse = np.argsort(order, kind="stable")
-        return {key: v.mean(axis=0)[inverse] for key, v in s.items()}
+        return {key: v[inverse] for key, v in self._combine(parts, sizes).items()}
 
     def sweep_min2(self, t: float, t2s) -> dict[str, np.ndarray]:
         """Mean scores at fixed T for every Min2 threshold in ``t2s``."""
         t2s = np.asarray(t2s, dtype=np.float32)
-        prefix = np.repeat(self.prefix(t)[:, None], len(t2s), axis=1)
-        tp, n_pred = self._counts(prefix, t2s)
-        s = counts_to_scores(tp, n_pred, self.n_true[:, None])
-        return {key: v.mean(axis=0) for key, v in s.items()}
+        full = self.prefix(t)
+        parts, sizes = [], []
+        for rows in self._row_blocks(len(t2s)):
+            prefix = np.repeat(full[rows][:, None], len(t2s), axis=1)
+            tp, n_pred = self._counts(prefix, t2s, rows)
+            s = counts_to_scores(tp, n_pred, self.n_true[rows][:, None])
+            parts.append({key: v.mean(axis=0) for key, v in s.items()})
+            sizes.append(len(prefix))
+        return self._combine(parts, sizes)
