@@ -192,7 +192,7 @@ def canonical(bundle, source: tuple) -> tuple:
 class BundlePool(Pool):
     """One split of a bundle: its stored tables and embeddings, loaded on first use."""
 
-    def __init__(self, bundle, split: str):
+    def __init__(self, bundle, split: str, shared_cache=None):
         raw = bundle.labels(split)
         if len(raw) == 0:
             raise DecisionError(f"bundle {bundle.name} has no {split} split")
@@ -208,7 +208,7 @@ class BundlePool(Pool):
             elif _fusion_of(bundle, mid) is not None:
                 fusions[mid] = _fusion_of(bundle, mid)
         super().__init__(labels, k=bundle.k, embeddings=emb, tables=tables, fusions=fusions,
-                         name=f"{bundle.name}/{split}", n=len(raw))
+                         name=f"{bundle.name}/{split}", n=len(raw), shared_cache=shared_cache)
         self.bundle, self.split = bundle, split
 
     @staticmethod
@@ -234,12 +234,20 @@ class BundlePool(Pool):
         return canonical(self.bundle, super().canonical(source))
 
 
+# what one bundle's pools (valid, test, all) hold together: tables, scorers, embeddings, fused sets. The
+# server shares them across every session; a bound per pool would let three pools of a 70,000-posting
+# bundle hold three times this
+BUNDLE_CACHE_BYTES = 512 * 2**20
+
+
 def pool(bundle, split: str) -> BundlePool:
-    """The split's pool, one per bundle object (its cache lives as long as the bundle)."""
+    """The split's pool, one per bundle object (its cache, shared by the bundle's pools and bounded
+    together, lives as long as the bundle)."""
     with _POOLS_LOCK:
         pools = bundle.__dict__.setdefault("_pools", {})
         if split not in pools:
-            pools[split] = BundlePool(bundle, split)
+            shared = bundle.__dict__.setdefault("_pool_cache", M.SharedCache(BUNDLE_CACHE_BYTES))
+            pools[split] = BundlePool(bundle, split, shared_cache=shared)
         return pools[split]
 
 

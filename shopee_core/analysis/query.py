@@ -35,7 +35,7 @@ import scipy.sparse as sp
 
 from ..data.text import display_title, title_cleaning
 from ..errors import DataError, ShopeeError
-from ..matching import describe_source
+from ..matching import describe_source, model_source
 from . import decisions
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024      # matches .streamlit/config.toml server.maxUploadSize
@@ -144,7 +144,7 @@ def pair_similarity(bundle, model_id: str, split: str, i: int, rows) -> np.ndarr
 # ============================================================================ existing posting
 
 def _side_candidates(bundle, side: Side, split: str, row: int) -> pd.DataFrame:
-    nb = bundle.neighbors(side.model, split, side.variant)
+    nb = decisions.neighbors(bundle, split, model_source(side.model, side.variant))  # the pool's cached table
     idx, sim = nb.idx[row], nb.sim[row]
     keep = idx != row
     idx, sim = idx[keep], sim[keep]

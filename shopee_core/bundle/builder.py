@@ -284,6 +284,9 @@ def _embed_leaves(p: Plan, stage: Stage, device, workers) -> tuple[dict, dict]:
     return raw, norms
 
 
+# a build's pools keep every fused set and INB stage of the biggest pool they can (a 3,840-d fusion of
+# 34,250 rows is 525 MB): recomputing one costs an exact search; the dashboard's pools keep 384 MB
+BUILD_CACHE_BYTES = 2 * 2**30
 # every dense leaf of the seed's recipes is at least this wide (image heads 512, text models 768): the
 # floor a memory check can assume before the embeddings exist
 MIN_DENSE_DIMS = 512
@@ -348,10 +351,18 @@ def shown_pools(labels: dict, split_rows: dict, raw: dict, norms: dict, k: int, 
     pools = {}
     for s, rows in split_rows.items():
         emb = {mid: (lambda m=m, mid=mid, rows=rows, s=s: make(mid, m, rows, s)) for mid, m in raw.items()}
-        pools[s] = Pool(labels[s], k=k, embeddings=emb, fusions=fusions, name=s, index=index, min_recall=min_recall)
-    # every shown posting at once, for the maps (never for matching: retrieval stays within a split)
+        pools[s] = Pool(labels[s], k=k, embeddings=emb, fusions=fusions, name=s, index=index, min_recall=min_recall,
+                        cache_bytes=BUILD_CACHE_BYTES)
+    # every shown posting at once, for the maps (never for matching: retrieval stays within a split);
+    # with an `all` pool of exactly those rows it is that pool (its rows, fused sets and tables shared)
+    every = split_rows.get(ALL_POOL)
+    n_shown = next((len(m) if not sp.issparse(m) else m.shape[0] for m in raw.values()), 0)
+    if every is not None and np.array_equal(every, np.arange(n_shown)):
+        pools["shown"] = pools[ALL_POOL]
+        return pools
     everything = {mid: (lambda m=m, mid=mid: _embeddings(m, mid, None)) for mid, m in raw.items()}
-    pools["shown"] = Pool(None, k=k, embeddings=everything, fusions=fusions, name="shown")
+    pools["shown"] = Pool(None, k=k, embeddings=everything, fusions=fusions, name="shown", index=index,
+                          cache_bytes=BUILD_CACHE_BYTES)
     return pools
 
 
@@ -493,8 +504,18 @@ def table_model(pools: dict, split_rows: dict, new: Path, mid: str, *, search, i
             files["norms"] = write_array(new, f"{rel}/norms.npy", np.asarray(norms, dtype=np.float32))
     if umap:
         maps = umap if callable(umap) else umap_2d  # a caller may pass another 2-D map (e.g. maps.pca_2d)
-        files["umap"] = write_array(new, f"{rel}/umap.npy", maps(_umap_input(pools["shown"].embeddings(mid))))
+        extra = {}
+        if getattr(maps, "wants_knn", False):  # UMAP builds its graph from our faiss table, not its own search
+            nb = _map_knn(pools, split_rows, mid)
+            extra["knn"] = (nb.idx, nb.sim)
+        files["umap"] = write_array(new, f"{rel}/umap.npy", maps(_umap_input(pools["shown"].embeddings(mid)), **extra))
     return d, thresholds, metrics, files
+
+
+def _map_knn(pools: dict, split_rows: dict, mid: str):
+    """The kNN table of every shown posting (the rows a map is fitted on): the ``all`` pool's own when
+    it holds exactly them (a --pool-all bundle: ``shown`` is that pool, no second search)."""
+    return pools["shown"].neighbors(model_source(mid))
 
 
 def write_tables(split_rows: dict, pools: dict, new: Path, rel: str, source, dtype: str = "float32") -> str:

@@ -198,20 +198,27 @@ class Bundle:
             self._cache[key] = load(path)
         return self._cache[key]
 
-    def neighbors(self, model_id: str, split: str, variant: str = "base"):
-        """A :class:`~shopee_core.matching.Neighbors` table in split-local indices."""
+    def neighbors(self, model_id: str, split: str, variant: str = "base", cache: bool = False):
+        """A :class:`~shopee_core.matching.Neighbors` table in split-local indices, read from its file.
+
+        Not kept here unless ``cache``: the dashboard's pools (analysis.decisions) keep the tables they
+        use in one memory-bounded cache; a copy held here too would keep every table ever shown (at
+        70,000 postings 42 tables are ~2 GB)."""
         key = ("nb", model_id, split, variant)
-        if key not in self._cache:
-            name = "neighbors" if variant == "base" else f"neighbors_{variant}"
-            path = self.file(model_id, name)
-            if path is None:
-                raise BundleError(f"model {model_id!r} has no {name} table")
-            arrays = _npz(path)
-            if f"{split}_idx" not in arrays:
-                raise BundleError(f"{path.name}: no table for split {split!r}")
-            local = self._to_local(arrays[f"{split}_idx"], split, path.name)
-            self._cache[key] = Neighbors(local, arrays[f"{split}_sim"].astype(np.float32))
-        return self._cache[key]
+        if key in self._cache:
+            return self._cache[key]
+        name = "neighbors" if variant == "base" else f"neighbors_{variant}"
+        path = self.file(model_id, name)
+        if path is None:
+            raise BundleError(f"model {model_id!r} has no {name} table")
+        arrays = _npz(path)
+        if f"{split}_idx" not in arrays:
+            raise BundleError(f"{path.name}: no table for split {split!r}")
+        local = self._to_local(arrays[f"{split}_idx"], split, path.name)
+        table = Neighbors(local, arrays[f"{split}_sim"].astype(np.float32))
+        if cache:
+            self._cache[key] = table
+        return table
 
     def umap(self, model_id: str) -> np.ndarray | None:
         return self._model_array(model_id, "umap", lambda path: _npy(path, mmap=True))

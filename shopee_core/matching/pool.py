@@ -73,6 +73,16 @@ def merged_candidates(tables) -> np.ndarray:
     return out
 
 
+class SharedCache:
+    """One memory-bounded LRU cache (with its lock) that several pools share: the dashboard's pools of
+    one bundle (valid, test, all) then hold at most ``cache_bytes`` together, not each."""
+
+    def __init__(self, cache_bytes: int = DEFAULT_CACHE_BYTES):
+        self.cache = LRUCache(maxsize=cache_bytes, getsizeof=nbytes)
+        self.lock = threading.RLock()
+        self.inflight: dict = {}
+
+
 def _readonly(value):
     if isinstance(value, np.ndarray):
         value.flags.writeable = False
@@ -93,7 +103,7 @@ class Pool:
     def __init__(self, labels=None, *, k: int = DEFAULT_K, embeddings: Mapping | None = None,
                  tables: Mapping | None = None, fusions: Mapping | None = None, name: str = "pool",
                  n: int | None = None, cache_bytes: int = DEFAULT_CACHE_BYTES, index=None,
-                 min_recall: float | None = None):
+                 min_recall: float | None = None, shared_cache: "SharedCache | None" = None):
         self.name, self.k = name, int(k)
         if self.k < 1:
             raise DecisionError(f"k must be >= 1, got {k}")
@@ -113,9 +123,9 @@ class Pool:
             if self._n is not None:
                 check_labels(self._labels, self._n)
             self._labels.flags.writeable = False
-        self._cache = LRUCache(maxsize=cache_bytes, getsizeof=nbytes)
-        self._lock = threading.RLock()
-        self._inflight: dict = {}
+        shared = shared_cache if shared_cache is not None else SharedCache(cache_bytes)
+        self._cache, self._lock, self._inflight = shared.cache, shared.lock, shared.inflight
+        self._prefix = (id(self),) if shared_cache is not None else ()
 
     # ------------------------------------------------------------------ basics
     def __repr__(self) -> str:
@@ -135,6 +145,7 @@ class Pool:
         """``make()`` once per key (values too large for the cache are returned, not kept). A key
         another thread is making is waited for, not made twice (a page and a prefetch, or two
         browser sessions, asking for the same table)."""
+        key = self._prefix + (key,) if self._prefix else key
         with self._lock:
             try:
                 return self._cache[key]
@@ -163,12 +174,17 @@ class Pool:
 
     def holds(self, key) -> bool:
         """Whether ``key`` is cached or being made by some thread right now."""
+        key = self._prefix + (key,) if self._prefix else key
         with self._lock:
             return key in self._cache or key in self._inflight
 
     def clear(self) -> None:
         with self._lock:
-            self._cache.clear()
+            if not self._prefix:
+                self._cache.clear()
+                return
+            for key in [k for k in self._cache if isinstance(k, tuple) and k[:1] == self._prefix]:
+                del self._cache[key]
 
     def _load(self, store: dict, key):
         value = store[key]
@@ -216,7 +232,7 @@ class Pool:
             raise DecisionError(f"{mid} has no embeddings in {self.name} (only its neighbour tables, or nothing)")
         if kind == "fusion":
             return fuse([self.embeddings(m) for m, _ in source[1]], [w for _, w in source[1]])
-        return self._inb(source)[0]
+        return self._blended(source)
 
     def neighbors(self, source) -> Neighbors:
         """The neighbour table of a source (stored or computed, cached)."""
@@ -235,7 +251,7 @@ class Pool:
             if source[2] == "candidates":
                 return self.cached(("nb", source), lambda: self._candidate_fusion(source))
             return self.cached(("nb", source), lambda: self._knn(source, self.embeddings(source)))
-        return self._inb(source)[1]
+        return self.cached(("nb", source), lambda: self._knn(source, self.embeddings(source)))
 
     def _knn(self, source, emb: Embeddings) -> Neighbors:
         """A computed table, with the pool's index; an approximate one's recall measured and checked."""
@@ -247,15 +263,13 @@ class Pool:
             check_recall(r, self.min_recall, self.index, f"{self.name}: {describe_source(source)}")
         return nb
 
-    def _inb(self, source):
-        def make():
-            _, base, iters, t, t2, vectors = source
-            emb, nb = self.embeddings(base), self.neighbors(base)
-            for step in range(iters):
-                emb = inb_mod.blend(emb, nb, t, t2, vectors if step == 0 else "normalised")
-                nb = self._knn(inb_mod_source(base, step + 1, t, t2, vectors), emb)
-            return emb, nb
-        return self.cached(("inb", self.canonical(source)), make)
+    def _blended(self, source) -> Embeddings:
+        """The rows after an INB source's last blend: its previous stage's rows blended with that
+        stage's table. Rows and table are cached per stage as their own entries, so a table is
+        searched once per pool even when the blended rows are too big for the cache."""
+        _, base, iters, t, t2, vectors = source
+        prev = base if iters == 1 else inb_mod_source(base, iters - 1, t, t2, vectors)
+        return inb_mod.blend(self.embeddings(prev), self.neighbors(prev), t, t2, vectors if iters == 1 else "normalised")
 
     def candidate_sims(self, members) -> tuple[np.ndarray, np.ndarray]:
         """The union of the members' own candidates per row (``idx`` (N, W), pool indices sorted,

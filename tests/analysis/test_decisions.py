@@ -161,7 +161,9 @@ def test_curves_agree_with_point_scores(bundle):
 def test_equal_weight_fusion_reuses_the_stored_table(bundle):
     src = D.fusion_source(["tfidf", "phash"], [1, 1])
     assert D.canonical(bundle, src) == ("model", FUSION, "base")
-    assert D.neighbors(bundle, "test", src) is bundle.neighbors(FUSION, "test")
+    got, stored = D.neighbors(bundle, "test", src), bundle.neighbors(FUSION, "test")
+    assert D.neighbors(bundle, "test", src) is got  # read once, then the pool's cached table
+    assert np.array_equal(got.idx, stored.idx) and np.array_equal(got.sim, stored.sim)
 
 
 def test_weighted_fusion_matches_manual_fusion(bundle):
