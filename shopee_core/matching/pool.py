@@ -46,8 +46,8 @@ def nbytes(value) -> int:
         return value.nbytes
     if isinstance(value, Neighbors):
         return value.idx.nbytes * 3
-    if isinstance(value, Scorer):
-        return value.nb.idx.nbytes * 3
+    if isinstance(value, Scorer):  # its prefix counts and per-row arrays (the table is cached on its own)
+        return value._cum_same.nbytes + value.nb.n * 32
     if isinstance(value, dict):
         return sum(nbytes(v) for v in value.values()) + 64
     if isinstance(value, (tuple, list)):
