@@ -44,13 +44,22 @@ with c_size:
                            key="emb-size")
 
 
+# beyond this many points the map sends no per-point hover text (the titles would be most of the page's
+# bytes: ~7 MB at 70,000 postings); hovering names the posting's row, a selection lists titles and photos
+HOVER_TEXT_LIMIT = 12_000
+
+
 @st.cache_data(max_entries=16, show_spinner="Preparing the map…")
 def _frame(root: str, mid: str, splits: tuple, split: str, colour_by: str) -> pd.DataFrame:
     b = load_bundle(root)
     frame = em.map_frame(b, mid, splits)
+    if len(frame) > HOVER_TEXT_LIMIT:  # numbers only: this frame is copied out of the cache on every run
+        frame = frame.drop(columns=["title", "posting_id"])
+    if colour_by == "label group":  # a stable colour per group, as float32 (sent as a typed array)
+        frame["colour"] = ((em.hashed_index(frame["label_group"]) + 0.5) / len(em.GROUP_PALETTE)).astype(np.float32)
     if colour_by == "correctness":
         r = decisions.row_arrays(b, mid, split)
-        frame["f1"] = r["f1"]
+        frame["f1"] = r["f1"].astype(np.float32)
         frame["n_pred"] = r["n_pred"]
         frame["n_true"] = r["n_true"]
     elif colour_by == "error type":
@@ -67,15 +76,30 @@ except ShopeeError as exc:
     st.error(str(exc))
     st.stop()
 
-hover = "%{hovertext}<extra></extra>"
+texts = len(frame) <= HOVER_TEXT_LIMIT
+hover = "%{hovertext}<extra></extra>" if texts else "posting row %{customdata}<extra></extra>"
 
 
 def _custom(df: pd.DataFrame) -> dict:
     """Per point: the posting row as numeric customdata (sent as a compact typed array; selections
-    read it) and the hover text (decoded title, group, id) as one string."""
-    titles = pd.Series([display_title(t)[:70] for t in df["title"]], index=df.index, dtype=object)
-    text = titles + "<br>group " + df["label_group"].astype(str) + " · " + df["posting_id"].astype(str)
-    return {"customdata": df["posting"].to_numpy(np.int64), "hovertext": text.to_numpy()}
+    read it) and, up to HOVER_TEXT_LIMIT points, the hover text (decoded title, group, id)."""
+    out = {"customdata": df["posting"].to_numpy(np.int32)}
+    if "title" in df:
+        titles = pd.Series([display_title(t)[:70] for t in df["title"]], index=df.index, dtype=object)
+        text = titles + "<br>group " + df["label_group"].astype(str) + " · " + df["posting_id"].astype(str)
+        out["hovertext"] = text.to_numpy()
+    return out
+
+
+def _marked(df: pd.DataFrame) -> dict:
+    """A few marked points (a posting, its group, its matches): always with their titles on hover."""
+    post = bundle.postings
+    rows = df["posting"].to_numpy()
+    titles = [display_title(t)[:70] for t in post["title"].to_numpy()[rows]]
+    text = [f"{t}<br>group {g} · {p}" for t, g, p in zip(titles, post["label_group"].to_numpy()[rows],
+                                                           post["posting_id"].to_numpy()[rows])]
+    return {"customdata": rows.astype(np.int32), "hovertext": np.asarray(text, dtype=object),
+            "hovertemplate": "%{hovertext}<extra></extra>"}
 
 
 fig = go.Figure(layout=dict(template=LIGHT))  # the small template: plotly's default is deep-copied per figure
@@ -85,13 +109,13 @@ if colour_by == "label group":
     fig.add_trace(go.Scattergl(x=frame["x"], y=frame["y"], mode="markers", name="postings", **_custom(frame),
                                hovertemplate=hover,
                                marker=dict(**marker, colorscale=em.stepped_colorscale(em.GROUP_PALETTE),
-                                           color=(em.hashed_index(frame["label_group"]) + 0.5) / len(em.GROUP_PALETTE),
+                                           color=frame["colour"].to_numpy(),
                                            cmin=0, cmax=1)))
     caption = ("Colour: a hash of the label group — members of one group share a colour; "
                "pick a posting below to outline its group.")
 elif colour_by == "correctness":
     fig.add_trace(go.Scattergl(x=frame["x"], y=frame["y"], mode="markers", name="postings", **_custom(frame),
-                               hovertemplate="%{hovertext}<br>F1 %{marker.color:.2f}<extra></extra>",
+                               hovertemplate=hover.replace("<extra>", "<br>F1 %{marker.color:.2f}<extra>"),
                                marker=dict(**marker, color=frame["f1"], colorscale="RdYlGn", cmin=0, cmax=1,
                                            colorbar=dict(title="row F1", thickness=12))))
     caption = f"Colour: each posting's F1 under {mid} at its tuned setting ({decisions.decision(bundle, mid).describe()})."
@@ -134,12 +158,11 @@ if highlight:
         if rows:
             part = sel.loc[rows].reset_index()
             fig.add_trace(go.Scattergl(x=part["x"], y=part["y"], mode="markers", name=f"{name}: {len(rows)}",
-                                       **_custom(part), hovertemplate=hover,
+                                       **_marked(part),
                                        marker=dict(size=point_size + 10, color=colour, symbol=symbol,
                                                    line=dict(width=3, color=colour))))
     q = sel.loc[[hl_row]].reset_index()
-    fig.add_trace(go.Scattergl(x=q["x"], y=q["y"], mode="markers", name="query", **_custom(q),
-                               hovertemplate=hover,
+    fig.add_trace(go.Scattergl(x=q["x"], y=q["y"], mode="markers", name="query", **_marked(q),
                                marker=dict(size=point_size + 14, color="#ee4d2d", symbol="star",
                                            line=dict(width=1.5, color="black"))))
 
