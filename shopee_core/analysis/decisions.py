@@ -189,6 +189,25 @@ def canonical(bundle, source: tuple) -> tuple:
     return source
 
 
+def _whole(stored, rows) -> bool:
+    """Whether a pool is every stored row, in order, of a float32 dense set (no copy needed)."""
+    return (isinstance(stored, np.ndarray) and stored.dtype == np.float32 and stored.ndim == 2
+            and len(rows) == stored.shape[0] and bool(rows[0] == 0 and rows[-1] == len(rows) - 1))
+
+
+def _mapped(stored: np.ndarray, mid: str, norms) -> Embeddings:
+    """A bundle's float32 unit rows as they lie in the file (read-only, memory-mapped, shared by every
+    session and backed by the page cache): validated, not copied. Rows that are not unit length (an
+    older bundle) are normalised into a copy, as ever."""
+    from ..matching.embeddings import check_block
+
+    block = check_block(stored, mid)  # finite, no all-zero row; float32 C-contiguous: the same memory
+    lengths = np.sqrt(np.einsum("ij,ij->i", block, block))
+    if not np.allclose(lengths, 1.0, atol=1e-3):
+        return Embeddings.from_array(block, name=mid, norms=norms)
+    return Embeddings((block,), None if norms is None else np.asarray(norms, dtype=np.float32))
+
+
 class BundlePool(Pool):
     """One split of a bundle: its stored tables and embeddings, loaded on first use."""
 
@@ -224,9 +243,12 @@ class BundlePool(Pool):
     def _embedding_loader(bundle, mid, split):
         def load():
             rows = bundle.split_rows(split)
-            block = bundle.embeddings(mid)[rows]
-            block = block.tocsr().astype(np.float32) if hasattr(block, "tocsr") else block.astype(np.float32)
+            stored = bundle.embeddings(mid)
             norms = bundle.norms(mid) if hasattr(bundle, "norms") else None
+            if _whole(stored, rows):  # the `all` pool of a float32 bundle: the memory-mapped rows themselves
+                return _mapped(stored, mid, norms)
+            block = stored[rows]
+            block = block.tocsr().astype(np.float32) if hasattr(block, "tocsr") else block.astype(np.float32)
             return Embeddings.from_array(block, name=mid, norms=None if norms is None else norms[rows])
         return load
 

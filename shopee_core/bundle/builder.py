@@ -530,7 +530,7 @@ def write_tables(split_rows: dict, pools: dict, new: Path, rel: str, source, dty
 def _umap_input(x: Embeddings):
     if x.is_dense:
         return x.dense()
-    return sp.hstack([sp.csr_matrix(b) for b in x.blocks], format="csr")
+    return sp.hstack([sp.csr_matrix(b) for b in x.scaled_blocks()], format="csr")
 
 
 def _tfidf_states(p: Plan, e: ModelEntry, new: Path, rel: str) -> str:

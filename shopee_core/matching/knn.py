@@ -175,7 +175,7 @@ def knn(emb: Embeddings, k: int = DEFAULT_K, chunk: int | None = None, progress:
     spec = parse_index(index)
     if emb.is_dense and not spec.exact:
         idx, sim = ann_search(emb.dense(), k, spec)
-    elif emb.is_dense and len(emb.blocks) == 1:
+    elif emb.is_dense and len(emb.blocks) == 1 and not emb.weighted:
         idx, sim = _faiss_search(emb.blocks[0], k)
     else:
         chunk = chunk or max(1, CHUNK_BYTES // (4 * n))
