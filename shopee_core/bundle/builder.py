@@ -19,6 +19,7 @@ import json
 import shutil
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -254,16 +255,21 @@ def build(profile: str, data_dir, out, k: int | None = None, device: str | None 
     p = _prepare(profile, data_dir, out, k, only, search, overrides, WITH_ALL if pool_all else SHOWN, storage,
                  index, min_recall)
     stage = Stage(p.out.parent / f".{p.out.name}.build")
-    raw, norms = _embed_leaves(p, stage, device, workers)
+    STEPS.reset()
+    with STEPS("embed every leaf model"):
+        raw, norms = _embed_leaves(p, stage, device, workers)
     check_pools(p, raw)
     new = p.out.parent / f".{p.out.name}.new"
     if new.exists():
         shutil.rmtree(new)
     new.mkdir(parents=True)
     models = _match_models(p, raw, norms, new, umap, skip_embeddings)
-    _write_postings(p, new)
-    manifest = seal(new, {"format_version": 1, **_manifest_top(p, models, t_start)})
+    with STEPS("postings + thumbnails"):
+        _write_postings(p, new)
+    with STEPS("manifest + checksums"):
+        manifest = seal(new, {"format_version": 1, **_manifest_top(p, models, t_start)})
     swap_in(new, p.out)
+    STEPS.report(time.time() - t_start)
     log(f"[done] {p.out}: {len(models)} models in {time.time() - t_start:.0f} s")
     return manifest
 
@@ -395,14 +401,16 @@ def _match_models(p: Plan, raw, norms, new: Path, umap, skip_embeddings) -> list
         t0 = time.time()
         if e.spec.get("combine") == "union":
             d = Decision.union([s for m in members(e) for s in decided[m.id].sides], e.id)
-            if e.spec.get("union_tuning") == "joint":
-                d = M.tune(valid, d, union="joint", search=search_of(e, p.search))
-            d_inb = None
-            if e.spec.get("union_inb"):  # each side blended and re-searched on its own (the seed's union runs)
-                side_search = [search_of(x, p.search) for m in members(e) for x in _union_leaves(m, p)]
-                d_inb = M.tune_inb(valid, d, 1, vectors=e.spec.get("inb_vectors", "normalised"), search=side_search)
-                _check_stored_inb(e, d_inb, models)
-            model = _union_model(e, d, pools, d_inb)
+            with STEPS("unions: tuning and metrics"):
+                if e.spec.get("union_tuning") == "joint":
+                    d = M.tune(valid, d, union="joint", search=search_of(e, p.search))
+                d_inb = None
+                if e.spec.get("union_inb"):  # each side blended and re-searched on its own (the seed's union runs)
+                    side_search = [search_of(x, p.search) for m in members(e) for x in _union_leaves(m, p)]
+                    d_inb = M.tune_inb(valid, d, 1, vectors=e.spec.get("inb_vectors", "normalised"),
+                                       search=side_search)
+                    _check_stored_inb(e, d_inb, models)
+                model = _union_model(e, d, pools, d_inb)
         else:
             srch = search_of(e, p.search)
             keep = e.kind != "combo" and e.id not in skip_embeddings
@@ -411,7 +419,8 @@ def _match_models(p: Plan, raw, norms, new: Path, umap, skip_embeddings) -> list
                 storage=raw[e.id] if keep else None, norms=norms.get(e.id) if keep else None, umap=umap,
                 dtype=p.storage)
             if e.kind == "tfidf":
-                files["vectorizer"] = _tfidf_states(p, e, new, model_dir(e.id))
+                with STEPS("TF-IDF query vectorizers"):
+                    files["vectorizer"] = _tfidf_states(p, e, new, model_dir(e.id))
             model = _manifest_model(e, thresholds, metrics, files)
             if e.family == "fusion" and e.spec.get("combine") == "mean":
                 f1 = model["metrics"]["valid"]["min2"]["f1"]
@@ -420,8 +429,10 @@ def _match_models(p: Plan, raw, norms, new: Path, umap, skip_embeddings) -> list
         decided[e.id] = d
         models.append(model)
         clock.done(e, time.time() - t0)
+        log(f"    {e.id}: {time.time() - t0:.1f} s")
     if best_fusion is not None:
-        models.append(_iterated_inb(p, best_fusion[0], best_fusion[2], pools, new))
+        with STEPS("INB x3 on the best fusion (per-stage tuning, tables)"):
+            models.append(_iterated_inb(p, best_fusion[0], best_fusion[2], pools, new))
     return models
 
 
@@ -478,37 +489,46 @@ def table_model(pools: dict, split_rows: dict, new: Path, mid: str, *, search, i
     Returns ``(decision, thresholds, metrics, files)``.
     """
     valid = pools["valid"]
-    d = M.tune(valid, Decision.single(model_source(mid), 0.5, name=mid), search=search)
-    d_inb = M.tune_inb(valid, d, inb_iters, vectors=inb_vectors, search=search) if inb_iters else None
+    with STEPS("tune T, T2 on valid (its kNN included)"):
+        d = M.tune(valid, Decision.single(model_source(mid), 0.5, name=mid), search=search)
+    with STEPS("tune INB T′, T2′ on valid (blend + kNN)"):
+        d_inb = M.tune_inb(valid, d, inb_iters, vectors=inb_vectors, search=search) if inb_iters else None
     rel = model_dir(mid)
     side = d.sides[0]
     metrics = {}
     for s in split_rows:
-        metrics[s] = {"base": _prf(M.scores(pools[s], d.without_min2())), "min2": _prf(M.scores(pools[s], d))}
+        with STEPS(f"kNN + metrics, pool {s}"):
+            metrics[s] = {"base": _prf(M.scores(pools[s], d.without_min2())), "min2": _prf(M.scores(pools[s], d))}
         if d_inb is not None:
-            metrics[s]["inb"] = _prf(M.scores(pools[s], d_inb))
-    files = {"neighbors": write_tables(split_rows, pools, new, f"{rel}/neighbors.npz", side.source, dtype)}
+            with STEPS(f"INB blend + kNN + metrics, pool {s}"):
+                metrics[s]["inb"] = _prf(M.scores(pools[s], d_inb))
+    with STEPS("write tables"):
+        files = {"neighbors": write_tables(split_rows, pools, new, f"{rel}/neighbors.npz", side.source, dtype)}
     thresholds = {"t": side.t, "t2": side.t2, "inb_t": None, "inb_t2": None, "inb_iters": 0}
     if d_inb is not None:
         inb_side = d_inb.sides[0]
-        files["neighbors_inb"] = write_tables(split_rows, pools, new, f"{rel}/neighbors_inb.npz", inb_side.source,
-                                              dtype)
+        with STEPS("write tables"):
+            files["neighbors_inb"] = write_tables(split_rows, pools, new, f"{rel}/neighbors_inb.npz",
+                                                  inb_side.source, dtype)
         thresholds.update(inb_t=inb_side.t, inb_t2=inb_side.t2, inb_iters=int(inb_iters),
                           inb_vectors=inb_side.source[5])
     thresholds["search"] = search
     if d_inb is not None and M.get_search(search).after_inb:
         thresholds["inb_search"] = M.get_search(search).after_inb
     if storage is not None:
-        files["embeddings"] = write_embeddings(new, rel, storage, dtype)
-        if norms is not None:
-            files["norms"] = write_array(new, f"{rel}/norms.npy", np.asarray(norms, dtype=np.float32))
+        with STEPS("write embeddings"):
+            files["embeddings"] = write_embeddings(new, rel, storage, dtype)
+            if norms is not None:
+                files["norms"] = write_array(new, f"{rel}/norms.npy", np.asarray(norms, dtype=np.float32))
     if umap:
         maps = umap if callable(umap) else umap_2d  # a caller may pass another 2-D map (e.g. maps.pca_2d)
         extra = {}
-        if getattr(maps, "wants_knn", False):  # UMAP builds its graph from our faiss table, not its own search
-            nb = _map_knn(pools, split_rows, mid)
-            extra["knn"] = (nb.idx, nb.sim)
-        files["umap"] = write_array(new, f"{rel}/umap.npy", maps(_umap_input(pools["shown"].embeddings(mid)), **extra))
+        with STEPS("2-D map (its kNN included)"):
+            if getattr(maps, "wants_knn", False):  # UMAP builds its graph from our faiss table, not its own search
+                nb = _map_knn(pools, split_rows, mid)
+                extra["knn"] = (nb.idx, nb.sim)
+            files["umap"] = write_array(new, f"{rel}/umap.npy",
+                                        maps(_umap_input(pools["shown"].embeddings(mid)), **extra))
     return d, thresholds, metrics, files
 
 
@@ -634,6 +654,33 @@ def _manifest_top(p: Plan, models: list, t_start: float) -> dict:
         "built": {"seconds": round(time.time() - t_start, 1), "command":
                   f"python -m shopee_core build-bundle --profile {p.profile} --data {p.data_dir} --out {p.out}{search}"},
     }
+
+
+class StepTimes:
+    """Seconds spent per kind of build step, summed over models (``with STEPS("name"): ...``), so a
+    build says where its time went; nested steps are counted in each."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+
+    def reset(self) -> None:
+        self.seconds.clear()
+
+    @contextmanager
+    def __call__(self, name: str):
+        t = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - t
+
+    def report(self, total: float) -> None:
+        log(f"[time] where the build's {total:.0f} s went (per kind of step, summed over models):")
+        for name, secs in sorted(self.seconds.items(), key=lambda kv: -kv[1]):
+            log(f"[time]   {secs:8.1f} s  {100 * secs / max(total, 1e-9):5.1f} %  {name}")
+
+
+STEPS = StepTimes()
 
 
 class Eta:

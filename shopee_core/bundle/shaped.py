@@ -240,22 +240,31 @@ def write_images(folder: Path, frame: pd.DataFrame, side: int = 112) -> None:
 
 
 def build_shaped(out, postings: int = 13_701, *, profile: str = "seed18", pool_all: bool = False, k: int = 50,
-                 seed: int = 0, maps: str = "pca", catalog_n: int | None = None) -> dict:
-    """Write the bundle to ``out``; ``postings``: the size of the shown pools together (valid + test)."""
+                 seed: int = 0, maps: str = "pca", catalog_n: int | None = None, index=None,
+                 min_recall: float | None = None, storage: str = "float32") -> dict:
+    """Write the bundle to ``out``; ``postings``: the size of the shown pools together (valid + test);
+    ``catalog_n``: the catalog's size instead (with ``pool_all``: one pool of that size). ``index``: the
+    candidate search of every table (exact by default), its measured recall in the manifest."""
     from ..analysis.maps import pca_2d
+    from ..matching.index import parse_index
     from . import builder as B
     from .edit import swap_in
     from .writer import seal
 
     t_start = time.time()
     out = Path(out)
+    index = parse_index(index)
+    storage = B.storage_of(profile, storage)
     n = int(catalog_n or catalog_size(postings))
     if n < 50:
         raise ShopeeError(f"a Kaggle-shaped catalog needs at least 50 postings, got {n}")
-    frame, lat = catalog(n, seed)
     entries = B._entries(profile)  # the builder's order: leaves, then combinations after their members
     shaped = {e.id: e for e in shaped_entries(profile)}
     entries = [shaped[e.id] for e in entries]
+    _check_memory(entries, n if pool_all else int(n * SHARE_SHOWN), k, index)
+    B.STEPS.reset()
+    with B.STEPS("synthetic catalog (groups, titles, hashes)"):
+        frame, lat = catalog(n, seed)
     work = out.parent / f".{out.name}.shaped"
     if work.exists():
         shutil.rmtree(work)
@@ -265,9 +274,11 @@ def build_shaped(out, postings: int = 13_701, *, profile: str = "seed18", pool_a
         + ", ".join(f"{s} {c:,}" for s, c in frame["split"].value_counts().items()))
     pools = B.WITH_ALL if pool_all else B.SHOWN
     p = B.Plan(f"{profile}-shaped", entries, SimpleNamespace(image_dir=work / "catalog" / "train_images"), frame,
-               work / "catalog", out, k, None, pools)
-    write_images(work / "catalog" / "train_images", p.pool_frame)
-    raw, norms = leaf_rows(entries, frame, lat, seed)
+               work / "catalog", out, k, None, pools, storage, index, min_recall)
+    with B.STEPS("synthetic images"):
+        write_images(work / "catalog" / "train_images", p.pool_frame)
+    with B.STEPS("embed every leaf model (synthetic rows; TF-IDF, pHash)"):
+        raw, norms = leaf_rows(entries, frame, lat, seed)
     raw = {m: x[p.shown] for m, x in raw.items()}
     norms = {m: None if x is None else x[p.shown] for m, x in norms.items()}
     new = out.parent / f".{out.name}.new"
@@ -276,17 +287,40 @@ def build_shaped(out, postings: int = 13_701, *, profile: str = "seed18", pool_a
     new.mkdir(parents=True)
     try:
         models = B._match_models(p, raw, norms, new, pca_2d if maps == "pca" else maps == "umap", ())
-        B._write_postings(p, new)
+        with B.STEPS("postings + thumbnails"):
+            B._write_postings(p, new)
         top = B._manifest_top(p, models, t_start)
-        top["built"]["command"] = (f"python scripts/make_kaggle_shaped_bundle.py --postings {postings} --out {out}"
-                                   + (" --pool-all" if pool_all else "") + f" --seed {seed} --maps {maps}")
+        size = f"--pool-size {n}" if catalog_n else f"--postings {postings}"
+        top["built"]["command"] = (f"python scripts/make_kaggle_shaped_bundle.py {size} --out {out}"
+                                   + (" --pool-all" if pool_all and not catalog_n else "")
+                                   + f" --seed {seed} --maps {maps}"
+                                   + ("" if index.exact else f" --index {index.describe()}")
+                                   + ("" if storage == "float32" else f" --storage {storage}"))
         top["dataset"]["synthetic"] = ("embeddings are synthetic (clustered rows of the real dimensions); "
                                        "tables, thresholds and metrics come from the builder's own steps")
-        manifest = seal(new, {"format_version": 1, **top})
+        with B.STEPS("manifest + checksums"):
+            manifest = seal(new, {"format_version": 1, **top})
         swap_in(new, out)
     finally:
         shutil.rmtree(work, ignore_errors=True)
         if new.exists():
             shutil.rmtree(new, ignore_errors=True)
+    B.STEPS.report(time.time() - t_start)
     log(f"[done] {out}: {len(manifest['models'])} models in {time.time() - t_start:.0f} s")
     return manifest
+
+
+def _check_memory(entries, n: int, k: int, index) -> None:
+    """Before any work: the biggest pool's rows of every dense model and its widest fused kNN must fit
+    in free memory (a one-line error otherwise)."""
+    from ..matching.index import check_memory
+    from ..models import members
+
+    def dims(e):
+        if e.kind == "combo":
+            return sum(dims(m) for m in members(e))
+        return 0 if e.kind in ("tfidf", "phash") else DIMS[modality(e)]
+    by_id = {e.id: e for e in entries}
+    widest = max(dims(by_id.get(e.id, e)) for e in entries)
+    rows = sum(dims(e) for e in entries if e.kind != "combo")
+    check_memory(n, widest, k, index, resident=n * rows * 4 * 2, what="the Kaggle-shaped bundle's biggest pool")
