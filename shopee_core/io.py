@@ -36,12 +36,15 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             tmp_path.unlink()
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+def atomic_write_bytes(path: str | os.PathLike, data: bytes, durable: bool = True) -> None:
+    """``durable=False``: no fsync of this file (a caller writing thousands of small files into a
+    staging folder syncs once before it publishes them, see bundle.writer.seal)."""
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
@@ -61,9 +64,9 @@ def atomic_save_npy(path: str | os.PathLike, array: np.ndarray) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
-def atomic_save_npz(path: str | os.PathLike, **arrays: np.ndarray) -> None:
+def atomic_save_npz(path: str | os.PathLike, compress: bool = True, **arrays: np.ndarray) -> None:
     buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays)
+    (np.savez_compressed if compress else np.savez)(buf, **arrays)
     atomic_write_bytes(path, buf.getvalue())
 
 

@@ -165,6 +165,16 @@ class Embeddings:
             return self.blocks[0]
         return np.ascontiguousarray(np.hstack(self.scaled_blocks()), dtype=np.float32)
 
+    def densified(self, max_columns: int = 2048) -> "Embeddings":
+        """The same set with every sparse block of at most ``max_columns`` columns made dense: a
+        TF-IDF of a few hundred words searches as one BLAS product (N x V floats, a few MB), not as
+        sparse products whose output is nearly dense anyway; wider vocabularies stay sparse."""
+        if not any(sp.issparse(b) and b.shape[1] <= max_columns for b in self.blocks):
+            return self
+        blocks = tuple(b.toarray().astype(np.float32) if sp.issparse(b) and b.shape[1] <= max_columns else b
+                       for b in self.blocks)
+        return Embeddings(blocks, self.norms, self.weights)
+
     def take(self, rows) -> "Embeddings":
         rows = np.asarray(rows)
         return Embeddings(tuple(b[rows] for b in self.blocks), None if self.norms is None else self.norms[rows],

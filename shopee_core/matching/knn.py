@@ -173,6 +173,7 @@ def knn(emb: Embeddings, k: int = DEFAULT_K, chunk: int | None = None, progress:
         raise EmbeddingError(f"k must be >= 1, got {k}")
     k = min(int(k), n)
     spec = parse_index(index)
+    emb = emb.densified()  # a narrow sparse block (a few hundred words) searches faster dense
     if emb.is_dense and not spec.exact:
         idx, sim = ann_search(emb.dense(), k, spec)
     elif emb.is_dense and len(emb.blocks) == 1 and not emb.weighted:
