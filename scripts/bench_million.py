@@ -145,6 +145,7 @@ def main() -> int:
     ap.add_argument("--million", type=int, default=1_000_000, help="the big pool (default 1,000,000)")
     ap.add_argument("--dims", type=int, default=512)
     ap.add_argument("--index", help="skip the grid and use this index at both sizes (e.g. ivf:nprobe=24)")
+    ap.add_argument("--grid-only", action="store_true", help="stop after choosing the index on the sample pool")
     ap.add_argument("--quick", action="store_true", help="5,000 and 20,000 postings: proves the script runs")
     args = ap.parse_args()
     if args.quick:
@@ -178,6 +179,8 @@ def main() -> int:
     if best is not None:
         print(f"  chosen: {chosen} (the fastest with recall@{K} >= {TARGET_RECALL}): recall {best[2]:.4f}, "
               f"{ratio(best[2], TARGET_RECALL, higher_is_better=True)}")
+    if args.grid_only:
+        return 0
     small = pipeline(xs, ls, chosen)
     del xs
     gc.collect()
