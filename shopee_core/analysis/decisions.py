@@ -197,15 +197,8 @@ def _whole(stored, rows) -> bool:
 
 def _mapped(stored: np.ndarray, mid: str, norms) -> Embeddings:
     """A bundle's float32 unit rows as they lie in the file (read-only, memory-mapped, shared by every
-    session and backed by the page cache): validated, not copied. Rows that are not unit length (an
-    older bundle) are normalised into a copy, as ever."""
-    from ..matching.embeddings import check_block
-
-    block = check_block(stored, mid)  # finite, no all-zero row; float32 C-contiguous: the same memory
-    lengths = np.sqrt(np.einsum("ij,ij->i", block, block))
-    if not np.allclose(lengths, 1.0, atol=1e-3):
-        return Embeddings.from_array(block, name=mid, norms=norms)
-    return Embeddings((block,), None if norms is None else np.asarray(norms, dtype=np.float32))
+    session and backed by the page cache): validated, not copied."""
+    return Embeddings.from_unit_rows(stored, name=mid, norms=norms)
 
 
 class BundlePool(Pool):

@@ -292,7 +292,7 @@ def _embed_leaves(p: Plan, stage: Stage, device, workers) -> tuple[dict, dict]:
 
 # a build's pools keep every fused set and INB stage of the biggest pool they can (a 3,840-d fusion of
 # 34,250 rows is 525 MB): recomputing one costs an exact search; the dashboard's pools keep 384 MB
-BUILD_CACHE_BYTES = 2 * 2**30
+BUILD_CACHE_BYTES = 4 * 2**30
 # every dense leaf of the seed's recipes is at least this wide (image heads 512, text models 768): the
 # floor a memory check can assume before the embeddings exist
 MIN_DENSE_DIMS = 512
@@ -379,20 +379,23 @@ def _pool_embeddings(p: Plan, entry: ModelEntry, m, rows, pool: str, norms: dict
         from ..training.embed import embed_untrained
 
         m = embed_untrained(entry, None, p.pool_frame.assign(split=ALL_POOL), progress=False)
-    else:
-        m = m[rows]
+    elif not (len(rows) == m.shape[0] and np.array_equal(rows, np.arange(len(rows)))):
+        m = m[rows]  # a split's rows (the `all` pool is every row: no copy)
     n = norms.get(entry.id)
     return _embeddings(m, entry.id, None if n is None else n[rows])
 
 
 def _embeddings(m, mid: str, norms) -> Embeddings:
-    return Embeddings.from_array(m if sp.issparse(m) else m.astype(np.float32), name=mid, norms=norms)
+    """A pool's set from storage-form rows (unit float32 or CSR): used as they are, not copied."""
+    return Embeddings.from_unit_rows(m if sp.issparse(m) else np.asarray(m, dtype=np.float32), name=mid, norms=norms)
 
 
 def _match_models(p: Plan, raw, norms, new: Path, umap, skip_embeddings) -> list[dict]:
     pools = _pools(p, raw, norms)
     p.used_pools = {s: pools[s] for s in p.pools}  # their measured index recall goes into the manifest
     _precheck_index(p, pools, raw)
+    with STEPS("joint exact kNN of the biggest pool (leaves + mean fusions)"):
+        _prime_joint(p, pools)
     valid = pools["valid"]
     models, decided, best_fusion = [], {}, None
     clock = Eta()
@@ -434,6 +437,40 @@ def _match_models(p: Plan, raw, norms, new: Path, umap, skip_embeddings) -> list
         with STEPS("INB x3 on the best fusion (per-stage tuning, tables)"):
             models.append(_iterated_inb(p, best_fusion[0], best_fusion[2], pools, new))
     return models
+
+
+JOINT_MIN_POSTINGS = 20_000  # below, separate searches cost seconds: not worth holding every set at once
+
+
+def _prime_joint(p: Plan, pools: dict) -> None:
+    """The biggest pool's base tables of every leaf and every mean fusion of leaves, exactly, in one
+    pass (:func:`shopee_core.matching.knn.joint_knn`): each chunk of rows multiplies each leaf once and
+    a fusion's similarities are its members' weighted sum, instead of every fusion repeating its
+    members' products over their dimensions (work shared between the leaves and the fusions). The
+    tables are put in that pool's cache, where every later step finds them."""
+    from ..matching.embeddings import fusion_weights
+    from ..matching.knn import joint_knn
+
+    if p.index is not None and not p.index.exact:
+        return
+    big = max(p.pools, key=lambda s: len(p.split_rows[s]))
+    if len(p.split_rows[big]) < JOINT_MIN_POSTINGS:
+        return
+    pool = pools[big]
+    leaves = [e.id for e in p.entries if e.kind != "combo" and pool.has_embeddings(e.id)]
+    fusions = {}
+    for e in p.entries:
+        ids = [m.id for m in members(e)] if e.kind == "combo" else []
+        if e.spec.get("combine") == "mean" and ids and all(m in leaves for m in ids):
+            fusions[e.id] = dict(zip(ids, (float(w) for w in fusion_weights(len(ids), e.spec.get("weights")))))
+    if not fusions:
+        return
+    t0 = time.time()
+    tables = joint_knn({m: pool.embeddings(model_source(m)) for m in leaves}, fusions, p.k, progress=True)
+    for mid, nb in tables.items():
+        pool.prime(model_source(mid), nb)
+    log(f"[joint kNN] {big}: {len(leaves)} models and {len(fusions)} fusions of them in one pass "
+        f"({time.time() - t0:.0f} s)")
 
 
 def _precheck_index(p: Plan, pools: dict, raw: dict) -> None:

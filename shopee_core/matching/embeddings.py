@@ -139,6 +139,20 @@ class Embeddings:
             return cls((block,), None)
         return cls((l2_normalise(block),), raw)
 
+    @classmethod
+    def from_unit_rows(cls, array, name: str = "embeddings", norms: np.ndarray | None = None) -> "Embeddings":
+        """Rows stored L2-normalised already (a bundle's, a build's storage form), validated and used as
+        they are: no normalising copy of a set that may be a memory-mapped file or gigabytes big. Rows
+        that are not unit length are normalised (copied) as :meth:`from_array` would."""
+        block = check_block(array, name)
+        if sp.issparse(block) or not np.allclose(np.sqrt(np.einsum("ij,ij->i", block, block)), 1.0, atol=1e-3):
+            return cls.from_array(block, name=name, norms=norms)
+        if norms is not None:
+            norms = np.asarray(norms, dtype=np.float32)
+            if norms.shape != (block.shape[0],) or not np.isfinite(norms).all() or (norms < 0).any():
+                raise EmbeddingError(f"{name}: row norms must be {block.shape[0]} finite non-negative values")
+        return cls((block,), norms)
+
     def __len__(self) -> int:
         return self.blocks[0].shape[0]
 

@@ -172,6 +172,10 @@ class Pool:
                 self._inflight.pop(key).set()
         return value
 
+    def prime(self, source, table: Neighbors) -> None:
+        """Put a table computed elsewhere (e.g. a joint search of several sources) in the cache."""
+        self.cached(("nb", self.canonical(source)), lambda: table)
+
     def holds(self, key) -> bool:
         """Whether ``key`` is cached or being made by some thread right now."""
         key = self._prefix + (key,) if self._prefix else key
