@@ -107,5 +107,6 @@ def test_joint_search_equals_each_set_and_each_fusion_searched_alone():
     want["abct"] = knn(fuse([sets[m] for m in "abct"], [0.1, 0.2, 0.3, 0.4]), 20)
     for name, nb in want.items():
         np.testing.assert_allclose(got[name].sim, nb.sim, atol=1e-5)
-        assert (got[name].idx == nb.idx).mean() > 0.999, name  # the same rows, ties aside
+        above = nb.sim > nb.sim[:, -1:] + 1e-5  # the same rows, ties at the k-th similarity aside
+        assert (got[name].idx[above] == nb.idx[above]).mean() > 0.999, name
         assert got[name].is_self.any(axis=1).all()
