@@ -38,6 +38,7 @@ else:  # a session's script run: the frame
             bundle_pools,
             default_bundle_name,
         )
+        from shopee_core.bundle.format import BundleChanged
 
         # the icon ships as a file: a ":material/...:" page icon makes the browser fetch its SVG from
         # fonts.gstatic.com, and the app must make no request outside 127.0.0.1 (icons elsewhere come from
@@ -76,8 +77,15 @@ else:  # a session's script run: the frame
             st.Page("app_pages/embedding.py", title="Embedding space", icon=":material/scatter_plot:"),
             st.Page("app_pages/thresholds.py", title="Thresholds & decisions", icon=":material/tune:"),
             st.Page("app_pages/failures.py", title="Failure browser", icon=":material/report:"),
+            st.Page("app_pages/data.py", title="Data overview", icon=":material/dataset:"),
+            st.Page("app_pages/training.py", title="Training", icon=":material/monitoring:"),
         ]
-        st.navigation(pages).run()
+        try:
+            st.navigation(pages).run()
+        except BundleChanged:
+            # an import or removal swapped in a new version while this page read the old one: the page
+            # is drawn again from the new version, never from a mix of the two
+            st.rerun()
     except BaseException as exc:  # st.rerun / st.stop end a run by raising; every end is timed
         _ended = exc
         raise

@@ -5,7 +5,6 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard.data import load_bundle
 from dashboard.gallery import LEGEND, gallery, model_matches, model_picker, pair_gallery, posting_card, posting_picker
 from dashboard.widgets import bundle_and_split
 from shopee_core.analysis import agreement as ag
@@ -24,26 +23,25 @@ if len(models) < 2:
     st.stop()
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def _preds(root: str, split: str, mid: str) -> np.ndarray:
-    return decisions.predictions(load_bundle(root), mid, split)
+# made once per bundle object (its own cache): a model replaced at the same path is a new bundle object
+def _preds(split: str, mid: str) -> np.ndarray:
+    return bundle.cached(("compare", "preds", split, mid), lambda: decisions.predictions(bundle, mid, split))
 
 
-@st.cache_data(max_entries=32, show_spinner="Comparing predicted pairs…")
-def _agreement(root: str, split: str, a: str, b: str) -> ag.Agreement:
-    b_ = load_bundle(root)
-    return ag.pair_agreement(_preds(root, split, a), _preds(root, split, b), b_.labels(split), n_examples=12)
+def _agreement(split: str, a: str, b: str) -> ag.Agreement:
+    def make():
+        with st.spinner("Comparing predicted pairs…"):
+            return ag.pair_agreement(_preds(split, a), _preds(split, b), bundle.labels(split), n_examples=12)
+    return bundle.cached(("compare", "agreement", split, a, b), make)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def _winners(root: str, split: str, mids: tuple) -> pd.DataFrame:
-    b_ = load_bundle(root)
-    return ag.group_winners({m: _preds(root, split, m) for m in mids}, b_.labels(split))
+def _winners(split: str, mids: tuple) -> pd.DataFrame:
+    return bundle.cached(("compare", "winners", split, mids),
+                         lambda: ag.group_winners({m: _preds(split, m) for m in mids}, bundle.labels(split)))
 
 
-root = str(bundle.root)
 try:
-    preds = {m: _preds(root, split, m) for m in models}
+    preds = {m: _preds(split, m) for m in models}
 except ShopeeError as exc:
     st.error(str(exc))
     st.stop()
@@ -73,7 +71,7 @@ with tab_pairs:
         a = st.selectbox("Model A", models, index=0, key="cmp-a")
     with c_b:
         b = st.selectbox("Model B", [m for m in models if m != a], index=0, key="cmp-b")
-    agr = _agreement(root, split, a, b)
+    agr = _agreement(split, a, b)
     mat = agr.matrix()
     share = mat / max(agr.total, 1)
     left, right = st.columns([3, 2], gap="large")
@@ -114,7 +112,7 @@ with tab_pairs:
                      width="stretch")
 
 with tab_groups:
-    winners = _winners(root, split, tuple(models))
+    winners = _winners(split, tuple(models))
     counts = ag.winner_counts(winners, models)
     left, right = st.columns([2, 3], gap="large")
     with left:

@@ -6,12 +6,10 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard.charts import LIGHT
-from dashboard.data import load_bundle
 from dashboard.gallery import gallery, posting_picker
 from dashboard.widgets import bundle_and_split, model_select
-from shopee_core.analysis import decisions
+from shopee_core.analysis import decisions, errors
 from shopee_core.analysis import embedding_map as em
-from shopee_core.analysis import errors
 from shopee_core.data.text import display_title
 from shopee_core.errors import ShopeeError
 
@@ -20,8 +18,8 @@ bundle, split = bundle_and_split()  # stops the page with a readable message whe
 st.title("Embedding space")
 st.caption("Each model's 2-D map of the split (UMAP, precomputed in the bundle). Neighbours on the map are "
            "roughly neighbours in the embedding; box- or lasso-select points to see them.")
-mapped = [m["id"] for m in bundle.models if bundle.file(m["id"], "umap") is not None]
-fixed = [m["id"] for m in bundle.models if decisions.is_predictions_only(bundle, m["id"])]
+mapped = [e.id for e in bundle.entries if e.path("umap") is not None]
+fixed = [e.id for e in bundle.entries if e.predictions_only]
 if fixed:
     st.caption("No map for " + ", ".join(f"`{m}`" for m in fixed) + ": imported predictions only, no embeddings.")
 if not mapped:
@@ -49,29 +47,32 @@ with c_size:
 HOVER_TEXT_LIMIT = 12_000
 
 
-@st.cache_data(max_entries=16, show_spinner="Preparing the map…")
-def _frame(root: str, mid: str, splits: tuple, split: str, colour_by: str) -> pd.DataFrame:
-    b = load_bundle(root)
-    frame = em.map_frame(b, mid, splits)
-    if len(frame) > HOVER_TEXT_LIMIT:  # numbers only: this frame is copied out of the cache on every run
-        frame = frame.drop(columns=["title", "posting_id"])
-    if colour_by == "label group":  # a stable colour per group, as float32 (sent as a typed array)
-        frame["colour"] = ((em.hashed_index(frame["label_group"]) + 0.5) / len(em.GROUP_PALETTE)).astype(np.float32)
-    if colour_by == "correctness":
-        r = decisions.row_arrays(b, mid, split)
-        frame["f1"] = r["f1"].astype(np.float32)
-        frame["n_pred"] = r["n_pred"]
-        frame["n_true"] = r["n_true"]
-    elif colour_by == "error type":
-        table = errors.failure_table(b, mid, split)
-        frame["error"] = em.primary_error(table)
-    return frame
+def _frame(mid: str, splits: tuple, split: str, colour_by: str) -> pd.DataFrame:
+    """Made once per bundle object (its own cache): a model replaced at the same path is a new bundle object."""
+    def make():
+        with st.spinner("Preparing the map…"):
+            frame = em.map_frame(bundle, mid, splits)
+            if len(frame) > HOVER_TEXT_LIMIT:  # numbers only: the frame is copied out of the cache on every run
+                frame = frame.drop(columns=["title", "posting_id"])
+            if colour_by == "label group":  # a stable colour per group, as float32 (sent as a typed array)
+                frame["colour"] = ((em.hashed_index(frame["label_group"]) + 0.5)
+                                   / len(em.GROUP_PALETTE)).astype(np.float32)
+            if colour_by == "correctness":
+                r = decisions.row_arrays(bundle, mid, split)
+                frame["f1"] = r["f1"].astype(np.float32)
+                frame["n_pred"] = r["n_pred"]
+                frame["n_true"] = r["n_true"]
+            elif colour_by == "error type":
+                table = errors.failure_table(bundle, mid, split)
+                frame["error"] = em.primary_error(table)
+            return frame
+    return bundle.cached(("embedding", "frame", mid, splits, split, colour_by), make).copy()
 
 
 splits = (tuple(s for s in ("valid", "test") if s in bundle.splits) if colour_by == "split" and split != "all"
           else (split,))  # the 'all' pool already holds every split
 try:
-    frame = _frame(str(bundle.root), mid, splits, split, colour_by)
+    frame = _frame(mid, splits, split, colour_by)
 except ShopeeError as exc:
     st.error(str(exc))
     st.stop()

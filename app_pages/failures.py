@@ -5,8 +5,15 @@ import streamlit as st
 
 from dashboard import state
 from dashboard.gallery import LEGEND, gallery
-from dashboard.widgets import (bundle_and_split, csv_download, model_select, pool_caption, readable_error,
-                               selected_rows, short)
+from dashboard.widgets import (
+    bundle_and_split,
+    csv_download,
+    model_select,
+    pool_caption,
+    readable_error,
+    selected_rows,
+    short,
+)
 from shopee_core.analysis import decisions as D
 from shopee_core.analysis import errors as E
 from shopee_core.data.text import display_title

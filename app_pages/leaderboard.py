@@ -8,8 +8,15 @@ import streamlit as st
 from dashboard import state
 from dashboard.charts import LIGHT
 from dashboard.gallery import model_picker
-from dashboard.widgets import (FAMILY_COLOURS, bundle_and_split, csv_download, explain_variants, pool_caption,
-                               selected_rows, short)
+from dashboard.widgets import (
+    FAMILY_COLOURS,
+    bundle_and_split,
+    csv_download,
+    explain_variants,
+    pool_caption,
+    selected_rows,
+    short,
+)
 from shopee_core.analysis import decisions as D
 from shopee_core.analysis import leaderboard as lb
 
@@ -19,7 +26,7 @@ ds = bundle.manifest.get("dataset", {})
 st.title("Leaderboard")
 source = {"demo": "synthetic demo catalog", "kaggle": "Kaggle data"}.get(ds.get("source"), ds.get("source", "?"))
 st.caption(f"Bundle **{bundle.name}** · {source} · profile `{bundle.manifest.get('profile', '?')}` · "
-           f"{len(bundle.models)} models · k = {bundle.k} candidates per posting")
+           f"{len(bundle.entries)} models · k = {bundle.k} candidates per posting")
 
 c_variant, c_sort, c_family = st.columns([4, 2, 3], vertical_alignment="bottom")
 with c_variant:
@@ -31,7 +38,7 @@ with c_sort:
     sort_by = st.selectbox("Sort by", ["F1", "Precision", "Recall", "Δ vs seed", "Validation F1", "Seed recipe"],
                            key="lb-sort")
 with c_family:
-    families = [f for f in ("fusion", "image", "text", "baseline") if any(m["family"] == f for m in bundle.models)]
+    families = [f for f in ("fusion", "image", "text", "baseline") if any(e.family == f for e in bundle.entries)]
     shown = st.pills("Families", families, selection_mode="multi", default=families, key="lb-families") or families
 
 st.info(pool_caption(bundle, split), icon=":material/info:")

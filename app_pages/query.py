@@ -22,8 +22,7 @@ n_cols = 6
 
 
 def model_header(mid: str, summary: dict | None, setting: str) -> None:
-    m = bundle.model(mid)
-    st.markdown(f"**{mid}** — {m['label']}")
+    st.markdown(f"**{mid}** — {bundle.entry(mid).label}")
     if summary is not None:
         st.caption(f"this posting: F1 **{summary['f1']:.3f}** · precision {summary['precision']:.2f} · "
                    f"recall {summary['recall']:.2f} · {summary['tp'] - 1} found · {summary['wrong']} wrong · "

@@ -20,16 +20,24 @@ MODES = {"model": "A bundle model", "fusion": "Custom mean fusion", "union": "Cu
 STEP = 0.005
 
 
+def _seed(key: str, default) -> None:
+    """Start a widget at ``default``, and keep following the bundle's value until the user moves it:
+    after an import replaced the model (or a swap landed mid-page and the page was drawn again), an
+    untouched slider shows the new version's tuned value, not the old one's."""
+    seeds = st.session_state.setdefault("th-seeds", {})
+    if key not in st.session_state or (st.session_state[key] == seeds.get(key) and default != seeds[key]):
+        st.session_state[key] = default
+        seeds[key] = default
+
+
 def slider(label: str, key: str, default, help: str | None = None, disabled: bool = False) -> float:
     """A threshold slider whose first value is ``default`` (then the user's)."""
-    if key not in st.session_state:
-        st.session_state[key] = float(np.clip(round(float(default) / STEP) * STEP, 0.0, 1.0))
+    _seed(key, float(np.clip(round(float(default) / STEP) * STEP, 0.0, 1.0)))
     return float(st.slider(label, 0.0, 1.0, step=STEP, format="%.3f", key=key, help=help, disabled=disabled))
 
 
 def toggle(label: str, key: str, default: bool, help: str | None = None) -> bool:
-    if key not in st.session_state:
-        st.session_state[key] = bool(default)
+    _seed(key, bool(default))
     return bool(st.toggle(label, key=key, help=help))
 
 
@@ -222,7 +230,7 @@ try:
         # ------------------------------------------------------------ custom union
         else:
             candidates = [m for m in D.table_models(bundle) if not D.is_union(bundle, m)]
-            candidates += [m["id"] for m in bundle.models if D.is_inb_only(bundle, m["id"])]
+            candidates += [e.id for e in bundle.entries if e.is_inb_only]
             if len(candidates) < 2:
                 st.warning("This bundle has fewer than two neighbour tables: nothing to unite.")
                 st.stop()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -57,28 +56,17 @@ POOL_ORDER = ("test", "valid", "all")
 POOL_LABELS = {"test": "test", "valid": "valid", "all": "all labelled"}
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def _pools_of(manifest: str, mtime_ns: int) -> list[str]:
-    try:
-        shown = (json.loads(Path(manifest).read_text(encoding="utf-8")).get("dataset") or {}).get("shown_splits")
-    except (OSError, ValueError):
-        shown = None
-    shown = shown or ["valid", "test"]
-    return [s for s in POOL_ORDER if s in shown] + [s for s in shown if s not in POOL_ORDER]
-
-
 def bundle_pools(name: str | None) -> list[str]:
-    """The candidate pools the named bundle has tables for (read from its manifest, cheaply)."""
+    """The candidate pools the named bundle has tables for (test first; a refused bundle: test, valid)."""
     bundles = available_bundles()
     path = bundles.get(name) or next(iter(bundles.values()), None)
     if path is None:
         return ["test", "valid"]
-    manifest = path / "manifest.json"
     try:
-        mtime = manifest.stat().st_mtime_ns
-    except OSError:
+        shown = load_bundle(str(path)).splits
+    except BundleError:
         return ["test", "valid"]
-    return _pools_of(str(manifest), mtime)
+    return [s for s in POOL_ORDER if s in shown] + [s for s in shown if s not in POOL_ORDER]
 
 
 def load_bundle(path: str) -> Bundle:

@@ -11,7 +11,6 @@ Query by example.
 from __future__ import annotations
 
 import base64
-import functools
 import html
 import math
 from pathlib import Path
@@ -37,16 +36,19 @@ LEGEND = (":green[**✔ correct**] predicted, same group · :red[**✘ wrong**] 
           ":orange[**⚠ missed**] same group, not predicted · grey: nearest candidates not predicted")
 
 
-@functools.lru_cache(maxsize=20000)
-def thumb_data_uri(path: str) -> str:
-    """A thumbnail as a data: URI (thumbnails are <= 160 px JPEGs, a few kB each). A plain
-    process-wide LRU: a bundle's files never change while it is open (its checksums were
-    verified), and st.cache_data would hash and copy every one of them on every call."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError:
-        return ""
-    return "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii")
+def thumb_data_uri(bundle, row: int) -> str:
+    """A posting's thumbnail as a data: URI (thumbnails are <= 160 px JPEGs, a few kB each), read
+    once per bundle object: its files were verified when it was opened, and a bundle rebuilt at the
+    same path is a new object (st.cache_data would hash and copy every one of them on every call)."""
+    path = _columns(bundle)[3][row]
+
+    def read() -> str:
+        try:
+            data = Path(path).read_bytes()
+        except OSError:
+            return ""
+        return "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii")
+    return bundle.cached(("thumb", path), read)
 
 
 def _short(text, n: int) -> str:
@@ -110,7 +112,7 @@ def gallery(bundle, items: pd.DataFrame, *, key: str, columns: int = 6, title_ch
     if limit is not None and len(items) > limit:
         st.caption(f"showing the first {limit} of {len(items)}")
         items = items.head(limit)
-    ids, titles, groups, thumbs = _columns(bundle)
+    ids, titles, groups, _ = _columns(bundle)
     records = items.to_dict("records")
     for start in range(0, len(records), columns):
         cols = st.columns(columns, gap="small")
@@ -120,7 +122,7 @@ def gallery(bundle, items: pd.DataFrame, *, key: str, columns: int = 6, title_ch
             pid = str(ids[row])
             title = display_title(titles[row])
             with cols[offset]:
-                st.markdown(card_html(thumb_data_uri(thumbs[row]), _short(title, title_chars),
+                st.markdown(card_html(thumb_data_uri(bundle, row), _short(title, title_chars),
                                       _lines(item), item.get("mark"),
                                       tooltip=f"{title}\n{pid} · group {groups[row]}"),
                             unsafe_allow_html=True)
@@ -133,14 +135,12 @@ def gallery(bundle, items: pd.DataFrame, *, key: str, columns: int = 6, title_ch
 def _columns(bundle):
     """posting_id, title, label_group and thumbnail path per bundle row, as plain arrays (made once
     per bundle: a pandas lookup per card costs more than drawing it)."""
-    cols = bundle.__dict__.get("_gallery_columns")
-    if cols is None:
+    def make():
         post = bundle.postings
         root = str(bundle.root)
-        cols = (post["posting_id"].to_numpy(), post["title"].to_numpy(), post["label_group"].to_numpy(),
+        return (post["posting_id"].to_numpy(), post["title"].to_numpy(), post["label_group"].to_numpy(),
                 [f"{root}/{t}" for t in post["thumb"]])
-        bundle.__dict__["_gallery_columns"] = cols
-    return cols
+    return bundle.cached(("gallery_columns",), make)
 
 
 def pair_gallery(bundle, pairs: np.ndarray, split: str, *, key: str, captions: list[str] | None = None,
@@ -160,7 +160,7 @@ def pair_gallery(bundle, pairs: np.ndarray, split: str, *, key: str, captions: l
             same = post["label_group"].iat[gi] == post["label_group"].iat[gj]
             halves = []
             for g in (gi, gj):
-                uri = thumb_data_uri(str(bundle.thumb_path(g)))
+                uri = thumb_data_uri(bundle, g)
                 t = html.escape(_short(display_title(post["title"].iat[g]), title_chars))
                 halves.append(f'<div style="flex:1;min-width:0"><img src="{uri}" style="width:100%;max-width:110px;'
                               f'aspect-ratio:1/1;object-fit:contain;display:block;margin:auto"/>'
@@ -201,7 +201,7 @@ def posting_card(bundle, row: int, split: str, extra: str = "") -> None:
     size = int((labels == group).sum()) if local is not None and not pd.isna(group) else 0
     left, right = st.columns([1, 5], gap="medium")
     with left:
-        st.markdown(card_html(thumb_data_uri(str(bundle.thumb_path(row))), "", [], "query", size=160),
+        st.markdown(card_html(thumb_data_uri(bundle, row), "", [], "query", size=160),
                     unsafe_allow_html=True)
     with right:
         st.markdown(f"#### {html.escape(display_title(post['title'].iat[row]))}")
@@ -272,8 +272,8 @@ def posting_picker(bundle, split: str, key: str) -> int:
 
 
 def model_label(bundle, model_id: str) -> str:
-    m = bundle.model(model_id)
-    return f"{m['label']}" if len(m["label"]) <= 60 else f"{m['label'][:59]}…"
+    text = bundle.entry(model_id).label
+    return text if len(text) <= 60 else f"{text[:59]}…"
 
 
 def model_picker(bundle, key: str, label: str = "Models", allowed: list[str] | None = None,
@@ -286,7 +286,7 @@ def model_picker(bundle, key: str, label: str = "Models", allowed: list[str] | N
     """
     from shopee_core.analysis.query import default_models
 
-    ids = [m["id"] for m in bundle.models if allowed is None or m["id"] in allowed]
+    ids = [e.id for e in bundle.entries if allowed is None or e.id in allowed]
     fallback = [m for m in (default or default_models(bundle)) if m in ids] or ids[:2]
     chosen = [m for m in state.get("models") if m in ids]
     for m in fallback + ids:

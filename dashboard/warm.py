@@ -27,7 +27,17 @@ def warm_up(log=print) -> float:
 
     from dashboard import charts, gallery, state, widgets  # noqa: F401
     from dashboard.data import available_bundles, cli_bundle, load_bundle
-    from shopee_core.analysis import decisions, embedding_map, errors, leaderboard, plane, query  # noqa: F401
+    from shopee_core.analysis import (  # noqa: F401
+        data_overview,
+        decisions,
+        embedding_map,
+        errors,
+        leaderboard,
+        plane,
+        query,
+        sweeps,
+        training,
+    )
     from shopee_core.bundle import BundleError
 
     go.Figure(go.Bar(x=[1], y=[1]), layout=dict(template=charts.LIGHT)).to_dict()  # plotly's validators load lazily

@@ -40,7 +40,7 @@ def bundle_and_split():
     if not bundle.has_labels:
         st.error(f"Bundle `{bundle.name}` has postings without `label_group`: scores need labels.")
         st.stop()
-    if not bundle.models:
+    if not bundle.entries:
         st.info(NO_MODELS.format(root=bundle.root), icon=":material/info:")
         st.stop()
     return bundle, split
@@ -78,7 +78,7 @@ def metric_row(current: dict, reference: dict | None = None, *, keys=("f1", "pre
 
 
 def model_options(bundle, allowed=None) -> list[str]:
-    return [m["id"] for m in bundle.models if allowed is None or m["id"] in allowed]
+    return [e.id for e in bundle.entries if allowed is None or e.id in allowed]
 
 
 def best_model(bundle, allowed=None, split: str = "valid") -> str | None:
@@ -102,7 +102,7 @@ def model_select(bundle, key: str, label: str = "Model", allowed=None, help: str
     if st.session_state.get(key) not in ids or st.session_state.get(synced) != chosen:
         st.session_state[key] = chosen
     value = st.selectbox(label, ids, key=key, help=help,
-                         format_func=lambda m: f"{m} — {short(bundle.model(m)['label'], 70)}")
+                         format_func=lambda m: f"{m} — {short(bundle.entry(m).label, 70)}")
     if value != chosen:
         state.set("models", [value] + [m for m in state.get("models") if m != value])
     st.session_state[synced] = value

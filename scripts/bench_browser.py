@@ -269,7 +269,8 @@ def slider_steps(pg, label_is: str, repeat: int, keys=("ArrowRight", "ArrowLeft"
     out = []
     for i in range(repeat):
         thumb.focus()
-        out.append(act(pg, lambda: pg.keyboard.press(keys[i % len(keys)])))
+        key = keys[i % len(keys)]
+        out.append(act(pg, lambda key=key: pg.keyboard.press(key)))
     return out
 
 
@@ -292,13 +293,11 @@ def main() -> int:
     from playwright.sync_api import sync_playwright
 
     sys.path.insert(0, str(ROOT))
-    from shopee_core.analysis import decisions as D
     from shopee_core.bundle import Bundle
 
     b = Bundle.open(bundle, verify=False)
-    fusion = args.fusion or next((m["id"] for m in b.models if D.model_setting(b, m["id"])["combine"] == "mean"
-                                  and D.can_embed(b, m["id"]) and len(b.model(m["id"])["spec"]["members"]) >= 2
-                                  and D._fusion_of(b, m["id"])), None)
+    fusion = args.fusion or next((e.id for e in b.entries if e.is_mean_fusion and e.can_embed
+                                  and len(e.members) >= 2), None)
     n_pool = len(b.split_rows(args.pool)) if args.pool in b.splits else 0
     if not n_pool:
         print(f"error: bundle has no {args.pool!r} pool (it has {', '.join(b.splits)})", file=sys.stderr)

@@ -57,12 +57,12 @@ def synthetic_bundle(n: int, k: int = 50, seed: int = 0) -> Bundle:
     th = {"t": 0.45, "t2": 0.55, "inb_t": 0.4, "inb_t2": 0.5, "inb_iters": 1}
     models = [
         {"id": "img", "label": "image", "family": "image", "recipe": None, "kind": "image", "spec": {},
-         "thresholds": th, "metrics": {}, "files": {"neighbors": {}, "embeddings": {}}, "query": False},
+         "thresholds": th, "metrics": {}, "files": {"neighbors": {"path": "in-memory"}, "embeddings": {"path": "in-memory"}}, "query": False},
         {"id": "txt", "label": "text", "family": "text", "recipe": None, "kind": "text", "spec": {},
-         "thresholds": th, "metrics": {}, "files": {"neighbors": {}, "embeddings": {}}, "query": False},
+         "thresholds": th, "metrics": {}, "files": {"neighbors": {"path": "in-memory"}, "embeddings": {"path": "in-memory"}}, "query": False},
         {"id": "fusion", "label": "img + txt", "family": "fusion", "recipe": None, "kind": "combo",
          "spec": {"members": ["img", "txt"], "combine": "mean"}, "thresholds": th, "metrics": {},
-         "files": {"neighbors": {}}, "query": False},
+         "files": {"neighbors": {"path": "in-memory"}}, "query": False},
         {"id": "union", "label": "img ∪ txt", "family": "fusion", "recipe": None, "kind": "combo",
          "spec": {"members": ["img", "txt"], "combine": "union"},
          "thresholds": {**th, "sides": [{"model": "img", "t": 0.45, "t2": 0.55},
@@ -72,12 +72,12 @@ def synthetic_bundle(n: int, k: int = 50, seed: int = 0) -> Bundle:
     b = Bundle(Path("/nonexistent"), {"k": k, "models": models}, postings)
     sets = {}
     for mid, x in raw.items():
-        b._cache[("emb", mid)] = x
+        b.cached(("emb", mid), lambda x=x: x)
         sets[mid] = Embeddings.from_array(x.astype(np.float32), mid)
         t0 = time.perf_counter()
-        b._cache[("nb", mid, "test", "base")] = knn(sets[mid], k)
+        b.cached(("nb", mid, "test", "base"), lambda mid=mid: knn(sets[mid], k))
         print(f"kNN {mid}: {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-    b._cache[("nb", "fusion", "test", "base")] = knn(fuse([sets["img"], sets["txt"]]), k)
+    b.cached(("nb", "fusion", "test", "base"), lambda: knn(fuse([sets["img"], sets["txt"]]), k))
     return b
 
 
@@ -92,11 +92,11 @@ def write_bundle(b: Bundle, out: Path) -> Path:
     for m in b.models:
         files = {}
         if "neighbors" in m["files"]:
-            nb = b._cache[("nb", m["id"], "test", "base")]
+            nb = b.neighbors(m["id"], "test")
             files["neighbors"] = write_neighbors(out, f"models/{m['id']}/neighbors.npz", {"test": (nb.idx, nb.sim)},
                                                  "float16")
         if "embeddings" in m["files"]:
-            files["embeddings"] = write_embeddings(out, f"models/{m['id']}", b._cache[("emb", m["id"])], "float16")
+            files["embeddings"] = write_embeddings(out, f"models/{m['id']}", b.embeddings(m["id"]), "float16")
         metrics = {}
         if m["id"] != "union":
             sc = D.scores(b, m["id"], "test")

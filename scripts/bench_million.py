@@ -151,8 +151,8 @@ def main() -> int:
     if args.quick:
         args.sample, args.million = 5_000, 20_000
     from shopee_core.bundle.shaped import synthetic_pool
-    from shopee_core.matching.index import available_bytes, check_memory, parse_index, threads
     from shopee_core.errors import ShopeeError
+    from shopee_core.matching.index import available_bytes, check_memory, parse_index, threads
 
     try:
         if args.index:

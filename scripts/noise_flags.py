@@ -39,7 +39,6 @@ from shopee_core.io import load_matrix  # noqa: E402
 from shopee_core.matching import Embeddings  # noqa: E402
 from shopee_core.matching.pipeline import apply, tune  # noqa: E402
 
-
 FLAGS = ("look-alike", "label_noise", "shared_photo_variant")
 
 

@@ -24,7 +24,7 @@ def main() -> None:
     ap.add_argument("--write", metavar="README")
     args = ap.parse_args()
     b = Bundle.open(args.bundle)
-    table = markdown_table(b.manifest, b.reference)
+    table = markdown_table(b)
     if not args.write:
         print(table)
         return

@@ -7,6 +7,12 @@ ordinary exceptions so they keep their tracebacks.
 """
 
 
+def examples(items, n: int = 5) -> str:
+    """The first ``n`` of ``items`` for a one-line message (``a, b, c, ...``)."""
+    items = [str(x) for x in items]
+    return ", ".join(items[:n]) + (", ..." if len(items) > n else "")
+
+
 class ShopeeError(Exception):
     """A problem with the user's input, reported in one line."""
 

@@ -1,4 +1,5 @@
 import json
+import logging
 import subprocess
 import sys
 
@@ -8,7 +9,8 @@ import pytest
 
 from shopee_core.cli import build_parser, main
 
-COMMANDS = ["demo-data", "split", "train", "embed", "evaluate", "build-bundle", "check-bundle", "predict", "models"]
+COMMANDS = ["demo-data", "split", "train", "embed", "evaluate", "build-bundle", "check-bundle", "predict", "models",
+            "sweep", "add-sweep", "remove-sweep"]
 
 
 def run_cli(*args):
@@ -26,6 +28,45 @@ def test_every_command_has_help(command, capsys):
 def test_parser_knows_every_command():
     text = build_parser().format_help()
     assert all(c in text for c in COMMANDS)
+
+
+@pytest.fixture
+def library_logger():
+    """The library's logger, put back as it was after the test."""
+    logger = logging.getLogger("shopee_core")
+    handlers, level = list(logger.handlers), logger.level
+    yield logger
+    logger.handlers[:] = handlers
+    logger.setLevel(level)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_takes_quiet_and_verbose(command):
+    args = {"demo-data": ["--out", "x"], "split": ["--data", "x"], "train": ["--model", "m", "--data", "x", "--out",
+            "r"], "embed": ["--data", "x", "--out", "o"], "evaluate": ["--postings", "p", "--embeddings", "e",
+            "--json", "j"], "build-bundle": ["--profile", "demo", "--data", "x", "--out", "o"],
+            "check-bundle": ["b"], "predict": ["--data", "x", "--bundle", "b", "--model", "m", "--out", "o"],
+            "models": []}[command]
+    for flags, (quiet, verbose) in ((["-q"], (1, False)), (["--quiet", "-q"], (2, False)), (["-qq"], (2, False)),
+                                    (["--verbose"], (0, True)), ([], (0, False))):
+        parsed = build_parser().parse_args([command, *args, *flags])
+        assert (parsed.quiet, parsed.verbose) == (quiet, verbose)
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([command, *args, "--quiet", "--verbose"])
+
+
+def test_logging_is_set_up_once_at_the_level_asked(library_logger, capsys):
+    from shopee_core.cli.common import setup_logging
+
+    log = logging.getLogger("shopee_core.bundle.builder")
+    for quiet, verbose, shown in ((False, False, ["[plan] x", "warning: w"]), (True, False, ["warning: w"]),
+                                  (False, True, ["detail", "[plan] x", "warning: w"])):
+        setup_logging(quiet, verbose)
+        setup_logging(quiet, verbose)  # a second set-up replaces the first: no line twice
+        log.debug("detail")
+        log.info("[plan] x")
+        log.warning("w")
+        assert capsys.readouterr().err.splitlines() == shown, (quiet, verbose)
 
 
 def test_split_is_written_once_and_reused(tiny_catalog, capsys):

@@ -16,6 +16,7 @@ from shopee_core.io import atomic_save_npy
 from tests.conftest import write_tiny_catalog
 
 ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow  # subprocesses that train and embed
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
 
 

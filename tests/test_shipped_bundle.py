@@ -60,4 +60,16 @@ def test_results_make_sense(demo):
 def test_readme_table_matches_the_manifest(demo):
     text = (ROOT / "README.md").read_text()
     section = text.split("<!-- leaderboard:start -->", 1)[1].split("<!-- leaderboard:end -->", 1)[0].strip()
-    assert section == markdown_table(demo.manifest, demo.reference)
+    assert section == markdown_table(demo)
+
+
+def test_the_demo_ships_its_margin_sweeps_and_every_trained_models_history(demo):
+    """The README's demo sweep (scripts/demo_sweeps.py --bundle precomputed/demo) and build-bundle's histories."""
+    assert set(demo.sweep_names) == {"resnet50", "resnext50_32x4d", "densenet121", "efficientnet_b3", "eca_nfnet_l0"}
+    for name in demo.sweep_names:
+        rows = demo.sweep(name)["results"]
+        assert sorted((r["loss"], r["margin"]) for r in rows) == sorted(
+            (loss, m) for loss in ("arcface", "curricularface") for m in (0.5, 0.6, 0.7, 0.8, 0.9))
+    trained = [e.id for e in demo.entries if e.spec.get("trained") and e.kind != "combo"]
+    assert trained and all(demo.history(mid) for mid in trained)
+    assert demo.seed_sweeps is not None

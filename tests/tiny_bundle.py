@@ -65,7 +65,6 @@ def build_dash_bundle(root: Path) -> Path:
     """Catalog + bundle under ``root`` (returns the bundle folder)."""
     import shopee_core.analysis.maps as maps
     from shopee_core.bundle.builder import build
-
     from tests.conftest import write_tiny_catalog
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -16,108 +16,88 @@ import numpy as np
 import pandas as pd
 
 from .. import matching as M
+from ..cache import Cache
 from ..errors import DecisionError, ShopeeError
 from ..matching import Decision, Embeddings, Pool, Side, fusion_source, inb_source, model_source
 from ..submission import predictions_frame
 
 OUTCOMES = ("TP", "FP", "FN", "TN")
-MAX_INB_ITERS = 3
-_POOLS_LOCK = threading.Lock()
 
 
-# --------------------------------------------------------------------------- the manifest
-def _files(bundle, model_id) -> dict:
-    return bundle.model(model_id)["files"]
-
-
-def _spec(bundle, model_id) -> dict:
-    return bundle.model(model_id).get("spec") or {}
-
-
+# --------------------------------------------------------------------------- the bundle's models
+# What a model is comes from its entry (:class:`shopee_core.bundle.entry.ModelEntry`): these read it
+# for a page that has a model id.
 def has_table(bundle, model_id: str, variant: str = "base") -> bool:
-    return ("neighbors" if variant == "base" else f"neighbors_{variant}") in _files(bundle, model_id)
+    return bundle.entry(model_id).has_table(variant)
 
 
 def combine_of(bundle, model_id: str) -> str | None:
-    spec = _spec(bundle, model_id)
-    return spec.get("combine") if spec.get("members") else None
+    return bundle.entry(model_id).combine
 
 
 def is_union(bundle, model_id: str) -> bool:
-    return combine_of(bundle, model_id) == "union"
+    return bundle.entry(model_id).is_union
 
 
 def is_inb_only(bundle, model_id: str) -> bool:
-    return not has_table(bundle, model_id) and has_table(bundle, model_id, "inb")
+    return bundle.entry(model_id).is_inb_only
 
 
 def is_predictions_only(bundle, model_id: str) -> bool:
     """An imported model known only by its predicted sets: fixed, nothing to threshold, blend or map."""
-    return bool(bundle.model(model_id).get("predictions_only"))
+    return bundle.entry(model_id).predictions_only
 
 
-def _fusion_of(bundle, model_id: str) -> tuple | None:
+def _fusion_of(entry) -> tuple | None:
     """(members, weights) when the model is a plain mean fusion of other models."""
-    spec = _spec(bundle, model_id)
-    if spec.get("combine") == "mean" and spec.get("members") and not spec.get("of") and not spec.get("inb_iters"):
-        return list(spec["members"]), spec.get("weights")
+    if entry.is_mean_fusion:
+        return list(entry.members), None if entry.weights is None else list(entry.weights)
     return None
 
 
 def can_embed(bundle, model_id: str) -> bool:
     """Whether the model's embeddings can be built: stored, or a mean fusion of embeddable models."""
-    if "embeddings" in _files(bundle, model_id):
-        return True
-    fusion = _fusion_of(bundle, model_id)
-    return fusion is not None and all(can_embed(bundle, x) for x in fusion[0])
+    return bundle.entry(model_id).can_embed
 
 
 def inb_vectors(bundle, model_id: str) -> str:
     """Which vectors the model's INB blends (its spec; unit rows unless the recipe says raw)."""
-    return _spec(bundle, model_id).get("inb_vectors", "normalised")
+    return bundle.entry(model_id).inb_vectors
 
 
 def modality(bundle, model_id: str) -> str | None:
     """'image', 'text' or None (a fusion of both, or unknown)."""
-    m = bundle.model(model_id)
-    if m.get("kind") == "phash":
-        return "image"
-    if m["family"] in ("image", "text"):
-        return m["family"]
-    mods = {modality(bundle, x) for x in _spec(bundle, model_id).get("members", []) or []}
-    return mods.pop() if len(mods) == 1 else None
+    return bundle.entry(model_id).modality
 
 
 def table_models(bundle) -> list[str]:
     """Models with a base neighbour table (usable as a union side or a plane axis)."""
-    return [m["id"] for m in bundle.models if "neighbors" in m["files"]]
+    return [e.id for e in bundle.entries if e.has_table()]
 
 
 def fusable_models(bundle) -> list[str]:
-    return [m["id"] for m in bundle.models if can_embed(bundle, m["id"])]
+    return [e.id for e in bundle.entries if e.can_embed]
 
 
 def union_sides(bundle, model_id: str, inb: bool = False) -> list[dict]:
     """Per-side ``{"model", "t", "t2"}`` of a union model (nested unions flattened); ``inb``: each
     side's INB table thresholds (``inb_sides``, a union whose sides were blended one by one)."""
-    m = bundle.model(model_id)
+    e = bundle.entry(model_id)
     if inb:
-        return [{"model": s["model"], "t": s["t"], "t2": s.get("t2")} for s in m["thresholds"].get("inb_sides") or []]
-    sides = m["thresholds"].get("sides")
+        return [{"model": mid, "t": t, "t2": t2} for mid, t, t2 in e.inb_sides]
+    sides = list(e.sides)
     if not sides:
-        sides = []
-        for member in m["spec"]["members"]:
-            if is_union(bundle, member):
-                sides.extend(union_sides(bundle, member))
+        for member in e.members:
+            if bundle.entry(member).is_union:
+                sides.extend((s["model"], s["t"], s["t2"]) for s in union_sides(bundle, member))
             else:
-                th = bundle.model(member)["thresholds"]
-                sides.append({"model": member, "t": th["t"], "t2": th["t2"]})
+                sides.append((member, bundle.entry(member).t, bundle.entry(member).t2))
     out = []
-    for s in sides:
-        if is_union(bundle, s["model"]):
-            out.extend(union_sides(bundle, s["model"]))
+    for mid, t, t2 in sides:
+        if bundle.entry(mid).is_union:
+            out.extend(union_sides(bundle, mid))
         else:
-            out.append({"model": s["model"], "t": s["t"], "t2": s.get("t2")})
+            out.append({"model": mid, "t": t, "t2": t2})
     return out
 
 
@@ -130,21 +110,17 @@ def model_setting(bundle, model_id: str) -> dict:
     e.g. ``<fusion>_inb3``). ``fixed``: an imported predictions-only table, whose sets no
     threshold changes (any T in (0, 1] gives them).
     """
-    m = bundle.model(model_id)
-    th = m["thresholds"]
-    spec = m.get("spec") or {}
-    out = {"model": model_id, "t": th.get("t"), "t2": th.get("t2"), "inb_t": th.get("inb_t"),
-           "inb_t2": th.get("inb_t2"), "inb_iters": int(th.get("inb_iters") or 0),
-           "combine": combine_of(bundle, model_id), "members": list(spec.get("members") or []),
-           "weights": spec.get("weights"), "has_inb": has_table(bundle, model_id, "inb"),
-           "can_embed": can_embed(bundle, model_id), "inb_vectors": inb_vectors(bundle, model_id),
-           "fixed": is_predictions_only(bundle, model_id)}
-    if is_union(bundle, model_id):
+    e = bundle.entry(model_id)
+    out = {"model": model_id, "t": e.t, "t2": e.t2, "inb_t": e.inb_t, "inb_t2": e.inb_t2, "inb_iters": e.inb_iters,
+           "combine": e.combine, "members": list(e.members), "weights": None if e.weights is None else list(e.weights),
+           "has_inb": e.has_table("inb"), "can_embed": e.can_embed, "inb_vectors": e.inb_vectors,
+           "fixed": e.predictions_only}
+    if e.is_union:
         inb_sides = union_sides(bundle, model_id, inb=True)
         out.update(kind="union", sides=union_sides(bundle, model_id), inb_sides=inb_sides, has_inb=bool(inb_sides))
-    elif is_inb_only(bundle, model_id):
+    elif e.is_inb_only:
         out.update(kind="inb_only")
-    elif has_table(bundle, model_id):
+    elif e.has_table():
         out.update(kind="table")
     else:
         raise DecisionError(f"model {model_id!r} has no neighbour table in bundle {bundle.name}")
@@ -154,10 +130,10 @@ def model_setting(bundle, model_id: str) -> dict:
 def usable_models(bundle) -> list[str]:
     """Ids of the bundle's models that a decision can be built for (in manifest order)."""
     out = []
-    for m in bundle.models:
+    for e in bundle.entries:
         try:
-            model_setting(bundle, m["id"])
-            out.append(m["id"])
+            model_setting(bundle, e.id)
+            out.append(e.id)
         except ShopeeError:
             pass
     return out
@@ -170,20 +146,18 @@ def canonical(bundle, source: tuple) -> tuple:
         members = [m for m, _ in source[1]]
         ws = [w for _, w in source[1]]
         if max(ws) - min(ws) < 1e-6:
-            for m in bundle.models:
-                spec = m.get("spec") or {}
-                if (spec.get("combine") == "mean" and sorted(spec.get("members") or []) == sorted(members)
-                        and not spec.get("weights") and "neighbors" in m["files"]):
-                    return model_source(m["id"])
+            for e in bundle.entries:
+                if (e.combine == "mean" and sorted(e.members) == sorted(members) and not e.weights
+                        and e.has_table()):
+                    return model_source(e.id)
     if source[0] == "inb":
         _, base, iters, t, t2, vectors = source
         base = canonical(bundle, base)
         if base[0] == "model" and base[2] == "base" and iters == 1 and has_table(bundle, base[1], "inb"):
-            th = bundle.model(base[1])["thresholds"]
-            same_t2 = (th.get("t2") is None and t2 is None) or (
-                th.get("t2") is not None and t2 is not None and abs(th["t2"] - t2) < 1e-6)
-            if (int(th.get("inb_iters") or 0) == 1 and th.get("t") is not None and abs(th["t"] - t) < 1e-6
-                    and same_t2 and th.get("inb_vectors", "normalised") == vectors):
+            e = bundle.entry(base[1])
+            same_t2 = (e.t2 is None and t2 is None) or (e.t2 is not None and t2 is not None and abs(e.t2 - t2) < 1e-6)
+            if (e.inb_iters == 1 and e.t is not None and abs(e.t - t) < 1e-6 and same_t2
+                    and e.stored_inb_vectors == vectors):
                 return model_source(base[1], "inb")
         return ("inb", base, iters, t, t2, vectors)
     return source
@@ -210,15 +184,14 @@ class BundlePool(Pool):
             raise DecisionError(f"bundle {bundle.name} has no {split} split")
         labels = None if pd.isna(raw).any() else np.asarray(raw, dtype=np.int64)
         tables, emb, fusions = {}, {}, {}
-        for m in bundle.models:
-            mid, files = m["id"], m["files"]
+        for e in bundle.entries:
             for variant in ("base", "inb"):
-                if ("neighbors" if variant == "base" else "neighbors_inb") in files:
-                    tables[(mid, variant)] = self._table_loader(bundle, mid, split, variant)
-            if "embeddings" in files:
-                emb[mid] = self._embedding_loader(bundle, mid, split)
-            elif _fusion_of(bundle, mid) is not None:
-                fusions[mid] = _fusion_of(bundle, mid)
+                if e.has_table(variant):
+                    tables[(e.id, variant)] = self._table_loader(bundle, e.id, split, variant)
+            if e.path("embeddings") is not None:
+                emb[e.id] = self._embedding_loader(bundle, e.id, split)
+            elif _fusion_of(e) is not None:
+                fusions[e.id] = _fusion_of(e)
         super().__init__(labels, k=bundle.k, embeddings=emb, tables=tables, fusions=fusions,
                          name=f"{bundle.name}/{split}", n=len(raw), shared_cache=shared_cache)
         self.bundle, self.split = bundle, split
@@ -256,14 +229,10 @@ BUNDLE_CACHE_BYTES = 512 * 2**20
 
 
 def pool(bundle, split: str) -> BundlePool:
-    """The split's pool, one per bundle object (its cache, shared by the bundle's pools and bounded
-    together, lives as long as the bundle)."""
-    with _POOLS_LOCK:
-        pools = bundle.__dict__.setdefault("_pools", {})
-        if split not in pools:
-            shared = bundle.__dict__.setdefault("_pool_cache", M.SharedCache(BUNDLE_CACHE_BYTES))
-            pools[split] = BundlePool(bundle, split, shared_cache=shared)
-        return pools[split]
+    """The split's pool, one per bundle object (in the bundle's cache: it lives as long as the bundle).
+    The bundle's pools share one bounded cache of what they compute."""
+    shared = bundle.cached(("pool-cache",), lambda: Cache(BUNDLE_CACHE_BYTES))
+    return bundle.cached(("pool", split), lambda: BundlePool(bundle, split, shared_cache=shared))
 
 
 def prefetch_candidates(bundle, split: str, members) -> threading.Thread | None:
@@ -452,7 +421,7 @@ def fusion_members(bundle, d: Decision) -> list[str]:
     if src[0] == "fusion":
         return [m for m, _ in src[1]]
     if src[0] == "model" and src[2] == "base" and combine_of(bundle, src[1]) == "mean":
-        return list(_spec(bundle, src[1])["members"])
+        return list(bundle.entry(src[1]).members)
     return []
 
 

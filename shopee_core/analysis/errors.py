@@ -26,15 +26,20 @@ All pair checks are vectorised over the false-positive pairs (sparse row product
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ..cache import memoize
 from ..data.text import decode_escapes
-from ..data.units import BASE_UNITS, find_quantities, lower_text, parse_quantities
-from ..data.units import quantity_conflict  # noqa: F401  (part of this module's API)
+from ..data.units import (
+    BASE_UNITS,
+    find_quantities,
+    lower_text,
+    parse_quantities,
+    quantity_conflict,  # noqa: F401  (part of this module's API)
+)
 from ..metrics import row_scores
 from . import decisions
 
@@ -98,7 +103,7 @@ _PERCENT = re.compile(r"\d+(?:[.,]\d+)?\s*%")
 _DIGIT = re.compile(r"\d")
 
 
-@lru_cache(maxsize=200_000)
+@memoize(200_000)
 def variant_attributes(title: str) -> dict[str, frozenset]:
     """The colour, size and model-code words of a title: ``{kind: frozenset(values)}``.
 

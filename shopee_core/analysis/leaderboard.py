@@ -1,6 +1,6 @@
 """The leaderboard: every model of a bundle with its measured numbers and the seed's.
 
-Numbers are the bundle's (``manifest.models[*].metrics``): row-wise mean F1, precision and
+Numbers are the bundle's (each model entry's ``metrics``): row-wise mean F1, precision and
 recall within one split (the candidate pool), for the plain threshold (``base``), with
 Min2 (``min2``) and after INB (``inb``); thresholds were tuned on the validation split.
 The seed report's test numbers (``reference/seed_results.csv``) sit beside each seed
@@ -20,21 +20,20 @@ SEED_COLUMNS = {"base": ("f1", "precision", "recall"), "min2": ("f1_min2", "prec
                 "inb": ("f1_inb", "precision_inb", "recall_inb")}
 
 
-def describe(model: dict, bundle=None) -> str:
-    """What a model is, in one line: backbone, loss, weights, size, training."""
-    spec = model.get("spec") or {}
-    members = spec.get("members") or []
-    if model.get("source") == "external":
-        files = ", ".join(f["name"] for f in (model.get("imported") or {}).get("files", []))
-        what = "predicted sets" if model.get("predictions_only") else f"{spec.get('dim', '?')}-d embeddings"
+def describe(model) -> str:
+    """What a model (a bundle's model entry) is, in one line: backbone, loss, weights, size, training."""
+    spec = model.spec
+    members = model.members
+    if model.external:
+        files = ", ".join(f["name"] for f in model.imported.get("files", []))
+        what = "predicted sets" if model.predictions_only else f"{spec.get('dim', '?')}-d embeddings"
         return f"imported {what}" + (f" from {files}" if files else "")
-    if spec.get("of"):
-        return f"INB ×{spec.get('inb_iters', '?')} on {spec['of']} ({' + '.join(members)})"
+    if model.of:
+        return f"INB ×{spec.get('inb_iters', '?')} on {model.of} ({' + '.join(members)})"
     if members:
-        how = {"mean": "mean of cosine similarities", "union": "union of predicted sets"}.get(spec.get("combine"),
-                                                                                              spec.get("combine"))
-        w = spec.get("weights")
-        ws = "" if not w else " weights " + "/".join(f"{x:g}" for x in w)
+        how = {"mean": "mean of cosine similarities", "union": "union of predicted sets"}.get(model.combine,
+                                                                                              model.combine)
+        ws = "" if not model.weights else " weights " + "/".join(f"{x:g}" for x in model.weights)
         return f"{how}: {' + '.join(members)}{ws}"
     parts = []
     backbone = spec.get("stand_in_for") and f"{spec.get('backbone')} (stand-in for {spec['stand_in_for']})" \
@@ -50,7 +49,7 @@ def describe(model: dict, bundle=None) -> str:
         parts.append({"imagenet": "ImageNet weights", "hub": "Hugging Face weights"}.get(
             weights, f"ImageNet weights {text[5:]}" if text.startswith("timm:") else text.replace("package:", "")
             + " weights")
-            + (" (frozen)" if model.get("kind") == "image_frozen" else ""))
+            + (" (frozen)" if model.kind == "image_frozen" else ""))
     elif weights == "none" and spec.get("trained"):
         parts.append("random init")
     if spec.get("image_size"):
@@ -58,21 +57,21 @@ def describe(model: dict, bundle=None) -> str:
     if spec.get("trained"):
         steps = spec.get("max_steps")
         parts.append(f"{steps} steps" if steps else f"{spec.get('epochs', '?')} epochs")
-    return " · ".join(parts) if parts else model.get("label", "")
+    return " · ".join(parts) if parts else model.label
 
 
-def source(model: dict) -> str:
+def source(model) -> str:
     """``imported`` for a model made elsewhere (``import-model``), else ``built`` (by ``build-bundle``)."""
-    return "imported" if model.get("source") == "external" else "built"
+    return "imported" if model.external else "built"
 
 
-def training(model: dict) -> str:
-    spec = model.get("spec") or {}
-    if model.get("source") == "external":
+def training(model) -> str:
+    spec = model.spec
+    if model.external:
         return "made elsewhere"
-    if spec.get("members"):
+    if model.members:
         return "combination"
-    if model.get("kind") == "image_frozen":
+    if model.kind == "image_frozen":
         return "neck + head trained"
     if spec.get("trained"):
         return "trained"
@@ -81,12 +80,12 @@ def training(model: dict) -> str:
     return "no training"
 
 
-def _metric(model: dict, split: str, variant: str, key: str) -> float:
-    v = (model.get("metrics") or {}).get(split, {}).get(variant, {}).get(key)
+def _metric(model, split: str, variant: str, key: str) -> float:
+    v = model.metrics.get(split, {}).get(variant, {}).get(key)
     return float("nan") if v is None else float(v)
 
 
-def best_variant(model: dict) -> str | None:
+def best_variant(model) -> str | None:
     """The variant with the best validation F1 (chosen on valid, reported anywhere)."""
     scored = [(v, _metric(model, "valid", v, "f1")) for v in VARIANTS]
     scored = [(v, f) for v, f in scored if np.isfinite(f)]
@@ -98,22 +97,18 @@ def leaderboard(bundle, split: str, variant: str = "best") -> pd.DataFrame:
     inb or best = the variant with the best validation F1), every variant's F1, the
     validation F1, thresholds and the seed's numbers for the same recipe and variant.
     Made once per bundle object (its manifest does not change); each call gets a copy."""
-    cache = bundle.__dict__.setdefault("_leaderboards", {})
-    if (split, variant) not in cache:
-        cache[(split, variant)] = _leaderboard(bundle, split, variant)
-    return cache[(split, variant)].copy()
+    return bundle.cached(("leaderboard", split, variant), lambda: _leaderboard(bundle, split, variant)).copy()
 
 
 def _leaderboard(bundle, split: str, variant: str) -> pd.DataFrame:
     ref = bundle.reference
     ref = ref.set_index("id") if ref is not None and "id" in ref else None
     rows = []
-    for m in bundle.models:
+    for m in bundle.entries:
         v = best_variant(m) if variant == "best" else variant
-        th = m.get("thresholds") or {}
         row = {
-            "id": m["id"], "label": m["label"], "family": m["family"], "kind": m.get("kind"),
-            "recipe": m.get("recipe"), "what": describe(m), "training": training(m), "source": source(m),
+            "id": m.id, "label": m.label, "family": m.family, "kind": m.kind,
+            "recipe": m.recipe, "what": describe(m), "training": training(m), "source": source(m),
             "variant": v,
             "f1": _metric(m, split, v, "f1") if v else np.nan,
             "precision": _metric(m, split, v, "precision") if v else np.nan,
@@ -122,19 +117,18 @@ def _leaderboard(bundle, split: str, variant: str) -> pd.DataFrame:
         }
         for x in VARIANTS:
             row[f"f1_{x}"] = _metric(m, split, x, "f1")
-        row.update(t=th.get("t"), t2=th.get("t2"), inb_t=th.get("inb_t"), inb_t2=th.get("inb_t2"),
-                   inb_iters=th.get("inb_iters"))
-        if m.get("predictions_only"):
+        row.update(t=m.t, t2=m.t2, inb_t=m.inb_t, inb_t2=m.inb_t2, inb_iters=m.inb_iters)
+        if m.predictions_only:
             row.update(t="fixed", t2="—")
-        if th.get("sides"):
-            row["t"] = " / ".join(f"{s['t']:.3f}" for s in th["sides"])
-            row["t2"] = " / ".join("—" if s.get("t2") is None else f"{s['t2']:.3f}" for s in th["sides"])
-        if th.get("inb_sides"):  # a union's INB: each side on its own INB table
-            row["inb_t"] = " / ".join(f"{s['t']:.3f}" for s in th["inb_sides"])
-            row["inb_t2"] = " / ".join("—" if s.get("t2") is None else f"{s['t2']:.3f}" for s in th["inb_sides"])
+        if m.sides:
+            row["t"] = " / ".join(f"{t:.3f}" for _, t, _ in m.sides)
+            row["t2"] = " / ".join("—" if t2 is None else f"{t2:.3f}" for _, _, t2 in m.sides)
+        if m.inb_sides:  # a union's INB: each side on its own INB table
+            row["inb_t"] = " / ".join(f"{t:.3f}" for _, t, _ in m.inb_sides)
+            row["inb_t2"] = " / ".join("—" if t2 is None else f"{t2:.3f}" for _, _, t2 in m.inb_sides)
         seed = np.nan
         seed_p = seed_r = np.nan
-        recipe = m.get("recipe")
+        recipe = m.recipe
         if ref is not None and recipe is not None and not pd.isna(recipe) and int(recipe) in ref.index and v:
             cols = SEED_COLUMNS[v]
             seed, seed_p, seed_r = (float(ref.at[int(recipe), c]) if c in ref and not pd.isna(ref.at[int(recipe), c])
@@ -158,11 +152,11 @@ def dashed(v, fmt: str = "{:.3f}") -> str:
 def long_metrics(bundle) -> pd.DataFrame:
     """Tidy (model, split, variant, f1, precision, recall) rows of every stored number."""
     out = []
-    for m in bundle.models:
-        for split, variants in (m.get("metrics") or {}).items():
+    for m in bundle.entries:
+        for split, variants in m.metrics.items():
             for v, d in variants.items():
-                out.append({"model": m["id"], "split": split, "variant": v, **{k: d.get(k) for k in
-                                                                               ("f1", "precision", "recall")}})
+                out.append({"model": m.id, "split": split, "variant": v, **{k: d.get(k) for k in
+                                                                            ("f1", "precision", "recall")}})
     return pd.DataFrame(out)
 
 
@@ -182,8 +176,9 @@ def self_only(bundle, split: str) -> dict:
     return summarise(counts_to_scores(ones, ones, group_sizes(labels)))
 
 
-def markdown_table(manifest: dict, reference: pd.DataFrame | None, split: str = "test") -> str:
+def markdown_table(bundle, split: str = "test") -> str:
     """The README leaderboard: measured F1/P/R (plain, Min2, INB) beside the seed report's test F1."""
+    reference = bundle.reference
     seed = {} if reference is None else {int(r["id"]): r for _, r in reference.iterrows()}
 
     def num(x):
@@ -191,13 +186,13 @@ def markdown_table(manifest: dict, reference: pd.DataFrame | None, split: str = 
 
     lines = ["| # | model | what it is | F1 | P | R | F1 Min2 | F1 INB | seed F1 | seed F1 Min2 |",
              "|---|---|---|---|---|---|---|---|---|---|"]
-    rows = sorted(manifest["models"], key=lambda m: (m.get("recipe") is None, m.get("recipe") or 0, m["id"]))
+    rows = sorted(bundle.entries, key=lambda m: (m.recipe is None, m.recipe or 0, m.id))
     for m in rows:
-        met = m["metrics"].get(split, {})
+        met = m.metrics.get(split, {})
         base, mn2, inb = met.get("base", {}), met.get("min2", {}), met.get("inb", {})
-        s = seed.get(m.get("recipe")) if m.get("recipe") else None
+        s = seed.get(m.recipe) if m.recipe else None
         lines.append("| {} | `{}` | {} | {} | {} | {} | {} | {} | {} | {} |".format(
-            m.get("recipe") or "", m["id"], describe(m).replace("|", "/"), num(base.get("f1")),
+            m.recipe or "", m.id, describe(m).replace("|", "/"), num(base.get("f1")),
             num(base.get("precision")), num(base.get("recall")), num(mn2.get("f1")), num(inb.get("f1")),
             num(None if s is None else float(s["f1"])), num(None if s is None else float(s["f1_min2"]))))
     return "\n".join(lines)

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -14,8 +16,6 @@ def umap_2d(matrix, seed: int = 0, n_neighbors: int = 15, min_dist: float = 0.1,
     ``knn``: ``(idx, sim)`` rows of a cosine kNN table of the same rows, most similar first, self
     included (the builder's faiss table): UMAP then builds its graph from it instead of running its
     own nearest-neighbour descent, the slowest part of a fit."""
-    import warnings
-
     n = matrix.shape[0]
     if n < 4:
         return np.zeros((n, 2), dtype=np.float32)

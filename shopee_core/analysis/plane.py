@@ -18,8 +18,17 @@ from ..errors import DecisionError
 from ..matching import Decision, model_source, roots
 from ..matching.union import PairTable
 from . import budget
-from .decisions import (OUTCOMES, as_decision, can_embed, canonical, combine_of, model_setting, modality, pool,
-                        table_models)
+from .decisions import (
+    OUTCOMES,
+    as_decision,
+    can_embed,
+    canonical,
+    combine_of,
+    modality,
+    model_setting,
+    pool,
+    table_models,
+)
 
 # above this many pairs the plane is a density grid (+ a sample of the errors), not one point per pair
 DENSITY_ABOVE = 200_000
@@ -41,18 +50,18 @@ def default_plane_models(bundle, model) -> tuple[str | None, str | None]:
     def expand(mid, seen=()):
         if mid in seen:
             return []
-        spec = bundle.model(mid).get("spec") or {}
-        if spec.get("of"):
-            return expand(spec["of"], seen + (mid,))
+        e = bundle.entry(mid)
+        if e.of:
+            return expand(e.of, seen + (mid,))
         out = [mid] if mid in tables else []
-        for m in spec.get("members") or []:
+        for m in e.members:
             out += expand(m, seen + (mid,))
         return out
 
     # single models first: a fused axis needs every member's similarity for the pairs its table lacks
     # (an ensemble of five 768-d models costs five times one model)
     ids = sorted(dict.fromkeys(m for r in ids for m in expand(r)),
-                 key=lambda m: bool((bundle.model(m).get("spec") or {}).get("members")))
+                 key=lambda m: bool(bundle.entry(m).members))
     img = next((m for m in ids if modality(bundle, m) == "image"), None)
     txt = next((m for m in ids if modality(bundle, m) == "text"), None)
     if img is None:
@@ -93,9 +102,9 @@ def _fusion_weights(bundle, src) -> dict | None:
     if src[0] == "fusion":
         return dict(src[1])
     if src[0] == "model" and src[2] == "base" and combine_of(bundle, src[1]) == "mean":
-        spec = bundle.model(src[1])["spec"]
-        w = np.ones(len(spec["members"])) if not spec.get("weights") else np.asarray(spec["weights"], float)
-        return dict(zip(spec["members"], (w / w.sum()).tolist()))
+        e = bundle.entry(src[1])
+        w = np.ones(len(e.members)) if not e.weights else np.asarray(e.weights, float)
+        return dict(zip(e.members, (w / w.sum()).tolist()))
     return None
 
 

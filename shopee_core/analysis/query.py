@@ -25,7 +25,6 @@ import io
 import json
 import os
 import tempfile
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,15 +32,19 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ..cache import Cache, one
+from ..data.images import file_phash, open_image
 from ..data.text import display_title, title_cleaning
 from ..errors import DataError, ShopeeError
-from ..matching import describe_source, model_source
+from ..matching import Side, describe_source, model_source, predict_query
+from ..metrics import counts_to_scores
+from ..models import phash, tfidf
+from ..models.registry import ModelEntry as Recipe
 from . import decisions
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024      # matches .streamlit/config.toml server.maxUploadSize
 MAX_UPLOAD_PIXELS = 25_000_000
 MARKS = ("correct", "wrong", "missed", "candidate")
-VECTORIZER_FILE = "vectorizer.json"
 MATCH_COLUMNS = ["row", "posting", "posting_id", "title", "label_group", "sim", "dist", "margin", "predicted",
                  "same", "mark", "rank", "via", "min2"]
 
@@ -52,56 +55,45 @@ class QueryError(ShopeeError):
 
 # ============================================================================ settings
 
-@dataclass(frozen=True)
-class Side:
-    """One neighbour table with its thresholds (a union has several)."""
-
-    model: str
-    t: float
-    t2: float | None
-    variant: str  # "base" | "inb"
-
-
 def sides(bundle, model_id: str, inb: bool = False, t: float | None = None, t2: float | None = None) -> list[Side]:
-    """The stored neighbour tables and thresholds that decide ``model_id``'s matches.
+    """The sides of ``model_id``'s decision, each a stored neighbour table (source ``("model", id,
+    "base" | "inb")``) with its thresholds.
 
-    The same decision as :func:`shopee_core.analysis.decisions.decision`: a union gives
-    one side per member at its own tuned thresholds; a model that only ships an INB
-    table (``<id>_inb3``) always uses it; ``t``/``t2`` override a single table's tuned values.
+    The decision is :func:`shopee_core.analysis.decisions.decision`'s: a union gives one side per
+    member at its own tuned thresholds; a model that only ships an INB table (``<id>_inb3``)
+    always uses it; ``t``/``t2`` override a single table's tuned values.
     """
     try:
         d = decisions.decision(bundle, model_id, t=t, t2=t2, inb=int(bool(inb)))
     except decisions.DecisionError as exc:
         raise QueryError(str(exc)) from None
-    out = []
     for s in d.sides:
-        src = s.source
-        if src[0] != "model":
-            raise QueryError(f"{model_id}: {describe_source(src)} is not a stored table")
-        out.append(Side(src[1], float(s.t), None if s.t2 is None else float(s.t2), src[2]))
-    return out
+        if s.source[0] != "model":
+            raise QueryError(f"{model_id}: {describe_source(s.source)} is not a stored table")
+    return list(d.sides)
 
 
-def is_union(model: dict) -> bool:
-    return bool(model["thresholds"].get("sides")) or model["spec"].get("combine") == "union"
+def _table(side: Side) -> tuple[str, str]:
+    """(model id, variant) of a side that is a stored table."""
+    return side.source[1], side.source[2]
 
 
 def default_models(bundle, n_text: int = 1, n_image: int = 1) -> list[str]:
     """The bundle's best fusion, then its best image and best text models (by validation F1)."""
-    def best_f1(m):
-        split = "valid" if "valid" in m["metrics"] else next(iter(m["metrics"]), None)
+    def best_f1(e):
+        split = "valid" if "valid" in e.metrics else next(iter(e.metrics), None)
         if split is None:
             return float("-inf")
-        vals = [v.get("f1") for v in m["metrics"][split].values() if isinstance(v, dict)]
+        vals = [v.get("f1") for v in e.metrics[split].values() if isinstance(v, dict)]
         vals = [v for v in vals if v is not None and np.isfinite(v)]
         return max(vals) if vals else float("-inf")
 
-    ranked = sorted(bundle.models, key=best_f1, reverse=True)
-    out = [m["id"] for m in ranked if m["family"] == "fusion"][:1]
-    out += [m["id"] for m in ranked if m["family"] == "image" and m["id"] not in out][:n_image]
-    out += [m["id"] for m in ranked if m["family"] == "text" and m["id"] not in out][:n_text]
+    ranked = sorted(bundle.entries, key=best_f1, reverse=True)
+    out = [e.id for e in ranked if e.family == "fusion"][:1]
+    out += [e.id for e in ranked if e.family == "image" and e.id not in out][:n_image]
+    out += [e.id for e in ranked if e.family == "text" and e.id not in out][:n_text]
     if not out:
-        out = [m["id"] for m in ranked][:3]
+        out = [e.id for e in ranked][:3]
     return out
 
 
@@ -119,7 +111,7 @@ def pair_similarity(bundle, model_id: str, split: str, i: int, rows) -> np.ndarr
     rows = np.asarray(rows, dtype=np.int64)
     if len(rows) == 0:
         return np.zeros(0, dtype=np.float32)
-    model = bundle.model(model_id)
+    e = bundle.entry(model_id)
     glob = bundle.split_rows(split)
     emb = bundle.embeddings(model_id)
     if emb is not None:
@@ -129,13 +121,11 @@ def pair_similarity(bundle, model_id: str, split: str, i: int, rows) -> np.ndarr
             return np.asarray((b @ a.T).toarray(), dtype=np.float32).ravel()
         a = _dense_rows(emb, [glob[i]])[0]
         return _dense_rows(emb, glob[rows]) @ a
-    spec = model["spec"]
-    members = spec.get("members") or []
-    if spec.get("combine") == "mean" and members and not spec.get("inb_iters"):
-        w = np.asarray(spec.get("weights") or [1.0] * len(members), dtype=np.float64)
+    if e.is_mean_fusion:
+        w = np.asarray(e.weights or [1.0] * len(e.members), dtype=np.float64)
         w = w / w.sum()
         total = np.zeros(len(rows), dtype=np.float64)
-        for m, wi in zip(members, w):
+        for m, wi in zip(e.members, w):
             total += wi * pair_similarity(bundle, m, split, i, rows)
         return total.astype(np.float32)
     return np.full(len(rows), np.nan, dtype=np.float32)
@@ -144,14 +134,15 @@ def pair_similarity(bundle, model_id: str, split: str, i: int, rows) -> np.ndarr
 # ============================================================================ existing posting
 
 def _side_candidates(bundle, side: Side, split: str, row: int) -> pd.DataFrame:
-    nb = decisions.neighbors(bundle, split, model_source(side.model, side.variant))  # the pool's cached table
+    model, variant = _table(side)
+    nb = decisions.neighbors(bundle, split, model_source(model, variant))  # the pool's cached table
     idx, sim = nb.idx[row], nb.sim[row]
     keep = idx != row
     idx, sim = idx[keep], sim[keep]
     dist = 1.0 - sim
     return pd.DataFrame({"row": idx.astype(np.int64), "sim": sim.astype(np.float32), "dist": dist.astype(np.float32),
                          "margin": (np.float32(side.t) - dist).astype(np.float32),
-                         "rank": np.arange(1, len(idx) + 1), "via": side.model})
+                         "rank": np.arange(1, len(idx) + 1), "via": model})
 
 
 def posting_matches(bundle, model_id: str, split: str, row: int, predicted, *, inb: bool = False,
@@ -208,14 +199,15 @@ def _outside_candidates(bundle, model_sides: list[Side], split: str, row: int, o
     """Postings beyond every side's top-k: similarity from the embeddings where the bundle has them."""
     parts = []
     for side in model_sides:
-        if side.variant == "base":
-            sims = pair_similarity(bundle, side.model, split, row, outside)
+        model, variant = _table(side)
+        if variant == "base":
+            sims = pair_similarity(bundle, model, split, row, outside)
         else:  # an INB-blended space is not stored
             sims = np.full(len(outside), np.nan, dtype=np.float32)
         dist = (np.float32(1.0) - sims).astype(np.float32)
         parts.append(pd.DataFrame({"row": outside, "sim": sims, "dist": dist,
                                    "margin": (np.float32(side.t) - dist).astype(np.float32), "rank": np.nan,
-                                   "via": side.model}))
+                                   "via": model}))
     return pd.concat(parts, ignore_index=True)
 
 
@@ -239,8 +231,8 @@ def row_summary(matches: pd.DataFrame, group_size: int) -> dict:
     """Precision/recall/F1 of the query row from its marked matches (self counted as right)."""
     tp = int((matches["mark"] == "correct").sum()) + 1
     n_pred = int(matches["predicted"].sum()) + 1
-    return {"tp": tp, "n_pred": n_pred, "n_true": int(group_size), "precision": tp / n_pred,
-            "recall": tp / group_size, "f1": 2 * tp / (n_pred + group_size),
+    scores = counts_to_scores(np.array([tp]), np.array([n_pred]), np.array([int(group_size)]))
+    return {"tp": tp, "n_pred": n_pred, "n_true": int(group_size), **{k: float(v[0]) for k, v in scores.items()},
             "wrong": int((matches["mark"] == "wrong").sum()), "missed": int((matches["mark"] == "missed").sum())}
 
 
@@ -280,11 +272,8 @@ def read_upload(data: bytes | io.IOBase, name: str = "upload", max_bytes: int = 
     Goes through :func:`shopee_core.data.images.open_image` (header pixel check before
     decoding, full decode, EXIF orientation, RGB), on a private temporary copy. The pHash
     is taken from the image as stored, before that EXIF rotation, exactly as the data's
-    ``image_phash`` column was (:func:`shopee_core.models.phash.image_phash`).
+    ``image_phash`` column was (:func:`shopee_core.data.images.image_phash`).
     """
-    from ..data.images import open_image
-    from ..models.phash import file_phash
-
     if hasattr(data, "read"):
         data = data.read(max_bytes + 1)
     data = bytes(data or b"")
@@ -342,42 +331,26 @@ class TfidfQuery:
         return max(len(self.state["idf"]), 1)
 
     def transform(self, titles) -> sp.csr_matrix:
-        from ..models.tfidf import transform
-
-        return transform(self.state, list(titles))
-
-
-_TFIDF: dict = {}
-_LOCK = threading.Lock()
-
-
-def _vectorizer_path(bundle, model_id: str) -> Path:
-    path = bundle.file(model_id, "vectorizer")
-    if path is None:
-        path = bundle.root / "models" / model_id / VECTORIZER_FILE
-    return path
+        return tfidf.transform(self.state, list(titles))
 
 
 def tfidf_vectorizer(bundle, split: str, model_id: str = "tfidf") -> TfidfQuery:
-    """The split's fitted vectorizer from ``models/<id>/vectorizer.json`` (cached per bundle)."""
-    path = _vectorizer_path(bundle, model_id)
-    key = (str(path), split)
-    with _LOCK:
-        if key in _TFIDF:
-            return _TFIDF[key]
-    if not path.is_file():
-        raise QueryError(f"bundle {bundle.name} ships no TF-IDF vectorizer ({path.name}); "
+    """The split's fitted vectorizer from ``models/<id>/vectorizer.json`` (read once per bundle object)."""
+    return bundle.cached(("tfidf_query", model_id, split), lambda: _read_vectorizer(bundle, split, model_id))
+
+
+def _read_vectorizer(bundle, split: str, model_id: str) -> TfidfQuery:
+    path = bundle.entry(model_id).path("vectorizer")
+    if path is None or not path.is_file():
+        raise QueryError(f"bundle {bundle.name} ships no TF-IDF vectorizer for {model_id}; "
                          "rebuild it to query TF-IDF by typed title")
     try:
-        state = json.loads(path.read_text(encoding="utf-8"))
+        state = bundle.load_file(path, lambda p: json.loads(p.read_text(encoding="utf-8")))
     except (OSError, ValueError) as exc:
         raise QueryError(f"{path.name}: unreadable ({exc})") from None
     if split not in state:
         raise QueryError(f"{path.name} has no vectorizer for split {split!r} (it has {', '.join(state)})")
-    vec = TfidfQuery(state[split])
-    with _LOCK:
-        _TFIDF[key] = vec
-    return vec
+    return TfidfQuery(state[split])
 
 
 def tfidf_query(bundle, split: str, title: str, model_id: str = "tfidf") -> sp.csr_matrix:
@@ -404,39 +377,34 @@ def _split_block(bundle, model_id: str, split: str, n_features: int) -> sp.csr_m
 
 # ---------------------------------------------------------------------------- neural encoders
 
-_ENCODERS: dict = {}
+# encoders depend on their spec alone, so they are the process's, shared by every bundle and session
+_ENCODERS = Cache(8, size=one)
 
 
-def _entry(model: dict):
-    from ..models.registry import ModelEntry
+def encoder(entry):
+    """The query encoder of a zero-shot model (a bundle's model entry), built once per process from
+    its spec (two sessions asking at once: one builds, the other waits for it)."""
+    key = (entry.kind, json.dumps(dict(entry.spec), sort_keys=True, default=str))
+    return _ENCODERS.get(key, lambda: _build_encoder(entry))
 
-    return ModelEntry(model["id"], model["label"], model["family"], model["recipe"], "demo", model["kind"],
-                      model["spec"])
 
-
-def encoder(model: dict):
-    """The query encoder of a zero-shot model, built once per process from its spec."""
-    key = (model["kind"], json.dumps(model["spec"], sort_keys=True, default=str))
-    with _LOCK:
-        if key in _ENCODERS:
-            return _ENCODERS[key]
-    if model["kind"] == "e5":
-        from ..models.text import E5Encoder
+def _build_encoder(entry):
+    if entry.kind == "e5":
+        from ..models.text import E5Encoder  # torch and transformers: only for a query that needs them
 
         enc = E5Encoder(batch_size=1)
-    elif model["kind"] in ("text_zeroshot", "image_zeroshot"):
-        from ..training.model import build_model
+    elif entry.kind in ("text_zeroshot", "image_zeroshot"):
+        from ..training.model import build_model  # torch
 
-        enc = build_model(_entry(model), None).eval()
-        if model["kind"] == "image_zeroshot":
-            from ..models.image import image_transforms
+        recipe = Recipe(entry.id, entry.label, entry.family, entry.recipe, "demo", entry.kind, dict(entry.spec))
+        enc = build_model(recipe, None).eval()
+        if entry.kind == "image_zeroshot":
+            from ..models.image import image_transforms  # torch
 
-            enc._query_transform = image_transforms(enc.encoder.data_config, model["spec"]["image_size"],
+            enc._query_transform = image_transforms(enc.encoder.data_config, entry.spec["image_size"],
                                                     train=False, augment="none")
     else:
-        raise QueryError(f"model {model['id']!r} ({model['kind']}) ships no query encoder")
-    with _LOCK:
-        _ENCODERS[key] = enc
+        raise QueryError(f"model {entry.id!r} ({entry.kind}) ships no query encoder")
     return enc
 
 
@@ -448,18 +416,17 @@ def _normalise(v: np.ndarray) -> np.ndarray:
 
 def needs(bundle, model_id: str) -> set[str]:
     """Which inputs a model's query needs: a subset of {"title", "image"} (empty: not queryable)."""
-    model = bundle.model(model_id)
-    kind = model["kind"]
-    if kind == "tfidf":  # queries need the fitted vocabulary, saved by newer builders
-        return {"title"} if model.get("query") and _vectorizer_path(bundle, model_id).is_file() else set()
-    if kind in ("e5", "text_zeroshot"):
-        return {"title"} if model.get("query") else set()
-    if kind in ("phash", "image_zeroshot"):
-        return {"image"} if model.get("query") else set()
-    members = model["spec"].get("members") or []
-    if kind == "combo" and members and not model["spec"].get("inb_iters"):
+    e = bundle.entry(model_id)
+    if e.kind == "tfidf":  # queries need the fitted vocabulary, saved by newer builders
+        vectorizer = e.path("vectorizer")
+        return {"title"} if e.query and vectorizer is not None and vectorizer.is_file() else set()
+    if e.kind in ("e5", "text_zeroshot"):
+        return {"title"} if e.query else set()
+    if e.kind in ("phash", "image_zeroshot"):
+        return {"image"} if e.query else set()
+    if e.kind == "combo" and e.members and not e.spec.get("inb_iters"):
         out: set[str] = set()
-        for m in members:
+        for m in e.members:
             sub = needs(bundle, m)
             if not sub:
                 return set()
@@ -470,42 +437,40 @@ def needs(bundle, model_id: str) -> set[str]:
 
 def queryable(bundle) -> list[str]:
     """Models an upload can be run against (their encoders, or all their members', ship)."""
-    return [m["id"] for m in bundle.models if needs(bundle, m["id"])]
+    return [e.id for e in bundle.entries if needs(bundle, e.id)]
 
 
 def unqueryable_reasons(bundle) -> dict[str, str]:
     """Models marked ``query: true`` that still cannot be queried here, with the reason."""
     out = {}
-    for m in bundle.models:
-        if m.get("query") and not needs(bundle, m["id"]):
-            out[m["id"]] = ("no saved TF-IDF vectorizer in this bundle (rebuild it with a current builder)"
-                            if m["kind"] == "tfidf" else "no query encoder for this kind of model")
+    for e in bundle.entries:
+        if e.query and not needs(bundle, e.id):
+            out[e.id] = ("no saved TF-IDF vectorizer in this bundle (rebuild it with a current builder)"
+                         if e.kind == "tfidf" else "no query encoder for this kind of model")
     return out
 
 
 def query_embedding(bundle, model_id: str, split: str, title: str | None = None,
                     image: UploadedImage | None = None):
     """The query's vector for a single (non-combination) model: dense float32 or a CSR row."""
-    model = bundle.model(model_id)
-    kind = model["kind"]
+    e = bundle.entry(model_id)
+    kind = e.kind
     if kind in ("tfidf", "e5", "text_zeroshot") and not (title and str(title).strip()):
-        raise QueryError(f"{model['label']} needs a title")
+        raise QueryError(f"{e.label} needs a title")
     if kind in ("phash", "image_zeroshot") and image is None:
-        raise QueryError(f"{model['label']} needs an image")
+        raise QueryError(f"{e.label} needs an image")
     if kind == "tfidf":
         return tfidf_query(bundle, split, title, model_id)
     if kind == "phash":
-        from ..models.phash import embeddings
-
-        return _normalise(embeddings([image.phash])[0])
+        return _normalise(phash.embeddings([image.phash])[0])
     if kind == "e5":
-        return _normalise(encoder(model).encode([str(title)], clean=title_cleaning(model["spec"], default=False))[0])
-    import torch
+        return _normalise(encoder(e).encode([str(title)], clean=title_cleaning(e.spec, default=False))[0])
+    import torch  # the neural encoders' queries only
 
-    enc = encoder(model)
+    enc = encoder(e)
     with torch.inference_mode():
         if kind == "text_zeroshot":
-            tokens = enc.encoder.tokenize([str(title)], clean=title_cleaning(model["spec"]))
+            tokens = enc.encoder.tokenize([str(title)], clean=title_cleaning(e.spec))
             z = enc.embed({"input_ids": tokens["input_ids"], "attention_mask": tokens["attention_mask"]})
         elif kind == "image_zeroshot":
             pixels = enc._query_transform(image.image)[None]
@@ -521,43 +486,32 @@ def query_similarities(bundle, model_id: str, split: str, title: str | None = No
 
     Mean fusions average their members' similarities (with the spec's weights).
     """
-    model = bundle.model(model_id)
+    e = bundle.entry(model_id)
     if not needs(bundle, model_id):
-        raise QueryError(f"{model['label']}: no query encoder ships with this bundle")
-    if is_union(model):
-        raise QueryError(f"{model['label']} is a union: query its sides (upload_matches does)")
-    members = model["spec"].get("members") or []
-    if model["kind"] == "combo":
-        w = np.asarray(model["spec"].get("weights") or [1.0] * len(members), dtype=np.float64)
+        raise QueryError(f"{e.label}: no query encoder ships with this bundle")
+    if e.is_union:
+        raise QueryError(f"{e.label} is a union: query its sides (upload_matches does)")
+    if e.kind == "combo":
+        w = np.asarray(e.weights or [1.0] * len(e.members), dtype=np.float64)
         w = w / w.sum()
         total = None
-        for m, wi in zip(members, w):
+        for m, wi in zip(e.members, w):
             s = wi * query_similarities(bundle, m, split, title, image).astype(np.float64)
             total = s if total is None else total + s
         return total.astype(np.float32)
     q = query_embedding(bundle, model_id, split, title, image)
     emb = bundle.embeddings(model_id)
     if emb is None:
-        raise QueryError(f"{model['label']}: the bundle holds no embeddings for it")
+        raise QueryError(f"{e.label}: the bundle holds no embeddings for it")
     if sp.issparse(emb):
         block = _split_block(bundle, model_id, split, q.shape[1])
         return np.asarray((block @ q.T).toarray(), dtype=np.float32).ravel()
     rows = bundle.split_rows(split)
     x = np.asarray(emb[rows], dtype=np.float32)
     if x.shape[1] != q.shape[0]:
-        raise QueryError(f"{model['label']}: the query encoder gives {q.shape[0]} dimensions, "
+        raise QueryError(f"{e.label}: the query encoder gives {q.shape[0]} dimensions, "
                          f"the bundle's embeddings {x.shape[1]}")
     return x @ q
-
-
-def _predict_external(dist: np.ndarray, t: float, t2: float | None) -> np.ndarray:
-    """The plain rule plus Min2 for a query outside the pool (it plays the lone 'self')."""
-    pred = dist < np.float32(t)
-    if t2 is not None and not pred.any() and len(dist):
-        best = int(np.argmin(dist))
-        if dist[best] < np.float32(t2):
-            pred[best] = True
-    return pred
 
 
 def upload_matches(bundle, model_id: str, split: str, title: str | None = None, image: UploadedImage | None = None,
@@ -569,19 +523,19 @@ def upload_matches(bundle, model_id: str, split: str, title: str | None = None, 
     predicts what any side predicts. Returns at least every predicted posting among the
     ``top`` most similar, most similar first.
     """
-    model = bundle.model(model_id)
+    union = bundle.entry(model_id).is_union
     frames = []
-    model_sides = sides(bundle, model_id)
-    for side in model_sides:
-        if side.variant != "base":
-            th = bundle.model(side.model)["thresholds"]
-            side = Side(side.model, float(th["t"]), th.get("t2"), "base")
-        sims = query_similarities(bundle, side.model if is_union(model) else model_id, split, title, image)
+    for side in sides(bundle, model_id):
+        model, variant = _table(side)
+        if variant != "base":  # the plain space at its own tuned thresholds
+            e = bundle.entry(model)
+            side = Side(model_source(model), e.t, e.t2)
+        sims = query_similarities(bundle, model if union else model_id, split, title, image)
         dist = (1.0 - sims).astype(np.float32)
-        pred = _predict_external(dist, side.t, side.t2)
+        pred = predict_query(dist, side.t, side.t2)
         frames.append(pd.DataFrame({"row": np.arange(len(sims)), "sim": sims, "dist": dist,
                                     "margin": (np.float32(side.t) - dist).astype(np.float32), "predicted": pred,
-                                    "via": side.model}))
+                                    "via": model}))
     allc = pd.concat(frames, ignore_index=True)
     predicted_rows = set(allc.loc[allc["predicted"], "row"].tolist())
     allc = allc.sort_values(["row", "margin"], ascending=[True, False], kind="stable").drop_duplicates("row")

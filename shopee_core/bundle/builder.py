@@ -10,44 +10,48 @@ Work is cached in a staging folder beside the bundle (``.NAME.build``), keyed by
 recipe and by a fingerprint of the data it was computed from (postings, titles,
 labels, folds and, for image models, the image bytes), so a rerun skips what is done
 and a changed catalog is never served from the cache. The finished bundle replaces the
-old one in a single rename, so readers never see half a bundle.
+old one in a single rename, so readers never see half a bundle. A build holds the bundle's
+lock (:func:`~shopee_core.bundle.edit.bundle_lock`) throughout and refuses to start while
+another build or edit holds it: its cache and staging folder are its own.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import sys
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from tqdm.auto import tqdm
 
+from .. import faults
 from .. import matching as M
-from ..analysis.maps import umap_2d
 from ..data import attach_splits, load_catalog, load_or_create_folds
+from ..data.images import open_image
 from ..errors import ShopeeError
-from ..io import atomic_write_json
+from ..io import atomic_write_json, sweep_temp
 from ..matching import Decision, Embeddings, Pool, model_source
+from ..matching.embeddings import fusion_weights
 from ..matching.index import EXACT as EXACT_INDEX
-from ..matching.index import index_record
+from ..matching.index import check_memory, index_record, parse_index
+from ..matching.knn import joint_knn
 from ..models import leaves, list_models, members, with_overrides
+from ..models.embedders import tfidf_overrides
 from ..models.registry import ModelEntry
-from .cache import DataFingerprint, Stage, leaf_embeddings
-from .edit import swap_in
-from .format import ALL_POOL, REFERENCE, SHOWN_SPLITS, THUMBS, model_dir
-from .writer import (
-    seal,
-    write_array,
-    write_embeddings,
-    write_jpeg,
-    write_neighbors,
-    write_postings,
-)
+from ..models.tfidf import per_split
+from ..training.history import run_history
+from .cache import DataFingerprints, Stage, leaf_embeddings, run_folder
+from .edit import bundle_lock, swap_in
+from .format import ALL_POOL, HISTORY, REFERENCE, SEED_SWEEPS, SHOWN_SPLITS, THUMBS, VECTORIZER, model_dir
+from .steps import STEPS
+from .tables import embeddings, prf, shown_pools, table_model, write_tables
+from .writer import seal, write_jpeg, write_postings
 
 SHOWN = SHOWN_SPLITS
 WITH_ALL = SHOWN + (ALL_POOL,)  # --pool-all: also every labelled posting as one pool
@@ -62,8 +66,7 @@ STORAGE_DTYPES = ("float32", "float16")
 PROFILE_STORAGE = {"seed18": "float32", "tuned": "float32", "smoke": "float32", "demo": "float16"}
 
 
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+log = logging.getLogger(__name__)
 
 
 # --------------------------------------------------------------------------- plan
@@ -159,9 +162,10 @@ class Plan:
     index: object = None                          # matching.index.IndexSpec (None: exact)
     min_recall: float | None = None
     shown: np.ndarray = field(init=False)
-    used_pools: dict = field(init=False, default_factory=dict)  # pool -> Pool, for the index record        # rows of frame that the bundle shows
+    used_pools: dict = field(init=False, default_factory=dict)  # pool -> Pool, for the index record
     pool_frame: pd.DataFrame = field(init=False)
     split_rows: dict = field(init=False)         # pool -> rows into pool_frame
+    runs: dict = field(init=False, default_factory=dict)  # trained model id -> its run folder in the cache
 
     def __post_init__(self):
         every = ALL_POOL in self.pools
@@ -207,8 +211,6 @@ def storage_of(profile: str, storage: str | None) -> str:
 
 def _prepare(profile, data_dir, out, k, only, search, overrides=None, pools=SHOWN, storage=None, index=None,
              min_recall=None) -> Plan:
-    from ..matching.index import parse_index
-
     storage = storage_of(profile, storage)
     index = parse_index(index)  # an unknown index fails before any work
     entries = with_spec_overrides(_entries(profile, only), overrides)
@@ -216,9 +218,9 @@ def _prepare(profile, data_dir, out, k, only, search, overrides=None, pools=SHOW
     if not catalog.has_labels:
         raise ShopeeError(f"{data_dir}: a bundle needs labelled data (train.csv with label_group) to tune and score")
     for w in catalog.warnings:
-        log(f"warning: {w}")
+        log.warning(w)
     frame = attach_splits(catalog.frame, load_or_create_folds(data_dir, catalog.frame))
-    log(f"[plan] {len(entries)} models for profile {profile}: " + ", ".join(e.id for e in entries))
+    log.info(f"[plan] {len(entries)} models for profile {profile}: " + ", ".join(e.id for e in entries))
     missing = missing_weights(entries)
     if missing:
         raise ShopeeError(f"{len(missing)} model(s) need weights this machine does not have — " + " | ".join(missing))
@@ -252,47 +254,55 @@ def build(profile: str, data_dir, out, k: int | None = None, device: str | None 
     default and the seed's, or an approximate faiss index, :mod:`shopee_core.matching.index`), its
     measured recall recorded in the manifest; ``min_recall``: refuse an index measured below it."""
     t_start = time.time()
-    p = _prepare(profile, data_dir, out, k, only, search, overrides, WITH_ALL if pool_all else SHOWN, storage,
-                 index, min_recall)
-    stage = Stage(p.out.parent / f".{p.out.name}.build")
-    STEPS.reset()
-    with STEPS("embed every leaf model"):
-        raw, norms = _embed_leaves(p, stage, device, workers)
-    check_pools(p, raw)
-    new = p.out.parent / f".{p.out.name}.new"
-    if new.exists():
-        shutil.rmtree(new)
-    new.mkdir(parents=True)
-    models = _match_models(p, raw, norms, new, umap, skip_embeddings)
-    with STEPS("postings + thumbnails"):
-        _write_postings(p, new)
-    with STEPS("manifest + checksums"):
-        manifest = seal(new, {"format_version": 1, **_manifest_top(p, models, t_start)})
-    swap_in(new, p.out)
+    with bundle_lock(out, what="build", wait=False):
+        p = _prepare(profile, data_dir, out, k, only, search, overrides, WITH_ALL if pool_all else SHOWN, storage,
+                     index, min_recall)
+        stage = Stage(p.out.parent / f".{p.out.name}.build")
+        sweep_temp(stage.root, recursive=True)  # half-written cache files of a killed build
+        STEPS.reset()
+        with STEPS("embed every leaf model"):
+            raw, norms = _embed_leaves(p, stage, device, workers)
+        check_pools(p, raw)
+        new = p.out.parent / f".{p.out.name}.new"
+        if new.exists():
+            shutil.rmtree(new)
+        new.mkdir(parents=True)
+        try:
+            models = _match_models(p, raw, norms, new, umap, skip_embeddings)
+            with STEPS("postings + thumbnails"):
+                _write_postings(p, new)
+            faults.step("build:thumbs")
+            with STEPS("manifest + checksums"):
+                manifest = seal(new, {"format_version": 1, **_manifest_top(p, models, t_start)})
+            faults.step("build:sealed")
+            swap_in(new, p.out)
+        finally:
+            if new.exists():  # a failed build (a full disk...) frees its half-made bundle at once
+                shutil.rmtree(new, ignore_errors=True)
     STEPS.report(time.time() - t_start)
-    log(f"[done] {p.out}: {len(models)} models in {time.time() - t_start:.0f} s")
+    log.info(f"[done] {p.out}: {len(models)} models in {time.time() - t_start:.0f} s")
     return manifest
 
 
 def _embed_leaves(p: Plan, stage: Stage, device, workers) -> tuple[dict, dict]:
     """Every leaf model's rows for the shown postings (storage form) and their raw row norms."""
     leaf_entries = [e for e in p.entries if e.kind != "combo"]
-    fingerprints = DataFingerprint(p.catalog, p.frame)
+    fingerprints = DataFingerprints(p.catalog, p.frame)
     raw, norms = {}, {}
     clock = Eta()
     for i, e in enumerate(leaf_entries):
-        log(f"[embed {i + 1}/{len(leaf_entries)}] {e.id}: {e.label}{clock.left(leaf_entries[i:])}")
+        log.info(f"[embed {i + 1}/{len(leaf_entries)}] {e.id}: {e.label}{clock.left(leaf_entries[i:])}")
         t0 = time.time()
         m, n, how = leaf_embeddings(e, p.data_dir, p.catalog, p.frame, stage, fingerprints, device, workers)
-        log(f"    {e.id}: {how} ({time.time() - t0:.0f} s)")
+        log.info(f"    {e.id}: {how} ({time.time() - t0:.0f} s)")
         clock.done(e, time.time() - t0, reused=how.startswith("reused"))
         raw[e.id], norms[e.id] = m[p.shown], (None if n is None else n[p.shown])
+        if e.trainable:
+            p.runs[e.id] = run_folder(e, stage, fingerprints)
+        faults.step("build:embedded")
     return raw, norms
 
 
-# a build's pools keep every fused set and INB stage of the biggest pool they can (a 3,840-d fusion of
-# 34,250 rows is 525 MB): recomputing one costs an exact search; the dashboard's pools keep 384 MB
-BUILD_CACHE_BYTES = 4 * 2**30
 # every dense leaf of the seed's recipes is at least this wide (image heads 512, text models 768): the
 # floor a memory check can assume before the embeddings exist
 MIN_DENSE_DIMS = 512
@@ -309,8 +319,6 @@ def _leaf_count(e: ModelEntry, entries) -> int:
 def check_memory_plan(p: Plan) -> None:
     """Before any work: the biggest pool's rows and its widest kNN must fit in free memory, with every
     dense leaf at least :data:`MIN_DENSE_DIMS` wide (a one-line error otherwise)."""
-    from ..matching.index import check_memory
-
     n = max(len(r) for r in p.split_rows.values())
     dense = sum(1 for e in p.entries if e.kind != "combo" and _leaf_count(e, p.entries))
     widest = max((_leaf_count(e, p.entries) for e in p.entries), default=0) * MIN_DENSE_DIMS
@@ -322,8 +330,6 @@ def check_memory_plan(p: Plan) -> None:
 def check_pools(p: Plan, raw: dict) -> None:
     """After embedding, before matching: the biggest pool's float32 rows and its widest kNN (fused
     sets included) must fit beside what is already held (a one-line error otherwise)."""
-    from ..matching.index import check_memory
-
     n = max(len(r) for r in p.split_rows.values())
     dims = {mid: (0 if sp.issparse(m) else int(m.shape[1])) for mid, m in raw.items()}
 
@@ -344,34 +350,6 @@ def _pools(p: Plan, raw: dict, norms: dict) -> dict[str, Pool]:
                        index=p.index, min_recall=p.min_recall)
 
 
-def shown_pools(labels: dict, split_rows: dict, raw: dict, norms: dict, k: int, fusions=None,
-                make=None, index=None, min_recall: float | None = None) -> dict[str, Pool]:
-    """One pool per candidate pool (float32 tables, whatever the bundle then stores), and a
-    ``"shown"`` pool of every shown posting for the maps. ``raw``: model id -> rows of every
-    shown posting (float32 unit rows or CSR, bundle order); ``split_rows``: pool -> rows into them.
-    Embeddings are made on first use (``make(mid, rows_storage, rows, pool)``) and kept in the
-    pool's bounded cache: an ``all`` pool alone holds every posting of every model."""
-    def default(mid, m, rows, s):
-        return _embeddings(m[rows], mid, None if norms.get(mid) is None else norms[mid][rows])
-    make = make or default
-    pools = {}
-    for s, rows in split_rows.items():
-        emb = {mid: (lambda m=m, mid=mid, rows=rows, s=s: make(mid, m, rows, s)) for mid, m in raw.items()}
-        pools[s] = Pool(labels[s], k=k, embeddings=emb, fusions=fusions, name=s, index=index, min_recall=min_recall,
-                        cache_bytes=BUILD_CACHE_BYTES)
-    # every shown posting at once, for the maps (never for matching: retrieval stays within a split);
-    # with an `all` pool of exactly those rows it is that pool (its rows, fused sets and tables shared)
-    every = split_rows.get(ALL_POOL)
-    n_shown = next((len(m) if not sp.issparse(m) else m.shape[0] for m in raw.values()), 0)
-    if every is not None and np.array_equal(every, np.arange(n_shown)):
-        pools["shown"] = pools[ALL_POOL]
-        return pools
-    everything = {mid: (lambda m=m, mid=mid: _embeddings(m, mid, None)) for mid, m in raw.items()}
-    pools["shown"] = Pool(None, k=k, embeddings=everything, fusions=fusions, name="shown", index=index,
-                          cache_bytes=BUILD_CACHE_BYTES)
-    return pools
-
-
 def _pool_embeddings(p: Plan, entry: ModelEntry, m, rows, pool: str, norms: dict) -> Embeddings:
     """A model's rows in one pool. TF-IDF is fitted within each pool (the seed fits it per split),
     so the ``all`` pool gets its own fit on every title."""
@@ -382,12 +360,7 @@ def _pool_embeddings(p: Plan, entry: ModelEntry, m, rows, pool: str, norms: dict
     elif not (len(rows) == m.shape[0] and np.array_equal(rows, np.arange(len(rows)))):
         m = m[rows]  # a split's rows (the `all` pool is every row: no copy)
     n = norms.get(entry.id)
-    return _embeddings(m, entry.id, None if n is None else n[rows])
-
-
-def _embeddings(m, mid: str, norms) -> Embeddings:
-    """A pool's set from storage-form rows (unit float32 or CSR): used as they are, not copied."""
-    return Embeddings.from_unit_rows(m if sp.issparse(m) else np.asarray(m, dtype=np.float32), name=mid, norms=norms)
+    return embeddings(m, entry.id, None if n is None else n[rows])
 
 
 def _match_models(p: Plan, raw, norms, new: Path, umap, skip_embeddings) -> list[dict]:
@@ -400,7 +373,7 @@ def _match_models(p: Plan, raw, norms, new: Path, umap, skip_embeddings) -> list
     models, decided, best_fusion = [], {}, None
     clock = Eta()
     for i, e in enumerate(p.entries):
-        log(f"[match {i + 1}/{len(p.entries)}] {e.id}{clock.left(p.entries[i:])}")
+        log.info(f"[match {i + 1}/{len(p.entries)}] {e.id}{clock.left(p.entries[i:])}")
         t0 = time.time()
         if e.spec.get("combine") == "union":
             d = Decision.union([s for m in members(e) for s in decided[m.id].sides], e.id)
@@ -424,6 +397,8 @@ def _match_models(p: Plan, raw, norms, new: Path, umap, skip_embeddings) -> list
             if e.kind == "tfidf":
                 with STEPS("TF-IDF query vectorizers"):
                     files["vectorizer"] = _tfidf_states(p, e, new, model_dir(e.id))
+            if e.id in p.runs:
+                files["history"] = _history(p.runs[e.id], new, model_dir(e.id))
             model = _manifest_model(e, thresholds, metrics, files)
             if e.family == "fusion" and e.spec.get("combine") == "mean":
                 f1 = model["metrics"]["valid"]["min2"]["f1"]
@@ -432,7 +407,8 @@ def _match_models(p: Plan, raw, norms, new: Path, umap, skip_embeddings) -> list
         decided[e.id] = d
         models.append(model)
         clock.done(e, time.time() - t0)
-        log(f"    {e.id}: {time.time() - t0:.1f} s")
+        log.info(f"    {e.id}: {time.time() - t0:.1f} s")
+        faults.step("build:matched")
     if best_fusion is not None:
         with STEPS("INB x3 on the best fusion (per-stage tuning, tables)"):
             models.append(_iterated_inb(p, best_fusion[0], best_fusion[2], pools, new))
@@ -448,9 +424,6 @@ def _prime_joint(p: Plan, pools: dict) -> None:
     a fusion's similarities are its members' weighted sum, instead of every fusion repeating its
     members' products over their dimensions (work shared between the leaves and the fusions). The
     tables are put in that pool's cache, where every later step finds them."""
-    from ..matching.embeddings import fusion_weights
-    from ..matching.knn import joint_knn
-
     if p.index is not None and not p.index.exact:
         return
     big = max(p.pools, key=lambda s: len(p.split_rows[s]))
@@ -469,7 +442,7 @@ def _prime_joint(p: Plan, pools: dict) -> None:
     tables = joint_knn({m: pool.embeddings(model_source(m)) for m in leaves}, fusions, p.k, progress=True)
     for mid, nb in tables.items():
         pool.prime(model_source(mid), nb)
-    log(f"[joint kNN] {big}: {len(leaves)} models and {len(fusions)} fusions of them in one pass "
+    log.info(f"[joint kNN] {big}: {len(leaves)} models and {len(fusions)} fusions of them in one pass "
         f"({time.time() - t0:.0f} s)")
 
 
@@ -484,7 +457,7 @@ def _precheck_index(p: Plan, pools: dict, raw: dict) -> None:
     biggest = max(p.pools, key=lambda s: len(p.split_rows[s]))
     t0 = time.time()
     pools[biggest].neighbors(model_source(dense))
-    log(f"[index] {p.index.describe()}: recall@{p.k} {pools[biggest].recall[model_source(dense)]:.4f} for {dense} "
+    log.info(f"[index] {p.index.describe()}: recall@{p.k} {pools[biggest].recall[model_source(dense)]:.4f} for {dense} "
         f"in {biggest} ({time.time() - t0:.1f} s)")
 
 
@@ -510,112 +483,35 @@ def _union_leaves(entry: ModelEntry, p: Plan) -> list[ModelEntry]:
     return [next(e for e in p.entries if e.id == entry.id)]  # with the plan's overrides
 
 
-def _prf(d: dict) -> dict:
-    return {"f1": round(d["f1"], 6), "precision": round(d["precision"], 6), "recall": round(d["recall"], 6)}
-
-
-def table_model(pools: dict, split_rows: dict, new: Path, mid: str, *, search, inb_iters: int = 1,
-                inb_vectors: str = "normalised", storage=None, norms=None, umap: bool = True,
-                dtype: str = "float32"):
-    """One model with a neighbour table, as the builder and ``import-model`` both make it: T then
-    Min2 T2 searched on the validation pool, ``inb_iters`` INB steps with T′, T2′ re-searched (0:
-    none), metrics per shown split, and its files written under ``new`` (tables; ``storage``: its
-    embedding rows, ``norms`` their raw lengths; the map when ``umap``). Thresholds and metrics come
-    from the pools' float32 tables; ``dtype`` is how the files store rows and similarities.
-
-    Returns ``(decision, thresholds, metrics, files)``.
-    """
-    valid = pools["valid"]
-    with STEPS("tune T, T2 on valid (its kNN included)"):
-        d = M.tune(valid, Decision.single(model_source(mid), 0.5, name=mid), search=search)
-    with STEPS("tune INB T′, T2′ on valid (blend + kNN)"):
-        d_inb = M.tune_inb(valid, d, inb_iters, vectors=inb_vectors, search=search) if inb_iters else None
-    rel = model_dir(mid)
-    side = d.sides[0]
-    metrics = {}
-    for s in split_rows:
-        with STEPS(f"kNN + metrics, pool {s}"):
-            metrics[s] = {"base": _prf(M.scores(pools[s], d.without_min2())), "min2": _prf(M.scores(pools[s], d))}
-        if d_inb is not None:
-            with STEPS(f"INB blend + kNN + metrics, pool {s}"):
-                metrics[s]["inb"] = _prf(M.scores(pools[s], d_inb))
-    with STEPS("write tables"):
-        files = {"neighbors": write_tables(split_rows, pools, new, f"{rel}/neighbors.npz", side.source, dtype)}
-    thresholds = {"t": side.t, "t2": side.t2, "inb_t": None, "inb_t2": None, "inb_iters": 0}
-    if d_inb is not None:
-        inb_side = d_inb.sides[0]
-        with STEPS("write tables"):
-            files["neighbors_inb"] = write_tables(split_rows, pools, new, f"{rel}/neighbors_inb.npz",
-                                                  inb_side.source, dtype)
-        thresholds.update(inb_t=inb_side.t, inb_t2=inb_side.t2, inb_iters=int(inb_iters),
-                          inb_vectors=inb_side.source[5])
-    thresholds["search"] = search
-    if d_inb is not None and M.get_search(search).after_inb:
-        thresholds["inb_search"] = M.get_search(search).after_inb
-    if storage is not None:
-        with STEPS("write embeddings"):
-            files["embeddings"] = write_embeddings(new, rel, storage, dtype)
-            if norms is not None:
-                files["norms"] = write_array(new, f"{rel}/norms.npy", np.asarray(norms, dtype=np.float32))
-    if umap:
-        maps = umap if callable(umap) else umap_2d  # a caller may pass another 2-D map (e.g. maps.pca_2d)
-        extra = {}
-        with STEPS("2-D map (its kNN included)"):
-            if getattr(maps, "wants_knn", False):  # UMAP builds its graph from our faiss table, not its own search
-                nb = _map_knn(pools, split_rows, mid)
-                extra["knn"] = (nb.idx, nb.sim)
-            files["umap"] = write_array(new, f"{rel}/umap.npy",
-                                        maps(_umap_input(pools["shown"].embeddings(mid)), **extra))
-    return d, thresholds, metrics, files
-
-
-def _map_knn(pools: dict, split_rows: dict, mid: str):
-    """The kNN table of every shown posting (the rows a map is fitted on): the ``all`` pool's own when
-    it holds exactly them (a --pool-all bundle: ``shown`` is that pool, no second search)."""
-    return pools["shown"].neighbors(model_source(mid))
-
-
-def write_tables(split_rows: dict, pools: dict, new: Path, rel: str, source, dtype: str = "float32") -> str:
-    """The source's table in every shown split, indices mapped to bundle rows, similarities as ``dtype``."""
-    tables = {}
-    for s, rows in split_rows.items():
-        nb = pools[s].neighbors(source)
-        tables[s] = (rows[nb.idx], nb.sim)
-    return write_neighbors(new, rel, tables, dtype)
-
-
-def _umap_input(x: Embeddings):
-    if x.is_dense:
-        return x.dense()
-    return sp.hstack([sp.csr_matrix(b) for b in x.scaled_blocks()], format="csr")
-
-
 def _tfidf_states(p: Plan, e: ModelEntry, new: Path, rel: str) -> str:
     """The fitted vocabularies, so the dashboard can embed a typed title."""
-    from ..models.embedders import tfidf_overrides
-    from ..models.tfidf import per_split
-
     frame = p.frame
     _, states = per_split(frame["title"].tolist(), frame["split"], return_states=True, **tfidf_overrides(e))
     if ALL_POOL in p.pools:
         _, every = per_split(frame["title"].tolist(), [ALL_POOL] * len(frame), return_states=True,
                              **tfidf_overrides(e))
         states[ALL_POOL] = every[ALL_POOL]
-    atomic_write_json(new / rel / "vectorizer.json", {s: states[s] for s in p.pools if s in states})
-    return f"{rel}/vectorizer.json"
+    atomic_write_json(new / rel / VECTORIZER, {s: states[s] for s in p.pools if s in states})
+    return f"{rel}/{VECTORIZER}"
+
+
+def _history(run: Path, new: Path, rel: str) -> str:
+    """The trained run's epochs (loss, LR, valid F1, the kept epoch) for the Training page."""
+    atomic_write_json(new / rel / HISTORY, run_history(run))
+    return f"{rel}/{HISTORY}"
 
 
 def _union_model(e: ModelEntry, d: Decision, pools, d_inb: Decision | None = None) -> dict:
     """A union's thresholds and metrics (it stores no table: the dashboard unites its sides' tables).
     ``d_inb``: each side on its own INB table at its re-searched T′, T2′ (``inb_sides``)."""
-    metrics = {s: {"base": _prf(M.scores(pools[s], d.without_min2())), "min2": _prf(M.scores(pools[s], d))}
+    metrics = {s: {"base": prf(M.scores(pools[s], d.without_min2())), "min2": prf(M.scores(pools[s], d))}
                for s in pools if s != "shown"}
     thresholds = {"t": None, "t2": None, "inb_t": None, "inb_t2": None, "inb_iters": 0,
                   "sides": [{"model": s.source[1], "t": s.t, "t2": s.t2} for s in d.sides],
                   "union_tuning": e.spec.get("union_tuning", "per_side")}
     if d_inb is not None:
         for s in metrics:
-            metrics[s]["inb"] = _prf(M.scores(pools[s], d_inb))
+            metrics[s]["inb"] = prf(M.scores(pools[s], d_inb))
         thresholds.update(inb_iters=1, inb_vectors=d_inb.sides[0].source[5],
                           inb_sides=[{"model": M.roots(s.source)[0], "t": s.t, "t2": s.t2} for s in d_inb.sides])
     return _manifest_model(e, thresholds, metrics, {})
@@ -626,7 +522,7 @@ def _iterated_inb(p: Plan, e: ModelEntry, d: Decision, pools, new, iters: int = 
     blend (the competition's 1st-place scheme)."""
     d3 = M.tune_inb(pools["valid"], d, iters, per_stage=True, vectors=e.spec.get("inb_vectors", "normalised"))
     side = d3.sides[0]
-    metrics = {s: {"inb": _prf(M.scores(pools[s], d3))} for s in p.pools}
+    metrics = {s: {"inb": prf(M.scores(pools[s], d3))} for s in p.pools}
     mid = f"{e.id}_inb{iters}"
     rel = model_dir(mid)
     files = {"neighbors_inb": write_tables(p.split_rows, pools, new, f"{rel}/neighbors_inb.npz", side.source,
@@ -649,20 +545,17 @@ def _manifest_model(e: ModelEntry, thresholds, metrics, files) -> dict:
 
 # --------------------------------------------------------------------------- postings, manifest
 def _write_postings(p: Plan, new: Path) -> None:
-    log(f"[thumbs] {len(p.pool_frame)} thumbnails")
+    log.info(f"[thumbs] {len(p.pool_frame)} thumbnails")
     thumbs = _thumbnails(p, new)
     postings = p.pool_frame.assign(thumb=thumbs)[["posting_id", "title", "label_group", "split", "image_phash",
-                                                  "thumb"]]
+                                                  "thumb", "image"]]
     write_postings(new, postings)
     (new / REFERENCE).parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(REFERENCE_CSV, new / REFERENCE)
+    shutil.copyfile(REFERENCE_CSV.parent / "seed_sweeps.csv", new / SEED_SWEEPS)
 
 
 def _thumbnails(p: Plan, new: Path) -> list[str]:
-    from tqdm.auto import tqdm
-
-    from ..data.images import open_image
-
     rels = []
     for pid, name in tqdm(list(zip(p.pool_frame["posting_id"], p.pool_frame["image"])), desc="thumbs", leave=False,
                           file=sys.stderr):
@@ -691,33 +584,6 @@ def _manifest_top(p: Plan, models: list, t_start: float) -> dict:
         "built": {"seconds": round(time.time() - t_start, 1), "command":
                   f"python -m shopee_core build-bundle --profile {p.profile} --data {p.data_dir} --out {p.out}{search}"},
     }
-
-
-class StepTimes:
-    """Seconds spent per kind of build step, summed over models (``with STEPS("name"): ...``), so a
-    build says where its time went; nested steps are counted in each."""
-
-    def __init__(self):
-        self.seconds: dict[str, float] = {}
-
-    def reset(self) -> None:
-        self.seconds.clear()
-
-    @contextmanager
-    def __call__(self, name: str):
-        t = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - t
-
-    def report(self, total: float) -> None:
-        log(f"[time] where the build's {total:.0f} s went (per kind of step, summed over models):")
-        for name, secs in sorted(self.seconds.items(), key=lambda kv: -kv[1]):
-            log(f"[time]   {secs:8.1f} s  {100 * secs / max(total, 1e-9):5.1f} %  {name}")
-
-
-STEPS = StepTimes()
 
 
 class Eta:

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import shutil
-import sys
 import time
 from functools import cached_property
 from pathlib import Path
@@ -26,9 +26,11 @@ from ..data.fingerprint import images_digest
 from ..errors import ShopeeError
 from ..io import atomic_save_npy, atomic_write_json, load_matrix, load_npy, save_matrix
 from ..matching.embeddings import row_norms
+from ..models.embedders import to_storage
 from ..models.registry import ModelEntry
 
 IMAGE_KINDS = ("image", "image_frozen", "image_zeroshot")
+log = logging.getLogger(__name__)
 
 
 class Stage:
@@ -63,7 +65,7 @@ def spec_hash(entry: ModelEntry) -> str:
     return hashlib.sha256(json.dumps(entry.as_dict(), sort_keys=True).encode()).hexdigest()[:10]
 
 
-class DataFingerprint:
+class DataFingerprints:
     """Fingerprints of a catalog with its splits: ``postings`` (ids, titles, labels, splits,
     images' names and pHashes) and ``images`` (that plus every image's bytes, hashed on first use)."""
 
@@ -87,11 +89,20 @@ class DataFingerprint:
         return self.images if entry.kind in IMAGE_KINDS else self.postings
 
 
+def cache_key(entry: ModelEntry, fingerprints) -> str:
+    return f"{entry.id}--{spec_hash(entry)}-{fingerprints.of(entry)}"
+
+
+def run_folder(entry: ModelEntry, stage: Stage, fingerprints) -> Path:
+    """Where a trained entry's run lives in the cache (its history ships with the bundle)."""
+    return stage.root / "runs" / cache_key(entry, fingerprints)
+
+
 def leaf_embeddings(entry: ModelEntry, data_dir: Path, catalog, frame, stage: Stage, fingerprints,
                     device, workers) -> tuple:
     """Rows of every posting (train.csv order, storage form: float32 unit rows or CSR), their raw norms (dense only),
     and how they were obtained ("reused cache ..." or "computed ...")."""
-    key = f"{entry.id}--{spec_hash(entry)}-{fingerprints.of(entry)}"
+    key = cache_key(entry, fingerprints)
     out = stage.path("emb", f"{key}.npz" if entry.kind == "tfidf" else f"{key}.npy")
     norms_path = stage.path("emb", f"{key}.norms.npy")
     if out.exists():
@@ -102,8 +113,7 @@ def leaf_embeddings(entry: ModelEntry, data_dir: Path, catalog, frame, stage: St
             return m, norms, f"reused cached embeddings {out.name}"
         out.unlink()  # a cache file that does not fit the catalog is never used
     for gone in stage.prune("emb", entry.id, key) + stage.prune("runs", entry.id, key):
-        print(f"    {entry.id}: dropped cache {gone} (made from other data or another recipe)", file=sys.stderr,
-              flush=True)
+        log.info(f"    {entry.id}: dropped cache {gone} (made from other data or another recipe)")
     how = "computed"
     features = stage.root / "features"  # pooled backbone features, shared by models of one backbone and size
     if entry.trainable:
@@ -123,8 +133,6 @@ def leaf_embeddings(entry: ModelEntry, data_dir: Path, catalog, frame, stage: St
         from ..training.embed import embed_untrained
 
         x = embed_untrained(entry, catalog, frame, device=device, features_dir=features)
-    from ..models.embedders import to_storage
-
     if x.shape[0] != len(frame):
         raise ShopeeError(f"{entry.id}: {x.shape[0]} embedding rows for {len(frame)} postings")
     norms = None if sp.issparse(x) else row_norms(np.asarray(x, dtype=np.float32))

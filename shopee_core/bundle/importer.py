@@ -14,14 +14,17 @@ marks the model ``predictions_only`` so pages offer no thresholds, INB or map fo
 
 Every input problem is refused with one line before anything is written, and the bundle
 changes only through :func:`~shopee_core.bundle.edit.staged` (a verified copy swapped in
-whole), so a refused or interrupted import leaves it byte for byte as it was.
+whole), so a refused or interrupted import leaves it byte for byte as it was. An import or
+removal holds the bundle's lock (:func:`~shopee_core.bundle.edit.bundle_lock`) from reading
+the manifest to the swap: concurrent edits queue, each staged from the state the one before
+left, so none is lost.
 """
 
 from __future__ import annotations
 
 import copy
+import logging
 import re
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,13 +33,19 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from .. import faults
 from .. import matching as M
-from ..errors import DataError, EmbeddingError, ShopeeError
+from ..data.kaggle import read_postings_csv
+from ..errors import DataError, EmbeddingError, ShopeeError, examples
 from ..io import load_matrix
 from ..matching import Decision, Embeddings, Neighbors, Pool, model_source
-from .edit import staged
+from ..matching.embeddings import row_norms
+from ..models.embedders import to_storage
+from .edit import bundle_lock, staged
+from .entry import ModelEntry
 from .format import FAMILIES, model_dir, storage_dtype
 from .reader import Bundle
+from .tables import prf, shown_pools, table_model, write_tables
 from .writer import seal, sha256
 
 MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}")
@@ -48,14 +57,7 @@ class ImportRefused(ShopeeError):
     """An import or removal that would leave the bundle wrong, with the reason in one line."""
 
 
-def _note(msg: str) -> None:
-    print(f"note: {msg}", file=sys.stderr, flush=True)
-
-
-def _examples(items, n: int = 3) -> str:
-    items = list(items)
-    more = f" and {len(items) - n} more" if len(items) > n else ""
-    return ", ".join(map(str, items[:n])) + more
+log = logging.getLogger(__name__)
 
 
 def _file_info(path: Path) -> dict:
@@ -167,8 +169,6 @@ def read_embedding_file(path) -> Part:
 
 def read_ids(path) -> np.ndarray:
     """Posting ids, one per row: a text file of one id per line, or a CSV with a posting_id column."""
-    from ..data.kaggle import read_postings_csv
-
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such file")
@@ -187,7 +187,7 @@ def read_ids(path) -> np.ndarray:
     ids = [line.strip().strip('"') for line in lines]
     blank = [i + 1 for i, x in enumerate(ids) if not x]
     if blank:
-        raise DataError(f"{path}: empty line(s) {_examples(blank)}: one posting_id per line, in the embedding's order")
+        raise DataError(f"{path}: empty line(s) {examples(blank, 3)}: one posting_id per line, in the embedding's order")
     if any("," in x for x in ids):
         raise DataError(f"{path}: several columns but no posting_id header; give one id per line or a CSV with a "
                         f"posting_id column")
@@ -217,9 +217,9 @@ def _place(bundle: Bundle, ids: np.ndarray, where: list[str], ignore_extra: bool
         if not ignore_extra:
             raise ImportRefused(
                 f"{what}: {int(extra.sum()):,} of {len(ids):,} posting_id(s) are not in the bundle, e.g. "
-                f"{_examples(ids[extra])}; a file covering more postings than the bundle (e.g. all of train.csv) "
+                f"{examples(ids[extra], 3)}; a file covering more postings than the bundle (e.g. all of train.csv) "
                 f"needs --ignore-extra-ids")
-        _note(f"{int(extra.sum()):,} posting_id(s) not in the bundle ignored (--ignore-extra-ids)")
+        log.warning(f"{int(extra.sum()):,} posting_id(s) not in the bundle ignored (--ignore-extra-ids)")
     covered = np.zeros(len(bundle.postings), dtype=bool)
     covered[rows[~extra]] = True
     if not covered.all():
@@ -227,7 +227,7 @@ def _place(bundle: Bundle, ids: np.ndarray, where: list[str], ignore_extra: bool
         splits = bundle.postings["split"].to_numpy()[missing]
         per = ", ".join(f"{s} {n:,}" for s, n in pd.Series(splits).value_counts(sort=False).items())
         raise ImportRefused(f"{what}: {len(missing):,} of the bundle's {len(covered):,} postings have no row ({per}), e.g. "
-                            f"{_examples(bundle.postings['posting_id'].to_numpy()[missing])}; every shown posting "
+                            f"{examples(bundle.postings['posting_id'].to_numpy()[missing], 3)}; every shown posting "
                             f"(splits {', '.join(bundle.splits)}) must be present once")
     return rows, ~extra
 
@@ -294,8 +294,6 @@ def read_predictions(bundle: Bundle, path, ignore_extra: bool = False) -> tuple[
 
     Kaggle's format lists the posting itself among its matches; a row that does not is
     taken to mean it too (self is always predicted) and it is added, with a note."""
-    from ..data.kaggle import read_postings_csv
-
     path = Path(path)
     frame, _ = read_postings_csv(path, require_labels=False, required=("posting_id", "matches"))
     ids = frame["posting_id"].to_numpy(dtype=str)
@@ -314,7 +312,7 @@ def read_predictions(bundle: Bundle, path, ignore_extra: bool = False) -> tuple[
         if (found < 0).any():
             bad = [n for n, f in zip(names, found) if f < 0]
             raise ImportRefused(f"{path}: the matches of {ids[i]} (line {i + 2}) name {len(bad)} posting_id(s) not in "
-                                f"the bundle, e.g. {_examples(bad)}; predictions must be made within each shown "
+                                f"the bundle, e.g. {examples(bad, 3)}; predictions must be made within each shown "
                                 f"split ({', '.join(bundle.splits)}) of this bundle")
         other = found[split_of[found] != split_of[r]]
         if len(other):
@@ -328,10 +326,10 @@ def read_predictions(bundle: Bundle, path, ignore_extra: bool = False) -> tuple[
         members = [r] + [x for x in uniq if x != r]
         sets[split_of[r]][local[r]] = np.asarray([local[x] for x in members], dtype=np.int64)
     if no_self:
-        _note(f"{no_self:,} row(s) do not list the posting itself among its matches; it is added (self is always "
+        log.warning(f"{no_self:,} row(s) do not list the posting itself among its matches; it is added (self is always "
               f"predicted, as in Kaggle's format)")
     if dupes:
-        _note(f"{dupes:,} repeated match(es) counted once")
+        log.warning(f"{dupes:,} repeated match(es) counted once")
     info = {**_file_info(path), "rows": int(len(ids)), "ignored_rows": int((~used).sum()), "self_added": no_self,
             "format": "posting_id,matches (space-separated, self included; added where missing)"}
     return sets, info
@@ -396,12 +394,13 @@ def _split_rows(bundle: Bundle) -> dict:
     return {s: np.asarray(bundle.split_rows(s)) for s in bundle.splits}
 
 
-def _commit(root: Path, bundle: Bundle, entry: dict, write, drop=()) -> dict:
+def _commit(root: Path, bundle: Bundle, entry: dict, write, drop=()) -> ModelEntry:
     """Write the model's files in a staged copy (``write(stage) -> files``), put ``entry`` in the
     manifest where the old model of that id was (or last), seal, verify, swap in."""
     manifest = copy.deepcopy(bundle.manifest)
     with staged(root, drop) as stage:
         entry["files"] = write(stage)
+        faults.step("edit:written")
         models = manifest["models"]
         at = next((i for i, m in enumerate(models) if m["id"] == entry["id"]), None)
         if at is None:
@@ -411,7 +410,7 @@ def _commit(root: Path, bundle: Bundle, entry: dict, write, drop=()) -> dict:
         manifest.setdefault("edits", []).append({"command": "import-model", "model": entry["id"],
                                                  "replaced": at is not None, "at": _now()})
         manifest = seal(stage, manifest)
-    return next(m for m in manifest["models"] if m["id"] == entry["id"])
+    return ModelEntry.from_manifest(next(m for m in manifest["models"] if m["id"] == entry["id"]), root)
 
 
 def _now() -> str:
@@ -426,11 +425,17 @@ def _old_files(bundle: Bundle, model_id: str) -> list[str]:
 
 def import_model(root, model_id: str, label: str, family: str, *, embeddings=(), ids=(), splits=(),
                  predictions=None, replace: bool = False, ignore_extra_ids: bool = False, inb_iters: int = 1,
-                 search: str = "full", umap: bool = True) -> dict:
-    """Add (or with ``replace`` swap in) a model made elsewhere; returns its manifest entry."""
-    from .builder import _prf, shown_pools, table_model, write_tables
+                 search: str = "full", umap: bool = True, wait: bool = True) -> ModelEntry:
+    """Add (or with ``replace`` swap in) a model made elsewhere; returns its entry.
 
-    root = Path(root)
+    ``wait``: False refuses at once while another edit of the bundle runs (else it queues)."""
+    with bundle_lock(root, wait=wait):
+        return _import_model(Path(root), model_id, label, family, embeddings, ids, splits, predictions, replace,
+                             ignore_extra_ids, inb_iters, search, umap)
+
+
+def _import_model(root: Path, model_id, label, family, embeddings, ids, splits, predictions, replace,
+                  ignore_extra_ids, inb_iters, search, umap) -> ModelEntry:
     bundle = Bundle.open(root)
     _check_target(bundle, model_id, label, family, replace)
     if bool(embeddings) == bool(predictions):
@@ -452,7 +457,7 @@ def import_model(root, model_id: str, label: str, family: str, *, embeddings=(),
                            "loss": None, "epochs": 0},
                      thresholds={"t": FIXED_T, "t2": None, "inb_t": None, "inb_t2": None, "inb_iters": 0,
                                  "fixed": "the imported sets: members at similarity 1, padding at -1"},
-                     metrics={s: {"base": _prf(M.scores(pools[s], d))} for s in bundle.splits},
+                     metrics={s: {"base": prf(M.scores(pools[s], d))} for s in bundle.splits},
                      imported={"from": "predictions", "files": [info]})
 
         def write(stage):
@@ -462,16 +467,13 @@ def import_model(root, model_id: str, label: str, family: str, *, embeddings=(),
 
     if search not in ("seed", *M.SEARCHES):
         raise ImportRefused(f"--search must be seed or one of {', '.join(M.SEARCHES)}, got {search!r}")
-    if not 0 <= int(inb_iters) <= 3:
-        raise ImportRefused(f"--inb-iters must be 0-3, got {inb_iters}")
+    if not 0 <= int(inb_iters) <= M.MAX_INB_ITERS:
+        raise ImportRefused(f"--inb-iters must be 0-{M.MAX_INB_ITERS}, got {inb_iters}")
     matrix, infos = read_embeddings(bundle, embeddings, ids, splits, ignore_extra_ids)
     srch = "seed_single" if search == "seed" else search
     if sp.issparse(matrix):
         storage, norms = M.l2_normalise(matrix), None
     else:
-        from ..matching.embeddings import row_norms
-        from ..models.embedders import to_storage
-
         storage, norms = to_storage(matrix), row_norms(matrix)
     entry.update(spec={"source": "external", "embedding": "sparse" if sp.issparse(matrix) else "dense",
                        "dim": int(matrix.shape[1]), "trained": None, "loss": None, "epochs": 0},
@@ -487,9 +489,13 @@ def import_model(root, model_id: str, label: str, family: str, *, embeddings=(),
     return _commit(root, bundle, entry, write, drop)
 
 
-def remove_model(root, model_id: str) -> list[str]:
+def remove_model(root, model_id: str, wait: bool = True) -> list[str]:
     """Drop a model and its files; refused while other models are made from it. Returns the ids left."""
-    root = Path(root)
+    with bundle_lock(root, wait=wait):
+        return _remove_model(Path(root), model_id)
+
+
+def _remove_model(root: Path, model_id: str) -> list[str]:
     bundle = Bundle.open(root)
     bundle.model(model_id)  # a one-line error for an unknown id
     users = dependents(bundle.manifest, model_id)

@@ -6,27 +6,63 @@ every array and checks shapes, NaN, ranges and unit norms. A checksum verified o
 remembered by the file's identity (:mod:`.verified`), so reopening an unchanged bundle
 hashes nothing; ``check_bundle`` always hashes every file.
 
+Optional parts, absent from older bundles (which still open): a trained model's epoch history
+(``files["history"]``, :meth:`Bundle.history`), sweep results (manifest ``sweeps``, files under
+``sweeps/``, :meth:`Bundle.sweep`) and the study's sweep tables (``reference/seed_sweeps.csv``).
+Each is validated when read and by ``check_bundle``.
+
 Candidate pools: each shown split (``valid``, ``test``) and, when the bundle carries it,
 ``all`` — every labelled posting in one pool (``dataset.shown_splits`` lists them).
+
+Readers never lock; a writer replaces a bundle by swapping a whole verified folder in
+(:mod:`.edit`). A :class:`Bundle` is one version: ``open`` retries when a swap lands while it
+reads, and every later file load checks that the folder is still the version it opened
+(the manifest's identity), raising :class:`BundleChanged` otherwise, so no page ever shows
+an old manifest with a new file. ``digest`` (the manifest's sha256, which lists every
+file's checksum) is the version's key for caches.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import stat
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ..analysis.sweeps import read_seed_sweeps, read_sweep
+from ..cache import Cache
+from ..errors import ShopeeError
 from ..io import load_npy
 from ..matching import Neighbors
-from .format import (ALL_POOL, ALLOWED_SUFFIXES, FAMILIES, FORMAT_VERSION, LEGACY_STORAGE, MANIFEST, MODEL_FIELDS,
-                     POSTING_COLUMNS, POSTINGS, STORAGE_DTYPES, THRESHOLD_FIELDS, TOP_FIELDS, BundleError,
-                     storage_dtype)
+from ..training.history import read_history
+from .entry import ModelEntry
+from .format import (
+    ALL_POOL,
+    ALLOWED_SUFFIXES,
+    FAMILIES,
+    FORMAT_VERSION,
+    LEGACY_STORAGE,
+    MANIFEST,
+    MODEL_FIELDS,
+    POSTING_COLUMNS,
+    POSTINGS,
+    STORAGE_DTYPES,
+    THRESHOLD_FIELDS,
+    TOP_FIELDS,
+    VECTORIZER,
+    BundleChanged,
+    BundleError,
+    model_dir,
+    storage_dtype,
+)
 from .verified import VerifiedFiles, bundle_key
 from .writer import sha256
 
@@ -84,20 +120,65 @@ def _npy(path: Path, mmap: bool = False) -> np.ndarray:
     return load_npy(path, mmap=mmap, error=BundleError)
 
 
-class Bundle:
-    """A verified bundle: manifest, postings and lazily loaded, read-only arrays."""
+CACHE_BYTES = 1 << 30
+OPEN_TRIES = 5
 
-    def __init__(self, root: Path, manifest: dict, postings: pd.DataFrame):
+
+def generation(root) -> tuple | None:
+    """The identity of the bundle version now at ``root``: its manifest file's (device, inode,
+    ctime, size). Every edit or build seals a new manifest file in a new folder, so a swap
+    changes it; None when there is no manifest."""
+    try:
+        st = os.stat(os.path.join(root, MANIFEST))
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino, st.st_ctime_ns, st.st_size
+
+
+class Bundle:
+    """A verified bundle: manifest, postings and lazily loaded, read-only arrays.
+
+    Everything made from the bundle (its arrays, the analysis' pools, a page's predictions,
+    thumbnails) lives in the bundle object's own bounded cache (:meth:`cached`), so it goes when
+    the object goes: a bundle rebuilt or edited at the same path is opened as a new object and
+    nothing made from the old one can be served for it."""
+
+    def __init__(self, root: Path, manifest: dict, postings: pd.DataFrame, version: tuple | None = None,
+                 digest: str | None = None, cache_bytes: int = CACHE_BYTES):
         self.root, self.manifest, self.postings = root, manifest, postings
         self._models = {m["id"]: m for m in manifest["models"]}
-        self._cache: dict = {}
+        self._cache = Cache(cache_bytes)
+        self._version, self.digest = version, digest
+
+    def cached(self, key, make):
+        """``make()`` once per ``key`` for this bundle object (bounded, thread-safe, single-flight)."""
+        return self._cache.get(key, make)
 
     # ----------------------------------------------------------- opening
     @classmethod
-    def open(cls, root, verify: bool | str = True) -> "Bundle":
+    def open(cls, root, verify: bool | str = True) -> Bundle:
         """``verify``: True checks every file, re-hashing only files whose identity changed since
-        they were last verified (:mod:`.verified`); ``"full"`` hashes every file; False none."""
+        they were last verified (:mod:`.verified`); ``"full"`` hashes every file; False none.
+
+        A swap that lands while it reads (another command's edit finishing) makes it start
+        again on the new version, so it returns one whole version or a real error."""
         root = Path(root)
+        for _ in range(OPEN_TRIES):
+            version = generation(root)
+            try:
+                bundle = cls._open(root, verify)
+            except (BundleError, OSError):
+                if generation(root) != version:
+                    continue
+                raise
+            if generation(root) == version:
+                bundle._version = version
+                return bundle
+        raise BundleError(f"{root}: replaced {OPEN_TRIES} times while being opened (edits running back to back); "
+                          f"try again")
+
+    @classmethod
+    def _open(cls, root: Path, verify) -> Bundle:
         if not (root / MANIFEST).is_file():
             raise BundleError(f"{root}: not a bundle (no {MANIFEST})")
         raw = (root / MANIFEST).read_bytes()
@@ -111,7 +192,24 @@ class Bundle:
             remembered = None if verify == "full" else VerifiedFiles(bundle_key(root, raw))
             _check_files(root, listed, remembered)
         postings = _read_postings(root, set(manifest["files"]))
-        return cls(root, manifest, postings)
+        return cls(root, manifest, postings, digest=hashlib.sha256(raw).hexdigest())
+
+    def check_current(self) -> None:
+        """Raise :class:`BundleChanged` when the folder no longer holds the version this object opened."""
+        if self._version is not None and generation(self.root) != self._version:
+            raise BundleChanged(f"bundle {self.name} was replaced by another command while it was being read; "
+                                f"open it again")
+
+    def load_file(self, path: Path, load):
+        """``load(path)`` for a file of this bundle, checked to come from the version opened
+        (a file read after a swap belongs to the new version: :class:`BundleChanged`)."""
+        try:
+            value = load(path)
+        except (BundleError, OSError):
+            self.check_current()  # a file the new version lacks: say that, not "missing"
+            raise
+        self.check_current()
+        return value
 
     # ----------------------------------------------------------- metadata
     @property
@@ -123,14 +221,58 @@ class Bundle:
         return int(self.manifest["k"])
 
     @property
+    def profile(self) -> str | None:
+        """The recipe profile the bundle was built with (None for one built otherwise)."""
+        return self.manifest.get("profile")
+
+    @property
     def models(self) -> list[dict]:
+        """The manifest's model entries as stored (the edit path rewrites them); read a model through
+        :meth:`entry` / :attr:`entries`."""
         return self.manifest["models"]
 
     def model(self, model_id: str) -> dict:
-        try:
-            return self._models[model_id]
-        except KeyError:
-            raise BundleError(f"bundle {self.name} has no model {model_id!r}") from None
+        return self._known(self._models, model_id)
+
+    def _known(self, models: dict, model_id: str):
+        if model_id not in models:
+            raise BundleError(f"bundle {self.name} has no model {model_id!r}")
+        return models[model_id]
+
+    @cached_property
+    def entries(self) -> tuple[ModelEntry, ...]:
+        """Every model as a :class:`ModelEntry`, in manifest order."""
+        listed = set(self.manifest.get("files") or ())
+        plain = {}
+        for m in self.models:
+            e = ModelEntry.from_manifest(m, self.root)
+            shared = f"{model_dir(e.id)}/{VECTORIZER}"  # builders that listed it among the bundle's own files
+            if "vectorizer" not in e.paths and shared in listed:
+                e = replace(e, paths=MappingProxyType({**e.paths, "vectorizer": self.root / shared}))
+            plain[e.id] = e
+
+        def can_embed(mid: str, seen: tuple = ()) -> bool:
+            e = plain[mid]
+            if "embeddings" in e.paths:
+                return True
+            return e.is_mean_fusion and all(x in plain and x not in seen and can_embed(x, seen + (mid,))
+                                            for x in e.members)
+
+        def modality(mid: str, seen: tuple = ()) -> str | None:
+            e = plain[mid]
+            if e.modality is not None or not e.members:
+                return e.modality
+            found = {modality(x, seen + (mid,)) for x in e.members if x in plain and x not in seen}
+            return found.pop() if len(found) == 1 else None
+
+        return tuple(replace(e, can_embed=can_embed(e.id), modality=modality(e.id)) for e in plain.values())
+
+    @cached_property
+    def _entries(self) -> dict[str, ModelEntry]:
+        return {e.id: e for e in self.entries}
+
+    def entry(self, model_id: str) -> ModelEntry:
+        return self._known(self._entries, model_id)
 
     @cached_property
     def splits(self) -> list[str]:
@@ -145,15 +287,14 @@ class Bundle:
 
     def split_rows(self, split: str) -> np.ndarray:
         """Rows of a pool: a split's postings, or every posting for the ``all`` pool."""
-        key = ("rows", split)
-        if key not in self._cache:
+        def make():
             if split == ALL_POOL and ALL_POOL in self.splits:
                 rows = np.arange(len(self.postings))
             else:
                 rows = np.flatnonzero(self.postings["split"].to_numpy() == split)
             rows.flags.writeable = False
-            self._cache[key] = rows
-        return self._cache[key]
+            return rows
+        return self.cached(("rows", split), make)
 
     def labels(self, split: str) -> np.ndarray:
         return self.postings["label_group"].to_numpy()[self.split_rows(split)]
@@ -166,17 +307,16 @@ class Bundle:
         return self.root / self.postings["thumb"].iat[row]
 
     def file(self, model_id: str, name: str) -> Path | None:
-        files = self.model(model_id)["files"]
-        return self.root / files[name]["path"] if name in files else None
+        return self.entry(model_id).path(name)
 
     # ----------------------------------------------------------- arrays
     def embeddings(self, model_id: str):
         """Dense rows as stored (float32 or float16, memory-mapped, read-only) or a CSR matrix; None
         for combinations."""
-        key = ("emb", model_id)
-        if key not in self._cache:
-            self._cache[key] = _load_embeddings(self.file(model_id, "embeddings"))
-        return self._cache[key]
+        def load():
+            path = self.file(model_id, "embeddings")
+            return None if path is None else self.load_file(path, _load_embeddings)
+        return self.cached(("emb", model_id), load)
 
     def norms(self, model_id: str) -> np.ndarray | None:
         """Row lengths of the raw embeddings before they were stored normalised (None if not shipped)."""
@@ -193,10 +333,7 @@ class Bundle:
         path = self.file(model_id, name)
         if path is None:
             return None
-        key = (name, model_id)
-        if key not in self._cache:
-            self._cache[key] = load(path)
-        return self._cache[key]
+        return self.cached((name, model_id), lambda: self.load_file(path, load))
 
     def neighbors(self, model_id: str, split: str, variant: str = "base", cache: bool = False):
         """A :class:`~shopee_core.matching.Neighbors` table in split-local indices, read from its file.
@@ -204,21 +341,17 @@ class Bundle:
         Not kept here unless ``cache``: the dashboard's pools (analysis.decisions) keep the tables they
         use in one memory-bounded cache; a copy held here too would keep every table ever shown (at
         70,000 postings 42 tables are ~2 GB)."""
-        key = ("nb", model_id, split, variant)
-        if key in self._cache:
-            return self._cache[key]
-        name = "neighbors" if variant == "base" else f"neighbors_{variant}"
-        path = self.file(model_id, name)
-        if path is None:
-            raise BundleError(f"model {model_id!r} has no {name} table")
-        arrays = _npz(path)
-        if f"{split}_idx" not in arrays:
-            raise BundleError(f"{path.name}: no table for split {split!r}")
-        local = self._to_local(arrays[f"{split}_idx"], split, path.name)
-        table = Neighbors(local, arrays[f"{split}_sim"].astype(np.float32))
-        if cache:
-            self._cache[key] = table
-        return table
+        def make():
+            name = "neighbors" if variant == "base" else f"neighbors_{variant}"
+            path = self.file(model_id, name)
+            if path is None:
+                raise BundleError(f"model {model_id!r} has no {name} table")
+            arrays = self.load_file(path, _npz)
+            if f"{split}_idx" not in arrays:
+                raise BundleError(f"{path.name}: no table for split {split!r}")
+            local = self._to_local(arrays[f"{split}_idx"], split, path.name)
+            return Neighbors(local, arrays[f"{split}_sim"].astype(np.float32))
+        return self.cached(("nb", model_id, split, variant), make) if cache else make()
 
     def umap(self, model_id: str) -> np.ndarray | None:
         return self._model_array(model_id, "umap", lambda path: _npy(path, mmap=True))
@@ -236,10 +369,46 @@ class Bundle:
             raise BundleError(f"{what}: {split} neighbours point into another split")
         return local.astype(np.int32)
 
+    def history(self, model_id: str) -> list[dict] | None:
+        """A trained model's epoch records (None when the bundle ships none for it)."""
+        def load(path):
+            try:
+                return read_history(path)
+            except ShopeeError as exc:
+                raise BundleError(f"{model_id}: {exc}") from None
+        return self._model_array(model_id, "history", load)
+
+    @property
+    def sweep_names(self) -> list[str]:
+        return [s["name"] for s in self.manifest.get("sweeps") or []]
+
+    def sweep(self, name: str) -> dict:
+        """A shipped sweep's results document, checked (rows per configuration)."""
+        entry = next((s for s in self.manifest.get("sweeps") or [] if s["name"] == name), None)
+        if entry is None:
+            raise BundleError(f"bundle {self.name} has no sweep {name!r}")
+        def load():
+            try:
+                return read_sweep(self.root / entry["path"])
+            except ShopeeError as exc:
+                raise BundleError(f"sweep {name}: {exc}") from None
+        return self.cached(("sweep", name), load)
+
+    @cached_property
+    def seed_sweeps(self) -> pd.DataFrame | None:
+        """The study's sweep tables shipped with the bundle (None for older bundles)."""
+        rel = next((r for r in self.manifest["files"] if r.endswith("seed_sweeps.csv")), None)
+        if rel is None:
+            return None
+        try:
+            return read_seed_sweeps(self.root / rel)
+        except ShopeeError as exc:
+            raise BundleError(str(exc)) from None
+
     @cached_property
     def reference(self) -> pd.DataFrame | None:
         rel = next((r for r in self.manifest["files"] if r.endswith("seed_results.csv")), None)
-        return None if rel is None else pd.read_csv(self.root / rel)
+        return None if rel is None else self.load_file(self.root / rel, pd.read_csv)
 
 
 def _load_embeddings(path: Path | None):
@@ -283,6 +452,16 @@ def _check_manifest(m: dict) -> None:
         for name, f in model["files"].items():
             if not isinstance(f, dict) or "path" not in f or "sha256" not in f:
                 raise BundleError(f"model {model['id']}: file entry {name!r} needs path and sha256")
+    sweeps = m.get("sweeps", [])
+    if not isinstance(sweeps, list) or not all(isinstance(s, dict) and isinstance(s.get("name"), str) and
+                                               isinstance(s.get("path"), str) for s in sweeps):
+        raise BundleError("manifest 'sweeps' must be a list of {name, path}")
+    names = [s["name"] for s in sweeps]
+    if len(set(names)) != len(names):
+        raise BundleError("manifest lists a sweep twice")
+    for s in sweeps:
+        if not isinstance(m["files"], dict) or s["path"] not in m["files"]:
+            raise BundleError(f"sweep {s['name']}: {s['path']} is not among the manifest's checksummed files")
     for model in m["models"]:
         for member in model["spec"].get("members", []) or []:
             if member not in ids:
@@ -380,7 +559,17 @@ def _read_postings(root: Path, checked: set | frozenset = frozenset()) -> pd.Dat
 
 
 def check_bundle(root) -> Bundle:
-    """Open with every checksum hashed, then load every array and check it against the postings."""
+    """Open with every checksum hashed, then load every array and check it against the postings
+    (all of one version: a swap landing meanwhile starts the check again on the new one)."""
+    for _ in range(OPEN_TRIES - 1):
+        try:
+            return _check_bundle(root)
+        except BundleChanged:
+            continue
+    return _check_bundle(root)
+
+
+def _check_bundle(root) -> Bundle:
     b = Bundle.open(root, verify="full")
     n = len(b.postings)
     problems = []
@@ -399,13 +588,25 @@ def check_bundle(root) -> Bundle:
                         # an imported predictions-only table is as wide as its largest predicted set
                         if nb.k != b.k and nb.k != min(b.k, nb.n) and not model.get("predictions_only"):
                             raise BundleError(f"{mid}: {name} has k={nb.k}, manifest says {b.k}")
+            b.history(mid)
             um = b.umap(mid)
             if um is not None and (um.shape != (n, 2) or not np.isfinite(um).all()):
                 raise BundleError(f"{mid}: umap must be ({n}, 2) finite, got {um.shape}")
+        except BundleChanged:
+            raise
         except BundleError as exc:
             problems.append(str(exc))
         except Exception as exc:  # a malformed array must still give a one-line reason
             problems.append(f"{mid}: {type(exc).__name__}: {' '.join(str(exc).split())}")
+    for name in b.sweep_names:
+        try:
+            b.sweep(name)
+        except BundleError as exc:
+            problems.append(str(exc))
+    try:
+        b.seed_sweeps  # noqa: B018  (reading it validates the file)
+    except BundleError as exc:
+        problems.append(str(exc))
     if problems:
         raise BundleError(f"{root}: {'; '.join(problems[:3])}" + (f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""))
     return b

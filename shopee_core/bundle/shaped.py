@@ -19,30 +19,36 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import math
 import shutil
-import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
+from PIL import Image, ImageDraw
 
+from ..analysis.maps import pca_2d
 from ..data.demo.groups import group_sizes
 from ..data.folds import make_folds
 from ..errors import ShopeeError
 from ..matching.embeddings import row_norms
-from ..models import list_models
+from ..matching.index import check_memory, parse_index
+from ..models import list_models, members
+from ..models.embedders import to_storage
 from ..models.registry import ModelEntry
+from . import builder as B
+from .edit import bundle_lock, swap_in
+from .writer import seal
 
 DIMS = {"image": 512, "text": 768}
 LATENT = 64
 SHARE_SHOWN = 2 / 5  # valid + test of the 5 folds
 
 
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+log = logging.getLogger(__name__)
 
 
 def catalog_size(shown: int) -> int:
@@ -191,7 +197,7 @@ def shaped_entries(profile: str) -> list[ModelEntry]:
                     else "real pHash distance of synthetic hashes")
             out.append(dataclasses.replace(e, label=f"{e.label} — {what}", spec=spec))
             continue
-        mod = modality(e)
+        mod = e.modality
         spec.update(trained=False, weights="none", stand_in_for=spec.get("backbone"),
                     backbone=f"synthetic {DIMS[mod]}-d {mod} embeddings", dims=DIMS[mod], loss=None)
         out.append(dataclasses.replace(e, label=f"synthetic {DIMS[mod]}-d {mod} rows in the shape of: {e.label}",
@@ -199,14 +205,9 @@ def shaped_entries(profile: str) -> list[ModelEntry]:
     return out
 
 
-def modality(e: ModelEntry) -> str:
-    return "image" if e.kind.startswith("image") or e.family == "image" else "text"
-
-
 def leaf_rows(entries, frame: pd.DataFrame, lat: Latents, seed: int) -> tuple[dict, dict]:
     """Storage-form rows (float32 unit dense / CSR) and raw row norms of every leaf model."""
-    from ..models.embedders import to_storage
-    from ..training.embed import embed_untrained
+    from ..training.embed import embed_untrained  # torch: only TF-IDF and pHash rows are computed here
 
     raw, norms = {}, {}
     leaves = [e for e in entries if e.kind != "combo"]
@@ -215,20 +216,18 @@ def leaf_rows(entries, frame: pd.DataFrame, lat: Latents, seed: int) -> tuple[di
         if e.kind in ("tfidf", "phash"):
             x = embed_untrained(e, None, frame, progress=False)
         else:
-            mod = modality(e)
+            mod = e.modality
             noise = 0.9 + 0.12 * (i % 6)  # models of one modality differ in quality
             x = dense_embeddings(getattr(lat, mod), DIMS[mod], noise, seed * 1000 + i + 1)
         norms[e.id] = None if hasattr(x, "tocsr") else row_norms(np.asarray(x, dtype=np.float32))
         raw[e.id] = to_storage(x)
-        log(f"[embed {i + 1}/{len(leaves)}] {e.id}: {x.shape[1]}-d {'sparse' if hasattr(x, 'tocsr') else 'dense'} "
+        log.info(f"[embed {i + 1}/{len(leaves)}] {e.id}: {x.shape[1]}-d {'sparse' if hasattr(x, 'tocsr') else 'dense'} "
             f"({time.time() - t0:.1f} s)")
     return raw, norms
 
 
 def write_images(folder: Path, frame: pd.DataFrame, side: int = 112) -> None:
     """A small JPEG per posting (a colour per family, a mark per group), as a catalog's train_images."""
-    from PIL import Image, ImageDraw
-
     folder.mkdir(parents=True, exist_ok=True)
     for name, phash, lab in zip(frame["image"], frame["image_phash"], frame["label_group"]):
         h = int(phash, 16)
@@ -244,16 +243,16 @@ def build_shaped(out, postings: int = 13_701, *, profile: str = "seed18", pool_a
                  min_recall: float | None = None, storage: str = "float32") -> dict:
     """Write the bundle to ``out``; ``postings``: the size of the shown pools together (valid + test);
     ``catalog_n``: the catalog's size instead (with ``pool_all``: one pool of that size). ``index``: the
-    candidate search of every table (exact by default), its measured recall in the manifest."""
-    from ..analysis.maps import pca_2d
-    from ..matching.index import parse_index
-    from . import builder as B
-    from .edit import swap_in
-    from .writer import seal
+    candidate search of every table (exact by default), its measured recall in the manifest. Like
+    ``build-bundle`` it holds the bundle's lock and refuses while another build or edit runs."""
+    index = parse_index(index)  # an unknown index fails before any work
+    with bundle_lock(out, what="build", wait=False):
+        return _build_shaped(out, postings, profile, pool_all, k, seed, maps, catalog_n, index, min_recall, storage)
 
+
+def _build_shaped(out, postings, profile, pool_all, k, seed, maps, catalog_n, index, min_recall, storage) -> dict:
     t_start = time.time()
     out = Path(out)
-    index = parse_index(index)
     storage = B.storage_of(profile, storage)
     n = int(catalog_n or catalog_size(postings))
     if n < 50:
@@ -270,7 +269,7 @@ def build_shaped(out, postings: int = 13_701, *, profile: str = "seed18", pool_a
         shutil.rmtree(work)
     (work / "catalog").mkdir(parents=True)
     (work / "catalog" / "catalog.json").write_text(json.dumps({"source": "synthetic, Kaggle-shaped"}))
-    log(f"[catalog] {n:,} postings, {frame['label_group'].nunique():,} groups; "
+    log.info(f"[catalog] {n:,} postings, {frame['label_group'].nunique():,} groups; "
         + ", ".join(f"{s} {c:,}" for s, c in frame["split"].value_counts().items()))
     pools = B.WITH_ALL if pool_all else B.SHOWN
     p = B.Plan(f"{profile}-shaped", entries, SimpleNamespace(image_dir=work / "catalog" / "train_images"), frame,
@@ -306,20 +305,17 @@ def build_shaped(out, postings: int = 13_701, *, profile: str = "seed18", pool_a
         if new.exists():
             shutil.rmtree(new, ignore_errors=True)
     B.STEPS.report(time.time() - t_start)
-    log(f"[done] {out}: {len(manifest['models'])} models in {time.time() - t_start:.0f} s")
+    log.info(f"[done] {out}: {len(manifest['models'])} models in {time.time() - t_start:.0f} s")
     return manifest
 
 
 def _check_memory(entries, n: int, k: int, index) -> None:
     """Before any work: the biggest pool's rows of every dense model and its widest fused kNN must fit
     in free memory (a one-line error otherwise)."""
-    from ..matching.index import check_memory
-    from ..models import members
-
     def dims(e):
         if e.kind == "combo":
             return sum(dims(m) for m in members(e))
-        return 0 if e.kind in ("tfidf", "phash") else DIMS[modality(e)]
+        return 0 if e.kind in ("tfidf", "phash") else DIMS[e.modality]
     by_id = {e.id: e for e in entries}
     widest = max(dims(by_id.get(e.id, e)) for e in entries)
     rows = sum(dims(e) for e in entries if e.kind != "combo")

@@ -12,7 +12,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..io import atomic_path, atomic_save_npy, atomic_save_npz, atomic_write_bytes, atomic_write_json
-from .format import FORMAT_VERSION, MANIFEST, POSTING_COLUMNS, POSTINGS
+from .format import FORMAT_VERSION, MANIFEST, OPTIONAL_POSTING_COLUMNS, POSTING_COLUMNS, POSTINGS
 
 
 def sha256(path: Path) -> str:
@@ -27,7 +27,7 @@ def write_postings(root: Path, frame: pd.DataFrame) -> None:
     missing = [c for c in POSTING_COLUMNS if c not in frame]
     if missing:
         raise ValueError(f"postings frame lacks {missing}")
-    table = frame[list(POSTING_COLUMNS)].reset_index(drop=True)
+    table = frame[list(POSTING_COLUMNS) + [c for c in OPTIONAL_POSTING_COLUMNS if c in frame]].reset_index(drop=True)
     table["label_group"] = table["label_group"].astype("Int64")
     with atomic_path(root / POSTINGS) as tmp:
         table.to_parquet(tmp, index=False)

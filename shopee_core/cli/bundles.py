@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from ..bundle import Bundle, check_bundle
 from ..errors import ShopeeError
+from ..io import atomic_write_csv
+from ..matching import Decision, Embeddings, Pool, Side, fusion_source, model_source, predictions
 from ..matching.search import SEARCHES
-from ..models import PROFILES
+from ..models import PROFILES, get, parse_overrides
+from ..submission import predictions_frame
 from .common import command, data_arg, device_args, index_args, index_spec
 
 
 def cmd_build_bundle(args) -> int:
     from ..bundle.builder import build, plan
-    from ..models import parse_overrides
 
     only = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else None
     if only == ["none"]:
@@ -32,59 +35,48 @@ def cmd_build_bundle(args) -> int:
 def cmd_import_model(args) -> int:
     from ..bundle.importer import import_model
 
-    m = import_model(args.bundle, args.id, args.label, args.family, embeddings=args.embeddings or (),
+    e = import_model(args.bundle, args.id, args.label, args.family, embeddings=args.embeddings or (),
                      ids=args.ids or (), splits=args.split or (), predictions=args.predictions, replace=args.replace,
                      ignore_extra_ids=args.ignore_extra_ids, inb_iters=args.inb_iters, search=args.search,
-                     umap=not args.no_umap)
-    test = m["metrics"].get("test") or m["metrics"][next(iter(m["metrics"]))]
-    what = ("predicted sets" if m.get("predictions_only") else f"{m['spec']['dim']}-d embeddings")
+                     umap=not args.no_umap, wait=not args.no_wait)
+    test = e.metrics.get("test") or e.metrics[next(iter(e.metrics))]
+    what = "predicted sets" if e.predictions_only else f"{e.spec['dim']}-d embeddings"
     scores = " · ".join(f"{v} {test[v]['f1']:.4f}" for v in ("base", "min2", "inb") if v in test)
-    th = m["thresholds"]
-    setting = ("fixed sets" if m.get("predictions_only") else
-               f"T={th['t']:.3f} T2={th['t2']:.3f}" + (f" INB×{th['inb_iters']} T'={th['inb_t']:.3f}"
-                                                       if th.get("inb_iters") else ""))
-    tuned = "" if m.get("predictions_only") else ", tuned on valid"
-    print(f"{args.bundle}: imported {m['id']} ({what}); test F1 {scores} ({setting}{tuned})")
+    setting = ("fixed sets" if e.predictions_only else
+               f"T={e.t:.3f} T2={e.t2:.3f}" + (f" INB×{e.inb_iters} T'={e.inb_t:.3f}" if e.inb_iters else ""))
+    tuned = "" if e.predictions_only else ", tuned on valid"
+    print(f"{args.bundle}: imported {e.id} ({what}); test F1 {scores} ({setting}{tuned})")
     return 0
 
 
 def cmd_remove_model(args) -> int:
     from ..bundle.importer import remove_model
 
-    left = remove_model(args.bundle, args.id)
+    left = remove_model(args.bundle, args.id, wait=not args.no_wait)
     print(f"{args.bundle}: removed {args.id}; {len(left)} model(s) left")
     return 0
 
 
 def cmd_check_bundle(args) -> int:
-    from ..bundle import check_bundle
-
     b = check_bundle(args.bundle)
     print(f"{args.bundle}: ok ({len(b.models)} models, {len(b.postings)} postings, splits {', '.join(b.splits)})")
     return 0
 
 
 def cmd_predict(args) -> int:
-    from ..bundle import Bundle
     from ..data import load_catalog
-    from ..io import atomic_write_csv
-    from ..matching import Decision, Embeddings, Pool, Side, fusion_source, model_source, predictions
-    from ..models import get
-    from ..submission import predictions_frame
     from ..training.embed import embed_untrained
 
     bundle = Bundle.open(args.bundle)
-    m = bundle.model(args.model)
-    spec, th = m["spec"], m["thresholds"]
-    leaves = spec.get("members") or [m["id"]]
-    imported = [x for x in [m["id"], *leaves] if bundle.model(x).get("source") == "external"]
+    m = bundle.entry(args.model)
+    leaves = list(m.members) or [m.id]
+    imported = [x for x in [m.id, *leaves] if bundle.entry(x).external]
     if imported:
         raise ShopeeError(f"{imported[0]} was imported (made elsewhere): no encoder ships with it; predict with the "
                           f"code that made it")
-    if spec.get("of") or any(bundle.model(x)["spec"].get("members") for x in leaves):
+    if m.of or any(bundle.entry(x).members for x in leaves):
         raise ShopeeError(f"predict takes a single model or a one-level fusion/union, not {args.model!r}")
-    profile = bundle.manifest.get("profile")
-    entries = [get(x, profile) for x in leaves]
+    entries = [get(x, bundle.profile) for x in leaves]
     blocked = [e.id for e in entries if e.kind not in ("tfidf", "phash", "e5", "text_zeroshot", "image_zeroshot")]
     if blocked:
         raise ShopeeError(f"{', '.join(blocked)}: no encoder ships with the bundle; embed with `embed --run RUN_DIR` "
@@ -93,13 +85,13 @@ def cmd_predict(args) -> int:
     frame = catalog.frame.assign(split="test")  # the whole file is one candidate pool
     sets = [Embeddings.from_array(embed_untrained(e, catalog, frame, progress=not args.quiet), name=e.id)
             for e in entries]
-    if spec.get("combine") == "union":
-        sides = {x["model"]: x for x in th["sides"]}
-        decision = Decision.union([(model_source(x), sides[x]["t"], sides[x]["t2"]) for x in leaves], args.model)
+    if m.combine == "union":
+        sides = {x: (t, t2) for x, t, t2 in m.sides}
+        decision = Decision.union([(model_source(x), *sides[x]) for x in leaves], args.model)
     elif len(leaves) > 1:
-        decision = Decision((Side(fusion_source(leaves, spec.get("weights")), th["t"], th["t2"]),), args.model)
+        decision = Decision((Side(fusion_source(leaves, m.weights), m.t, m.t2),), args.model)
     else:
-        decision = Decision((Side(model_source(leaves[0]), th["t"], th["t2"]),), args.model)
+        decision = Decision((Side(model_source(leaves[0]), m.t, m.t2),), args.model)
     pool = Pool(None, k=args.k, embeddings=dict(zip(leaves, sets)), name=str(args.data))
     atomic_write_csv(args.out, predictions_frame(frame["posting_id"].to_numpy(), predictions(pool, decision)))
     print(f"{args.out}: {len(frame)} postings matched by {args.model} ({decision.describe()})")
@@ -110,7 +102,8 @@ def add_build_bundle(sub) -> None:
     s = command(sub, "build-bundle", cmd_build_bundle, help="train/embed/match every model of a profile into a dashboard bundle",
                 description="Folds, embeddings, neighbour tables, thresholds, metrics, Min2/INB, fusions, "
                             "unions, UMAP, thumbnails and a checksummed manifest. Resumable: work is cached in "
-                            ".NAME.build beside the bundle.")
+                            ".NAME.build beside the bundle. One build per --out at a time: a second is refused, "
+                            "naming the first's process.")
     s.add_argument("--profile", choices=PROFILES, required=True)
     s.add_argument("--set", action="append", default=[], metavar="[ID:]KEY=VALUE",
                    help="override a spec key of every model that has it, or of model ID only (repeatable; VALUE "
@@ -122,7 +115,7 @@ def add_build_bundle(sub) -> None:
                    "'none': postings and thumbnails only, for models added later with import-model")
     s.add_argument("--k", type=int, help="candidates per posting (default: the profile's, 50 for seed18 as the "
                                          "seed; 51 lets a 51-member group be found whole)")
-    device_args(s, quiet=False)
+    device_args(s)
     s.add_argument("--no-umap", action="store_true", help="skip the UMAP maps")
     s.add_argument("--no-embeddings", metavar="ID,ID", help="ship these models' neighbour tables and maps "
                    "but not their embedding rows (a leaner bundle)")
@@ -172,6 +165,7 @@ def add_import_model(sub) -> None:
     s.add_argument("--search", default="full", choices=["seed", *SEARCHES],
                    help="threshold scan on valid: full (default) or the seed's early-stop scan (seed = seed_single)")
     s.add_argument("--no-umap", action="store_true", help="skip the 2-D map")
+    no_wait_arg(s)
 
 
 def add_remove_model(sub) -> None:
@@ -179,6 +173,13 @@ def add_remove_model(sub) -> None:
                 description="Refused while another model (a fusion, union or INB entry) is made from it.")
     s.add_argument("--bundle", required=True, metavar="DIR")
     s.add_argument("--id", required=True, metavar="ID")
+    no_wait_arg(s)
+
+
+def no_wait_arg(s) -> None:
+    s.add_argument("--no-wait", action="store_true",
+                   help="refuse at once while another edit or build of the bundle runs (default: wait for it, "
+                        "with a note; edits of one bundle run one at a time)")
 
 
 def add_check_bundle(sub) -> None:
@@ -191,10 +192,9 @@ def add_predict(sub) -> None:
     s = command(sub, "predict", cmd_predict, help="Kaggle submission (posting_id,matches) for a test.csv folder",
                 description="Embed DIR's postings with a bundle model's shipped encoder (TF-IDF, pHash, "
                             "zero-shot encoders, or a fusion/union of them) and match them with the "
-                            "bundle's tuned thresholds; the whole file is one candidate pool.")
+                            "bundle's tuned thresholds; the whole file is one candidate pool.", bar=True)
     data_arg(s, help="test.csv + test_images/ (or train.csv + train_images/)")
     s.add_argument("--bundle", required=True, metavar="DIR")
     s.add_argument("--model", required=True, metavar="ID")
     s.add_argument("--out", required=True, metavar="CSV")
     s.add_argument("--k", type=int, default=50, help="candidates per posting (default 50)")
-    s.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
+
+from ..errors import ShopeeError
+from ..matching.index import parse_index
 
 
 def quiet_stdout() -> None:
@@ -26,19 +30,58 @@ def override_args(s) -> None:
     s.add_argument("--config", metavar="FILE.json", help="a JSON object of spec overrides (applied before --set)")
 
 
-def device_args(s, quiet: bool = True, workers: str = "data-loading worker processes") -> None:
-    """--device and --workers (and --quiet) for the commands that run models."""
+def device_args(s, workers: str = "data-loading worker processes") -> None:
+    """--device and --workers for the commands that run models."""
     s.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when present)")
     s.add_argument("--workers", type=int, help=workers)
-    if quiet:
-        s.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def command(sub, name: str, func, help: str, description: str | None = None):
-    """A subcommand parser whose run is ``func(args)``."""
+def command(sub, name: str, func, help: str, description: str | None = None, bar: bool = False):
+    """A subcommand parser whose run is ``func(args)``, with -q / -v (``bar``: the command draws a
+    progress bar, which one -q turns off, as --quiet always did; -qq also keeps only warnings)."""
     s = sub.add_parser(name, help=help, description=description or help)
     s.set_defaults(func=func)
+    talk = s.add_mutually_exclusive_group()
+    talk.add_argument("-q", "--quiet", action="count", default=0,
+                      help=("no progress bar; " if bar else "") + "given twice (-qq): only warnings and errors")
+    talk.add_argument("-v", "--verbose", action="store_true", help="also the library's debug messages")
     return s
+
+
+class _Stderr(logging.StreamHandler):
+    """A handler writing to whatever ``sys.stderr`` is when a record comes (a test may swap it)."""
+
+    def __init__(self):
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value):
+        pass
+
+
+class _Lines(logging.Formatter):
+    """Messages as plain lines, as the commands always printed them; a warning says that it is one."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = record.getMessage()
+        return f"warning: {text}" if record.levelno == logging.WARNING else text
+
+
+def setup_logging(quiet: bool = False, verbose: bool = False) -> None:
+    """The library's loggers (``shopee_core.*``) to stderr, once per process: what it reports on the
+    way (build steps, epochs, reused caches) by default, warnings only with ``quiet``, debug messages
+    too with ``verbose``."""
+    root = logging.getLogger("shopee_core")
+    for h in [h for h in root.handlers if isinstance(h, _Stderr)]:
+        root.removeHandler(h)
+    handler = _Stderr()
+    handler.setFormatter(_Lines())
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO)
 
 
 def data_arg(s, help: str = "Kaggle-layout folder (train.csv + train_images/)") -> None:
@@ -58,9 +101,6 @@ def index_args(s) -> None:
 
 def index_spec(args):
     """The parsed --index (a one-line error for an unknown one or a --min-recall outside (0, 1])."""
-    from ..errors import ShopeeError
-    from ..matching.index import parse_index
-
     spec = parse_index(args.index)
     if args.min_recall is not None and not 0 < args.min_recall <= 1:
         raise ShopeeError(f"--min-recall must be in (0, 1], got {args.min_recall}")

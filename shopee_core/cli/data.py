@@ -6,13 +6,12 @@ import json
 import sys
 from pathlib import Path
 
+from ..io import atomic_write_json
 from .common import command, data_arg
 
 
 def cmd_demo_data(args) -> int:
     from ..data.demo import generate_catalog
-
-    from ..io import atomic_write_json
 
     summary = generate_catalog(args.out, n_postings=args.postings, seed=args.seed,
                                image_size=args.image_size, progress=not args.quiet)
@@ -42,12 +41,11 @@ def cmd_split(args) -> int:
 
 def add_demo_data(sub) -> None:
     s = command(sub, "demo-data", cmd_demo_data, help="write a synthetic demo catalog in the Kaggle layout",
-                description="Write DIR/train.csv and DIR/train_images/ (deterministic for a seed).")
+                description="Write DIR/train.csv and DIR/train_images/ (deterministic for a seed).", bar=True)
     s.add_argument("--out", required=True, metavar="DIR")
     s.add_argument("--postings", type=int, default=5000, help="number of postings (default 5000; 34250 = Shopee size)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--image-size", type=int, default=256, help="image side in pixels (default 256)")
-    s.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def add_split(sub) -> None:

@@ -8,8 +8,26 @@ from typing import NamedTuple
 import numpy as np
 
 from ..errors import ShopeeError
-from ..matching.index import index_record
+from ..io import atomic_write_csv, atomic_write_json, load_matrix
+from ..matching import (
+    Decision,
+    Embeddings,
+    Pool,
+    Side,
+    calibrated_weights,
+    fusion_source,
+    inb_source,
+    model_source,
+    pool_size_curve,
+    predictions,
+    scores,
+    search_weights,
+    tune,
+    tune_inb,
+)
+from ..matching.index import check_memory, index_record
 from ..matching.search import SEARCHES
+from ..submission import predictions_frame
 from .common import command, float_list, index_args, index_spec
 
 
@@ -75,9 +93,6 @@ class _Loaded(NamedTuple):
 def _load_sets(paths, n: int, where: str) -> list[_Loaded]:
     """The embedding files; their rows are checked against the pool by :func:`_pool` (one per
     posting of the CSV, or, with --split, one per posting of that split as `embed --split` writes)."""
-    from ..io import load_matrix
-    from ..matching import Embeddings
-
     sets = []
     for p in paths:
         m = load_matrix(p)
@@ -134,8 +149,6 @@ def _set_names(paths) -> list[str]:
 
 def _template(names, combine: str, weights=None):
     """The decision's shape before thresholds: one set, a mean fusion, or a union."""
-    from ..matching import Decision, Side, fusion_source, model_source
-
     if len(names) > 1 and combine == "mean":
         return Decision((Side(fusion_source(names, weights), 0.5),), "mean fusion")
     if len(names) > 1:
@@ -151,15 +164,6 @@ def _search_for(args, n_sets: int):
 
 
 def _tuned(args, names, vframe, vsets):
-    from ..matching import (
-        Pool,
-        calibrated_weights,
-        scores,
-        search_weights,
-        tune,
-        tune_inb,
-    )
-
     vpool = Pool(vframe["label_group"].to_numpy(), k=args.k, embeddings=dict(zip(names, vsets)), name="validation",
                  index=args.index_spec, min_recall=args.min_recall)
     min2 = args.min2 is not None or args.search_min2
@@ -179,8 +183,6 @@ def _tuned(args, names, vframe, vsets):
 
 
 def _fixed(args, names):
-    from ..matching import Decision, Side, inb_source
-
     if args.threshold is None:
         raise ShopeeError("give --threshold (one per set for --combine union) or --search-threshold / --tune-split")
     d = _template(names, args.combine, float_list(args.weights))
@@ -204,8 +206,6 @@ def _fixed(args, names):
 def _check_memory(args, n: int) -> None:
     """A pool whose rows and kNN cannot fit in free memory is refused before any file is loaded (each
     .npy's shape read from its header; a sparse .npz is counted by its dense block only)."""
-    from ..matching.index import check_memory
-
     dims = 0
     for p in args.embeddings:
         if str(p).endswith(".npy"):
@@ -218,9 +218,6 @@ def _check_memory(args, n: int) -> None:
 
 
 def cmd_evaluate(args) -> int:
-    from ..io import atomic_write_json
-    from ..matching import Pool, predictions, scores
-
     args.index_spec = index_spec(args)  # an unknown --index fails before any file is read
     frame = _read_pool(args.postings)
     _check_memory(args, len(frame))
@@ -254,8 +251,6 @@ def cmd_evaluate(args) -> int:
     pools.append(pool)
     out["index"] = index_record(args.index_spec, pools, args.k)
     if args.pool_sizes:
-        from ..matching import pool_size_curve
-
         try:
             sizes = None if args.pool_sizes == "auto" else [int(x) for x in args.pool_sizes.split(",") if x.strip()]
         except ValueError:
@@ -269,9 +264,6 @@ def cmd_evaluate(args) -> int:
     out = {**result, "split": args.split or "all", "k": args.k, "decision": decision.describe(), **out}
     atomic_write_json(args.json, out)
     if args.predictions:
-        from ..io import atomic_write_csv
-        from ..submission import predictions_frame
-
         atomic_write_csv(args.predictions, predictions_frame(frame["posting_id"].to_numpy(),
                                                             predictions(pool, decision)))
     print(f"f1={out['f1']:.6f} precision={out['precision']:.6f} recall={out['recall']:.6f} n={out['n']} -> {args.json}")

@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .. import faults
 from ..errors import ShopeeError
-from ..models import PROFILES
+from ..io import save_matrix, sweep_temp
+from ..matching.embeddings import check_block
+from ..models import PROFILES, get, list_models, parse_overrides, with_overrides
+from ..models.embedders import to_storage
 from .common import command, data_arg, device_args, override_args
 
 
 def cmd_train(args) -> int:
-    from ..models import get, parse_overrides, with_overrides
     from ..training.loop import train
 
     entry = with_overrides(get(args.model, args.profile), parse_overrides(args.set, args.config))
@@ -44,10 +47,6 @@ def cmd_embed(args) -> int:
 
 
 def _embed(args, out: Path, main: bool) -> int:
-    from ..io import save_matrix
-    from ..matching.embeddings import check_block
-    from ..models.embedders import to_storage
-
     if args.run:
         from ..training.embed import embed_run
 
@@ -56,7 +55,6 @@ def _embed(args, out: Path, main: bool) -> int:
         what = f"run {args.run}"
     else:
         from ..data import attach_splits, load_catalog, load_or_create_folds
-        from ..models import get
         from ..training.embed import embed_untrained
 
         entry = get(args.model, args.profile)
@@ -73,14 +71,14 @@ def _embed(args, out: Path, main: bool) -> int:
     if not main:
         return 0
     matrix = to_storage(matrix)
+    faults.step("embed:computed")
+    sweep_temp(out.parent, name=out.name)  # left by an embed killed while writing this file
     save_matrix(out, matrix)
     print(f"{out}: {matrix.shape[0]} x {matrix.shape[1]} {matrix.dtype} ({what})")
     return 0
 
 
 def cmd_models(args) -> int:
-    from ..models import get, list_models, parse_overrides, with_overrides
-
     models = [get(args.model, args.profile)] if args.model else list_models(args.profile)
     overrides = parse_overrides(args.set, args.config)
     models = [with_overrides(m, overrides) for m in models]
@@ -99,7 +97,8 @@ def cmd_models(args) -> int:
 def add_train(sub) -> None:
     s = command(sub, "train", cmd_train, help="train a recipe (ArcFace/CurricularFace over the train split's groups)",
                 description="Train one registry entry; checkpoints every epoch as safetensors, the best "
-                            "validation epoch kept. Multi-GPU: torchrun --nproc_per_node N -m shopee_core train ...")
+                            "validation epoch kept. Multi-GPU: torchrun --nproc_per_node N -m shopee_core train ...",
+                bar=True)
     s.add_argument("--model", required=True, metavar="ID", help="model id (see `models`)")
     data_arg(s)
     s.add_argument("--profile", choices=PROFILES, default="seed18",
@@ -115,7 +114,7 @@ def add_embed(sub) -> None:
                 description="Write one L2-normalised row per posting in train.csv order: .npy (float32) "
                             "or, for TF-IDF, .npz (sparse CSR). Several GPUs: torchrun --nproc_per_node N -m "
                             "shopee_core embed ... (each rank embeds a share of the batches; the same rows as one "
-                            "process).")
+                            "process).", bar=True)
     s.add_argument("--run", metavar="RUN_DIR", help="a finished (or best-so-far) training run")
     s.add_argument("--model", metavar="ID", help="an untrained model: tfidf, phash, e5_zeroshot, *_zeroshot")
     s.add_argument("--profile", choices=PROFILES, help="profile of --model (default: its first)")

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import GroupKFold
 
-from ..errors import DataError
+from ..errors import DataError, examples
 from ..io import atomic_write_csv
 
 N_FOLDS = 5
@@ -28,12 +28,7 @@ SPLIT_OF_FOLD = {0: "test", 1: "valid", 2: "train", 3: "train", 4: "train"}
 SPLITS = ("train", "valid", "test")
 FOLDS_FILE = "folds.csv"
 
-_N_EXAMPLES = 5
 
-
-def _examples(items, n: int = _N_EXAMPLES) -> str:
-    items = [str(x) for x in items]
-    return ", ".join(items[:n]) + (", ..." if len(items) > n else "")
 
 
 def _group_kfold() -> GroupKFold:
@@ -94,7 +89,7 @@ def _read_folds(path: Path, fix: str | None = None, derive_split: bool = False) 
     bad = ~fold_text.str.fullmatch(r"-?\d+")
     if bad.any():
         raise DataError(
-            f"{path}: fold must be an integer, found {_examples(fold_text[bad].unique())}; {fix}"
+            f"{path}: fold must be an integer, found {examples(fold_text[bad].unique())}; {fix}"
         )
     folds["fold"] = fold_text.astype(np.int64)
     if "split" in folds.columns and not derive_split:
@@ -103,7 +98,7 @@ def _read_folds(path: Path, fix: str | None = None, derive_split: bool = False) 
         if odd.any():
             raise DataError(
                 f"{path}: split must be train, valid or test, found "
-                f"{_examples(folds.loc[odd, 'split'].unique())}; {fix}"
+                f"{examples(folds.loc[odd, 'split'].unique())}; {fix}"
             )
     else:
         unknown = ~folds["fold"].isin(list(SPLIT_OF_FOLD))
@@ -112,7 +107,7 @@ def _read_folds(path: Path, fix: str | None = None, derive_split: bool = False) 
         folds["split"] = folds["fold"].map(SPLIT_OF_FOLD)
     dup = folds["posting_id"][folds["posting_id"].duplicated()].unique()
     if len(dup):
-        raise DataError(f"{path}: {len(dup):,} posting_ids listed twice: {_examples(dup)}; {fix}")
+        raise DataError(f"{path}: {len(dup):,} posting_ids listed twice: {examples(dup)}; {fix}")
     return folds[["posting_id", "fold", "split"]].reset_index(drop=True)
 
 
@@ -129,12 +124,12 @@ def _check_matches(path: Path, folds: pd.DataFrame, frame: pd.DataFrame, subset:
         parts = []
         if absent:
             parts.append(
-                f"{len(absent):,} catalog postings are not in it (e.g. {_examples(absent)})"
+                f"{len(absent):,} catalog postings are not in it (e.g. {examples(absent)})"
             )
         if foreign:
             parts.append(
                 f"{len(foreign):,} of its postings are not in the catalog "
-                f"(e.g. {_examples(foreign)})"
+                f"(e.g. {examples(foreign)})"
             )
         raise DataError(
             f"{path} does not cover exactly the catalog's {len(in_frame):,} postings: "
@@ -150,7 +145,7 @@ def _check_matches(path: Path, folds: pd.DataFrame, frame: pd.DataFrame, subset:
     if len(spanning):
         raise DataError(
             f"{path}: {len(spanning):,} label groups span several splits "
-            f"(e.g. {_examples(spanning.index.tolist())}); {fix}"
+            f"(e.g. {examples(spanning.index.tolist())}); {fix}"
         )
 
 
@@ -205,7 +200,7 @@ def attach_splits(frame: pd.DataFrame, folds: pd.DataFrame) -> pd.DataFrame:
     missing = ~ids.isin(lookup.index)
     if missing.any():
         raise DataError(
-            f"{int(missing.sum()):,} postings have no fold: {_examples(ids[missing].tolist())}"
+            f"{int(missing.sum()):,} postings have no fold: {examples(ids[missing].tolist())}"
         )
     out = frame.drop(columns=[c for c in ("fold", "split") if c in frame.columns]).copy()
     out["fold"] = lookup["fold"].reindex(ids).to_numpy(dtype=np.int64)
@@ -228,7 +223,7 @@ def adopt_folds(root: str | os.PathLike, frame: pd.DataFrame, source: str | os.P
     folds = _read_folds(source, fix="give a posting_id,fold file with folds 0-4", derive_split=True)
     odd = ~folds["fold"].isin(list(SPLIT_OF_FOLD))
     if odd.any():
-        raise DataError(f"{source}: folds must be 0-4, found {_examples(folds.loc[odd, 'fold'].unique())}")
+        raise DataError(f"{source}: folds must be 0-4, found {examples(folds.loc[odd, 'fold'].unique())}")
     _check_matches(source, folds, frame, fix="it must list every posting of the catalog once")
     ordered = folds.set_index("posting_id").reindex(frame["posting_id"].astype(str))
     out = pd.DataFrame({"posting_id": ordered.index.to_numpy(), "fold": ordered["fold"].to_numpy(dtype=np.int64)})

@@ -1,6 +1,7 @@
 """Safe image opening.
 
-:func:`open_image` is the one way the project opens a posting image: it checks the
+:func:`open_image` is the one way the project opens a posting image (and
+:func:`image_phash` the one way it hashes one): it checks the
 pixel count from the header before anything is decoded (so a decompression bomb
 costs nothing), forces a full decode (so a truncated or corrupt file fails here,
 not half-way through a training epoch) and returns an 8-bit RGB image with the
@@ -14,6 +15,7 @@ import os
 import struct
 from pathlib import Path
 
+import imagehash
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -22,6 +24,24 @@ from ..errors import DataError
 MAX_PIXELS = 40_000_000
 
 _WHITE = (255, 255, 255)
+
+
+def image_phash(image) -> str:
+    """``imagehash.phash`` of a PIL image *as decoded*: 16 hex digits.
+
+    This is how ``image_phash`` columns are made: Kaggle's is imagehash.phash of the stored
+    image (no EXIF transpose; imagehash converts to greyscale itself), and the demo generator
+    hashes its JPEG bytes the same way. An upload must be hashed like this too - not after
+    the EXIF rotation :func:`open_image` applies for display and the CNNs - or an EXIF-rotated
+    copy of a posting's photo would not find that posting.
+    """
+    return str(imagehash.phash(image))
+
+
+def file_phash(path) -> str:
+    """:func:`image_phash` of an image file's first frame, as stored."""
+    with Image.open(path) as im:
+        return image_phash(im)
 
 
 def _fail(path: Path, problem: str) -> DataError:

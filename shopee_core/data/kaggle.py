@@ -34,8 +34,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
-from ..errors import DataError
+from ..errors import DataError, examples
 from .images import open_image
 from .text import LITERAL_ESCAPE_RE
 
@@ -44,7 +45,6 @@ LABEL_COLUMN = "label_group"
 MAX_TITLE_CHARS = 1000
 KINDS = ("train", "test")
 
-_N_EXAMPLES = 5
 _CONTROL_CHARS = r"[\x00-\x1f\x7f-\x9f]"
 _INT_RE = r"[+-]?\d+"
 _INTEGRAL_FLOAT_RE = r"[+-]?\d+\.0*"
@@ -76,11 +76,6 @@ class Catalog:
 
 
 # --------------------------------------------------------------------- helpers
-def _examples(items, n: int = _N_EXAMPLES) -> str:
-    items = [str(x) for x in items]
-    text = ", ".join(items[:n])
-    return text + (", ..." if len(items) > n else "")
-
 
 def _plural(n: int, word: str, plural: str | None = None) -> str:
     return f"{n:,} {word if n == 1 else (plural or word + 's')}"
@@ -200,7 +195,7 @@ def _read_text(path: Path, warnings: list[str]) -> str:
     header = _header(text)
     dupes = sorted({c for c in header if header.count(c) > 1})
     if dupes:
-        raise DataError(f"{path}: duplicate column names: {_examples(dupes)}")
+        raise DataError(f"{path}: duplicate column names: {examples(dupes)}")
     return text
 
 
@@ -259,7 +254,7 @@ def _check_ids(path: Path, frame: pd.DataFrame) -> None:
     if empty_id.any():
         raise DataError(
             f"{path}: {_plural(int(empty_id.sum()), 'row')} with an empty posting_id "
-            f"(data rows {_examples(_rows_where(empty_id))})"
+            f"(data rows {examples(_rows_where(empty_id))})"
         )
     counts = frame["posting_id"].value_counts(sort=False)
     dup = counts[counts > 1]
@@ -268,7 +263,7 @@ def _check_ids(path: Path, frame: pd.DataFrame) -> None:
         verb = "occurs" if len(dup) == 1 else "occur"
         raise DataError(
             f"{path}: {_plural(len(dup), 'posting_id')} {verb} more than once "
-            f"({int(dup.sum()):,} rows): {_examples(ex)}; posting_ids must be unique"
+            f"({int(dup.sum()):,} rows): {examples(ex)}; posting_ids must be unique"
         )
 
 
@@ -279,7 +274,7 @@ def _check_image_names(path: Path, frame: pd.DataFrame) -> None:
     if empty_image.any():
         raise DataError(
             f"{path}: {_plural(int(empty_image.sum()), 'posting')} without an image file name: "
-            f"{_examples(_ids_where(frame, empty_image))}"
+            f"{examples(_ids_where(frame, empty_image))}"
         )
     unsafe = (
         images.str.contains(r"[/\\\x00]", regex=True)
@@ -290,7 +285,7 @@ def _check_image_names(path: Path, frame: pd.DataFrame) -> None:
         raise DataError(
             f"{path}: image must be a plain file name inside the image folder; "
             f"{_plural(int(unsafe.sum()), 'value')} {'is' if unsafe.sum() == 1 else 'are'} not: "
-            f"{_examples(images[unsafe].tolist())}"
+            f"{examples(images[unsafe].tolist())}"
         )
 
 
@@ -299,7 +294,7 @@ def _warn_empty_phash(frame: pd.DataFrame, warnings: list[str]) -> None:
     if empty_phash.any():
         warnings.append(
             f"{_plural(int(empty_phash.sum()), 'empty image_phash', 'empty image_phashes')}: "
-            f"{_examples(_ids_where(frame, empty_phash))}"
+            f"{examples(_ids_where(frame, empty_phash))}"
         )
 
 
@@ -313,7 +308,7 @@ def _parse_labels(path: Path, frame: pd.DataFrame, warnings: list[str]) -> np.nd
         ex = [f"{v!r} ({pid})" for v, pid in zip(labels[bad], frame["posting_id"][bad])]
         raise DataError(
             f"{path}: label_group must be an integer; {_plural(int(bad.sum()), 'value')} "
-            f"{'is' if bad.sum() == 1 else 'are'} not: {_examples(ex)}"
+            f"{'is' if bad.sum() == 1 else 'are'} not: {examples(ex)}"
         )
     if is_float_int.any():
         warnings.append(
@@ -330,7 +325,7 @@ def _parse_labels(path: Path, frame: pd.DataFrame, warnings: list[str]) -> np.nd
     if len(singles):
         warnings.append(
             f"{_plural(len(singles), 'label group')} with a single posting "
-            f"(every Kaggle group has >= 2): {_examples(singles.index.tolist())}"
+            f"(every Kaggle group has >= 2): {examples(singles.index.tolist())}"
         )
     return values
 
@@ -343,27 +338,27 @@ def _clean_titles(frame: pd.DataFrame, warnings: list[str]) -> pd.Series:
         titles = titles.str.replace(_CONTROL_CHARS, " ", regex=True)
         warnings.append(
             f"{_plural(int(control.sum()), 'title')} with control characters (replaced by spaces): "
-            f"{_examples(_ids_where(frame, control))}"
+            f"{examples(_ids_where(frame, control))}"
         )
     empty_title = (titles.str.strip() == "").to_numpy()
     if empty_title.any():
         titles = titles.where(~empty_title, "")
         warnings.append(
             f"{_plural(int(empty_title.sum()), 'empty title')}: "
-            f"{_examples(_ids_where(frame, empty_title))}"
+            f"{examples(_ids_where(frame, empty_title))}"
         )
     escapes = titles.str.contains(LITERAL_ESCAPE_RE.pattern, regex=True).to_numpy()
     if escapes.any():
         warnings.append(
             f"{_plural(int(escapes.sum()), 'title')} with literal escape sequences such as \\xe2 "
-            f"(kept raw; clean_title decodes them): {_examples(_ids_where(frame, escapes))}"
+            f"(kept raw; clean_title decodes them): {examples(_ids_where(frame, escapes))}"
         )
     long = (titles.str.len() > MAX_TITLE_CHARS).to_numpy()
     if long.any():
         titles = titles.where(~long, titles.str.slice(0, MAX_TITLE_CHARS))
         warnings.append(
             f"{_plural(int(long.sum()), 'title')} longer than {MAX_TITLE_CHARS:,} characters "
-            f"truncated: {_examples(_ids_where(frame, long))}"
+            f"truncated: {examples(_ids_where(frame, long))}"
         )
     return titles.astype(str)
 
@@ -433,7 +428,7 @@ def load_catalog(root: str | os.PathLike, kind: str = "auto", check_images: bool
         if missing:
             raise DataError(
                 f"{image_dir}: {len(missing):,} of {len(names):,} image files are missing: "
-                f"{_examples(missing)}"
+                f"{examples(missing)}"
             )
     return Catalog(root=root, kind=kind, frame=frame, image_dir=image_dir, warnings=warnings)
 
@@ -464,8 +459,6 @@ def find_bad_images(
 
         bar = None
         if progress:
-            from tqdm.auto import tqdm
-
             bar = tqdm(total=len(todo), desc="checking images", unit="img")
         workers = max(1, min(8, os.cpu_count() or 1))
         try:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import warnings
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..errors import ShopeeError
 

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+
+from ..cache import memoize
 
 # unit word -> (dimension, factor to the dimension's base unit)
 _UNITS: dict[str, tuple[str, float]] = {}
@@ -118,7 +119,7 @@ def lower_text(title) -> str:
     return str(title).lower().replace("\\n", "  ")
 
 
-@lru_cache(maxsize=200_000)
+@memoize(200_000)
 def _find(text: str) -> tuple[Quantity, ...]:
     found: list[Quantity] = []
     taken: list[tuple[int, int]] = []
@@ -181,7 +182,7 @@ def find_quantities(title) -> tuple[Quantity, ...]:
     return _find(lower_text(title))
 
 
-@lru_cache(maxsize=200_000)
+@memoize(200_000)
 def parse_quantities(title: str) -> dict[str, frozenset]:
     """Quantities stated in a title: ``{dimension: frozenset(values in base units)}``.
 

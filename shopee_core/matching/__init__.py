@@ -14,18 +14,19 @@ from .decision import Decision, Side
 from .embeddings import Embeddings, fuse, l2_normalise
 from .knn import DEFAULT_K, Neighbors, knn
 from .nested import nested_pools, pool_size_curve
-from .pool import Pool, SharedCache
-from .rules import compact, mask_to_pred, predict, predict_mask, union
+from .pool import Pool
+from .rules import compact, mask_to_pred, predict, predict_mask, predict_query, union
 from .scoring import Scorer
 from .search import FULL, SEARCHES, Search, get_search, search, search_pair, search_t, search_t2
-from .sources import describe_source, fusion_source, inb_source, model_source, roots
+from .sources import MAX_INB_ITERS, describe_source, fusion_source, inb_source, model_source, roots
 from .tune import calibrated_weights, inb_stages, search_weights, tune, tune_inb
 
 __all__ = [
-    "DEFAULT_K", "FULL", "SEARCHES", "SWEEP", "Decision", "DecisionError", "Embeddings", "Neighbors", "Pool",
-    "Scorer", "Search", "SharedCache", "Side", "calibrated_weights", "compact", "curves", "describe_source", "fuse",
+    "DEFAULT_K", "FULL", "MAX_INB_ITERS", "SEARCHES", "SWEEP", "Decision", "DecisionError", "Embeddings", "Neighbors", "Pool",
+    "Scorer", "Search", "Side", "calibrated_weights", "compact", "curves", "describe_source", "fuse",
     "fusion_source", "get_search", "inb_source", "inb_stages", "knn", "l2_normalise", "mask_to_pred",
-    "min2_curve", "model_source", "nested_pools", "pool_size_curve", "predict", "predict_mask", "predictions",
+    "min2_curve", "model_source", "nested_pools", "pool_size_curve", "predict", "predict_mask", "predict_query",
+    "predictions",
     "roots", "row_arrays", "scores",
     "search", "search_pair", "search_t", "search_t2", "search_weights", "tune", "tune_inb", "union",
     "union_table",

@@ -19,7 +19,8 @@ from .decision import Decision
 from .pool import Pool
 from .search import grid, min2_grid
 
-SWEEP = grid(0.0, 1.0, 0.01)       # thresholds of the curves
+SWEEP_STEP = 0.01
+SWEEP = grid(0.0, 1.0, SWEEP_STEP)  # thresholds of the curves (T2: the search's candidates at this step)
 METRICS = ("f1", "precision", "recall")
 
 
@@ -85,7 +86,7 @@ def _min2_candidates(pool: Pool, d: Decision, side: int):
 def min2_curve(pool: Pool, d: Decision, side: int = 0, t2s=None) -> pd.DataFrame:
     """F1/P/R while one side's Min2 T2 runs over ``t2s`` at its fixed T (others fixed)."""
     t = d.sides[side].t
-    t2s = min2_grid(t, step=0.01) if t2s is None else np.asarray(t2s, float)
+    t2s = min2_grid(t, SWEEP_STEP) if t2s is None else np.asarray(t2s, float)
     base = d.with_side(side, t2=None)
     r = row_arrays(pool, base)
     if not d.is_union:

@@ -47,11 +47,11 @@ class Decision:
         object.__setattr__(self, "sides", sides)
 
     @classmethod
-    def single(cls, source: tuple, t: float, t2: float | None = None, name: str = "") -> "Decision":
+    def single(cls, source: tuple, t: float, t2: float | None = None, name: str = "") -> Decision:
         return cls((Side(source, t, t2),), name)
 
     @classmethod
-    def union(cls, sides, name: str = "") -> "Decision":
+    def union(cls, sides, name: str = "") -> Decision:
         """From ``[(source, t, t2), ...]`` or Sides."""
         out = tuple(s if isinstance(s, Side) else Side(*s) for s in sides)
         if len(out) < 2:
@@ -66,18 +66,18 @@ class Decision:
     def sources(self) -> tuple:
         return tuple(s.source for s in self.sides)
 
-    def with_side(self, i: int, **changes) -> "Decision":
+    def with_side(self, i: int, **changes) -> Decision:
         sides = list(self.sides)
         sides[i] = replace(sides[i], **changes)
         return replace(self, sides=tuple(sides))
 
-    def with_thresholds(self, t=None, t2=None, min2: bool = True) -> "Decision":
+    def with_thresholds(self, t=None, t2=None, min2: bool = True) -> Decision:
         """The first side with a new ``t`` / ``t2`` (``min2=False`` drops Min2)."""
         side = self.sides[0]
         return self.with_side(0, t=side.t if t is None else float(t),
                               t2=None if not min2 else (side.t2 if t2 is None else float(t2)))
 
-    def without_min2(self) -> "Decision":
+    def without_min2(self) -> Decision:
         return replace(self, sides=tuple(replace(s, t2=None) for s in self.sides))
 
     def describe(self) -> str:
@@ -95,7 +95,7 @@ class Decision:
                 "union": self.is_union, "name": self.name}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Decision":
+    def from_dict(cls, d: dict) -> Decision:
         try:
             return cls(tuple(Side(_tupled(s["source"]), s["t"], s.get("t2")) for s in d["sides"]), d.get("name", ""))
         except (KeyError, TypeError) as exc:

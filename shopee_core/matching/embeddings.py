@@ -14,8 +14,8 @@ are unit length by construction).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -122,7 +122,7 @@ class Embeddings:
 
     @classmethod
     def from_array(cls, array, name: str = "embeddings", normalise: bool = True,
-                   norms: np.ndarray | None = None) -> "Embeddings":
+                   norms: np.ndarray | None = None) -> Embeddings:
         """Validate one model's embeddings (dense or CSR) and L2-normalise them.
 
         ``norms``: the raw row lengths when ``array`` was stored normalised (a bundle's
@@ -140,7 +140,7 @@ class Embeddings:
         return cls((l2_normalise(block),), raw)
 
     @classmethod
-    def from_unit_rows(cls, array, name: str = "embeddings", norms: np.ndarray | None = None) -> "Embeddings":
+    def from_unit_rows(cls, array, name: str = "embeddings", norms: np.ndarray | None = None) -> Embeddings:
         """Rows stored L2-normalised already (a bundle's, a build's storage form), validated and used as
         they are: no normalising copy of a set that may be a memory-mapped file or gigabytes big. Rows
         that are not unit length are normalised (copied) as :meth:`from_array` would."""
@@ -179,7 +179,7 @@ class Embeddings:
             return self.blocks[0]
         return np.ascontiguousarray(np.hstack(self.scaled_blocks()), dtype=np.float32)
 
-    def densified(self, max_columns: int = 2048) -> "Embeddings":
+    def densified(self, max_columns: int = 2048) -> Embeddings:
         """The same set with every sparse block of at most ``max_columns`` columns made dense: a
         TF-IDF of a few hundred words searches as one BLAS product (N x V floats, a few MB), not as
         sparse products whose output is nearly dense anyway; wider vocabularies stay sparse."""
@@ -189,12 +189,12 @@ class Embeddings:
                        for b in self.blocks)
         return Embeddings(blocks, self.norms, self.weights)
 
-    def take(self, rows) -> "Embeddings":
+    def take(self, rows) -> Embeddings:
         rows = np.asarray(rows)
         return Embeddings(tuple(b[rows] for b in self.blocks), None if self.norms is None else self.norms[rows],
                           self.weights)
 
-    def scaled(self, factor: float) -> "Embeddings":
+    def scaled(self, factor: float) -> Embeddings:
         """The same rows with every similarity multiplied by ``factor``² (no copy)."""
         return Embeddings(self.blocks, None, tuple(w * float(factor) ** 2 for w in self._w()))
 

@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from ..errors import ShopeeError
+from . import sources  # a module, not its names: sources -> inb -> knn -> index import in a cycle
 
 INDEX_KINDS = ("exact", "ivf", "hnsw")
 PARAMS = {"ivf": ("nlist", "nprobe"), "hnsw": ("m", "ef", "ef_construction"), "exact": ()}
@@ -195,11 +196,9 @@ def index_record(spec: IndexSpec, pools, k: int) -> dict:
     """What a JSON or a bundle's manifest says about its candidate search: the index, its parameters
     (as given, and as used per pool) and every computed table's measured recall@k against the exact
     search (approximate indexes only; ``min_recall``: the lowest)."""
-    from .sources import describe_source
-
     out = {"kind": spec.kind, "params": spec.as_dict()}
     if not spec.exact:
-        recall = {p.name: {describe_source(src): round(float(r), 6) for src, r in p.recall.items()}
+        recall = {p.name: {sources.describe_source(src): round(float(r), 6) for src, r in p.recall.items()}
                   for p in pools if p.recall}
         out.update(recall_at_k=int(k), measured_on=f"{RECALL_SAMPLE:,} sampled query rows per table (all rows of "
                                                     f"a smaller pool)", recall=recall,

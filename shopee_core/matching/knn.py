@@ -15,9 +15,11 @@ from __future__ import annotations
 from functools import cached_property
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from ..errors import EmbeddingError
 from .embeddings import Embeddings
+from .index import ann_search, parse_index
 
 DEFAULT_K = 50
 
@@ -57,7 +59,12 @@ class Neighbors:
     def k(self) -> int:
         return self.idx.shape[1]
 
-    def restrict(self, rows) -> "Neighbors":
+    @property
+    def nbytes(self) -> int:
+        """The table and the derived arrays a threshold move computes from it (about as much again)."""
+        return int(self.idx.nbytes * 3)
+
+    def restrict(self, rows) -> Neighbors:
         """The table inside a sub-pool (``rows``, sorted pool indices; new indices are positions in
         ``rows``): each row keeps its candidates that are in the sub-pool, in order, padded with its
         own index at similarity -1 (never below a threshold). Exact for every row whose last stored
@@ -147,8 +154,6 @@ def _chunked_search(emb: Embeddings, k: int, chunk: int, progress: bool):
     sim = np.empty((n, k), dtype=np.float32)
     starts = range(0, n, chunk)
     if progress:
-        from tqdm.auto import tqdm
-
         starts = tqdm(starts, desc="kNN", unit="chunk", leave=False)
     for start in starts:
         stop = min(start + chunk, n)
@@ -166,8 +171,6 @@ def knn(emb: Embeddings, k: int = DEFAULT_K, chunk: int | None = None, progress:
         index=None) -> Neighbors:
     """Top-``k`` candidates by similarity for every row, self included (k capped at N).
     ``index``: None / ``"exact"`` or an approximate :class:`~.index.IndexSpec` (dense sets)."""
-    from .index import ann_search, parse_index
-
     n = len(emb)
     if k < 1:
         raise EmbeddingError(f"k must be >= 1, got {k}")
@@ -212,8 +215,6 @@ def joint_knn(sets: dict, fusions: dict, k: int = DEFAULT_K, budget: int = JOINT
     step = max(1, budget // (4 * n * (len(names) + 1)))
     starts = range(0, n, step)
     if progress:
-        from tqdm.auto import tqdm
-
         starts = tqdm(starts, desc="joint kNN", unit="chunk", leave=False)
     for start in starts:
         rows = slice(start, min(start + step, n))

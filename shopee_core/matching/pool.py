@@ -5,8 +5,9 @@ Retrieval and scoring happen inside one pool (a split, or a whole test file). A
 the models' embeddings and any stored neighbour tables, given as values or as
 zero-argument loaders so a bundle reads only what a page asks for. Every derived
 object (a fused set, a kNN table, an INB stage, a scorer, a merged union table) is
-computed once per source and kept in a memory-bounded LRU cache (cachetools, sized
-in bytes), so a threshold move never recomputes a table.
+computed once per source and kept in the pool's own bounded cache
+(:class:`~shopee_core.cache.Cache`, sized in bytes), so a threshold move never
+recomputes a table.
 
 The CLI builds a pool from embedding files, the bundle builder from freshly made
 embeddings, the dashboard from a bundle (overriding :meth:`Pool.canonical` so an
@@ -15,13 +16,12 @@ equal-weight fusion the bundle stores is read, not recomputed).
 
 from __future__ import annotations
 
-import threading
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import scipy.sparse as sp
-from cachetools import LRUCache
 
+from ..cache import Cache
 from ..errors import DecisionError
 from ..metrics import check_labels
 from . import inb as inb_mod
@@ -34,26 +34,6 @@ from .sources import inb_source as inb_mod_source
 from .union import PairTable
 
 DEFAULT_CACHE_BYTES = 384 * 2**20
-
-
-def nbytes(value) -> int:
-    """Approximate memory held by a cached value (arrays, tables, scorers, containers)."""
-    if isinstance(value, np.ndarray):
-        return value.nbytes
-    if sp.issparse(value):
-        return value.data.nbytes + value.indices.nbytes + value.indptr.nbytes
-    if isinstance(value, (Embeddings, PairTable)):
-        return value.nbytes
-    if isinstance(value, Neighbors):
-        return value.idx.nbytes * 3
-    if isinstance(value, Scorer):  # its prefix counts and per-row arrays (the table is cached on its own)
-        return value._cum_same.nbytes + value.nb.n * 32
-    if isinstance(value, dict):
-        return sum(nbytes(v) for v in value.values()) + 64
-    if isinstance(value, (tuple, list)):
-        return sum(nbytes(v) for v in value) + 64
-    size = getattr(value, "nbytes", None)
-    return int(size) if isinstance(size, (int, np.integer)) else 256
 
 
 def merged_candidates(tables) -> np.ndarray:
@@ -71,16 +51,6 @@ def merged_candidates(tables) -> np.ndarray:
     out = np.ascontiguousarray(cat[:, :width])
     out[out == top] = -1
     return out
-
-
-class SharedCache:
-    """One memory-bounded LRU cache (with its lock) that several pools share: the dashboard's pools of
-    one bundle (valid, test, all) then hold at most ``cache_bytes`` together, not each."""
-
-    def __init__(self, cache_bytes: int = DEFAULT_CACHE_BYTES):
-        self.cache = LRUCache(maxsize=cache_bytes, getsizeof=nbytes)
-        self.lock = threading.RLock()
-        self.inflight: dict = {}
 
 
 def _readonly(value):
@@ -103,7 +73,7 @@ class Pool:
     def __init__(self, labels=None, *, k: int = DEFAULT_K, embeddings: Mapping | None = None,
                  tables: Mapping | None = None, fusions: Mapping | None = None, name: str = "pool",
                  n: int | None = None, cache_bytes: int = DEFAULT_CACHE_BYTES, index=None,
-                 min_recall: float | None = None, shared_cache: "SharedCache | None" = None):
+                 min_recall: float | None = None, shared_cache: Cache | None = None):
         self.name, self.k = name, int(k)
         if self.k < 1:
             raise DecisionError(f"k must be >= 1, got {k}")
@@ -123,8 +93,9 @@ class Pool:
             if self._n is not None:
                 check_labels(self._labels, self._n)
             self._labels.flags.writeable = False
-        shared = shared_cache if shared_cache is not None else SharedCache(cache_bytes)
-        self._cache, self._lock, self._inflight = shared.cache, shared.lock, shared.inflight
+        # a cache given by the caller is shared with other pools (the dashboard's pools of one bundle
+        # then hold at most its capacity together, not each): this pool's keys carry its id
+        self._cache = shared_cache if shared_cache is not None else Cache(cache_bytes)
         self._prefix = (id(self),) if shared_cache is not None else ()
 
     # ------------------------------------------------------------------ basics
@@ -142,35 +113,9 @@ class Pool:
         return self._labels is not None
 
     def cached(self, key, make: Callable):
-        """``make()`` once per key (values too large for the cache are returned, not kept). A key
-        another thread is making is waited for, not made twice (a page and a prefetch, or two
-        browser sessions, asking for the same table)."""
-        key = self._prefix + (key,) if self._prefix else key
-        with self._lock:
-            try:
-                return self._cache[key]
-            except KeyError:
-                pass
-            busy = self._inflight.get(key)
-            if busy is None:
-                self._inflight[key] = threading.Event()
-        if busy is not None:
-            busy.wait()
-            with self._lock:
-                if key in self._cache:
-                    return self._cache[key]
-            return _readonly(make())  # the other thread failed, or its value did not fit the cache
-        try:
-            value = _readonly(make())
-            with self._lock:
-                try:
-                    self._cache[key] = value
-                except ValueError:  # larger than the whole cache
-                    pass
-        finally:
-            with self._lock:
-                self._inflight.pop(key).set()
-        return value
+        """``make()`` once per key, read-only (:class:`~shopee_core.cache.Cache`: a key another
+        thread is making — a page and a prefetch, or two browser sessions — is waited for)."""
+        return self._cache.get(self._prefix + (key,) if self._prefix else key, lambda: _readonly(make()))
 
     def prime(self, source, table: Neighbors) -> None:
         """Put a table computed elsewhere (e.g. a joint search of several sources) in the cache."""
@@ -178,17 +123,13 @@ class Pool:
 
     def holds(self, key) -> bool:
         """Whether ``key`` is cached or being made by some thread right now."""
-        key = self._prefix + (key,) if self._prefix else key
-        with self._lock:
-            return key in self._cache or key in self._inflight
+        return self._cache.holds(self._prefix + (key,) if self._prefix else key)
 
     def clear(self) -> None:
-        with self._lock:
-            if not self._prefix:
-                self._cache.clear()
-                return
-            for key in [k for k in self._cache if isinstance(k, tuple) and k[:1] == self._prefix]:
-                del self._cache[key]
+        if self._prefix:
+            self._cache.clear_where(lambda key: isinstance(key, tuple) and key[:1] == self._prefix)
+        else:
+            self._cache.clear()
 
     def _load(self, store: dict, key):
         value = store[key]

@@ -1,6 +1,6 @@
 """Decision rules: distance threshold, Min2, union.
 
-Exact semantics (DESIGN.md): predict candidates with d < T, self always; Min2 adds
+Exact semantics: predict candidates with d < T, self always; Min2 adds
 the best non-self candidate when the set holds only self and that candidate has
 d < T2; a union merges the sets each side predicted with its own thresholds.
 """
@@ -12,14 +12,31 @@ import numpy as np
 from .knn import Neighbors
 
 
+def min2_adds(set_size: np.ndarray, nn_dist: np.ndarray, t2: float) -> np.ndarray:
+    """Min2: which rows get their nearest non-self candidate added — those whose predicted set is
+    self alone (``set_size`` counts self) and whose nearest candidate lies within ``t2``."""
+    return (np.asarray(set_size) <= 1) & (np.asarray(nn_dist) < np.float32(t2))
+
+
 def predict_mask(nb: Neighbors, t: float, t2: float | None = None) -> np.ndarray:
     """Boolean (N, k) mask over the candidate table."""
     mask = (nb.dist < np.float32(t)) | nb.is_self
     if t2 is not None:
-        lonely = mask.sum(axis=1) <= 1
-        rows = np.flatnonzero(lonely & (nb.nn_dist < np.float32(t2)) & (nb.nn_pos >= 0))
+        rows = np.flatnonzero(min2_adds(mask.sum(axis=1), nb.nn_dist, t2) & (nb.nn_pos >= 0))
         mask[rows, nb.nn_pos[rows]] = True
     return mask
+
+
+def predict_query(dist: np.ndarray, t: float, t2: float | None = None) -> np.ndarray:
+    """The same rules for a query from outside the pool (an upload), which plays self: the pool's
+    postings with d < T, and with Min2 the nearest one when that leaves the query alone."""
+    dist = np.asarray(dist, dtype=np.float32)
+    pred = dist < np.float32(t)
+    if t2 is not None and len(dist):
+        best = int(np.argmin(dist))
+        if min2_adds(int(pred.sum()) + 1, dist[best], t2):
+            pred[best] = True
+    return pred
 
 
 def mask_to_pred(nb: Neighbors, mask: np.ndarray) -> np.ndarray:

@@ -42,6 +42,11 @@ class Scorer:
         self._nn_same = np.where(pos >= 0, same[rows, np.maximum(pos, 0)], False)
         self._rows = rows
 
+    @property
+    def nbytes(self) -> int:
+        """Its prefix counts and per-row arrays (the table is cached on its own)."""
+        return int(self._cum_same.nbytes + self.nb.n * 32)
+
     @cached_property
     def self_only(self) -> dict[str, float]:
         """Score of predicting every posting alone (the floor any model must beat)."""

@@ -6,7 +6,7 @@ optimum). Every grid point is scored in one histogram pass (:meth:`Scorer.sweep`
 so an early stop is read off the scored curve: same answer as stepping. Ties go to
 the smaller, stricter threshold.
 
-Presets (SEED.md, "Exact recipe details"):
+Presets (the seed's scans: README, "Fidelity: `seed18` and `tuned`"):
 
 - ``full``: T over 0.005..1.0 step 0.005, then T2 from T to T + 0.5: full scans;
 - ``seed_single``: single models and each side of a union: T 0.01..0.49 step 0.01,
@@ -96,7 +96,7 @@ class Search:
             return seed_t2_grid(t, round(self.t2_width * 100), round(self.t2_step * 100, 6))
         return min2_grid(t, self.t2_step, self.t2_width)
 
-    def for_inb(self) -> "Search":
+    def for_inb(self) -> Search:
         """The search that re-tunes T′, T2′ after INB blending."""
         return self if self.after_inb is None else get_search(self.after_inb)
 

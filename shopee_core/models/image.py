@@ -31,8 +31,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import cv2
 import numpy as np
@@ -481,8 +481,8 @@ class ImageTransform:
     ``resize``: ``cv2_bilinear`` (the seed's albumentations ``Resize``: ``cv2.resize`` INTER_LINEAR,
     no antialiasing) or ``torchvision`` (the backbone's data_config interpolation, antialiased).
     ``augment`` (train only): ``seed`` (:func:`seed_augment`), ``torchvision`` (flips, rotation
-    ±120° p .8 with black corners, brightness ×U(1.09, 1.6) p .5: the project's earlier
-    reading of the seed's) or ``none``. Then scale to [0, 1] and normalise with mean/std.
+    ±120° p .8 with black corners, brightness ×U(1.09, 1.6) p .5: the demo profile's reading
+    of the seed's) or ``none``. Then scale to [0, 1] and normalise with mean/std.
     Picklable, for DataLoader workers.
     """
 

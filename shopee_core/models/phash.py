@@ -4,8 +4,8 @@ Bits map to +-1/8, so the vector has unit length and cos = 1 - 2h/64: the
 cosine distance is h/32, and the whole matching engine (thresholds, Min2,
 fusion) works on hashes unchanged. A distance threshold T means h < 32 T.
 
-:func:`image_phash` is the one way the project hashes an image, the way the data's
-``image_phash`` column was made.
+:func:`~shopee_core.data.images.image_phash` is the one way the project hashes an image,
+the way the data's ``image_phash`` column was made.
 """
 
 from __future__ import annotations
@@ -27,28 +27,6 @@ def embeddings(hashes) -> np.ndarray:
     as_int = np.array([int(h, 16) for h in hashes], dtype=np.uint64)
     bits = (as_int[:, None] >> np.arange(63, -1, -1, dtype=np.uint64)) & np.uint64(1)
     return (bits.astype(np.float32) * 2.0 - 1.0) / 8.0
-
-
-def image_phash(image) -> str:
-    """``imagehash.phash`` of a PIL image *as decoded*: 16 hex digits.
-
-    This is how ``image_phash`` columns are made: Kaggle's is imagehash.phash of the stored
-    image (no EXIF transpose; imagehash converts to greyscale itself), and the demo generator
-    hashes its JPEG bytes the same way. An upload must be hashed like this too - not after
-    the EXIF rotation :func:`~shopee_core.data.images.open_image` applies for display and the
-    CNNs - or an EXIF-rotated copy of a posting's photo would not find that posting.
-    """
-    import imagehash
-
-    return str(imagehash.phash(image))
-
-
-def file_phash(path) -> str:
-    """:func:`image_phash` of an image file's first frame, as stored."""
-    from PIL import Image
-
-    with Image.open(path) as im:
-        return image_phash(im)
 
 
 def hamming_to_distance(h: float) -> float:

@@ -1,8 +1,8 @@
 """Every model entry: the seed's 18 recipes per profile, and the demo extras.
 
-``seed18`` follows shared/reference/SEED.md ("Exact recipe details") to the letter; ``tuned``
-changes only what the project judges an improvement; ``demo`` keeps the project's earlier
-choices (its shipped bundle was built with them); ``smoke`` is seed18 at tiny size. Every
+``seed18`` follows the seed's recipes as its code and logs ran them, to the letter; ``tuned``
+changes only what the project judges an improvement; ``demo`` has choices of its own (its
+shipped bundle was built with them); ``smoke`` is seed18 at tiny size. Every
 spec key is read by the code that trains, embeds or matches the entry (see README, Fidelity):
 
 - optimiser / schedule / precision / seeds: ``optimizer``, ``lr_schedule``, ``head_lr_mult``,
@@ -65,7 +65,7 @@ SEED_WEIGHTS = {"resnet50": "resnet50.ram_in1k", "resnext50_32x4d": "resnext50_3
 # the project's improvements; everything else as seed18 (init, optimiser, weights: no evidence either way)
 IMAGE_TUNED = {"embedding": "neck", "embed_batch_size": 32, "precision": "bf16", "select_threshold": "scan",
                "curricular_t": "reset", **MATCH_TUNED}
-# the project's earlier choices, kept by the demo profile (its shipped bundle was trained with them)
+# the demo profile's choices (its shipped bundle was trained with them)
 IMAGE_PROJECT = {
     "optimizer": {"name": "ranger", "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.0,
                   "lookahead_alpha": 0.5, "lookahead_k": 6, "gc": "conv_fc"},
@@ -170,7 +170,7 @@ def _merge(*dicts) -> dict:
 
 def _image_entries():
     rows = SEED_IMAGE + [("efficientnet_b3_curricular", None, "efficientnet_b3", 0.5, 0.45)]
-    for mid, recipe, backbone, margin, seed_t in rows:
+    for mid, recipe, backbone, margin, _seed_t in rows:
         curricular = mid.endswith("curricular")
         loss, head = ("curricularface", "CurricularFace") if curricular else ("arcface", "ArcFace")
         base = _merge(IMAGE_SEED18, {"backbone": backbone, "loss": loss, "margin": margin,
@@ -276,7 +276,7 @@ def _demo_extras():
 
 
 def _unseen_data_options():
-    """Options for data unlike the seed's (issue 13), outside the seed18 profile only.
+    """Options for data unlike the seed's, outside the seed18 profile only.
 
     ``tfidf_units``: TF-IDF with every quantity written as one canonical token (``normalise_units``,
     see models/tfidf.py); ``tfidf`` (recipe 7) keeps the seed's settings. ``fold_accents``: the

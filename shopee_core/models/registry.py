@@ -1,7 +1,7 @@
 """Registry of model recipes: one entry per (model id, profile) with its full spec.
 
 A run is reproducible from its id, profile and overrides. Profiles:
-- ``seed18``: the seed's recipes to the letter, quirks included (SEED.md, "Exact recipe details");
+- ``seed18``: the seed's recipes to the letter, quirks included (README, "Fidelity: `seed18` and `tuned`");
 - ``tuned``: the same data and backbones with the project's improvements (neck embedding, bf16,
   checkpoint chosen at a scanned threshold, full threshold search, normalised INB, k = 51);
 - ``demo``: CPU and offline, minutes not hours; every entry says what it really is;
@@ -17,19 +17,31 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterable, Mapping
 
 from ..errors import ShopeeError
 
 PROFILES = ("seed18", "tuned", "demo", "smoke")
 KINDS = ("image", "image_frozen", "text", "tfidf", "phash", "image_zeroshot", "text_zeroshot", "e5", "combo")
 TRAINABLE = ("image", "image_frozen", "text")
+_SEES_IMAGE = ("image", "image_frozen", "image_zeroshot", "phash")  # pHash hashes the photo
+_SEES_TEXT = ("text", "tfidf", "text_zeroshot", "e5")
 # keys whose value may be a number or a keyword (``select_threshold``: a distance or "scan")
 _NUMBER_OR_WORD = ("select_threshold",)
 # keys that also take null (``max_steps``: no cap)
 _NULLABLE = ("max_steps",)
+
+
+def modality(kind: str, family: str | None) -> str | None:
+    """The one input a model sees, ``image`` or ``text`` (by how it is made, else by its family); None
+    for a combination or a model made elsewhere of another family."""
+    if kind in _SEES_IMAGE or family == "image":
+        return "image"
+    if kind in _SEES_TEXT or family == "text":
+        return "text"
+    return None
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,10 @@ class ModelEntry:
     @property
     def trainable(self) -> bool:
         return self.kind in TRAINABLE
+
+    @property
+    def modality(self) -> str | None:
+        return modality(self.kind, self.family)
 
     def as_dict(self) -> dict:
         return {"id": self.id, "label": self.label, "family": self.family, "recipe": self.recipe,

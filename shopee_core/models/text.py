@@ -21,12 +21,13 @@ import contextlib
 import inspect
 import os
 import re
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 import torch
 from torch import Tensor, nn
+from tqdm.auto import tqdm
 
 from ..data.text import prepare_title
 from ..errors import ShopeeError
@@ -287,8 +288,6 @@ def encoder_from_folder(folder, max_length: int = 128, backbone: str = "") -> Te
 def _batches(n: int, batch_size: int, progress: bool, desc: str) -> Iterable[int]:
     starts = range(0, n, max(1, int(batch_size)))
     if progress:
-        from tqdm.auto import tqdm
-
         return tqdm(starts, desc=desc, unit="batch")
     return starts
 

@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import torch
 import torch.hub
+from safetensors.torch import load_file
 
 from ..errors import ShopeeError
 
@@ -207,8 +208,6 @@ def load_state_dict_file(path: str | os.PathLike) -> dict:
             f"weights file {path}: unknown kind, expected one of {', '.join(STATE_DICT_SUFFIXES)}")
     try:
         if path.suffix.lower() == ".safetensors":
-            from safetensors.torch import load_file
-
             obj = load_file(str(path), device="cpu")
         else:
             obj = torch.load(str(path), map_location="cpu", weights_only=True)

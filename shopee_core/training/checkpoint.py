@@ -1,9 +1,10 @@
-"""Checkpoints as safetensors (+ JSON for scalars), and which epoch's checkpoint is kept.
+"""Checkpoints as safetensors (scalars in its JSON header), and which epoch's checkpoint is kept.
 
 An optimiser state dict is tensors and plain numbers in nested dicts/lists; it is
 flattened into ``"opt/<path>"`` tensors and a JSON skeleton that rebuilds it: nothing
-unpickles on load. Every file is written atomically, so an interrupted run keeps its last
-good epoch.
+unpickles on load. The skeleton travels in the safetensors file's own metadata, so a
+training state is one file written atomically: a crash can never pair the tensors of one
+epoch with the scalars of another (older runs kept it in a ``.json`` beside; still read).
 
 The kept checkpoint (spec ``select_threshold``, ``select_from_epoch``): the best validation
 F1 at a fixed distance threshold (the seed: 0.36 image, 0.40 text) or at the best threshold
@@ -17,10 +18,11 @@ import json
 from pathlib import Path
 
 import torch
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from ..errors import ShopeeError
-from ..io import atomic_path, atomic_write_json
+from ..io import atomic_path
 
 _TENSOR = "__tensor__"
 
@@ -59,19 +61,29 @@ def save_tensors(path, tensors: dict[str, torch.Tensor], metadata: dict | None =
                   metadata={k: str(v) for k, v in (metadata or {}).items()})
 
 
+_SKELETON = "skeleton"
+
+
 def save_state(path, state: dict) -> None:
-    """Any nested dict of tensors / numbers / strings -> ``path`` (.safetensors) + ``path``.json."""
+    """Any nested dict of tensors / numbers / strings -> one ``path`` (.safetensors), atomically."""
     path = Path(path)
     tensors: dict = {}
     skeleton = _flatten(state, "s", tensors)
-    save_tensors(path, tensors)
-    atomic_write_json(path.with_suffix(".json"), skeleton)
+    save_tensors(path, tensors, metadata={_SKELETON: json.dumps(skeleton, allow_nan=True)})
+    old = path.with_suffix(".json")
+    if old.exists():  # a run started before the state was one file: its sidecar is stale now
+        old.unlink()
 
 
 def load_state(path, map_location: str = "cpu") -> dict:
     path = Path(path)
-    tensors = load_file(str(path), device=map_location)
-    skeleton = json.loads(path.with_suffix(".json").read_text())
+    with safe_open(str(path), framework="pt", device=map_location) as fh:
+        meta = fh.metadata() or {}
+        tensors = {k: fh.get_tensor(k) for k in fh.keys()}
+    if _SKELETON in meta:
+        skeleton = json.loads(meta[_SKELETON])
+    else:  # written by an older version: tensors and skeleton in two files
+        skeleton = json.loads(path.with_suffix(".json").read_text())
     return _unflatten(skeleton, tensors)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
+import logging
 import time
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from ..errors import ShopeeError
 from ..io import atomic_save_npy, load_npy
 
 FEATURE_KEYS = ("backbone", "weights", "image_size", "resize")
+log = logging.getLogger(__name__)
 
 
 def feature_key(spec: dict, image_dir: Path, names) -> str:
@@ -36,9 +37,9 @@ def feature_key(spec: dict, image_dir: Path, names) -> str:
 def pooled_features(spec: dict, catalog, frame, features_dir, device=None, workers=None,
                     progress: bool = True) -> np.ndarray:
     """(len(frame), feature_dim) float32 pooled backbone features of every posting's image, cached."""
+    from ..models.image import create_image_encoder
     from .inference import embed_postings, pick_device
     from .model import MatchModel
-    from ..models.image import create_image_encoder
 
     names = frame["image"].to_numpy()
     key = feature_key(spec, catalog.image_dir, names)
@@ -49,7 +50,7 @@ def pooled_features(spec: dict, catalog, frame, features_dir, device=None, worke
         except (ShopeeError, OSError, EOFError):
             x = np.zeros((0, 0))
         if x.ndim == 2 and x.shape[0] == len(frame) and np.isfinite(x).all():
-            print(f"    features: reused {path.name}", file=sys.stderr, flush=True)
+            log.info(f"    features: reused {path.name}")
             return x
         path.unlink()
     encoder = create_image_encoder(spec["backbone"], weights=spec["weights"], mish=False)
@@ -63,5 +64,5 @@ def pooled_features(spec: dict, catalog, frame, features_dir, device=None, worke
         raise ShopeeError(f"{spec['backbone']}: pooled features are not finite or miss rows; not cached")
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_save_npy(path, x)
-    print(f"    features: computed {path.name} ({time.time() - t0:.0f} s)", file=sys.stderr, flush=True)
+    log.info(f"    features: computed {path.name} ({time.time() - t0:.0f} s)")
     return x

@@ -16,15 +16,18 @@ moves batch by batch, is not sharded: every rank makes the whole pass, as one pr
 from __future__ import annotations
 
 import os
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
+import torch.distributed as td
 from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
 
 from ..data.text import title_cleaning
 from ..errors import ShopeeError
 from ..models.image import image_transforms
+from . import dist
 from .data import (
     FeaturePostings,
     ImagePostings,
@@ -102,7 +105,6 @@ def embed_postings(model: MatchModel, spec: dict, *, paths: Sequence | None = No
         model.to(memory_format=torch.channels_last)
     n = len(next(x for x in (paths, titles, features) if x is not None))
     batches = chunks(n, batch_size, spec.get("embed_chunks", "plain"))
-    from . import dist
 
     shard = dist.sharded() and not model.stateful_embedding
     mine = batches[dist.rank()::dist.world_size()] if shard else batches
@@ -110,8 +112,6 @@ def embed_postings(model: MatchModel, spec: dict, *, paths: Sequence | None = No
                          batch_size=batch_size, workers=workers, batch_sampler=mine)
     it = loader
     if progress:
-        from tqdm.auto import tqdm
-
         it = tqdm(loader, desc=desc, unit="batch", leave=False)
     out = None
     for rows, (inputs, _) in zip(mine, it):
@@ -131,10 +131,6 @@ def embed_postings(model: MatchModel, spec: dict, *, paths: Sequence | None = No
 def _meet(out: np.ndarray | None, n: int, batches: list) -> np.ndarray:
     """Every rank's rows of a sharded pass, summed over a gloo group: a row is kept by the rank of the
     last batch that covers it (zeros on the others), so the sum is that row exactly."""
-    import torch.distributed as td
-
-    from . import dist
-
     world, rank = dist.world_size(), dist.rank()
     last = np.full(n, -1, dtype=np.int64)
     for b, rows in enumerate(batches):

@@ -11,30 +11,36 @@ records the effective spec (overrides included) and the precision really used.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import platform
-from importlib.metadata import version
 import shutil
 import sys
 import time
 from dataclasses import dataclass, field
+from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from tqdm.auto import tqdm
 
+from .. import faults
 from ..data import attach_splits, load_catalog, load_or_create_folds
 from ..errors import ShopeeError
-from ..io import atomic_save_npy, atomic_write_json
+from ..io import atomic_path, atomic_save_npy, atomic_write_json, sweep_temp
+from ..locking import exclusive
 from ..matching import Embeddings, Scorer, knn, search_t
 from ..models import get as registered
 from ..models import spec_changes
 from ..models.registry import ModelEntry
 from ..speed import enable_cpu_speed
 from . import dist
-from .features import pooled_features
 from .checkpoint import load_state, load_weights, save_state, save_weights, select_best, selection_rule
+from .features import pooled_features
+from .history import HistoryWriter, selection_mark
 from .inference import embed_rows, make_loader, pick_device, to_device
 from .model import MatchModel, build_model
 from .optim import SAM, build_optimizer, build_scheduler, step_scheduler
@@ -48,6 +54,7 @@ from .runtime import (
 )
 
 CONFIG, CLASSES, METRICS, BEST, LAST_STATE = "config.json", "classes.npy", "metrics.json", "best.safetensors", "last_state.safetensors"
+log = logging.getLogger(__name__)
 
 
 def _versions() -> dict:
@@ -175,6 +182,7 @@ class _Run:
     history: list = field(default_factory=list)
     best: dict = field(default_factory=lambda: {"epoch": None, "f1": -1.0})
     start_epoch: int = 0
+    log: HistoryWriter = None  # history.jsonl + TensorBoard events (main process)
 
 
 def _start(entry: ModelEntry, out: Path, device: str | None) -> _Run:
@@ -238,6 +246,8 @@ def _resume(run: _Run, stored: dict | None) -> None:
     if "loader_rng" in state:
         run.generator.set_state(state["loader_rng"])
     run.history, run.best, run.start_epoch = state["history"], state["best"], state["epoch"] + 1
+    if dist.is_main():
+        _publish(run, force=True)  # killed after the state, before best/metrics followed it
 
 
 def _write_config(run: _Run, data_dir) -> None:
@@ -266,14 +276,12 @@ def _train_epoch(run: _Run, epoch: int, progress: bool) -> dict:
     """One pass over the train split (at most ``max_steps`` batches); the epoch's record."""
     if run.sampler is not None:
         run.sampler.set_epoch(epoch)
-    lr = float(run.opt.param_groups[0]["lr"])
+    lrs = [float(g["lr"]) for g in run.opt.param_groups]
     run.net.train()
     t0, seen, loss_sum, steps = time.perf_counter(), 0, 0.0, 0
     epochs = int(run.entry.spec["epochs"])
     it = run.loader
     if progress and dist.is_main():
-        from tqdm.auto import tqdm
-
         it = tqdm(run.loader, total=run.steps_per_epoch, desc=f"{run.entry.id} epoch {epoch + 1}/{epochs}",
                   unit="batch", file=sys.stderr)
     channels_last = run.model.modality == "image"
@@ -296,7 +304,7 @@ def _train_epoch(run: _Run, epoch: int, progress: bool) -> dict:
         step_scheduler(run.sched)
     seconds = time.perf_counter() - t0
     return {"epoch": epoch, "loss": loss_sum / max(1, steps), "steps": steps, "seconds": seconds,
-            "items_per_s": seen * dist.world_size() / max(seconds, 1e-9), "lr": lr}
+            "items_per_s": seen * dist.world_size() / max(seconds, 1e-9), "lr": lrs[0], "lrs": lrs}
 
 
 def _end_epoch(run: _Run, record: dict, workers: int | None) -> None:
@@ -310,19 +318,35 @@ def _end_epoch(run: _Run, record: dict, workers: int | None) -> None:
     weights = f"epoch_{epoch + 1:02d}.safetensors"
     save_weights(out / weights, run.model)
     _, from_epoch = selection_rule(spec)
-    if select_best(run.history, from_epoch) == epoch and run.best.get("epoch") != epoch:
+    kept = select_best(run.history, from_epoch) == epoch and run.best.get("epoch") != epoch
+    if kept:
         run.best = {"epoch": epoch, "f1": record["valid"]["f1"]}
-        shutil.copyfile(out / weights, out / f".{BEST}.tmp")
-        (out / f".{BEST}.tmp").replace(out / BEST)
+    record["wall"] = time.time()
+    record["selection"] = selection_mark(epoch, epoch >= from_epoch, kept, run.best.get("epoch"))
+    # the commit point: one file naming the epoch's weights, history and best; what follows derives from it
     save_state(out / LAST_STATE, {"weights": weights, "optimizer": run.opt.state_dict(),
                                   "scheduler": run.sched.state_dict(), "rng": torch.get_rng_state(),
                                   "loader_rng": run.generator.get_state(), "history": run.history,
                                   "best": run.best, "epoch": epoch})
-    atomic_write_json(out / METRICS, {"history": run.history, "best": run.best, "selection": _rule(spec)})
+    faults.step("checkpoint:state")
+    _publish(run)
+    run.log.write(run.history)
     val = record["valid"]
-    print(f"{run.entry.id} epoch {epoch + 1}/{spec['epochs']}: loss {record['loss']:.4f}, lr {record['lr']:.3g}, "
-          f"valid F1 {val['f1']:.4f} at T={val['threshold']} (best scan {val.get('best_f1', float('nan')):.4f} at "
-          f"T={val.get('best_threshold')}), {record['items_per_s']:.1f} items/s", file=sys.stderr)
+    log.info(f"{run.entry.id} epoch {epoch + 1}/{spec['epochs']}: loss {record['loss']:.4f}, lr {record['lr']:.3g}, "
+             f"valid F1 {val['f1']:.4f} at T={val['threshold']} (best scan {val.get('best_f1', float('nan')):.4f} at "
+             f"T={val.get('best_threshold')}), {record['items_per_s']:.1f} items/s")
+
+
+def _publish(run: _Run, force: bool = False) -> None:
+    """``best.safetensors`` and ``metrics.json`` from the committed state: the kept epoch's weights
+    (copied atomically when it changed, or always with ``force``) and the history. A kill
+    between the state and these leaves them one epoch behind until ``--resume`` redoes this."""
+    out, best = run.out, run.best.get("epoch")
+    if best is not None and (force or run.history[-1]["epoch"] == best or not (out / BEST).exists()):
+        with atomic_path(out / BEST) as tmp:
+            shutil.copyfile(out / f"epoch_{best + 1:02d}.safetensors", tmp)
+        faults.step("checkpoint:best")
+    atomic_write_json(out / METRICS, {"history": run.history, "best": run.best, "selection": _rule(run.entry.spec)})
 
 
 def _rule(spec: dict) -> dict:
@@ -334,10 +358,26 @@ def _finish(run: _Run) -> None:
     """No epoch qualified (no validation split, or fewer epochs than select_from_epoch): keep the last."""
     if dist.is_main() and not (run.out / BEST).exists() and run.history:
         last = run.history[-1]
-        shutil.copyfile(run.out / f"epoch_{last['epoch'] + 1:02d}.safetensors", run.out / BEST)
+        with atomic_path(run.out / BEST) as tmp:
+            shutil.copyfile(run.out / f"epoch_{last['epoch'] + 1:02d}.safetensors", tmp)
         run.best = {"epoch": last["epoch"], "f1": last["valid"]["f1"], "fallback": "last epoch"}
+        last["selection"] = {**last.get("selection", {}), "kept": True, "best_epoch": last["epoch"],
+                             "fallback": "last epoch"}
         atomic_write_json(run.out / METRICS, {"history": run.history, "best": run.best,
                                               "selection": _rule(run.entry.spec)})
+        run.log.write(run.history, new=[])
+    if dist.is_main() and run.history and run.best.get("epoch") is not None:
+        b = run.best
+        run.log.note(f"kept epoch {b['epoch'] + 1} (valid F1 {b['f1']:.4f} at the selection threshold"
+                     f"{', ' + b['fallback'] if b.get('fallback') else ''})", run.history[-1]["epoch"])
+
+
+def _run_lock(out: Path):
+    """One process trains into a run folder at a time (two would interleave their epochs); the
+    second is refused naming the first. Only the main process of a torchrun launch writes."""
+    if not dist.is_main():
+        return contextlib.nullcontext()
+    return exclusive(out.parent / f".{out.name}.lock", name=str(out), what="training run", wait=False)
 
 
 def train(entry: ModelEntry, data_dir, out_dir, resume: bool = False, device: str | None = None,
@@ -350,8 +390,10 @@ def train(entry: ModelEntry, data_dir, out_dir, resume: bool = False, device: st
         raise ShopeeError(f"model {entry.id!r} is {entry.kind}: nothing to train (embed it directly)")
     selection_rule(entry.spec)  # a bad rule fails before any work
     out = Path(out_dir)
-    with sigterm_as_interrupt():
+    with sigterm_as_interrupt(), _run_lock(out):
         stored = _check_run_dir(out, entry, resume)
+        if dist.is_main():
+            sweep_temp(out)  # files a killed run was writing
         run = _start(entry, out, device)
         _split(run, data_dir)
         if entry.kind == "image_frozen":
@@ -360,11 +402,16 @@ def train(entry: ModelEntry, data_dir, out_dir, resume: bool = False, device: st
         _build(run, workers)
         _resume(run, stored)
         _write_config(run, data_dir)
-        for epoch in range(run.start_epoch, int(entry.spec["epochs"])):
-            record = _train_epoch(run, epoch, progress)
-            _end_epoch(run, record, workers)
-            dist.barrier()
-        _finish(run)
+        faults.step("train:config")
+        run.log = HistoryWriter(out, run.start_epoch)
+        try:
+            for epoch in range(run.start_epoch, int(entry.spec["epochs"])):
+                record = _train_epoch(run, epoch, progress)
+                _end_epoch(run, record, workers)
+                dist.barrier()
+            _finish(run)
+        finally:
+            run.log.close()
         dist.barrier()
         dist.shutdown()
     return {"run": str(out), "best": run.best, "epochs": len(run.history), "precision": run.precision}

@@ -27,7 +27,7 @@ Schedules (``lr_schedule.kind``), all torch LR schedulers:
   GradualWarmupSchedulerV2 + CosineAnnealingLR; ``eta_min`` is absolute, as in torch, so
   a group at 2x ends at the same floor).
 - ``warmup_cosine_steps``: per batch, linear warm-up over ``warmup_ratio`` of all steps, then
-  cosine to 0 (the project's earlier text schedule, kept by the demo profile).
+  cosine to 0 (the demo profile's text schedule).
 """
 
 from __future__ import annotations

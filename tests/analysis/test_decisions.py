@@ -10,8 +10,8 @@ from shopee_core.bundle import Bundle
 from shopee_core.errors import ShopeeError
 from shopee_core.matching import Embeddings, Neighbors, fuse, knn, predict, union
 from shopee_core.matching import inb as inb_mod
-from shopee_core.matching.union import PairTable
 from shopee_core.matching.reference import naive_f1, naive_predict
+from shopee_core.matching.union import PairTable
 from shopee_core.metrics import row_scores, score
 
 from .bundles import FUSION, INB3, UNION, tiny_bundle
@@ -266,10 +266,10 @@ def _memory_bundle(tables, labels):
                              "split": "test", "image_phash": "0", "thumb": "t.jpg"})
     models = [{"id": f"m{i}", "label": "", "family": "image", "recipe": None, "kind": "image", "spec": {},
                "thresholds": {"t": 0.5, "t2": 0.6, "inb_t": None, "inb_t2": None, "inb_iters": 0},
-               "metrics": {}, "files": {"neighbors": {}}, "query": False} for i in range(len(tables))]
+               "metrics": {}, "files": {"neighbors": {"path": "in-memory"}}, "query": False} for i in range(len(tables))]
     b = Bundle(Path("/nonexistent"), {"k": tables[0].k, "models": models}, postings)
     for i, nb in enumerate(tables):
-        b._cache[("nb", f"m{i}", "test", "base")] = nb
+        b.cached(("nb", f"m{i}", "test", "base"), lambda nb=nb: nb)
     return b
 
 

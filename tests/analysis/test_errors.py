@@ -5,8 +5,8 @@ import time
 import numpy as np
 import pytest
 
-from shopee_core.analysis import errors as E
 from shopee_core.analysis import decisions as D
+from shopee_core.analysis import errors as E
 from shopee_core.bundle import Bundle
 from shopee_core.metrics import row_scores
 

@@ -5,6 +5,7 @@ import pytest
 
 from shopee_core.analysis import leaderboard as lb
 from shopee_core.bundle import Bundle
+from shopee_core.bundle.entry import ModelEntry
 
 from .bundles import FUSION, INB3, UNION, tiny_bundle
 
@@ -43,6 +44,10 @@ def test_seed_numbers_beside_seed_recipes(bundle):
     assert frame.at[UNION, "t"].count("/") == 1  # one threshold per side
 
 
+def entry(spec: dict) -> ModelEntry:
+    return ModelEntry.from_manifest({"id": "m", "spec": spec})
+
+
 def test_descriptions_say_what_a_model_is(bundle):
     frame = lb.leaderboard(bundle, "test").set_index("id")
     assert frame.at[FUSION, "what"] == "mean of cosine similarities: tfidf + phash"
@@ -51,11 +56,11 @@ def test_descriptions_say_what_a_model_is(bundle):
     assert frame.at["tfidf", "training"] == "no training" and frame.at[FUSION, "training"] == "combination"
     spec = {"backbone": "resnet50", "loss": "arcface", "margin": 0.6, "weights": "imagenet", "image_size": 512,
             "trained": True, "epochs": 8}
-    assert lb.describe({"spec": spec}) == "resnet50 · ArcFace m=0.6 · ImageNet weights · 512 px · 8 epochs"
+    assert lb.describe(entry(spec)) == "resnet50 · ArcFace m=0.6 · ImageNet weights · 512 px · 8 epochs"
     zs = {"backbone": "tf_efficientnet_lite0", "weights": "package:efficientnet-lite0", "pretrained": True,
           "trained": False, "image_size": 224}
-    assert lb.describe({"spec": zs}) == "tf_efficientnet_lite0 · efficientnet-lite0 weights · 224 px"
-    assert lb.training({"spec": zs}) == "zero-shot"
+    assert lb.describe(entry(zs)) == "tf_efficientnet_lite0 · efficientnet-lite0 weights · 224 px"
+    assert lb.training(entry(zs)) == "zero-shot"
 
 
 def test_pool_and_floor(bundle):

@@ -36,7 +36,8 @@ def big():
                              "split": "test", "image_phash": "0" * 16, "thumb": "thumbs/x.jpg"})
     th = {"t": 0.4, "t2": 0.5, "inb_t": None, "inb_t2": None, "inb_iters": 0}
     models = [{"id": m, "label": m, "family": fam, "recipe": None, "kind": fam, "spec": {}, "thresholds": th,
-               "metrics": {}, "files": {"neighbors": {}, "embeddings": {}}, "query": False}
+               "metrics": {}, "files": {"neighbors": {"path": "in-memory"}, "embeddings": {"path": "in-memory"}},
+               "query": False}
               for m, fam in (("img", "image"), ("txt", "text"))]
     models.append({"id": "union", "label": "img ∪ txt", "family": "fusion", "recipe": None, "kind": "combo",
                    "spec": {"members": ["img", "txt"], "combine": "union"},
@@ -46,8 +47,8 @@ def big():
     b = Bundle(Path("/nonexistent"), {"k": K, "models": models}, postings)
     for m, dim in (("img", 512), ("txt", 768)):
         x = rng.normal(size=(N, dim)).astype(np.float32)
-        b._cache[("emb", m)] = (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float16)
-        b._cache[("nb", m, "test", "base")] = Neighbors(*synthetic_tables(labels, rng))
+        b.cached(("emb", m), lambda x=x: (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float16))
+        b.cached(("nb", m, "test", "base"), lambda: Neighbors(*synthetic_tables(labels, rng)))
     p = D.pool(b, "test")
     for m in ("img", "txt"):  # loaded before measuring: the plane's own work is what is bounded
         p.embeddings(m)

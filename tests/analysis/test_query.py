@@ -3,6 +3,7 @@ uploads through the bundle's encoders, and readable errors for bad uploads."""
 
 import io
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -13,8 +14,8 @@ from shopee_core.analysis import decisions
 from shopee_core.analysis import query as q
 from shopee_core.analysis.embedding_map import hashed_index, primary_error, selected_rows, stepped_colorscale
 from shopee_core.bundle import Bundle
+from shopee_core.matching import predict_query
 from shopee_core.models import tfidf
-
 from tests.tiny_bundle import FUSION, INB3, UNION, K, dash_bundle  # noqa: F401  (session fixture)
 
 SPLIT = "test"
@@ -104,12 +105,12 @@ def test_fusion_similarity_is_the_mean_of_its_members(bundle):
 
 def test_union_sides_and_margins(bundle):
     sides = q.sides(bundle, UNION)
-    assert [s.model for s in sides] == ["tfidf", "effnet_lite0_zeroshot"]
-    assert q.sides(bundle, INB3)[0].variant == "inb"
+    assert [s.source for s in sides] == [("model", "tfidf", "base"), ("model", "effnet_lite0_zeroshot", "base")]
+    assert q.sides(bundle, INB3)[0].source == ("model", INB3, "inb")
     assert q.sides(bundle, "tfidf", t=0.3)[0].t == pytest.approx(0.3)
     pred = decisions.predictions(bundle, UNION, SPLIT)
     got = q.posting_matches(bundle, UNION, SPLIT, 0, pred[0], extra=3)
-    by_side = {s.model: s for s in sides}
+    by_side = {s.source[1]: s for s in sides}
     for _, r in got[got["rank"].notna()].iterrows():
         assert r["margin"] == pytest.approx(by_side[r["via"]].t - r["dist"], abs=1e-6)
 
@@ -176,8 +177,11 @@ def test_missing_vectorizer_is_a_readable_error(bundle, tmp_path):
     class Bare:
         root, name = tmp_path, "bare"
 
-        def file(self, model_id, name):
-            return None
+        def entry(self, model_id):
+            return replace(bundle.entry(model_id), paths={})
+
+        def cached(self, key, make):
+            return make()
 
     with pytest.raises(q.QueryError, match="ships no TF-IDF vectorizer"):
         q.tfidf_query(Bare(), SPLIT, "kaos")
@@ -255,10 +259,10 @@ def test_fusion_and_union_uploads_combine_their_members(bundle, catalog):
     got = q.upload_matches(bundle, FUSION, SPLIT, title=title, image=up, top=50)
     assert got["row"].iat[0] == 1
     union = q.upload_matches(bundle, UNION, SPLIT, title=title, image=up, top=50)
-    sides = {s.model: s for s in q.sides(bundle, UNION)}
-    want = set(np.flatnonzero(q._predict_external(1 - s_txt, sides["tfidf"].t, sides["tfidf"].t2))) | set(
-        np.flatnonzero(q._predict_external(1 - s_img, sides["effnet_lite0_zeroshot"].t,
-                                           sides["effnet_lite0_zeroshot"].t2)))
+    sides = {s.source[1]: s for s in q.sides(bundle, UNION)}
+    want = set(np.flatnonzero(predict_query(1 - s_txt, sides["tfidf"].t, sides["tfidf"].t2))) | set(
+        np.flatnonzero(predict_query(1 - s_img, sides["effnet_lite0_zeroshot"].t,
+                                     sides["effnet_lite0_zeroshot"].t2)))
     assert set(union.loc[union["predicted"], "row"]) == want
     assert len(union) == len(rows)
 
@@ -283,12 +287,6 @@ def test_inputs_a_model_needs(bundle):
         q.upload_matches(bundle, INB3, SPLIT, title="kaos")
 
 
-def test_external_min2():
-    d = np.array([0.5, 0.3, 0.9], dtype=np.float32)
-    assert q._predict_external(d, 0.2, None).tolist() == [False, False, False]
-    assert q._predict_external(d, 0.2, 0.35).tolist() == [False, True, False]
-    assert q._predict_external(d, 0.2, 0.25).tolist() == [False, False, False]
-    assert q._predict_external(d, 0.6, 0.9).tolist() == [True, True, False]
 
 
 def bomb_png() -> bytes:
@@ -352,16 +350,44 @@ def test_group_colours_are_stable_and_error_types_ordered():
 def test_tfidf_without_a_saved_vectorizer_is_not_offered(bundle):
     class NoVectorizer:
         def __init__(self, b):
-            self._b, self.root, self.name, self.models = b, b.root / "nowhere", b.name, b.models
+            self.root, self.name = b.root / "nowhere", b.name
+            self.entries = tuple(replace(e, paths={k: v for k, v in e.paths.items() if k != "vectorizer"})
+                                 for e in b.entries)
 
-        def model(self, mid):
-            return self._b.model(mid)
-
-        def file(self, mid, name):
-            return None if name == "vectorizer" else self._b.file(mid, name)
+        def entry(self, mid):
+            return next(e for e in self.entries if e.id == mid)
 
     nv = NoVectorizer(bundle)
     assert "tfidf" not in q.queryable(nv) and FUSION not in q.queryable(nv)
     assert "phash" in q.queryable(nv)
     assert "vectorizer" in q.unqueryable_reasons(nv)["tfidf"]
     assert q.unqueryable_reasons(bundle) == {}
+
+
+def test_two_sessions_asking_for_an_encoder_at_once_build_it_once(bundle, monkeypatch):
+    import threading
+    import time
+
+    built = []
+
+    def slow_build(model):
+        time.sleep(0.3)
+        built.append(model.id)
+        return object()
+
+    monkeypatch.setattr(q, "_ENCODERS", q.Cache(8, size=q.one))
+    monkeypatch.setattr(q, "_build_encoder", slow_build)
+    model = bundle.entry("minilm_zeroshot")
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(q.encoder(model))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert built == ["minilm_zeroshot"] and got[0] is got[1]
+
+
+def test_the_vectorizer_is_read_once_per_bundle_object(dash_bundle):  # noqa: F811
+    first, again = Bundle.open(dash_bundle), Bundle.open(dash_bundle)
+    assert q.tfidf_vectorizer(first, SPLIT) is q.tfidf_vectorizer(first, SPLIT)
+    assert q.tfidf_vectorizer(again, SPLIT) is not q.tfidf_vectorizer(first, SPLIT)  # a reopened bundle reads anew

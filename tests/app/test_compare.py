@@ -2,13 +2,10 @@
 
 import pytest
 
-
 from shopee_core.analysis import agreement as ag
 from shopee_core.analysis import decisions
 from shopee_core.bundle import Bundle
-
 from tests.tiny_bundle import dash_bundle, open_app  # noqa: F401  (session fixture)
-
 
 
 @pytest.fixture

@@ -5,9 +5,7 @@ Box/lasso selections cannot be driven by AppTest: ``selected_rows`` is unit-test
 
 import pytest
 
-
 from tests.tiny_bundle import FUSION, INB3, UNION, dash_bundle, open_app  # noqa: F401  (session fixture)
-
 
 
 @pytest.fixture

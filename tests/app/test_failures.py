@@ -2,7 +2,6 @@
 
 
 from shopee_core.analysis import errors as E
-
 from tests.analysis.bundles import UNION, open_page
 
 PAGE = "app_pages/failures.py"

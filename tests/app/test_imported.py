@@ -8,7 +8,6 @@ import pytest
 
 from shopee_core.bundle import Bundle
 from shopee_core.bundle.importer import import_model
-
 from tests.analysis.bundles import metric, open_page, tiny_bundle
 from tests.bundle.test_importer import noisy_embeddings, write_submission
 

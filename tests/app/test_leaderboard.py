@@ -4,7 +4,6 @@ import pytest
 
 from dashboard.widgets import selected_rows
 from shopee_core.analysis import leaderboard as lb
-
 from tests.analysis.bundles import FUSION, INB3, UNION, metric, open_page
 
 PAGE = "app_pages/leaderboard.py"

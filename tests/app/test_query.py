@@ -3,11 +3,9 @@
 import numpy as np
 import pytest
 
-
 from shopee_core.analysis import decisions
 from shopee_core.analysis import query as q
 from shopee_core.bundle import Bundle
-
 from tests.tiny_bundle import dash_bundle, open_app  # noqa: F401  (session fixture)
 
 PAGE = "app_pages/query.py"

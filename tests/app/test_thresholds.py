@@ -4,7 +4,6 @@ import pytest
 
 from shopee_core.analysis import decisions as D
 from shopee_core.analysis import plane as P
-
 from tests.analysis.bundles import FUSION, INB3, UNION, metric, open_page
 
 PAGE = "app_pages/thresholds.py"

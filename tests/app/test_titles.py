@@ -12,7 +12,6 @@ RAW, SHOWN = "Sambal L\\xc3\\xa9ngket \\xe2\\x9c\\xa8", "Sambal Léngket ✨"
 def escaped(tmp_path_factory):
     """A tfidf + phash bundle whose every title starts with literal escape sequences."""
     from shopee_core.bundle.builder import build
-
     from tests.conftest import write_tiny_catalog
 
     root = tmp_path_factory.mktemp("escaped")

@@ -11,7 +11,6 @@ from shopee_core.bundle.builder import build
 from shopee_core.bundle.cache import spec_hash
 from shopee_core.data.demo import generate_catalog
 from shopee_core.models import list_models
-
 from tests.bundle.float16_flip import flip_rows
 
 

@@ -5,10 +5,8 @@ import shutil
 
 import pytest
 
-from shopee_core.bundle import check_bundle
-from shopee_core.bundle import edit
+from shopee_core.bundle import check_bundle, edit
 from shopee_core.bundle.writer import seal
-
 from tests.bundle.test_importer import fingerprint, leftovers
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import shutil
 from pathlib import Path
 
@@ -15,7 +16,6 @@ import pytest
 from shopee_core.analysis import decisions as D
 from shopee_core.bundle import Bundle, check_bundle
 from shopee_core.cli import main
-
 from tests.analysis.bundles import FUSION, INB3, UNION, tiny_bundle
 from tests.bundle.float16_flip import flip_rows
 
@@ -41,6 +41,14 @@ def run(capsys, *args) -> tuple[int, str, str]:
     rc = main([str(a) for a in args])
     out = capsys.readouterr()
     return rc, out.out, out.err
+
+
+def warned(caplog) -> list[str]:
+    """The importer's warnings since the last call."""
+    said = [r.getMessage() for r in caplog.records if r.name == "shopee_core.bundle.importer"
+            and r.levelno == logging.WARNING]
+    caplog.clear()
+    return said
 
 
 def noisy_embeddings(b: Bundle, seed: int = 0) -> np.ndarray:
@@ -152,10 +160,10 @@ def test_an_existing_models_rows_reimported_score_exactly_as_that_model(bundle_d
 def test_sparse_npz_and_a_map(bundle_dir, tmp_path, capsys, monkeypatch):
     import scipy.sparse as sp
 
-    import shopee_core.bundle.builder as builder
+    import shopee_core.analysis.maps as maps
     from tests.tiny_bundle import _pca_2d
 
-    monkeypatch.setattr(builder, "umap_2d", _pca_2d)  # the real UMAP is tested on its own
+    monkeypatch.setattr(maps, "umap_2d", _pca_2d)  # the real UMAP is tested on its own
     b = Bundle.open(bundle_dir)
     sp.save_npz(tmp_path / "t.npz", sp.csr_matrix(b.embeddings("tfidf")) * 3.0)
     b.postings[["posting_id"]].to_csv(tmp_path / "ids.csv", index=False)
@@ -171,7 +179,7 @@ def test_sparse_npz_and_a_map(bundle_dir, tmp_path, capsys, monkeypatch):
     assert same["f1"] == pytest.approx(m["metrics"]["test"]["base"]["f1"], abs=1e-6)
 
 
-def test_rows_for_more_postings_than_the_bundle_need_the_flag(bundle_dir, small_bundle, tmp_path, capsys):
+def test_rows_for_more_postings_than_the_bundle_need_the_flag(bundle_dir, small_bundle, tmp_path, capsys, caplog):
     catalog = pd.read_csv(small_bundle.parent / "cat" / "train.csv")
     rng = np.random.default_rng(0)
     x = rng.normal(size=(len(catalog), 8)).astype(np.float32)  # every posting of train.csv, train split too
@@ -181,9 +189,10 @@ def test_rows_for_more_postings_than_the_bundle_need_the_flag(bundle_dir, small_
             "--no-umap", "--embeddings", tmp_path / "all.csv"]
     rc, _, err = run(capsys, *args)
     assert rc == 1 and "--ignore-extra-ids" in err and fingerprint(bundle_dir) == before
+    caplog.clear()
     rc, _, err = run(capsys, *args, "--ignore-extra-ids")
     assert rc == 0, err
-    assert "not in the bundle ignored" in err
+    assert [w for w in warned(caplog) if "not in the bundle ignored" in w]
     n_extra = len(catalog) - len(Bundle.open(bundle_dir).postings)
     assert manifest_model(bundle_dir, "all")["imported"]["files"][0]["ignored_rows"] == n_extra
 
@@ -250,13 +259,14 @@ def test_predictions_csv_scores_as_its_sets_say(bundle_dir, tmp_path, capsys):
     assert D.scores(b, union, "test")["recall"] >= m["metrics"]["test"]["base"]["recall"] - 1e-9
 
 
-def test_predictions_without_self_get_it_added(bundle_dir, tmp_path, capsys):
+def test_predictions_without_self_get_it_added(bundle_dir, tmp_path, capsys, caplog):
     b = Bundle.open(bundle_dir)
     write_submission(b, tmp_path / "noself.csv", drop_self=True, seed=2)
+    caplog.clear()
     rc, _, err = run(capsys, "import-model", "--bundle", bundle_dir, "--id", "noself", "--label", "no self",
                      "--family", "text", "--predictions", tmp_path / "noself.csv")
     assert rc == 0, err
-    assert "added" in err
+    assert [w for w in warned(caplog) if w.startswith(f"{len(b.postings):,} row(s) do not list the posting itself")]
     m = manifest_model(bundle_dir, "noself")
     assert m["imported"]["files"][0]["self_added"] == len(b.postings)
     assert m["metrics"]["test"]["base"]["f1"] == pytest.approx(plain_f1(tmp_path / "noself.csv", b.postings, "test"),
@@ -355,7 +365,7 @@ def test_every_bad_input_is_one_line_and_leaves_the_bundle_unchanged(bundle_dir,
             args = ["--id", "new", *args]
         rc, out, err = run(capsys, "import-model", "--bundle", bundle_dir, "--label", "x", "--family", "image",
                            "--no-umap", *args)
-        lines = [line for line in err.splitlines() if not line.startswith("note:")]
+        lines = [line for line in err.splitlines() if not line.startswith("warning:")]
         assert rc == 1, (name, out, err)
         assert len(lines) == 1 and lines[0].startswith("error: "), (name, err)
         assert "Traceback" not in err

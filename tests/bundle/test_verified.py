@@ -5,8 +5,7 @@ import shutil
 
 import pytest
 
-from shopee_core.bundle import Bundle, BundleError, check_bundle
-from shopee_core.bundle import reader
+from shopee_core.bundle import Bundle, BundleError, check_bundle, reader
 
 
 @pytest.fixture

@@ -36,10 +36,13 @@ PAGES = {  # url path -> a heading the page shows once its real content is there
     "embedding": "Embedding space",
     "thresholds": "Thresholds",
     "failures": "Failure",
+    "data": "Data overview",
+    "training": "Training",
 }
 WIDTH, HEIGHT = 1400, 900
 
 pytestmark = [
+    pytest.mark.e2e,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium "
                                                      "(apt-get install chromium); playwright install is not used"),
 ]

@@ -11,7 +11,8 @@ import pytest
 from tests.e2e.test_app_e2e import ARGS, CHROMIUM, ROOT, no_exception, serve, settle, sync_api
 from tests.tiny_bundle import dash_bundle  # noqa: F401  (session fixture)
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
+pytestmark = [pytest.mark.e2e,
+              pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")]
 MODEL = "true_groups_import"
 
 

@@ -14,6 +14,8 @@ import pytest
 from tests.e2e.test_app_e2e import ARGS, CHROMIUM, HEIGHT, PAGES, WIDTH, server, settle, sync_api  # noqa: F401
 from tests.tiny_bundle import dash_bundle  # noqa: F401  (session fixture)
 
+pytestmark = pytest.mark.e2e
+
 LOCAL = {"127.0.0.1", "localhost", "::1"}
 
 

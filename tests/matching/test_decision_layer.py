@@ -4,8 +4,23 @@ import numpy as np
 import pytest
 
 from shopee_core.errors import ShopeeError
-from shopee_core.matching import (Decision, Embeddings, Pool, Side, fuse, fusion_source, inb_source, knn,
-                                  model_source, predict, predictions, scores, tune, tune_inb, union)
+from shopee_core.matching import (
+    Decision,
+    Embeddings,
+    Pool,
+    Side,
+    fuse,
+    fusion_source,
+    inb_source,
+    knn,
+    model_source,
+    predict,
+    predictions,
+    scores,
+    tune,
+    tune_inb,
+    union,
+)
 from shopee_core.metrics import score
 
 

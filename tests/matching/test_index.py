@@ -9,8 +9,15 @@ import pytest
 from shopee_core.errors import ShopeeError
 from shopee_core.matching import Embeddings, Pool, fuse, knn, model_source, scores
 from shopee_core.matching.decision import Decision
-from shopee_core.matching.index import (IndexSpec, check_memory, exact_rows, knn_bytes, measure_recall, parse_index,
-                                        suggested_nlist)
+from shopee_core.matching.index import (
+    IndexSpec,
+    check_memory,
+    exact_rows,
+    knn_bytes,
+    measure_recall,
+    parse_index,
+    suggested_nlist,
+)
 
 
 def clustered(n=3000, dims=32, groups=700, noise=0.5, seed=0):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from shopee_core.matching import Decision, Embeddings, Pool, knn, model_source, nested_pools, pool_size_curve, scores
+from shopee_core.matching import Decision, Embeddings, Pool, model_source, nested_pools, pool_size_curve, scores
 from shopee_core.matching.nested import sub_pool
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from shopee_core.matching import Neighbors, Scorer, predict, predict_mask, union
+from shopee_core.matching import Neighbors, Scorer, predict, predict_mask, predict_query, union
 from shopee_core.matching.reference import naive_f1, naive_predict
 from shopee_core.metrics import row_scores, score
 
@@ -48,6 +48,15 @@ def test_min2_adds_best_non_self_within_t2(table):
 def test_min2_only_for_lonely_rows(table):
     # rows 0 and 1 already have two members: nothing is added even with a loose T2
     assert sets(predict(table, 0.3, 0.99))[:2] == [{0, 1}, {0, 1}]
+
+
+def test_a_query_from_outside_the_pool_plays_self():
+    d = np.array([0.5, 0.3, 0.9], dtype=np.float32)
+    assert predict_query(d, 0.2, None).tolist() == [False, False, False]
+    assert predict_query(d, 0.2, 0.35).tolist() == [False, True, False]  # alone: Min2 adds its nearest
+    assert predict_query(d, 0.2, 0.25).tolist() == [False, False, False]
+    assert predict_query(d, 0.6, 0.9).tolist() == [True, True, False]  # not alone: Min2 adds nothing
+    assert predict_query(np.zeros(0, dtype=np.float32), 0.5, 0.9).tolist() == []
 
 
 def test_union_is_row_wise_set_union(table):

@@ -3,8 +3,20 @@
 import numpy as np
 import pytest
 
-from shopee_core.matching import (Decision, Embeddings, Pool, calibrated_weights, fuse, fusion_source, knn,
-                                  model_source, predict, scores, search_weights, tune)
+from shopee_core.matching import (
+    Decision,
+    Embeddings,
+    Pool,
+    calibrated_weights,
+    fuse,
+    fusion_source,
+    knn,
+    model_source,
+    predict,
+    scores,
+    search_weights,
+    tune,
+)
 from shopee_core.metrics import score
 
 

@@ -3,8 +3,7 @@ import pytest
 
 from shopee_core.errors import DataError, ShopeeError
 from shopee_core.matching import Embeddings, knn
-from shopee_core.models import get, list_models
-from shopee_core.models import phash, tfidf
+from shopee_core.models import get, list_models, phash, tfidf
 
 
 def test_phash_cosine_distance_is_hamming_over_32():

@@ -159,3 +159,14 @@ def test_every_recipe_in_every_profile_and_demo_is_honest():
             assert (e.spec["loss"], e.spec["margin"]) == (seed["loss"], seed["margin"])  # the recipe's head
     assert {"effnet_lite0_zeroshot", "effnet_lite1_zeroshot", "minilm_zeroshot", "minilm_arcface", "e5_zeroshot",
             "phash"} <= {e.id for e in list_models("demo")}
+
+
+def test_every_single_recipe_sees_one_input():
+    from shopee_core.models.registry import modality
+
+    for e in list_models("demo"):
+        if e.kind != "combo":
+            want = "image" if e.kind.startswith("image") or e.kind == "phash" else "text"
+            assert e.modality == want, e.id
+    assert modality("combo", "fusion") is None and modality("external", "image") == "image"
+    assert modality("external", "baseline") is None

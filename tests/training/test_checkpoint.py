@@ -20,7 +20,8 @@ def test_optimizer_state_roundtrip_without_pickle(tmp_path, monkeypatch):
     rng = torch.get_rng_state()
     path = tmp_path / "state.safetensors"
     save_state(path, {"optimizer": opt.state_dict(), "epoch": 2, "rng": rng, "note": None})
-    assert json.loads(path.with_suffix(".json").read_text())  # the skeleton is plain JSON
+    assert json.loads(_header(path)["__metadata__"]["skeleton"])  # the skeleton is plain JSON
+    assert [p.name for p in tmp_path.iterdir()] == ["state.safetensors"]  # one file: no pair to tear
 
     def no_unpickling(*a, **k):
         raise AssertionError("a checkpoint was unpickled")
@@ -42,6 +43,25 @@ def test_optimizer_state_roundtrip_without_pickle(tmp_path, monkeypatch):
     for k in s1:
         for name, v in s1[k].items():
             assert torch.equal(torch.as_tensor(v), torch.as_tensor(s2[k][name]))
+
+
+def _header(path) -> dict:
+    """A safetensors file's JSON header, read as the format defines it (8-byte length, then JSON)."""
+    raw = path.read_bytes()
+    return json.loads(raw[8:8 + int.from_bytes(raw[:8], "little")])
+
+
+def test_a_state_written_by_the_two_file_format_still_loads(tmp_path):
+    from shopee_core.training.checkpoint import _flatten, save_tensors
+
+    tensors: dict = {}
+    skeleton = _flatten({"epoch": 4, "rng": torch.arange(3)}, "s", tensors)
+    save_tensors(tmp_path / "last_state.safetensors", tensors)
+    (tmp_path / "last_state.json").write_text(json.dumps(skeleton))
+    back = load_state(tmp_path / "last_state.safetensors")
+    assert back["epoch"] == 4 and torch.equal(back["rng"], torch.arange(3))
+    save_state(tmp_path / "last_state.safetensors", back)  # rewritten as one file, the stale sidecar gone
+    assert not (tmp_path / "last_state.json").exists() and load_state(tmp_path / "last_state.safetensors")["epoch"] == 4
 
 
 def _history(f1s):

@@ -6,7 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
+pytestmark = [pytest.mark.ddp, pytest.mark.slow]
 
 
 def test_torchrun_two_processes_gloo(tiny_catalog, tmp_path):

@@ -1,5 +1,7 @@
 """The pooled-feature cache of the frozen stand-ins: keyed by settings and image bytes, never stale."""
 
+import logging
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -16,11 +18,15 @@ def catalog(tiny_catalog):
     return load_catalog(tiny_catalog)
 
 
-def test_computed_once_then_reused(catalog, tmp_path, capsys):
+def test_computed_once_then_reused(catalog, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="shopee_core")
     x = F.pooled_features(SPEC, catalog, catalog.frame, tmp_path, progress=False, workers=0)
     assert x.shape == (len(catalog.frame), 1280) and x.dtype == np.float32 and np.isfinite(x).all()
+    assert [r.getMessage().split()[1] for r in caplog.records if r.name == F.__name__] == ["computed"]
+    caplog.clear()
     y = F.pooled_features(SPEC, catalog, catalog.frame, tmp_path, progress=False, workers=0)
-    assert "reused" in capsys.readouterr().err and np.array_equal(x, y)
+    assert [r.getMessage().split()[1] for r in caplog.records if r.name == F.__name__] == ["reused"]
+    assert np.array_equal(x, y)
 
 
 def test_key_follows_settings_and_image_bytes(catalog, tmp_path):

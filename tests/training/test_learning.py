@@ -5,6 +5,7 @@ zero-shot features, on a small demo catalog of another seed and size than the sh
 from dataclasses import replace
 
 import numpy as np
+import pytest
 
 from shopee_core.data import attach_splits, load_catalog, load_or_create_folds
 from shopee_core.data.demo import generate_catalog
@@ -14,6 +15,7 @@ from shopee_core.training.embed import embed_run, embed_untrained
 from shopee_core.training.loop import train
 
 SIZE = 128
+pytestmark = pytest.mark.slow  # a demo catalog, a training run and two embeddings
 
 
 def test_the_frozen_stand_in_learns_beyond_zero_shot(tmp_path):

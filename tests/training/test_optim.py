@@ -1,4 +1,4 @@
-"""Optimisers and schedules: the seed's numbers (SEED.md, "Exact recipe details"), not the code's output."""
+"""Optimisers and schedules: the seed's numbers (README, "Fidelity: `seed18` and `tuned`"), not the code's output."""
 
 import math
 

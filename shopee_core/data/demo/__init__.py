@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import random
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+from tqdm import tqdm
+
 from ...errors import DataError
-from ...io import atomic_write_csv
+from ...io import atomic_write_bytes, atomic_write_csv
+from ..images import file_phash
 from .draw import render_product
 from .groups import group_sizes
 from .products import Product, plan_products
@@ -127,8 +130,6 @@ def planted_noise(plans: list[PostingPlan]):
     (the first listing of that product). Postings of the two groups are the same product
     under two labels; every other cross-group pair is a genuinely different product.
     """
-    import pandas as pd
-
     label_of = {pl.group: pl.label_group for pl in plans}
     rows = sorted({(label_of[pl.group], label_of[pl.product.noise_of]) for pl in plans
                    if pl.product.noise_of is not None})
@@ -136,23 +137,12 @@ def planted_noise(plans: list[PostingPlan]):
 
 
 def _phash(jpeg: bytes) -> str:
-    from ...models.phash import file_phash
-
     return file_phash(io.BytesIO(jpeg))
-
-
-def _write_file(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, path)
 
 
 def generate_catalog(out_dir, n_postings: int = 5000, seed: int = 0, image_size: int = 256,
                      progress: bool = True) -> dict:
     """Write out_dir/train.csv, out_dir/train_images/*.jpg and out_dir/noise.csv; return summary stats."""
-    import pandas as pd
-    from tqdm import tqdm
 
     _check(n_postings, seed, image_size)
     out = Path(out_dir)
@@ -177,7 +167,7 @@ def generate_catalog(out_dir, n_postings: int = 5000, seed: int = 0, image_size:
                 img = render_scene(item, pl.scene, pl.shop, image_size)
                 data = encode_jpeg(img, pl.scene["quality"])
                 name = _image_name(seed, pl.image_key)
-                _write_file(img_dir / name, data)
+                atomic_write_bytes(img_dir / name, data, durable=False)
                 names[pl.image_key] = name
                 phashes[pl.image_key] = _phash(data)
             bar.update(1)

@@ -6,18 +6,16 @@ so the same seed draws the same pixels on every machine.
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from .products import (ATTR_VALUES, CLOTH_SIZES, COLOURS, DIAPER_SIZES, FLAVOURS, SHADES,
-                       Product)
+from ...cache import memoize
+from .products import ATTR_VALUES, CLOTH_SIZES, COLOURS, DIAPER_SIZES, FLAVOURS, SHADES, Product
 
 P = 200  # product canvas size (square, RGBA)
 
 
-@functools.lru_cache(maxsize=128)
+@memoize(128)
 def font(size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.load_default(size=max(6, int(size)))
 

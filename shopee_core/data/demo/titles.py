@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import random
 
-from .products import (BAG_SIZES, CLOTH_SIZES, COLOURS, DIAPER_SIZES, FLAVOURS, PHONE_MODELS,
-                       SHADES, SHOE_SIZES, STRAPS, Product)
+from .products import (
+    BAG_SIZES,
+    CLOTH_SIZES,
+    COLOURS,
+    DIAPER_SIZES,
+    FLAVOURS,
+    PHONE_MODELS,
+    SHADES,
+    SHOE_SIZES,
+    STRAPS,
+    Product,
+)
 from .shops import PREFIXES, SUFFIXES, Shop
 
 EXTRA_PROMO = ("bisa COD", "gratis ongkir", "free ongkir", "READY STOCK", "murah", "termurah",

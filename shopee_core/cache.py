@@ -1,0 +1,121 @@
+"""The one in-memory cache of the library: bounded, thread-safe, single-flight.
+
+A :class:`Cache` belongs to the object whose lifetime its values share — a bundle
+(its arrays, a page's predictions, thumbnails), a candidate pool (tables, scorers,
+curves), a process (query encoders) — so a value can never outlive what it was made
+from: a bundle replaced on disk is a new bundle object with an empty cache. Dashboard
+sessions run in threads, so two of them asking for the same expensive value (a kNN
+table, a transformer encoder) must not both build it: the second waits for the first.
+:func:`memoize` is the same bounded, locked LRU for cheap pure functions.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Hashable
+
+import cachetools
+import numpy as np
+import scipy.sparse as sp
+from cachetools import LRUCache
+
+SMALL = 256  # what an object that does not say its size is counted as
+
+
+def sizeof(value) -> int:
+    """Approximate bytes held by a cached value: arrays, sparse matrices, frames, anything with an
+    ``nbytes`` attribute, and containers of those."""
+    if isinstance(value, np.memmap):  # pages the OS keeps or drops, not this process's memory
+        return SMALL
+    if isinstance(value, np.ndarray):
+        return int(value.nbytes)
+    if sp.issparse(value):
+        return int(value.data.nbytes + value.indices.nbytes + value.indptr.nbytes)
+    if isinstance(value, (str, bytes)):
+        return len(value) + 64
+    if isinstance(value, dict):
+        return sum(sizeof(v) for v in value.values()) + 64
+    if isinstance(value, (tuple, list)):
+        return sum(sizeof(v) for v in value) + 64
+    memory = getattr(value, "memory_usage", None)  # a pandas frame or series
+    if callable(memory):
+        return int(np.sum(memory(index=True)))
+    size = getattr(value, "nbytes", None)
+    return int(size) if isinstance(size, (int, np.integer)) else SMALL
+
+
+def one(_value) -> int:
+    """Count entries instead of bytes (``Cache(8, size=one)``: at most eight values)."""
+    return 1
+
+
+class Cache:
+    """At most ``capacity`` (bytes by default, or whatever ``size`` counts) of values, least recently
+    used first out. :meth:`get` makes a missing value once: a thread asking for a key another thread
+    is making waits for it; if that maker fails, the waiter makes it itself. A value larger than the
+    whole capacity is returned and not kept."""
+
+    def __init__(self, capacity: int, size: Callable[[object], int] = sizeof):
+        self._data = LRUCache(maxsize=capacity, getsizeof=size)
+        self._lock = threading.RLock()
+        self._making: dict[Hashable, threading.Event] = {}
+
+    def get(self, key: Hashable, make: Callable[[], object]):
+        while True:
+            with self._lock:
+                try:
+                    return self._data[key]
+                except KeyError:
+                    pass
+                busy = self._making.get(key)
+                if busy is None:
+                    done = self._making[key] = threading.Event()
+                    break
+            busy.wait()
+        try:
+            value = make()
+            with self._lock:
+                try:
+                    self._data[key] = value
+                except ValueError:  # larger than the whole cache
+                    pass
+            return value
+        finally:
+            with self._lock:
+                self._making.pop(key, None)
+            done.set()
+
+    def holds(self, key: Hashable) -> bool:
+        """Whether ``key`` is cached or being made by some thread right now."""
+        with self._lock:
+            return key in self._data or key in self._making
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+    def clear_where(self, drop: Callable[[Hashable], bool]) -> None:
+        """Forget the keys ``drop`` picks (one owner's share of a cache several owners use)."""
+        with self._lock:
+            for key in [k for k in self._data if drop(k)]:
+                del self._data[key]
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._data)
+
+    @property
+    def used(self) -> int:
+        """What the cached values count for now (bytes, or entries)."""
+        with self._lock:
+            return int(self._data.currsize)
+
+
+def memoize(capacity: int):
+    """Results of a pure function of hashable arguments (a title's parsed quantities, a font of one
+    size), at most ``capacity`` of them, least recently used out, behind a lock. The process owns
+    them: they depend on the arguments alone. No single flight: for a function of microseconds a
+    second thread computing the same value costs less than waiting for the first."""
+    def wrap(fn):
+        return cachetools.cached(LRUCache(maxsize=capacity), lock=threading.Lock())(fn)
+    return wrap
