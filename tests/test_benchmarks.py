@@ -75,3 +75,9 @@ def test_bench_load_quick(dash_bundle):  # noqa: F811
     out = run("bench_load.py", dash_bundle, "--quick")
     assert "2 user(s)" in out and "server script run per rerun, p95" in out and "beside one user" in out
     assert "exception elements seen: 0" in out
+
+
+@needs_browser
+def test_bench_data_page_quick(dash_bundle):  # noqa: F811
+    out = run("bench_data_page.py", "--quick", "--from", dash_bundle)
+    assert "600 postings" in out and "Data overview" in out and "Training" in out and "ratio" in out
