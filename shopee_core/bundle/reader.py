@@ -351,7 +351,8 @@ class Bundle:
                 raise BundleError(f"{path.name}: no table for split {split!r}")
             local = self._to_local(arrays[f"{split}_idx"], split, path.name)
             return Neighbors(local, arrays[f"{split}_sim"].astype(np.float32))
-        return self.cached(("nb", model_id, split, variant), make) if cache else make()
+        key = ("nb", model_id, split, variant)
+        return self.cached(key, make) if cache or self._cache.holds(key) else make()  # one already held is used
 
     def umap(self, model_id: str) -> np.ndarray | None:
         return self._model_array(model_id, "umap", lambda path: _npy(path, mmap=True))
