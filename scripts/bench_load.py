@@ -35,11 +35,13 @@ sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT))
 
 from bench_browser import ARGS, ARM, CHROMIUM, COMPLETE, NAV_TITLES, PAGES, RESULT, THRESHOLD_LABEL, Server, load  # noqa: E402,I001
+from playwright.async_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
 MAX_USERS, MAX_SECONDS = 16, 600
 TARGET = {"server_p50": 0.150, "server_p95": 0.300, "client_p95": 0.800, "rss_mb": 1536.0}
 OTHER_PAGES = ["", "failures", "compare", "embedding", "query"]
 CLK = os.sysconf("SC_CLK_TCK")
+LOST_S = 30  # a key press with no rerun after this long is counted as lost, not waited for
 
 
 def cpu_seconds(pid: int) -> float:
@@ -117,7 +119,12 @@ async def user(browser, url: str, query: str, until: float, out: dict) -> None:
             await thumb.focus()
             await pg.evaluate(ARM)
             await pg.keyboard.press("ArrowRight" if i % 2 else "ArrowLeft")
-            res = await pg.wait_for_function(RESULT, polling=50)
+            try:
+                res = await pg.wait_for_function(RESULT, polling=50, timeout=LOST_S * 1000)
+            except PlaywrightTimeout:  # the press started no rerun (the thumb re-rendered under it, or at a bound)
+                await pg.evaluate("() => window.__bench.stop()")
+                out["lost"] += 1
+                continue
             r = await res.json_value()
             out["f1"].append(r["f1"] / 1000.0 if r["changed"] else None)
             out["end"].append(r["end"] / 1000.0)
@@ -134,7 +141,7 @@ async def phase(browser, server: Server, query: str, users: int, seconds: float,
     t0, wall0 = time.time(), time.perf_counter()
     cpu_server0 = tree_cpu(server.proc.pid)
     cpu_browser0 = tree_cpu(me, exclude=server_pids)
-    outs = [{"f1": [], "end": [], "exceptions": 0, "switches": 0, "errors": []} for _ in range(users)]
+    outs = [{"f1": [], "end": [], "exceptions": 0, "switches": 0, "errors": [], "lost": 0} for _ in range(users)]
     until = time.perf_counter() + seconds
     await asyncio.gather(*(user(browser, server.url, query, until, o) for o in outs))
     wall = time.perf_counter() - wall0
@@ -147,7 +154,7 @@ async def phase(browser, server: Server, query: str, users: int, seconds: float,
     return {"users": users, "wall": wall, "runs": runs,
             "f1": [x for o in outs for x in o["f1"]], "end": [x for o in outs for x in o["end"]],
             "moves": sum(len(o["f1"]) for o in outs), "switches": sum(o["switches"] for o in outs),
-            "unchanged": sum(1 for o in outs for x in o["f1"] if x is None),
+            "unchanged": sum(1 for o in outs for x in o["f1"] if x is None), "lost": sum(o["lost"] for o in outs),
             "exceptions": sum(o["exceptions"] for o in outs), "errors": [e for o in outs for e in o["errors"]],
             "cpu_server": tree_cpu(server.proc.pid) - cpu_server0,
             "cpu_browser": tree_cpu(me, exclude=server_pids) - cpu_browser0,
@@ -158,7 +165,8 @@ def report(r: dict) -> bool:
     cores = os.cpu_count() or 1
     n = r["users"]
     print(f"\n{n} user(s), {r['wall']:.0f} s ({load()}): {r['moves']} slider moves ({r['unchanged']} left F1 as it "
-          f"was), {r['switches']} page switches there and back, {len(r['runs'])} script runs on the server")
+          f"was; {r['lost']} more key presses started no rerun within {LOST_S} s), {r['switches']} page switches "
+          f"there and back, {len(r['runs'])} script runs on the server")
     ok = []
     p50, p95 = pct(r["runs"], 0.50), pct(r["runs"], 0.95)
     print(line("server script run per rerun, p50", p50, TARGET["server_p50"] if n >= 8 else None))

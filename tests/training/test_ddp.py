@@ -47,5 +47,6 @@ def test_torchrun_sharded_embed_equals_one_process(tiny_catalog, tmp_path):
     assert a.shape == b.shape and a.shape[0] == n
     assert np.array_equal(a, b)
     assert two.stdout.count("two.npy") == 1  # rank 0 alone reports (and writes) the file
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["one.npy", "two.npy"]
+    assert sorted(p.name for p in tmp_path.glob("*.npy*")) == ["one.npy", "two.npy"]  # no rank wrote another
+    assert not list(tmp_path.glob(".*.tmp"))
 
