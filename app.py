@@ -38,6 +38,7 @@ else:  # a session's script run: the frame
             bundle_pools,
             default_bundle_name,
         )
+        from dashboard.text import md, plain
         from shopee_core.bundle.format import BundleChanged
 
         # the icon ships as a file: a ":material/...:" page icon makes the browser fetch its SVG from
@@ -58,13 +59,14 @@ else:  # a session's script run: the frame
                 names = list(bundles)
                 current = state.get("bundle")
                 choice = st.selectbox("Bundle", names, index=names.index(current) if current in names else 0,
+                                      format_func=plain,
                                       help="Every bundle under precomputed/ (and one given with -- --bundle PATH)")
                 if choice != current:
                     state.set("bundle", choice)
             pools = bundle_pools(state.get("bundle"))
             split = st.radio("Split (candidate pool)", pools,
                              index=pools.index(state.get("split")) if state.get("split") in pools else 0,
-                             horizontal=True, format_func=lambda s: POOL_LABELS.get(s, s),
+                             horizontal=True, format_func=lambda s: md(POOL_LABELS.get(s, s)),
                              help="Retrieval is within one pool; thresholds were tuned on valid. 'all labelled' (when "
                                   "the bundle ships it): every labelled posting in one pool, as big as Kaggle's test set.")
             if split != state.get("split"):
@@ -77,6 +79,7 @@ else:  # a session's script run: the frame
             st.Page("app_pages/embedding.py", title="Embedding space", icon=":material/scatter_plot:"),
             st.Page("app_pages/thresholds.py", title="Thresholds & decisions", icon=":material/tune:"),
             st.Page("app_pages/failures.py", title="Failure browser", icon=":material/report:"),
+            st.Page("app_pages/groups.py", title="Group studio", icon=":material/hub:"),
             st.Page("app_pages/data.py", title="Data overview", icon=":material/dataset:"),
             st.Page("app_pages/training.py", title="Training", icon=":material/monitoring:"),
         ]

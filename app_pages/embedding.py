@@ -7,6 +7,7 @@ import streamlit as st
 
 from dashboard.charts import LIGHT
 from dashboard.gallery import gallery, posting_picker
+from dashboard.text import code, md, plot_text
 from dashboard.widgets import bundle_and_split, model_select
 from shopee_core.analysis import decisions, errors
 from shopee_core.analysis import embedding_map as em
@@ -21,7 +22,7 @@ st.caption("Each model's 2-D map of the split (UMAP, precomputed in the bundle).
 mapped = [e.id for e in bundle.entries if e.path("umap") is not None]
 fixed = [e.id for e in bundle.entries if e.predictions_only]
 if fixed:
-    st.caption("No map for " + ", ".join(f"`{m}`" for m in fixed) + ": imported predictions only, no embeddings.")
+    st.caption("No map for " + ", ".join(code(m) for m in fixed) + ": imported predictions only, no embeddings.")
 if not mapped:
     st.warning("This bundle has no 2-D maps (build or import a model with UMAP on).")
     st.stop()
@@ -74,7 +75,7 @@ splits = (tuple(s for s in ("valid", "test") if s in bundle.splits) if colour_by
 try:
     frame = _frame(mid, splits, split, colour_by)
 except ShopeeError as exc:
-    st.error(str(exc))
+    st.error(md(exc))
     st.stop()
 
 texts = len(frame) <= HOVER_TEXT_LIMIT
@@ -86,9 +87,9 @@ def _custom(df: pd.DataFrame) -> dict:
     read it) and, up to HOVER_TEXT_LIMIT points, the hover text (decoded title, group, id)."""
     out = {"customdata": df["posting"].to_numpy(np.int32)}
     if "title" in df:
-        titles = pd.Series([display_title(t)[:70] for t in df["title"]], index=df.index, dtype=object)
-        text = titles + "<br>group " + df["label_group"].astype(str) + " · " + df["posting_id"].astype(str)
-        out["hovertext"] = text.to_numpy()
+        out["hovertext"] = np.array(
+            [f"{plot_text(display_title(t)[:70])}<br>group {plot_text(g)} · {plot_text(p)}"
+             for t, g, p in zip(df["title"], df["label_group"], df["posting_id"])], dtype=object)
     return out
 
 
@@ -96,9 +97,9 @@ def _marked(df: pd.DataFrame) -> dict:
     """A few marked points (a posting, its group, its matches): always with their titles on hover."""
     post = bundle.postings
     rows = df["posting"].to_numpy()
-    titles = [display_title(t)[:70] for t in post["title"].to_numpy()[rows]]
-    text = [f"{t}<br>group {g} · {p}" for t, g, p in zip(titles, post["label_group"].to_numpy()[rows],
-                                                           post["posting_id"].to_numpy()[rows])]
+    text = [f"{plot_text(display_title(t)[:70])}<br>group {plot_text(g)} · {plot_text(p)}"
+            for t, g, p in zip(post["title"].to_numpy()[rows], post["label_group"].to_numpy()[rows],
+                               post["posting_id"].to_numpy()[rows])]
     return {"customdata": rows.astype(np.int32), "hovertext": np.asarray(text, dtype=object),
             "hovertemplate": "%{hovertext}<extra></extra>"}
 
@@ -119,13 +120,14 @@ elif colour_by == "correctness":
                                hovertemplate=hover.replace("<extra>", "<br>F1 %{marker.color:.2f}<extra>"),
                                marker=dict(**marker, color=frame["f1"], colorscale="RdYlGn", cmin=0, cmax=1,
                                            colorbar=dict(title="row F1", thickness=12))))
-    caption = f"Colour: each posting's F1 under {mid} at its tuned setting ({decisions.decision(bundle, mid).describe()})."
+    caption = (f"Colour: each posting's F1 under {md(mid)} at its tuned setting "
+               f"({md(decisions.decision(bundle, mid).describe())}).")
 elif colour_by == "error type":
     for kind in em.ERROR_ORDER:
         part = frame[frame["error"] == kind]
         if len(part):
             fig.add_trace(go.Scattergl(x=part["x"], y=part["y"], mode="markers", **_custom(part),
-                                       name=f"{errors.ERROR_LABELS.get(kind, kind)} ({len(part):,})",
+                                       name=f"{plot_text(errors.ERROR_LABELS.get(kind, kind))} ({len(part):,})",
                                        hovertemplate=hover,
                                        marker=dict(**marker, color=em.ERROR_COLOURS[kind])))
     caption = "Colour: each posting's main error type at the tuned setting (see the Failure browser for all flags)."
@@ -133,7 +135,7 @@ else:
     by = "posting_split" if split == "all" else "split"
     for s in [x for x in ("train", "valid", "test") if x in set(frame[by])]:
         part = frame[frame[by] == s]
-        fig.add_trace(go.Scattergl(x=part["x"], y=part["y"], mode="markers", name=f"{s} ({len(part):,})",
+        fig.add_trace(go.Scattergl(x=part["x"], y=part["y"], mode="markers", name=f"{plot_text(s)} ({len(part):,})",
                                    **_custom(part), hovertemplate=hover,
                                    marker=dict(**marker, color=em.SPLIT_COLOURS.get(s, "#555"))))
     caption = "Colour: split. The map was fitted on the shown splits together; retrieval stays within one split."

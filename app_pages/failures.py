@@ -5,6 +5,7 @@ import streamlit as st
 
 from dashboard import state
 from dashboard.gallery import LEGEND, gallery
+from dashboard.text import code, md, plain
 from dashboard.widgets import (
     bundle_and_split,
     csv_download,
@@ -24,7 +25,8 @@ st.title("Failure browser")
 st.caption(pool_caption(bundle, split))
 
 TABLE_ROWS = 1000  # rows sent to the browser (a Kaggle pool has 6,850; the export has them all)
-VARIANTS = {"min2": "Tuned (with Min2)", "base": "Plain threshold", "inb": "INB", "fixed": "Imported sets"}
+VARIANTS = {"min2": "Tuned (with Min2)", "base": "Plain threshold", "inb": "INB", "graph": "Graph step",
+            "fixed": "Imported sets"}
 ICONS = {"orphan": ":material/person_off:", "over_merged": ":material/merge:", "wrong_members": ":material/close:",
          "missed": ":material/search_off:", "unit_conflict": ":material/straighten:",
          "shared_photo_variant": ":material/photo_library:", "label_noise": ":material/label_off:"}
@@ -40,6 +42,8 @@ def setting_for(model_id: str, variant: str) -> dict:
         return {}
     if variant == "inb" and s["has_inb"]:
         return {"inb": 1}
+    if variant == "graph" and s["graph"]:
+        return {"graph": "tuned"}
     return {"min2": variant != "base"}
 
 
@@ -49,7 +53,7 @@ def variants_of(model_id: str) -> list[str]:
         return ["inb"]
     if s["fixed"]:
         return ["fixed"]
-    return ["min2", "base"] + (["inb"] if s["has_inb"] else [])
+    return ["min2", "base"] + (["inb"] if s["has_inb"] else []) + (["graph"] if s["graph"] else [])
 
 
 usable = D.usable_models(bundle)
@@ -78,7 +82,7 @@ n = len(table)
 failing = int((table["f1"] < 1).sum())
 cols = st.columns(4)
 cols[0].metric("Mean F1", f"{table['f1'].mean():.4f}", border=True,
-               help=f"{D.decision(bundle, mid, **setting).describe()}")
+               help=md(D.decision(bundle, mid, **setting).describe()))
 cols[1].metric("Postings with F1 < 1", f"{failing:,} of {n:,}", border=True)
 cols[2].metric("Orphans", f"{counts['orphan']:,}", border=True, help=E.ERROR_LABELS["orphan"])
 cols[3].metric("Unit conflicts / shared-photo variants / label noise",
@@ -149,7 +153,7 @@ if st.session_state.get("fb-inspect") not in ids or st.session_state.get("fb-ins
 titles = dict(zip(filtered["posting_id"], filtered["title"]))
 f1s = dict(zip(filtered["posting_id"], filtered["f1"]))
 chosen = st.selectbox("Inspect", ids, key="fb-inspect",
-                      format_func=lambda p: f"F1 {f1s[p]:.3f} · {short(titles[p], 80)} · {p}")
+                      format_func=lambda p: f"F1 {f1s[p]:.3f} · {plain(short(titles[p], 80))} · {plain(p)}")
 st.session_state["fb-inspect-synced"] = chosen
 if chosen != current:  # the user picked another posting here: share it with the other pages
     state.set("posting", chosen)
@@ -161,9 +165,9 @@ st.divider()
 t1, t2 = st.columns([4, 1], vertical_alignment="center")
 with t1:
     badges = " ".join(f":orange-badge[{ICONS[t]} {SHORT[t]}]" for t in rec["errors"])
-    st.markdown(f"#### {rec['title']}\n`{chosen}` · group {rec['label_group']} · **F1 {rec['f1']:.3f}** "
-                f"(P {rec['precision']:.2f}, R {rec['recall']:.2f}) · |Y| {rec['n_pred']} vs |X| {rec['n_true']} "
-                f"· FP {rec['fp']} · FN {rec['fn']}  \n{badges}")
+    st.markdown(f"#### {md(rec['title'])}\n{code(chosen)} · group {md(rec['label_group'])} · "
+                f"**F1 {rec['f1']:.3f}** (P {rec['precision']:.2f}, R {rec['recall']:.2f}) · |Y| {rec['n_pred']:,} "
+                f"vs |X| {rec['n_true']:,} · FP {rec['fp']:,} · FN {rec['fn']:,}  \n{badges}")
 with t2:
     if st.button("Query by example", key="fb-open", help="Open this posting in Query by example",
                  icon=":material/image_search:", width="stretch"):
@@ -179,7 +183,7 @@ with c_truth:
     st.markdown(f"**True group** — {len(truth)} postings, {int((truth['mark'] == 'missed').sum())} missed")
     gallery(bundle, truth[["posting", "mark"]], key="fb-truth", columns=4, limit=24)
 with c_pred:
-    st.markdown(f"**Predicted by {mid}** — {len(pred)} postings, {int((pred['mark'] == 'wrong').sum())} wrong")
+    st.markdown(f"**Predicted by {md(mid)}** — {len(pred)} postings, {int((pred['mark'] == 'wrong').sum())} wrong")
     gallery(bundle, pred[["posting", "mark", "via", "show_via"]], key="fb-pred", columns=4, limit=24)
 
 others = [m for m in usable if m != mid]
@@ -196,7 +200,7 @@ if others:
             continue
         p = d[d["predicted"]].assign(via=d["reason"], show_via=d["reason"] != "")
         missed = int((d["mark"] == "missed").sum())
-        st.markdown(f"**{other}** — F1 {f1:.3f} · {len(p)} predicted, {int((p['mark'] == 'wrong').sum())} wrong, "
-                    f"{missed} missed")
+        st.markdown(f"**{md(other)}** — F1 {f1:.3f} · {len(p)} predicted, {int((p['mark'] == 'wrong').sum())} "
+                    f"wrong, {missed} missed")
         gallery(bundle, pd.concat([p, d[d["mark"] == "missed"]])[["posting", "mark", "via", "show_via"]]
                 .fillna({"via": "", "show_via": False}), key=f"fb-also-{other}", columns=8, limit=16)

@@ -5,9 +5,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import state
+from dashboard import intervals, state
 from dashboard.charts import LIGHT
 from dashboard.gallery import model_picker
+from dashboard.text import code, md, plot_text
 from dashboard.widgets import (
     FAMILY_COLOURS,
     bundle_and_split,
@@ -25,14 +26,15 @@ ds = bundle.manifest.get("dataset", {})
 
 st.title("Leaderboard")
 source = {"demo": "synthetic demo catalog", "kaggle": "Kaggle data"}.get(ds.get("source"), ds.get("source", "?"))
-st.caption(f"Bundle **{bundle.name}** · {source} · profile `{bundle.manifest.get('profile', '?')}` · "
-           f"{len(bundle.entries)} models · k = {bundle.k} candidates per posting")
+st.caption(f"Bundle **{md(bundle.name)}** · {md(source)} · profile {code(bundle.manifest.get('profile', '?'))} · "
+           f"{len(bundle.entries)} models · k = {bundle.k:,} candidates per posting")
 
-c_variant, c_sort, c_family = st.columns([4, 2, 3], vertical_alignment="bottom")
+c_variant, c_sort, c_family, c_ci = st.columns([4, 2, 3, 1.4], vertical_alignment="bottom")
 with c_variant:
     variant = st.segmented_control(
-        "Decision", ["best", "base", "min2", "inb"], default="best", key="lb-variant",
-        format_func={"best": "Best on valid", "base": "Plain T", "min2": "Min2", "inb": "INB"}.get,
+        "Decision", ["best", "base", "min2", "inb", "graph"], default="best", key="lb-variant",
+        format_func={"best": "Best on valid", "base": "Plain T", "min2": "Min2", "inb": "INB",
+                     "graph": "Graph step"}.get,
         help="Which decision rule's numbers to rank by (see 'What Min2 and INB are' below)") or "best"
 with c_sort:
     sort_by = st.selectbox("Sort by", ["F1", "Precision", "Recall", "Δ vs seed", "Validation F1", "Seed recipe"],
@@ -40,9 +42,13 @@ with c_sort:
 with c_family:
     families = [f for f in ("fusion", "image", "text", "baseline") if any(e.family == f for e in bundle.entries)]
     shown = st.pills("Families", families, selection_mode="multi", default=families, key="lb-families") or families
+with c_ci:
+    with_ci = st.toggle("Intervals", value=True, key="lb-ci",
+                        help="95 % intervals (whiskers, ± and the gap to the best) from 1,000 resamples of whole "
+                             "label groups")
 
 st.info(pool_caption(bundle, split), icon=":material/info:")
-with st.expander("What the decisions are: plain threshold, Min2, INB", icon=":material/help:"):
+with st.expander("What the decisions are: plain threshold, Min2, INB, graph step", icon=":material/help:"):
     explain_variants()
 
 frame = lb.leaderboard(bundle, split, variant)
@@ -54,24 +60,26 @@ frame = frame.sort_values(key, ascending=key == "recipe", na_position="last").re
 if frame.empty or frame["f1"].isna().all():
     st.warning("No model of the shown families has numbers for this split and decision.")
     st.stop()
+if with_ci:
+    frame = intervals.leaderboard_intervals(bundle, split, frame)
 
 # ------------------------------------------------------------------ headline
 best = frame.loc[frame["f1"].idxmax()]
 floor = lb.self_only(bundle, split)
 singles = frame[~frame["kind"].eq("combo")].assign(modality=lambda f: [D.modality(bundle, m) for m in f["id"]])
 metric_cols = st.columns(4)
-metric_cols[0].metric(f"Best: {best['id']}", f"{best['f1']:.4f}",
+metric_cols[0].metric(f"Best: {md(best['id'])}", f"{best['f1']:.4f}",
                       delta=None if pd.isna(best["seed_delta"]) else f"{best['seed_delta']:+.4f} vs seed",
-                      help=f"{best['label']} — {lb.VARIANT_LABELS.get(best['variant'], best['variant'])}",
+                      help=f"{md(best['label'])} — {md(lb.VARIANT_LABELS.get(best['variant'], best['variant']))}",
                       border=True)
 for col, fam in zip(metric_cols[1:3], ("image", "text")):
     sub = singles[singles["modality"] == fam].dropna(subset=["f1"])
     if len(sub):
         top = sub.loc[sub["f1"].idxmax()]
-        col.metric(f"Best single {fam} model: {top['id']}", f"{top['f1']:.4f}", border=True,
-                   help=top["label"])
+        col.metric(f"Best single {md(fam)} model: {md(top['id'])}", f"{top['f1']:.4f}", border=True,
+                   help=md(top["label"]))
     else:
-        col.metric(f"Best single {fam} model", "—", border=True)
+        col.metric(f"Best single {md(fam)} model", "—", border=True)
 metric_cols[3].metric("Floor: every posting alone", f"{floor['f1']:.4f}", border=True,
                       help="F1 if each posting is predicted to match only itself; any model must beat it.")
 
@@ -80,11 +88,12 @@ chart = frame.dropna(subset=["f1"]).iloc[::-1]
 fig = go.Figure(layout=dict(template=LIGHT))
 for fam in chart["family"].unique():
     sub = chart[chart["family"] == fam]
-    fig.add_bar(y=sub["id"], x=sub["f1"], orientation="h", name=fam, marker_color=FAMILY_COLOURS.get(fam, "#999"),
-                text=[f"{v:.3f}" for v in sub["f1"]], textposition="inside", insidetextanchor="end",
+    fig.add_bar(y=sub["id"], x=sub["f1"], orientation="h", name=plot_text(fam), marker_color=FAMILY_COLOURS.get(fam, "#999"),
+                text=intervals.bar_text(sub), textposition="inside", insidetextanchor="end",
+                error_x=intervals.whiskers(sub),
                 textfont=dict(color="white"),
-                customdata=np.stack([sub["label"], sub["variant"].fillna("—"), sub["precision"], sub["recall"]],
-                                    axis=1),
+                customdata=np.stack([[plot_text(v) for v in sub["label"]], sub["variant"].fillna("—"),
+                                     sub["precision"], sub["recall"]], axis=1),
                 hovertemplate="<b>%{y}</b><br>%{customdata[0]}<br>F1 %{x:.4f} · P %{customdata[2]:.3f} · "
                               "R %{customdata[3]:.3f}<br>decision: %{customdata[1]}<extra></extra>")
 seed = chart.dropna(subset=["seed_f1"])
@@ -93,10 +102,12 @@ if len(seed):
                     marker=dict(symbol="diamond", size=10, color="black", line=dict(color="white", width=1)),
                     hovertemplate="<b>%{y}</b><br>seed report F1 %{x:.4f}<extra></extra>")
 fig.update_layout(barmode="overlay", height=max(260, 28 * len(chart) + 90), margin=dict(l=10, r=40, t=30, b=10),
-                  xaxis=dict(title=f"F1 within the {split} split", range=[0, 1.05]),
+                  xaxis=dict(title=f"F1 within the {plot_text(split)} split", range=[0, 1.05]),
                   yaxis=dict(categoryorder="array", categoryarray=list(chart["id"]), automargin=True),
                   legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0), template=LIGHT)
 st.plotly_chart(fig, key="lb-chart", config={"displayModeBar": False}, theme=None)
+if with_ci:
+    st.caption(intervals.caption(frame))
 
 # ------------------------------------------------------------------ table
 best_id = str(best["id"])
@@ -108,8 +119,9 @@ table = frame.assign(
     recipe=frame["recipe"].map(lambda r: "" if r is None or pd.isna(r) else f"#{int(r)}"),
     decision=frame["variant"].map(lambda v: lb.VARIANT_LABELS.get(v, "—") if isinstance(v, str) else "—"),
 )
-columns = ["name", "f1", "precision", "recall", "decision", "valid_f1", "seed_f1", "seed_delta", "f1_base", "f1_min2",
-           "f1_inb", "t", "t2", "inb_t", "inb_t2", "family", "source", "recipe", "training", "what"]
+columns = ["name", "f1"] + (["f1_pm", "f1_ci", "vs_best"] if with_ci else []) + [
+    "precision", "recall", "decision", "valid_f1", "seed_f1", "seed_delta", "f1_base", "f1_min2", "f1_inb", "f1_graph",
+    "t", "t2", "inb_t", "inb_t2", "graph", "family", "source", "recipe", "training", "what"]
 pct = dict(min_value=0.0, max_value=1.0, format="%.4f")
 config = {
     "name": st.column_config.TextColumn("Model", pinned=True, width="medium"),
@@ -121,7 +133,7 @@ config = {
     "what": st.column_config.TextColumn("What it is", width="large"),
     "decision": st.column_config.TextColumn("Decision", width="medium",
                                             help="The decision rule these F1/P/R come from"),
-    "f1": st.column_config.ProgressColumn("F1", help=f"Mean row-wise F1 within the {split} split", width="medium",
+    "f1": st.column_config.ProgressColumn("F1", help=f"Mean row-wise F1 within the {md(split)} split", width="medium",
                                           **pct),
     "precision": st.column_config.TextColumn("Precision"),
     "recall": st.column_config.TextColumn("Recall"),
@@ -130,9 +142,14 @@ config = {
     "f1_base": st.column_config.TextColumn("F1 plain"),
     "f1_min2": st.column_config.TextColumn("F1 Min2"),
     "f1_inb": st.column_config.TextColumn("F1 INB"),
+    "f1_graph": st.column_config.TextColumn("F1 graph", help="Min2 decision + the graph step tuned on valid (mutual, "
+                                                             "closure, cluster or cut-bridges; see the Group studio)"),
+    "graph": st.column_config.TextColumn("Graph step", help="The step and its parameter, tuned on valid (— : none "
+                                                            "beat the plain decision there, or none was tried)"),
     "seed_f1": st.column_config.TextColumn("Seed F1", help="The seed report's test F1 for this recipe and decision "
                                                            "(— : not a seed recipe, or no such seed number)"),
     "seed_delta": st.column_config.TextColumn("Δ vs seed"),
+    **intervals.COLUMN_CONFIG,
     "t": st.column_config.TextColumn("T", help="Distance threshold (cosine distance), tuned on valid; "
                                                "unions list one per side"),
     "t2": st.column_config.TextColumn("T2", help="Min2 threshold"),
@@ -141,12 +158,15 @@ config = {
 }
 # Streamlit shows a missing number as "None"; these columns show numbers as text and a dash for none
 DASHED = {"precision": "{:.4f}", "recall": "{:.4f}", "valid_f1": "{:.4f}", "f1_base": "{:.4f}", "f1_min2": "{:.4f}",
-          "f1_inb": "{:.4f}", "seed_f1": "{:.4f}", "seed_delta": "{:+.4f}", "inb_t": "{:.3f}", "inb_t2": "{:.3f}"}
+          "f1_inb": "{:.4f}", "f1_graph": "{:.4f}", "seed_f1": "{:.4f}", "seed_delta": "{:+.4f}", "inb_t": "{:.3f}",
+          "inb_t2": "{:.3f}", "graph": "{}"}
 shown = table.assign(**{c: [lb.dashed(v, fmt) for v in table[c]] for c, fmt in DASHED.items()})
+if with_ci:
+    shown = intervals.table_columns(shown)
 st.markdown("##### All models")
 if table["seed_f1"].isna().all():  # no seed recipe in this bundle (or no reference): nothing to compare
     columns = [c for c in columns if c not in ("seed_f1", "seed_delta")]
-for c in ("f1_base", "f1_min2", "f1_inb", "inb_t", "inb_t2"):
+for c in ("f1_base", "f1_min2", "f1_inb", "f1_graph", "inb_t", "inb_t2", "graph"):
     if table[c].isna().all():
         columns.remove(c)
 st.caption("★ best F1 in this view · ⇪ imported (made elsewhere). Click the row checkboxes to pick models for the "
@@ -165,5 +185,8 @@ with c_pick:
     model_picker(bundle, key="lb-models", label="Selected models — Query by example, Compare, Thresholds and "
                                                 "Failures start from these")
 with c_dl:
-    csv_download(table[columns], f"leaderboard_{bundle.name}_{split}_{variant}.csv", "Table as CSV", "lb-csv")
+    numbers = [c for c in columns if c in table] + ([c for c in ("f1_lo", "f1_hi", "gap", "gap_lo", "gap_hi",
+                                                                "p_best_better", "tied") if c in table])
+    csv_download(table[numbers], f"leaderboard_{bundle.name}_{split}_{variant}.csv", "Table as CSV", "lb-csv")
 
+intervals.ab_panel(bundle, split, frame, variant)

@@ -3,8 +3,9 @@
 import numpy as np
 import streamlit as st
 
-from dashboard import charts, state
+from dashboard import charts, intervals, live, state
 from dashboard.gallery import pair_gallery
+from dashboard.text import code, md, plot_text
 from dashboard.widgets import FIXED, bundle_and_split, metric_row, model_select, pool_caption, readable_error
 from shopee_core import matching as M
 from shopee_core.analysis import decisions as D
@@ -67,6 +68,8 @@ def fusion_search(key: str, weights, members: list[str]) -> str:
     """Which kNN a re-weighted fusion uses: the candidate union (live, the default) or, after the
     button, an exact search of the fused embeddings for exactly these weights. Says which."""
     wanted = (tuple(members), tuple(round(float(x), 6) for x in weights))
+    if st.session_state.pop(f"{key}-restore", False):  # a shared link asked for the exact search
+        st.session_state[key] = wanted
     exact = st.session_state.get(key) == wanted
     st.button("Exact search", key=f"{key}-btn", icon=":material/manage_search:", disabled=exact,
               on_click=lambda: st.session_state.__setitem__(key, wanted),
@@ -97,6 +100,40 @@ def pick_members(candidates: list[str], key: str, label: str, limit: int) -> lis
     return members
 
 
+GRAPH_PARAMS = {  # step -> (label, min, max, step, default)
+    "closure": ("MAX (largest group)", 2, 100, 1, 51),
+    "cluster": ("S (target mean group size)", 1.0, 10.0, 0.05, 2.6),
+    "cut-bridges": ("τ (cut bridges below)", -1.0, 1.0, 0.005, 0.5),
+}
+
+
+def graph_picker(scope: str, recorded: dict | None = None):
+    """The graph step after the thresholds (None: none). ``recorded``: the step the bundle tuned
+    on valid for this model, offered with its parameter."""
+    options = ["none", *M.GRAPH_STEPS]
+    key = f"{scope}-graph"
+    if key not in st.session_state:
+        st.session_state[key] = "none"
+    tuned = "" if not recorded else f" (tuned on valid: {recorded['step']}" + (
+        "" if recorded.get("param") is None else f" {recorded['param']:g}") + ")"
+    step = st.selectbox("Graph step" + tuned, options, key=key,
+                        format_func=lambda x: "none" if x == "none" else x,
+                        help="Group-level post-processing after the thresholds: keep mutual pairs, close groups "
+                             "up to MAX members, average linkage to a mean group size S, or cut bridges weaker "
+                             "than τ (Group studio draws the groups). Curves and the pool-size view show the "
+                             "decision before this step.")
+    if step == "none":
+        return None
+    if step == "mutual":
+        return M.GraphStep("mutual")
+    label, lo, hi, inc, default = GRAPH_PARAMS[step]
+    pkey = f"{scope}-graph-{step}"
+    if pkey not in st.session_state:
+        st.session_state[pkey] = (recorded["param"] if recorded and recorded["step"] == step and
+                                  recorded.get("param") is not None else default)
+    return M.GraphStep(step, st.number_input(label, lo, hi, step=inc, key=pkey))
+
+
 def side_sliders(scope: str, suffix: str, t, t2, min2: bool, what: str = "", after_inb: bool = False):
     prime = "′" if after_inb else ""
     T = slider(f"T{prime} {what}".strip(), f"{scope}-t{suffix}", t,
@@ -107,14 +144,40 @@ def side_sliders(scope: str, suffix: str, t, t2, min2: bool, what: str = "", aft
     return T, (T2 if min2 else None)
 
 
+def restore_from_url() -> None:
+    """Once per session: the live decision a pasted link names (``decision=`` in the URL) into the widgets."""
+    if st.session_state.get("th-url-restored"):
+        return
+    st.session_state["th-url-restored"] = True
+    setting = live.decode(state.get("decision"))
+    if setting is None:
+        return
+    kind, members = "table", ()
+    if setting.mode == "model":
+        try:
+            s = D.model_setting(bundle, setting.model)
+        except ShopeeError:
+            return
+        kind, members = ("fixed" if s["fixed"] else s["kind"]), s["members"]
+        state.set("models", [setting.model] + [m for m in state.get("models") if m != setting.model])
+    for key, value in live.widget_values(setting, kind, members).items():
+        st.session_state[key] = value
+
+
+def unset(key: str, **default) -> dict:
+    """A widget's default value, only when the session (e.g. a shared link) has not set it already."""
+    return {} if key in st.session_state else default
+
+
+restore_from_url()
 if st.session_state.get("th-error"):
-    st.error(st.session_state.pop("th-error"), icon=":material/error:")
-mode = st.segmented_control("Decision", list(MODES), format_func=MODES.get, default="model", key="th-mode",
-                            required=True) or "model"
+    st.error(md(st.session_state.pop("th-error")), icon=":material/error:")
+mode = st.segmented_control("Decision", list(MODES), format_func=MODES.get, key="th-mode", required=True,
+                            **unset("th-mode", default="model")) or "model"
 summary = st.container()  # the scores, full width above the controls, filled once the decision is known
 left, right = st.columns([1, 2.3], gap="large")
 
-decision = reference = None
+decision = reference = shared = None
 ref_label = ""
 scope = ""
 n_sides = 1
@@ -129,7 +192,7 @@ try:
                 st.stop()
             s = D.model_setting(bundle, mid)
             if s["kind"] == "union":
-                scope = f"th-m-{mid}"
+                scope = live.model_scope(mid, "union")
                 n_sides = len(s["sides"])
                 st.caption("Union: each side predicts with its own thresholds; the final set is the union.")
                 inb = s["has_inb"] and toggle("After INB", f"{scope}-inb", False,
@@ -140,41 +203,47 @@ try:
                 min2 = toggle("Min2 on every side", f"{scope}-min2", any(x["t2"] is not None for x in sides_now))
                 overrides = []
                 for i, side in enumerate(sides_now):
-                    st.markdown(f"**{side['model']}**" + (" after INB" if inb else ""))
-                    overrides.append(side_sliders(scope, f"-{i}", side["t"], side["t2"], min2, f"· {side['model']}",
-                                                  after_inb=inb))
+                    st.markdown(f"**{md(side['model'])}**" + (" after INB" if inb else ""))
+                    overrides.append(side_sliders(scope, f"-{i}", side["t"], side["t2"], min2,
+                                                  f"· {md(side['model'])}", after_inb=inb))
                 decision = D.decision(bundle, mid, sides=overrides, min2=min2, inb=int(inb))
                 reference = D.decision(bundle, mid, inb=int(inb))
+                shared = live.Live("model", mid, t=tuple(t for t, _ in overrides),
+                                   t2=tuple(t2 for _, t2 in overrides), min2=min2, iters=int(inb))
             elif s["kind"] == "inb_only":
-                scope = f"th-m-{mid}"
-                st.caption(f"This entry stores only its INB table ({s['inb_iters']} iterations): T′ and T2′ "
+                scope = live.model_scope(mid, "inb_only")
+                st.caption(f"This entry stores only its INB table ({s['inb_iters']:,} iterations): T′ and T2′ "
                            "match on the blended embeddings.")
                 min2 = toggle("Min2", f"{scope}-min2", s["inb_t2"] is not None)
                 T, T2 = side_sliders(scope, "", s["inb_t"], s["inb_t2"], min2, after_inb=True)
                 decision = D.decision(bundle, mid, t=T, t2=T2, min2=min2)
                 reference = D.decision(bundle, mid)
+                shared = live.Live("model", mid, t=(T,), t2=(T2,), min2=min2)
             elif s["fixed"]:
                 fixed = True
-                scope = f"th-m-{mid}"
-                st.info(FIXED.format(mid=mid) + " Unite it with other models under *Custom union*.",
+                scope = live.model_scope(mid, "fixed")
+                shared = live.Live("model", mid)
+                st.info(FIXED.format(mid=code(mid)) + " Unite it with other models under *Custom union*.",
                         icon=":material/lock:")
                 decision = reference = D.decision(bundle, mid)
             else:
                 options = [0] + ([1] if s["has_inb"] or s["can_embed"] else []) + ([2, 3] if s["can_embed"] else [])
                 iters = 0
                 if len(options) > 1:
-                    iters = st.select_slider("INB iterations", options, value=0, key=f"th-m-{mid}-iters",
+                    iters = st.select_slider("INB iterations", options, key=f"th-m-{mid}-iters",
+                                             **unset(f"th-m-{mid}-iters", value=0),
                                              help="0: plain table. 1: the stored INB table. 2-3: blended live "
                                                   "from the embeddings (takes a moment the first time).")
-                scope = f"th-m-{mid}-inb{iters}"
+                scope = live.model_scope(mid, "table", iters)
                 weights = None
                 knn = "candidates"
                 if s["combine"] == "mean" and s["can_embed"] and len(s["members"]) >= 2:
                     if toggle("Re-weight the members", f"th-m-{mid}-reweight", False,
                               help="Mean fusion with your weights, re-scored within the split"):
                         D.prefetch_candidates(bundle, split, s["members"])
-                        w = [st.slider(f"weight · {m}", 0.0, 1.0, 1.0 / len(s["members"]), 0.05,
-                                       key=f"th-m-{mid}-w-{m}") for m in s["members"]]
+                        w = [st.slider(f"weight · {md(m)}", 0.0, 1.0, step=0.05, key=f"th-m-{mid}-w-{m}",
+                                       **unset(f"th-m-{mid}-w-{m}", value=1.0 / len(s["members"])))
+                             for m in s["members"]]
                         if sum(w) <= 0:
                             st.warning("All weights are 0: using equal weights.")
                         else:
@@ -194,7 +263,10 @@ try:
                     decision = D.decision(bundle, mid, t=T, t2=T2, min2=min2, inb=iters, weights=weights,
                                           blend=blend, knn=knn)
                 reference = D.decision(bundle, mid, inb=1 if iters and s["has_inb"] else 0)
-            ref_label = f"the bundle's tuned setting of {mid}"
+                shared = live.Live("model", mid, t=(T,), t2=(T2,), min2=min2, iters=iters,
+                                   weights=None if weights is None else tuple(weights), exact=knn == "exact"
+                                   and weights is not None, blend=blend)
+            ref_label = f"the bundle's tuned setting of {md(mid)}"
         # ------------------------------------------------------------ custom mean fusion
         elif mode == "fusion":
             fusable = D.fusable_models(bundle)
@@ -202,8 +274,8 @@ try:
                 st.warning("This bundle has fewer than two models with embeddings: nothing to fuse.")
                 st.stop()
             members = pick_members(fusable, "th-f-members", "Models to fuse (mean of cosine similarities)", 3)
-            w = [st.slider(f"weight · {m}", 0.0, 1.0, round(1.0 / len(members), 2), 0.05, key=f"th-f-w-{m}")
-                 for m in members]
+            w = [st.slider(f"weight · {md(m)}", 0.0, 1.0, step=0.05, key=f"th-f-w-{m}",
+                           **unset(f"th-f-w-{m}", value=round(1.0 / len(members), 2))) for m in members]
             if sum(w) <= 0:
                 st.warning("All weights are 0: using equal weights.")
                 w = [1.0] * len(members)
@@ -213,12 +285,13 @@ try:
                                     "spread one (the seed's recipe is the plain equal mean)")
             if calibrate:
                 w = M.calibrated_weights(D.pool(bundle, "valid"), members, w)
-                st.caption("Calibrated weights: " + ", ".join(f"{m} {x:.2f}" for m, x in zip(members, w)))
+                st.caption("Calibrated weights: " + ", ".join(f"{md(m)} {x:.2f}" for m, x in zip(members, w)))
             for pool_name in dict.fromkeys(["valid", split]):
                 D.prefetch_candidates(bundle, pool_name, members)
             knn = fusion_search("th-f-exact", w, members)
-            iters = st.select_slider("INB iterations", [0, 1, 2, 3], value=0, key="th-f-iters")
-            scope = f"th-f-{'+'.join(members)}-inb{iters}{'-cal' if calibrate else ''}"
+            given = tuple(st.session_state[f"th-f-w-{m}"] for m in members)
+            iters = st.select_slider("INB iterations", [0, 1, 2, 3], key="th-f-iters", **unset("th-f-iters", value=0))
+            scope = live.fusion_scope(members, iters, calibrate)
             with st.spinner("Fusing, scoring and tuning on valid…"):
                 tuned = D.custom_fusion(bundle, members, w, inb=iters, knn=knn)
             ts = tuned.sides[0]
@@ -226,6 +299,8 @@ try:
             T, T2 = side_sliders(scope, "", ts.t, ts.t2, min2, after_inb=bool(iters))
             decision = tuned.with_thresholds(T, T2, min2=min2)
             reference = tuned
+            shared = live.Live("fusion", members=tuple(members), t=(T,), t2=(T2,), min2=min2, iters=iters,
+                               weights=given, calibrate=calibrate, exact=knn == "exact")
             ref_label = "the thresholds tuned on valid for this fusion"
         # ------------------------------------------------------------ custom union
         else:
@@ -235,23 +310,28 @@ try:
                 st.warning("This bundle has fewer than two neighbour tables: nothing to unite.")
                 st.stop()
             members = pick_members(candidates, "th-u-members", "Models to unite (union of predicted sets)", 2)
-            scope = f"th-u-{'+'.join(members)}"
+            scope = live.union_scope(members)
             n_sides = len(members)
             tuned = D.custom_union(bundle, [(m,) for m in members])
             min2 = toggle("Min2 on every side", f"{scope}-min2", any(x.t2 is not None for x in tuned.sides))
             sides = []
             for i, (m, side) in enumerate(zip(members, tuned.sides)):
-                st.markdown(f"**{m}**")
+                st.markdown(f"**{md(m)}**")
                 if D.is_predictions_only(bundle, m):
                     st.caption("imported predicted sets: fixed, no thresholds")
                     sides.append((m, side.t, None))
                     continue
-                sides.append((m, *side_sliders(scope, f"-{i}", side.t, side.t2, min2, f"· {m}")))
+                sides.append((m, *side_sliders(scope, f"-{i}", side.t, side.t2, min2, f"· {md(m)}")))
             decision = D.custom_union(bundle, sides)
             reference = tuned
+            shared = live.Live("union", members=tuple(members), t=tuple(x[1] for x in sides),
+                               t2=tuple(x[2] for x in sides), min2=min2)
             ref_label = "each model at its own tuned thresholds"
 
         if not fixed:
+            graph = graph_picker(scope, s.get("graph") if mode == "model" else None)
+            if graph is not None:
+                decision = decision.with_graph(graph)
             b1, b2 = st.columns(2)
             b1.button("Reset", key="th-reset", on_click=reset, args=(scope,), icon=":material/restart_alt:",
                       width="stretch", help="Back to the bundle's (or the fusion's) tuned thresholds")
@@ -267,6 +347,8 @@ try:
 except ShopeeError as exc:
     readable_error(exc)
     st.stop()
+if shared is not None and shared.encode() != state.get("decision"):
+    state.set("decision", shared.encode())  # the live decision in the URL: a pasted link reopens it
 
 # ---------------------------------------------------------------- results
 with summary:
@@ -283,14 +365,15 @@ with summary:
          "Mean predicted set size vs mean true group size (self included)"),
         ("Orphans", f"{orphans:,}", "Postings predicted alone (always wrong: every group has >= 2 members)"),
     ])
-    st.caption(f"**Now:** {decision.describe()}  \n**Δ against** {ref_label}: {reference.describe()} "
+    st.caption(f"**Now:** {md(decision.describe())}  \n**Δ against** {ref_label}: {md(reference.describe())} "
                f"→ F1 {ref['f1']:.4f}")
+    intervals.live_interval(bundle, split, decision, reference, rows, ref_label)
     try:
         weak = D.weaker_than_a_member(bundle, decision)
     except ShopeeError:
         weak = None
     if weak:
-        st.warning(f"On valid this fusion scores F1 {weak['fusion_f1']:.4f}, below its member **{weak['member']}** "
+        st.warning(f"On valid this fusion scores F1 {weak['fusion_f1']:.4f}, below its member **{md(weak['member'])}** "
                    f"alone ({weak['member_f1']:.4f}): an equal mean is dominated by the member whose similarities "
                    "spread widest. Try calibrated or re-weighted members (Custom mean fusion).",
                    icon=":material/warning:")
@@ -306,16 +389,23 @@ with right:
         side = 0
         if decision.is_union:
             names = [describe_source(s.source) for s in decision.sides]
-            side = st.radio("Curve of side", range(len(names)), format_func=lambda i: names[i], horizontal=True,
+            side = st.radio("Curve of side", range(len(names)), format_func=lambda i: md(names[i]), horizontal=True,
                             key="th-curve-side")
         curve = D.curves(bundle, decision, split, side=side)
         st_side = decision.sides[side]
         tuned_t = reference.sides[side].t if side < len(reference.sides) else None
+        try:
+            with st.spinner("Re-running the threshold search on resamples of valid…"):
+                stab = intervals.stability(bundle, split, decision)
+        except ShopeeError:
+            stab = None
         c1, c2 = st.columns(2)
         with c1:
             st.plotly_chart(charts.threshold_curves(curve, st_side.t, cur["f1"], tuned_t,
                                                     title="F1, precision, recall vs T"
-                                                    + (f" — {names[side]}" if decision.is_union else "")),
+                                                    + (f" — {plot_text(names[side])}" if decision.is_union else ""),
+                                                    band=None if stab is None else
+                                                    tuple(stab["sides"][side]["t"]["interval"])),
                             key="th-curve", config={"displayModeBar": False}, theme=None)
         with c2:
             if st_side.t2 is not None:
@@ -326,6 +416,8 @@ with right:
                 st.info("Min2 is off: turn it on to see F1 against T2.")
         st.caption("Curves: the other thresholds held where they are now (Min2 at the current T2). "
                    "Thresholds tuned on valid often need to be stricter on a bigger pool (denser neighbourhoods).")
+        if stab is not None:
+            st.caption(intervals.stability_caption(stab, side, split))
     elif view == "sizes":
         h = D.group_size_histogram(bundle, decision, split)
         st.plotly_chart(charts.size_histogram(h), key="th-sizes", config={"displayModeBar": False}, theme=None)
@@ -344,17 +436,17 @@ with right:
                             config={"displayModeBar": False}, theme=None)
             bigger = "" if "all" in bundle.splits or split == "all" else (
                 " This bundle ships no *all* pool (every labelled posting at once): the largest pool here is the "
-                f"{split} split; a bundle built with `--pool-all` reaches 34,250 on the Kaggle data.")
-            st.caption(f"Nested pools of whole label groups drawn from the {split} pool (each holds the smaller ones); "
-                       "in each, the decision's thresholds are searched again (full scan) and it is scored at those "
-                       "and at the current ones. Bigger pools hold more near neighbours from other groups, so the "
-                       "best T is usually stricter: read off how a threshold tuned here will transfer to a bigger "
+                f"{md(split)} split; a bundle built with `--pool-all` reaches 34,250 on the Kaggle data.")
+            st.caption(f"Nested pools of whole label groups drawn from the {md(split)} pool (each holds the smaller "
+                       "ones); in each, the decision's thresholds are searched again (full scan) and it is scored at "
+                       "those and at the current ones. Bigger pools hold more near neighbours from other groups, so "
+                       "the best T is usually stricter: read off how a threshold tuned here will transfer to a bigger "
                        "test set." + bigger)
             worst = float(ps["may_miss"].max())
             if worst > 0.01:
-                st.caption(f"The tables were cut from the {split} pool's own top-{bundle.k}: in up to {worst:.0%} of a "
-                           "sub-pool's rows the best threshold reaches past the stored candidates, so the sub-pool's "
-                           "own top-k might hold a match the table lacks (F1 there is a lower bound).")
+                st.caption(f"The tables were cut from the {md(split)} pool's own top-{bundle.k:,}: in up to "
+                           f"{worst:.0%} of a sub-pool's rows the best threshold reaches past the stored candidates, "
+                           "so the sub-pool's own top-k might hold a match the table lacks (F1 there is a lower bound).")
             st.dataframe(ps.drop(columns=["t", "t2"]), hide_index=True, width="stretch",
                          column_config={"thresholds": st.column_config.TextColumn("best T (T2) per side"),
                                         "may_miss": st.column_config.NumberColumn("rows past the table",
@@ -413,4 +505,4 @@ with right:
                        data=lambda: D.submission(bundle, decision, split).to_csv(index=False),
                        file_name=f"submission_{bundle.name}_{split}_{name}.csv", mime="text/csv",
                        on_click="ignore", icon=":material/download:", key="th-download",
-                       help=f"posting_id,matches for the {split} split (space-separated, self included)")
+                       help=f"posting_id,matches for the {md(split)} split (space-separated, self included)")

@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from dashboard.text import plot_text
+
 OUTCOME_STYLE = {  # drawn in this order: the common TN first, the errors on top
     "TN": dict(color="rgba(150,150,150,0.35)", size=4, name="TN — not predicted, other group"),
     "TP": dict(color="rgba(46,125,50,0.65)", size=5, name="TP — predicted, same group"),
@@ -34,8 +36,15 @@ def _layout(fig: go.Figure, height: int = 380, **kw) -> go.Figure:
 
 
 def threshold_curves(curve: pd.DataFrame, t: float, f1: float, tuned_t: float | None = None,
-                     title: str = "F1, precision and recall vs T") -> go.Figure:
+                     title: str = "F1, precision and recall vs T", band: tuple | None = None) -> go.Figure:
+    """``band``: (lo, hi) of T where the threshold search lands on 95 % of resamples of valid."""
     fig = go.Figure(layout=dict(template=LIGHT))
+    if band is not None and None not in band:
+        lo, hi = band
+        pad = 0.0025 if hi - lo < 0.005 else 0.0  # a sharp optimum still shows as a visible sliver
+        fig.add_vrect(x0=lo - pad, x1=hi + pad, fillcolor=BRAND, opacity=0.13, line_width=0, layer="below",
+                      annotation_text="T on 95 % of valid resamples", annotation_position="top left",
+                      annotation_font=dict(size=11, color="#8a2a18"))
     fig.add_scatter(x=curve["t"], y=curve["f1"], name="F1", line=dict(color=BRAND, width=3))
     fig.add_scatter(x=curve["t"], y=curve["precision"], name="precision", line=dict(color="#1565c0", dash="dash"))
     fig.add_scatter(x=curve["t"], y=curve["recall"], name="recall", line=dict(color="#2e7d32", dash="dot"))
@@ -111,7 +120,7 @@ def decision_plane(frame: pd.DataFrame, info: dict) -> go.Figure:
             # numeric customdata only: an object array is deep-copied element by element (slow at 20k points)
             customdata=np.stack([sub["i"].to_numpy(np.int64), sub["j"].to_numpy(np.int64)], axis=1),
             hovertemplate="image %{x:.3f} · text %{y:.3f}<br>rows %{customdata[0]} → %{customdata[1]}"
-                          f"<extra>{outcome}</extra>")
+                          f"<extra>{plot_text(outcome)}</extra>")
     b = info.get("boundary") or {}
     lo = float(np.nanmin(frame[["s_image", "s_text"]].to_numpy())) if frame[["s_image", "s_text"]].notna().any().any() \
         else 0.0
@@ -140,8 +149,8 @@ def decision_plane(frame: pd.DataFrame, info: dict) -> go.Figure:
     fig.update_layout(template=LIGHT, height=600, margin=dict(l=10, r=10, t=30, b=10),
                       font=dict(family=FONT), legend=dict(orientation="h", y=-0.12, yanchor="top", x=0),
                       dragmode="select",
-                      xaxis=dict(title=f"image similarity — {info['image_model']}", range=[lo, hi]),
-                      yaxis=dict(title=f"text similarity — {info['text_model']}", range=[lo, hi]))
+                      xaxis=dict(title=f"image similarity — {plot_text(info['image_model'])}", range=[lo, hi]),
+                      yaxis=dict(title=f"text similarity — {plot_text(info['text_model'])}", range=[lo, hi]))
     return fig
 
 
@@ -166,3 +175,90 @@ def pool_size(frame: pd.DataFrame, given_t: float) -> go.Figure:
     fig.update_xaxes(type="log", title_text="postings in the pool (nested, whole groups)", gridcolor="#ebebeb")
     fig.update_yaxes(gridcolor="#ebebeb")
     return _layout(fig, height=380, hovermode="x unified")
+
+
+def slice_forest(frame: pd.DataFrame, a: str, b: str) -> go.Figure:
+    """Paired F1 difference A − B per slice with its 95 % interval (a dot and whiskers each)."""
+    f = frame.iloc[::-1]
+    colour = np.where(f["significant"], np.where(f["diff"] > 0, "#2e7d32", "#c62828"), "#757575")
+    fig = go.Figure(layout=dict(template=LIGHT))
+    fig.add_scatter(x=f["diff"], y=f["slice"], mode="markers", marker=dict(color=colour, size=9),
+                    error_x=dict(type="data", symmetric=False, array=(f["hi"] - f["diff"]).to_numpy(),
+                                 arrayminus=(f["diff"] - f["lo"]).to_numpy(), color="#9e9e9e", thickness=1.5, width=4),
+                    customdata=np.stack([f["rows"], f["f1_a"], f["f1_b"], f["lo"], f["hi"], f["p_better"]], axis=1),
+                    hovertemplate="<b>%{y}</b> (%{customdata[0]} postings)<br>F1 A %{customdata[1]:.4f} · "
+                                  "B %{customdata[2]:.4f}<br>A − B %{x:+.4f} [%{customdata[3]:+.4f}, "
+                                  "%{customdata[4]:+.4f}]<br>P(A > B) %{customdata[5]:.2f}<extra></extra>",
+                    showlegend=False)
+    fig.add_vline(x=0, line=dict(color="#424242", width=1))
+    return _layout(fig, height=max(240, 30 * len(f) + 80), title=f"F1 difference per slice: {a} − {b}",
+                   xaxis_title="mean F1 difference A − B (95 % interval, same resamples)", hovermode="closest",
+                   yaxis=dict(automargin=True, type="category"))
+
+
+GROUP_PALETTE = ["#1565c0", "#ef6c00", "#6a1b9a", "#00838f", "#ad1457", "#558b2f", "#4e342e", "#283593",
+                 "#f9a825", "#37474f"]
+EDGE_STYLE = {  # (predicted in the end, predicted before the graph step, same true group) -> look
+    "tp": dict(color="rgba(46,125,50,0.85)", dash="solid", name="TP link — predicted, same group"),
+    "fp": dict(color="rgba(198,40,40,0.9)", dash="solid", name="FP link — predicted, other group"),
+    "cut_tp": dict(color="rgba(46,125,50,0.6)", dash="dot", name="cut by the graph step, same group"),
+    "cut_fp": dict(color="rgba(198,40,40,0.6)", dash="dot", name="cut by the graph step, other group"),
+    "missed": dict(color="rgba(120,120,120,0.7)", dash="dash", name="below the threshold, same group"),
+}
+
+
+def edge_class(predicted: bool, before: bool, same: bool) -> str:
+    if predicted:
+        return "tp" if same else "fp"
+    if before:
+        return "cut_tp" if same else "cut_fp"
+    return "missed"
+
+
+def group_graph(nodes: pd.DataFrame, edges: pd.DataFrame, node_text: list[str], edge_text: list[str],
+                title: str = "") -> go.Figure:
+    """A group as a graph: nodes coloured by true group (members filled, context postings open),
+    edges coloured TP/FP, solid when predicted, dashed below the threshold, dotted where the graph
+    step cut them, width by similarity (three bands); hover a node or an edge's midpoint for
+    details. ``node_text`` / ``edge_text``: hover texts, already HTML-escaped."""
+    fig = go.Figure()
+    classes = [edge_class(p, b, s) for p, b, s in edges[["predicted", "before", "same"]].to_numpy()] if len(edges) \
+        else []
+    sims = edges["sim"].to_numpy() if len(edges) else np.zeros(0)
+    lo, hi = (float(sims.min()), float(sims.max())) if len(sims) else (0.0, 1.0)
+    band = np.digitize(sims, np.linspace(lo, hi, 4)[1:-1]) if hi > lo else np.ones(len(sims), dtype=int)
+    classes = np.asarray(classes, dtype=object)
+    for cls, style in EDGE_STYLE.items():
+        for b_idx, width in enumerate((1.2, 2.6, 4.2)):
+            sel = np.flatnonzero((classes == cls) & (band == b_idx))
+            if not len(sel):
+                continue
+            xs = np.full(3 * len(sel), np.nan)
+            ys = np.full(3 * len(sel), np.nan)
+            xs[0::3], xs[1::3] = edges["x0"].to_numpy()[sel], edges["x1"].to_numpy()[sel]
+            ys[0::3], ys[1::3] = edges["y0"].to_numpy()[sel], edges["y1"].to_numpy()[sel]
+            first = not any(t.name == style["name"] for t in fig.data)
+            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", hoverinfo="skip", name=style["name"],
+                                     legendgroup=cls, showlegend=first,
+                                     line=dict(color=style["color"], width=width, dash=style["dash"])))
+    if len(edges):
+        fig.add_trace(go.Scatter(x=(edges["x0"] + edges["x1"]) / 2, y=(edges["y0"] + edges["y1"]) / 2,
+                                 mode="markers", marker=dict(size=9, color="rgba(0,0,0,0)"), hovertext=edge_text,
+                                 hoverinfo="text", showlegend=False, name="edges"))
+    labels = nodes["label"].to_numpy()
+    order = {lab: k for k, lab in enumerate(dict.fromkeys(labels.tolist()))}
+    colours = [GROUP_PALETTE[order[lab] % len(GROUP_PALETTE)] for lab in labels]
+    member = nodes["member"].to_numpy()
+    for flag, symbol, name in ((True, "circle", "members (colour: true group)"),
+                               (False, "circle-open", "context: true mates / group mates outside it")):
+        sel = np.flatnonzero(member == flag)
+        if not len(sel):
+            continue
+        fig.add_trace(go.Scatter(x=nodes["x"].to_numpy()[sel], y=nodes["y"].to_numpy()[sel], mode="markers",
+                                 marker=dict(size=15 if flag else 12, symbol=symbol, color=[colours[k] for k in sel],
+                                             line=dict(width=2 if not flag else 1, color=[colours[k] for k in sel])),
+                                 hovertext=[node_text[k] for k in sel], hoverinfo="text", name=name))
+    _layout(fig, height=460, title=title, hovermode="closest")
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, scaleanchor="x")
+    return fig

@@ -103,5 +103,7 @@ def current_bundle() -> Bundle | None:
     try:
         return load_bundle(str(path))
     except BundleError as exc:
-        st.error(f"Bundle `{path.name}` refused: {exc}")
+        from .text import code, md
+
+        st.error(f"Bundle {code(path.name)} refused: {md(exc)}")
         return None

@@ -1,4 +1,5 @@
-"""Cross-page state in one place: the bundle, the split, the selected models and posting.
+"""Cross-page state in one place: the bundle, the split, the selected models and posting, the
+Leaderboard's A vs B pair and the Thresholds page's live decision.
 
 Every key is initialised here from the URL query parameters (so views are
 shareable) and written back when it changes. Pages read and write through
@@ -14,6 +15,8 @@ KEYS = {  # key -> default; lists are comma-separated in the URL
     "split": "test",
     "models": [],
     "posting": "",
+    "ab": [],        # the Leaderboard's A vs B pair: "model:variant" twice
+    "decision": "",  # the Thresholds page's live decision (dashboard.live)
 }
 
 

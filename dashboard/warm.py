@@ -25,13 +25,14 @@ def warm_up(log=print) -> float:
     import pandas  # noqa: F401  (the heaviest import of every page)
     import plotly.graph_objects as go
 
-    from dashboard import charts, gallery, state, widgets  # noqa: F401
+    from dashboard import charts, gallery, intervals, live, state, text, widgets  # noqa: F401
     from dashboard.data import available_bundles, cli_bundle, load_bundle
     from shopee_core.analysis import (  # noqa: F401
         data_overview,
         decisions,
         embedding_map,
         errors,
+        groups,
         leaderboard,
         plane,
         query,

@@ -45,8 +45,8 @@ from .edit import bundle_lock, staged
 from .entry import ModelEntry
 from .format import FAMILIES, model_dir, storage_dtype
 from .reader import Bundle
-from .tables import prf, shown_pools, table_model, write_tables
-from .writer import seal, sha256
+from .tables import score_variants, shown_pools, table_model, write_tables
+from .writer import seal, sha256, write_rows
 
 MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}")
 EMBEDDING_SUFFIXES = (".npy", ".npz", ".csv", ".parquet")
@@ -425,18 +425,28 @@ def _old_files(bundle: Bundle, model_id: str) -> list[str]:
 
 def import_model(root, model_id: str, label: str, family: str, *, embeddings=(), ids=(), splits=(),
                  predictions=None, replace: bool = False, ignore_extra_ids: bool = False, inb_iters: int = 1,
-                 search: str = "full", umap: bool = True, wait: bool = True) -> ModelEntry:
+                 search: str = "full", umap: bool = True, wait: bool = True, graph=None) -> ModelEntry:
     """Add (or with ``replace`` swap in) a model made elsewhere; returns its entry.
 
-    ``wait``: False refuses at once while another edit of the bundle runs (else it queues)."""
+    ``wait``: False refuses at once while another edit of the bundle runs (else it queues).
+    ``graph``: none, auto or a step, tuned on valid as the builder does (:func:`tables.graph_variant`);
+    None: the bundle's own (what its build used, ``manifest["graph"]``; none for older bundles)."""
+    try:
+        given = None if graph is None else M.graph_mode(graph)
+    except ShopeeError as exc:
+        raise ImportRefused(str(exc)) from None
+    if predictions and given not in (None, "none"):
+        raise ImportRefused("a graph step needs the pairs' similarities; an imported predictions CSV has only its "
+                            "sets (import embeddings, or drop --graph)")
     with bundle_lock(root, wait=wait):
         return _import_model(Path(root), model_id, label, family, embeddings, ids, splits, predictions, replace,
-                             ignore_extra_ids, inb_iters, search, umap)
+                             ignore_extra_ids, inb_iters, search, umap, given)
 
 
 def _import_model(root: Path, model_id, label, family, embeddings, ids, splits, predictions, replace,
-                  ignore_extra_ids, inb_iters, search, umap) -> ModelEntry:
+                  ignore_extra_ids, inb_iters, search, umap, given) -> ModelEntry:
     bundle = Bundle.open(root)
+    graph = M.graph_mode(bundle.manifest.get("graph", "none")) if given is None else given
     _check_target(bundle, model_id, label, family, replace)
     if bool(embeddings) == bool(predictions):
         raise ImportRefused("give exactly one source: --embeddings FILE (repeatable) or --predictions CSV")
@@ -457,12 +467,14 @@ def _import_model(root: Path, model_id, label, family, embeddings, ids, splits, 
                            "loss": None, "epochs": 0},
                      thresholds={"t": FIXED_T, "t2": None, "inb_t": None, "inb_t2": None, "inb_iters": 0,
                                  "fixed": "the imported sets: members at similarity 1, padding at -1"},
-                     metrics={s: {"base": prf(M.scores(pools[s], d))} for s in bundle.splits},
                      imported={"from": "predictions", "files": [info]})
+        metrics, row_counts = score_variants(pools, bundle.splits, {"base": d})
+        entry["metrics"] = metrics
 
         def write(stage):
             return {"neighbors": write_tables(rows, pools, stage, f"{model_dir(model_id)}/neighbors.npz",
-                                              d.sides[0].source, storage_dtype(bundle.manifest))}
+                                              d.sides[0].source, storage_dtype(bundle.manifest)),
+                    "rows": write_rows(stage, f"{model_dir(model_id)}/rows.npz", row_counts)}
         return _commit(root, bundle, entry, write, drop)
 
     if search not in ("seed", *M.SEARCHES):
@@ -483,7 +495,7 @@ def _import_model(root: Path, model_id, label, family, embeddings, ids, splits, 
         pools = shown_pools(_labels(bundle), _split_rows(bundle), {model_id: storage}, {model_id: norms}, bundle.k)
         _, thresholds, metrics, files = table_model(pools, _split_rows(bundle), stage, model_id, search=srch,
                                                     inb_iters=int(inb_iters), storage=storage, norms=norms, umap=umap,
-                                                    dtype=storage_dtype(bundle.manifest))
+                                                    dtype=storage_dtype(bundle.manifest), graph=graph)
         entry.update(thresholds=thresholds, metrics=metrics)
         return files
     return _commit(root, bundle, entry, write, drop)

@@ -13,7 +13,7 @@ from ..analysis import maps
 from ..matching import Decision, Embeddings, Pool, model_source
 from .format import ALL_POOL, model_dir
 from .steps import STEPS
-from .writer import write_array, write_embeddings, write_neighbors
+from .writer import write_array, write_embeddings, write_neighbors, write_rows
 
 # a build's pools keep every fused set and INB stage of the biggest pool they can (a 3,840-d fusion of
 # 34,250 rows is 525 MB): recomputing one costs an exact search; the dashboard's pools keep 384 MB
@@ -59,12 +59,32 @@ def prf(d: dict) -> dict:
     return {"f1": round(d["f1"], 6), "precision": round(d["precision"], 6), "recall": round(d["recall"], 6)}
 
 
+# how a build's time report names the scoring of each variant (its tables made on first use)
+_STEP_KIND = {"inb": "INB blend + kNN + metrics", "graph": "graph step + metrics"}
+
+
+def score_variants(pools: dict, splits, variants: dict) -> tuple[dict, dict]:
+    """``metrics[split][variant]`` for each decision in ``variants`` (variant -> Decision) and the
+    per-row counts they are the means of, ``rows[(split, variant)]`` (stored as ``rows.npz``: the
+    dashboard's intervals and paired comparisons then read no table at page load)."""
+    metrics, rows = {}, {}
+    for s in splits:
+        metrics[s] = {}
+        for v, d in variants.items():
+            with STEPS(f"{_STEP_KIND.get(v, 'kNN + metrics')}, pool {s}"):
+                r = M.scores(pools[s], d, rows=True)
+            metrics[s][v] = prf(r)
+            rows[(s, v)] = r["rows"]
+    return metrics, rows
+
+
 def table_model(pools: dict, split_rows: dict, new: Path, mid: str, *, search, inb_iters: int = 1,
                 inb_vectors: str = "normalised", storage=None, norms=None, umap: bool = True,
-                dtype: str = "float32"):
+                dtype: str = "float32", graph="none"):
     """One model with a neighbour table, as the builder and ``import-model`` both make it: T then
     Min2 T2 searched on the validation pool, ``inb_iters`` INB steps with T′, T2′ re-searched (0:
-    none), metrics per shown split, and its files written under ``new`` (tables; ``storage``: its
+    none), the ``graph`` step (:func:`graph_variant`), metrics per shown split, and its files written under ``new``
+    (tables, per-row counts; ``storage``: its
     embedding rows, ``norms`` their raw lengths; the map when ``umap``). Thresholds and metrics come
     from the pools' float32 tables; ``dtype`` is how the files store rows and similarities.
 
@@ -77,16 +97,13 @@ def table_model(pools: dict, split_rows: dict, new: Path, mid: str, *, search, i
         d_inb = M.tune_inb(valid, d, inb_iters, vectors=inb_vectors, search=search) if inb_iters else None
     rel = model_dir(mid)
     side = d.sides[0]
-    metrics = {}
-    for s in split_rows:
-        with STEPS(f"kNN + metrics, pool {s}"):
-            metrics[s] = {"base": prf(M.scores(pools[s], d.without_min2())), "min2": prf(M.scores(pools[s], d))}
-        if d_inb is not None:
-            with STEPS(f"INB blend + kNN + metrics, pool {s}"):
-                metrics[s]["inb"] = prf(M.scores(pools[s], d_inb))
-    with STEPS("write tables"):
-        files = {"neighbors": write_tables(split_rows, pools, new, f"{rel}/neighbors.npz", side.source, dtype)}
+    variants = {"base": d.without_min2(), "min2": d, **({"inb": d_inb} if d_inb is not None else {})}
+    metrics, rows = score_variants(pools, split_rows, variants)
     thresholds = {"t": side.t, "t2": side.t2, "inb_t": None, "inb_t2": None, "inb_iters": 0}
+    graph_variant(pools, split_rows, d, graph, thresholds, metrics, rows)
+    with STEPS("write tables"):
+        files = {"neighbors": write_tables(split_rows, pools, new, f"{rel}/neighbors.npz", side.source, dtype),
+                 "rows": write_rows(new, f"{rel}/rows.npz", rows)}
     if d_inb is not None:
         inb_side = d_inb.sides[0]
         with STEPS("write tables"):
@@ -114,6 +131,26 @@ def table_model(pools: dict, split_rows: dict, new: Path, mid: str, *, search, i
             files["umap"] = write_array(new, f"{rel}/umap.npy",
                                         project(_umap_input(pools["shown"].embeddings(mid)), **extra))
     return d, thresholds, metrics, files
+
+
+def graph_variant(pools: dict, splits, d: Decision, graph, thresholds: dict, metrics: dict,
+                  rows: dict | None = None) -> None:
+    """The graph step tuning picks on valid for the tuned decision ``d`` (:func:`M.best_graph`),
+    stored beside the plain variants: ``metrics[split]["graph"]`` and ``thresholds["graph"]``
+    (step, parameter, each side's T and T2 as re-searched with the step, what every tried step
+    scored on valid), and its per-row counts in ``rows`` (for the intervals). Nothing when none is picked."""
+    with STEPS("tune the graph step on valid"):
+        g, info = M.best_graph(pools["valid"], d, graph)
+    if g is None:
+        return
+    for s in splits:
+        with STEPS(f"{_STEP_KIND['graph']}, pool {s}"):
+            r = M.scores(pools[s], g, rows=True)
+        metrics[s]["graph"] = prf(r)
+        if rows is not None:
+            rows[(s, "graph")] = r["rows"]
+    thresholds["graph"] = {**g.graph.as_dict(), "t": [x.t for x in g.sides], "t2": [x.t2 for x in g.sides],
+                           "chosen": "auto" if graph == "auto" else "given", "valid": info}
 
 
 def write_tables(split_rows: dict, pools: dict, new: Path, rel: str, source, dtype: str = "float32") -> str:

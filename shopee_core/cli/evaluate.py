@@ -12,6 +12,7 @@ from ..io import atomic_write_csv, atomic_write_json, load_matrix
 from ..matching import (
     Decision,
     Embeddings,
+    GraphStep,
     Pool,
     Side,
     calibrated_weights,
@@ -22,12 +23,15 @@ from ..matching import (
     predictions,
     scores,
     search_weights,
+    threshold_stability,
     tune,
+    tune_graph,
     tune_inb,
 )
 from ..matching.index import check_memory, index_record
 from ..matching.search import SEARCHES
 from ..submission import predictions_frame
+from . import intervals
 from .common import command, float_list, index_args, index_spec
 
 
@@ -69,8 +73,13 @@ def add_evaluate(sub) -> None:
                    help="INB blends unit rows (normalised, default) or the raw vectors (raw, the seed's code)")
     s.add_argument("--inb-per-stage", action="store_true",
                    help="with --inb-iters N: re-search the blend thresholds after every stage (1st place)")
+    s.add_argument("--graph", metavar="STEP[:PARAM]",
+                   help="a graph step after the thresholds: mutual, closure[:MAX] (cap, default 51), cluster[:S] "
+                        "(average linkage to mean group size S) or cut-bridges[:TAU] (bridges below similarity TAU "
+                        "removed); a bare name searches its parameter (and T around its optimum) on the tuning pool")
     index_args(s)
     s.add_argument("--predictions", metavar="CSV", help="also write posting_id,matches for the scored pool")
+    intervals.add_interval_args(s)
     s.add_argument("--json", required=True, metavar="OUT")
 
 
@@ -163,7 +172,19 @@ def _search_for(args, n_sets: int):
     return "seed_ensemble" if n_sets > 1 and args.combine == "mean" else "seed_single"
 
 
-def _tuned(args, names, vframe, vsets):
+def _graph_step(args):
+    """The --graph step, checked before any file is read (bad input: one line, nothing written)."""
+    if not args.graph:
+        return None
+    step = GraphStep.parse(args.graph)
+    if not (args.search_threshold or args.tune_split):
+        step.resolved()  # a bare cluster / cut-bridges needs a tuning pool to search its parameter
+    if args.pool_sizes:
+        raise ShopeeError("--pool-sizes studies the thresholds of the plain decision; run it without --graph")
+    return step
+
+
+def _tuned(args, names, vframe, vsets, step=None):
     vpool = Pool(vframe["label_group"].to_numpy(), k=args.k, embeddings=dict(zip(names, vsets)), name="validation",
                  index=args.index_spec, min_recall=args.min_recall)
     min2 = args.min2 is not None or args.search_min2
@@ -179,10 +200,12 @@ def _tuned(args, names, vframe, vsets):
     if args.inb_iters:
         d = tune_inb(vpool, d, args.inb_iters, vectors=args.inb_vectors, per_stage=args.inb_per_stage, min2=min2,
                      search=search)
+    if step is not None:
+        d = tune_graph(vpool, d, step)
     return d, {"n": len(vframe), **scores(vpool, d)}, vpool
 
 
-def _fixed(args, names):
+def _fixed(args, names, step=None):
     if args.threshold is None:
         raise ShopeeError("give --threshold (one per set for --combine union) or --search-threshold / --tune-split")
     d = _template(names, args.combine, float_list(args.weights))
@@ -200,7 +223,13 @@ def _fixed(args, names):
         side = d.sides[0]
         src = inb_source(side.source, args.inb_iters, side.t, side.t2, args.inb_vectors)
         d = Decision((Side(src, args.inb_threshold, args.inb_min2),), d.name)
-    return d
+    return d.with_graph(step)
+
+
+def _stability(args, opts, vpool, pool, decision, names) -> dict:
+    return threshold_stability(vpool, decision, pool, resamples=opts.stability, seed=opts.seed,
+                               search=_search_for(args, len(names)),
+                               min2=args.min2 is not None or args.search_min2)
 
 
 def _check_memory(args, n: int) -> None:
@@ -219,12 +248,15 @@ def _check_memory(args, n: int) -> None:
 
 def cmd_evaluate(args) -> int:
     args.index_spec = index_spec(args)  # an unknown --index fails before any file is read
+    opts = intervals.options(args)
+    step = _graph_step(args)
     frame = _read_pool(args.postings)
     _check_memory(args, len(frame))
     sets = _load_sets(args.embeddings, len(frame), args.postings)
     names = _set_names(args.embeddings)
     out: dict = {}
     pools: list = []
+    vpool = None
     if args.search_threshold or args.tune_split:
         if args.search_threshold:
             csv_path, _, npys = args.search_threshold.partition(":")
@@ -235,19 +267,24 @@ def cmd_evaluate(args) -> int:
             vframe, vsets = _pool(vframe, vsets, args.tune_split, csv_path)
         else:
             vframe, vsets = _pool(frame, sets, args.tune_split, args.postings)
-        decision, tuned_on, vpool = _tuned(args, names, vframe, vsets)
+        decision, tuned_on, vpool = _tuned(args, names, vframe, vsets, step)
         pools.append(vpool)
         out["tuned_on"] = tuned_on
         out["search"] = {"thresholds": _search_for(args, len(names)), "union": args.union_tuning,
                          "weights": "searched" if args.search_weights else ("calibrated" if args.calibrate else
                                                                             "given" if args.weights else "equal")}
     else:
-        decision = _fixed(args, names)
+        decision = _fixed(args, names, step)
     out["thresholds"] = decision.as_dict()
+    out["graph"] = None if decision.graph is None else decision.graph.as_dict()
     frame, sets = _pool(frame, sets, args.split, args.postings)
     pool = Pool(frame["label_group"].to_numpy(), k=args.k, embeddings=dict(zip(names, sets)), name=args.split or "all",
                 index=args.index_spec, min_recall=args.min_recall)
-    result = scores(pool, decision)
+    labels = frame["label_group"].to_numpy()
+    pool_fp = intervals.fingerprint(frame["posting_id"].to_numpy(), labels, args.split or "all")
+    other_rows = intervals.check_pool(opts, pool_fp, labels)
+    result = scores(pool, decision, rows=True)
+    rows = result.pop("rows")
     pools.append(pool)
     out["index"] = index_record(args.index_spec, pools, args.k)
     if args.pool_sizes:
@@ -262,6 +299,9 @@ def cmd_evaluate(args) -> int:
             print(f"pool {r['postings']:>7,}: best T {r['t']:.3f} -> F1 {r['f1_best']:.4f}; at the given thresholds "
                   f"F1 {r['f1_given']:.4f}")
     out = {**result, "split": args.split or "all", "k": args.k, "decision": decision.describe(), **out}
+    out.update(intervals.results(opts, labels, rows, other_rows, stability=lambda: _stability(args, opts, vpool, pool,
+                                                                                                decision, names)))
+    out.update(pool=pool_fp, rows=intervals.row_counts(rows))
     atomic_write_json(args.json, out)
     if args.predictions:
         atomic_write_csv(args.predictions, predictions_frame(frame["posting_id"].to_numpy(),

@@ -68,13 +68,16 @@ class Pool:
     ``fusions``: model id -> (members, weights) for a model that is a mean fusion of
     others and has no embeddings of its own. Computed tables hold float32 similarities:
     thresholds are searched on them whatever precision a bundle then stores (float16
-    rounding before an early-stopping scan moves tuned thresholds on small pools)."""
+    rounding before an early-stopping scan moves tuned thresholds on small pools).
+    ``fixed``: model ids whose tables are imported predicted sets (no similarities), refused
+    by graph steps."""
 
     def __init__(self, labels=None, *, k: int = DEFAULT_K, embeddings: Mapping | None = None,
                  tables: Mapping | None = None, fusions: Mapping | None = None, name: str = "pool",
                  n: int | None = None, cache_bytes: int = DEFAULT_CACHE_BYTES, index=None,
-                 min_recall: float | None = None, shared_cache: Cache | None = None):
+                 min_recall: float | None = None, shared_cache: Cache | None = None, fixed=()):
         self.name, self.k = name, int(k)
+        self.fixed_models = frozenset(fixed)
         if self.k < 1:
             raise DecisionError(f"k must be >= 1, got {k}")
         # the candidate search of every table this pool computes (stored tables are as stored); an
@@ -130,6 +133,15 @@ class Pool:
             self._cache.clear_where(lambda key: isinstance(key, tuple) and key[:1] == self._prefix)
         else:
             self._cache.clear()
+
+    def forget(self, drop: Callable) -> None:
+        """Forget this pool's cached values whose key (as given to :meth:`cached`) ``drop`` picks
+        (a benchmark's cold start of one kind of work); other pools' shares stay."""
+        if self._prefix:
+            self._cache.clear_where(lambda key: isinstance(key, tuple) and key[:1] == self._prefix
+                                    and len(key) > 1 and drop(key[1]))
+        else:
+            self._cache.clear_where(drop)
 
     def _load(self, store: dict, key):
         value = store[key]

@@ -97,30 +97,54 @@ class Scorer:
     def score(self, t: float, t2: float | None = None) -> dict[str, float]:
         return summarise(self.rows(t, t2))
 
+    def _sweep_block(self, rows, sorted_ts: np.ndarray, t2) -> tuple[np.ndarray, np.ndarray]:
+        """tp and n_pred of ``rows`` for the ascending thresholds ``sorted_ts`` (Min2 at ``t2``, in
+        the same order), from one histogram pass over those rows of the table."""
+        g = len(sorted_ts)
+        dist = self.nb.dist[rows]
+        m, k = dist.shape
+        # entry (i, j) is predicted for thresholds sorted_ts[b:], b = searchsorted(right)
+        bins = np.searchsorted(sorted_ts, dist.ravel(), side="right")
+        flat = np.repeat(np.arange(m) * (g + 1), k) + bins
+        hist = np.bincount(flat, minlength=m * (g + 1)).reshape(m, g + 1)
+        prefix = np.cumsum(hist, axis=1)[:, :g]
+        return self._counts(prefix, t2, rows)
+
+    @staticmethod
+    def _sorted(ts, t2):
+        ts = np.asarray(ts, dtype=np.float32)
+        order = np.argsort(ts, kind="stable")
+        if t2 is not None:
+            t2 = np.broadcast_to(np.asarray(t2, dtype=np.float32), ts.shape)[order]
+        return ts[order], t2, np.argsort(order, kind="stable")
+
+    def sweep_counts(self, ts, t2=None) -> tuple[np.ndarray, np.ndarray]:
+        """Per-row ``tp`` and ``n_pred`` (N, len(ts)) for every threshold in ``ts`` (Min2 at ``t2``:
+        None, a scalar, or one value per threshold), from one histogram pass over the table (in row
+        blocks: only the result is (N, G))."""
+        sorted_ts, t2, inverse = self._sorted(ts, t2)
+        parts = [self._sweep_block(rows, sorted_ts, t2) for rows in self._row_blocks(len(sorted_ts))]
+        tp = np.concatenate([p[0] for p in parts]) if len(parts) > 1 else parts[0][0]
+        n_pred = np.concatenate([p[1] for p in parts]) if len(parts) > 1 else parts[0][1]
+        return tp[:, inverse], n_pred[:, inverse]
+
     def sweep(self, ts, t2=None) -> dict[str, np.ndarray]:
         """Mean f1/precision/recall for every threshold in ``ts`` (Min2 at ``t2``:
         None, a scalar, or one value per threshold)."""
-        ts = np.asarray(ts, dtype=np.float32)
-        order = np.argsort(ts, kind="stable")
-        sorted_ts = ts[order]
-        g = len(ts)
-        if t2 is not None:
-            t2 = np.broadcast_to(np.asarray(t2, dtype=np.float32), ts.shape)[order]
+        sorted_ts, t2, inverse = self._sorted(ts, t2)
         parts, sizes = [], []
-        for rows in self._row_blocks(g):
-            dist = self.nb.dist[rows]
-            m, k = dist.shape
-            # entry (i, j) is predicted for thresholds sorted_ts[b:], b = searchsorted(right)
-            bins = np.searchsorted(sorted_ts, dist.ravel(), side="right")
-            flat = np.repeat(np.arange(m) * (g + 1), k) + bins
-            hist = np.bincount(flat, minlength=m * (g + 1)).reshape(m, g + 1)
-            prefix = np.cumsum(hist, axis=1)[:, :g]
-            tp, n_pred = self._counts(prefix, t2, rows)
+        for rows in self._row_blocks(len(sorted_ts)):
+            tp, n_pred = self._sweep_block(rows, sorted_ts, t2)
             s = counts_to_scores(tp, n_pred, self.n_true[rows][:, None])
             parts.append({key: v.mean(axis=0) for key, v in s.items()})
-            sizes.append(m)
-        inverse = np.argsort(order, kind="stable")
+            sizes.append(len(tp))
         return {key: v[inverse] for key, v in self._combine(parts, sizes).items()}
+
+    def min2_counts(self, t: float, t2s) -> tuple[np.ndarray, np.ndarray]:
+        """Per-row ``tp`` and ``n_pred`` (N, len(t2s)) at fixed T for every Min2 threshold in ``t2s``."""
+        t2s = np.asarray(t2s, dtype=np.float32)
+        prefix = np.repeat(self.prefix(t)[:, None], len(t2s), axis=1)
+        return self._counts(prefix, t2s)
 
     def sweep_min2(self, t: float, t2s) -> dict[str, np.ndarray]:
         """Mean scores at fixed T for every Min2 threshold in ``t2s``."""

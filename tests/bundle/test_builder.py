@@ -40,7 +40,8 @@ def test_manifest_metrics_are_what_the_dashboard_recomputes_from_the_files(smoke
         for split in ("valid", "test"):
             for variant, prf in m["metrics"][split].items():
                 inb = variant == "inb" and not m["id"].endswith("_inb3")
-                got = D.scores(b, m["id"], split, min2=variant != "base", inb=int(inb))
+                got = D.scores(b, m["id"], split, min2=variant != "base", inb=int(inb),
+                               graph="tuned" if variant == "graph" else None)
                 assert got["f1"] == pytest.approx(prf["f1"], abs=2e-6), (m["id"], split, variant)
                 assert got["recall"] == pytest.approx(prf["recall"], abs=2e-6), (m["id"], split, variant)
         th = m["thresholds"]
@@ -190,6 +191,25 @@ def test_unions_14_and_15_have_inb_rows_each_side_blended_and_re_searched_alone(
     assert board.at["tfidf_union_resnet50", "f1_inb"] == pytest.approx(
         by_id["tfidf_union_resnet50"]["metrics"]["test"]["inb"]["f1"])
     assert board.at["tfidf_union_resnet50", "inb_t"].count(" / ") == 1
+
+
+def test_every_model_ships_its_per_row_counts_for_the_dashboards_intervals(smoke):
+    """build-bundle writes rows.npz for every model (tables, unions with their INB, the iterated INB
+    entry): per-row |X∩Y| and |Y| of each stored decision, exactly the rows the decision layer scores,
+    so the Leaderboard's intervals read no neighbour table."""
+    from shopee_core.analysis import decisions as D
+    from shopee_core.analysis.intervals import variant_decision
+
+    root, manifest = smoke
+    b = check_bundle(root / "bundle")  # also checks each rows.npz's means against the manifest
+    for m in manifest["models"]:
+        assert "rows" in m["files"], m["id"]
+        for split in ("valid", "test"):
+            for variant in m["metrics"][split]:
+                tp, n_pred = b.row_counts(m["id"], split, variant)
+                r = D.row_arrays(b, variant_decision(b, m["id"], variant), split)
+                np.testing.assert_array_equal(tp, r["tp"], err_msg=f"{m['id']} {split} {variant}")
+                np.testing.assert_array_equal(n_pred, r["n_pred"], err_msg=f"{m['id']} {split} {variant}")
 
 
 # ------------------------------------------------------------------ issue 23: approximate candidate search

@@ -62,14 +62,14 @@ def server(dash_bundle):  # noqa: F811
 
 
 @contextlib.contextmanager
-def serve(bundle_path):
-    """``streamlit run app.py -- --bundle PATH`` on a free port; yields its URL."""
+def serve(bundle_path, script: Path | None = None):
+    """``streamlit run app.py -- --bundle PATH`` (or another ``script``) on a free port; yields its URL."""
     port = free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
     env.pop("SHOPEE_BUNDLE", None)
     log = tempfile.NamedTemporaryFile("w+", prefix="streamlit-e2e-", suffix=".log", delete=False)
     entry = os.environ.get("SHOPEE_E2E_ENTRY", "app.py")  # the entry point under test (make demo runs app.py)
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / entry), "--server.headless", "true",
+    cmd = [sys.executable, "-m", "streamlit", "run", str(script or ROOT / entry), "--server.headless", "true",
            "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
            "--browser.gatherUsageStats", "false", "--", "--bundle", str(bundle_path)]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

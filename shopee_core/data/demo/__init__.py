@@ -7,6 +7,7 @@ brands, product lines and attributes; families of sibling products that differ i
 attribute (hard negatives); several sellers per product with their own title habits and
 photo style; re-used and re-encoded images; ~1% label noise. The same seed gives
 byte-identical files on every machine (Pillow's bundled font, seeded ``random.Random``).
+``hostile_titles`` swaps in seller texts that must be shown literally (see :mod:`.hostile`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ...io import atomic_write_bytes, atomic_write_csv
 from ..images import file_phash
 from .draw import render_product
 from .groups import group_sizes
+from .hostile import hostile_assignment
 from .products import Product, plan_products
 from .render import derive_scene, encode_jpeg, render_scene, sample_scene
 from .shops import Shop, make_shops, shop_weights
@@ -141,8 +143,11 @@ def _phash(jpeg: bytes) -> str:
 
 
 def generate_catalog(out_dir, n_postings: int = 5000, seed: int = 0, image_size: int = 256,
-                     progress: bool = True) -> dict:
-    """Write out_dir/train.csv, out_dir/train_images/*.jpg and out_dir/noise.csv; return summary stats."""
+                     progress: bool = True, hostile_titles: list[str] | None = None) -> dict:
+    """Write out_dir/train.csv, out_dir/train_images/*.jpg and out_dir/noise.csv; return summary stats.
+
+    ``hostile_titles``: every other posting (in plan order) gets one of these titles instead of its
+    own, in turn (:func:`~.hostile.hostile_assignment`); images, groups and ids stay as planned."""
 
     _check(n_postings, seed, image_size)
     out = Path(out_dir)
@@ -174,14 +179,18 @@ def generate_catalog(out_dir, n_postings: int = 5000, seed: int = 0, image_size:
     finally:
         bar.close()
 
-    rows = [(pl.posting_id, names[pl.image_key], phashes[pl.image_key], pl.title, pl.label_group)
-            for pl in plans]
+    titles = hostile_assignment(len(plans), hostile_titles) if hostile_titles else {}
+    rows = [(pl.posting_id, names[pl.image_key], phashes[pl.image_key], titles.get(i, pl.title), pl.label_group)
+            for i, pl in enumerate(plans)]
     random.Random(f"shopee-demo/{seed}/order").shuffle(rows)
     frame = pd.DataFrame(rows, columns=COLUMNS)
     frame["label_group"] = frame["label_group"].astype("int64")
     atomic_write_csv(out / NOISE_FILE, planted_noise(plans))
     atomic_write_csv(out / "train.csv", frame)  # last: the CSV never points at missing images
-    return summarize(frame, n_categories=len({pl.category for pl in plans}))
+    stats = summarize(frame, n_categories=len({pl.category for pl in plans}))
+    if hostile_titles:
+        stats["n_hostile_titles"] = len(titles)
+    return stats
 
 
 def summarize(frame, n_categories: int | None = None) -> dict:
