@@ -80,6 +80,8 @@ except ShopeeError as exc:
 
 texts = len(frame) <= HOVER_TEXT_LIMIT
 hover = "%{hovertext}<extra></extra>" if texts else "posting row %{customdata}<extra></extra>"
+hover_f1 = ("%{hovertext}<br>F1 %{marker.color:.2f}<extra></extra>" if texts
+            else "posting row %{customdata}<br>F1 %{marker.color:.2f}<extra></extra>")
 
 
 def _custom(df: pd.DataFrame) -> dict:
@@ -117,7 +119,7 @@ if colour_by == "label group":
                "pick a posting below to outline its group.")
 elif colour_by == "correctness":
     fig.add_trace(go.Scattergl(x=frame["x"], y=frame["y"], mode="markers", name="postings", **_custom(frame),
-                               hovertemplate=hover.replace("<extra>", "<br>F1 %{marker.color:.2f}<extra>"),
+                               hovertemplate=hover_f1,
                                marker=dict(**marker, color=frame["f1"], colorscale="RdYlGn", cmin=0, cmax=1,
                                            colorbar=dict(title="row F1", thickness=12))))
     caption = (f"Colour: each posting's F1 under {md(mid)} at its tuned setting "

