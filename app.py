@@ -34,9 +34,12 @@ else:  # a session's script run: the frame
         from dashboard import state
         from dashboard.data import (
             POOL_LABELS,
+            TRUTH_LABELS,
+            TRUTHS,
             available_bundles,
             bundle_pools,
             default_bundle_name,
+            truth_in_use,
         )
         from dashboard.text import md, plain
         from shopee_core.bundle.format import BundleChanged
@@ -71,6 +74,19 @@ else:  # a session's script run: the frame
                                   "the bundle ships it): every labelled posting in one pool, as big as Kaggle's test set.")
             if split != state.get("split"):
                 state.set("split", split)
+            truth = st.radio("Truth", TRUTHS,
+                             index=TRUTHS.index(state.get("truth")) if state.get("truth") in TRUTHS else 0,
+                             horizontal=True, format_func=TRUTH_LABELS.get, key="truth-radio",
+                             help="The labels every page scores against: as the bundle ships them, or with the fixes "
+                                  "you accepted in Review suspects (a posting moved to the group it shows, two groups "
+                                  "merged).")
+            if truth != state.get("truth"):
+                state.set("truth", truth)
+
+        truth_text = truth_in_use()
+        if truth_text:  # above every page: which truth its scores are against
+            st.info(f"Truth: **{md(truth_text)}** — every score on this page is against your reviewed fixes, not the "
+                    f"labels the bundle ships.", icon=":material/fact_check:")
 
         pages = [
             st.Page("app_pages/leaderboard.py", title="Leaderboard", icon=":material/leaderboard:", default=True),
@@ -82,6 +98,7 @@ else:  # a session's script run: the frame
             st.Page("app_pages/groups.py", title="Group studio", icon=":material/hub:"),
             st.Page("app_pages/data.py", title="Data overview", icon=":material/dataset:"),
             st.Page("app_pages/training.py", title="Training", icon=":material/monitoring:"),
+            st.Page("app_pages/review.py", title="Review suspects", icon=":material/fact_check:"),
         ]
         try:
             st.navigation(pages).run()

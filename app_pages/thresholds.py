@@ -64,6 +64,24 @@ def best_on_valid(scope: str, d: D.Decision, n_sides: int, union: str = "per_sid
         st.session_state["th-error"] = f"Cannot tune on valid: {exc}"
 
 
+def truth_note(bundle, decision, split: str) -> None:
+    """Under the fixed truth: how much of this decision's error was label noise, and whether the T
+    searched on valid moves with the fixes ("Best on valid" then searches on the fixed truth)."""
+    from shopee_core.analysis.reviews import truth_effect
+
+    try:
+        e = truth_effect(bundle, decision, split)
+    except ShopeeError as exc:
+        st.caption(f"Effect of your fixes unavailable: {md(exc)}")
+        return
+    a, b = e["tuned_labelled"].sides[0], e["tuned_fixed"].sides[0]
+    st.info(f"**Your fixes:** F1 of this setting {e['f1_labelled']:.4f} as labelled → {e['f1_fixed']:.4f} with "
+            f"your fixes: {e['noise_share']:.1%} of its remaining error was label noise. T searched on valid: "
+            f"{a.t:.3f} as labelled → {b.t:.3f} with your fixes"
+            + (f" (T2 {a.t2:.3f} → {b.t2:.3f})" if a.t2 is not None and b.t2 is not None else "")
+            + f"; re-tuned F1 here {e['f1_fixed_retuned']:.4f}.", icon=":material/fact_check:")
+
+
 def fusion_search(key: str, weights, members: list[str]) -> str:
     """Which kNN a re-weighted fusion uses: the candidate union (live, the default) or, after the
     button, an exact search of the fused embeddings for exactly these weights. Says which."""
@@ -114,7 +132,7 @@ def graph_picker(scope: str, recorded: dict | None = None):
     key = f"{scope}-graph"
     if key not in st.session_state:
         st.session_state[key] = "none"
-    tuned = "" if not recorded else f" (tuned on valid: {recorded['step']}" + (
+    tuned = "" if not recorded else f" (tuned on valid: {md(recorded['step'])}" + (
         "" if recorded.get("param") is None else f" {recorded['param']:g}") + ")"
     step = st.selectbox("Graph step" + tuned, options, key=key,
                         format_func=lambda x: "none" if x == "none" else x,
@@ -377,6 +395,8 @@ with summary:
                    f"alone ({weak['member_f1']:.4f}): an equal mean is dominated by the member whose similarities "
                    "spread widest. Try calibrated or re-weighted members (Custom mean fusion).",
                    icon=":material/warning:")
+    if bundle.truth and not fixed:
+        truth_note(bundle, decision, split)
 
 with right:
 

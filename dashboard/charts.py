@@ -220,7 +220,7 @@ def group_graph(nodes: pd.DataFrame, edges: pd.DataFrame, node_text: list[str], 
     """A group as a graph: nodes coloured by true group (members filled, context postings open),
     edges coloured TP/FP, solid when predicted, dashed below the threshold, dotted where the graph
     step cut them, width by similarity (three bands); hover a node or an edge's midpoint for
-    details. ``node_text`` / ``edge_text``: hover texts, already HTML-escaped."""
+    details. ``node_text`` / ``edge_text``: hover texts, their untrusted parts already through plot_text."""
     fig = go.Figure()
     classes = [edge_class(p, b, s) for p, b, s in edges[["predicted", "before", "same"]].to_numpy()] if len(edges) \
         else []

@@ -102,7 +102,7 @@ def caption(frame: pd.DataFrame) -> str:
     tied = frame[frame["tied"].eq(True) & (frame["gap"] > 0)]["id"].tolist()
     best = a.get("best", "?")
     text = (f"Whiskers: 95 % intervals from {a.get('resamples', RESAMPLES):,} resamples of the pool's "
-            f"{a.get('groups', 0):,} label groups (seed {a.get('seed', 0)}). ≈ best: tied with {code(best)} — the paired "
+            f"{a.get('groups', 0):,} label groups (seed {int(a.get('seed', 0))}). ≈ best: tied with {code(best)} — the paired "
             f"interval of the gap includes 0 (each model against the best, no correction for the many comparisons).")
     if tied:
         text += " Tied with the best: " + ", ".join(code(m) for m in tied) + "."
@@ -249,7 +249,7 @@ def stability_caption(st_: dict, side: int, split: str) -> str:
     s = st_["sides"][side]
     t = s["t"]
     text = (f"**Threshold stability**: re-running the threshold search ({md(st_['search'][side])}) on "
-            f"{st_['resamples']} resamples of the valid split's label groups puts T in "
+            f"{st_['resamples']:,} resamples of the valid split's label groups puts T in "
             f"{t['interval'][0]:.3f}–{t['interval'][1]:.3f} (median {t['median']:.3f}, shaded)")
     if s["t2"] is not None:
         text += f", T2 in {s['t2']['interval'][0]:.3f}–{s['t2']['interval'][1]:.3f}"

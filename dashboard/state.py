@@ -1,5 +1,5 @@
-"""Cross-page state in one place: the bundle, the split, the selected models and posting, the
-Leaderboard's A vs B pair and the Thresholds page's live decision.
+"""Cross-page state in one place: the bundle, the split, the truth, the selected models and posting,
+the Leaderboard's A vs B pair and the Thresholds page's live decision.
 
 Every key is initialised here from the URL query parameters (so views are
 shareable) and written back when it changes. Pages read and write through
@@ -15,6 +15,7 @@ KEYS = {  # key -> default; lists are comma-separated in the URL
     "split": "test",
     "models": [],
     "posting": "",
+    "truth": "labelled",  # or "fixed": every page scores against the review file's fixes
     "ab": [],        # the Leaderboard's A vs B pair: "model:variant" twice
     "decision": "",  # the Thresholds page's live decision (dashboard.live)
 }

@@ -23,7 +23,10 @@ dataframe cells are plain text.
 - :func:`html_text` for HTML we build ourselves (gallery cards, tooltips in a ``title=``
   attribute): ``html.escape`` of a single line, so an HTML block (which a blank line would end,
   handing the rest to Markdown) stays one.
-- :func:`plot_text` for Plotly texts: ``& < >`` escaped (Plotly reads ``&amp; &lt; &gt;`` back).
+- :func:`plot_text` for Plotly texts: ``& < >`` escaped (Plotly reads ``&amp; &lt; &gt;`` back), and
+  the ``%`` of every ``%{`` written ``&#37;``: hover, text and title templates substitute ``%{x}`` /
+  ``%{meta}`` before the entities are decoded, so a label holding ``%{x}`` is shown as written
+  inside a template too.
 - :func:`plain` for plain-text widgets (selectbox / multiselect options).
 
 All of them also isolate right-to-left text and bidi controls: a title with an unclosed U+202E
@@ -138,8 +141,11 @@ def html_text(value) -> str:
 
 
 def plot_text(value) -> str:
-    """``value`` as literal text in a Plotly hover text, trace name, tick label or title."""
-    return isolate(_str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
+    """``value`` as literal text in a Plotly hover text, trace name, tick label or title, also
+    when it is put into a ``hovertemplate`` / ``texttemplate``: Plotly substitutes ``%{...}``
+    first and decodes ``&#37;`` to ``%`` after, so no template field can form."""
+    text = _str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return isolate(text.replace("%{", "&#37;{"))
 
 
 def plain(value) -> str:

@@ -34,8 +34,10 @@ def warm_up(log=print) -> float:
         errors,
         groups,
         leaderboard,
+        noise,
         plane,
         query,
+        reviews,
         sweeps,
         training,
     )

@@ -13,7 +13,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..errors import ShopeeError
 from ..metrics import counts_to_scores, group_sizes, summarise
+from . import decisions
 
 VARIANTS = ("base", "min2", "inb", "graph")
 VARIANT_LABELS = {"base": "plain threshold", "min2": "+ Min2", "inb": "+ INB", "graph": "+ Min2 + graph step",
@@ -82,14 +84,46 @@ def training(model) -> str:
     return "no training"
 
 
-def _metric(model, split: str, variant: str, key: str) -> float:
-    v = model.metrics.get(split, {}).get(variant, {}).get(key)
+def _metric(metrics: dict, split: str, variant: str, key: str) -> float:
+    v = (metrics or {}).get(split, {}).get(variant, {}).get(key)
     return float("nan") if v is None else float(v)
 
 
-def best_variant(model) -> str | None:
+def model_metrics(bundle, model) -> dict:
+    """``{split: {variant: {f1, precision, recall}}}`` of a model (a ModelEntry) under the bundle's
+    truth: the manifest's numbers, or, on a truth view (:meth:`~shopee_core.bundle.Bundle.relabelled`,
+    e.g. "with my fixes"), the same decisions scored again against its labels (once per view)."""
+    if bundle is None or getattr(bundle, "truth", None) is None:
+        return model.metrics
+    return bundle.cached(("truth_metrics", model.id), lambda: _rescored(bundle, model))
+
+
+# how the builder scores each variant (bundle.builder.table_model): the tuned decision without
+# Min2, with it, the stored INB table at its own thresholds, and the graph step it tuned on valid
+_VARIANT_SETTING = {"base": {"min2": False}, "min2": {}, "inb": {"inb": 1}, "graph": {"graph": "tuned"}}
+
+
+def _rescored(bundle, model) -> dict:
+    out: dict = {}
+    for split, variants in model.metrics.items():
+        if split not in bundle.splits:
+            continue
+        out[split] = {}
+        for v in variants:
+            if v not in _VARIANT_SETTING:
+                continue
+            try:
+                sc = decisions.scores(bundle, model.id, split, **_VARIANT_SETTING[v])
+            except ShopeeError:
+                continue
+            out[split][v] = {k: round(float(sc[k]), 6) for k in ("f1", "precision", "recall")}
+    return out
+
+
+def best_variant(model, metrics: dict | None = None) -> str | None:
     """The variant with the best validation F1 (chosen on valid, reported anywhere)."""
-    scored = [(v, _metric(model, "valid", v, "f1")) for v in VARIANTS]
+    metrics = model.metrics if metrics is None else metrics
+    scored = [(v, _metric(metrics, "valid", v, "f1")) for v in VARIANTS]
     scored = [(v, f) for v, f in scored if np.isfinite(f)]
     return max(scored, key=lambda x: x[1])[0] if scored else None
 
@@ -107,18 +141,19 @@ def _leaderboard(bundle, split: str, variant: str) -> pd.DataFrame:
     ref = ref.set_index("id") if ref is not None and "id" in ref else None
     rows = []
     for m in bundle.entries:
-        v = best_variant(m) if variant == "best" else variant
+        met = model_metrics(bundle, m)
+        v = best_variant(m, met) if variant == "best" else variant
         row = {
             "id": m.id, "label": m.label, "family": m.family, "kind": m.kind,
             "recipe": m.recipe, "what": describe(m), "training": training(m), "source": source(m),
             "variant": v,
-            "f1": _metric(m, split, v, "f1") if v else np.nan,
-            "precision": _metric(m, split, v, "precision") if v else np.nan,
-            "recall": _metric(m, split, v, "recall") if v else np.nan,
-            "valid_f1": _metric(m, "valid", v, "f1") if v else np.nan,
+            "f1": _metric(met, split, v, "f1") if v else np.nan,
+            "precision": _metric(met, split, v, "precision") if v else np.nan,
+            "recall": _metric(met, split, v, "recall") if v else np.nan,
+            "valid_f1": _metric(met, "valid", v, "f1") if v else np.nan,
         }
         for x in VARIANTS:
-            row[f"f1_{x}"] = _metric(m, split, x, "f1")
+            row[f"f1_{x}"] = _metric(met, split, x, "f1")
         graph = m.graph or {}
         row.update(t=m.t, t2=m.t2, inb_t=m.inb_t, inb_t2=m.inb_t2, inb_iters=m.inb_iters,
                    graph=(graph["step"] + ("" if graph.get("param") is None else f":{graph['param']:g}")) if graph

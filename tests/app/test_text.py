@@ -87,9 +87,32 @@ def test_html_text_escapes_markup_quotes_colons_and_line_breaks():
 
 
 def test_plot_text_escapes_what_plotly_reads_as_html():
-    assert plot_text('<a href="http://x.invalid">a</a> & <br> %{x}') == (
-        '&lt;a href="http://x.invalid"&gt;a&lt;/a&gt; &amp; &lt;br&gt; %{x}')
+    assert plot_text('<a href="http://x.invalid">a</a> & <br> 100%') == (
+        '&lt;a href="http://x.invalid"&gt;a&lt;/a&gt; &amp; &lt;br&gt; 100%')
     assert plot_text(None) == plain(float("nan")) == ""
+
+
+# Plotly.js's template field (its TEMPLATE_STRING_REGEX) and its entity decoding (svg_text_utils
+# convertEntities): a model name is put into a hovertemplate, and texts are decoded after substitution
+PLOTLY_FIELD = re.compile(r"%{([^\s%{}:]*)([:|\|][^}]*)?}")
+
+
+def plotly_decode(text: str) -> str:
+    names = {"amp": "&", "lt": "<", "gt": ">"}
+    return re.sub(r"&(#\d+|#x[\da-fA-F]+|[a-z]+);", lambda m: chr(int(m[1][2:], 16)) if m[1][:2] == "#x" else
+                  chr(int(m[1][1:])) if m[1][0] == "#" else names.get(m[1], m[0]), text)
+
+
+@pytest.mark.parametrize("name", ["model %{x}", "%{y:.2f} · %{customdata[0]|%Y}", "%{meta}%{", "a &#37;{x} b",
+                                  "100%{ %{x"])
+def test_plot_text_keeps_plotly_template_fields_literal(name):
+    """A model called ``model %{x}`` in ``hovertemplate=f"{plot_text(name)}: %{{y}}"`` must read
+    ``model %{x}: 0.5``, not ``model 3: 0.5``."""
+    out = plot_text(name)
+    assert not PLOTLY_FIELD.search(out) and "%{" not in out, out
+    template = out + ": %{y}"
+    filled = PLOTLY_FIELD.sub(lambda m: "0.5" if m[1] == "y" else "SUBSTITUTED", template)
+    assert plotly_decode(filled) == name + ": 0.5"
 
 
 def test_plain_only_isolates():

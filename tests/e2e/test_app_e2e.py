@@ -38,6 +38,7 @@ PAGES = {  # url path -> a heading the page shows once its real content is there
     "failures": "Failure",
     "data": "Data overview",
     "training": "Training",
+    "review": "Review suspects",
 }
 WIDTH, HEIGHT = 1400, 900
 
