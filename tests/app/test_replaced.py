@@ -1,6 +1,7 @@
 """A model replaced at the same bundle path (``import-model --replace``) while the app runs: Compare and
 Embedding show the new model, never numbers or a map cached from the old one."""
 
+import html
 import json
 import shutil
 
@@ -55,7 +56,7 @@ def error_legend(root, split: str) -> set[str]:
 
 def shown_legend(at) -> set[str]:
     fig = json.loads(at.get("plotly_chart")[0].proto.spec)
-    return {t["name"] for t in fig["data"]}
+    return {html.unescape(t["name"]) for t in fig["data"]}  # names pass through plot_text (HTML-escaped)
 
 
 @pytest.fixture

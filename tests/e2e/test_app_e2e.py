@@ -120,7 +120,7 @@ def page(server):
         pg.goto(server + "/failures")
         settle(pg, PAGES["failures"])
         sidebar = pg.locator('[data-testid="stSidebar"]')
-        assert sidebar.get_by_text("Bundle", exact=True).count() >= 1
+        sidebar.get_by_text("Bundle", exact=True).first.wait_for()  # the frame's picker (drawn late under load)
         assert sidebar.get_by_text("Thresholds & decisions").count() >= 1
         yield pg
         browser.close()
