@@ -262,6 +262,8 @@ def threshold_slider(pg) -> str:
 
 
 def slider_steps(pg, label_is: str, repeat: int, keys=("ArrowRight", "ArrowLeft")) -> list[dict]:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     main = pg.locator('[data-testid="stMainBlockContainer"]')
     thumb = main.locator(f'input[type="range"][aria-label="{label_is}"]').first
     if not thumb.count():
@@ -270,7 +272,12 @@ def slider_steps(pg, label_is: str, repeat: int, keys=("ArrowRight", "ArrowLeft"
     for i in range(repeat):
         thumb.focus()
         key = keys[i % len(keys)]
-        out.append(act(pg, lambda key=key: pg.keyboard.press(key)))
+        try:  # a thumb at the end of its range does not move (no rerun): then step the other way
+            out.append(act(pg, lambda key=key: pg.keyboard.press(key), timeout_s=30.0))
+        except PlaywrightTimeout:
+            other = keys[(i + 1) % len(keys)]
+            thumb.focus()
+            out.append(act(pg, lambda key=other: pg.keyboard.press(key)))
     return out
 
 
