@@ -93,9 +93,13 @@ def make_loader(model: MatchModel, spec: dict, *, paths=None, titles=None, featu
 def embed_postings(model: MatchModel, spec: dict, *, paths: Sequence | None = None, titles: Sequence | None = None,
                    features: np.ndarray | None = None, device: torch.device | None = None,
                    batch_size: int | None = None, workers: int | None = None, progress: bool = False,
-                   desc: str = "embed") -> np.ndarray:
+                   desc: str = "embed", shard: bool = True) -> np.ndarray:
     """One float32 row per path, title or feature row; ``batch_size`` None: the spec's
-    ``embed_batch_size`` (else 64); batches as the spec's ``embed_chunks`` (:func:`chunks`)."""
+    ``embed_batch_size`` (else 64); batches as the spec's ``embed_chunks`` (:func:`chunks`).
+
+    ``shard``: under torchrun every rank embeds its share and the rows meet in a collective, so every
+    rank must make the call; a caller that embeds on one rank alone (training's validation runs on
+    rank 0) passes False, or it waits forever for ranks that never come."""
     device = device or pick_device()
     batch_size = int(batch_size or spec.get("embed_batch_size", 64))
     precision = effective_precision(spec.get("precision", "fp32"), device)
@@ -106,7 +110,7 @@ def embed_postings(model: MatchModel, spec: dict, *, paths: Sequence | None = No
     n = len(next(x for x in (paths, titles, features) if x is not None))
     batches = chunks(n, batch_size, spec.get("embed_chunks", "plain"))
 
-    shard = dist.sharded() and not model.stateful_embedding
+    shard = shard and dist.sharded() and not model.stateful_embedding
     mine = batches[dist.rank()::dist.world_size()] if shard else batches
     loader = make_loader(model, spec, paths=paths, titles=titles, features=features, train=False,
                          batch_size=batch_size, workers=workers, batch_sampler=mine)
@@ -147,13 +151,16 @@ def _meet(out: np.ndarray | None, n: int, batches: list) -> np.ndarray:
 
 
 def embed_rows(model: MatchModel, spec: dict, frame, catalog, rows: np.ndarray, device, workers=None,
-               progress: bool = False, desc: str = "embed", features: np.ndarray | None = None) -> np.ndarray:
+               progress: bool = False, desc: str = "embed", features: np.ndarray | None = None,
+               shard: bool = True) -> np.ndarray:
     """Embeddings of ``frame``'s ``rows`` (images from the catalog, cached features of every row of
-    ``frame``, or titles), in row order."""
+    ``frame``, or titles), in row order; ``shard`` as :func:`embed_postings`."""
     if model.modality == "features":
-        return embed_postings(model, spec, features=features[rows], device=device, progress=progress, desc=desc)
+        return embed_postings(model, spec, features=features[rows], device=device, progress=progress, desc=desc,
+                              shard=shard)
     if model.modality == "image":
         paths = [catalog.image_dir / name for name in frame["image"].to_numpy()[rows]]
-        return embed_postings(model, spec, paths=paths, device=device, workers=workers, progress=progress, desc=desc)
+        return embed_postings(model, spec, paths=paths, device=device, workers=workers, progress=progress, desc=desc,
+                              shard=shard)
     return embed_postings(model, spec, titles=frame["title"].to_numpy()[rows].tolist(), device=device, workers=0,
-                          progress=progress, desc=desc)
+                          progress=progress, desc=desc, shard=shard)
