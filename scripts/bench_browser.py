@@ -107,6 +107,15 @@ RESULT = """() => { const b = window.__bench; if (b.tend === null || performance
                     changed: b.tf1 !== null}; }"""
 
 
+def cannot_run(bundle: Path) -> str | None:
+    """Why a browser benchmark cannot run on ``bundle`` (None when it can): the benchmarks share one check."""
+    if not (bundle / "manifest.json").is_file():
+        return f"{bundle} is not a bundle (no manifest.json)"
+    if not Path(CHROMIUM).exists():
+        return f"needs Debian's chromium at {CHROMIUM} (apt-get install chromium)"
+    return None
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -291,11 +300,9 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="one step of everything: proves the script runs (tests)")
     args = ap.parse_args()
     bundle = Path(args.bundle).expanduser().resolve()
-    if not (bundle / "manifest.json").is_file():
-        print(f"error: {bundle} is not a bundle (no manifest.json)", file=sys.stderr)
-        return 2
-    if not Path(CHROMIUM).exists():
-        print(f"error: needs Debian's chromium at {CHROMIUM} (apt-get install chromium)", file=sys.stderr)
+    problem = cannot_run(bundle)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     from playwright.sync_api import sync_playwright
 

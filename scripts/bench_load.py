@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT))
 
-from bench_browser import ARGS, ARM, CHROMIUM, COMPLETE, NAV_TITLES, PAGES, RESULT, THRESHOLD_LABEL, Server, load  # noqa: E402,I001
+from bench_browser import ARGS, ARM, CHROMIUM, COMPLETE, NAV_TITLES, PAGES, RESULT, THRESHOLD_LABEL, Server, cannot_run, load  # noqa: E402,I001
 from playwright.async_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
 MAX_USERS, MAX_SECONDS = 16, 600
@@ -253,11 +253,9 @@ def main() -> int:
         print(f"error: --seconds must be in (0, {MAX_SECONDS}]", file=sys.stderr)
         return 2
     bundle = Path(args.bundle).expanduser().resolve()
-    if not (bundle / "manifest.json").is_file():
-        print(f"error: {bundle} is not a bundle (no manifest.json)", file=sys.stderr)
-        return 2
-    if not Path(CHROMIUM).exists():
-        print(f"error: needs Debian's chromium at {CHROMIUM} (apt-get install chromium)", file=sys.stderr)
+    problem = cannot_run(bundle)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     from shopee_core.bundle import Bundle
 

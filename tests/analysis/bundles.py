@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 _BUILT: dict[str, Path] = {}
 
 FUSION, UNION, INB3 = "tfidf_plus_phash", "tfidf_union_phash", "tfidf_plus_phash_inb3"
@@ -40,6 +42,19 @@ def tiny_bundle(tmp_path_factory) -> Path:
             _REGISTRY.pop((e.id, e.profile), None)
     _BUILT["path"] = root / "bundle"
     return _BUILT["path"]
+
+
+@pytest.fixture(scope="module")
+def path(tmp_path_factory):
+    """The tiny bundle's folder (a fixture for modules that import it, and for tests/app's conftest)."""
+    return tiny_bundle(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def bundle(path):
+    from shopee_core.bundle import Bundle
+
+    return Bundle.open(path)
 
 
 APP = Path(__file__).resolve().parents[2] / "app.py"

@@ -12,17 +12,7 @@ from shopee_core.analysis import intervals as I
 from shopee_core.bundle import Bundle
 from shopee_core.bundle.writer import seal
 
-from .bundles import FUSION, INB3, UNION, tiny_bundle
-
-
-@pytest.fixture(scope="module")
-def path(tmp_path_factory):
-    return tiny_bundle(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def bundle(path):
-    return Bundle.open(path)
+from .bundles import FUSION, INB3, UNION
 
 
 @pytest.fixture(scope="module")
