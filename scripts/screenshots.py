@@ -1,8 +1,9 @@
 """Screenshots of every dashboard page in Debian's Chromium (Playwright), to look at what users see.
 
 Starts `streamlit run app.py` on 127.0.0.1 (optionally `-- --bundle PATH`), opens each page, waits
-for its real content, saves full-page PNGs and stops the server.
-Usage: python scripts/screenshots.py [--bundle PATH] [--out DIR] [--port 8599]
+for its real content, saves whole-page PNGs (the viewport stretched to the page's height: the app
+scrolls inside its own container, which a plain full-page shot would cut) and stops the server.
+Usage: python scripts/screenshots.py [--bundle PATH] [--out DIR] [--port 8599] [--width 1280] [--pages a,b]
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--no-first-run", "--disable-sync", "--disable-dev-shm-usage"]
 PAGES = {"": "Leaderboard", "query": "Query by example", "compare": "Compare models",
-         "embedding": "Embedding space", "thresholds": "Thresholds", "failures": "Failure browser"}
+         "embedding": "Embedding space", "thresholds": "Thresholds", "failures": "Failure browser",
+         "groups": "Group studio", "data": "Data overview", "training": "Training", "review": "Review suspects"}
+HEIGHT = """() => Math.max(...[...document.querySelectorAll('[data-testid="stMain"], [data-testid="stAppViewContainer"]')]
+  .map(e => e.scrollHeight), 600)"""
 IDLE = """() => { const a = document.querySelector('[data-testid="stApp"]');
   return a && a.getAttribute('data-test-script-state') !== 'running' && !document.querySelector('[data-stale="true"]'); }"""
 
@@ -29,7 +33,13 @@ def main() -> None:
     ap.add_argument("--bundle")
     ap.add_argument("--out", default="screenshots")
     ap.add_argument("--port", type=int, default=8599)
+    ap.add_argument("--width", type=int, default=1280, help="viewport width in px (the 1280 the layout is checked at)")
+    ap.add_argument("--pages", help="comma-separated url paths (leaderboard for the first page); default every page")
     args = ap.parse_args()
+    wanted = PAGES if not args.pages else {("" if p == "leaderboard" else p): PAGES[p if p != "leaderboard" else ""]
+                                          for p in args.pages.split(",") if (p if p != "leaderboard" else "") in PAGES}
+    if not wanted:
+        sys.exit(f"error: --pages names none of {', '.join(p or 'leaderboard' for p in PAGES)}")
     from playwright.sync_api import sync_playwright
 
     out = Path(args.out)
@@ -49,9 +59,9 @@ def main() -> None:
                 time.sleep(0.5)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            page = browser.new_page(viewport={"width": 1500, "height": 1000})
+            page = browser.new_page(viewport={"width": args.width, "height": 720})
             page.set_default_timeout(120_000)
-            for path, heading in PAGES.items():
+            for path, heading in wanted.items():
                 page.goto(f"{base}/{path}")
                 page.get_by_role("heading", name=heading).first.wait_for()
                 page.wait_for_function(IDLE)
@@ -59,7 +69,10 @@ def main() -> None:
                 page.wait_for_function(IDLE)
                 errors = page.locator('[data-testid="stException"]').count()
                 name = out / f"{path or 'leaderboard'}.png"
-                page.screenshot(path=str(name), full_page=True)
+                page.set_viewport_size({"width": args.width, "height": min(int(page.evaluate(HEIGHT)) + 40, 8000)})
+                time.sleep(0.5)
+                page.screenshot(path=str(name))
+                page.set_viewport_size({"width": args.width, "height": 720})
                 print(f"{name}{'  (exception shown!)' if errors else ''}")
             browser.close()
     finally:
