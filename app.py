@@ -11,6 +11,8 @@ import streamlit as st
 
 from dashboard import state
 from dashboard.data import POOL_LABELS, available_bundles, bundle_pools, default_bundle_name
+from dashboard.words import glossary
+from shopee_core.analysis.leaderboard import RULE_HELP, RULES
 from shopee_core.bundle.format import BundleChanged
 
 # the icon ships as a file: a ":material/...:" page icon makes the browser fetch its SVG from fonts.gstatic.com,
@@ -40,6 +42,17 @@ with st.sidebar:
                           "bundle ships it): every labelled posting in one pool, as big as Kaggle's test set.")
     if split != state.get("split"):
         state.set("split", split)
+    rules = list(RULES)
+    rule = st.selectbox("Decision (every page)", rules, index=rules.index(state.rule()), format_func=RULES.get,
+                        key="sidebar-decision",
+                        help="How every page turns similarities into predicted sets, each model at its thresholds "
+                             "tuned on valid: " + "; ".join(f"**{RULES[r]}**: {RULE_HELP[r]}" for r in rules)
+                             + ". A model without the chosen one (a union has no INB) falls back to its best on "
+                               "valid, and every F1 says which it is on.")
+    if rule != state.rule():
+        state.set("decision", rule)
+    with st.popover("Glossary", icon=":material/menu_book:", width="stretch"):
+        glossary()
 
 pages = [
     st.Page("app_pages/leaderboard.py", title="Leaderboard", icon=":material/leaderboard:", default=True),

@@ -5,9 +5,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from dashboard import state
 from dashboard.charts import LIGHT
 from dashboard.gallery import gallery, posting_picker
-from dashboard.widgets import bundle_and_split, model_select
+from dashboard.widgets import bundle_and_split, chosen, chosen_f1, model_select
 from shopee_core.analysis import decisions, errors
 from shopee_core.analysis import embedding_map as em
 from shopee_core.data.text import display_title
@@ -31,32 +32,37 @@ with c_model:
     mid = model_select(bundle, key="emb-model", allowed=mapped,
                        help="Models with a stored 2-D map (unions and INB-only entries have none)")
 with c_colour:
-    colour_by = st.radio("Colour by", ["label group", "correctness", "error type", "split"], horizontal=True,
-                         key="emb-colour")
+    colour_by = state.kept(st.radio, "Colour by", ["label group", "correctness", "error type", "split"],
+                           horizontal=True, key="emb-colour")
 c_hl, c_size = st.columns([3, 2])
 with c_hl:
-    highlight = st.toggle("Highlight a posting's group and its predicted matches", value=True, key="emb-hl")
+    highlight = state.kept(st.toggle, "Highlight a posting's group and its predicted matches", value=True,
+                           key="emb-hl")
 with c_size:
     n_points = len(bundle.split_rows(split))
-    point_size = st.slider("Point size", 2, 12, 9 if n_points < 2000 else 6 if n_points < 10000 else 4,
-                           key="emb-size")
+    point_size = state.kept(st.slider, "Point size", min_value=2, max_value=12,
+                            value=9 if n_points < 2000 else 6 if n_points < 10000 else 4, key="emb-size")
+st.caption(f"**{mid}** · {chosen_f1(bundle, mid, split)} (within {split}) — correctness, error types and the "
+           "highlighted matches use this decision.")
 
 
 def _frame(mid: str, splits: tuple, split: str, colour_by: str) -> pd.DataFrame:
     """Made once per bundle object (its own cache): a model replaced at the same path is a new bundle object."""
+    c = chosen(bundle, mid)
+
     def make():
         with st.spinner("Preparing the map…"):
             frame = em.map_frame(bundle, mid, splits)
             if colour_by == "correctness":
-                r = decisions.row_arrays(bundle, mid, split)
+                r = decisions.row_arrays(bundle, mid, split, **c.setting)
                 frame["f1"] = r["f1"]
                 frame["n_pred"] = r["n_pred"]
                 frame["n_true"] = r["n_true"]
             elif colour_by == "error type":
-                table = errors.failure_table(bundle, mid, split)
+                table = errors.failure_table(bundle, mid, split, c.setting)
                 frame["error"] = em.primary_error(table)
             return frame
-    return bundle.cached(("embedding", "frame", mid, splits, split, colour_by), make).copy()
+    return bundle.cached(("embedding", "frame", mid, splits, split, colour_by, c.variant), make).copy()
 
 
 splits = (tuple(s for s in ("valid", "test") if s in bundle.splits) if colour_by == "split" and split != "all"
@@ -94,7 +100,8 @@ elif colour_by == "correctness":
                                hovertemplate="%{hovertext}<br>F1 %{marker.color:.2f}<extra></extra>",
                                marker=dict(**marker, color=frame["f1"], colorscale="RdYlGn", cmin=0, cmax=1,
                                            colorbar=dict(title="row F1", thickness=12))))
-    caption = f"Colour: each posting's F1 under {mid} at its tuned setting ({decisions.decision(bundle, mid).describe()})."
+    caption = (f"Colour: each posting's F1 under {mid}, {chosen(bundle, mid).text} "
+               f"({decisions.decision(bundle, mid, **chosen(bundle, mid).setting).describe()}).")
 elif colour_by == "error type":
     for kind in em.ERROR_ORDER:
         part = frame[frame["error"] == kind]
@@ -103,7 +110,8 @@ elif colour_by == "error type":
                                        name=f"{errors.ERROR_LABELS.get(kind, kind)} ({len(part):,})",
                                        hovertemplate=hover,
                                        marker=dict(**marker, color=em.ERROR_COLOURS[kind])))
-    caption = "Colour: each posting's main error type at the tuned setting (see the Failure browser for all flags)."
+    caption = (f"Colour: each posting's main error type, {chosen(bundle, mid).text} (see the Failure browser for "
+               "all flags).")
 else:
     by = "posting_split" if split == "all" else "split"
     for s in [x for x in ("train", "valid", "test") if x in set(frame[by])]:
@@ -119,7 +127,7 @@ if highlight:
     local = frame[frame["split"] == split]
     labels = bundle.labels(split)
     try:
-        pred = decisions.predictions(bundle, mid, split)[hl_row]
+        pred = decisions.predictions(bundle, mid, split, **chosen(bundle, mid).setting)[hl_row]
     except ShopeeError:
         pred = np.array([hl_row])
     pred = set(int(p) for p in pred if p >= 0 and p != hl_row)

@@ -5,7 +5,7 @@ import streamlit as st
 
 from dashboard import charts, state
 from dashboard.gallery import pair_gallery
-from dashboard.widgets import FIXED, bundle_and_split, metric_row, model_select, pool_caption, readable_error
+from dashboard.widgets import FIXED, bundle_and_split, chosen, metric_row, model_select, pool_caption, readable_error
 from shopee_core import matching as M
 from shopee_core.analysis import decisions as D
 from shopee_core.analysis import plane as P
@@ -25,25 +25,36 @@ def _seed(key: str, default) -> None:
     after an import replaced the model (or a swap landed mid-page and the page was drawn again), an
     untouched slider shows the new version's tuned value, not the old one's."""
     seeds = st.session_state.setdefault("th-seeds", {})
+    kept = st.session_state.get(state.KEEP + key)
+    if key not in st.session_state and kept is not None:  # back on this page: the value the user left
+        st.session_state[key] = kept
     if key not in st.session_state or (st.session_state[key] == seeds.get(key) and default != seeds[key]):
         st.session_state[key] = default
         seeds[key] = default
 
 
+def _keep(key: str, value):
+    """Remember a control's value past a page switch (Streamlit drops the widget's own state)."""
+    st.session_state[state.KEEP + key] = value
+    return value
+
+
 def slider(label: str, key: str, default, help: str | None = None, disabled: bool = False) -> float:
     """A threshold slider whose first value is ``default`` (then the user's)."""
     _seed(key, float(np.clip(round(float(default) / STEP) * STEP, 0.0, 1.0)))
-    return float(st.slider(label, 0.0, 1.0, step=STEP, format="%.3f", key=key, help=help, disabled=disabled))
+    return _keep(key, float(st.slider(label, 0.0, 1.0, step=STEP, format="%.3f", key=key, help=help,
+                                      disabled=disabled)))
 
 
 def toggle(label: str, key: str, default: bool, help: str | None = None) -> bool:
     _seed(key, bool(default))
-    return bool(st.toggle(label, key=key, help=help))
+    return _keep(key, bool(st.toggle(label, key=key, help=help)))
 
 
 def reset(scope: str) -> None:
     for k in [k for k in st.session_state if isinstance(k, str) and k.startswith(scope + "-")]:
         del st.session_state[k]
+        st.session_state.pop(state.KEEP + k, None)
 
 
 def apply(scope: str, d: D.Decision, n_sides: int) -> None:
@@ -89,8 +100,9 @@ def pick_members(candidates: list[str], key: str, label: str, limit: int) -> lis
         img, txt = P.default_plane_models(bundle, candidates[0])
         picked = [m for m in dict.fromkeys([img, txt] + candidates) if m in candidates][:2]
     if key not in st.session_state:
-        st.session_state[key] = picked
-    members = st.multiselect(label, candidates, key=key)
+        kept = st.session_state.get(state.KEEP + key)
+        st.session_state[key] = kept if kept and all(m in candidates for m in kept) else picked
+    members = _keep(key, st.multiselect(label, candidates, key=key))
     if len(members) < 2:
         st.info("Choose at least two models.")
         st.stop()
@@ -109,8 +121,8 @@ def side_sliders(scope: str, suffix: str, t, t2, min2: bool, what: str = "", aft
 
 if st.session_state.get("th-error"):
     st.error(st.session_state.pop("th-error"), icon=":material/error:")
-mode = st.segmented_control("Decision", list(MODES), format_func=MODES.get, default="model", key="th-mode",
-                            required=True) or "model"
+mode = state.kept(st.segmented_control, "Decision", list(MODES), format_func=MODES.get, default="model",
+                  key="th-mode", required=True) or "model"
 summary = st.container()  # the scores, full width above the controls, filled once the decision is known
 left, right = st.columns([1, 2.3], gap="large")
 
@@ -128,8 +140,9 @@ try:
             if mid is None:
                 st.stop()
             s = D.model_setting(bundle, mid)
+            picked = chosen(bundle, mid)  # the sidebar's decision: where every control starts
             if s["kind"] == "union":
-                scope = f"th-m-{mid}"
+                scope = f"th-m-{mid}-{state.rule()}"
                 n_sides = len(s["sides"])
                 st.caption("Union: each side predicts with its own thresholds; the final set is the union.")
                 inb = s["has_inb"] and toggle("After INB", f"{scope}-inb", False,
@@ -137,7 +150,8 @@ try:
                                                    "T′ and T2′ re-searched on its own), as the seed's union runs")
                 scope = f"{scope}-inb" if inb else scope
                 sides_now = s["inb_sides"] if inb else s["sides"]
-                min2 = toggle("Min2 on every side", f"{scope}-min2", any(x["t2"] is not None for x in sides_now))
+                min2 = toggle("Min2 on every side", f"{scope}-min2", picked.variant != "base"
+                              and any(x["t2"] is not None for x in sides_now))
                 overrides = []
                 for i, side in enumerate(sides_now):
                     st.markdown(f"**{side['model']}**" + (" after INB" if inb else ""))
@@ -163,18 +177,22 @@ try:
                 options = [0] + ([1] if s["has_inb"] or s["can_embed"] else []) + ([2, 3] if s["can_embed"] else [])
                 iters = 0
                 if len(options) > 1:
-                    iters = st.select_slider("INB iterations", options, value=0, key=f"th-m-{mid}-iters",
-                                             help="0: plain table. 1: the stored INB table. 2-3: blended live "
-                                                  "from the embeddings (takes a moment the first time).")
-                scope = f"th-m-{mid}-inb{iters}"
+                    iters = state.kept(st.select_slider, "INB iterations", options,
+                                       value=1 if picked.variant == "inb" else 0,
+                                       key=f"th-m-{mid}-{state.rule()}-iters",
+                                       help="0: plain table. 1: the stored INB table. 2-3: blended live "
+                                            "from the embeddings (takes a moment the first time). Starts on the "
+                                            "sidebar's decision.")
+                scope = f"th-m-{mid}-{state.rule()}-inb{iters}"
                 weights = None
                 knn = "candidates"
                 if s["combine"] == "mean" and s["can_embed"] and len(s["members"]) >= 2:
                     if toggle("Re-weight the members", f"th-m-{mid}-reweight", False,
                               help="Mean fusion with your weights, re-scored within the split"):
                         D.prefetch_candidates(bundle, split, s["members"])
-                        w = [st.slider(f"weight · {m}", 0.0, 1.0, 1.0 / len(s["members"]), 0.05,
-                                       key=f"th-m-{mid}-w-{m}") for m in s["members"]]
+                        w = [state.kept(st.slider, f"weight · {m}", min_value=0.0, max_value=1.0,
+                                        value=1.0 / len(s["members"]), step=0.05, key=f"th-m-{mid}-w-{m}")
+                             for m in s["members"]]
                         if sum(w) <= 0:
                             st.warning("All weights are 0: using equal weights.")
                         else:
@@ -188,7 +206,7 @@ try:
                         if abs(bt - s["t"]) > 1e-9 or (s["t2"] is not None and abs(bt2 - s["t2"]) > 1e-9):
                             blend = (bt, bt2)
                 tuned_t, tuned_t2 = (s["inb_t"], s["inb_t2"]) if iters else (s["t"], s["t2"])
-                min2 = toggle("Min2", f"{scope}-min2", tuned_t2 is not None)
+                min2 = toggle("Min2", f"{scope}-min2", tuned_t2 is not None and picked.variant != "base")
                 T, T2 = side_sliders(scope, "", tuned_t, tuned_t2, min2, after_inb=bool(iters))
                 with st.spinner("Building the decision's neighbour table…"):
                     decision = D.decision(bundle, mid, t=T, t2=T2, min2=min2, inb=iters, weights=weights,
@@ -202,8 +220,8 @@ try:
                 st.warning("This bundle has fewer than two models with embeddings: nothing to fuse.")
                 st.stop()
             members = pick_members(fusable, "th-f-members", "Models to fuse (mean of cosine similarities)", 3)
-            w = [st.slider(f"weight · {m}", 0.0, 1.0, round(1.0 / len(members), 2), 0.05, key=f"th-f-w-{m}")
-                 for m in members]
+            w = [state.kept(st.slider, f"weight · {m}", min_value=0.0, max_value=1.0,
+                            value=round(1.0 / len(members), 2), step=0.05, key=f"th-f-w-{m}") for m in members]
             if sum(w) <= 0:
                 st.warning("All weights are 0: using equal weights.")
                 w = [1.0] * len(members)
@@ -217,7 +235,7 @@ try:
             for pool_name in dict.fromkeys(["valid", split]):
                 D.prefetch_candidates(bundle, pool_name, members)
             knn = fusion_search("th-f-exact", w, members)
-            iters = st.select_slider("INB iterations", [0, 1, 2, 3], value=0, key="th-f-iters")
+            iters = state.kept(st.select_slider, "INB iterations", [0, 1, 2, 3], value=0, key="th-f-iters")
             scope = f"th-f-{'+'.join(members)}-inb{iters}{'-cal' if calibrate else ''}"
             with st.spinner("Fusing, scoring and tuning on valid…"):
                 tuned = D.custom_fusion(bundle, members, w, inb=iters, knn=knn)
@@ -283,6 +301,15 @@ with summary:
          "Mean predicted set size vs mean true group size (self included)"),
         ("Orphans", f"{orphans:,}", "Postings predicted alone (always wrong: every group has >= 2 members)"),
     ])
+    if mode == "model":  # beside the F1: whether it is the sidebar's decision or this page's move away from it
+        ruled = D.decision(bundle, mid, **picked.setting)
+        at_rule = len(ruled.sides) == len(decision.sides) and all(
+            a.source == b.source and abs(a.t - b.t) < 1e-6 and (a.t2 is None) == (b.t2 is None)
+            and (a.t2 is None or abs(a.t2 - b.t2) < 1e-6) for a, b in zip(ruled.sides, decision.sides))
+        st.caption(f"**{mid}** · F1 {cur['f1']:.4f} · "
+                   + (picked.text if at_rule else "moved on this page (the sidebar's decision: "
+                      f"{picked.f1_text(D.scores(bundle, mid, split, **picked.setting)['f1'])})")
+                   + f" (within {split})")
     st.caption(f"**Now:** {decision.describe()}  \n**Δ against** {ref_label}: {reference.describe()} "
                f"→ F1 {ref['f1']:.4f}")
     try:
@@ -298,16 +325,16 @@ with summary:
 with right:
 
     VIEWS = {"curves": "Curves", "sizes": "Group sizes", "plane": "Decision plane", "pool": "Pool size"}
-    view = st.segmented_control("View", list(VIEWS), format_func=VIEWS.get, default="curves", key="th-view",
-                                required=True) or "curves"
+    view = state.kept(st.segmented_control, "View", list(VIEWS), format_func=VIEWS.get, default="curves",
+                      key="th-view", required=True) or "curves"
     if view == "curves" and fixed:
         st.info("No threshold curves: the imported sets are the same at every threshold. See *Group sizes*.")
     elif view == "curves":
         side = 0
         if decision.is_union:
             names = [describe_source(s.source) for s in decision.sides]
-            side = st.radio("Curve of side", range(len(names)), format_func=lambda i: names[i], horizontal=True,
-                            key="th-curve-side")
+            side = state.kept(st.radio, "Curve of side", list(range(len(names))), format_func=lambda i: names[i],
+                              horizontal=True, key="th-curve-side")
         curve = D.curves(bundle, decision, split, side=side)
         st_side = decision.sides[side]
         tuned_t = reference.sides[side].t if side < len(reference.sides) else None
@@ -365,10 +392,12 @@ with right:
         images = [m for m in tables if D.modality(bundle, m) == "image"] or tables
         texts = [m for m in tables if D.modality(bundle, m) == "text"] or tables
         a1, a2 = st.columns(2)
-        img = a1.selectbox("x: image model", images, index=images.index(img_default) if img_default in images else 0,
-                           key="th-plane-img")
-        txt = a2.selectbox("y: text model", texts, index=texts.index(txt_default) if txt_default in texts else 0,
-                           key="th-plane-txt")
+        with a1:
+            img = state.kept(st.selectbox, "x: image model", images,
+                             index=images.index(img_default) if img_default in images else 0, key="th-plane-img")
+        with a2:
+            txt = state.kept(st.selectbox, "y: text model", texts,
+                             index=texts.index(txt_default) if txt_default in texts else 0, key="th-plane-txt")
         if img == txt:
             st.warning("Choose two different models.")
         else:

@@ -281,13 +281,14 @@ def model_picker(bundle, key: str, label: str = "Models", allowed: list[str] | N
     """A multiselect of models bound to the shared ``models`` state.
 
     Shows the shared selection (restricted to ``allowed``), topped up to ``min_count``
-    from ``default`` (the bundle's best fusion, image and text models). Only a change
+    from ``default`` (the best models under the sidebar's decision). Only a change
     the user makes here is written back, so opening a page never rewrites the selection.
     """
-    from shopee_core.analysis.query import default_models
+    from shopee_core.analysis.leaderboard import ranked
 
     ids = [e.id for e in bundle.entries if allowed is None or e.id in allowed]
-    fallback = [m for m in (default or default_models(bundle)) if m in ids] or ids[:2]
+    # by default the best and the runner-up under the sidebar's decision (validation F1), as the Leaderboard stars
+    fallback = [m for m in (default or ranked(bundle, state.rule())) if m in ids] or ids[:2]
     chosen = [m for m in state.get("models") if m in ids]
     for m in fallback + ids:
         if len(chosen) >= min_count:
@@ -296,7 +297,8 @@ def model_picker(bundle, key: str, label: str = "Models", allowed: list[str] | N
             chosen.append(m)
     synced = f"{key}-synced"
     previous = st.session_state.get(synced)
-    if previous != chosen or any(m not in ids for m in st.session_state.get(key, [])):
+    # the widget's own state is gone after a page switch (Streamlit drops it): seed it again from the shared one
+    if previous != chosen or key not in st.session_state or any(m not in ids for m in st.session_state[key]):
         st.session_state[key] = chosen
     value = st.multiselect(label, ids, key=key, format_func=lambda m: f"{m} — {model_label(bundle, m)}", help=help)
     if value and value != chosen:  # the user changed it

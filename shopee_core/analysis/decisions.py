@@ -11,6 +11,7 @@ Every function takes a model id or a built Decision and works in split-local ind
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,7 @@ from .. import matching as M
 from ..errors import DecisionError, ShopeeError
 from ..matching import Decision, Embeddings, Pool, Side, fusion_source, inb_source, model_source
 from ..submission import predictions_frame
+from . import leaderboard as lb
 
 OUTCOMES = ("TP", "FP", "FN", "TN")
 
@@ -136,6 +138,60 @@ def usable_models(bundle) -> list[str]:
         except ShopeeError:
             pass
     return out
+
+
+# --------------------------------------------------------------------------- the one chosen decision
+VARIANT_NAMES = {"base": "plain T", "min2": "Min2", "inb": "INB", "fixed": "imported sets (fixed)"}
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """The decision a user chose (``rule``, once for every page) as it applies to one model.
+
+    ``variant``: what the rule gives this model (its best on valid for ``best``, or where the
+    model lacks the asked one); ``setting``: the :func:`decision` overrides that build it.
+    """
+
+    model: str
+    rule: str
+    variant: str | None
+    setting: dict = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        """What to print beside the model's F1: "INB, tuned on valid" (+ why, when the rule did not say)."""
+        if self.variant == "fixed":
+            return VARIANT_NAMES["fixed"]
+        name = VARIANT_NAMES.get(self.variant, "tuned setting")
+        if self.rule == "best":
+            return f"{name}, tuned on valid (its best on valid)"
+        if self.variant != self.rule:
+            return f"{name}, tuned on valid (no {lb.RULES.get(self.rule, self.rule)} for this model)"
+        return f"{name}, tuned on valid"
+
+    def f1_text(self, f1: float, digits: int = 4) -> str:
+        return f"F1 {f1:.{digits}f} · {self.text}"
+
+
+def chosen(bundle, model_id: str, rule: str = "best") -> Chosen:
+    """The one resolution of "the decision the user chose for model M": every page calls it,
+    so one model and one rule give one F1 wherever it is shown."""
+    entry = bundle.entry(model_id)
+    if entry.predictions_only:
+        return Chosen(model_id, rule, "fixed", {})
+    s = model_setting(bundle, model_id)
+    variant = lb.variant_for(entry, rule) or ("inb" if s["kind"] == "inb_only" else "min2")
+    if s["kind"] == "inb_only":
+        return Chosen(model_id, rule, "inb", {})
+    if variant == "inb" and s["has_inb"]:
+        return Chosen(model_id, rule, "inb", {"inb": 1})
+    if variant == "inb":
+        variant = "min2"
+    return Chosen(model_id, rule, variant, {} if variant == "min2" else {"min2": False})
+
+
+def chosen_decision(bundle, model_id: str, rule: str = "best") -> Decision:
+    return decision(bundle, model_id, **chosen(bundle, model_id, rule).setting)
 
 
 # --------------------------------------------------------------------------- the bundle as pools

@@ -9,6 +9,8 @@ recipe.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -60,6 +62,17 @@ def describe(model) -> str:
     return " · ".join(parts) if parts else model.label
 
 
+def shown_name(model) -> str:
+    """A model's name in charts and tables: its id, or for a demo stand-in what it is with the id it
+    plays ("MiniLM-L6 ArcFace m=0.6 (as bert_indonesian)"), since the id names a backbone it is not."""
+    if not model.spec.get("stand_in_for"):
+        return model.id
+    what = str(model.label).split(" — ")[0]
+    what = re.sub(r"\+ \S+ neck and ", "", re.sub(r"\s*\([^)]*\)", "", what))  # backbone, loss, margin
+    what = what.split(",")[0].replace(" head", "").strip() or model.id
+    return f"{what} (as {model.id})"
+
+
 def source(model) -> str:
     """``imported`` for a model made elsewhere (``import-model``), else ``built`` (by ``build-bundle``)."""
     return "imported" if model.external else "built"
@@ -92,6 +105,39 @@ def best_variant(model) -> str | None:
     return max(scored, key=lambda x: x[1])[0] if scored else None
 
 
+# The decision a user chooses once for every model (the dashboard's sidebar): a variant, or "best".
+RULES = {"best": "best on valid", "base": "plain T", "min2": "Min2", "inb": "INB"}
+RULE_HELP = {
+    "best": "each model on its variant with the best validation F1 (plain, Min2 or INB)",
+    "base": "every candidate closer than the tuned T, nothing else",
+    "min2": "plain T, and a posting left alone gets its nearest candidate if within the looser T2",
+    "inb": "neighbourhood blending, then thresholds T', T2' re-tuned on valid",
+}
+
+
+def variant_for(model, rule: str) -> str | None:
+    """The variant ``rule`` picks for a model entry: the rule itself where the model has it (a
+    validation F1 stored for it), else — a union has no INB, an INB-only entry nothing else — the
+    model's best on valid, so every model still gets one decision and the page says which."""
+    available = [v for v in VARIANTS if np.isfinite(_metric(model, "valid", v, "f1"))]
+    if rule in available:
+        return rule
+    if rule != "best" and rule not in RULES:
+        raise ValueError(f"unknown decision rule {rule!r} (one of {', '.join(RULES)})")
+    return best_variant(model)
+
+
+def ranked(bundle, rule: str) -> list[str]:
+    """Model ids by validation F1 under ``rule``, best first (chosen on valid: choosing on the
+    split one reports would flatter the winner); models that lack the rule's variant (scored on
+    another) after those that have it, models without a validation F1 last."""
+    def key(m):
+        v = variant_for(m, rule)
+        f = _metric(m, "valid", v, "f1") if v else float("nan")
+        return (0 if rule == "best" or v == rule else 1, -f) if np.isfinite(f) else (2, 0.0)
+    return [m.id for m in sorted(bundle.entries, key=key)]
+
+
 def leaderboard(bundle, split: str, variant: str = "best") -> pd.DataFrame:
     """One row per model: what it is, its F1/P/R on ``split`` for ``variant`` (base, min2,
     inb or best = the variant with the best validation F1), every variant's F1, the
@@ -105,7 +151,7 @@ def _leaderboard(bundle, split: str, variant: str) -> pd.DataFrame:
     ref = ref.set_index("id") if ref is not None and "id" in ref else None
     rows = []
     for m in bundle.entries:
-        v = best_variant(m) if variant == "best" else variant
+        v = variant_for(m, variant)
         row = {
             "id": m.id, "label": m.label, "family": m.family, "kind": m.kind,
             "recipe": m.recipe, "what": describe(m), "training": training(m), "source": source(m),
