@@ -361,31 +361,63 @@ with right:
                    f"group ({int(rows['n_true'].max())}). Matching the predicted size distribution to the true one "
                    "gained the 18th place +0.020.")
     elif view == "pool":
+        n_pool = len(rows["f1"])
+        c_target, c_draws = st.columns(2)
+        with c_target:
+            target = state.kept(st.number_input, "Target pool size (postings)", min_value=2, max_value=1_000_000,
+                                value=2 * n_pool, step=1000, key="th-pool-target",
+                                help="How big the pool you will predict in is — e.g. twice your validation pool, "
+                                     "or Kaggle's test set (about 70,000 postings hidden, 34,250 public)")
+        with c_draws:
+            n_draws = state.kept(st.slider, "Random draws per size", min_value=2, max_value=8, value=4,
+                                 key="th-pool-draws", help="Each draw orders the groups anew: the band is how much "
+                                                           "the result depends on which groups a pool holds")
         try:
-            with st.spinner("Tuning the decision in nested pools…"):
-                ps = D.pool_sizes(bundle, decision, split)
+            with st.spinner("Tuning the decision in nested pools, draw by draw…"):
+                draws = D.pool_size_draws(bundle, decision, split, draws=int(n_draws))
         except ShopeeError as exc:
             readable_error(exc)
         else:
-            st.plotly_chart(charts.pool_size(ps, decision.sides[0].t), key="th-pool",
+            band = M.pool_size_band(draws)
+            ext = M.extrapolate(draws, int(target)) if int(target) != n_pool else None
+            st.plotly_chart(charts.pool_size(band, decision.sides[0].t, ext), key="th-pool",
                             config={"displayModeBar": False}, theme=None)
+            if ext and "t" in ext:
+                word = "Extrapolated" if int(target) > n_pool else "Interpolated"
+                f1 = ext.get("f1_best")
+                st.info(f"**{word} to {int(target):,} postings** (from {n_pool:,} here): best T ≈ "
+                        f"**{ext['t']['mean']:.3f}** (range {ext['t']['lo']:.3f}–{ext['t']['hi']:.3f} over "
+                        f"{int(n_draws)} draws)"
+                        + (f", T2 ≈ {ext['t2']['mean']:.3f}" if "t2" in ext else "")
+                        + (f"; F1 at those ≈ **{f1['mean']:.3f}** ({f1['lo']:.3f}–{f1['hi']:.3f})" if f1 else "")
+                        + ". A straight line in log(pool size) through each draw's three biggest pools, carried "
+                          "on: an extrapolation, not a measurement — the further the target, the less to trust it.",
+                        icon=":material/trending_down:")
             bigger = "" if "all" in bundle.splits or split == "all" else (
                 " This bundle ships no *all* pool (every labelled posting at once): the largest pool here is the "
                 f"{split} split; a bundle built with `--pool-all` reaches 34,250 on the Kaggle data.")
-            st.caption(f"Nested pools of whole label groups drawn from the {split} pool (each holds the smaller ones); "
-                       "in each, the decision's thresholds are searched again (full scan) and it is scored at those "
-                       "and at the current ones. Bigger pools hold more near neighbours from other groups, so the "
-                       "best T is usually stricter: read off how a threshold tuned here will transfer to a bigger "
-                       "test set." + bigger)
-            worst = float(ps["may_miss"].max())
+            st.caption(f"Nested pools of whole label groups drawn from the {split} pool (each holds the smaller ones), "
+                       f"{int(n_draws)} random draws per size; in each, the decision's thresholds are searched again "
+                       "(full scan) and it is scored at those and at the current ones. Bigger pools hold more near "
+                       "neighbours from other groups, so the best T is usually stricter." + bigger)
+            worst = float(draws["may_miss"].max())
             if worst > 0.01:
                 st.caption(f"The tables were cut from the {split} pool's own top-{bundle.k}: in up to {worst:.0%} of a "
                            "sub-pool's rows the best threshold reaches past the stored candidates, so the sub-pool's "
                            "own top-k might hold a match the table lacks (F1 there is a lower bound).")
-            st.dataframe(ps.drop(columns=["t", "t2"]), hide_index=True, width="stretch",
-                         column_config={"thresholds": st.column_config.TextColumn("best T (T2) per side"),
-                                        "may_miss": st.column_config.NumberColumn("rows past the table",
-                                                                                  format="%.3f")})
+            shown = band[[c for c in ("postings", "t", "t_lo", "t_hi", "f1_best", "f1_best_lo", "f1_best_hi",
+                                      "f1_given") if c in band]]
+            num = {c: st.column_config.NumberColumn(c, format="%.3f", width="small") for c in shown.columns}
+            num.update(postings=st.column_config.NumberColumn("postings", format="%d", width="small"),
+                       t=st.column_config.NumberColumn("best T", format="%.3f", width="small"),
+                       t_lo=st.column_config.NumberColumn("T min", format="%.3f", width="small"),
+                       t_hi=st.column_config.NumberColumn("T max", format="%.3f", width="small"),
+                       f1_best=st.column_config.NumberColumn("F1 best", format="%.3f", width="small"),
+                       f1_best_lo=st.column_config.NumberColumn("F1 min", format="%.3f", width="small"),
+                       f1_best_hi=st.column_config.NumberColumn("F1 max", format="%.3f", width="small"),
+                       f1_given=st.column_config.NumberColumn("F1 now", format="%.3f", width="small",
+                                                              help="F1 at the current thresholds"))
+            st.dataframe(shown, hide_index=True, width="stretch", column_config=num)
     else:
         img_default, txt_default = P.default_plane_models(bundle, decision)
         tables = [m for m in D.table_models(bundle) if not D.is_predictions_only(bundle, m)] or D.table_models(bundle)

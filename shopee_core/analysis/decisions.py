@@ -437,6 +437,13 @@ def pool_sizes(bundle, model, split: str, sizes=None, seed: int = 0, **setting) 
                              seed=seed)
 
 
+def pool_size_draws(bundle, model, split: str, sizes=None, draws: int = 5, seed: int = 0, **setting) -> pd.DataFrame:
+    """:func:`pool_sizes` over ``draws`` random orders of the split's groups (a ``draw`` column), for a
+    band and an extrapolation (:func:`shopee_core.matching.extrapolate`)."""
+    return M.pool_size_draws(pool(bundle, split), as_decision(bundle, model, **_clean(setting)), sizes=sizes,
+                             draws=draws, seed=seed)
+
+
 def tuned(bundle, model, split: str = "valid", min2: bool = True, union: str = "per_side") -> Decision:
     """The decision with every threshold searched on ``split`` (:func:`shopee_core.matching.tune`;
     ``union="joint"`` moves a union's sides together for the union's F1)."""
