@@ -11,6 +11,7 @@ import streamlit as st
 
 from dashboard import state
 from dashboard.data import POOL_LABELS, available_bundles, bundle_pools, default_bundle_name
+from dashboard.fit import fit_text
 from dashboard.words import glossary
 from shopee_core.analysis.leaderboard import RULE_HELP, RULES
 from shopee_core.bundle.format import BundleChanged
@@ -20,6 +21,7 @@ from shopee_core.bundle.format import BundleChanged
 st.set_page_config(page_title="Shopee match explorer", page_icon=str(Path(__file__).parent / "dashboard" / "favicon.png"),
                    layout="wide")
 state.init()
+fit_text()
 if "bundle" not in st.query_params and not st.session_state.get("_bundle_default_applied"):
     # a bundle named on the command line (or in $SHOPEE_BUNDLE) is the one to show first
     st.session_state["_bundle_default_applied"] = True

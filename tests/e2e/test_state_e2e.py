@@ -1,0 +1,121 @@
+"""State that survives and text that fits, in a real browser (Debian's Chromium through Playwright).
+
+- Round trip: the sidebar's decision, a page's view and the models a page shows stay put when the
+  user goes to another page through the sidebar and back, and after a reload of the URL.
+- 1280 × 720: on every page no text is cut — no element that clips its text (ellipsis or hidden
+  overflow) is narrower than its text. Screenshots of every page at that size go to
+  ``$SHOPEE_SCREENSHOTS`` (or a temporary folder, printed).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.e2e.test_app_e2e import (  # noqa: F401  (fixtures)
+    ARGS,
+    CHROMIUM,
+    PAGES,
+    no_exception,
+    server,
+    settle,
+    shots,
+    sync_api,
+)
+from tests.tiny_bundle import dash_bundle  # noqa: F401  (session fixture)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium")]
+WIDTH, HEIGHT = 1280, 720
+
+# every element whose own text is clipped: it cuts what overflows (ellipsis or hidden) and its text
+# is wider than its box. Plotly's SVG and the dataframe's canvas are not HTML text: left out.
+CLIPPED = """() => {
+  const out = [];
+  const roots = document.querySelectorAll('[data-testid="stMain"], [data-testid="stSidebar"]');
+  for (const root of roots) {
+    for (const el of root.querySelectorAll('*')) {
+      if (el.closest('.js-plotly-plot, [data-testid="stDataFrame"], [data-testid="stDataFrameResizable"], '
+                     + 'svg, canvas, [data-testid="stSidebarNav"], [role="tooltip"], [data-baseweb="popover"]')) continue;
+      const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim().length > 0);
+      if (!own || el.offsetParent === null) continue;
+      const cs = getComputedStyle(el);
+      const clips = cs.textOverflow === 'ellipsis' || ['hidden', 'clip'].includes(cs.overflowX);
+      if (!clips) continue;
+      if (el.scrollWidth > el.clientWidth + 1) {
+        out.push(el.textContent.trim().slice(0, 80) + ' [' + el.scrollWidth + ' > ' + el.clientWidth + ']');
+      }
+    }
+  }
+  return out;
+}"""
+
+
+@pytest.fixture(scope="module")
+def browser_page(server):  # noqa: F811
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        pg = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
+        pg.set_default_timeout(45_000)
+        yield pg
+        browser.close()
+
+
+def nav(pg, title: str, heading: str) -> None:
+    """Go to a page the way a user does: its link in the sidebar."""
+    pg.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
+    settle(pg, heading, after_action=True)
+
+
+def chips(pg, label: str) -> list[str]:
+    box = pg.locator('[data-testid="stMultiSelect"]', has_text=label).first
+    return [t.strip() for t in box.locator('[data-baseweb="tag"]').all_inner_texts()]
+
+
+def test_round_trip_through_the_sidebar_and_a_reload(browser_page, server):  # noqa: F811
+    pg = browser_page
+    pg.goto(server + "/query")
+    settle(pg, PAGES["query"])
+    shown = chips(pg, "Models")
+    assert len(shown) >= 2
+    # the one decision: plain T, chosen in the sidebar
+    sidebar = pg.locator('[data-testid="stSidebar"]')
+    sidebar.locator('[data-testid="stSelectbox"]', has_text="Decision").locator('[data-baseweb="select"]').click()
+    pg.locator('[role="option"]', has_text="plain T").first.click()
+    settle(pg, PAGES["query"], after_action=True)
+    assert "decision=base" in pg.url
+    nav(pg, "Leaderboard", PAGES[""])
+    nav(pg, "Query by example", PAGES["query"])
+    no_exception(pg, "query after a round trip")
+    assert chips(pg, "Models") == shown  # was: "Choose at least one model."
+    assert pg.get_by_text("Choose at least one model.").count() == 0
+    assert pg.get_by_text(re.compile(r"F1 \d\.\d{4} · plain T, tuned on valid")).count() >= 1
+    # a page's own view: Thresholds on "Group sizes", away and back
+    nav(pg, "Thresholds & decisions", PAGES["thresholds"])
+    pg.locator('[data-testid="stMain"] button', has_text="Group sizes").first.click()
+    settle(pg, PAGES["thresholds"], after_action=True)
+    nav(pg, "Compare models", PAGES["compare"])
+    nav(pg, "Thresholds & decisions", PAGES["thresholds"])
+    active = pg.locator('[data-testid="stMain"] [data-testid="stBaseButton-segmented_controlActive"]')
+    assert "Group sizes" in active.all_inner_texts()
+    # a reload keeps what the URL names: the decision and the models
+    url = pg.url
+    assert "decision=base" in url and "models=" in url
+    pg.reload()
+    settle(pg, PAGES["thresholds"])
+    box = pg.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]', has_text="Decision").first
+    assert "plain T" in box.inner_text()
+
+
+def test_nothing_is_cut_at_1280_px(browser_page, server, shots):  # noqa: F811
+    pg = browser_page
+    cut = {}
+    for path, heading in PAGES.items():
+        pg.goto(f"{server}/{path}")
+        settle(pg, heading)
+        no_exception(pg, path or "leaderboard")
+        found = pg.evaluate(CLIPPED)
+        if found:
+            cut[path or "leaderboard"] = found
+        pg.screenshot(path=str(shots / f"1280-{path or 'leaderboard'}.png"), full_page=True)
+    assert not cut, cut
