@@ -86,6 +86,9 @@ def _lines(item) -> list[str]:
         out.append(f"sim {_fmt(sim, '.3f')} · T−d {_fmt(margin, '.3f', signed=True)}")
     elif "sim" in item:
         out.append("sim n/a (not in the stored space)")
+    members = item.get("members")
+    if isinstance(members, str) and members:
+        out.append(html.escape(members))
     extra = []
     if item.get("min2"):
         extra.append("via Min2")
@@ -183,13 +186,23 @@ def pair_gallery(bundle, pairs: np.ndarray, split: str, *, key: str, captions: l
 def model_matches(bundle, model_id: str, split: str, row: int, predicted, extra: int = 3) -> pd.DataFrame:
     """A posting's marked matches under a model, for a gallery. An imported predictions-only model
     has no similarities and no candidates beyond its sets, so none are shown for it."""
-    from shopee_core.analysis.decisions import is_predictions_only
-    from shopee_core.analysis.query import posting_matches
+    from shopee_core.analysis.decisions import is_predictions_only, modality
+    from shopee_core.analysis.query import member_similarities, posting_matches
 
     if is_predictions_only(bundle, model_id):
         return posting_matches(bundle, model_id, split, row, predicted, extra=0).drop(columns=["sim", "margin",
                                                                                                "rank"])
-    return posting_matches(bundle, model_id, split, row, predicted, extra=extra)
+    matches = posting_matches(bundle, model_id, split, row, predicted, extra=extra)
+    parts = member_similarities(bundle, model_id, split, row, matches["row"].to_numpy()) if len(matches) else None
+    if parts is not None:  # a fusion's tile says what each member saw and which one carried the match
+        short = {m: {"image": "img", "text": "txt"}.get(modality(bundle, m) or "", m) for m in parts.columns[1:-1]}
+        if len(set(short.values())) < len(short):
+            short = {m: m for m in short}
+        matches = matches.assign(members=[
+            " · ".join(f"{short[m]} {_fmt(r[m], '.3f')}" for m in short)
+            + f" · {({'img': 'image', 'txt': 'text'}).get(short[r['carried']], r['carried'])} carried"
+            for _, r in parts.iterrows()])
+    return matches
 
 
 def posting_card(bundle, row: int, split: str, extra: str = "") -> None:

@@ -29,7 +29,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not CHROMIUM.exists(), reason=
 WIDTH, HEIGHT = 1280, 720
 
 # every element whose own text is clipped: it cuts what overflows (ellipsis or hidden) and its text
-# is wider than its box. Plotly's SVG and the dataframe's canvas are not HTML text: left out.
+# is wider than its box, with no hover title to show it in full. Plotly's SVG and the dataframe's
+# canvas are not HTML text: left out (the dataframe's columns are sized by their column config).
 CLIPPED = """() => {
   const out = [];
   const roots = document.querySelectorAll('[data-testid="stMain"], [data-testid="stSidebar"]');
@@ -39,6 +40,7 @@ CLIPPED = """() => {
                      + 'svg, canvas, [data-testid="stSidebarNav"], [role="tooltip"], [data-baseweb="popover"]')) continue;
       const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim().length > 0);
       if (!own || el.offsetParent === null) continue;
+      if (el.closest('[title]')) continue;  // shown in full on hover
       const cs = getComputedStyle(el);
       const clips = cs.textOverflow === 'ellipsis' || ['hidden', 'clip'].includes(cs.overflowX);
       if (!clips) continue;
