@@ -9,6 +9,7 @@ from dashboard.widgets import FIXED, bundle_and_split, chosen, metric_row, model
 from shopee_core import matching as M
 from shopee_core.analysis import decisions as D
 from shopee_core.analysis import plane as P
+from shopee_core.analysis import query as Q
 from shopee_core.errors import ShopeeError
 from shopee_core.matching import describe_source
 
@@ -443,7 +444,26 @@ with right:
                          "server's free memory; choose a smaller pool or close other views.", icon=":material/error:")
             else:
                 c = info["counts"]
-                event = st.plotly_chart(charts.decision_plane(frame, info), key="th-plane", on_select="rerun",
+                fig = charts.decision_plane(frame, info)
+                pair = st.session_state.get("plane-pair")
+                ids = list(bundle.postings["posting_id"].to_numpy()[bundle.split_rows(split)])
+                if pair and pair[0] in ids and pair[1] in ids:  # opened from a fusion's tile: mark that pair
+                    pi, pj = ids.index(pair[0]), ids.index(pair[1])
+                    sx = float(Q.pair_similarity(bundle, img, split, pi, [pj])[0])
+                    sy = float(Q.pair_similarity(bundle, txt, split, pi, [pj])[0])
+                    predicted = pj in set(D.predictions(bundle, decision, split)[pi].tolist())
+                    labels = bundle.labels(split)
+                    same = labels[pi] == labels[pj]
+                    outcome = {(True, True): "TP", (True, False): "FP", (False, True): "FN"}.get((predicted, same),
+                                                                                                 "TN")
+                    fig.add_scatter(x=[sx], y=[sy], mode="markers", name=f"the pair you opened ({outcome})",
+                                    marker=dict(symbol="star", size=20, color="#ffd600",
+                                                line=dict(color="black", width=1.5)),
+                                    hovertemplate=f"{pair[0]} → {pair[1]}<br>img %{{x:.3f}} · txt %{{y:.3f}}"
+                                                  f"<br>{outcome}<extra></extra>")
+                    st.caption(f"★ The pair opened from a tile: `{pair[0]}` → `{pair[1]}` — {outcome} · image "
+                               f"similarity {sx:.3f} · text similarity {sy:.3f}.")
+                event = st.plotly_chart(fig, key="th-plane", on_select="rerun",
                                         theme=None,
                                         selection_mode=("box", "lasso", "points"),
                                         config={"displayModeBar": True, "displaylogo": False})

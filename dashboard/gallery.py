@@ -132,6 +132,12 @@ def gallery(bundle, items: pd.DataFrame, *, key: str, columns: int = 6, title_ch
                 if open_button and st.button("Open", key=f"{key}-open-{i}-{pid}", help=f"Query by example: {pid}",
                                              width="stretch"):
                     state.open_posting(pid)
+                pair = item.get("plane")
+                if isinstance(pair, tuple) and st.button("In the plane", key=f"{key}-plane-{i}-{pid}",
+                                                         icon=":material/scatter_plot:", width="stretch",
+                                                         help="This pair in the fusion's decision plane "
+                                                              "(image × text similarity), on Thresholds"):
+                    state.open_pair(pair[0], pair[1], pid, pair[2], pair[3])
     return len(records)
 
 
@@ -198,7 +204,10 @@ def model_matches(bundle, model_id: str, split: str, row: int, predicted, extra:
         short = {m: {"image": "img", "text": "txt"}.get(modality(bundle, m) or "", m) for m in parts.columns[1:-1]}
         if len(set(short.values())) < len(short):
             short = {m: m for m in short}
-        matches = matches.assign(members=[
+        img = next((m for m in short if short[m] == "img"), None)
+        txt = next((m for m in short if short[m] == "txt"), None)
+        query_id = str(bundle.postings["posting_id"].iat[int(bundle.split_rows(split)[row])])
+        matches = matches.assign(plane=[(model_id, query_id, img, txt)] * len(matches), members=[
             " · ".join(f"{short[m]} {_fmt(r[m], '.3f')}" for m in short)
             + f" · {({'img': 'image', 'txt': 'text'}).get(short[r['carried']], r['carried'])} carried"
             for _, r in parts.iterrows()])

@@ -101,6 +101,21 @@ def sync_params() -> None:
             del st.query_params[key]
 
 
+def open_pair(model_id: str, posting_id: str, other_id: str, image_model: str | None, text_model: str | None) -> None:
+    """Open the pair (posting, other) of a fusion in the Thresholds page's decision plane: the model
+    first in the shared selection, the page on *A bundle model* and *Decision plane*, the plane's
+    axes on the fusion's members, the pair marked there."""
+    set("models", [model_id] + [m for m in get("models") if m != model_id])
+    set("posting", posting_id)
+    for key, value in (("th-mode", "model"), ("th-view", "plane"), ("th-plane-img", image_model),
+                       ("th-plane-txt", text_model)):
+        st.session_state.pop(key, None)
+        if value is not None:
+            st.session_state[KEEP + key] = value
+    st.session_state["plane-pair"] = (posting_id, other_id)
+    st.switch_page("app_pages/thresholds.py")
+
+
 def open_posting(posting_id: str) -> None:
     """Select a posting anywhere and jump to Query by example."""
     set("posting", posting_id)

@@ -98,3 +98,21 @@ def test_typed_title_queries_the_text_encoders(app, bundle):
         assert len(opened(app, f"qu-{mid}-open-")) == len(got), mid
     assert not opened(app, "qu-phash-open-")
     assert any("needs image" in c.value for c in app.caption)
+
+
+def test_a_fusions_tile_shows_its_members_and_opens_the_pair_in_the_plane(app, bundle):
+    from tests.tiny_bundle import FUSION
+    app.multiselect(key="q-models").set_value([FUSION]).run()
+    assert not app.exception
+    lines = [m.value for m in app.markdown if "carried" in m.value]
+    assert lines and all((" img " in v or "img " in v) and "txt " in v for v in lines)
+    plane = [b for b in app.button if b.key and b.key.startswith(f"q-{FUSION}-plane-")]
+    assert plane and len(plane) == len(opened(app, f"q-{FUSION}-open-"))
+    query = app.session_state["posting"]
+    other = plane[0].key.rsplit("-", 1)[-1]
+    plane[0].click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert app.session_state["models"][0] == FUSION and app.session_state["posting"] == query
+    assert app.segmented_control(key="th-view").value == "plane"
+    marked = [c.value for c in app.caption if "The pair opened from a tile" in c.value]
+    assert marked and query in marked[0] and other in marked[0]
