@@ -23,9 +23,10 @@ n_cols = 6
 
 
 def model_header(mid: str, summary: dict | None, setting: str, split_f1: bool = True) -> None:
-    st.markdown(f"**{mid}** — {bundle.entry(mid).label}")
     if split_f1:
-        st.caption(f"{chosen_f1(bundle, mid, split)} (within {split})")
+        st.markdown(f"**{mid}** · {chosen_f1(bundle, mid, split)} (within {split})  \n{bundle.entry(mid).label}")
+    else:
+        st.markdown(f"**{mid}** — {bundle.entry(mid).label}")
     if summary is not None:
         st.caption(f"this posting: F1 **{summary['f1']:.3f}** · precision {summary['precision']:.2f} · "
                    f"recall {summary['recall']:.2f} · {summary['tp'] - 1} found · {summary['wrong']} wrong · "

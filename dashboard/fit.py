@@ -20,6 +20,10 @@ CSS = """
   white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
   overflow-wrap: anywhere; max-width: none !important; height: auto !important;
 }
+[data-testid="stMultiSelect"] [data-baseweb="select"] > div, [data-testid="stMultiSelect"] [data-baseweb="select"] > div > div {
+  flex-wrap: wrap !important; overflow: visible !important; mask-image: none !important;
+  -webkit-mask-image: none !important; max-height: none !important;
+}
 [data-testid="stMain"] [data-testid^="stBaseButton-segmented_control"] *,
 [data-testid="stMain"] [data-testid^="stBaseButton-pills"] * {
   white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
