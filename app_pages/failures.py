@@ -25,7 +25,7 @@ st.title("Failure browser")
 st.caption(pool_caption(bundle, split))
 
 TABLE_ROWS = 1000  # rows sent to the browser (a Kaggle pool has 6,850; the export has them all)
-VARIANTS = {"min2": "Tuned (with Min2)", "base": "Plain threshold", "inb": "INB", "fixed": "Imported sets"}
+VARIANTS = {"min2": "Min2", "base": "plain T", "inb": "INB", "fixed": "imported sets"}  # the sidebar's words
 ICONS = {"orphan": ":material/person_off:", "over_merged": ":material/merge:", "wrong_members": ":material/close:",
          "missed": ":material/search_off:", "unit_conflict": ":material/straighten:",
          "shared_photo_variant": ":material/photo_library:", "label_noise": ":material/label_off:"}

@@ -44,8 +44,9 @@ def tiny_bundle(tmp_path_factory) -> Path:
 APP = Path(__file__).resolve().parents[2] / "app.py"
 
 
-def open_page(page: str, bundle_path: Path, monkeypatch, models=None):
-    """An AppTest of ``app.py`` on ``bundle_path`` switched to ``page`` (no exception)."""
+def open_page(page: str, bundle_path: Path, monkeypatch, models=None, decision: str | None = None):
+    """An AppTest of ``app.py`` on ``bundle_path`` switched to ``page`` (no exception); ``decision``:
+    the sidebar's decision to start from (the app's default is "best on valid")."""
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("SHOPEE_BUNDLE", str(bundle_path))
@@ -53,6 +54,8 @@ def open_page(page: str, bundle_path: Path, monkeypatch, models=None):
     at.run()  # the frame first: the frame sets up shared state before any page
     if models is not None:
         at.session_state["models"] = list(models)
+    if decision is not None:
+        at.session_state["decision"] = decision
     at.switch_page(page).run()
     assert not at.exception, [e.value for e in at.exception]
     return at

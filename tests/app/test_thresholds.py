@@ -5,9 +5,15 @@ import pytest
 from shopee_core import matching as M
 from shopee_core.analysis import decisions as D
 from shopee_core.analysis import plane as P
-from tests.analysis.bundles import FUSION, INB3, UNION, metric, open_page
+from tests.analysis.bundles import FUSION, INB3, UNION, metric
+from tests.analysis.bundles import open_page as _open_page
 
 PAGE = "app_pages/thresholds.py"
+
+
+def open_page(page, path, monkeypatch, models=None):
+    """These tests start from the tuned Min2 decision (the sidebar's Min2)."""
+    return _open_page(page, path, monkeypatch, models=models, decision="min2")
 
 
 def shown(at):
@@ -20,7 +26,7 @@ def check(at, bundle, d, ref):
         m = metric(at, label)
         assert m.value == f"{cur[key]:.4f}"
         delta = cur[key] - base[key]
-        assert m.delta == ("±0.0000" if abs(delta) < 5e-5 else f"{delta:+.4f}")
+        assert m.delta == ("= tuned" if abs(delta) < 5e-5 else f"{delta:+.4f} Δ vs tuned")
 
 
 def test_t_slider_changes_f1_by_exactly_the_core_amount(path, bundle, monkeypatch):
