@@ -45,14 +45,15 @@ with st.sidebar:
     if split != state.get("split"):
         state.set("split", split)
     rules = list(RULES)
-    rule = st.selectbox("Decision (every page)", rules, index=rules.index(state.rule()), format_func=RULES.get,
-                        key="sidebar-decision",
-                        help="How every page turns similarities into predicted sets, each model at its thresholds "
-                             "tuned on valid: " + "; ".join(f"**{RULES[r]}**: {RULE_HELP[r]}" for r in rules)
-                             + ". A model without the chosen one (a union has no INB) falls back to its best on "
-                               "valid, and every F1 says which it is on.")
-    if rule != state.rule():
-        state.set("decision", rule)
+    # the shared value drives the widget (a URL, a test or a page may set it); a user's choice reaches the
+    # shared value through the callback, which runs before this script
+    st.session_state["sidebar-decision"] = state.rule()
+    st.selectbox("Decision (every page)", rules, format_func=RULES.get, key="sidebar-decision",
+                 on_change=lambda: state.set("decision", st.session_state["sidebar-decision"]),
+                 help="How every page turns similarities into predicted sets, each model at its thresholds tuned on "
+                      "valid: " + "; ".join(f"**{RULES[r]}**: {RULE_HELP[r]}" for r in rules)
+                      + ". A model without the chosen one (a union has no INB) falls back to its best on valid, and "
+                        "every F1 says which it is on.")
     with st.popover("Glossary", icon=":material/menu_book:", width="stretch"):
         glossary()
 

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from shopee_core.analysis import decisions
+from shopee_core.analysis import leaderboard as lb
 from shopee_core.analysis import query as q
 from shopee_core.bundle import Bundle
 from tests.tiny_bundle import dash_bundle, open_app  # noqa: F401  (session fixture)
@@ -27,7 +28,7 @@ def opened(at, prefix: str) -> list[str]:
 
 
 def expected(bundle, mid, split, row, extra=3):
-    pred = decisions.predictions(bundle, mid, split)
+    pred = decisions.predictions(bundle, mid, split, **decisions.chosen(bundle, mid, "best").setting)  # the sidebar's
     return q.posting_matches(bundle, mid, split, row, pred[row], extra=extra)
 
 
@@ -39,7 +40,7 @@ def current_row(at, bundle, split):
 def test_default_posting_shows_one_gallery_per_default_model(app, bundle):
     split = app.session_state["split"]
     models = app.multiselect(key="q-models").value
-    assert models == q.default_models(bundle)
+    assert models == lb.ranked(bundle, "best")[:2]  # the best and the runner-up under the sidebar's decision
     row = current_row(app, bundle, split)
     for mid in models:
         assert len(opened(app, f"q-{mid}-open-")) == len(expected(bundle, mid, split, row)), mid
