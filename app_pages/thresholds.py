@@ -271,7 +271,7 @@ try:
             ref_label = "each model at its own tuned thresholds"
 
         if not fixed:
-            b1, b2 = st.columns(2)
+            b1 = b2 = st  # one under the other: side by side, "Best on valid" is cut at 1280 px
             b1.button("Reset", key="th-reset", on_click=reset, args=(scope,), icon=":material/restart_alt:",
                       width="stretch", help="Back to the bundle's (or the fusion's) tuned thresholds")
             b2.button("Best on valid", key="th-best", on_click=best_on_valid, args=(scope, decision, n_sides),

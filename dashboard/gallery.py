@@ -133,7 +133,7 @@ def gallery(bundle, items: pd.DataFrame, *, key: str, columns: int = 6, title_ch
                                              width="stretch"):
                     state.open_posting(pid)
                 pair = item.get("plane")
-                if isinstance(pair, tuple) and st.button("In the plane", key=f"{key}-plane-{i}-{pid}",
+                if isinstance(pair, tuple) and st.button("Plane", key=f"{key}-plane-{i}-{pid}",
                                                          icon=":material/scatter_plot:", width="stretch",
                                                          help="This pair in the fusion's decision plane "
                                                               "(image × text similarity), on Thresholds"):

@@ -46,7 +46,7 @@ def printed_f1(at, model: str) -> list[tuple[float, str]]:
     """(F1, decision text) of every "<model> · F1 0.1234 · <rule text>" line on the page."""
     found = []
     for t in texts(at):
-        for m in re.finditer(rf"{re.escape(model)}\**\s*·\s*F1 (\d\.\d{{4}}) · ([^()\n]+?)(?: \(|$|  )", t):
+        for m in re.finditer(rf"{re.escape(model)}\**\s*·\s*F1 (\d\.\d{{4}}) · (.+?) \(within ", t):
             found.append((float(m.group(1)), m.group(2).strip()))
     return found
 

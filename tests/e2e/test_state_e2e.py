@@ -82,8 +82,7 @@ def nav(pg, title: str, heading: str) -> None:
 
 def chips(pg, label: str) -> str:
     """What a multiselect shows (its chosen options' text)."""
-    return pg.locator('[data-testid="stMultiSelect"]', has_text=label).first.locator('[data-baseweb="select"]') \
-        .first.inner_text()
+    return pg.locator('[data-testid="stMultiSelect"]', has_text=label).first.inner_text()
 
 
 def full_page(pg, path) -> None:
