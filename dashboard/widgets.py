@@ -116,8 +116,9 @@ def model_select(bundle, key: str, label: str = "Model", allowed=None, help: str
     synced = f"{key}-synced"
     if st.session_state.get(key) not in ids or st.session_state.get(synced) != chosen:
         st.session_state[key] = chosen
-    value = st.selectbox(label, ids, key=key, help=help,
-                         format_func=lambda m: f"{m} — {short(bundle.entry(m).label, 70)}")
+    # the id alone: a chosen option cannot wrap, and at 1280 px "id — label" is cut in a narrow column
+    value = st.selectbox(label, ids, key=key, help=(help + "  \n" if help else "") + short(bundle.entry(
+        chosen).label, 200), format_func=str)
     if value != chosen:
         state.set("models", [value] + [m for m in state.get("models") if m != value])
     st.session_state[synced] = value

@@ -35,28 +35,31 @@ CLIPPED = """() => {
   const out = [];
   const roots = document.querySelectorAll('[data-testid="stMain"], [data-testid="stSidebar"]');
   for (const root of roots) {
+    for (const el of root.querySelectorAll('input[type="text"], input:not([type])')) {
+      // a chosen option shown in an input (a selectbox) cannot wrap: its value must fit
+      if (el.offsetParent !== null && el.value && el.scrollWidth > el.clientWidth + 1) {
+        out.push(el.value.slice(0, 80) + ' [input ' + el.scrollWidth + ' > ' + el.clientWidth + ']');
+      }
+    }
     for (const el of root.querySelectorAll('*')) {
       if (el.closest('.js-plotly-plot, [data-testid="stDataFrame"], [data-testid="stDataFrameResizable"], '
                      + 'svg, canvas, [data-testid="stSidebarNav"], [role="tooltip"], [data-baseweb="popover"]')) continue;
       const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim().length > 0);
       if (!own || el.offsetParent === null) continue;
       if (el.closest('[title]')) continue;  // shown in full on hover
-      const cs = getComputedStyle(el);
-      const clips = cs.textOverflow === 'ellipsis' || ['hidden', 'clip', 'auto', 'scroll'].includes(cs.overflowX);
-      if (clips && el.scrollWidth > el.clientWidth + 1) {
-        out.push(el.textContent.trim().slice(0, 80) + ' [' + el.scrollWidth + ' > ' + el.clientWidth + ']');
-        continue;
-      }
-      // or an ancestor that clips or scrolls sideways cuts it off (a row of chips, a scrolled value)
-      const r = el.getBoundingClientRect();
-      for (let a = el.parentElement; a && a !== root; a = a.parentElement) {
-        const ac = getComputedStyle(a);
-        if (ac.overflowX === 'visible') continue;
+      // where the text really is (its layout, clipped or not) against every box that clips it
+      const range = document.createRange();
+      range.selectNodeContents(el);
+      const tr = range.getBoundingClientRect();
+      if (tr.width === 0) continue;
+      for (let a = el; a && a !== root.parentElement; a = a.parentElement) {
+        const cs = getComputedStyle(a);
+        if (cs.overflowX === 'visible' && cs.textOverflow !== 'ellipsis') continue;
         const ar = a.getBoundingClientRect();
-        if (r.right > ar.right + 1 || r.left < ar.left - 1) {
-          out.push(el.textContent.trim().slice(0, 80) + ' [cut by its container]');
+        if (tr.right > ar.right + 1 || tr.left < ar.left - 1) {
+          out.push(el.textContent.trim().slice(0, 80) + ' [' + Math.round(tr.width) + ' px in ' + Math.round(ar.width) + ']');
+          break;
         }
-        break;
       }
     }
   }
