@@ -162,7 +162,7 @@ if st.session_state.get(inspect_key) not in ids or st.session_state.get("fb-insp
 titles = dict(zip(filtered["posting_id"], filtered["title"]))
 f1s = dict(zip(filtered["posting_id"], filtered["f1"]))
 inspected = st.selectbox("Inspect", ids, key=inspect_key,
-                         format_func=lambda p: f"F1 {f1s[p]:.3f} · {short(titles[p], 80)} · {p}")
+                         format_func=lambda p: f"F1 {f1s[p]:.3f} · {p} · {short(titles[p], 80)}")
 st.session_state["fb-inspect-synced"] = inspected
 if inspected != current:  # the user picked another posting here: share it with the other pages
     state.set("posting", inspected)

@@ -48,8 +48,8 @@ def test_a_failure_opens_as_truth_beside_prediction(path, bundle, monkeypatch):
     # the Inspect labels follow the decision (a key per decision: no stale "F1 0.750" from the old one)
     f1 = at.dataframe[0].value.set_index("posting_id")["f1"]
     box = at.selectbox(key="fb-inspect-tfidf-inb")
-    shown = [o for o in box.options if o.endswith(f" · {box.value}")]
-    assert shown and shown[0].startswith(f"F1 {f1[box.value]:.3f} · ")
+    shown = [o for o in box.options if f" · {box.value} · " in o]
+    assert shown and shown[0].startswith(f"F1 {f1[box.value]:.3f} · {box.value} · ")  # the id before the title
     assert any("Override on this page" in w.value for w in at.warning)
     at.button(key="fb-open").click().run()
     assert not at.exception
