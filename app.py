@@ -49,7 +49,7 @@ with st.sidebar:
     # shared value through the callback, which runs before this script
     st.session_state["sidebar-decision"] = state.rule()
     st.selectbox("Decision (every page)", rules, format_func=RULES.get, key="sidebar-decision",
-                 on_change=lambda: state.set("decision", st.session_state["sidebar-decision"]),
+                 on_change=lambda: state.set("rule", st.session_state["sidebar-decision"]),
                  help="How every page turns similarities into predicted sets, each model at its thresholds tuned on "
                       "valid: " + "; ".join(f"**{RULES[r]}**: {RULE_HELP[r]}" for r in rules)
                       + ". A model without the chosen one (a union has no INB) falls back to its best on valid, and "

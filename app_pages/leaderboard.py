@@ -5,7 +5,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import state
+from dashboard import intervals, state
 from dashboard.charts import LIGHT
 from dashboard.gallery import model_picker
 from dashboard.widgets import (
@@ -30,7 +30,7 @@ st.caption(f"Bundle **{bundle.name}** · {source} · profile `{bundle.manifest.g
 
 variant = state.rule()  # the one decision, chosen in the sidebar
 kaggle = ds.get("source") == "kaggle"  # the seed's numbers are Kaggle's: a delta to them means nothing elsewhere
-c_sort, c_family = st.columns([2, 3], vertical_alignment="bottom")
+c_sort, c_family, c_ci = st.columns([2, 3, 1.4], vertical_alignment="bottom")
 with c_sort:
     sorts = ["F1", "Precision", "Recall", "Validation F1", "Seed recipe"] + (["Δ vs seed"] if kaggle else [])
     sort_by = state.kept(st.selectbox, "Sort by", sorts, key="lb-sort")
@@ -38,6 +38,11 @@ with c_family:
     families = [f for f in ("fusion", "image", "text", "baseline") if any(e.family == f for e in bundle.entries)]
     shown = state.kept(st.pills, "Families", families, selection_mode="multi", default=families,
                        key="lb-families") or families
+with c_ci:
+    with_ci = state.kept(st.toggle, "Intervals", value=True, key="lb-ci",
+                         help="95 % intervals (whiskers, ± and the gap to the best) from 1,000 resamples of whole "
+                              "label groups")
+
 st.info(pool_caption(bundle, split, f"Decision: **{lb.RULES[variant]}** (sidebar) — "
                                    f"{lb.RULE_HELP[variant]}; the Decision column says what each model is on."),
         icon=":material/info:")
@@ -53,6 +58,8 @@ frame = frame.sort_values(key, ascending=key == "recipe", na_position="last").re
 if frame.empty or frame["f1"].isna().all():
     st.warning("No model of the shown families has numbers for this split and decision.")
     st.stop()
+if with_ci:
+    frame = intervals.leaderboard_intervals(bundle, split, frame)
 
 # ------------------------------------------------------------------ headline
 # the best is chosen on valid (as every page's default model): choosing on the reported split would flatter it
@@ -86,7 +93,8 @@ fig = go.Figure(layout=dict(template=LIGHT))
 for fam in chart["family"].unique():
     sub = chart[chart["family"] == fam]
     fig.add_bar(y=sub["id"], x=sub["f1"], orientation="h", name=fam, marker_color=FAMILY_COLOURS.get(fam, "#999"),
-                text=[f"{v:.3f}" for v in sub["f1"]], textposition="inside", insidetextanchor="end",
+                text=intervals.bar_text(sub), textposition="inside", insidetextanchor="end",
+                error_x=intervals.whiskers(sub),
                 textfont=dict(color="white"),
                 customdata=np.stack([sub["label"], sub["variant"].fillna("—"), sub["precision"], sub["recall"]],
                                     axis=1),
@@ -102,6 +110,8 @@ fig.update_layout(barmode="overlay", height=max(260, 28 * len(chart) + 90), marg
                   yaxis=dict(categoryorder="array", categoryarray=list(chart["id"]), automargin=True),
                   legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0), template=LIGHT)
 st.plotly_chart(fig, key="lb-chart", config={"displayModeBar": False}, theme=None)
+if with_ci:
+    st.caption(intervals.caption(frame))
 
 # ------------------------------------------------------------------ table
 best_id = str(best["id"])
@@ -114,7 +124,8 @@ table = frame.assign(
     recipe=frame["recipe"].map(lambda r: "" if r is None or pd.isna(r) else f"#{int(r)}"),
     decision=frame["variant"].map(lambda v: lb.VARIANT_LABELS.get(v, "—") if isinstance(v, str) else "—"),
 )
-columns = ["name", "plays", "f1", "precision", "recall", "decision", "valid_f1", "seed_f1", "seed_delta", "f1_base", "f1_min2",
+columns = ["name", "plays", "f1"] + (["f1_pm", "f1_ci", "vs_best"] if with_ci else []) + [
+    "precision", "recall", "decision", "valid_f1", "seed_f1", "seed_delta", "f1_base", "f1_min2",
            "f1_inb", "t", "t2", "inb_t", "inb_t2", "family", "source", "recipe", "training", "what"]
 pct = dict(min_value=0.0, max_value=1.0, format="%.4f")
 config = {
@@ -142,6 +153,7 @@ config = {
     "seed_f1": st.column_config.TextColumn("Seed F1", help="The seed report's test F1 for this recipe and decision "
                                                            "(— : not a seed recipe, or no such seed number)"),
     "seed_delta": st.column_config.TextColumn("Δ vs seed"),
+    **intervals.COLUMN_CONFIG,
     "t": st.column_config.TextColumn("T", help="Distance threshold (cosine distance), tuned on valid; "
                                                "unions list one per side"),
     "t2": st.column_config.TextColumn("T2", help="Min2 threshold"),
@@ -152,6 +164,8 @@ config = {
 DASHED = {"precision": "{:.4f}", "recall": "{:.4f}", "valid_f1": "{:.4f}", "f1_base": "{:.4f}", "f1_min2": "{:.4f}",
           "f1_inb": "{:.4f}", "seed_f1": "{:.4f}", "seed_delta": "{:+.4f}", "inb_t": "{:.3f}", "inb_t2": "{:.3f}"}
 shown = table.assign(**{c: [lb.dashed(v, fmt) for v in table[c]] for c, fmt in DASHED.items()})
+if with_ci:
+    shown = intervals.table_columns(shown)
 st.markdown("##### All models")
 if table["seed_f1"].isna().all():  # no seed recipe in this bundle (or no reference): nothing to compare
     columns = [c for c in columns if c not in ("seed_f1", "seed_delta")]
@@ -178,8 +192,10 @@ with c_pick:
     model_picker(bundle, key="lb-models", label="Selected models — Query by example, Compare, Thresholds and "
                                                 "Failures start from these")
 with c_dl:
-    # plain values: the model's id (no ★ or ⇪ marks), what the table shows as text as numbers
-    export = table.assign(best=table["id"].eq(best_id), name=table["id"])[
-        ["name", "best"] + [c for c in columns if c != "name"]]
+    # plain values: the model's id (no ★ or ⇪ marks), the numbers as numbers, the intervals' bounds
+    numbers = [c for c in columns if c in table and c != "name"] + (
+        [c for c in ("f1_lo", "f1_hi", "gap", "gap_lo", "gap_hi", "p_best_better", "tied") if c in table])
+    export = table.assign(best=table["id"].eq(best_id), name=table["id"])[["name", "best"] + numbers]
     csv_download(export, f"leaderboard_{bundle.name}_{split}_{variant}.csv", "Table as CSV", "lb-csv")
 
+intervals.ab_panel(bundle, split, frame, variant)

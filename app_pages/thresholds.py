@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from dashboard import charts, state
+from dashboard import charts, intervals, live, state
 from dashboard.gallery import pair_gallery
 from dashboard.widgets import FIXED, bundle_and_split, chosen, metric_row, model_select, pool_caption, readable_error
 from shopee_core import matching as M
@@ -79,6 +79,8 @@ def fusion_search(key: str, weights, members: list[str]) -> str:
     """Which kNN a re-weighted fusion uses: the candidate union (live, the default) or, after the
     button, an exact search of the fused embeddings for exactly these weights. Says which."""
     wanted = (tuple(members), tuple(round(float(x), 6) for x in weights))
+    if st.session_state.pop(f"{key}-restore", False):  # a shared link asked for the exact search
+        st.session_state[key] = wanted
     exact = st.session_state.get(key) == wanted
     st.button("Exact search", key=f"{key}-btn", icon=":material/manage_search:", disabled=exact,
               on_click=lambda: st.session_state.__setitem__(key, wanted),
@@ -120,14 +122,46 @@ def side_sliders(scope: str, suffix: str, t, t2, min2: bool, what: str = "", aft
     return T, (T2 if min2 else None)
 
 
+def restore_from_url() -> None:
+    """Once per session: the live decision a pasted link names (``decision=`` in the URL) into the widgets."""
+    if st.session_state.get("th-url-restored"):
+        return
+    st.session_state["th-url-restored"] = True
+    setting = live.decode(state.get("decision"))
+    if setting is None:
+        return
+    kind, members = "table", ()
+    if setting.mode == "model":
+        try:
+            s = D.model_setting(bundle, setting.model)
+        except ShopeeError:
+            return
+        kind, members = ("fixed" if s["fixed"] else s["kind"]), s["members"]
+        state.set("models", [setting.model] + [m for m in state.get("models") if m != setting.model])
+    for key, value in live.widget_values(setting, kind, members).items():
+        st.session_state[key] = value
+
+
+def unset(key: str, **default) -> dict:
+    """A widget's default value, only when the session (e.g. a shared link) has not set it already."""
+    return {} if key in st.session_state else default
+
+
+restore_from_url()
 if st.session_state.get("th-error"):
     st.error(st.session_state.pop("th-error"), icon=":material/error:")
+if st.session_state.get("th-rule") != state.rule():
+    # the sidebar's decision changed (not on the first visit: a pasted link's widgets stay): the bundle
+    # model's controls start on the new one again
+    if "th-rule" in st.session_state:
+        reset("th-m")
+    st.session_state["th-rule"] = state.rule()
 mode = state.kept(st.segmented_control, "Decision", list(MODES), format_func=MODES.get, default="model",
                   key="th-mode", required=True) or "model"
 summary = st.container()  # the scores, full width above the controls, filled once the decision is known
 left, right = st.columns([1, 2.3], gap="large")
 
-decision = reference = None
+decision = reference = shared = None
 ref_label = ""
 scope = ""
 n_sides = 1
@@ -143,7 +177,7 @@ try:
             s = D.model_setting(bundle, mid)
             picked = chosen(bundle, mid)  # the sidebar's decision: where every control starts
             if s["kind"] == "union":
-                scope = f"th-m-{mid}-{state.rule()}"
+                scope = live.model_scope(mid, "union")
                 n_sides = len(s["sides"])
                 st.caption("Union: each side predicts with its own thresholds; the final set is the union.")
                 inb = s["has_inb"] and toggle("After INB", f"{scope}-inb", False,
@@ -160,17 +194,21 @@ try:
                                                   after_inb=inb))
                 decision = D.decision(bundle, mid, sides=overrides, min2=min2, inb=int(inb))
                 reference = D.decision(bundle, mid, inb=int(inb))
+                shared = live.Live("model", mid, t=tuple(t for t, _ in overrides),
+                                   t2=tuple(t2 for _, t2 in overrides), min2=min2, iters=int(inb))
             elif s["kind"] == "inb_only":
-                scope = f"th-m-{mid}"
+                scope = live.model_scope(mid, "inb_only")
                 st.caption(f"This entry stores only its INB table ({s['inb_iters']} iterations): T′ and T2′ "
                            "match on the blended embeddings.")
                 min2 = toggle("Min2", f"{scope}-min2", s["inb_t2"] is not None)
                 T, T2 = side_sliders(scope, "", s["inb_t"], s["inb_t2"], min2, after_inb=True)
                 decision = D.decision(bundle, mid, t=T, t2=T2, min2=min2)
                 reference = D.decision(bundle, mid)
+                shared = live.Live("model", mid, t=(T,), t2=(T2,), min2=min2)
             elif s["fixed"]:
                 fixed = True
-                scope = f"th-m-{mid}"
+                scope = live.model_scope(mid, "fixed")
+                shared = live.Live("model", mid)
                 st.info(FIXED.format(mid=mid) + " Unite it with other models under *Custom union*.",
                         icon=":material/lock:")
                 decision = reference = D.decision(bundle, mid)
@@ -179,12 +217,11 @@ try:
                 iters = 0
                 if len(options) > 1:
                     iters = state.kept(st.select_slider, "INB iterations", options,
-                                       value=1 if picked.variant == "inb" else 0,
-                                       key=f"th-m-{mid}-{state.rule()}-iters",
+                                       value=1 if picked.variant == "inb" else 0, key=f"th-m-{mid}-iters",
                                        help="0: plain table. 1: the stored INB table. 2-3: blended live "
                                             "from the embeddings (takes a moment the first time). Starts on the "
                                             "sidebar's decision.")
-                scope = f"th-m-{mid}-{state.rule()}-inb{iters}"
+                scope = live.model_scope(mid, "table", iters)
                 weights = None
                 knn = "candidates"
                 if s["combine"] == "mean" and s["can_embed"] and len(s["members"]) >= 2:
@@ -213,6 +250,9 @@ try:
                     decision = D.decision(bundle, mid, t=T, t2=T2, min2=min2, inb=iters, weights=weights,
                                           blend=blend, knn=knn)
                 reference = D.decision(bundle, mid, inb=1 if iters and s["has_inb"] else 0)
+                shared = live.Live("model", mid, t=(T,), t2=(T2,), min2=min2, iters=iters,
+                                   weights=None if weights is None else tuple(weights), exact=knn == "exact"
+                                   and weights is not None, blend=blend)
             ref_label = f"the bundle's tuned setting of {mid}"
         # ------------------------------------------------------------ custom mean fusion
         elif mode == "fusion":
@@ -236,8 +276,9 @@ try:
             for pool_name in dict.fromkeys(["valid", split]):
                 D.prefetch_candidates(bundle, pool_name, members)
             knn = fusion_search("th-f-exact", w, members)
+            given = tuple(st.session_state[f"th-f-w-{m}"] for m in members)
             iters = state.kept(st.select_slider, "INB iterations", [0, 1, 2, 3], value=0, key="th-f-iters")
-            scope = f"th-f-{'+'.join(members)}-inb{iters}{'-cal' if calibrate else ''}"
+            scope = live.fusion_scope(members, iters, calibrate)
             with st.spinner("Fusing, scoring and tuning on valid…"):
                 tuned = D.custom_fusion(bundle, members, w, inb=iters, knn=knn)
             ts = tuned.sides[0]
@@ -245,6 +286,8 @@ try:
             T, T2 = side_sliders(scope, "", ts.t, ts.t2, min2, after_inb=bool(iters))
             decision = tuned.with_thresholds(T, T2, min2=min2)
             reference = tuned
+            shared = live.Live("fusion", members=tuple(members), t=(T,), t2=(T2,), min2=min2, iters=iters,
+                               weights=given, calibrate=calibrate, exact=knn == "exact")
             ref_label = "the thresholds tuned on valid for this fusion"
         # ------------------------------------------------------------ custom union
         else:
@@ -254,7 +297,7 @@ try:
                 st.warning("This bundle has fewer than two neighbour tables: nothing to unite.")
                 st.stop()
             members = pick_members(candidates, "th-u-members", "Models to unite (union of predicted sets)", 2)
-            scope = f"th-u-{'+'.join(members)}"
+            scope = live.union_scope(members)
             n_sides = len(members)
             tuned = D.custom_union(bundle, [(m,) for m in members])
             min2 = toggle("Min2 on every side", f"{scope}-min2", any(x.t2 is not None for x in tuned.sides))
@@ -268,6 +311,8 @@ try:
                 sides.append((m, *side_sliders(scope, f"-{i}", side.t, side.t2, min2, f"· {m}")))
             decision = D.custom_union(bundle, sides)
             reference = tuned
+            shared = live.Live("union", members=tuple(members), t=tuple(x[1] for x in sides),
+                               t2=tuple(x[2] for x in sides), min2=min2)
             ref_label = "each model at its own tuned thresholds"
 
         if not fixed:
@@ -286,6 +331,8 @@ try:
 except ShopeeError as exc:
     readable_error(exc)
     st.stop()
+if shared is not None and shared.encode() != state.get("decision"):
+    state.set("decision", shared.encode())  # the live decision in the URL: a pasted link reopens it
 
 # ---------------------------------------------------------------- results
 with summary:
@@ -313,6 +360,7 @@ with summary:
                    + f" (within {split})")
     st.caption(f"**Now:** {decision.describe()}  \n**Δ against** {ref_label}: {reference.describe()} "
                f"→ F1 {ref['f1']:.4f}")
+    intervals.live_interval(bundle, split, decision, reference, rows, ref_label)
     try:
         weak = D.weaker_than_a_member(bundle, decision)
     except ShopeeError:
@@ -339,11 +387,18 @@ with right:
         curve = D.curves(bundle, decision, split, side=side)
         st_side = decision.sides[side]
         tuned_t = reference.sides[side].t if side < len(reference.sides) else None
+        try:
+            with st.spinner("Re-running the threshold search on resamples of valid…"):
+                stab = intervals.stability(bundle, split, decision)
+        except ShopeeError:
+            stab = None
         c1, c2 = st.columns(2)
         with c1:
             st.plotly_chart(charts.threshold_curves(curve, st_side.t, cur["f1"], tuned_t,
                                                     title="F1, precision, recall vs T"
-                                                    + (f" — {names[side]}" if decision.is_union else "")),
+                                                    + (f" — {names[side]}" if decision.is_union else ""),
+                                                    band=None if stab is None else
+                                                    tuple(stab["sides"][side]["t"]["interval"])),
                             key="th-curve", config={"displayModeBar": False}, theme=None)
         with c2:
             if st_side.t2 is not None:
@@ -354,6 +409,8 @@ with right:
                 st.info("Min2 is off: turn it on to see F1 against T2.")
         st.caption("Curves: the other thresholds held where they are now (Min2 at the current T2). "
                    "Thresholds tuned on valid often need to be stricter on a bigger pool (denser neighbourhoods).")
+        if stab is not None:
+            st.caption(intervals.stability_caption(stab, side, split))
     elif view == "sizes":
         h = D.group_size_histogram(bundle, decision, split)
         st.plotly_chart(charts.size_histogram(h), key="th-sizes", config={"displayModeBar": False}, theme=None)

@@ -34,8 +34,15 @@ def _layout(fig: go.Figure, height: int = 380, **kw) -> go.Figure:
 
 
 def threshold_curves(curve: pd.DataFrame, t: float, f1: float, tuned_t: float | None = None,
-                     title: str = "F1, precision and recall vs T") -> go.Figure:
+                     title: str = "F1, precision and recall vs T", band: tuple | None = None) -> go.Figure:
+    """``band``: (lo, hi) of T where the threshold search lands on 95 % of resamples of valid."""
     fig = go.Figure(layout=dict(template=LIGHT))
+    if band is not None and None not in band:
+        lo, hi = band
+        pad = 0.0025 if hi - lo < 0.005 else 0.0  # a sharp optimum still shows as a visible sliver
+        fig.add_vrect(x0=lo - pad, x1=hi + pad, fillcolor=BRAND, opacity=0.13, line_width=0, layer="below",
+                      annotation_text="T on 95 % of valid resamples", annotation_position="top left",
+                      annotation_font=dict(size=11, color="#8a2a18"))
     fig.add_scatter(x=curve["t"], y=curve["f1"], name="F1", line=dict(color=BRAND, width=3))
     fig.add_scatter(x=curve["t"], y=curve["precision"], name="precision", line=dict(color="#1565c0", dash="dash"))
     fig.add_scatter(x=curve["t"], y=curve["recall"], name="recall", line=dict(color="#2e7d32", dash="dot"))
@@ -197,3 +204,22 @@ def pool_size(band: pd.DataFrame, given_t: float, ext: dict | None = None) -> go
                      tickvals=vals, ticktext=text)
     fig.update_yaxes(gridcolor="#ebebeb")
     return _layout(fig, height=400, hovermode="x unified")
+
+
+def slice_forest(frame: pd.DataFrame, a: str, b: str) -> go.Figure:
+    """Paired F1 difference A − B per slice with its 95 % interval (a dot and whiskers each)."""
+    f = frame.iloc[::-1]
+    colour = np.where(f["significant"], np.where(f["diff"] > 0, "#2e7d32", "#c62828"), "#757575")
+    fig = go.Figure(layout=dict(template=LIGHT))
+    fig.add_scatter(x=f["diff"], y=f["slice"], mode="markers", marker=dict(color=colour, size=9),
+                    error_x=dict(type="data", symmetric=False, array=(f["hi"] - f["diff"]).to_numpy(),
+                                 arrayminus=(f["diff"] - f["lo"]).to_numpy(), color="#9e9e9e", thickness=1.5, width=4),
+                    customdata=np.stack([f["rows"], f["f1_a"], f["f1_b"], f["lo"], f["hi"], f["p_better"]], axis=1),
+                    hovertemplate="<b>%{y}</b> (%{customdata[0]} postings)<br>F1 A %{customdata[1]:.4f} · "
+                                  "B %{customdata[2]:.4f}<br>A − B %{x:+.4f} [%{customdata[3]:+.4f}, "
+                                  "%{customdata[4]:+.4f}]<br>P(A > B) %{customdata[5]:.2f}<extra></extra>",
+                    showlegend=False)
+    fig.add_vline(x=0, line=dict(color="#424242", width=1))
+    return _layout(fig, height=max(240, 30 * len(f) + 80), title=f"F1 difference per slice: {a} − {b}",
+                   xaxis_title="mean F1 difference A − B (95 % interval, same resamples)", hovermode="closest",
+                   yaxis=dict(automargin=True, type="category"))

@@ -1,4 +1,5 @@
-"""Cross-page state in one place: the bundle, the split, the decision, the selected models and posting,
+"""Cross-page state in one place: the bundle, the split, the decision rule every page uses, the
+selected models and posting, the Leaderboard's A vs B pair, the Thresholds page's live decision,
 and every page's own selections.
 
 Every key of ``KEYS`` is initialised here from the URL query parameters (so views are
@@ -19,7 +20,9 @@ KEYS = {  # key -> default; lists are comma-separated in the URL
     "split": "test",
     "models": [],
     "posting": "",
-    "decision": "best",  # a key of shopee_core.analysis.leaderboard.RULES: the one decision every page uses
+    "ab": [],        # the Leaderboard's A vs B pair: "model:variant" twice
+    "decision": "",  # the Thresholds page's live decision (dashboard.live)
+    "rule": "best",  # a key of shopee_core.analysis.leaderboard.RULES: the one decision (sidebar) every page uses
 }
 KEEP = "_kept:"  # prefix of the durable copies of page widgets' values
 DEFAULT_ARGS = ("value", "index", "default")
@@ -53,7 +56,8 @@ def kept(widget, label: str, options=None, *, key: str, **kwargs):
         value = st.session_state[durable]
         if options is None or _fits(value, list(options)):
             st.session_state[key] = value
-            kwargs = {k: v for k, v in kwargs.items() if k not in DEFAULT_ARGS}
+    if key in st.session_state:  # kept, or set by the page (a pasted link): the page's default would clash
+        kwargs = {k: v for k, v in kwargs.items() if k not in DEFAULT_ARGS}
     args = (label,) if options is None else (label, options)
     value = widget(*args, key=key, **kwargs)
     st.session_state[durable] = value
@@ -82,8 +86,8 @@ def rule() -> str:
     """The decision chosen in the sidebar (a key of ``leaderboard.RULES``; a bad URL value reads "best")."""
     from shopee_core.analysis.leaderboard import RULES
 
-    value = get("decision")
-    return value if value in RULES else KEYS["decision"]
+    value = get("rule")
+    return value if value in RULES else KEYS["rule"]
 
 
 def set(key: str, value) -> None:  # noqa: A001 - mirrors get

@@ -2,7 +2,7 @@
 
 Imports run one way, each layer using only those before it:
 
-    errors, faults, locking, io, metrics, submission, speed, cache   (the base)
+    errors, faults, locking, io, metrics, submission, speed, cache, stats   (the base; stats: group-bootstrap intervals)
     -> data       Kaggle-layout loading and validation, folds, demo catalog, image hashing
     -> matching   kNN, thresholds, Min2, fusion, union, INB: the one decision layer
     -> models     the recipe registry, encoders, heads, TF-IDF, pHash

@@ -46,7 +46,8 @@ def test_every_command_takes_quiet_and_verbose(command):
             "r"], "embed": ["--data", "x", "--out", "o"], "evaluate": ["--postings", "p", "--embeddings", "e",
             "--json", "j"], "build-bundle": ["--profile", "demo", "--data", "x", "--out", "o"],
             "check-bundle": ["b"], "predict": ["--data", "x", "--bundle", "b", "--model", "m", "--out", "o"],
-            "models": []}[command]
+            "models": [], "sweep": ["--model", "m", "--data", "x", "--out", "s"],
+            "add-sweep": ["--bundle", "b", "--sweep", "s"], "remove-sweep": ["--bundle", "b", "--name", "n"]}[command]
     for flags, (quiet, verbose) in ((["-q"], (1, False)), (["--quiet", "-q"], (2, False)), (["-qq"], (2, False)),
                                     (["--verbose"], (0, True)), ([], (0, False))):
         parsed = build_parser().parse_args([command, *args, *flags])

@@ -201,7 +201,7 @@ TRAIN = ["--model", "bert_multilingual", "--profile", "smoke", "--set", "epochs=
 
 def _history(run: Path) -> list:
     """The history without its timings (wall-clock seconds differ between runs)."""
-    return [{k: v for k, v in r.items() if k not in ("seconds", "items_per_s")}
+    return [{k: v for k, v in r.items() if k not in ("seconds", "items_per_s", "wall")}
             for r in json.loads((run / "metrics.json").read_text())["history"]]
 
 

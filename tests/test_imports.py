@@ -15,7 +15,7 @@ import shopee_core
 PACKAGE = Path(shopee_core.__file__).resolve().parent
 # the docstring's order: a module may import from its own layer and the layers before it
 LAYERS = [
-    {"errors", "faults", "locking", "io", "metrics", "submission", "speed", "cache"},
+    {"errors", "faults", "locking", "io", "metrics", "submission", "speed", "cache", "stats"},
     {"data"},
     {"matching"},
     {"models"},

@@ -73,3 +73,13 @@ def test_the_demo_ships_its_margin_sweeps_and_every_trained_models_history(demo)
     trained = [e.id for e in demo.entries if e.spec.get("trained") and e.kind != "combo"]
     assert trained and all(demo.history(mid) for mid in trained)
     assert demo.seed_sweeps is not None
+
+
+def test_readme_comparisons_are_the_demo_bundles(demo):
+    """The README's table of which demo models are tied and which differences are real is what
+    `python scripts/intervals_table.py precomputed/demo` computes from the shipped bundle."""
+    from shopee_core.analysis.intervals import markdown_pairs
+
+    text = (ROOT / "README.md").read_text()
+    section = text.split("<!-- intervals:start -->", 1)[1].split("<!-- intervals:end -->", 1)[0].strip()
+    assert section == markdown_pairs(demo, "test")

@@ -44,8 +44,8 @@ from ..training.history import run_history
 from .cache import DataFingerprints, Stage, leaf_embeddings, run_folder
 from .edit import bundle_lock, swap_in
 from .format import ALL_POOL, HISTORY, REFERENCE, SEED_SWEEPS, SHOWN_SPLITS, THUMBS, VECTORIZER, model_dir
-from .tables import embeddings, prf, shown_pools, table_model, write_tables
-from .writer import seal, write_jpeg, write_postings
+from .tables import embeddings, score_variants, shown_pools, table_model, write_tables
+from .writer import seal, write_jpeg, write_postings, write_rows
 
 SHOWN = SHOWN_SPLITS
 WITH_ALL = SHOWN + (ALL_POOL,)  # --pool-all: also every labelled posting as one pool
@@ -318,7 +318,7 @@ def _match_models(p: Plan, raw, norms, new: Path, umap, skip_embeddings) -> list
                 side_search = [search_of(x, p.search) for m in members(e) for x in _union_leaves(m, p)]
                 d_inb = M.tune_inb(valid, d, 1, vectors=e.spec.get("inb_vectors", "normalised"), search=side_search)
                 _check_stored_inb(e, d_inb, models)
-            model = _union_model(e, d, pools, d_inb)
+            model = _union_model(e, d, pools, new, d_inb)
         else:
             srch = search_of(e, p.search)
             keep = e.kind != "combo" and e.id not in skip_embeddings
@@ -384,20 +384,18 @@ def _history(run: Path, new: Path, rel: str) -> str:
     return f"{rel}/{HISTORY}"
 
 
-def _union_model(e: ModelEntry, d: Decision, pools, d_inb: Decision | None = None) -> dict:
-    """A union's thresholds and metrics (it stores no table: the dashboard unites its sides' tables).
-    ``d_inb``: each side on its own INB table at its re-searched T′, T2′ (``inb_sides``)."""
-    metrics = {s: {"base": prf(M.scores(pools[s], d.without_min2())), "min2": prf(M.scores(pools[s], d))}
-               for s in pools if s != "shown"}
+def _union_model(e: ModelEntry, d: Decision, pools, new: Path, d_inb: Decision | None = None) -> dict:
+    """A union's thresholds, metrics and per-row counts (it stores no table: the dashboard unites its
+    sides' tables). ``d_inb``: each side on its own INB table at its re-searched T′, T2′ (``inb_sides``)."""
+    variants = {"base": d.without_min2(), "min2": d, **({"inb": d_inb} if d_inb is not None else {})}
+    metrics, rows = score_variants(pools, [s for s in pools if s != "shown"], variants)
     thresholds = {"t": None, "t2": None, "inb_t": None, "inb_t2": None, "inb_iters": 0,
                   "sides": [{"model": s.source[1], "t": s.t, "t2": s.t2} for s in d.sides],
                   "union_tuning": e.spec.get("union_tuning", "per_side")}
     if d_inb is not None:
-        for s in metrics:
-            metrics[s]["inb"] = prf(M.scores(pools[s], d_inb))
         thresholds.update(inb_iters=1, inb_vectors=d_inb.sides[0].source[5],
                           inb_sides=[{"model": M.roots(s.source)[0], "t": s.t, "t2": s.t2} for s in d_inb.sides])
-    return _manifest_model(e, thresholds, metrics, {})
+    return _manifest_model(e, thresholds, metrics, {"rows": write_rows(new, f"{model_dir(e.id)}/rows.npz", rows)})
 
 
 def _iterated_inb(p: Plan, e: ModelEntry, d: Decision, pools, new, iters: int = 3) -> dict:
@@ -405,11 +403,12 @@ def _iterated_inb(p: Plan, e: ModelEntry, d: Decision, pools, new, iters: int = 
     blend (the competition's 1st-place scheme)."""
     d3 = M.tune_inb(pools["valid"], d, iters, per_stage=True, vectors=e.spec.get("inb_vectors", "normalised"))
     side = d3.sides[0]
-    metrics = {s: {"inb": prf(M.scores(pools[s], d3))} for s in p.pools}
+    metrics, rows = score_variants(pools, p.pools, {"inb": d3})
     mid = f"{e.id}_inb{iters}"
     rel = model_dir(mid)
     files = {"neighbors_inb": write_tables(p.split_rows, pools, new, f"{rel}/neighbors_inb.npz", side.source,
-                                           p.storage)}
+                                           p.storage),
+             "rows": write_rows(new, f"{rel}/rows.npz", rows)}
     spec = {"members": e.spec["members"], "combine": "mean", "of": e.id, "inb_iters": iters,
             "inb_thresholds": "per stage, each searched on validation", "trained": False, "loss": None, "epochs": 0}
     stages = [{"t": st["t"], "t2": st["t2"]} for st in M.inb_stages(side.source)][1:] + [{"t": side.t, "t2": side.t2}]

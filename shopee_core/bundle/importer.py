@@ -45,8 +45,8 @@ from .edit import bundle_lock, staged
 from .entry import ModelEntry
 from .format import FAMILIES, model_dir, storage_dtype
 from .reader import Bundle
-from .tables import prf, shown_pools, table_model, write_tables
-from .writer import seal, sha256
+from .tables import score_variants, shown_pools, table_model, write_tables
+from .writer import seal, sha256, write_rows
 
 MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}")
 EMBEDDING_SUFFIXES = (".npy", ".npz", ".csv", ".parquet")
@@ -457,12 +457,14 @@ def _import_model(root: Path, model_id, label, family, embeddings, ids, splits, 
                            "loss": None, "epochs": 0},
                      thresholds={"t": FIXED_T, "t2": None, "inb_t": None, "inb_t2": None, "inb_iters": 0,
                                  "fixed": "the imported sets: members at similarity 1, padding at -1"},
-                     metrics={s: {"base": prf(M.scores(pools[s], d))} for s in bundle.splits},
                      imported={"from": "predictions", "files": [info]})
+        metrics, row_counts = score_variants(pools, bundle.splits, {"base": d})
+        entry["metrics"] = metrics
 
         def write(stage):
             return {"neighbors": write_tables(rows, pools, stage, f"{model_dir(model_id)}/neighbors.npz",
-                                              d.sides[0].source, storage_dtype(bundle.manifest))}
+                                              d.sides[0].source, storage_dtype(bundle.manifest)),
+                    "rows": write_rows(stage, f"{model_dir(model_id)}/rows.npz", row_counts)}
         return _commit(root, bundle, entry, write, drop)
 
     if search not in ("seed", *M.SEARCHES):

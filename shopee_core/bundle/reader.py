@@ -42,6 +42,7 @@ from ..cache import Cache
 from ..errors import ShopeeError
 from ..io import load_npy
 from ..matching import Neighbors
+from ..metrics import counts_to_scores, group_sizes
 from ..training.history import read_history
 from .entry import ModelEntry
 from .format import (
@@ -64,7 +65,7 @@ from .format import (
     storage_dtype,
 )
 from .verified import VerifiedFiles, bundle_key
-from .writer import sha256
+from .writer import rows_key, sha256
 
 
 class _Resolver:
@@ -349,6 +350,31 @@ class Bundle:
             return Neighbors(local, arrays[f"{split}_sim"].astype(np.float32))
         return self.cached(("nb", model_id, split, variant), make)
 
+    def row_counts(self, model_id: str, split: str, variant: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """Per-row ``tp`` and ``n_pred`` (|X∩Y|, |Y|, self included) of the model's stored decision
+        ``variant`` in ``split`` (``rows.npz``, written by builds since intervals came in); None
+        when the bundle does not store them (they are then recomputed from the tables)."""
+        arrays = self._model_array(model_id, "rows", _npz)
+        if arrays is None:
+            return None
+        raw = [arrays.get(rows_key(split, variant, x)) for x in ("tp", "n_pred")]
+        if raw[0] is None or raw[1] is None:
+            return None
+
+        def make():
+            tp, n_pred = raw
+            n = len(self.split_rows(split))
+            if tp.shape != (n,) or n_pred.shape != (n,) or tp.dtype.kind not in "iu" or n_pred.dtype.kind not in "iu":
+                raise BundleError(f"{model_id}: rows.npz {split}/{variant} must be {n} integers per array, got "
+                                  f"{tp.shape} {tp.dtype} and {n_pred.shape} {n_pred.dtype}")
+            if n and (tp.min() < 1 or (tp > n_pred).any()):
+                raise BundleError(f"{model_id}: rows.npz {split}/{variant}: counts out of range "
+                                  "(need 1 <= tp <= n_pred: self is always predicted)")
+            tp, n_pred = tp.astype(np.int64), n_pred.astype(np.int64)
+            tp.flags.writeable = n_pred.flags.writeable = False
+            return tp, n_pred
+        return self.cached(("rowcounts", model_id, split, variant), make)
+
     def umap(self, model_id: str) -> np.ndarray | None:
         return self._model_array(model_id, "umap", lambda path: _npy(path, mmap=True))
 
@@ -588,6 +614,8 @@ def _check_bundle(root) -> Bundle:
             um = b.umap(mid)
             if um is not None and (um.shape != (n, 2) or not np.isfinite(um).all()):
                 raise BundleError(f"{mid}: umap must be ({n}, 2) finite, got {um.shape}")
+            if "rows" in model["files"]:
+                _check_rows(b, model)
         except BundleChanged:
             raise
         except BundleError as exc:
@@ -606,6 +634,28 @@ def _check_bundle(root) -> Bundle:
     if problems:
         raise BundleError(f"{root}: {'; '.join(problems[:3])}" + (f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""))
     return b
+
+
+def _check_rows(b: Bundle, model: dict) -> None:
+    """Stored per-row counts: every stored decision of every pool, in range, and their means equal
+    to the manifest's metrics (so intervals describe the very numbers the leaderboard shows)."""
+    mid = model["id"]
+    for split, variants in (model.get("metrics") or {}).items():
+        if split not in b.splits:
+            continue
+        n_true = group_sizes(b.labels(split))
+        for variant, want in variants.items():
+            counts = b.row_counts(mid, split, variant)
+            if counts is None:
+                raise BundleError(f"{mid}: rows.npz lacks {split}/{variant}")
+            tp, n_pred = counts
+            if (tp > n_true).any():
+                raise BundleError(f"{mid}: rows.npz {split}/{variant}: more true matches than the group has")
+            got = counts_to_scores(tp, n_pred, n_true)
+            for k in ("f1", "precision", "recall"):
+                if want.get(k) is not None and abs(float(got[k].mean()) - float(want[k])) > 1e-5:
+                    raise BundleError(f"{mid}: rows.npz {split}/{variant} gives mean {k} {got[k].mean():.6f}, the "
+                                      f"manifest says {float(want[k]):.6f}")
 
 
 def _check_similarities(b, mid: str, name: str, split: str) -> None:

@@ -12,7 +12,7 @@ from .. import matching as M
 from ..analysis import maps
 from ..matching import Decision, Embeddings, Pool, model_source
 from .format import model_dir
-from .writer import write_array, write_embeddings, write_neighbors
+from .writer import write_array, write_embeddings, write_neighbors, write_rows
 
 
 def shown_pools(labels: dict, split_rows: dict, raw: dict, norms: dict, k: int, fusions=None,
@@ -45,12 +45,26 @@ def prf(d: dict) -> dict:
     return {"f1": round(d["f1"], 6), "precision": round(d["precision"], 6), "recall": round(d["recall"], 6)}
 
 
+def score_variants(pools: dict, splits, variants: dict) -> tuple[dict, dict]:
+    """``metrics[split][variant]`` for each decision in ``variants`` (variant -> Decision) and the
+    per-row counts they are the means of, ``rows[(split, variant)]`` (stored as ``rows.npz``: the
+    dashboard's intervals and paired comparisons then read no table at page load)."""
+    metrics, rows = {}, {}
+    for s in splits:
+        metrics[s] = {}
+        for v, d in variants.items():
+            r = M.scores(pools[s], d, rows=True)
+            metrics[s][v] = prf(r)
+            rows[(s, v)] = r["rows"]
+    return metrics, rows
+
+
 def table_model(pools: dict, split_rows: dict, new: Path, mid: str, *, search, inb_iters: int = 1,
                 inb_vectors: str = "normalised", storage=None, norms=None, umap: bool = True,
                 dtype: str = "float32"):
     """One model with a neighbour table, as the builder and ``import-model`` both make it: T then
     Min2 T2 searched on the validation pool, ``inb_iters`` INB steps with T′, T2′ re-searched (0:
-    none), metrics per shown split, and its files written under ``new`` (tables; ``storage``: its
+    none), metrics per shown split, and its files written under ``new`` (tables, per-row counts; ``storage``: its
     embedding rows, ``norms`` their raw lengths; the map when ``umap``). Thresholds and metrics come
     from the pools' float32 tables; ``dtype`` is how the files store rows and similarities.
 
@@ -61,12 +75,10 @@ def table_model(pools: dict, split_rows: dict, new: Path, mid: str, *, search, i
     d_inb = M.tune_inb(valid, d, inb_iters, vectors=inb_vectors, search=search) if inb_iters else None
     rel = model_dir(mid)
     side = d.sides[0]
-    metrics = {}
-    for s in split_rows:
-        metrics[s] = {"base": prf(M.scores(pools[s], d.without_min2())), "min2": prf(M.scores(pools[s], d))}
-        if d_inb is not None:
-            metrics[s]["inb"] = prf(M.scores(pools[s], d_inb))
-    files = {"neighbors": write_tables(split_rows, pools, new, f"{rel}/neighbors.npz", side.source, dtype)}
+    variants = {"base": d.without_min2(), "min2": d, **({"inb": d_inb} if d_inb is not None else {})}
+    metrics, rows = score_variants(pools, split_rows, variants)
+    files = {"neighbors": write_tables(split_rows, pools, new, f"{rel}/neighbors.npz", side.source, dtype),
+             "rows": write_rows(new, f"{rel}/rows.npz", rows)}
     thresholds = {"t": side.t, "t2": side.t2, "inb_t": None, "inb_t2": None, "inb_iters": 0}
     if d_inb is not None:
         inb_side = d_inb.sides[0]

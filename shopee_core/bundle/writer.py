@@ -56,6 +56,22 @@ def write_neighbors(root: Path, rel: str, tables: dict, dtype: str = "float32") 
     return rel
 
 
+def rows_key(split: str, variant: str, name: str) -> str:
+    return f"{split}.{variant}.{name}"
+
+
+def write_rows(root: Path, rel: str, rows: dict) -> str:
+    """``rows``: (split, variant) -> per-row arrays with ``tp`` and ``n_pred`` (|X∩Y| and |Y|, self
+    included). With the pool's labels they give every row's F1, precision and recall exactly, so
+    intervals and paired comparisons need no neighbour table at page load."""
+    arrays = {}
+    for (split, variant), r in rows.items():
+        for name in ("tp", "n_pred"):
+            arrays[rows_key(split, variant, name)] = np.asarray(r[name], dtype=np.int32)
+    atomic_save_npz(root / rel, **arrays)
+    return rel
+
+
 def write_array(root: Path, rel: str, array: np.ndarray) -> str:
     atomic_save_npy(root / rel, array)
     return rel

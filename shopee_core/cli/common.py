@@ -61,11 +61,14 @@ class _Stderr(logging.StreamHandler):
 
 
 class _Lines(logging.Formatter):
-    """Messages as plain lines, as the commands always printed them; a warning says that it is one."""
+    """Messages as plain lines, as the commands always printed them; a warning says that it is one,
+    unless it already names itself a ``note:`` (logged at warning level so ``--quiet`` still shows it)."""
 
     def format(self, record: logging.LogRecord) -> str:
         text = record.getMessage()
-        return f"warning: {text}" if record.levelno == logging.WARNING else text
+        if record.levelno == logging.WARNING and not text.startswith("note: "):
+            return f"warning: {text}"
+        return text
 
 
 def setup_logging(quiet: bool = False, verbose: bool = False) -> None:

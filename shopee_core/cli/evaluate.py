@@ -22,11 +22,13 @@ from ..matching import (
     predictions,
     scores,
     search_weights,
+    threshold_stability,
     tune,
     tune_inb,
 )
 from ..matching.search import SEARCHES
 from ..submission import predictions_frame
+from . import intervals
 from .common import command, float_list
 
 
@@ -69,6 +71,7 @@ def add_evaluate(sub) -> None:
     s.add_argument("--inb-per-stage", action="store_true",
                    help="with --inb-iters N: re-search the blend thresholds after every stage (1st place)")
     s.add_argument("--predictions", metavar="CSV", help="also write posting_id,matches for the scored pool")
+    intervals.add_interval_args(s)
     s.add_argument("--json", required=True, metavar="OUT")
 
 
@@ -176,7 +179,7 @@ def _tuned(args, names, vframe, vsets):
     if args.inb_iters:
         d = tune_inb(vpool, d, args.inb_iters, vectors=args.inb_vectors, per_stage=args.inb_per_stage, min2=min2,
                      search=search)
-    return d, {"n": len(vframe), **scores(vpool, d)}
+    return d, {"n": len(vframe), **scores(vpool, d)}, vpool
 
 
 def _fixed(args, names):
@@ -200,11 +203,19 @@ def _fixed(args, names):
     return d
 
 
+def _stability(args, opts, vpool, pool, decision, names) -> dict:
+    return threshold_stability(vpool, decision, pool, resamples=opts.stability, seed=opts.seed,
+                               search=_search_for(args, len(names)),
+                               min2=args.min2 is not None or args.search_min2)
+
+
 def cmd_evaluate(args) -> int:
+    opts = intervals.options(args)
     frame = _read_pool(args.postings)
     sets = _load_sets(args.embeddings, len(frame), args.postings)
     names = _set_names(args.embeddings)
     out: dict = {}
+    vpool = None
     if args.search_threshold or args.tune_split:
         if args.search_threshold:
             csv_path, _, npys = args.search_threshold.partition(":")
@@ -215,7 +226,7 @@ def cmd_evaluate(args) -> int:
             vframe, vsets = _pool(vframe, vsets, args.tune_split, csv_path)
         else:
             vframe, vsets = _pool(frame, sets, args.tune_split, args.postings)
-        decision, tuned_on = _tuned(args, names, vframe, vsets)
+        decision, tuned_on, vpool = _tuned(args, names, vframe, vsets)
         out["tuned_on"] = tuned_on
         out["search"] = {"thresholds": _search_for(args, len(names)), "union": args.union_tuning,
                          "weights": "searched" if args.search_weights else ("calibrated" if args.calibrate else
@@ -225,7 +236,11 @@ def cmd_evaluate(args) -> int:
     out["thresholds"] = decision.as_dict()
     frame, sets = _pool(frame, sets, args.split, args.postings)
     pool = Pool(frame["label_group"].to_numpy(), k=args.k, embeddings=dict(zip(names, sets)), name=args.split or "all")
-    result = scores(pool, decision)
+    labels = frame["label_group"].to_numpy()
+    pool_fp = intervals.fingerprint(frame["posting_id"].to_numpy(), labels, args.split or "all")
+    other_rows = intervals.check_pool(opts, pool_fp, labels)
+    result = scores(pool, decision, rows=True)
+    rows = result.pop("rows")
     if args.pool_sizes:
         try:
             sizes = None if args.pool_sizes == "auto" else [int(x) for x in args.pool_sizes.split(",") if x.strip()]
@@ -238,6 +253,9 @@ def cmd_evaluate(args) -> int:
             print(f"pool {r['postings']:>7,}: best T {r['t']:.3f} -> F1 {r['f1_best']:.4f}; at the given thresholds "
                   f"F1 {r['f1_given']:.4f}")
     out = {**result, "split": args.split or "all", "k": args.k, "decision": decision.describe(), **out}
+    out.update(intervals.results(opts, labels, rows, other_rows, stability=lambda: _stability(args, opts, vpool, pool,
+                                                                                                decision, names)))
+    out.update(pool=pool_fp, rows=intervals.row_counts(rows))
     atomic_write_json(args.json, out)
     if args.predictions:
         atomic_write_csv(args.predictions, predictions_frame(frame["posting_id"].to_numpy(),

@@ -19,6 +19,7 @@ from .rules import compact, mask_to_pred, predict, predict_mask, predict_query, 
 from .scoring import Scorer
 from .search import FULL, SEARCHES, Search, get_search, search, search_pair, search_t, search_t2
 from .sources import MAX_INB_ITERS, describe_source, fusion_source, inb_source, model_source, roots
+from .stability import threshold_stability
 from .tune import calibrated_weights, inb_stages, search_weights, tune, tune_inb
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "min2_curve", "model_source", "nested_pools", "pool_size_curve", "pool_size_draws", "pool_size_band", "extrapolate", "predict", "predict_mask", "predict_query",
     "predictions",
     "roots", "row_arrays", "scores",
-    "search", "search_pair", "search_t", "search_t2", "search_weights", "tune", "tune_inb", "union",
+    "search", "search_pair", "search_t", "search_t2", "search_weights", "threshold_stability", "tune", "tune_inb",
+    "union",
     "union_table",
 ]

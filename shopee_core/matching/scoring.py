@@ -70,9 +70,9 @@ class Scorer:
     def score(self, t: float, t2: float | None = None) -> dict[str, float]:
         return summarise(self.rows(t, t2))
 
-    def sweep(self, ts, t2=None) -> dict[str, np.ndarray]:
-        """Mean f1/precision/recall for every threshold in ``ts`` (Min2 at ``t2``:
-        None, a scalar, or one value per threshold)."""
+    def sweep_counts(self, ts, t2=None) -> tuple[np.ndarray, np.ndarray]:
+        """Per-row ``tp`` and ``n_pred`` (N, len(ts)) for every threshold in ``ts`` (Min2 at ``t2``:
+        None, a scalar, or one value per threshold), from one histogram pass over the table."""
         ts = np.asarray(ts, dtype=np.float32)
         order = np.argsort(ts, kind="stable")
         sorted_ts = ts[order]
@@ -85,14 +85,24 @@ class Scorer:
         if t2 is not None:
             t2 = np.broadcast_to(np.asarray(t2, dtype=np.float32), ts.shape)[order]
         tp, n_pred = self._counts(prefix, t2)
-        s = counts_to_scores(tp, n_pred, self.n_true[:, None])
         inverse = np.argsort(order, kind="stable")
-        return {key: v.mean(axis=0)[inverse] for key, v in s.items()}
+        return tp[:, inverse], n_pred[:, inverse]
+
+    def sweep(self, ts, t2=None) -> dict[str, np.ndarray]:
+        """Mean f1/precision/recall for every threshold in ``ts`` (Min2 at ``t2``:
+        None, a scalar, or one value per threshold)."""
+        tp, n_pred = self.sweep_counts(ts, t2)
+        s = counts_to_scores(tp, n_pred, self.n_true[:, None])
+        return {key: v.mean(axis=0) for key, v in s.items()}
+
+    def min2_counts(self, t: float, t2s) -> tuple[np.ndarray, np.ndarray]:
+        """Per-row ``tp`` and ``n_pred`` (N, len(t2s)) at fixed T for every Min2 threshold in ``t2s``."""
+        t2s = np.asarray(t2s, dtype=np.float32)
+        prefix = np.repeat(self.prefix(t)[:, None], len(t2s), axis=1)
+        return self._counts(prefix, t2s)
 
     def sweep_min2(self, t: float, t2s) -> dict[str, np.ndarray]:
         """Mean scores at fixed T for every Min2 threshold in ``t2s``."""
-        t2s = np.asarray(t2s, dtype=np.float32)
-        prefix = np.repeat(self.prefix(t)[:, None], len(t2s), axis=1)
-        tp, n_pred = self._counts(prefix, t2s)
+        tp, n_pred = self.min2_counts(t, t2s)
         s = counts_to_scores(tp, n_pred, self.n_true[:, None])
         return {key: v.mean(axis=0) for key, v in s.items()}

@@ -35,7 +35,6 @@ import logging
 import os
 import random
 import socket
-import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -43,7 +42,7 @@ from pathlib import Path
 
 from ..analysis.sweeps import check_sweep, read_sweep, result_row, results_frame
 from ..errors import ShopeeError
-from ..io import atomic_write_json, atomic_write_text
+from ..io import append_jsonl, atomic_write_json, atomic_write_text
 from ..models import get, with_overrides
 from ..models.registry import ModelEntry
 from .grid import Axis, Config, configs, parse_grid
@@ -285,14 +284,11 @@ def work(sw: Sweep, device=None, workers=None, progress: bool = True, max_config
             if not mine:
                 report.yielded += 1
                 raise optuna.TrialPruned(f"{name}: its run folder is locked by another process")
-            with open(run / ATTEMPTS, "a", encoding="utf-8") as fh:
-                fh.write(json.dumps({"host": HOST, "pid": os.getpid(), "trial": trial.number, "time": time.time()})
-                         + "\n")
+            append_jsonl(run / ATTEMPTS, {"host": HOST, "pid": os.getpid(), "trial": trial.number, "time": time.time()})
             score = _read_score(run)
             if score is None:
                 entry = sw.entry_of(name)
-                print(f"[sweep] {sw.entry.id} {name}: training ({sw.names.index(name) + 1}/{len(names)})",
-                      file=sys.stderr, flush=True)
+                log.info(f"[sweep] {sw.entry.id} {name}: training ({sw.names.index(name) + 1}/{len(names)})")
                 train(entry, sw.data, run, resume=(run / "config.json").exists(), device=device, progress=progress,
                       workers=workers, features_dir=features)
                 score = score_run(entry, run, sw.data, features_dir=features, device=device, workers=workers,
@@ -308,7 +304,7 @@ def work(sw: Sweep, device=None, workers=None, progress: bool = True, max_config
     done_here = 0
     while max_configs is None or done_here < max_configs:
         for name in _reap(study):
-            print(f"[sweep] {name}: its worker is gone; queued again (its run resumes)", file=sys.stderr, flush=True)
+            log.warning(f"note: [sweep] {name}: its worker is gone; queued again (its run resumes)")
         st = states(study, names)
         todo = [n for n in names if st[n] == "todo"]
         if not todo:

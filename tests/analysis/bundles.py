@@ -44,8 +44,8 @@ def tiny_bundle(tmp_path_factory) -> Path:
 APP = Path(__file__).resolve().parents[2] / "app.py"
 
 
-def open_page(page: str, bundle_path: Path, monkeypatch, models=None, decision: str | None = None):
-    """An AppTest of ``app.py`` on ``bundle_path`` switched to ``page`` (no exception); ``decision``:
+def open_page(page: str, bundle_path: Path, monkeypatch, models=None, rule: str | None = None):
+    """An AppTest of ``app.py`` on ``bundle_path`` switched to ``page`` (no exception); ``rule``:
     the sidebar's decision to start from (the app's default is "best on valid")."""
     from streamlit.testing.v1 import AppTest
 
@@ -54,8 +54,8 @@ def open_page(page: str, bundle_path: Path, monkeypatch, models=None, decision: 
     at.run()  # the frame first: the frame sets up shared state before any page
     if models is not None:
         at.session_state["models"] = list(models)
-    if decision is not None:
-        at.session_state["decision"] = decision
+    if rule is not None:
+        at.session_state["rule"] = rule
     at.switch_page(page).run()
     assert not at.exception, [e.value for e in at.exception]
     return at

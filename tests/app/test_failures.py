@@ -10,7 +10,7 @@ PAGE = "app_pages/failures.py"
 
 def open_page(page, path, monkeypatch, models=None):
     """These tests start from the tuned Min2 decision (the sidebar's Min2)."""
-    return _open_page(page, path, monkeypatch, models=models, decision="min2")
+    return _open_page(page, path, monkeypatch, models=models, rule="min2")
 
 
 def test_worst_first_and_filters_narrow_the_table(path, bundle, monkeypatch):

@@ -63,7 +63,7 @@ def test_same_model_and_decision_same_f1_on_every_page(dash_bundle, bundle, monk
     for page in PAGES:
         at.switch_page(page).run()
         assert not at.exception, (page, [e.value for e in at.exception])
-        assert at.session_state["decision"] == rule
+        assert at.session_state["rule"] == rule
         if page.endswith("leaderboard.py"):
             frame = at.dataframe[0].value
             row = frame[frame["name"].str.lstrip("★ ") == model].iloc[0]

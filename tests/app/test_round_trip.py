@@ -75,10 +75,9 @@ def test_embedding(app):
 def test_thresholds(app):
     at = app(TH)
     at.selectbox(key="th-model").set_value(FUSION).run()
-    rule = at.session_state["decision"]
-    iters = f"th-m-{FUSION}-{rule}-iters"
+    iters = f"th-m-{FUSION}-iters"
     at.select_slider(key=iters).set_value(1).run()
-    t_key = f"th-m-{FUSION}-{rule}-inb1-t"
+    t_key = f"th-m-{FUSION}-inb1-t"
     at.slider(key=t_key).set_value(0.2).run()
     at.segmented_control(key="th-view").set_value("sizes").run()
     f1 = at.metric[0].value
@@ -93,7 +92,7 @@ def test_thresholds(app):
 def test_failures(app):
     at = app(FB)
     at.selectbox(key="fb-model").set_value("tfidf").run()
-    mid, rule = "tfidf", at.session_state["decision"]
+    mid, rule = "tfidf", at.session_state["rule"]
     assert at.segmented_control(key=f"fb-variant-{mid}-{rule}").value != "base"  # "best": tfidf's best is not plain
     at.segmented_control(key=f"fb-variant-{mid}-{rule}").set_value("base").run()
     at.pills(key="fb-types").set_value(["missed"]).run()
@@ -128,7 +127,7 @@ def test_reload_restores_the_url_state(dash_bundle, monkeypatch):  # noqa: F811
     at.selectbox(key="sidebar-decision").set_value("base").run()
     at.multiselect(key="cmp-models").set_value(["tfidf", "phash"]).run()
     params = dict(at.query_params)
-    assert params.get("decision") == "base" and params.get("models") == "tfidf,phash"
+    assert params.get("rule") == "base" and params.get("models") == "tfidf,phash"
     fresh = AppTest.from_file(at._script_path, default_timeout=60)
     fresh.query_params.update(params)
     fresh.run()

@@ -50,7 +50,7 @@ def swapping(tmp_path_factory):
     for seed in (1, 0):  # each version of x once, ending at x = e0
         m = import_model(out, "x", "x", "text", embeddings=[root / f"e{seed}.npy"], ids=[root / "ids.csv"],
                          replace=True, inb_iters=0, umap=False)
-        shown[seed] = m["metrics"]["test"]
+        shown[seed] = m.metrics["test"]
     import_model(out, "y", "y", "image", embeddings=[root / "e2.npy"], ids=[root / "ids.csv"], inb_iters=0, umap=False)
     assert f"{shown[0]['min2']['f1']:.4f}" != f"{shown[1]['min2']['f1']:.4f}"  # a mix would show
     return root, out, [m["id"] for m in b.models], shown
@@ -115,7 +115,7 @@ def test_an_untouched_slider_follows_a_replaced_model_a_moved_one_stays(swapping
     def replace(seed):
         m = import_model(out, "x", "x", "text", embeddings=[root / f"e{seed}.npy"], ids=[root / "ids.csv"],
                          replace=True, inb_iters=0, umap=False)
-        return round(m["thresholds"]["t"] / step) * step
+        return round(m.t / step) * step
 
     t0 = replace(0)
     at = open_page("app_pages/thresholds.py", out, monkeypatch, models=["x"])

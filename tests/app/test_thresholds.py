@@ -13,7 +13,7 @@ PAGE = "app_pages/thresholds.py"
 
 def open_page(page, path, monkeypatch, models=None):
     """These tests start from the tuned Min2 decision (the sidebar's Min2)."""
-    return _open_page(page, path, monkeypatch, models=models, decision="min2")
+    return _open_page(page, path, monkeypatch, models=models, rule="min2")
 
 
 def shown(at):
@@ -34,27 +34,27 @@ def test_t_slider_changes_f1_by_exactly_the_core_amount(path, bundle, monkeypatc
     assert at.selectbox(key="th-model").value == "tfidf"
     check(at, bundle, D.decision(bundle, "tfidf"), D.decision(bundle, "tfidf"))
     before = metric(at, "F1").value
-    at.slider(key="th-m-tfidf-min2-inb0-t").set_value(0.2).run()
+    at.slider(key="th-m-tfidf-inb0-t").set_value(0.2).run()
     assert not at.exception
     th = bundle.model("tfidf")["thresholds"]
     moved = D.decision(bundle, "tfidf", t=0.2)
     check(at, bundle, moved, D.decision(bundle, "tfidf"))
     assert metric(at, "F1").value != before
     # Min2 off, then a loose T2 on
-    at.toggle(key="th-m-tfidf-min2-inb0-min2").set_value(False).run()
+    at.toggle(key="th-m-tfidf-inb0-min2").set_value(False).run()
     check(at, bundle, D.decision(bundle, "tfidf", t=0.2, min2=False), D.decision(bundle, "tfidf"))
-    at.toggle(key="th-m-tfidf-min2-inb0-min2").set_value(True).run()
-    at.slider(key="th-m-tfidf-min2-inb0-t2").set_value(0.9).run()
+    at.toggle(key="th-m-tfidf-inb0-min2").set_value(True).run()
+    at.slider(key="th-m-tfidf-inb0-t2").set_value(0.9).run()
     check(at, bundle, D.decision(bundle, "tfidf", t=0.2, t2=0.9), D.decision(bundle, "tfidf"))
     # reset: back to the tuned setting
     at.button(key="th-reset").click().run()
-    assert at.slider(key="th-m-tfidf-min2-inb0-t").value == pytest.approx(th["t"])
+    assert at.slider(key="th-m-tfidf-inb0-t").value == pytest.approx(th["t"])
     check(at, bundle, D.decision(bundle, "tfidf"), D.decision(bundle, "tfidf"))
 
 
 def test_union_sides_and_every_view(path, bundle, monkeypatch):
     at = open_page(PAGE, path, monkeypatch, models=[UNION])
-    at.slider(key=f"th-m-{UNION}-min2-t-1").set_value(0.1).run()
+    at.slider(key=f"th-m-{UNION}-t-1").set_value(0.1).run()
     tuned = D.decision(bundle, UNION)
     moved = tuned.with_side(1, t=0.1)
     check(at, bundle, moved, tuned)
@@ -70,10 +70,10 @@ def test_union_sides_and_every_view(path, bundle, monkeypatch):
 
 def test_inb_iterations_and_reweighting(path, bundle, monkeypatch):
     at = open_page(PAGE, path, monkeypatch, models=[FUSION])
-    at.select_slider(key=f"th-m-{FUSION}-min2-iters").set_value(2).run()
+    at.select_slider(key=f"th-m-{FUSION}-iters").set_value(2).run()
     assert not at.exception, [e.value for e in at.exception]
     check(at, bundle, D.decision(bundle, FUSION, inb=2), D.decision(bundle, FUSION, inb=1))
-    at.select_slider(key=f"th-m-{FUSION}-min2-iters").set_value(0).run()
+    at.select_slider(key=f"th-m-{FUSION}-iters").set_value(0).run()
     at.toggle(key=f"th-m-{FUSION}-reweight").set_value(True).run()
     at.slider(key=f"th-m-{FUSION}-w-tfidf").set_value(0.8).run()
     at.slider(key=f"th-m-{FUSION}-w-phash").set_value(0.2).run()
@@ -93,7 +93,7 @@ def test_pool_size_view(path, bundle, monkeypatch):
     at = open_page(PAGE, path, monkeypatch, models=["tfidf"])
     at.segmented_control(key="th-view").set_value("pool").run()
     assert not at.exception, [e.value for e in at.exception]
-    d = D.chosen_decision(bundle, "tfidf", at.session_state["decision"])
+    d = D.chosen_decision(bundle, "tfidf", at.session_state["rule"])
     draws = D.pool_size_draws(bundle, d, "test", draws=4)
     shown_table = at.dataframe[0].value
     band = M.pool_size_band(draws)
@@ -133,11 +133,11 @@ def test_inb_only_entry_and_custom_modes(path, bundle, monkeypatch):
 
 def test_a_union_with_inb_moves_each_sides_inb_thresholds(path, bundle, monkeypatch):
     at = open_page(PAGE, path, monkeypatch, models=[UNION])
-    at.toggle(key=f"th-m-{UNION}-min2-inb").set_value(True).run()
+    at.toggle(key=f"th-m-{UNION}-inb").set_value(True).run()
     assert not at.exception, [e.value for e in at.exception]
     tuned = D.decision(bundle, UNION, inb=1)
     check(at, bundle, tuned, tuned)
-    at.slider(key=f"th-m-{UNION}-min2-inb-t-0").set_value(0.2).run()
+    at.slider(key=f"th-m-{UNION}-inb-t-0").set_value(0.2).run()
     check(at, bundle, tuned.with_side(0, t=0.2), tuned)
 
 

@@ -190,3 +190,22 @@ def test_unions_14_and_15_have_inb_rows_each_side_blended_and_re_searched_alone(
     assert board.at["tfidf_union_resnet50", "f1_inb"] == pytest.approx(
         by_id["tfidf_union_resnet50"]["metrics"]["test"]["inb"]["f1"])
     assert board.at["tfidf_union_resnet50", "inb_t"].count(" / ") == 1
+
+
+def test_every_model_ships_its_per_row_counts_for_the_dashboards_intervals(smoke):
+    """build-bundle writes rows.npz for every model (tables, unions with their INB, the iterated INB
+    entry): per-row |X∩Y| and |Y| of each stored decision, exactly the rows the decision layer scores,
+    so the Leaderboard's intervals read no neighbour table."""
+    from shopee_core.analysis import decisions as D
+    from shopee_core.analysis.intervals import variant_decision
+
+    root, manifest = smoke
+    b = check_bundle(root / "bundle")  # also checks each rows.npz's means against the manifest
+    for m in manifest["models"]:
+        assert "rows" in m["files"], m["id"]
+        for split in ("valid", "test"):
+            for variant in m["metrics"][split]:
+                tp, n_pred = b.row_counts(m["id"], split, variant)
+                r = D.row_arrays(b, variant_decision(b, m["id"], variant), split)
+                np.testing.assert_array_equal(tp, r["tp"], err_msg=f"{m['id']} {split} {variant}")
+                np.testing.assert_array_equal(n_pred, r["n_pred"], err_msg=f"{m['id']} {split} {variant}")

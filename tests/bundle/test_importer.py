@@ -85,7 +85,7 @@ def test_npy_with_ids_matches_evaluate_and_the_dashboard(bundle_dir, tmp_path, c
     (f,) = m["imported"]["files"]
     assert f["name"] == "mine.npy" and f["sha256"] == sha(tmp_path / "mine.npy") and f["rows"] == len(x)
     assert f["ids"]["sha256"] == sha(tmp_path / "ids.csv")
-    assert set(m["files"]) == {"neighbors", "neighbors_inb", "embeddings", "norms"}
+    assert set(m["files"]) == {"neighbors", "neighbors_inb", "embeddings", "norms", "rows"}
     b = check_bundle(bundle_dir)
 
     # the CLI's evaluate on the same file and thresholds gives the manifest's test numbers
@@ -241,7 +241,7 @@ def test_predictions_csv_scores_as_its_sets_say(bundle_dir, tmp_path, capsys):
     m = manifest_model(bundle_dir, "sub")
     assert m["predictions_only"] is True and m["source"] == "external"
     assert m["imported"]["files"][0]["sha256"] == sha(tmp_path / "sub.csv")
-    assert set(m["files"]) == {"neighbors"} and set(m["metrics"]["test"]) == {"base"}
+    assert set(m["files"]) == {"neighbors", "rows"} and set(m["metrics"]["test"]) == {"base"}
     for split in ("valid", "test"):
         assert m["metrics"][split]["base"]["f1"] == pytest.approx(plain_f1(tmp_path / "sub.csv", b.postings, split),
                                                                   abs=1e-6)

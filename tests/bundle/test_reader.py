@@ -159,3 +159,26 @@ def test_not_a_bundle(tmp_path):
     (tmp_path / "manifest.json").write_text("{nope")
     with pytest.raises(BundleError, match="JSON"):
         Bundle.open(tmp_path)
+
+
+def _tamper_rows(bundle, change):
+    rel = "models/tfidf/rows.npz"
+    z = dict(np.load(bundle / rel))
+    change(z)
+    np.savez(bundle / rel, **z)
+    reseal(bundle, rel)
+
+
+@pytest.mark.parametrize("change, phrase", [
+    (lambda z: z.update({"test.min2.n_pred": z["test.min2.n_pred"] + 1}), "gives mean f1"),
+    (lambda z: z.update({"test.min2.tp": z["test.min2.tp"][:-1]}), "must be"),
+    (lambda z: z.update({"test.base.tp": z["test.base.n_pred"] + 1}), "counts out of range"),
+    (lambda z: z.pop("valid.base.tp"), "lacks valid/base"),
+])
+def test_stored_row_counts_must_match_the_manifest(bundle, change, phrase):
+    """rows.npz (per-row |X∩Y| and |Y| behind every stored number, what the dashboard's intervals read)
+    is checked against the postings and the manifest's metrics."""
+    check_bundle(bundle)
+    _tamper_rows(bundle, change)
+    with pytest.raises(BundleError, match=phrase):
+        check_bundle(bundle)

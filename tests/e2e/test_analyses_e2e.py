@@ -24,7 +24,9 @@ def page(analyses_bundle):  # noqa: F811
 
 
 def _charts(pg) -> int:
+    """Charts drawn in the main area; waits for the first (a page under load may place them late)."""
     charts = pg.locator('[data-testid="stMainBlockContainer"] [data-testid="stPlotlyChart"]')
+    charts.first.wait_for(state="attached", timeout=60_000)
     for i in range(charts.count()):  # drawn, not just placed
         charts.nth(i).locator(".main-svg").first.wait_for(state="attached")
     return charts.count()

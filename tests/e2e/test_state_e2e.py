@@ -110,7 +110,7 @@ def test_round_trip_through_the_sidebar_and_a_reload(browser_page, server):  # n
     sidebar.locator('[data-testid="stSelectbox"]', has_text="Decision").locator('[data-baseweb="select"]').click()
     pg.locator('[role="option"]', has_text="plain T").first.click()
     settle(pg, PAGES["query"], after_action=True)
-    assert "decision=base" in pg.url
+    assert "rule=base" in pg.url
     nav(pg, "Leaderboard", PAGES[""])
     nav(pg, "Query by example", PAGES["query"])
     no_exception(pg, "query after a round trip")
@@ -127,7 +127,7 @@ def test_round_trip_through_the_sidebar_and_a_reload(browser_page, server):  # n
     assert "Group sizes" in active.all_inner_texts()
     # a reload keeps what the URL names: the decision and the models
     url = pg.url
-    assert "decision=base" in url and "models=" in url
+    assert "rule=base" in url and "models=" in url
     pg.reload()
     settle(pg, PAGES["thresholds"])
     box = pg.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]', has_text="Decision").first
