@@ -107,8 +107,9 @@ def test_round_trip_through_the_sidebar_and_a_reload(browser_page, server):  # n
     assert shown.count("tfidf") >= 1, shown
     # the one decision: plain T, chosen in the sidebar
     sidebar = pg.locator('[data-testid="stSidebar"]')
-    sidebar.locator('[data-testid="stSelectbox"]', has_text="Decision").locator('[data-baseweb="select"]').click()
-    pg.locator('[role="option"]', has_text="plain T").first.click()
+    box = sidebar.locator('[data-testid="stSelectbox"]', has_text="Decision").first
+    box.get_by_text("best on valid").first.click()
+    pg.get_by_role("option", name="plain T").first.click()
     settle(pg, PAGES["query"], after_action=True)
     assert "rule=base" in pg.url
     nav(pg, "Leaderboard", PAGES[""])
