@@ -20,7 +20,7 @@ CSS = """
   white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
   overflow-wrap: anywhere; max-width: none !important; height: auto !important;
 }
-[data-testid="stMultiSelect"] [data-baseweb="select"] > div, [data-testid="stMultiSelect"] [data-baseweb="select"] > div > div {
+[data-testid="stMultiSelect"] div {
   flex-wrap: wrap !important; overflow: visible !important; mask-image: none !important;
   -webkit-mask-image: none !important; max-height: none !important;
 }
