@@ -283,7 +283,7 @@ def posting_picker(bundle, split: str, key: str) -> int:
     with c_pick:
         label = f"Posting ({len(matches)} match{'es' if len(matches) != 1 else ''})" if text else "Posting"
         choice = st.selectbox(label, options, key=sk,
-                              format_func=lambda r: f"{_short(display_title(titles[r]), 70)} · {ids[r]}")
+                              format_func=lambda r: f"{_short(display_title(titles[r]), 40)} · {ids[r]}")
     if choice != current:
         state.set("posting", str(ids[choice]))
         current = choice
