@@ -449,7 +449,9 @@ with right:
                         + (f", T2 ≈ {ext['t2']['mean']:.3f}" if "t2" in ext else "")
                         + (f"; F1 at those ≈ **{f1['mean']:.3f}** ({f1['lo']:.3f}–{f1['hi']:.3f})" if f1 else "")
                         + ". A straight line in log(pool size) through each draw's three biggest pools, carried "
-                          "on: an extrapolation, not a measurement — the further the target, the less to trust it.",
+                          "on: an extrapolation, not a measurement — the further the target, the less to trust it."
+                        + (" Some lines ran past 0 or 1 and were held there: the trend cannot go on that far."
+                           if any(ext[c]["clipped"] for c in ("t", "t2", "f1_best") if c in ext) else ""),
                         icon=":material/trending_down:")
             bigger = "" if "all" in bundle.splits or split == "all" else (
                 " This bundle ships no *all* pool (every labelled posting at once): the largest pool here is the "
@@ -463,16 +465,17 @@ with right:
                 st.caption(f"The tables were cut from the {split} pool's own top-{bundle.k}: in up to {worst:.0%} of a "
                            "sub-pool's rows the best threshold reaches past the stored candidates, so the sub-pool's "
                            "own top-k might hold a match the table lacks (F1 there is a lower bound).")
-            shown = band[[c for c in ("postings", "t", "t_lo", "t_hi", "f1_best", "f1_best_lo", "f1_best_hi",
-                                      "f1_given") if c in band]]
-            num = {c: st.column_config.NumberColumn(c, format="%.3f", width="small") for c in shown.columns}
-            num.update(postings=st.column_config.NumberColumn("postings", format="%d", width="small"),
-                       t=st.column_config.NumberColumn("best T", format="%.3f", width="small"),
-                       t_lo=st.column_config.NumberColumn("T min", format="%.3f", width="small"),
-                       t_hi=st.column_config.NumberColumn("T max", format="%.3f", width="small"),
+            # six narrow columns (ranges as text): eight numeric ones were cut at 1280 px
+            shown = band.assign(
+                t_range=[f"{a:.3f}–{b:.3f}" for a, b in zip(band["t_lo"], band["t_hi"])],
+                f1_range=[f"{a:.3f}–{b:.3f}" for a, b in zip(band["f1_best_lo"], band["f1_best_hi"])],
+            )[["postings", "t", "t_range", "f1_best", "f1_range", "f1_given"]]
+            num = dict(postings=st.column_config.NumberColumn("postings", format="%d", width="small"),
+                       t=st.column_config.NumberColumn("best T", format="%.3f", width="small",
+                                                       help="mean over the draws"),
+                       t_range=st.column_config.TextColumn("T range", width="small", help="min–max over the draws"),
                        f1_best=st.column_config.NumberColumn("F1 best", format="%.3f", width="small"),
-                       f1_best_lo=st.column_config.NumberColumn("F1 min", format="%.3f", width="small"),
-                       f1_best_hi=st.column_config.NumberColumn("F1 max", format="%.3f", width="small"),
+                       f1_range=st.column_config.TextColumn("F1 range", width="small"),
                        f1_given=st.column_config.NumberColumn("F1 now", format="%.3f", width="small",
                                                               help="F1 at the current thresholds"))
             st.dataframe(shown, hide_index=True, width="stretch", column_config=num)

@@ -203,7 +203,9 @@ def pool_size(band: pd.DataFrame, given_t: float, ext: dict | None = None) -> go
     fig.update_xaxes(type="log", title_text="postings in the pool (whole groups)", gridcolor="#ebebeb",
                      tickvals=vals, ticktext=text)
     fig.update_yaxes(gridcolor="#ebebeb")
-    return _layout(fig, height=400, hovermode="x unified")
+    # the legend well below the axis titles (at the default offset it covers the left one)
+    return _layout(fig, height=470, hovermode="x unified", legend=dict(orientation="h", y=-0.32, yanchor="top", x=0),
+                   margin=dict(l=10, r=10, t=36, b=10))
 
 
 def slice_forest(frame: pd.DataFrame, a: str, b: str) -> go.Figure:

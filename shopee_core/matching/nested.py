@@ -133,9 +133,14 @@ def pool_size_band(draws: pd.DataFrame, columns=("t", "t2", "f1_best", "f1_given
     return out.reset_index(drop=True)
 
 
+BOUNDS = {"t": (0.0, 2.0), "t2": (0.0, 2.0), "f1_best": (0.0, 1.0), "f1_given": (0.0, 1.0)}  # distances, scores
+
+
 def extrapolate(draws: pd.DataFrame, target: int, columns=("t", "t2", "f1_best"), last: int = 3) -> dict:
     """Each draw's ``columns`` at ``target`` postings, from a straight line in log(postings) through
-    the draw's ``last`` biggest pools; returns per column the mean, min and max over draws.
+    the draw's ``last`` biggest pools, kept within what the quantity can be (a cosine distance is not
+    below 0, an F1 not above 1: ``clipped`` says a line ran past it); returns per column the mean, min
+    and max over draws.
 
     An extrapolation, not a measurement: it assumes the trend of the biggest pools goes on (denser
     neighbourhoods, a stricter best T) — read the spread, and trust it less the further the target.
@@ -159,6 +164,9 @@ def extrapolate(draws: pd.DataFrame, target: int, columns=("t", "t2", "f1_best")
             slope, icpt = np.polyfit(x, y, 1)
             values.append(float(icpt + slope * np.log(target)))
         if values:
-            v = np.asarray(values)
-            out[c] = {"mean": float(v.mean()), "lo": float(v.min()), "hi": float(v.max()), "values": values}
+            lo, hi = BOUNDS.get(c, (-np.inf, np.inf))
+            raw = np.asarray(values)
+            v = np.clip(raw, lo, hi)
+            out[c] = {"mean": float(v.mean()), "lo": float(v.min()), "hi": float(v.max()), "values": v.tolist(),
+                      "clipped": bool((raw != v).any())}
     return out

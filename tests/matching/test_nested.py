@@ -115,4 +115,7 @@ def test_extrapolation_of_a_flat_trend_stays_flat():
                           "t": [0.3] * 6, "f1_best": [0.8] * 6, "t2": [np.nan] * 6})
     ext = extrapolate(draws, 10_000)
     assert ext["t"]["mean"] == pytest.approx(0.3) and ext["f1_best"]["lo"] == pytest.approx(0.8)
-    assert "t2" not in ext
+    assert "t2" not in ext and not ext["t"]["clipped"]
+    falling = draws.assign(t=[0.3, 0.2, 0.1] * 2)  # a line that would cross 0 before the target
+    ext = extrapolate(falling, 10_000)
+    assert ext["t"]["lo"] == 0.0 and ext["t"]["clipped"]  # a distance is never below 0
