@@ -64,6 +64,7 @@ pages = [
     st.Page("app_pages/embedding.py", title="Embedding space", icon=":material/scatter_plot:"),
     st.Page("app_pages/thresholds.py", title="Thresholds & decisions", icon=":material/tune:"),
     st.Page("app_pages/failures.py", title="Failure browser", icon=":material/report:"),
+    st.Page("app_pages/groups.py", title="Group studio", icon=":material/hub:"),
     st.Page("app_pages/data.py", title="Data overview", icon=":material/dataset:"),
     st.Page("app_pages/training.py", title="Training", icon=":material/monitoring:"),
 ]

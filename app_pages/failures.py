@@ -25,7 +25,8 @@ st.title("Failure browser")
 st.caption(pool_caption(bundle, split))
 
 TABLE_ROWS = 1000  # rows sent to the browser (a Kaggle pool has 6,850; the export has them all)
-VARIANTS = {"min2": "Min2", "base": "plain T", "inb": "INB", "fixed": "imported sets"}  # the sidebar's words
+VARIANTS = {"min2": "Min2", "base": "plain T", "inb": "INB", "graph": "graph step",  # the sidebar's words
+            "fixed": "imported sets"}
 ICONS = {"orphan": ":material/person_off:", "over_merged": ":material/merge:", "wrong_members": ":material/close:",
          "missed": ":material/search_off:", "unit_conflict": ":material/straighten:",
          "shared_photo_variant": ":material/photo_library:", "label_noise": ":material/label_off:"}
@@ -41,6 +42,8 @@ def setting_for(model_id: str, variant: str) -> dict:
         return {}
     if variant == "inb" and s["has_inb"]:
         return {"inb": 1}
+    if variant == "graph" and s["graph"]:
+        return {"graph": "tuned"}
     return {"min2": variant != "base"}
 
 
@@ -50,7 +53,7 @@ def variants_of(model_id: str) -> list[str]:
         return ["inb"]
     if s["fixed"]:
         return ["fixed"]
-    return ["min2", "base"] + (["inb"] if s["has_inb"] else [])
+    return ["min2", "base"] + (["inb"] if s["has_inb"] else []) + (["graph"] if s["graph"] else [])
 
 
 usable = D.usable_models(bundle)

@@ -46,7 +46,7 @@ with c_ci:
 st.info(pool_caption(bundle, split, f"Decision: **{lb.RULES[variant]}** (sidebar) — "
                                    f"{lb.RULE_HELP[variant]}; the Decision column says what each model is on."),
         icon=":material/info:")
-with st.expander("What the decisions are: plain threshold, Min2, INB", icon=":material/help:"):
+with st.expander("What the decisions are: plain threshold, Min2, INB, graph step", icon=":material/help:"):
     explain_variants()
 
 frame = lb.leaderboard(bundle, split, variant)
@@ -125,8 +125,8 @@ table = frame.assign(
     decision=frame["variant"].map(lambda v: lb.VARIANT_LABELS.get(v, "—") if isinstance(v, str) else "—"),
 )
 columns = ["name", "plays", "f1"] + (["f1_pm", "f1_ci", "vs_best"] if with_ci else []) + [
-    "precision", "recall", "decision", "valid_f1", "seed_f1", "seed_delta", "f1_base", "f1_min2",
-           "f1_inb", "t", "t2", "inb_t", "inb_t2", "family", "source", "recipe", "training", "what"]
+    "precision", "recall", "decision", "valid_f1", "seed_f1", "seed_delta", "f1_base", "f1_min2", "f1_inb", "f1_graph",
+    "t", "t2", "inb_t", "inb_t2", "graph", "family", "source", "recipe", "training", "what"]
 pct = dict(min_value=0.0, max_value=1.0, format="%.4f")
 config = {
     "name": st.column_config.TextColumn("Model", pinned=True, width="medium",
@@ -150,6 +150,10 @@ config = {
     "f1_base": st.column_config.TextColumn("F1 plain"),
     "f1_min2": st.column_config.TextColumn("F1 Min2"),
     "f1_inb": st.column_config.TextColumn("F1 INB"),
+    "f1_graph": st.column_config.TextColumn("F1 graph", help="Min2 decision + the graph step tuned on valid (mutual, "
+                                                             "closure, cluster or cut-bridges; see the Group studio)"),
+    "graph": st.column_config.TextColumn("Graph step", help="The step and its parameter, tuned on valid (— : none "
+                                                            "beat the plain decision there, or none was tried)"),
     "seed_f1": st.column_config.TextColumn("Seed F1", help="The seed report's test F1 for this recipe and decision "
                                                            "(— : not a seed recipe, or no such seed number)"),
     "seed_delta": st.column_config.TextColumn("Δ vs seed"),
@@ -162,7 +166,8 @@ config = {
 }
 # Streamlit shows a missing number as "None"; these columns show numbers as text and a dash for none
 DASHED = {"precision": "{:.4f}", "recall": "{:.4f}", "valid_f1": "{:.4f}", "f1_base": "{:.4f}", "f1_min2": "{:.4f}",
-          "f1_inb": "{:.4f}", "seed_f1": "{:.4f}", "seed_delta": "{:+.4f}", "inb_t": "{:.3f}", "inb_t2": "{:.3f}"}
+          "f1_inb": "{:.4f}", "f1_graph": "{:.4f}", "seed_f1": "{:.4f}", "seed_delta": "{:+.4f}", "inb_t": "{:.3f}",
+          "inb_t2": "{:.3f}", "graph": "{}"}
 shown = table.assign(**{c: [lb.dashed(v, fmt) for v in table[c]] for c, fmt in DASHED.items()})
 if with_ci:
     shown = intervals.table_columns(shown)
@@ -173,7 +178,7 @@ elif not kaggle:  # the seed's F1 is Kaggle's: shown for reference, never as a d
     columns.remove("seed_delta")
 if not any(table["plays"]):
     columns.remove("plays")
-for c in ("f1_base", "f1_min2", "f1_inb", "inb_t", "inb_t2"):
+for c in ("f1_base", "f1_min2", "f1_inb", "f1_graph", "inb_t", "inb_t2", "graph"):
     if table[c].isna().all():
         columns.remove(c)
 st.caption("★ best validation F1 under this decision (the other pages' default) · \"vs best\": against the top F1 "

@@ -112,6 +112,44 @@ def pick_members(candidates: list[str], key: str, label: str, limit: int) -> lis
     return members
 
 
+GRAPH_PARAMS = {  # step -> (label, min, max, step, default)
+    "closure": ("MAX (largest group)", 2, 100, 1, 51),
+    "cluster": ("S (target mean group size)", 1.0, 10.0, 0.05, 2.6),
+    "cut-bridges": ("τ (cut bridges below)", -1.0, 1.0, 0.005, 0.5),
+}
+
+
+def graph_picker(scope: str, recorded: dict | None = None, start: bool = False):
+    """The graph step after the thresholds (None: none). ``recorded``: the step the bundle tuned
+    on valid for this model, offered with its parameter; ``start``: begin on it (the sidebar's
+    decision is the graph step)."""
+    options = ["none", *M.GRAPH_STEPS]
+    key = f"{scope}-graph"
+    if key not in st.session_state:
+        kept = st.session_state.get(state.KEEP + key)
+        st.session_state[key] = kept if kept in options else (recorded["step"] if start and recorded else "none")
+    tuned = "" if not recorded else f" (tuned on valid: {recorded['step']}" + (
+        "" if recorded.get("param") is None else f" {recorded['param']:g}") + ")"
+    step = st.selectbox("Graph step" + tuned, options, key=key,
+                        format_func=lambda x: "none" if x == "none" else x,
+                        help="Group-level post-processing after the thresholds: keep mutual pairs, close groups "
+                             "up to MAX members, average linkage to a mean group size S, or cut bridges weaker "
+                             "than τ (Group studio draws the groups). Curves and the pool-size view show the "
+                             "decision before this step.")
+    _keep(key, step)
+    if step == "none":
+        return None
+    if step == "mutual":
+        return M.GraphStep("mutual")
+    label, lo, hi, inc, default = GRAPH_PARAMS[step]
+    pkey = f"{scope}-graph-{step}"
+    if pkey not in st.session_state:
+        st.session_state[pkey] = st.session_state.get(state.KEEP + pkey, (
+            recorded["param"] if recorded and recorded["step"] == step and recorded.get("param") is not None
+            else default))
+    return M.GraphStep(step, _keep(pkey, st.number_input(label, lo, hi, step=inc, key=pkey)))
+
+
 def side_sliders(scope: str, suffix: str, t, t2, min2: bool, what: str = "", after_inb: bool = False):
     prime = "′" if after_inb else ""
     T = slider(f"T{prime} {what}".strip(), f"{scope}-t{suffix}", t,
@@ -316,6 +354,10 @@ try:
             ref_label = "each model at its own tuned thresholds"
 
         if not fixed:
+            graph = graph_picker(scope, s.get("graph") if mode == "model" else None,
+                                 start=mode == "model" and picked.variant == "graph")
+            if graph is not None:
+                decision = decision.with_graph(graph)
             b1 = b2 = st  # one under the other: side by side, "Best on valid" is cut at 1280 px
             b1.button("Reset", key="th-reset", on_click=reset, args=(scope,), icon=":material/restart_alt:",
                       width="stretch", help="Back to the bundle's (or the fusion's) tuned thresholds")

@@ -225,3 +225,71 @@ def slice_forest(frame: pd.DataFrame, a: str, b: str) -> go.Figure:
     return _layout(fig, height=max(240, 30 * len(f) + 80), title=f"F1 difference per slice: {a} − {b}",
                    xaxis_title="mean F1 difference A − B (95 % interval, same resamples)", hovermode="closest",
                    yaxis=dict(automargin=True, type="category"))
+
+
+GROUP_PALETTE = ["#1565c0", "#ef6c00", "#6a1b9a", "#00838f", "#ad1457", "#558b2f", "#4e342e", "#283593",
+                 "#f9a825", "#37474f"]
+EDGE_STYLE = {  # (predicted in the end, predicted before the graph step, same true group) -> look
+    "tp": dict(color="rgba(46,125,50,0.85)", dash="solid", name="TP link — predicted, same group"),
+    "fp": dict(color="rgba(198,40,40,0.9)", dash="solid", name="FP link — predicted, other group"),
+    "cut_tp": dict(color="rgba(46,125,50,0.6)", dash="dot", name="cut by the graph step, same group"),
+    "cut_fp": dict(color="rgba(198,40,40,0.6)", dash="dot", name="cut by the graph step, other group"),
+    "missed": dict(color="rgba(120,120,120,0.7)", dash="dash", name="below the threshold, same group"),
+}
+
+
+def edge_class(predicted: bool, before: bool, same: bool) -> str:
+    if predicted:
+        return "tp" if same else "fp"
+    if before:
+        return "cut_tp" if same else "cut_fp"
+    return "missed"
+
+
+def group_graph(nodes: pd.DataFrame, edges: pd.DataFrame, node_text: list[str], edge_text: list[str],
+                title: str = "") -> go.Figure:
+    """A group as a graph: nodes coloured by true group (members filled, context postings open),
+    edges coloured TP/FP, solid when predicted, dashed below the threshold, dotted where the graph
+    step cut them, width by similarity (three bands); hover a node or an edge's midpoint for
+    details. ``node_text`` / ``edge_text``: hover texts, already HTML-escaped."""
+    fig = go.Figure()
+    classes = [edge_class(p, b, s) for p, b, s in edges[["predicted", "before", "same"]].to_numpy()] if len(edges) \
+        else []
+    sims = edges["sim"].to_numpy() if len(edges) else np.zeros(0)
+    lo, hi = (float(sims.min()), float(sims.max())) if len(sims) else (0.0, 1.0)
+    band = np.digitize(sims, np.linspace(lo, hi, 4)[1:-1]) if hi > lo else np.ones(len(sims), dtype=int)
+    classes = np.asarray(classes, dtype=object)
+    for cls, style in EDGE_STYLE.items():
+        for b_idx, width in enumerate((1.2, 2.6, 4.2)):
+            sel = np.flatnonzero((classes == cls) & (band == b_idx))
+            if not len(sel):
+                continue
+            xs = np.full(3 * len(sel), np.nan)
+            ys = np.full(3 * len(sel), np.nan)
+            xs[0::3], xs[1::3] = edges["x0"].to_numpy()[sel], edges["x1"].to_numpy()[sel]
+            ys[0::3], ys[1::3] = edges["y0"].to_numpy()[sel], edges["y1"].to_numpy()[sel]
+            first = not any(t.name == style["name"] for t in fig.data)
+            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", hoverinfo="skip", name=style["name"],
+                                     legendgroup=cls, showlegend=first,
+                                     line=dict(color=style["color"], width=width, dash=style["dash"])))
+    if len(edges):
+        fig.add_trace(go.Scatter(x=(edges["x0"] + edges["x1"]) / 2, y=(edges["y0"] + edges["y1"]) / 2,
+                                 mode="markers", marker=dict(size=9, color="rgba(0,0,0,0)"), hovertext=edge_text,
+                                 hoverinfo="text", showlegend=False, name="edges"))
+    labels = nodes["label"].to_numpy()
+    order = {lab: k for k, lab in enumerate(dict.fromkeys(labels.tolist()))}
+    colours = [GROUP_PALETTE[order[lab] % len(GROUP_PALETTE)] for lab in labels]
+    member = nodes["member"].to_numpy()
+    for flag, symbol, name in ((True, "circle", "members (colour: true group)"),
+                               (False, "circle-open", "context: true mates / group mates outside it")):
+        sel = np.flatnonzero(member == flag)
+        if not len(sel):
+            continue
+        fig.add_trace(go.Scatter(x=nodes["x"].to_numpy()[sel], y=nodes["y"].to_numpy()[sel], mode="markers",
+                                 marker=dict(size=15 if flag else 12, symbol=symbol, color=[colours[k] for k in sel],
+                                             line=dict(width=2 if not flag else 1, color=[colours[k] for k in sel])),
+                                 hovertext=[node_text[k] for k in sel], hoverinfo="text", name=name))
+    _layout(fig, height=460, title=title, hovermode="closest")
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, scaleanchor="x")
+    return fig

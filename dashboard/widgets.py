@@ -145,6 +145,10 @@ def explain_variants() -> None:
         "- **INB** (neighbourhood blending) — replace each embedding by the similarity-weighted sum of itself and "
         "its accepted neighbours, re-normalise, search again and match with new thresholds **T′, T2′**. "
         "`…_inb3` entries iterate it three times on the best fusion, as the competition's 1st place did.\n"
+        "- **Graph step** — after all of the above, the predicted sets as a graph: keep only *mutual* pairs, "
+        "*closure* into components of at most MAX members, *cluster* by average linkage to a mean group size S, or "
+        "*cut bridges* weaker than τ; the step and its parameter are tuned on validation (Group studio, Thresholds "
+        "page).\n"
         "- **Best on validation** — for each model the variant with the best validation F1, reported on the "
         "chosen split (choosing on the split you report would flatter it).")
 

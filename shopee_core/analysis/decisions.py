@@ -4,12 +4,14 @@ The layer itself (:class:`~shopee_core.matching.Decision`, sources, :class:`Pool
 scoring, tuning, curves) lives in :mod:`shopee_core.matching`. Here a bundle becomes
 one :class:`BundlePool` per split (its stored tables and embeddings, read lazily), and
 a manifest entry becomes a :class:`Decision` at its tuned thresholds, with the
-overrides a page offers (T, T2, Min2, INB iterations, fusion weights, union sides).
+overrides a page offers (T, T2, Min2, INB iterations, fusion weights, union sides, a graph
+step: the one the bundle tuned on valid, or any other).
 Every function takes a model id or a built Decision and works in split-local indices.
 """
 
 from __future__ import annotations
 
+import copy
 import threading
 from dataclasses import dataclass, field
 
@@ -18,7 +20,7 @@ import pandas as pd
 
 from .. import matching as M
 from ..errors import DecisionError, ShopeeError
-from ..matching import Decision, Embeddings, Pool, Side, fusion_source, inb_source, model_source
+from ..matching import Decision, Embeddings, GraphStep, Pool, Side, fusion_source, inb_source, model_source
 from ..submission import predictions_frame
 from . import leaderboard as lb
 
@@ -109,13 +111,14 @@ def model_setting(bundle, model_id: str) -> dict:
     (``sides``: each member at its own thresholds; ``inb_sides``: each member's INB table at its
     re-searched thresholds, when the union has INB) or ``inb_only`` (only an INB table,
     e.g. ``<fusion>_inb3``). ``fixed``: an imported predictions-only table, whose sets no
-    threshold changes (any T in (0, 1] gives them).
+    threshold changes (any T in (0, 1] gives them). ``graph``: the graph step the bundle tuned
+    on valid for the Min2 decision (``{"step", "param", "t", "t2", ...}``), or None.
     """
     e = bundle.entry(model_id)
     out = {"model": model_id, "t": e.t, "t2": e.t2, "inb_t": e.inb_t, "inb_t2": e.inb_t2, "inb_iters": e.inb_iters,
            "combine": e.combine, "members": list(e.members), "weights": None if e.weights is None else list(e.weights),
            "has_inb": e.has_table("inb"), "can_embed": e.can_embed, "inb_vectors": e.inb_vectors,
-           "fixed": e.predictions_only}
+           "fixed": e.predictions_only, "graph": None if e.graph is None else copy.deepcopy(dict(e.graph))}
     if e.is_union:
         inb_sides = union_sides(bundle, model_id, inb=True)
         out.update(kind="union", sides=union_sides(bundle, model_id), inb_sides=inb_sides, has_inb=bool(inb_sides))
@@ -141,7 +144,8 @@ def usable_models(bundle) -> list[str]:
 
 
 # --------------------------------------------------------------------------- the one chosen decision
-VARIANT_NAMES = {"base": "plain T", "min2": "Min2", "inb": "INB", "fixed": "imported sets (fixed)"}
+VARIANT_NAMES = {"base": "plain T", "min2": "Min2", "inb": "INB", "graph": "Min2 + graph step",
+                 "fixed": "imported sets (fixed)"}
 
 
 @dataclass(frozen=True)
@@ -185,7 +189,9 @@ def chosen(bundle, model_id: str, rule: str = "best") -> Chosen:
         return Chosen(model_id, rule, "inb", {})
     if variant == "inb" and s["has_inb"]:
         return Chosen(model_id, rule, "inb", {"inb": 1})
-    if variant == "inb":
+    if variant == "graph" and s["graph"]:
+        return Chosen(model_id, rule, "graph", {"graph": "tuned"})
+    if variant in ("inb", "graph"):
         variant = "min2"
     return Chosen(model_id, rule, variant, {} if variant == "min2" else {"min2": False})
 
@@ -236,7 +242,8 @@ class BundlePool(Pool):
             elif _fusion_of(e) is not None:
                 fusions[e.id] = _fusion_of(e)
         super().__init__(labels, k=bundle.k, embeddings=emb, tables=tables, fusions=fusions,
-                         name=f"{bundle.name}/{split}", n=len(raw))
+                         name=f"{bundle.name}/{split}", n=len(raw),
+                         fixed=[e.id for e in bundle.entries if e.predictions_only])
         self.bundle, self.split = bundle, split
 
     @staticmethod
@@ -300,7 +307,7 @@ def neighbors(bundle, split: str, source):
 
 # --------------------------------------------------------------------------- manifest -> Decision
 def decision(bundle, model_id: str, *, t=None, t2=None, min2: bool = True, inb: int | bool = 0,
-             weights=None, blend=None, sides=None, knn: str = "exact") -> Decision:
+             weights=None, blend=None, sides=None, knn: str = "exact", graph=None) -> Decision:
     """A model's decision, the bundle's tuned thresholds unless overridden.
 
     ``t``/``t2``: the final thresholds (after INB when ``inb``); ``min2=False`` drops Min2.
@@ -311,7 +318,31 @@ def decision(bundle, model_id: str, *, t=None, t2=None, min2: bool = True, inb: 
     or scored on the members' candidates — fast).
     ``sides``: for a union, per-side ``(t, t2)`` overrides (None keeps a side as tuned); with
     ``inb=1`` a union with stored INB thresholds unites its sides' INB tables.
+    ``graph``: None (none), ``"tuned"`` (the step the bundle tuned on valid, with the thresholds it
+    re-searched for it unless others are given) or a step (``GraphStep`` or ``"closure:51"``).
     """
+    d = _decision(bundle, model_id, t=t, t2=t2, min2=min2, inb=inb, weights=weights, blend=blend, sides=sides,
+                  knn=knn)
+    if graph is None or graph is False:
+        return d
+    s = model_setting(bundle, model_id)
+    if s["fixed"]:
+        raise DecisionError(f"{model_id} is an imported predictions-only model: graph steps need similarities")
+    if graph not in ("tuned", True):
+        return d.with_graph(graph)
+    rec = s["graph"]
+    if not rec:
+        raise DecisionError(f"{model_id} has no graph step tuned in bundle {bundle.name}")
+    d = d.with_graph(GraphStep.from_dict(rec))
+    plain = t is None and t2 is None and not inb and weights is None and sides is None
+    if plain and len(rec.get("t") or []) == len(d.sides):
+        d = type(d)(tuple(Side(x.source, float(rt), None if (rt2 is None or not min2) else float(rt2))
+                          for x, rt, rt2 in zip(d.sides, rec["t"], rec["t2"])), d.name, d.graph)
+    return d
+
+
+def _decision(bundle, model_id: str, *, t=None, t2=None, min2: bool = True, inb: int | bool = 0,
+              weights=None, blend=None, sides=None, knn: str = "exact") -> Decision:
     s = model_setting(bundle, model_id)
     iters = int(inb)
     if s["kind"] == "union":
@@ -395,14 +426,17 @@ def custom_union(bundle, sides) -> Decision:
 
 def as_decision(bundle, model, **setting) -> Decision:
     """A :class:`Decision` from a model id (+ :func:`decision` overrides) or a Decision
-    (+ ``t``/``t2``/``min2`` for its first side)."""
+    (+ ``t``/``t2``/``min2`` for its first side, ``graph`` a step for it)."""
     if not isinstance(model, Decision):
         return decision(bundle, model, **setting)
-    extra = set(setting) - {"t", "t2", "min2"}
+    extra = set(setting) - {"t", "t2", "min2", "graph"}
     if extra:
         raise DecisionError(f"{', '.join(sorted(extra))} apply to a model id, not to a built decision")
+    graph = setting.pop("graph", None)
     if setting:
-        return model.with_thresholds(setting.get("t"), setting.get("t2"), setting.get("min2", True))
+        model = model.with_thresholds(setting.get("t"), setting.get("t2"), setting.get("min2", True))
+    if graph is not None and graph not in ("tuned", True):
+        model = model.with_graph(graph)
     return model
 
 
@@ -488,7 +522,7 @@ def weaker_than_a_member(bundle, d: Decision, split: str = "valid") -> dict | No
 
 def _clean(setting: dict) -> dict:
     """Drop the overrides a caller passes as None / False (no override)."""
-    return {k: v for k, v in setting.items() if not (v is None or (k == "inb" and not v))}
+    return {k: v for k, v in setting.items() if not (v is None or (k in ("inb", "graph") and not v))}
 
 
 def group_size_histogram(bundle, model, split: str, **setting) -> pd.DataFrame:

@@ -2,7 +2,8 @@
 
 Numbers are the bundle's (each model entry's ``metrics``): row-wise mean F1, precision and
 recall within one split (the candidate pool), for the plain threshold (``base``), with
-Min2 (``min2``) and after INB (``inb``); thresholds were tuned on the validation split.
+Min2 (``min2``), after INB (``inb``) and with the graph step tuned for the Min2 decision
+(``graph``, where the bundle has one); thresholds were tuned on the validation split.
 The seed report's test numbers (``reference/seed_results.csv``) sit beside each seed
 recipe.
 """
@@ -16,8 +17,9 @@ import pandas as pd
 
 from ..metrics import counts_to_scores, group_sizes, summarise
 
-VARIANTS = ("base", "min2", "inb")
-VARIANT_LABELS = {"base": "plain threshold", "min2": "+ Min2", "inb": "+ INB", "best": "best on validation"}
+VARIANTS = ("base", "min2", "inb", "graph")
+VARIANT_LABELS = {"base": "plain threshold", "min2": "+ Min2", "inb": "+ INB", "graph": "+ Min2 + graph step",
+                  "best": "best on validation"}
 SEED_COLUMNS = {"base": ("f1", "precision", "recall"), "min2": ("f1_min2", "precision_min2", "recall_min2"),
                 "inb": ("f1_inb", "precision_inb", "recall_inb")}
 
@@ -106,12 +108,13 @@ def best_variant(model) -> str | None:
 
 
 # The decision a user chooses once for every model (the dashboard's sidebar): a variant, or "best".
-RULES = {"best": "best on valid", "base": "plain T", "min2": "Min2", "inb": "INB"}
+RULES = {"best": "best on valid", "base": "plain T", "min2": "Min2", "inb": "INB", "graph": "graph step"}
 RULE_HELP = {
     "best": "each model on its variant with the best validation F1 (plain, Min2 or INB)",
     "base": "every candidate closer than the tuned T, nothing else",
     "min2": "plain T, and a posting left alone gets its nearest candidate if within the looser T2",
     "inb": "neighbourhood blending, then thresholds T', T2' re-tuned on valid",
+    "graph": "Min2, then the group-level graph step (mutual pairs, closure, clustering or cut bridges) tuned on valid",
 }
 
 
@@ -163,7 +166,10 @@ def _leaderboard(bundle, split: str, variant: str) -> pd.DataFrame:
         }
         for x in VARIANTS:
             row[f"f1_{x}"] = _metric(m, split, x, "f1")
-        row.update(t=m.t, t2=m.t2, inb_t=m.inb_t, inb_t2=m.inb_t2, inb_iters=m.inb_iters)
+        graph = m.graph or {}
+        row.update(t=m.t, t2=m.t2, inb_t=m.inb_t, inb_t2=m.inb_t2, inb_iters=m.inb_iters,
+                   graph=(graph["step"] + ("" if graph.get("param") is None else f":{graph['param']:g}")) if graph
+                   else None)
         if m.predictions_only:
             row.update(t="fixed", t2="—")
         if m.sides:
@@ -175,7 +181,8 @@ def _leaderboard(bundle, split: str, variant: str) -> pd.DataFrame:
         seed = np.nan
         seed_p = seed_r = np.nan
         recipe = m.recipe
-        if ref is not None and recipe is not None and not pd.isna(recipe) and int(recipe) in ref.index and v:
+        if (ref is not None and recipe is not None and not pd.isna(recipe) and int(recipe) in ref.index
+                and v in SEED_COLUMNS):  # the seed had no graph steps
             cols = SEED_COLUMNS[v]
             seed, seed_p, seed_r = (float(ref.at[int(recipe), c]) if c in ref and not pd.isna(ref.at[int(recipe), c])
                                     else np.nan for c in cols)

@@ -44,7 +44,7 @@ from ..training.history import run_history
 from .cache import DataFingerprints, Stage, leaf_embeddings, run_folder
 from .edit import bundle_lock, swap_in
 from .format import ALL_POOL, HISTORY, REFERENCE, SEED_SWEEPS, SHOWN_SPLITS, THUMBS, VECTORIZER, model_dir
-from .tables import embeddings, score_variants, shown_pools, table_model, write_tables
+from .tables import embeddings, graph_variant, score_variants, shown_pools, table_model, write_tables
 from .writer import seal, write_jpeg, write_postings, write_rows
 
 SHOWN = SHOWN_SPLITS
@@ -53,6 +53,10 @@ THUMB_SIDE = 112
 QUERY_KINDS = {"tfidf", "phash", "e5", "text_zeroshot", "image_zeroshot"}
 REFERENCE_CSV = Path(__file__).resolve().parents[2] / "precomputed" / "reference" / "seed_results.csv"
 SEARCH_MODES = ("seed", "full")
+# graph steps tuned on valid per model (README, Fidelity): none in seed18 (the seed had none); tuned adopts
+# cluster (S searched on valid), the one step that beat the plain decision for TF-IDF and a fusion on both
+# demo catalogs (README, "Graph steps"); demo/smoke try every step and keep the best where it wins on valid
+GRAPH_BY_PROFILE = {"seed18": "none", "tuned": "cluster", "demo": "auto", "smoke": "auto"}
 # how a bundle stores dense embedding rows and neighbour similarities (thresholds and stored metrics
 # always come from float32 tables): the seed's recipes and the project's keep float32 (a 34,250-posting
 # Kaggle bundle affords it); the committed demo bundle keeps float16 to stay lean
@@ -153,6 +157,7 @@ class Plan:
     search: str | None
     pools: tuple = SHOWN
     storage: str = "float32"
+    graph: object = "none"                       # "none" | "auto" | a GraphStep (matching.graph_mode)
     shown: np.ndarray = field(init=False)        # rows of frame that the bundle shows
     pool_frame: pd.DataFrame = field(init=False)
     split_rows: dict = field(init=False)         # pool -> rows into pool_frame
@@ -200,8 +205,9 @@ def storage_of(profile: str, storage: str | None) -> str:
     return storage
 
 
-def _prepare(profile, data_dir, out, k, only, search, overrides=None, pools=SHOWN, storage=None) -> Plan:
+def _prepare(profile, data_dir, out, k, only, search, overrides=None, pools=SHOWN, storage=None, graph=None) -> Plan:
     storage = storage_of(profile, storage)
+    graph = M.graph_mode(GRAPH_BY_PROFILE.get(profile, "none") if graph is None else graph)
     entries = with_spec_overrides(_entries(profile, only), overrides)
     catalog = load_catalog(data_dir, check_images=True)
     if not catalog.has_labels:
@@ -219,14 +225,15 @@ def _prepare(profile, data_dir, out, k, only, search, overrides=None, pools=SHOW
         k = max((int(e.spec.get("k", 50)) for e in entries), default=50)
     if tuple(pools) not in (SHOWN, WITH_ALL):
         raise ShopeeError(f"pools must be {', '.join(SHOWN)} (+ {ALL_POOL}), got {', '.join(pools)}")
-    return Plan(profile, entries, catalog, frame, Path(data_dir), Path(out), k, search, tuple(pools), storage)
+    return Plan(profile, entries, catalog, frame, Path(data_dir), Path(out), k, search, tuple(pools), storage,
+                graph)
 
 
 # --------------------------------------------------------------------------- build
 def build(profile: str, data_dir, out, k: int | None = None, device: str | None = None, workers: int | None = None,
           umap: bool = True, only: list[str] | None = None, skip_embeddings: tuple = (),
           search: str | None = None, overrides: dict | None = None, pool_all: bool = False,
-          storage: str | None = None) -> dict:
+          storage: str | None = None, graph=None) -> dict:
     """``skip_embeddings``: models that ship neighbour tables and maps but no embedding rows (keeps a
     committed bundle lean; the dashboard then cannot re-fuse them or score pairs outside their tables).
     ``search``: None tunes every model with its recipe's threshold search, ``"seed"`` / ``"full"``
@@ -236,10 +243,14 @@ def build(profile: str, data_dir, out, k: int | None = None, device: str | None 
     ``pool_all``: also tables and metrics with every labelled posting as one candidate pool
     (``all``; thresholds still tuned on valid). ``storage``: ``float32`` or ``float16`` rows and
     similarities in the bundle (None: the profile's, :data:`PROFILE_STORAGE`); tuning and the stored
-    metrics use float32 either way."""
+    metrics use float32 either way. ``graph``: the graph step each model gets, tuned on valid
+    (:func:`shopee_core.matching.best_graph`): ``"none"``, ``"auto"`` (the best step where it beats
+    the plain decision there) or a step; None: the profile's (:data:`GRAPH_BY_PROFILE`). It is stored
+    as an extra variant (``metrics[split]["graph"]``, ``thresholds["graph"]``) beside the plain ones."""
     t_start = time.time()
     with bundle_lock(out, what="build", wait=False):
-        p = _prepare(profile, data_dir, out, k, only, search, overrides, WITH_ALL if pool_all else SHOWN, storage)
+        p = _prepare(profile, data_dir, out, k, only, search, overrides, WITH_ALL if pool_all else SHOWN, storage,
+                     graph)
         stage = Stage(p.out.parent / f".{p.out.name}.build")
         sweep_temp(stage.root, recursive=True)  # half-written cache files of a killed build
         raw, norms = _embed_leaves(p, stage, device, workers)
@@ -318,14 +329,14 @@ def _match_models(p: Plan, raw, norms, new: Path, umap, skip_embeddings) -> list
                 side_search = [search_of(x, p.search) for m in members(e) for x in _union_leaves(m, p)]
                 d_inb = M.tune_inb(valid, d, 1, vectors=e.spec.get("inb_vectors", "normalised"), search=side_search)
                 _check_stored_inb(e, d_inb, models)
-            model = _union_model(e, d, pools, new, d_inb)
+            model = _union_model(e, d, pools, new, d_inb, p.graph)
         else:
             srch = search_of(e, p.search)
             keep = e.kind != "combo" and e.id not in skip_embeddings
             d, thresholds, metrics, files = table_model(
                 pools, p.split_rows, new, e.id, search=srch, inb_vectors=e.spec.get("inb_vectors", "normalised"),
                 storage=raw[e.id] if keep else None, norms=norms.get(e.id) if keep else None, umap=umap,
-                dtype=p.storage)
+                dtype=p.storage, graph=p.graph)
             if e.kind == "tfidf":
                 files["vectorizer"] = _tfidf_states(p, e, new, model_dir(e.id))
             if e.id in p.runs:
@@ -384,17 +395,20 @@ def _history(run: Path, new: Path, rel: str) -> str:
     return f"{rel}/{HISTORY}"
 
 
-def _union_model(e: ModelEntry, d: Decision, pools, new: Path, d_inb: Decision | None = None) -> dict:
+def _union_model(e: ModelEntry, d: Decision, pools, new: Path, d_inb: Decision | None = None, graph="none") -> dict:
     """A union's thresholds, metrics and per-row counts (it stores no table: the dashboard unites its
-    sides' tables). ``d_inb``: each side on its own INB table at its re-searched T′, T2′ (``inb_sides``)."""
+    sides' tables). ``d_inb``: each side on its own INB table at its re-searched T′, T2′ (``inb_sides``);
+    ``graph``: the graph step tuned on valid for ``d`` (:func:`tables.graph_variant`)."""
+    splits = [s for s in pools if s != "shown"]
     variants = {"base": d.without_min2(), "min2": d, **({"inb": d_inb} if d_inb is not None else {})}
-    metrics, rows = score_variants(pools, [s for s in pools if s != "shown"], variants)
+    metrics, rows = score_variants(pools, splits, variants)
     thresholds = {"t": None, "t2": None, "inb_t": None, "inb_t2": None, "inb_iters": 0,
                   "sides": [{"model": s.source[1], "t": s.t, "t2": s.t2} for s in d.sides],
                   "union_tuning": e.spec.get("union_tuning", "per_side")}
     if d_inb is not None:
         thresholds.update(inb_iters=1, inb_vectors=d_inb.sides[0].source[5],
                           inb_sides=[{"model": M.roots(s.source)[0], "t": s.t, "t2": s.t2} for s in d_inb.sides])
+    graph_variant(pools, splits, d, graph, thresholds, metrics, rows)
     return _manifest_model(e, thresholds, metrics, {"rows": write_rows(new, f"{model_dir(e.id)}/rows.npz", rows)})
 
 
@@ -454,12 +468,15 @@ def _manifest_top(p: Plan, models: list, t_start: float) -> dict:
     meta_path = p.data_dir / "catalog.json"
     source = json.loads(meta_path.read_text()).get("source", "kaggle") if meta_path.exists() else "kaggle"
     search = "" if p.search is None else f" --search {p.search}"
+    if p.graph != GRAPH_BY_PROFILE.get(p.profile, "none"):
+        search += f" --graph {p.graph if isinstance(p.graph, str) else p.graph.text()}"
     return {
         "dataset": {"source": source, "name": p.data_dir.name,
                     "counts": {s: int(counts.get(s, 0)) for s in ("train", "valid", "test")},
                     "shown_splits": list(p.pools), "pool": "retrieval within each split" + (
                         "; all: every labelled posting in one pool" if ALL_POOL in p.pools else "")},
         "k": p.k, "profile": p.profile, "storage": p.storage, "models": models, "files": {},
+        "graph": p.graph if isinstance(p.graph, str) else p.graph.text(),
         "built": {"seconds": round(time.time() - t_start, 1), "command":
                   f"python -m shopee_core build-bundle --profile {p.profile} --data {p.data_dir} --out {p.out}{search}"},
     }

@@ -61,6 +61,7 @@ class ModelEntry:
     imported: Mapping = field(default_factory=lambda: EMPTY)  # where an import came from (files, sha256)
     can_embed: bool = False          # embeddings stored, or a mean fusion of models that can embed
     modality: str | None = None      # "image", "text", or None (both, or unknown)
+    graph: Mapping | None = None     # the graph step tuned on valid for the Min2 decision ({"step", "param", "t", ...})
 
     @classmethod
     def from_manifest(cls, m: dict, root: Path | None = None, **derived) -> ModelEntry:
@@ -80,6 +81,7 @@ class ModelEntry:
             inb_sides=tuple((s["model"], _number(s["t"]), _number(s.get("t2"))) for s in th.get("inb_sides") or []),
             query=bool(m.get("query")), external=m.get("source") == "external",
             predictions_only=bool(m.get("predictions_only")), imported=_frozen(m.get("imported") or {}),
+            graph=_frozen(th["graph"]) if th.get("graph") else None,
             **{**defaults, **derived})
 
     # ------------------------------------------------------------------ what the model is

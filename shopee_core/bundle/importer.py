@@ -425,18 +425,28 @@ def _old_files(bundle: Bundle, model_id: str) -> list[str]:
 
 def import_model(root, model_id: str, label: str, family: str, *, embeddings=(), ids=(), splits=(),
                  predictions=None, replace: bool = False, ignore_extra_ids: bool = False, inb_iters: int = 1,
-                 search: str = "full", umap: bool = True, wait: bool = True) -> ModelEntry:
+                 search: str = "full", umap: bool = True, wait: bool = True, graph=None) -> ModelEntry:
     """Add (or with ``replace`` swap in) a model made elsewhere; returns its entry.
 
-    ``wait``: False refuses at once while another edit of the bundle runs (else it queues)."""
+    ``wait``: False refuses at once while another edit of the bundle runs (else it queues).
+    ``graph``: none, auto or a step, tuned on valid as the builder does (:func:`tables.graph_variant`);
+    None: the bundle's own (what its build used, ``manifest["graph"]``; none for older bundles)."""
+    try:
+        given = None if graph is None else M.graph_mode(graph)
+    except ShopeeError as exc:
+        raise ImportRefused(str(exc)) from None
+    if predictions and given not in (None, "none"):
+        raise ImportRefused("a graph step needs the pairs' similarities; an imported predictions CSV has only its "
+                            "sets (import embeddings, or drop --graph)")
     with bundle_lock(root, wait=wait):
         return _import_model(Path(root), model_id, label, family, embeddings, ids, splits, predictions, replace,
-                             ignore_extra_ids, inb_iters, search, umap)
+                             ignore_extra_ids, inb_iters, search, umap, given)
 
 
 def _import_model(root: Path, model_id, label, family, embeddings, ids, splits, predictions, replace,
-                  ignore_extra_ids, inb_iters, search, umap) -> ModelEntry:
+                  ignore_extra_ids, inb_iters, search, umap, given) -> ModelEntry:
     bundle = Bundle.open(root)
+    graph = M.graph_mode(bundle.manifest.get("graph", "none")) if given is None else given
     _check_target(bundle, model_id, label, family, replace)
     if bool(embeddings) == bool(predictions):
         raise ImportRefused("give exactly one source: --embeddings FILE (repeatable) or --predictions CSV")
@@ -485,7 +495,7 @@ def _import_model(root: Path, model_id, label, family, embeddings, ids, splits, 
         pools = shown_pools(_labels(bundle), _split_rows(bundle), {model_id: storage}, {model_id: norms}, bundle.k)
         _, thresholds, metrics, files = table_model(pools, _split_rows(bundle), stage, model_id, search=srch,
                                                     inb_iters=int(inb_iters), storage=storage, norms=norms, umap=umap,
-                                                    dtype=storage_dtype(bundle.manifest))
+                                                    dtype=storage_dtype(bundle.manifest), graph=graph)
         entry.update(thresholds=thresholds, metrics=metrics)
         return files
     return _commit(root, bundle, entry, write, drop)

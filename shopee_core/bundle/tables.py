@@ -61,10 +61,11 @@ def score_variants(pools: dict, splits, variants: dict) -> tuple[dict, dict]:
 
 def table_model(pools: dict, split_rows: dict, new: Path, mid: str, *, search, inb_iters: int = 1,
                 inb_vectors: str = "normalised", storage=None, norms=None, umap: bool = True,
-                dtype: str = "float32"):
+                dtype: str = "float32", graph="none"):
     """One model with a neighbour table, as the builder and ``import-model`` both make it: T then
     Min2 T2 searched on the validation pool, ``inb_iters`` INB steps with T′, T2′ re-searched (0:
-    none), metrics per shown split, and its files written under ``new`` (tables, per-row counts; ``storage``: its
+    none), the ``graph`` step (:func:`graph_variant`), metrics per shown split, and its files written under ``new``
+    (tables, per-row counts; ``storage``: its
     embedding rows, ``norms`` their raw lengths; the map when ``umap``). Thresholds and metrics come
     from the pools' float32 tables; ``dtype`` is how the files store rows and similarities.
 
@@ -77,9 +78,10 @@ def table_model(pools: dict, split_rows: dict, new: Path, mid: str, *, search, i
     side = d.sides[0]
     variants = {"base": d.without_min2(), "min2": d, **({"inb": d_inb} if d_inb is not None else {})}
     metrics, rows = score_variants(pools, split_rows, variants)
+    thresholds = {"t": side.t, "t2": side.t2, "inb_t": None, "inb_t2": None, "inb_iters": 0}
+    graph_variant(pools, split_rows, d, graph, thresholds, metrics, rows)
     files = {"neighbors": write_tables(split_rows, pools, new, f"{rel}/neighbors.npz", side.source, dtype),
              "rows": write_rows(new, f"{rel}/rows.npz", rows)}
-    thresholds = {"t": side.t, "t2": side.t2, "inb_t": None, "inb_t2": None, "inb_iters": 0}
     if d_inb is not None:
         inb_side = d_inb.sides[0]
         files["neighbors_inb"] = write_tables(split_rows, pools, new, f"{rel}/neighbors_inb.npz", inb_side.source,
@@ -97,6 +99,24 @@ def table_model(pools: dict, split_rows: dict, new: Path, mid: str, *, search, i
         project = umap if callable(umap) else maps.umap_2d  # a caller may pass another 2-D map (maps.pca_2d)
         files["umap"] = write_array(new, f"{rel}/umap.npy", project(_umap_input(pools["shown"].embeddings(mid))))
     return d, thresholds, metrics, files
+
+
+def graph_variant(pools: dict, splits, d: Decision, graph, thresholds: dict, metrics: dict,
+                  rows: dict | None = None) -> None:
+    """The graph step tuning picks on valid for the tuned decision ``d`` (:func:`M.best_graph`),
+    stored beside the plain variants: ``metrics[split]["graph"]`` and ``thresholds["graph"]``
+    (step, parameter, each side's T and T2 as re-searched with the step, what every tried step
+    scored on valid), and its per-row counts in ``rows`` (for the intervals). Nothing when none is picked."""
+    g, info = M.best_graph(pools["valid"], d, graph)
+    if g is None:
+        return
+    for s in splits:
+        r = M.scores(pools[s], g, rows=True)
+        metrics[s]["graph"] = prf(r)
+        if rows is not None:
+            rows[(s, "graph")] = r["rows"]
+    thresholds["graph"] = {**g.graph.as_dict(), "t": [x.t for x in g.sides], "t2": [x.t2 for x in g.sides],
+                           "chosen": "auto" if graph == "auto" else "given", "valid": info}
 
 
 def write_tables(split_rows: dict, pools: dict, new: Path, rel: str, source, dtype: str = "float32") -> str:

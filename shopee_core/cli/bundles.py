@@ -26,7 +26,7 @@ def cmd_build_bundle(args) -> int:
     manifest = build(args.profile, args.data, args.out, k=args.k, device=args.device, workers=args.workers,
                      umap=not args.no_umap, only=only, skip_embeddings=skip, search=args.search,
                      overrides=parse_overrides(args.set, args.config), pool_all=args.pool_all,
-                     storage=args.storage)
+                     storage=args.storage, graph=args.graph)
     print(f"{args.out}: {len(manifest['models'])} models, {len(manifest['files'])} other files")
     return 0
 
@@ -37,12 +37,14 @@ def cmd_import_model(args) -> int:
     e = import_model(args.bundle, args.id, args.label, args.family, embeddings=args.embeddings or (),
                      ids=args.ids or (), splits=args.split or (), predictions=args.predictions, replace=args.replace,
                      ignore_extra_ids=args.ignore_extra_ids, inb_iters=args.inb_iters, search=args.search,
-                     umap=not args.no_umap, wait=not args.no_wait)
+                     umap=not args.no_umap, wait=not args.no_wait, graph=args.graph)
     test = e.metrics.get("test") or e.metrics[next(iter(e.metrics))]
     what = "predicted sets" if e.predictions_only else f"{e.spec['dim']}-d embeddings"
-    scores = " · ".join(f"{v} {test[v]['f1']:.4f}" for v in ("base", "min2", "inb") if v in test)
+    scores = " · ".join(f"{v} {test[v]['f1']:.4f}" for v in ("base", "min2", "inb", "graph") if v in test)
     setting = ("fixed sets" if e.predictions_only else
                f"T={e.t:.3f} T2={e.t2:.3f}" + (f" INB×{e.inb_iters} T'={e.inb_t:.3f}" if e.inb_iters else ""))
+    if e.graph:
+        setting += f" + {e.graph['step']}" + ("" if e.graph["param"] is None else f":{e.graph['param']:g}")
     tuned = "" if e.predictions_only else ", tuned on valid"
     print(f"{args.bundle}: imported {e.id} ({what}); test F1 {scores} ({setting}{tuned})")
     return 0
@@ -97,6 +99,11 @@ def cmd_predict(args) -> int:
     return 0
 
 
+GRAPH_HELP = ("graph step tuned on valid per model, stored as the extra variant 'graph': none, auto (every step "
+              "tried, the best kept where it beats the plain decision there) or one step: mutual, closure[:MAX], "
+              "cluster[:S], cut-bridges[:TAU] (a bare name: parameter searched)")
+
+
 def add_build_bundle(sub) -> None:
     s = command(sub, "build-bundle", cmd_build_bundle, help="train/embed/match every model of a profile into a dashboard bundle",
                 description="Folds, embeddings, neighbour tables, thresholds, metrics, Min2/INB, fusions, "
@@ -121,6 +128,8 @@ def add_build_bundle(sub) -> None:
     s.add_argument("--search", choices=["seed", "full"],
                    help="threshold search for every model: the seed's early-stop scans (seed) or the full scan "
                         "(full); default: each recipe's own (seed18: seed, other profiles: full)")
+    s.add_argument("--graph", metavar="none|auto|STEP[:PARAM]", help=GRAPH_HELP + "; default: the profile's "
+                   "(seed18: none; tuned: cluster; demo, smoke: auto)")
     s.add_argument("--pool-all", action="store_true", help="also match and score every labelled posting as one "
                    "candidate pool ('all', as the 3rd place validated; the bundle then holds every posting)")
     s.add_argument("--storage", choices=["float32", "float16"],
@@ -163,6 +172,8 @@ def add_import_model(sub) -> None:
     s.add_argument("--search", default="full", choices=["seed", *SEARCHES],
                    help="threshold scan on valid: full (default) or the seed's early-stop scan (seed = seed_single)")
     s.add_argument("--no-umap", action="store_true", help="skip the 2-D map")
+    s.add_argument("--graph", metavar="none|auto|STEP[:PARAM]", help=GRAPH_HELP + " (default: the bundle's own, "
+                   "as its build-bundle chose; none for bundles built before graph steps)")
     no_wait_arg(s)
 
 

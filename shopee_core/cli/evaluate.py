@@ -12,6 +12,7 @@ from ..io import atomic_write_csv, atomic_write_json, load_matrix
 from ..matching import (
     Decision,
     Embeddings,
+    GraphStep,
     Pool,
     Side,
     calibrated_weights,
@@ -24,6 +25,7 @@ from ..matching import (
     search_weights,
     threshold_stability,
     tune,
+    tune_graph,
     tune_inb,
 )
 from ..matching.search import SEARCHES
@@ -70,6 +72,10 @@ def add_evaluate(sub) -> None:
                    help="INB blends unit rows (normalised, default) or the raw vectors (raw, the seed's code)")
     s.add_argument("--inb-per-stage", action="store_true",
                    help="with --inb-iters N: re-search the blend thresholds after every stage (1st place)")
+    s.add_argument("--graph", metavar="STEP[:PARAM]",
+                   help="a graph step after the thresholds: mutual, closure[:MAX] (cap, default 51), cluster[:S] "
+                        "(average linkage to mean group size S) or cut-bridges[:TAU] (bridges below similarity TAU "
+                        "removed); a bare name searches its parameter (and T around its optimum) on the tuning pool")
     s.add_argument("--predictions", metavar="CSV", help="also write posting_id,matches for the scored pool")
     intervals.add_interval_args(s)
     s.add_argument("--json", required=True, metavar="OUT")
@@ -164,7 +170,19 @@ def _search_for(args, n_sets: int):
     return "seed_ensemble" if n_sets > 1 and args.combine == "mean" else "seed_single"
 
 
-def _tuned(args, names, vframe, vsets):
+def _graph_step(args):
+    """The --graph step, checked before any file is read (bad input: one line, nothing written)."""
+    if not args.graph:
+        return None
+    step = GraphStep.parse(args.graph)
+    if not (args.search_threshold or args.tune_split):
+        step.resolved()  # a bare cluster / cut-bridges needs a tuning pool to search its parameter
+    if args.pool_sizes:
+        raise ShopeeError("--pool-sizes studies the thresholds of the plain decision; run it without --graph")
+    return step
+
+
+def _tuned(args, names, vframe, vsets, step=None):
     vpool = Pool(vframe["label_group"].to_numpy(), k=args.k, embeddings=dict(zip(names, vsets)), name="validation")
     min2 = args.min2 is not None or args.search_min2
     search = _search_for(args, len(names))
@@ -179,10 +197,12 @@ def _tuned(args, names, vframe, vsets):
     if args.inb_iters:
         d = tune_inb(vpool, d, args.inb_iters, vectors=args.inb_vectors, per_stage=args.inb_per_stage, min2=min2,
                      search=search)
+    if step is not None:
+        d = tune_graph(vpool, d, step)
     return d, {"n": len(vframe), **scores(vpool, d)}, vpool
 
 
-def _fixed(args, names):
+def _fixed(args, names, step=None):
     if args.threshold is None:
         raise ShopeeError("give --threshold (one per set for --combine union) or --search-threshold / --tune-split")
     d = _template(names, args.combine, float_list(args.weights))
@@ -200,7 +220,7 @@ def _fixed(args, names):
         side = d.sides[0]
         src = inb_source(side.source, args.inb_iters, side.t, side.t2, args.inb_vectors)
         d = Decision((Side(src, args.inb_threshold, args.inb_min2),), d.name)
-    return d
+    return d.with_graph(step)
 
 
 def _stability(args, opts, vpool, pool, decision, names) -> dict:
@@ -211,6 +231,7 @@ def _stability(args, opts, vpool, pool, decision, names) -> dict:
 
 def cmd_evaluate(args) -> int:
     opts = intervals.options(args)
+    step = _graph_step(args)
     frame = _read_pool(args.postings)
     sets = _load_sets(args.embeddings, len(frame), args.postings)
     names = _set_names(args.embeddings)
@@ -226,14 +247,15 @@ def cmd_evaluate(args) -> int:
             vframe, vsets = _pool(vframe, vsets, args.tune_split, csv_path)
         else:
             vframe, vsets = _pool(frame, sets, args.tune_split, args.postings)
-        decision, tuned_on, vpool = _tuned(args, names, vframe, vsets)
+        decision, tuned_on, vpool = _tuned(args, names, vframe, vsets, step)
         out["tuned_on"] = tuned_on
         out["search"] = {"thresholds": _search_for(args, len(names)), "union": args.union_tuning,
                          "weights": "searched" if args.search_weights else ("calibrated" if args.calibrate else
                                                                             "given" if args.weights else "equal")}
     else:
-        decision = _fixed(args, names)
+        decision = _fixed(args, names, step)
     out["thresholds"] = decision.as_dict()
+    out["graph"] = None if decision.graph is None else decision.graph.as_dict()
     frame, sets = _pool(frame, sets, args.split, args.postings)
     pool = Pool(frame["label_group"].to_numpy(), k=args.k, embeddings=dict(zip(names, sets)), name=args.split or "all")
     labels = frame["label_group"].to_numpy()

@@ -25,7 +25,9 @@ METRICS = ("f1", "precision", "recall")
 
 
 def curves(pool: Pool, d: Decision, side: int = 0, ts=None, min2: bool = True) -> pd.DataFrame:
-    """F1/P/R while one side's T runs over ``ts`` (others fixed; Min2 at the side's fixed T2)."""
+    """F1/P/R while one side's T runs over ``ts`` (others fixed; Min2 at the side's fixed T2), of the
+    decision before any graph step (a curve with one would re-run the step per threshold)."""
+    d = d.plain
     if not min2:
         d = d.without_min2()
     ts = SWEEP if ts is None else np.asarray(ts, dtype=np.float64)
@@ -84,7 +86,9 @@ def _min2_candidates(pool: Pool, d: Decision, side: int):
 
 
 def min2_curve(pool: Pool, d: Decision, side: int = 0, t2s=None) -> pd.DataFrame:
-    """F1/P/R while one side's Min2 T2 runs over ``t2s`` at its fixed T (others fixed)."""
+    """F1/P/R while one side's Min2 T2 runs over ``t2s`` at its fixed T (others fixed), before any
+    graph step."""
+    d = d.plain
     t = d.sides[side].t
     t2s = min2_grid(t, SWEEP_STEP) if t2s is None else np.asarray(t2s, float)
     base = d.with_side(side, t2=None)

@@ -4,7 +4,8 @@ One or more :class:`Side` (a source and its own distance threshold ``t`` and Min
 ``t2``); more than one side is a union of the sides' predicted sets. Mean fusion and
 INB are part of a side's source (see :mod:`.sources`), so a single type serves a
 single model, a fusion, an INB stage and a union — in the CLI, the bundle builder
-and the dashboard alike.
+and the dashboard alike. An optional :class:`~.graph.GraphStep` (mutual pairs, capped
+closure, average linkage, cut bridges) post-processes the predicted sets after all of that.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from ..errors import DecisionError
+from .graph import GraphStep
 from .sources import check_source, describe_source
 
 
@@ -35,16 +37,19 @@ class Side:
 
 @dataclass(frozen=True)
 class Decision:
-    """One side, or the union of several sides' predicted sets."""
+    """One side, or the union of several sides' predicted sets, then an optional graph step."""
 
     sides: tuple
     name: str = ""
+    graph: GraphStep | None = None
 
     def __post_init__(self):
         sides = tuple(self.sides)
         if not sides or not all(isinstance(s, Side) for s in sides):
             raise DecisionError("a decision needs at least one side")
         object.__setattr__(self, "sides", sides)
+        if self.graph is not None and not isinstance(self.graph, GraphStep):
+            object.__setattr__(self, "graph", GraphStep.parse(self.graph))
 
     @classmethod
     def single(cls, source: tuple, t: float, t2: float | None = None, name: str = "") -> Decision:
@@ -80,24 +85,36 @@ class Decision:
     def without_min2(self) -> Decision:
         return replace(self, sides=tuple(replace(s, t2=None) for s in self.sides))
 
+    def with_graph(self, graph) -> Decision:
+        """The same sides with graph step ``graph`` (a GraphStep, ``"closure:51"``, or None: none)."""
+        return replace(self, graph=None if graph is None else GraphStep.parse(graph))
+
+    @property
+    def plain(self) -> Decision:
+        """The decision without its graph step."""
+        return self if self.graph is None else replace(self, graph=None)
+
     def describe(self) -> str:
         parts = []
         for s in self.sides:
             m2 = "" if s.t2 is None else f", T2={s.t2:.3f}"
             parts.append(f"{describe_source(s.source)} (T={s.t:.3f}{m2})")
-        return " ∪ ".join(parts)
+        text = " ∪ ".join(parts)
+        return text if self.graph is None else f"{text} → {self.graph.describe()}"
 
     def as_dict(self) -> dict:
-        """JSON-ready: per-side thresholds (``t``/``t2`` lists) and each side's source."""
+        """JSON-ready: per-side thresholds (``t``/``t2`` lists), each side's source and the graph step."""
         return {"t": [s.t for s in self.sides], "t2": [s.t2 for s in self.sides],
                 "sides": [{"source": _jsonable(s.source), "describe": describe_source(s.source), "t": s.t,
                            "t2": s.t2} for s in self.sides],
-                "union": self.is_union, "name": self.name}
+                "union": self.is_union, "name": self.name,
+                "graph": None if self.graph is None else self.graph.as_dict()}
 
     @classmethod
     def from_dict(cls, d: dict) -> Decision:
         try:
-            return cls(tuple(Side(_tupled(s["source"]), s["t"], s.get("t2")) for s in d["sides"]), d.get("name", ""))
+            return cls(tuple(Side(_tupled(s["source"]), s["t"], s.get("t2")) for s in d["sides"]), d.get("name", ""),
+                       GraphStep.from_dict(d.get("graph")))
         except (KeyError, TypeError) as exc:
             raise DecisionError(f"not a decision: {exc}") from None
 

@@ -66,12 +66,15 @@ class Pool:
     ``fusions``: model id -> (members, weights) for a model that is a mean fusion of
     others and has no embeddings of its own. Computed tables hold float32 similarities:
     thresholds are searched on them whatever precision a bundle then stores (float16
-    rounding before an early-stopping scan moves tuned thresholds on small pools)."""
+    rounding before an early-stopping scan moves tuned thresholds on small pools).
+    ``fixed``: model ids whose tables are imported predicted sets (no similarities), refused
+    by graph steps."""
 
     def __init__(self, labels=None, *, k: int = DEFAULT_K, embeddings: Mapping | None = None,
                  tables: Mapping | None = None, fusions: Mapping | None = None, name: str = "pool",
-                 n: int | None = None, cache_bytes: int = DEFAULT_CACHE_BYTES):
+                 n: int | None = None, cache_bytes: int = DEFAULT_CACHE_BYTES, fixed=()):
         self.name, self.k = name, int(k)
+        self.fixed_models = frozenset(fixed)
         if self.k < 1:
             raise DecisionError(f"k must be >= 1, got {k}")
         self._emb = dict(embeddings or {})

@@ -10,7 +10,9 @@ unchanged to another (test). Options, each named and off unless asked:
 - :func:`tune_inb`: one or more INB steps on a tuned decision, then its thresholds
   re-searched on the blended pool (per-stage thresholds: the competition's 1st place);
 - :func:`calibrated_weights` / :func:`search_weights`: fusion weights that undo the
-  members' different similarity spreads, or that maximise validation F1.
+  members' different similarity spreads, or that maximise validation F1;
+- :func:`tune_graph`: a graph step's parameter (when not given) and the thresholds it
+  works best with, searched together (``tune`` calls it for a decision with a graph step).
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from dataclasses import replace
 import numpy as np
 
 from ..errors import DecisionError
-from .apply import scores, union_table
+from . import graph as G
+from .apply import bridge_mask, dendrogram, graph_groups, groups_rows, predicted_edges, scores, union_table
 from .curves import min2_curve
 from .decision import Decision, Side
 from .pool import Pool
@@ -44,8 +47,11 @@ def tune(pool: Pool, d: Decision, *, min2: bool = True, search=FULL, union: str 
     """Best T (then T2) for every side of ``d`` on ``pool``. Cached per pool.
 
     ``union="per_side"`` tunes each side for its own F1 (the seed's way); ``"joint"``
-    then moves the sides' thresholds together for the union's F1.
+    then moves the sides' thresholds together for the union's F1. A decision with a graph
+    step is tuned without it first, then by :func:`tune_graph`.
     """
+    if d.graph is not None:
+        return tune_graph(pool, tune(pool, d.plain, min2=min2, search=search, union=union), d.graph)
     if union not in UNION_TUNING:
         raise DecisionError(f"union tuning must be one of {', '.join(UNION_TUNING)}, got {union!r}")
     searches = _searches(search, len(d.sides))
@@ -178,3 +184,107 @@ def search_weights(pool: Pool, members, *, step: float = 0.1, min2: bool = True,
         if f1 > best_f1 + 1e-12:
             best_w, best_f1 = eff / eff.sum(), f1
     return [round(float(x), 6) for x in best_w], float(best_f1)
+
+
+GRAPH_ROUNDS = 2
+GRAPH_T_SPAN = 0.15   # T is re-searched within ± this of its plain optimum, step GRAPH_T_STEP
+GRAPH_T_STEP = 0.01
+
+
+def graph_params(pool: Pool, d: Decision, step: G.GraphStep) -> list:
+    """The parameter values a search tries for ``step`` on ``d``'s predicted graph, least
+    intrusive first (closure: the largest cap; cluster: the largest S, i.e. every merge;
+    cut-bridges: τ = −1, i.e. no cut), so a tie keeps the gentler value."""
+    if step.step == "closure":
+        return list(G.CLOSURE_CAPS)
+    if step.step == "cluster":
+        den = dendrogram(pool, d)
+        top = den.n / max(den.n - len(den.height), 1)
+        values = np.round(np.arange(1.0, top + G.CLUSTER_STEP, G.CLUSTER_STEP), 6)
+        return [float(v) for v in values[::-1]]
+    if step.step == "cut-bridges":
+        *_, s = predicted_edges(pool, d)
+        br = s[bridge_mask(pool, d)]
+        levels = np.unique(np.round(np.floor(br / G.BRIDGE_STEP) * G.BRIDGE_STEP + G.BRIDGE_STEP, 6))
+        return [-1.0] + [float(v) for v in levels if -1.0 < v <= 1.0]
+    return [None]
+
+
+def _graph_f1(pool: Pool, d: Decision, param) -> float:
+    if d.graph.step == "mutual":
+        return scores(pool, d)["f1"]
+    return float(np.mean(groups_rows(graph_groups(pool, d, param), pool.labels)["f1"]))
+
+
+def search_graph_param(pool: Pool, d: Decision, step) -> tuple[float | None, float]:
+    """The best parameter of ``step`` on ``pool`` at ``d``'s thresholds, and its F1."""
+    step = G.GraphStep.parse(step)
+    probe = d.with_graph(G.GraphStep(step.step))
+    best, best_f1 = None, -1.0
+    for p in graph_params(pool, probe, step):
+        f1 = _graph_f1(pool, probe, p)
+        if f1 > best_f1 + 1e-12:
+            best, best_f1 = p, f1
+    return best, best_f1
+
+
+def tune_graph(pool: Pool, d: Decision, step) -> Decision:
+    """A graph step on a tuned decision: its parameter searched on ``pool`` when the step is
+    given bare, then every side's T re-searched with the step applied (± GRAPH_T_SPAN around
+    the plain optimum, step GRAPH_T_STEP: a step that prunes pairs often wants a looser T)
+    and the parameter again, for at most GRAPH_ROUNDS rounds. Min2's T2 stays. Cached per pool."""
+    step = G.GraphStep.parse(step)
+    d = d.plain
+    key = ("tune_graph", tuple((pool.canonical(s.source), s.t, s.t2) for s in d.sides), step)
+
+    def make():
+        cur = d.with_graph(step if not step.searched else G.GraphStep(step.step, search_graph_param(pool, d, step)[0]))
+        best = scores(pool, cur)["f1"]
+        for _ in range(GRAPH_ROUNDS):
+            moved = False
+            for i, side in enumerate(cur.sides):
+                ts = np.round(np.arange(side.t - GRAPH_T_SPAN, side.t + GRAPH_T_SPAN + 1e-9, GRAPH_T_STEP), 6)
+                for t in ts[(ts > 0) & (ts <= 1)]:
+                    cand = cur.with_side(i, t=float(t))
+                    f1 = scores(pool, cand)["f1"]
+                    if f1 > best + 1e-12:
+                        cur, best, moved = cand, f1, True
+            if step.searched:
+                p, f1 = search_graph_param(pool, cur.plain, step)
+                if f1 > best + 1e-12:
+                    cur, best, moved = cur.with_graph(G.GraphStep(step.step, p)), f1, True
+            if not moved:
+                break
+        return cur
+    return replace(pool.cached(key, make), name=d.name)
+
+
+GRAPH_MODES = ("none", "auto")
+
+
+def graph_mode(value) -> str | G.GraphStep:
+    """``none``, ``auto`` (try every step, keep the best where it beats the plain decision) or one
+    step (``closure:51``, a bare name: parameter searched) — checked, one line on bad input."""
+    if value is None or value in GRAPH_MODES:
+        return value or "none"
+    return G.GraphStep.parse(value)
+
+
+def best_graph(pool: Pool, d: Decision, mode="auto") -> tuple[Decision | None, dict]:
+    """The graph step tuning picks for a tuned decision on ``pool``: ``mode`` ``auto`` tunes every
+    step (:func:`tune_graph`) and keeps the best one only where its F1 beats ``d``'s own; a step
+    (given or bare) is kept whatever it scores; ``none`` keeps none. Returns the decision with
+    the step (None when none is kept) and every tried step's F1 on ``pool``."""
+    mode = graph_mode(mode)
+    if mode == "none":
+        return None, {}
+    plain = scores(pool, d.plain)["f1"]
+    steps = [G.GraphStep(s) for s in G.GRAPH_STEPS] if mode == "auto" else [mode]
+    tried, best, best_f1 = {}, None, plain if mode == "auto" else -1.0
+    for step in steps:
+        cand = tune_graph(pool, d, step)
+        f1 = scores(pool, cand)["f1"]
+        tried[cand.graph.text()] = round(float(f1), 6)
+        if f1 > best_f1 + 1e-9:
+            best, best_f1 = cand, f1
+    return best, {"plain": round(float(plain), 6), "tried": tried}

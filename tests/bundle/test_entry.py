@@ -70,3 +70,15 @@ def test_an_import_is_an_external_entry():
     e = ModelEntry.from_manifest(m, Path("/b"))
     assert e.external and e.predictions_only and e.has_table() and not e.can_embed and e.modality is None
     assert e.table_path() == Path("/b/models/sub/neighbors.npz") and e.imported["files"][0]["name"] == "sub.csv"
+
+
+def test_a_tuned_graph_step_is_read_and_an_older_entry_has_none():
+    """Bundles built before graph steps carry no ``thresholds["graph"]``: their entries read None."""
+    th = {"t": 0.4, "t2": 0.6, "graph": {"step": "cluster", "param": 2.85, "t": [0.55], "t2": [0.7]}}
+    m = {"id": "tf", "kind": "tfidf", "family": "text", "thresholds": th, "files": {}}
+    e = ModelEntry.from_manifest(m, Path("/b"))
+    assert dict(e.graph)["step"] == "cluster" and e.graph["param"] == 2.85 and list(e.graph["t"]) == [0.55]
+    th["graph"]["t"].append(0.1)  # a copy: the entry keeps what the manifest said
+    assert list(e.graph["t"]) == [0.55]
+    older = ModelEntry.from_manifest({**m, "thresholds": {"t": 0.4, "t2": 0.6}}, Path("/b"))
+    assert older.graph is None
