@@ -135,3 +135,10 @@ def test_reload_restores_the_url_state(dash_bundle, monkeypatch):  # noqa: F811
     assert not fresh.exception
     assert fresh.selectbox(key="sidebar-decision").value == "base"
     assert fresh.multiselect(key="cmp-models").value == ["tfidf", "phash"]
+
+
+def test_group_studio(app):
+    at = app("app_pages/groups.py")
+    at.segmented_control(key="gs-kind").set_value("true").run()
+    away_and_back(at, "app_pages/groups.py")
+    assert at.segmented_control(key="gs-kind").value == "true"
