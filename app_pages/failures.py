@@ -101,7 +101,8 @@ cols[3].metric("Unit conflicts / shared-photo variants / label noise",
                             for t in ("unit_conflict", "shared_photo_variant", "label_noise")))
 
 types = state.kept(st.pills, "Error types (none chosen: every posting with F1 < 1)", list(E.ERROR_TYPES),
-                   selection_mode="multi", key="fb-types", format_func=lambda t: f"{ICONS[t]} {SHORT[t]} · {counts[t]:,}",
+                   selection_mode="multi", key="fb-types",
+                   format_func=lambda t: f"{ICONS[t]} {SHORT[t]} · {counts[t]:,}",
                  help=FLAG_HELP) or []
 f2c, f3c = st.columns([1, 2], vertical_alignment="bottom")
 with f2c:
@@ -214,7 +215,8 @@ if others:
             continue
         p = d[d["predicted"]].assign(via=d["reason"], show_via=d["reason"] != "")
         missed = int((d["mark"] == "missed").sum())
-        st.markdown(f"**{other}** — F1 {f1:.3f} on this posting ({chosen(bundle, other).text}) · {len(p)} predicted, {int((p['mark'] == 'wrong').sum())} wrong, "
+        st.markdown(f"**{other}** — F1 {f1:.3f} on this posting ({chosen(bundle, other).text}) · {len(p)} predicted, "
+                    f"{int((p['mark'] == 'wrong').sum())} wrong, "
                     f"{missed} missed")
         gallery(bundle, pd.concat([p, d[d["mark"] == "missed"]])[["posting", "mark", "via", "show_via"]]
                 .fillna({"via": "", "show_via": False}), key=f"fb-also-{other}", columns=8, limit=16)

@@ -257,18 +257,19 @@ with c_what:
     edits = st.session_state["gs-edits"]
     cut_options = [int(k) for k in np.flatnonzero(edges["predicted"].to_numpy())] if len(edges) else []
     if cut_options:
+        # short enough to fit a narrow column at 1280 px; the two postings are named under it
         e_idx = st.selectbox("Edge", cut_options, key="gs-edge",
-                             format_func=lambda k: f"{ids[edges['i'].iat[k]]} ↔ {ids[edges['j'].iat[k]]} · "
-                                                   f"sim {edges['sim'].iat[k]:.3f} · "
-                                                   f"{'TP' if edges['same'].iat[k] else 'FP'}"
+                             format_func=lambda k: f"{'TP' if edges['same'].iat[k] else 'FP'} · sim "
+                                                   f"{edges['sim'].iat[k]:.3f}"
                                                    f"{' · bridge' if edges['bridge'].iat[k] else ''}")
+        st.caption(f"`{ids[edges['i'].iat[e_idx]]}` ↔ `{ids[edges['j'].iat[e_idx]]}`")
         if st.button("Cut this edge", key="gs-cut", icon=":material/content_cut:", width="stretch"):
             edits.append(("cut", int(edges["i"].iat[e_idx]), int(edges["j"].iat[e_idx])))
     else:
         st.caption("No predicted edge in this drawing to cut.")
     member_rows = [int(r) for r in nodes.loc[nodes["member"], "row"]]
-    m_row = st.selectbox("Member", member_rows, key="gs-member",
-                         format_func=lambda r: f"{ids[r]} · {short(display_title(titles[r]), 50)}")
+    m_row = st.selectbox("Member", member_rows, key="gs-member", format_func=lambda r: str(ids[r]))
+    st.caption(short(display_title(titles[m_row]), 120))
     if st.button("Detach this member", key="gs-detach", icon=":material/person_remove:", width="stretch"):
         edits.append(("detach", int(m_row)))
     if edits:

@@ -182,7 +182,8 @@ for c in ("f1_base", "f1_min2", "f1_inb", "f1_graph", "inb_t", "inb_t2", "graph"
     if table[c].isna().all():
         columns.remove(c)
 st.caption("★ best validation F1 under this decision (the other pages' default) · \"vs best\": against the top F1 "
-           "in this view · ⇪ imported (made elsewhere). Click the row checkboxes to pick models for the other pages.")
+           "in this view · ⇪ imported (made elsewhere). Click the row checkboxes to pick models for the other "
+           "pages.")
 event = st.dataframe(shown[columns], column_config=config, hide_index=True, key="lb-table", on_select="rerun",
                      selection_mode="multi-row", height=min(35 * (len(table) + 1) + 3, 740))
 

@@ -24,6 +24,9 @@ CSS = """
   flex-wrap: wrap !important; overflow: visible !important; mask-image: none !important;
   -webkit-mask-image: none !important; max-height: none !important;
 }
+[data-testid="stButtonGroup"], [data-testid="stButtonGroup"] div {
+  flex-wrap: wrap !important; overflow: visible !important;
+}
 [data-testid="stMain"] [data-testid^="stBaseButton-segmented_control"] *,
 [data-testid="stMain"] [data-testid^="stBaseButton-pills"] * {
   white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
