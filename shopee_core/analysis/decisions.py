@@ -177,6 +177,27 @@ class Chosen:
         return f"F1 {f1:.{digits}f} · {self.text}"
 
 
+def variant_setting(bundle, model_id: str, variant: str) -> dict:
+    """The :func:`decision` overrides of a stored variant (what ``metrics[split][variant]`` was measured
+    with): ``base`` plain T, ``min2``, ``inb`` the stored INB table, ``graph`` Min2 + the tuned graph step."""
+    s = model_setting(bundle, model_id)
+    if s["fixed"] or s["kind"] == "inb_only":
+        if s["kind"] == "inb_only" and variant != "inb":
+            raise DecisionError(f"{model_id} stores only its INB decision, not {variant!r}")
+        return {}
+    if variant == "inb":
+        if not s["has_inb"]:
+            raise DecisionError(f"{model_id} has no INB decision in bundle {bundle.name}")
+        return {"inb": 1}
+    if variant == "graph":
+        if not s["graph"]:
+            raise DecisionError(f"{model_id} has no graph step tuned in bundle {bundle.name}")
+        return {"graph": "tuned"}
+    if variant not in ("base", "min2"):
+        raise DecisionError(f"decision variant must be base, min2, inb or graph, got {variant!r}")
+    return {} if variant == "min2" else {"min2": False}
+
+
 def chosen(bundle, model_id: str, rule: str = "best") -> Chosen:
     """The one resolution of "the decision the user chose for model M": every page calls it,
     so one model and one rule give one F1 wherever it is shown."""
@@ -184,16 +205,12 @@ def chosen(bundle, model_id: str, rule: str = "best") -> Chosen:
     if entry.predictions_only:
         return Chosen(model_id, rule, "fixed", {})
     s = model_setting(bundle, model_id)
-    variant = lb.variant_for(entry, rule) or ("inb" if s["kind"] == "inb_only" else "min2")
     if s["kind"] == "inb_only":
         return Chosen(model_id, rule, "inb", {})
-    if variant == "inb" and s["has_inb"]:
-        return Chosen(model_id, rule, "inb", {"inb": 1})
-    if variant == "graph" and s["graph"]:
-        return Chosen(model_id, rule, "graph", {"graph": "tuned"})
-    if variant in ("inb", "graph"):
+    variant = lb.variant_for(entry, rule) or "min2"
+    if (variant == "inb" and not s["has_inb"]) or (variant == "graph" and not s["graph"]):
         variant = "min2"
-    return Chosen(model_id, rule, variant, {} if variant == "min2" else {"min2": False})
+    return Chosen(model_id, rule, variant, variant_setting(bundle, model_id, variant))
 
 
 def chosen_decision(bundle, model_id: str, rule: str = "best") -> Decision:
