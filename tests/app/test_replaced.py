@@ -67,7 +67,7 @@ def root(dash_bundle, tmp_path):  # noqa: F811
 
 
 def test_compare_shows_the_replacing_model(root, tmp_path, monkeypatch):
-    at = open_app(root, monkeypatch, "app_pages/compare.py")
+    at = open_app(root, monkeypatch, "app_pages/compare.py", rule="min2")
     at.multiselect(key="cmp-models").set_value([MINE, "tfidf"]).run()
     split = at.session_state["split"]
     before = agreement(root, split)
@@ -81,7 +81,7 @@ def test_compare_shows_the_replacing_model(root, tmp_path, monkeypatch):
 
 
 def test_embedding_shows_the_replacing_model(root, tmp_path, monkeypatch):
-    at = open_app(root, monkeypatch, "app_pages/embedding.py")
+    at = open_app(root, monkeypatch, "app_pages/embedding.py", rule="min2")
     at.selectbox(key="emb-model").set_value(MINE).run()
     at.toggle(key="emb-hl").set_value(False).run()
     at.radio(key="emb-colour").set_value("error type").run()

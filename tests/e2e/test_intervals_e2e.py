@@ -88,7 +88,7 @@ def test_a_pasted_a_vs_b_link_shows_the_same_pair_and_numbers(browser, server, d
 
 
 def test_a_pasted_thresholds_link_reopens_the_moved_decision(browser, server):
-    pg = fresh(browser, server + "/thresholds", PAGES["thresholds"])
+    pg = fresh(browser, server + "/thresholds?rule=min2", PAGES["thresholds"])
     before = metric_value(pg, "F1")
     thumb = pg.locator('[data-testid="stMainBlockContainer"] input[type="range"][aria-label="T"]').first
     thumb.focus()
