@@ -10,8 +10,17 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import state
-from dashboard.data import POOL_LABELS, available_bundles, bundle_pools, default_bundle_name
+from dashboard.data import (
+    POOL_LABELS,
+    TRUTH_LABELS,
+    TRUTHS,
+    available_bundles,
+    bundle_pools,
+    default_bundle_name,
+    truth_in_use,
+)
 from dashboard.fit import fit_text
+from dashboard.text import md, plain
 from dashboard.words import glossary
 from shopee_core.analysis.leaderboard import RULE_HELP, RULES
 from shopee_core.bundle.format import BundleChanged
@@ -34,16 +43,23 @@ with st.sidebar:
         names = list(bundles)
         current = state.get("bundle")
         choice = st.selectbox("Bundle", names, index=names.index(current) if current in names else 0,
+                              format_func=plain,
                               help="Every bundle under precomputed/ (and one given with -- --bundle PATH)")
         if choice != current:
             state.set("bundle", choice)
     pools = bundle_pools(state.get("bundle"))
     split = st.radio("Split (candidate pool)", pools, index=pools.index(state.get("split")) if state.get("split") in
-                     pools else 0, horizontal=True, format_func=lambda s: POOL_LABELS.get(s, s),
+                     pools else 0, horizontal=True, format_func=lambda s: md(POOL_LABELS.get(s, s)),
                      help="Retrieval is within one pool; thresholds were tuned on valid. 'all labelled' (when the "
                           "bundle ships it): every labelled posting in one pool, as big as Kaggle's test set.")
     if split != state.get("split"):
         state.set("split", split)
+    truth = st.radio("Truth", TRUTHS, index=TRUTHS.index(state.get("truth")) if state.get("truth") in TRUTHS else 0,
+                     horizontal=True, format_func=TRUTH_LABELS.get, key="truth-radio",
+                     help="The labels every page scores against: as the bundle ships them, or with the fixes you "
+                          "accepted in Review suspects (a posting moved to the group it shows, two groups merged).")
+    if truth != state.get("truth"):
+        state.set("truth", truth)
     rules = list(RULES)
     # the shared value drives the widget (a URL, a test or a page may set it); a user's choice reaches the
     # shared value through the callback, which runs before this script
@@ -57,6 +73,11 @@ with st.sidebar:
     with st.popover("Glossary", icon=":material/menu_book:", width="stretch"):
         glossary()
 
+truth_text = truth_in_use()
+if truth_text:  # above every page: which truth its scores are against
+    st.info(f"Truth: **{md(truth_text)}** — every score on this page is against your reviewed fixes, not the labels the "
+            f"bundle ships.", icon=":material/fact_check:")
+
 pages = [
     st.Page("app_pages/leaderboard.py", title="Leaderboard", icon=":material/leaderboard:", default=True),
     st.Page("app_pages/query.py", title="Query by example", icon=":material/image_search:"),
@@ -67,6 +88,7 @@ pages = [
     st.Page("app_pages/groups.py", title="Group studio", icon=":material/hub:"),
     st.Page("app_pages/data.py", title="Data overview", icon=":material/dataset:"),
     st.Page("app_pages/training.py", title="Training", icon=":material/monitoring:"),
+    st.Page("app_pages/review.py", title="Review suspects", icon=":material/fact_check:"),
 ]
 try:
     st.navigation(pages).run()

@@ -7,6 +7,7 @@ import streamlit as st
 
 from dashboard import state
 from dashboard.gallery import LEGEND, gallery, model_matches, model_picker, pair_gallery, posting_card, posting_picker
+from dashboard.text import md, plot_text
 from dashboard.widgets import bundle_and_split, chosen, chosen_f1
 from shopee_core.analysis import agreement as ag
 from shopee_core.analysis import decisions
@@ -24,7 +25,7 @@ models = model_picker(bundle, key="cmp-models", min_count=2,
 if len(models) < 2:
     st.info("Choose at least two models.")
     st.stop()
-st.markdown("  \n".join(f"**{m}** · {chosen_f1(bundle, m, split)} (within {split})" for m in models))
+st.markdown("  \n".join(f"**{md(m)}** · {md(chosen_f1(bundle, m, split))} (within {md(split)})" for m in models))
 
 
 # made once per bundle object (its own cache): a model replaced at the same path is a new bundle object
@@ -50,7 +51,7 @@ def _winners(split: str, mids: tuple) -> pd.DataFrame:
 try:
     preds = {m: _preds(split, m) for m in models}
 except ShopeeError as exc:
-    st.error(str(exc))
+    st.error(md(exc))
     st.stop()
 labels = bundle.labels(split)
 
@@ -68,8 +69,9 @@ with tab_query:
         with col, st.container(border=True):
             matches = model_matches(bundle, mid, split, row, preds[mid][row], extra=2)
             s = q.row_summary(matches, group_size)
-            st.markdown(f"**{mid}**")
-            st.caption(f"F1 **{s['f1']:.3f}** · {s['tp'] - 1} found · {s['wrong']} wrong · {s['missed']} missed")
+            st.markdown(f"**{md(mid)}**")
+            st.caption(f"F1 **{s['f1']:.3f}** · {s['tp'] - 1:,} found · {s['wrong']:,} wrong · "
+                       f"{s['missed']:,} missed")
             gallery(bundle, matches, key=f"cmp-{mid}", columns=per_col, title_chars=40, limit=18)
 
 with tab_pairs:
@@ -85,7 +87,8 @@ with tab_pairs:
     with left:
         text = [[f"{mat[r, c]:,}<br>{share[r, c]:.1%}" for c in range(2)] for r in range(2)]
         fig = go.Figure(go.Heatmap(
-            z=share, x=[f"B right ({b})", f"B wrong ({b})"], y=[f"A right ({a})", f"A wrong ({a})"],
+            z=share, x=[f"B right ({plot_text(b)})", f"B wrong ({plot_text(b)})"],
+            y=[f"A right ({plot_text(a)})", f"A wrong ({plot_text(a)})"],
             text=text, texttemplate="%{text}", textfont={"size": 16}, colorscale="Blues", showscale=False,
             hovertemplate="%{y} · %{x}<br>%{text}<extra></extra>"))
         fig.update_yaxes(autorange="reversed")
@@ -123,9 +126,9 @@ with tab_groups:
     counts = ag.winner_counts(winners, models)
     left, right = st.columns([2, 3], gap="large")
     with left:
-        fig = go.Figure(go.Bar(x=counts.values, y=[str(i) for i in counts.index], orientation="h",
+        fig = go.Figure(go.Bar(x=counts.values, y=[plot_text(i) for i in counts.index], orientation="h",
                                marker_color=["#ee4d2d"] * len(models) + ["#b0b0b0"],
-                               text=counts.values, textposition="auto"))
+                               text=[f"{v:,}" for v in counts.values], textposition="auto"))
         fig.update_layout(height=80 + 40 * len(counts), margin=dict(l=10, r=10, t=30, b=10),
                           title=f"Groups won (of {len(winners):,}; mean row F1 per group)",
                           yaxis=dict(autorange="reversed"))
@@ -144,7 +147,7 @@ with tab_groups:
     better, worse = int((diff > 1e-9).sum()), int((diff < -1e-9).sum())
     fig = go.Figure(go.Histogram(x=diff, xbins=dict(start=-1.0, end=1.0001, size=0.05), marker_color="#ee4d2d"))
     fig.update_layout(height=320, margin=dict(l=10, r=10, t=40, b=10), bargap=0.05,
-                      title=f"Per-posting F1({ha}) − F1({hb}): {ha} better on {better:,}, {hb} better on "
-                            f"{worse:,}, equal on {len(diff) - better - worse:,}",
+                      title=f"Per-posting F1({plot_text(ha)}) − F1({plot_text(hb)}): {plot_text(ha)} better on "
+                            f"{better:,}, {plot_text(hb)} better on {worse:,}, equal on {len(diff) - better - worse:,}",
                       xaxis_title="F1 difference", yaxis_title="postings", yaxis_type="log")
     st.plotly_chart(fig, width="stretch", key="cmp-hist")

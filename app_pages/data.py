@@ -7,6 +7,7 @@ from dashboard import state
 from dashboard.charts import LIGHT
 from dashboard.data import POOL_LABELS, current_bundle
 from dashboard.gallery import gallery
+from dashboard.text import code, md, plot_text
 from dashboard.widgets import csv_download
 from shopee_core.analysis import data_overview as D
 
@@ -16,9 +17,9 @@ if bundle is None:
     st.stop()
 pool = state.get("split") if state.get("split") in bundle.splits else bundle.splits[0]
 if not bundle.has_labels:
-    st.error(f"Bundle `{bundle.name}` has postings without `label_group`: the group views need labels.")
+    st.error(f"Bundle {code(bundle.name)} has postings without `label_group`: the group views need labels.")
     st.stop()
-st.caption(f"Bundle **{bundle.name}** · pool **{POOL_LABELS.get(pool, pool)}** (the sidebar's split) · "
+st.caption(f"Bundle **{md(bundle.name)}** · pool **{md(POOL_LABELS.get(pool, pool))}** (the sidebar's split) · "
            f"{len(bundle.split_rows(pool)):,} postings. Titles are shown as written.")
 
 
@@ -64,7 +65,7 @@ cols = st.columns(3)
 for col, r in zip(cols, splits.itertuples()):
     held = f"{r.bundle_postings:,} in the bundle, {r.bundle_groups:,} groups"
     known = r.catalog_postings is not None and r.catalog_postings == r.catalog_postings  # not None / NaN
-    col.metric(f"{r.split}", f"{int(r.catalog_postings):,}" if known else "—", help=held, border=True)
+    col.metric(md(r.split), f"{int(r.catalog_postings):,}" if known else "—", help=held, border=True)
     col.caption(held)
 csv_download(splits, f"splits_{bundle.name}.csv", "Split sizes as CSV", "data-splits-csv")
 
@@ -72,7 +73,7 @@ sizes = T["sizes"]
 fig = go.Figure(layout=dict(template=LIGHT))
 for i, p in enumerate(bundle.splits):
     s = sizes[sizes["pool"] == p]
-    fig.add_bar(x=s["size"], y=s["groups"], name=POOL_LABELS.get(p, p),
+    fig.add_bar(x=s["size"], y=s["groups"], name=plot_text(POOL_LABELS.get(p, p)),
                 marker_color=["#ee4d2d", "#1565c0", "#2e7d32", "#6a1b9a"][i % 4])
 top = int(sizes["size"].max()) if len(sizes) else 2
 fig.add_vline(x=D.CAP, line=dict(color="#555", dash="dash"), annotation_text="51: the study's largest group "
@@ -87,7 +88,7 @@ csv_download(sizes, f"group_sizes_{bundle.name}.csv", "Group sizes as CSV", "dat
 st.markdown("##### The largest groups in this pool")
 for g in T["largest"].itertuples():
     members = T["groups"][g.label_group]
-    st.caption(f"group {g.label_group} · {g.size} postings")
+    st.caption(f"group {md(g.label_group)} · {g.size:,} postings")
     gallery(bundle, members.assign(posting=members["row"]).head(12), key=f"data-group-{g.label_group}", columns=6,
             limit=12)
 
@@ -160,7 +161,7 @@ for key, shared in T["shared"].items():
     summ = T["shared_summary"][key]
     c = st.columns(2)
     for col, r in zip(c, summ.itertuples()):
-        col.metric(f"{labels[key][0].upper() + labels[key][1:]}, {r.kind}", f"{r.postings:,} postings",
+        col.metric(md(f"{labels[key][0].upper() + labels[key][1:]}, {r.kind}"), f"{r.postings:,} postings",
                    help=f"{r.values:,} distinct values; {r.share:.1%} of the pool", border=True)
     csv_download(shared, f"shared_{key}_{name}.csv", f"Postings with {labels[key]}, as CSV", f"data-{key}-csv")
 across = T["shared"]["image_phash"]

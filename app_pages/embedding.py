@@ -8,6 +8,7 @@ import streamlit as st
 from dashboard import state
 from dashboard.charts import LIGHT
 from dashboard.gallery import gallery, posting_picker
+from dashboard.text import code, md, plot_text
 from dashboard.widgets import bundle_and_split, chosen, chosen_f1, model_select
 from shopee_core.analysis import decisions, errors
 from shopee_core.analysis import embedding_map as em
@@ -22,7 +23,7 @@ st.caption("Each model's 2-D map of the split (UMAP, precomputed in the bundle).
 mapped = [e.id for e in bundle.entries if e.path("umap") is not None]
 fixed = [e.id for e in bundle.entries if e.predictions_only]
 if fixed:
-    st.caption("No map for " + ", ".join(f"`{m}`" for m in fixed) + ": imported predictions only, no embeddings.")
+    st.caption("No map for " + ", ".join(code(m) for m in fixed) + ": imported predictions only, no embeddings.")
 if not mapped:
     st.warning("This bundle has no 2-D maps (build or import a model with UMAP on).")
     st.stop()
@@ -42,7 +43,7 @@ with c_size:
     n_points = len(bundle.split_rows(split))
     point_size = state.kept(st.slider, "Point size", min_value=2, max_value=12,
                             value=9 if n_points < 2000 else 6 if n_points < 10000 else 4, key="emb-size")
-st.caption(f"**{mid}** · {chosen_f1(bundle, mid, split)} (within {split}) — correctness, error types and the "
+st.caption(f"**{md(mid)}** · {md(chosen_f1(bundle, mid, split))} (within {md(split)}) — correctness, error types and the "
            "highlighted matches use this decision.")
 
 
@@ -70,7 +71,7 @@ splits = (tuple(s for s in ("valid", "test") if s in bundle.splits) if colour_by
 try:
     frame = _frame(mid, splits, split, colour_by)
 except ShopeeError as exc:
-    st.error(str(exc))
+    st.error(md(exc))
     st.stop()
 
 hover = "%{hovertext}<extra></extra>"
@@ -79,9 +80,9 @@ hover = "%{hovertext}<extra></extra>"
 def _custom(df: pd.DataFrame) -> dict:
     """Per point: the posting row as numeric customdata (sent as a compact typed array; selections
     read it) and the hover text (decoded title, group, id) as one string."""
-    titles = pd.Series([display_title(t)[:70] for t in df["title"]], index=df.index, dtype=object)
-    text = titles + "<br>group " + df["label_group"].astype(str) + " · " + df["posting_id"].astype(str)
-    return {"customdata": df["posting"].to_numpy(np.int64), "hovertext": text.to_numpy()}
+    text = [f"{plot_text(display_title(t)[:70])}<br>group {plot_text(g)} · {plot_text(p)}"
+            for t, g, p in zip(df["title"], df["label_group"], df["posting_id"])]
+    return {"customdata": df["posting"].to_numpy(np.int64), "hovertext": np.array(text, dtype=object)}
 
 
 fig = go.Figure(layout=dict(template=LIGHT))  # the small template: plotly's default is deep-copied per figure
@@ -100,23 +101,23 @@ elif colour_by == "correctness":
                                hovertemplate="%{hovertext}<br>F1 %{marker.color:.2f}<extra></extra>",
                                marker=dict(**marker, color=frame["f1"], colorscale="RdYlGn", cmin=0, cmax=1,
                                            colorbar=dict(title="row F1", thickness=12))))
-    caption = (f"Colour: each posting's F1 under {mid}, {chosen(bundle, mid).text} "
-               f"({decisions.decision(bundle, mid, **chosen(bundle, mid).setting).describe()}).")
+    caption = (f"Colour: each posting's F1 under {md(mid)}, {md(chosen(bundle, mid).text)} "
+               f"({md(decisions.decision(bundle, mid, **chosen(bundle, mid).setting).describe())}).")
 elif colour_by == "error type":
     for kind in em.ERROR_ORDER:
         part = frame[frame["error"] == kind]
         if len(part):
             fig.add_trace(go.Scattergl(x=part["x"], y=part["y"], mode="markers", **_custom(part),
-                                       name=f"{errors.ERROR_LABELS.get(kind, kind)} ({len(part):,})",
+                                       name=f"{plot_text(errors.ERROR_LABELS.get(kind, kind))} ({len(part):,})",
                                        hovertemplate=hover,
                                        marker=dict(**marker, color=em.ERROR_COLOURS[kind])))
-    caption = (f"Colour: each posting's main error type, {chosen(bundle, mid).text} (see the Failure browser for "
+    caption = (f"Colour: each posting's main error type, {md(chosen(bundle, mid).text)} (see the Failure browser for "
                "all flags).")
 else:
     by = "posting_split" if split == "all" else "split"
     for s in [x for x in ("train", "valid", "test") if x in set(frame[by])]:
         part = frame[frame[by] == s]
-        fig.add_trace(go.Scattergl(x=part["x"], y=part["y"], mode="markers", name=f"{s} ({len(part):,})",
+        fig.add_trace(go.Scattergl(x=part["x"], y=part["y"], mode="markers", name=f"{plot_text(s)} ({len(part):,})",
                                    **_custom(part), hovertemplate=hover,
                                    marker=dict(**marker, color=em.SPLIT_COLOURS.get(s, "#555"))))
     caption = "Colour: split. The map was fitted on the shown splits together; retrieval stays within one split."

@@ -5,6 +5,7 @@ import streamlit as st
 
 from dashboard import state
 from dashboard.gallery import LEGEND, gallery
+from dashboard.text import code, md, plain
 from dashboard.widgets import (
     bundle_and_split,
     chosen,
@@ -73,8 +74,8 @@ with c_variant:
                               "only") or default
 setting = picked.setting if variant == picked.variant else setting_for(mid, variant)
 if variant != picked.variant:
-    st.warning(f"Override on this page: **{VARIANTS[variant]}** — the sidebar's decision gives {mid} "
-               f"{picked.text}.", icon=":material/tune:")
+    st.warning(f"Override on this page: **{VARIANTS[variant]}** — the sidebar's decision gives {md(mid)} "
+               f"{md(picked.text)}.", icon=":material/tune:")
 
 try:
     with st.spinner("Scoring every posting and classifying its errors…"):
@@ -90,8 +91,8 @@ failing = int((table["f1"] < 1).sum())
 cols = st.columns(4)
 rule_text = picked.text if variant == picked.variant else f"{VARIANTS[variant]} (override of this page)"
 cols[0].metric("Mean F1", f"{table['f1'].mean():.4f}", border=True,
-               help=f"{D.decision(bundle, mid, **setting).describe()}")
-st.caption(f"**{mid}** · F1 {table['f1'].mean():.4f} · {rule_text} (within {split})")
+               help=md(D.decision(bundle, mid, **setting).describe()))
+st.caption(f"**{md(mid)}** · F1 {table['f1'].mean():.4f} · {md(rule_text)} (within {md(split)})")
 cols[1].metric("Postings with F1 < 1", f"{failing:,} of {n:,}", border=True)
 cols[2].metric("Orphans", f"{counts['orphan']:,}", border=True, help=E.ERROR_LABELS["orphan"])
 cols[3].metric("Unit conflicts / shared-photo variants / label noise",
@@ -166,7 +167,7 @@ if st.session_state.get(inspect_key) not in ids or st.session_state.get("fb-insp
 titles = dict(zip(filtered["posting_id"], filtered["title"]))
 f1s = dict(zip(filtered["posting_id"], filtered["f1"]))
 inspected = st.selectbox("Inspect", ids, key=inspect_key,
-                         format_func=lambda p: f"F1 {f1s[p]:.3f} · {p} · {short(titles[p], 80)}")
+                         format_func=lambda p: f"F1 {f1s[p]:.3f} · {plain(p)} · {plain(short(titles[p], 80))}")
 st.session_state["fb-inspect-synced"] = inspected
 if inspected != current:  # the user picked another posting here: share it with the other pages
     state.set("posting", inspected)
@@ -179,9 +180,9 @@ st.divider()
 t1, t2 = st.columns([4, 1], vertical_alignment="center")
 with t1:
     badges = " ".join(f":orange-badge[{ICONS[t]} {SHORT[t]}]" for t in rec["errors"])
-    st.markdown(f"#### {rec['title']}\n`{chosen_posting}` · group {rec['label_group']} · **F1 {rec['f1']:.3f}** "
-                f"(P {rec['precision']:.2f}, R {rec['recall']:.2f}) · |Y| {rec['n_pred']} vs |X| {rec['n_true']} "
-                f"· FP {rec['fp']} · FN {rec['fn']}  \n{badges}")
+    st.markdown(f"#### {md(rec['title'])}\n{code(chosen_posting)} · group {md(rec['label_group'])} · "
+                f"**F1 {rec['f1']:.3f}** (P {rec['precision']:.2f}, R {rec['recall']:.2f}) · |Y| {rec['n_pred']:,} "
+                f"vs |X| {rec['n_true']:,} · FP {rec['fp']:,} · FN {rec['fn']:,}  \n{badges}")
 with t2:
     if st.button("Query by example", key="fb-open", help="Open this posting in Query by example",
                  icon=":material/image_search:", width="stretch"):
@@ -197,7 +198,7 @@ with c_truth:
     st.markdown(f"**True group** — {len(truth)} postings, {int((truth['mark'] == 'missed').sum())} missed")
     gallery(bundle, truth[["posting", "mark"]], key="fb-truth", columns=4, limit=24)
 with c_pred:
-    st.markdown(f"**Predicted by {mid}** — {len(pred)} postings, {int((pred['mark'] == 'wrong').sum())} wrong")
+    st.markdown(f"**Predicted by {md(mid)}** — {len(pred)} postings, {int((pred['mark'] == 'wrong').sum())} wrong")
     gallery(bundle, pred[["posting", "mark", "via", "show_via"]], key="fb-pred", columns=4, limit=24)
 
 others = [m for m in usable if m != mid]
@@ -215,8 +216,7 @@ if others:
             continue
         p = d[d["predicted"]].assign(via=d["reason"], show_via=d["reason"] != "")
         missed = int((d["mark"] == "missed").sum())
-        st.markdown(f"**{other}** — F1 {f1:.3f} on this posting ({chosen(bundle, other).text}) · {len(p)} predicted, "
-                    f"{int((p['mark'] == 'wrong').sum())} wrong, "
-                    f"{missed} missed")
+        st.markdown(f"**{md(other)}** — F1 {f1:.3f} on this posting ({md(chosen(bundle, other).text)}) · {len(p)} "
+                    f"predicted, {int((p['mark'] == 'wrong').sum())} wrong, {missed} missed")
         gallery(bundle, pd.concat([p, d[d["mark"] == "missed"]])[["posting", "mark", "via", "show_via"]]
                 .fillna({"via": "", "show_via": False}), key=f"fb-also-{other}", columns=8, limit=16)

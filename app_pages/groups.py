@@ -1,13 +1,12 @@
 """Group studio: predicted and true groups as graphs, worst F1 lost first; a what-if edge cut or detach."""
 
-import html
-
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from dashboard import charts, state
 from dashboard.gallery import gallery
+from dashboard.text import md, plain, plot_text
 from dashboard.widgets import (
     bundle_and_split,
     metric_row,
@@ -69,7 +68,7 @@ def search_param(mid: str, setting: dict, step: str, key: str) -> None:
 
 
 if st.session_state.get("gs-error"):
-    st.error(st.session_state.pop("gs-error"), icon=":material/error:")
+    st.error(md(st.session_state.pop("gs-error")), icon=":material/error:")
 usable = D.usable_models(bundle)
 c_model, c_variant, c_graph, c_param = st.columns([3, 2, 2, 2], vertical_alignment="bottom")
 with c_model:
@@ -103,7 +102,7 @@ graph = None
 with c_param:
     if choice == "tuned":
         rec = s["graph"]
-        st.caption(f"**{rec['step']}**" + ("" if rec.get("param") is None else f" {rec['param']:g}")
+        st.caption(f"**{md(rec['step'])}**" + ("" if rec.get("param") is None else f" {rec['param']:g}")
                    + " · tuned on valid with its own T")
         graph = "tuned"
     elif choice in PARAMS:
@@ -139,7 +138,7 @@ metric_row({"f1": float(g.f1.mean()), "precision": np.nan, "recall": np.nan}, ke
      "\n".join(f"- **{k}**: {GR.SHAPE_HELP[k]}" for k in GR.SHAPES)),
     ("Largest predicted group", f"{int(pred_table['size'].max()):,}", "Members of the largest component"),
 ])
-st.caption(f"**Decision:** {decision.describe()}")
+st.caption(f"**Decision:** {md(decision.describe())}")
 
 kind = state.kept(st.segmented_control, "Groups", ["predicted", "true"], key="gs-kind", required=True,
                   default="predicted",
@@ -180,7 +179,7 @@ config = {
     "example": st.column_config.TextColumn("Example title", width="large"),
 }
 columns = list(config)
-st.markdown(f"##### {len(filtered):,} {kind} groups, most F1 lost first — select one to draw it")
+st.markdown(f"##### {len(filtered):,} {md(kind)} groups, most F1 lost first — select one to draw it")
 if len(filtered) > TABLE_ROWS:
     st.caption(f"Showing the {TABLE_ROWS:,} that lose most of {len(filtered):,} (narrow the filters).")
 event = st.dataframe(view[columns], column_config=config, hide_index=True, key=f"gs-table-{kind}",
@@ -199,8 +198,8 @@ if st.session_state.get(pick_key) not in codes:
     st.session_state[pick_key] = codes[0]
 info = view.set_index("code")
 code = st.selectbox("Group", codes, key=pick_key,
-                    format_func=lambda c: f"F1 lost {info.at[c, 'f1_lost']:.4f} · size {info.at[c, 'size']} · "
-                                          f"{info.at[c, 'shape']} · {info.at[c, 'example']}")
+                    format_func=lambda c: f"F1 lost {info.at[c, 'f1_lost']:.4f} · size {int(info.at[c, 'size'])} · "
+                                          f"{plain(info.at[c, 'shape'])} · {plain(info.at[c, 'example'])}")
 
 # ------------------------------------------------------------------ one group
 rec = info.loc[code]
@@ -213,25 +212,25 @@ rows = bundle.split_rows(split)
 ids = bundle.postings["posting_id"].to_numpy()[rows]
 titles = bundle.postings["title"].to_numpy()[rows]
 groups_raw = bundle.postings["label_group"].to_numpy()[rows]
-node_text = [f"<b>{html.escape(short(display_title(titles[r]), 80))}</b><br>{html.escape(str(ids[r]))} · true group "
-             f"{html.escape(str(groups_raw[r]))} · predicted group {g.comp[r]} · F1 {g.f1[r]:.3f}"
+node_text = [f"<b>{plot_text(short(display_title(titles[r]), 80))}</b><br>{plot_text(ids[r])} · true group "
+             f"{plot_text(groups_raw[r])} · predicted group {int(g.comp[r])} · F1 {g.f1[r]:.3f}"
              + ("" if m else "<br>(outside this group)") for r, m in nodes[["row", "member"]].to_numpy()]
 img_m, txt_m = edges.attrs.get("image_model"), edges.attrs.get("text_model")
 
 
 def edge_label(e) -> str:
     status = ("predicted" if e.predicted else "cut by the graph step" if e.before else "below the threshold")
-    sims = " · ".join(f"{name} {v:.3f} ({html.escape(str(m))})" for name, v, m in
+    sims = " · ".join(f"{name} {v:.3f} ({plot_text(m)})" for name, v, m in
                       (("image", e.s_image, img_m), ("text", e.s_text, txt_m)) if m is not None and np.isfinite(v))
-    return (f"{html.escape(str(ids[e.i]))} ↔ {html.escape(str(ids[e.j]))}<br>similarity {e.sim:.3f} · {status}"
+    return (f"{plot_text(ids[e.i])} ↔ {plot_text(ids[e.j])}<br>similarity {e.sim:.3f} · {status}"
             f" · {'same group' if e.same else 'other groups'}{' · bridge' if e.bridge else ''}"
-            + (f"<br>{sims}" if sims else "") + (f"<br>{html.escape(e.conflict)}" if e.conflict else ""))
+            + (f"<br>{sims}" if sims else "") + (f"<br>{plot_text(e.conflict)}" if e.conflict else ""))
 
 
 edge_text = [edge_label(e) for e in edges.itertuples()]
 st.divider()
-head = (f"#### {kind.title()} group {html.escape(str(rec['group']))}: {int(rec['size'])} postings · "
-        f"{rec['shape']} · F1 lost {rec['f1_lost']:.4f}")
+head = (f"#### {md(kind.title())} group {md(rec['group'])}: {int(rec['size'])} postings · "
+        f"{md(rec['shape'])} · F1 lost {rec['f1_lost']:.4f}")
 st.markdown(head)
 st.caption(f"Density {rec['density']:.2f} · weakest link {rec['weakest']:.3f} · {int(rec['bridges'])} bridge(s) · "
            f"spans {int(rec['purity'])} true group(s) · split into up to {int(rec['fragmentation'])}. "
@@ -262,14 +261,14 @@ with c_what:
                              format_func=lambda k: f"{'TP' if edges['same'].iat[k] else 'FP'} · sim "
                                                    f"{edges['sim'].iat[k]:.3f}"
                                                    f"{' · bridge' if edges['bridge'].iat[k] else ''}")
-        st.caption(f"`{ids[edges['i'].iat[e_idx]]}` ↔ `{ids[edges['j'].iat[e_idx]]}`")
+        st.caption(f"{md(ids[edges['i'].iat[e_idx]])} ↔ {md(ids[edges['j'].iat[e_idx]])}")
         if st.button("Cut this edge", key="gs-cut", icon=":material/content_cut:", width="stretch"):
             edits.append(("cut", int(edges["i"].iat[e_idx]), int(edges["j"].iat[e_idx])))
     else:
         st.caption("No predicted edge in this drawing to cut.")
     member_rows = [int(r) for r in nodes.loc[nodes["member"], "row"]]
-    m_row = st.selectbox("Member", member_rows, key="gs-member", format_func=lambda r: str(ids[r]))
-    st.caption(short(display_title(titles[m_row]), 120))
+    m_row = st.selectbox("Member", member_rows, key="gs-member", format_func=lambda r: plain(ids[r]))
+    st.caption(md(short(display_title(titles[m_row]), 120)))
     if st.button("Detach this member", key="gs-detach", icon=":material/person_remove:", width="stretch"):
         edits.append(("detach", int(m_row)))
     if edits:
@@ -277,8 +276,8 @@ with c_what:
         metric_row({"f1": result["f1_after"], "precision": np.nan, "recall": np.nan},
                    {"f1": result["f1_before"], "precision": np.nan, "recall": np.nan}, keys=("f1",),
                    extra=[("Rows re-scored", f"{result['touched']:,}", "Only these rows' F1 changed")])
-        st.caption("Edits: " + "; ".join(f"cut {ids[e[1]]} ↔ {ids[e[2]]}" if e[0] == "cut" else f"detach {ids[e[1]]}"
-                                         for e in edits))
+        st.caption("Edits: " + "; ".join(f"cut {md(ids[e[1]])} ↔ {md(ids[e[2]])}" if e[0] == "cut"
+                                         else f"detach {md(ids[e[1]])}" for e in edits))
         if st.button("Reset what-if", key="gs-reset", icon=":material/restart_alt:"):
             st.session_state["gs-edits"] = []
             st.rerun()

@@ -8,6 +8,7 @@ import streamlit as st
 from dashboard import intervals, state
 from dashboard.charts import LIGHT
 from dashboard.gallery import model_picker
+from dashboard.text import code, md, plot_text
 from dashboard.widgets import (
     FAMILY_COLOURS,
     bundle_and_split,
@@ -25,8 +26,8 @@ ds = bundle.manifest.get("dataset", {})
 
 st.title("Leaderboard")
 source = {"demo": "synthetic demo catalog", "kaggle": "Kaggle data"}.get(ds.get("source"), ds.get("source", "?"))
-st.caption(f"Bundle **{bundle.name}** · {source} · profile `{bundle.manifest.get('profile', '?')}` · "
-           f"{len(bundle.entries)} models · k = {bundle.k} candidates per posting")
+st.caption(f"Bundle **{md(bundle.name)}** · {md(source)} · profile {code(bundle.manifest.get('profile', '?'))} · "
+           f"{len(bundle.entries)} models · k = {bundle.k:,} candidates per posting")
 
 variant = state.rule()  # the one decision, chosen in the sidebar
 kaggle = ds.get("source") == "kaggle"  # the seed's numbers are Kaggle's: a delta to them means nothing elsewhere
@@ -68,21 +69,21 @@ best = frame.set_index("id", drop=False).loc[order[0]] if order else frame.loc[f
 floor = lb.self_only(bundle, split)
 singles = frame[~frame["kind"].eq("combo")].assign(modality=lambda f: [D.modality(bundle, m) for m in f["id"]])
 metric_cols = st.columns(4)
-metric_cols[0].metric(f"Best on valid: {best['id']}", f"{best['f1']:.4f}",
+metric_cols[0].metric(f"Best on valid: {md(best['id'])}", f"{best['f1']:.4f}",
                       delta=None if pd.isna(best["seed_delta"]) or not kaggle else f"{best['seed_delta']:+.4f} vs seed",
-                      help=f"{best['label']}  \n{D.chosen(bundle, best['id'], variant).f1_text(best['f1'])} "
-                           f"(within {split}; the best validation F1 under this decision)",
+                      help=f"{md(best['label'])}  \n{md(D.chosen(bundle, best['id'], variant).f1_text(best['f1']))} "
+                           f"(within {md(split)}; the best validation F1 under this decision)",
                       border=True)
-st.caption(f"★ **{best['id']}** · {D.chosen(bundle, best['id'], variant).f1_text(best['f1'])} — the best "
+st.caption(f"★ **{md(best['id'])}** · {md(D.chosen(bundle, best['id'], variant).f1_text(best['f1']))} — the best "
            "validation F1 under the sidebar's decision; it and the runner-up are the other pages' default models.")
 for col, fam in zip(metric_cols[1:3], ("image", "text")):
     sub = singles[singles["modality"] == fam].dropna(subset=["f1"])
     if len(sub):
         top = sub.loc[sub["f1"].idxmax()]
-        col.metric(f"Best single {fam} model: {top['id']}", f"{top['f1']:.4f}", border=True,
-                   help=top["label"])
+        col.metric(f"Best single {md(fam)} model: {md(top['id'])}", f"{top['f1']:.4f}", border=True,
+                   help=md(top["label"]))
     else:
-        col.metric(f"Best single {fam} model", "—", border=True)
+        col.metric(f"Best single {md(fam)} model", "—", border=True)
 metric_cols[3].metric("Floor: every posting alone", f"{floor['f1']:.4f}", border=True,
                       help="F1 if each posting is predicted to match only itself; any model must beat it.")
 
@@ -92,12 +93,12 @@ chart = chart.assign(id=[lb.shown_name(bundle.entry(m)) for m in chart["id"]])
 fig = go.Figure(layout=dict(template=LIGHT))
 for fam in chart["family"].unique():
     sub = chart[chart["family"] == fam]
-    fig.add_bar(y=sub["id"], x=sub["f1"], orientation="h", name=fam, marker_color=FAMILY_COLOURS.get(fam, "#999"),
+    fig.add_bar(y=sub["id"], x=sub["f1"], orientation="h", name=plot_text(fam), marker_color=FAMILY_COLOURS.get(fam, "#999"),
                 text=intervals.bar_text(sub), textposition="inside", insidetextanchor="end",
                 error_x=intervals.whiskers(sub),
                 textfont=dict(color="white"),
-                customdata=np.stack([sub["label"], sub["variant"].fillna("—"), sub["precision"], sub["recall"]],
-                                    axis=1),
+                customdata=np.stack([[plot_text(v) for v in sub["label"]], sub["variant"].fillna("—"),
+                                     sub["precision"], sub["recall"]], axis=1),
                 hovertemplate="<b>%{y}</b><br>%{customdata[0]}<br>F1 %{x:.4f} · P %{customdata[2]:.3f} · "
                               "R %{customdata[3]:.3f}<br>decision: %{customdata[1]}<extra></extra>")
 seed = chart.dropna(subset=["seed_f1"])
@@ -106,7 +107,7 @@ if len(seed):
                     marker=dict(symbol="diamond", size=10, color="black", line=dict(color="white", width=1)),
                     hovertemplate="<b>%{y}</b><br>seed report F1 %{x:.4f}<extra></extra>")
 fig.update_layout(barmode="overlay", height=max(260, 28 * len(chart) + 90), margin=dict(l=10, r=40, t=30, b=10),
-                  xaxis=dict(title=f"F1 within the {split} split", range=[0, 1.05]),
+                  xaxis=dict(title=f"F1 within the {plot_text(split)} split", range=[0, 1.05]),
                   yaxis=dict(categoryorder="array", categoryarray=list(chart["id"]), automargin=True),
                   legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0), template=LIGHT)
 st.plotly_chart(fig, key="lb-chart", config={"displayModeBar": False}, theme=None)
@@ -141,7 +142,7 @@ config = {
     "what": st.column_config.TextColumn("What it is", width="large"),
     "decision": st.column_config.TextColumn("Decision", width="medium",
                                             help="The decision rule these F1/P/R come from"),
-    "f1": st.column_config.ProgressColumn("F1", help=f"Mean row-wise F1 within the {split} split", width="medium",
+    "f1": st.column_config.ProgressColumn("F1", help=f"Mean row-wise F1 within the {md(split)} split", width="medium",
                                           **pct),
     "precision": st.column_config.TextColumn("Precision"),
     "recall": st.column_config.TextColumn("Recall"),

@@ -7,6 +7,7 @@ import streamlit as st
 
 from dashboard import state
 from dashboard.gallery import LEGEND, card_html, gallery, model_matches, model_picker, posting_card, posting_picker
+from dashboard.text import code, md
 from dashboard.widgets import bundle_and_split, chosen, chosen_f1
 from shopee_core.analysis import decisions
 from shopee_core.analysis import query as q
@@ -24,26 +25,27 @@ n_cols = 6
 
 def model_header(mid: str, summary: dict | None, setting: str, split_f1: bool = True) -> None:
     if split_f1:
-        st.markdown(f"**{mid}** · {chosen_f1(bundle, mid, split)} (within {split})  \n{bundle.entry(mid).label}")
+        st.markdown(f"**{md(mid)}** · {md(chosen_f1(bundle, mid, split))} (within {md(split)})  \n{md(bundle.entry(mid).label)}")
     else:
-        st.markdown(f"**{mid}** — {bundle.entry(mid).label}")
+        st.markdown(f"**{md(mid)}** — {md(bundle.entry(mid).label)}")
     if summary is not None:
         st.caption(f"this posting: F1 **{summary['f1']:.3f}** · precision {summary['precision']:.2f} · "
-                   f"recall {summary['recall']:.2f} · {summary['tp'] - 1} found · {summary['wrong']} wrong · "
-                   f"{summary['missed']} missed · {setting}")
+                   f"recall {summary['recall']:.2f} · {summary['tp'] - 1:,} found · {summary['wrong']:,} wrong · "
+                   f"{summary['missed']:,} missed · {setting}")
     else:
         st.caption(setting)
 
 
 def setting_text(mid: str, tuned_base: bool = False) -> str:
+    """The model's decision as Markdown (its description is plain text naming models)."""
     if decisions.is_predictions_only(bundle, mid):
         return "imported predicted sets (fixed)"
     try:
         if tuned_base:  # an upload is matched at the tuned thresholds of the stored space (no INB for it)
-            return decisions.decision(bundle, mid).describe()
-        return decisions.decision(bundle, mid, **chosen(bundle, mid).setting).describe()
+            return md(decisions.decision(bundle, mid).describe())
+        return md(decisions.decision(bundle, mid, **chosen(bundle, mid).setting).describe())
     except ShopeeError as exc:
-        return str(exc)
+        return md(exc)
 
 
 if mode == "A posting of the split":
@@ -71,7 +73,7 @@ if mode == "A posting of the split":
                 matches = model_matches(bundle, mid, split, row, pred[row], extra=int(extra))
             except ShopeeError as exc:
                 model_header(mid, None, setting_text(mid))
-                st.warning(f"{mid}: {exc}")
+                st.warning(f"{md(mid)}: {md(exc)}")
                 continue
             model_header(mid, q.row_summary(matches, group_size), setting_text(mid))
             gallery(bundle, matches.assign(show_via=len(q.sides(bundle, mid)) > 1), key=f"q-{mid}",
@@ -81,7 +83,7 @@ else:
     missing = q.unqueryable_reasons(bundle)
     if not ids:
         st.warning("This bundle ships no query encoder (no model with `query: true`)."
-                   + "".join(f"  \n`{m}`: {why}" for m, why in missing.items()))
+                   + "".join(f"  \n{code(m)}: {md(why)}" for m, why in missing.items()))
         st.stop()
     c_img, c_title = st.columns([1, 1])
     with c_img:
@@ -95,7 +97,7 @@ else:
         try:
             image = q.read_upload(upload.getvalue(), upload.name)
         except ShopeeError as exc:
-            st.error(str(exc))
+            st.error(md(exc))
     given = ({"title"} if title.strip() else set()) | ({"image"} if image is not None else set())
     if image is not None or title.strip():
         left, right = st.columns([1, 5], gap="medium")
@@ -108,17 +110,17 @@ else:
             with left:
                 st.markdown(card_html(uri, "", [], "query", size=160), unsafe_allow_html=True)
         with right:
-            st.markdown(f"#### {title.strip() or '(no title)'}")
+            st.markdown(f"#### {md(title.strip()) or '(no title)'}")
             if image is not None:
-                st.caption(f"{image.name} · {image.size[0]}×{image.size[1]} px · pHash `{image.phash}`")
-            st.caption(f"Searching the **{split}** split ({len(bundle.split_rows(split))} postings).")
+                st.caption(f"{md(image.name)} · {image.size[0]:d}×{image.size[1]:d} px · pHash {code(image.phash)}")
+            st.caption(f"Searching the **{md(split)}** split ({len(bundle.split_rows(split))} postings).")
     usable = [m for m in ids if q.needs(bundle, m) <= given] if given else ids
     models = model_picker(bundle, key="q-up-models", label="Models with a query encoder", allowed=ids,
                           default=usable[:3],
                           help="Models whose encoder ships with the bundle (TF-IDF, pHash, zero-shot MiniLM / e5 / "
                                "EfficientNet-Lite) and fusions or unions made only of them")
     if missing:
-        st.caption("Not offered: " + "; ".join(f"`{m}` — {why}" for m, why in missing.items()))
+        st.caption("Not offered: " + "; ".join(f"{code(m)} — {md(why)}" for m, why in missing.items()))
     if not given:
         st.info("Upload a product photo and/or type a title to search the split.")
         st.stop()
@@ -129,14 +131,14 @@ else:
         with st.container(border=True):
             model_header(mid, None, setting_text(mid, tuned_base=True), split_f1=False)
             if not need <= given:
-                st.caption(f"needs {' and '.join(sorted(need - given))}: add it above to query this model")
+                st.caption(f"needs {md(' and '.join(sorted(need - given)))}: add it above to query this model")
                 continue
             try:
-                with st.spinner(f"embedding with {mid}…"):
+                with st.spinner(f"embedding with {md(mid)}…"):
                     matches = q.upload_matches(bundle, mid, split, title=title or None, image=image, top=int(top))
             except ShopeeError as exc:
-                st.warning(f"{mid}: {exc}")
+                st.warning(f"{md(mid)}: {md(exc)}")
                 continue
             n_pred = int(matches["predicted"].sum())
-            st.caption(f"{n_pred} predicted among the {len(bundle.split_rows(split))} postings of {split}")
+            st.caption(f"{n_pred:,} predicted among the {len(bundle.split_rows(split))} postings of {md(split)}")
             gallery(bundle, matches, key=f"qu-{mid}", columns=n_cols)

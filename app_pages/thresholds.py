@@ -5,6 +5,7 @@ import streamlit as st
 
 from dashboard import charts, intervals, live, state
 from dashboard.gallery import pair_gallery
+from dashboard.text import code, md, plot_text
 from dashboard.widgets import FIXED, bundle_and_split, chosen, metric_row, model_select, pool_caption, readable_error
 from shopee_core import matching as M
 from shopee_core.analysis import decisions as D
@@ -75,6 +76,24 @@ def best_on_valid(scope: str, d: D.Decision, n_sides: int, union: str = "per_sid
         st.session_state["th-error"] = f"Cannot tune on valid: {exc}"
 
 
+def truth_note(bundle, decision, split: str) -> None:
+    """Under the fixed truth: how much of this decision's error was label noise, and whether the T
+    searched on valid moves with the fixes ("Best on valid" then searches on the fixed truth)."""
+    from shopee_core.analysis.reviews import truth_effect
+
+    try:
+        e = truth_effect(bundle, decision, split)
+    except ShopeeError as exc:
+        st.caption(f"Effect of your fixes unavailable: {md(exc)}")
+        return
+    a, b = e["tuned_labelled"].sides[0], e["tuned_fixed"].sides[0]
+    st.info(f"**Your fixes:** F1 of this setting {e['f1_labelled']:.4f} as labelled → {e['f1_fixed']:.4f} with "
+            f"your fixes: {e['noise_share']:.1%} of its remaining error was label noise. T searched on valid: "
+            f"{a.t:.3f} as labelled → {b.t:.3f} with your fixes"
+            + (f" (T2 {a.t2:.3f} → {b.t2:.3f})" if a.t2 is not None and b.t2 is not None else "")
+            + f"; re-tuned F1 here {e['f1_fixed_retuned']:.4f}.", icon=":material/fact_check:")
+
+
 def fusion_search(key: str, weights, members: list[str]) -> str:
     """Which kNN a re-weighted fusion uses: the candidate union (live, the default) or, after the
     button, an exact search of the fused embeddings for exactly these weights. Says which."""
@@ -128,7 +147,7 @@ def graph_picker(scope: str, recorded: dict | None = None, start: bool = False):
     if key not in st.session_state:
         kept = st.session_state.get(state.KEEP + key)
         st.session_state[key] = kept if kept in options else (recorded["step"] if start and recorded else "none")
-    tuned = "" if not recorded else f" (tuned on valid: {recorded['step']}" + (
+    tuned = "" if not recorded else f" (tuned on valid: {md(recorded['step'])}" + (
         "" if recorded.get("param") is None else f" {recorded['param']:g}") + ")"
     step = st.selectbox("Graph step" + tuned, options, key=key,
                         format_func=lambda x: "none" if x == "none" else x,
@@ -180,14 +199,9 @@ def restore_from_url() -> None:
         st.session_state[key] = value
 
 
-def unset(key: str, **default) -> dict:
-    """A widget's default value, only when the session (e.g. a shared link) has not set it already."""
-    return {} if key in st.session_state else default
-
-
 restore_from_url()
 if st.session_state.get("th-error"):
-    st.error(st.session_state.pop("th-error"), icon=":material/error:")
+    st.error(md(st.session_state.pop("th-error")), icon=":material/error:")
 if st.session_state.get("th-rule") != state.rule():
     # the sidebar's decision changed (not on the first visit: a pasted link's widgets stay): the bundle
     # model's controls start on the new one again
@@ -227,16 +241,16 @@ try:
                               and any(x["t2"] is not None for x in sides_now))
                 overrides = []
                 for i, side in enumerate(sides_now):
-                    st.markdown(f"**{side['model']}**" + (" after INB" if inb else ""))
-                    overrides.append(side_sliders(scope, f"-{i}", side["t"], side["t2"], min2, f"· {side['model']}",
-                                                  after_inb=inb))
+                    st.markdown(f"**{md(side['model'])}**" + (" after INB" if inb else ""))
+                    overrides.append(side_sliders(scope, f"-{i}", side["t"], side["t2"], min2,
+                                                  f"· {md(side['model'])}", after_inb=inb))
                 decision = D.decision(bundle, mid, sides=overrides, min2=min2, inb=int(inb))
                 reference = D.decision(bundle, mid, inb=int(inb))
                 shared = live.Live("model", mid, t=tuple(t for t, _ in overrides),
                                    t2=tuple(t2 for _, t2 in overrides), min2=min2, iters=int(inb))
             elif s["kind"] == "inb_only":
                 scope = live.model_scope(mid, "inb_only")
-                st.caption(f"This entry stores only its INB table ({s['inb_iters']} iterations): T′ and T2′ "
+                st.caption(f"This entry stores only its INB table ({s['inb_iters']:,} iterations): T′ and T2′ "
                            "match on the blended embeddings.")
                 min2 = toggle("Min2", f"{scope}-min2", s["inb_t2"] is not None)
                 T, T2 = side_sliders(scope, "", s["inb_t"], s["inb_t2"], min2, after_inb=True)
@@ -247,7 +261,7 @@ try:
                 fixed = True
                 scope = live.model_scope(mid, "fixed")
                 shared = live.Live("model", mid)
-                st.info(FIXED.format(mid=mid) + " Unite it with other models under *Custom union*.",
+                st.info(FIXED.format(mid=code(mid)) + " Unite it with other models under *Custom union*.",
                         icon=":material/lock:")
                 decision = reference = D.decision(bundle, mid)
             else:
@@ -266,7 +280,7 @@ try:
                     if toggle("Re-weight the members", f"th-m-{mid}-reweight", False,
                               help="Mean fusion with your weights, re-scored within the split"):
                         D.prefetch_candidates(bundle, split, s["members"])
-                        w = [state.kept(st.slider, f"weight · {m}", min_value=0.0, max_value=1.0,
+                        w = [state.kept(st.slider, f"weight · {md(m)}", min_value=0.0, max_value=1.0,
                                         value=1.0 / len(s["members"]), step=0.05, key=f"th-m-{mid}-w-{m}")
                              for m in s["members"]]
                         if sum(w) <= 0:
@@ -291,7 +305,7 @@ try:
                 shared = live.Live("model", mid, t=(T,), t2=(T2,), min2=min2, iters=iters,
                                    weights=None if weights is None else tuple(weights), exact=knn == "exact"
                                    and weights is not None, blend=blend)
-            ref_label = f"the bundle's tuned setting of {mid}"
+            ref_label = f"the bundle's tuned setting of {md(mid)}"
         # ------------------------------------------------------------ custom mean fusion
         elif mode == "fusion":
             fusable = D.fusable_models(bundle)
@@ -299,7 +313,7 @@ try:
                 st.warning("This bundle has fewer than two models with embeddings: nothing to fuse.")
                 st.stop()
             members = pick_members(fusable, "th-f-members", "Models to fuse (mean of cosine similarities)", 3)
-            w = [state.kept(st.slider, f"weight · {m}", min_value=0.0, max_value=1.0,
+            w = [state.kept(st.slider, f"weight · {md(m)}", min_value=0.0, max_value=1.0,
                             value=round(1.0 / len(members), 2), step=0.05, key=f"th-f-w-{m}") for m in members]
             if sum(w) <= 0:
                 st.warning("All weights are 0: using equal weights.")
@@ -310,7 +324,7 @@ try:
                                     "spread one (the seed's recipe is the plain equal mean)")
             if calibrate:
                 w = M.calibrated_weights(D.pool(bundle, "valid"), members, w)
-                st.caption("Calibrated weights: " + ", ".join(f"{m} {x:.2f}" for m, x in zip(members, w)))
+                st.caption("Calibrated weights: " + ", ".join(f"{md(m)} {x:.2f}" for m, x in zip(members, w)))
             for pool_name in dict.fromkeys(["valid", split]):
                 D.prefetch_candidates(bundle, pool_name, members)
             knn = fusion_search("th-f-exact", w, members)
@@ -341,12 +355,12 @@ try:
             min2 = toggle("Min2 on every side", f"{scope}-min2", any(x.t2 is not None for x in tuned.sides))
             sides = []
             for i, (m, side) in enumerate(zip(members, tuned.sides)):
-                st.markdown(f"**{m}**")
+                st.markdown(f"**{md(m)}**")
                 if D.is_predictions_only(bundle, m):
                     st.caption("imported predicted sets: fixed, no thresholds")
                     sides.append((m, side.t, None))
                     continue
-                sides.append((m, *side_sliders(scope, f"-{i}", side.t, side.t2, min2, f"· {m}")))
+                sides.append((m, *side_sliders(scope, f"-{i}", side.t, side.t2, min2, f"· {md(m)}")))
             decision = D.custom_union(bundle, sides)
             reference = tuned
             shared = live.Live("union", members=tuple(members), t=tuple(x[1] for x in sides),
@@ -396,11 +410,11 @@ with summary:
         at_rule = len(ruled.sides) == len(decision.sides) and all(
             a.source == b.source and abs(a.t - b.t) < 1e-6 and (a.t2 is None) == (b.t2 is None)
             and (a.t2 is None or abs(a.t2 - b.t2) < 1e-6) for a, b in zip(ruled.sides, decision.sides))
-        st.caption(f"**{mid}** · F1 {cur['f1']:.4f} · "
-                   + (picked.text if at_rule else "moved on this page (the sidebar's decision: "
-                      f"{picked.f1_text(D.scores(bundle, mid, split, **picked.setting)['f1'])})")
-                   + f" (within {split})")
-    st.caption(f"**Now:** {decision.describe()}  \n**Δ against** {ref_label}: {reference.describe()} "
+        st.caption(f"**{md(mid)}** · F1 {cur['f1']:.4f} · "
+                   + (md(picked.text) if at_rule else "moved on this page (the sidebar's decision: "
+                      f"{md(picked.f1_text(D.scores(bundle, mid, split, **picked.setting)['f1']))})")
+                   + f" (within {md(split)})")
+    st.caption(f"**Now:** {md(decision.describe())}  \n**Δ against** {ref_label}: {md(reference.describe())} "
                f"→ F1 {ref['f1']:.4f}")
     intervals.live_interval(bundle, split, decision, reference, rows, ref_label)
     try:
@@ -408,10 +422,12 @@ with summary:
     except ShopeeError:
         weak = None
     if weak:
-        st.warning(f"On valid this fusion scores F1 {weak['fusion_f1']:.4f}, below its member **{weak['member']}** "
+        st.warning(f"On valid this fusion scores F1 {weak['fusion_f1']:.4f}, below its member **{md(weak['member'])}** "
                    f"alone ({weak['member_f1']:.4f}): an equal mean is dominated by the member whose similarities "
                    "spread widest. Try calibrated or re-weighted members (Custom mean fusion).",
                    icon=":material/warning:")
+    if bundle.truth and not fixed:
+        truth_note(bundle, decision, split)
 
 with right:
 
@@ -424,7 +440,7 @@ with right:
         side = 0
         if decision.is_union:
             names = [describe_source(s.source) for s in decision.sides]
-            side = state.kept(st.radio, "Curve of side", list(range(len(names))), format_func=lambda i: names[i],
+            side = state.kept(st.radio, "Curve of side", list(range(len(names))), format_func=lambda i: md(names[i]),
                               horizontal=True, key="th-curve-side")
         curve = D.curves(bundle, decision, split, side=side)
         st_side = decision.sides[side]
@@ -438,7 +454,7 @@ with right:
         with c1:
             st.plotly_chart(charts.threshold_curves(curve, st_side.t, cur["f1"], tuned_t,
                                                     title="F1, precision, recall vs T"
-                                                    + (f" — {names[side]}" if decision.is_union else ""),
+                                                    + (f" — {plot_text(names[side])}" if decision.is_union else ""),
                                                     band=None if stab is None else
                                                     tuple(stab["sides"][side]["t"]["interval"])),
                             key="th-curve", config={"displayModeBar": False}, theme=None)
@@ -497,14 +513,14 @@ with right:
                         icon=":material/trending_down:")
             bigger = "" if "all" in bundle.splits or split == "all" else (
                 " This bundle ships no *all* pool (every labelled posting at once): the largest pool here is the "
-                f"{split} split; a bundle built with `--pool-all` reaches 34,250 on the Kaggle data.")
-            st.caption(f"Nested pools of whole label groups drawn from the {split} pool (each holds the smaller ones), "
+                f"{md(split)} split; a bundle built with `--pool-all` reaches 34,250 on the Kaggle data.")
+            st.caption(f"Nested pools of whole label groups drawn from the {md(split)} pool (each holds the smaller ones), "
                        f"{int(n_draws)} random draws per size; in each, the decision's thresholds are searched again "
                        "(full scan) and it is scored at those and at the current ones. Bigger pools hold more near "
                        "neighbours from other groups, so the best T is usually stricter." + bigger)
             worst = float(draws["may_miss"].max())
             if worst > 0.01:
-                st.caption(f"The tables were cut from the {split} pool's own top-{bundle.k}: in up to {worst:.0%} of a "
+                st.caption(f"The tables were cut from the {md(split)} pool's own top-{bundle.k:,}: in up to {worst:.0%} of a "
                            "sub-pool's rows the best threshold reaches past the stored candidates, so the sub-pool's "
                            "own top-k might hold a match the table lacks (F1 there is a lower bound).")
             # six narrow columns (ranges as text): eight numeric ones were cut at 1280 px
@@ -561,9 +577,9 @@ with right:
                     fig.add_scatter(x=[sx], y=[sy], mode="markers", name=f"the pair you opened ({outcome})",
                                     marker=dict(symbol="star", size=20, color="#ffd600",
                                                 line=dict(color="black", width=1.5)),
-                                    hovertemplate=f"{pair[0]} → {pair[1]}<br>img %{{x:.3f}} · txt %{{y:.3f}}"
+                                    hovertemplate=f"{plot_text(pair[0])} → {plot_text(pair[1])}<br>img %{{x:.3f}} · txt %{{y:.3f}}"
                                                   f"<br>{outcome}<extra></extra>")
-                    st.caption(f"★ The pair opened from a tile: `{pair[0]}` → `{pair[1]}` — {outcome} · image "
+                    st.caption(f"★ The pair opened from a tile: {code(pair[0])} → {code(pair[1])} — {outcome} · image "
                                f"similarity {sx:.3f} · text similarity {sy:.3f}.")
                 event = st.plotly_chart(fig, key="th-plane", on_select="rerun",
                                         theme=None,
@@ -596,4 +612,4 @@ with right:
                        data=lambda: D.submission(bundle, decision, split).to_csv(index=False),
                        file_name=f"submission_{bundle.name}_{split}_{name}.csv", mime="text/csv",
                        on_click="ignore", icon=":material/download:", key="th-download",
-                       help=f"posting_id,matches for the {split} split (space-separated, self included)")
+                       help=f"posting_id,matches for the {md(split)} split (space-separated, self included)")

@@ -1,14 +1,13 @@
 """Training: how each trained model trained (loss, LR, valid F1 by epoch, the kept epoch) and the
 margin sweeps drawn as the study drew them, its own values beside ours."""
 
-import html
-
 import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import state
 from dashboard.charts import LIGHT
 from dashboard.data import current_bundle
+from dashboard.text import code, md, plain, plot_text
 from dashboard.widgets import csv_download, short
 from shopee_core.analysis import sweeps as S
 from shopee_core.analysis import training as T
@@ -38,12 +37,12 @@ if not trained:
             "with no trained model). `build-bundle` adds one for every model it trains.", icon=":material/info:")
 else:
     picked = state.kept(st.multiselect, "Models", trained, default=trained[: min(3, len(trained))], key="train-models",
-                            format_func=lambda m: f"{m} — {short(bundle.model(m)['label'], 60)}",
+                            format_func=lambda m: f"{plain(m)} — {plain(short(bundle.entry(m).label, 60))}",
                             help="Overlay several models' curves")
     try:
         frame = T.curves(bundle, picked)
     except BundleError as exc:
-        st.error(str(exc))
+        st.error(md(exc))
         st.stop()
     if frame.empty:
         st.caption("Choose one or more models.")
@@ -51,20 +50,20 @@ else:
         colour = {m: PALETTE[i % len(PALETTE)] for i, m in enumerate(picked)}
         loss, lr, f1 = go.Figure(), go.Figure(), go.Figure()
         for mid, g in frame.groupby("model", sort=False):
-            c = colour[mid]
+            c, name = colour[mid], plot_text(mid)
             kept = g[g["kept"]]
-            loss.add_scatter(x=g["epoch"], y=g["loss"], name=mid, mode="lines+markers", line=dict(color=c))
+            loss.add_scatter(x=g["epoch"], y=g["loss"], name=name, mode="lines+markers", line=dict(color=c))
             for col in [x for x in g.columns if x.startswith("lr:") and g[x].notna().any()]:
                 group = col.split(":", 1)[1]
-                lr.add_scatter(x=g["epoch"], y=g[col], name=f"{mid} · {group}", mode="lines+markers",
+                lr.add_scatter(x=g["epoch"], y=g[col], name=f"{name} · {plot_text(group)}", mode="lines+markers",
                                line=dict(color=c, dash="dot" if group == "head" else "solid"))
-            f1.add_scatter(x=g["epoch"], y=g["valid_f1"], name=f"{mid} · at the selection T", mode="lines+markers",
+            f1.add_scatter(x=g["epoch"], y=g["valid_f1"], name=f"{name} · at the selection T", mode="lines+markers",
                            line=dict(color=c))
-            f1.add_scatter(x=g["epoch"], y=g["best_f1"], name=f"{mid} · best of a full scan", mode="lines",
+            f1.add_scatter(x=g["epoch"], y=g["best_f1"], name=f"{name} · best of a full scan", mode="lines",
                            line=dict(color=c, dash="dash"), customdata=g["best_threshold"],
                            hovertemplate="epoch %{x}: F1 %{y:.4f} at T=%{customdata:.3f}<extra></extra>")
             if len(kept):
-                f1.add_scatter(x=kept["epoch"], y=kept["valid_f1"], mode="markers", name=f"{mid} · kept epoch",
+                f1.add_scatter(x=kept["epoch"], y=kept["valid_f1"], mode="markers", name=f"{name} · kept epoch",
                                marker=dict(symbol="star", size=16, color=c, line=dict(color="black", width=1)))
                 loss.add_scatter(x=kept["epoch"], y=kept["loss"], mode="markers", showlegend=False,
                                  marker=dict(symbol="star", size=14, color=c, line=dict(color="black", width=1)),
@@ -83,10 +82,11 @@ else:
 st.subheader("Margin sweeps")
 if not bundle.sweep_names:
     st.info("This bundle ships no sweep. Run one with `python -m shopee_core sweep --model ID --profile P --data DIR "
-            "--out SWEEP --grid margin=0.5,0.6,0.7,0.8,0.9` and add it with `python -m shopee_core add-sweep --bundle "
-            f"{bundle.root} --sweep SWEEP`.", icon=":material/info:")
+            "--out SWEEP --grid margin=0.5,0.6,0.7,0.8,0.9` and add it with "
+            f"{code(f'python -m shopee_core add-sweep --bundle {bundle.root} --sweep SWEEP')}.", icon=":material/info:")
     st.stop()
-names = state.kept(st.multiselect, "Sweeps", bundle.sweep_names, default=bundle.sweep_names, key="train-sweeps")
+names = state.kept(st.multiselect, "Sweeps", bundle.sweep_names, default=bundle.sweep_names, key="train-sweeps",
+                   format_func=plain)
 c_metric, c_variant, c_split = st.columns(3, vertical_alignment="bottom")
 with c_metric:
     metric = state.kept(st.segmented_control, "Measure", list(S.METRICS), default="f1", key="train-metric",
@@ -97,14 +97,15 @@ with c_variant:
                          key=f"train-variant-{state.rule()}",
                          format_func={"base": "Plain T", "min2": "Min2", "inb": "INB"}.get) or ruled
 with c_split:
-    split = state.kept(st.segmented_control, "Split", list(S.SPLITS), default="test", key="train-split") or "test"
+    split = state.kept(st.segmented_control, "Split", list(S.SPLITS), default="test", key="train-split",
+                       format_func=md) or "test"
 try:
     docs = [bundle.sweep(n) for n in names]
     seed = bundle.seed_sweeps
     if seed is None:
         seed = S.read_seed_sweeps()  # older bundles: the study's tables as this checkout ships them
 except Exception as exc:  # a refused sweep or reference file: one readable line
-    st.error(str(exc))
+    st.error(md(exc))
     st.stop()
 ours = S.long_form(docs, split=split, variant=variant)
 fig_frame = S.figure_frame(ours, seed, metric=metric, variant=variant, split=split)
@@ -118,13 +119,13 @@ for i, line in enumerate(lines):
     for source, dash, opacity in (("ours", "solid", 1.0), ("study", "dash", 0.55)):
         g = fig_frame[(fig_frame["line"] == line) & (fig_frame["source"] == source)]
         if len(g):
-            shown = html.escape(line)  # plotly reads tags in names: a bundle's text is shown literally
+            shown = plot_text(line)  # plotly reads tags in names: a bundle's text is shown literally
             fig.add_scatter(x=g["margin"], y=g["value"], name=f"{shown} ({'ours' if source == 'ours' else 'study'})",
                             mode="lines+markers", opacity=opacity, line=dict(color=c, dash=dash),
                             hovertemplate=f"{shown}<br>m=%{{x}}: %{{y:.4f}}<extra>{source}</extra>")
 label = {"f1": "F1", "recall": "recall", "precision": "precision"}[metric]
 fig.update_layout(template=LIGHT, height=460, margin=dict(l=10, r=10, t=36, b=10),
-                  title=dict(text=f"{split} {label} against the margin ({ {'base': 'plain T', 'min2': 'Min2', 'inb': 'INB'}[variant] })",
+                  title=dict(text=f"{plot_text(split)} {label} against the margin ({ {'base': 'plain T', 'min2': 'Min2', 'inb': 'INB'}[variant] })",
                              font=dict(size=14)),
                   xaxis=dict(title="margin m", dtick=0.1), yaxis_title=f"mean {label}",
                   legend=dict(orientation="h", y=-0.2))

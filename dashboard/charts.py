@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from dashboard.text import plot_text
+
 OUTCOME_STYLE = {  # drawn in this order: the common TN first, the errors on top
     "TN": dict(color="rgba(150,150,150,0.35)", size=4, name="TN — not predicted, other group"),
     "TP": dict(color="rgba(46,125,50,0.65)", size=5, name="TP — predicted, same group"),
@@ -118,7 +120,7 @@ def decision_plane(frame: pd.DataFrame, info: dict) -> go.Figure:
             # numeric customdata only: an object array is deep-copied element by element (slow at 20k points)
             customdata=np.stack([sub["i"].to_numpy(np.int64), sub["j"].to_numpy(np.int64)], axis=1),
             hovertemplate="image %{x:.3f} · text %{y:.3f}<br>rows %{customdata[0]} → %{customdata[1]}"
-                          f"<extra>{outcome}</extra>")
+                          f"<extra>{plot_text(outcome)}</extra>")
     b = info.get("boundary") or {}
     lo = float(np.nanmin(frame[["s_image", "s_text"]].to_numpy())) if frame[["s_image", "s_text"]].notna().any().any() \
         else 0.0
@@ -147,8 +149,8 @@ def decision_plane(frame: pd.DataFrame, info: dict) -> go.Figure:
     fig.update_layout(template=LIGHT, height=600, margin=dict(l=10, r=10, t=30, b=10),
                       font=dict(family=FONT), legend=dict(orientation="h", y=-0.12, yanchor="top", x=0),
                       dragmode="select",
-                      xaxis=dict(title=f"image similarity — {info['image_model']}", range=[lo, hi]),
-                      yaxis=dict(title=f"text similarity — {info['text_model']}", range=[lo, hi]))
+                      xaxis=dict(title=f"image similarity — {plot_text(info['image_model'])}", range=[lo, hi]),
+                      yaxis=dict(title=f"text similarity — {plot_text(info['text_model'])}", range=[lo, hi]))
     return fig
 
 
@@ -201,7 +203,7 @@ def pool_size(band: pd.DataFrame, given_t: float, ext: dict | None = None) -> go
                         line=dict(color="#1565c0", dash="dash"), row=1, col=2)
     vals, text = size_ticks(list(x) + ([ext["target"]] if ext else []))
     fig.update_xaxes(type="log", title_text="postings in the pool (whole groups)", gridcolor="#ebebeb",
-                     tickvals=vals, ticktext=text)
+                     tickvals=vals, ticktext=[plot_text(t) for t in text])
     fig.update_yaxes(gridcolor="#ebebeb")
     # the legend well below the axis titles (at the default offset it covers the left one)
     return _layout(fig, height=470, hovermode="x unified", legend=dict(orientation="h", y=-0.32, yanchor="top", x=0),
@@ -251,7 +253,7 @@ def group_graph(nodes: pd.DataFrame, edges: pd.DataFrame, node_text: list[str], 
     """A group as a graph: nodes coloured by true group (members filled, context postings open),
     edges coloured TP/FP, solid when predicted, dashed below the threshold, dotted where the graph
     step cut them, width by similarity (three bands); hover a node or an edge's midpoint for
-    details. ``node_text`` / ``edge_text``: hover texts, already HTML-escaped."""
+    details. ``node_text`` / ``edge_text``: hover texts, their untrusted parts already through plot_text."""
     fig = go.Figure()
     classes = [edge_class(p, b, s) for p, b, s in edges[["predicted", "before", "same"]].to_numpy()] if len(edges) \
         else []

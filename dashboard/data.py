@@ -8,7 +8,9 @@ from pathlib import Path
 
 import streamlit as st
 
+from shopee_core.analysis.reviews import ReviewFile, check_outside, corrected_labels, default_path, manifest_sha
 from shopee_core.bundle import Bundle, BundleError
+from shopee_core.errors import ShopeeError
 
 ROOT = Path(__file__).resolve().parents[1]
 PRECOMPUTED = ROOT / "precomputed"
@@ -16,20 +18,32 @@ DEFAULT_BUNDLE = "demo"
 
 
 ENV_BUNDLE = "SHOPEE_BUNDLE"
+ENV_REVIEWS = "SHOPEE_REVIEWS"
+TRUTHS = ("labelled", "fixed")
+TRUTH_LABELS = {"labelled": "as labelled", "fixed": "with my fixes"}
+
+
+def _cli_path(flag: str, env: str) -> Path | None:
+    args = sys.argv[1:]
+    if flag in args:
+        i = args.index(flag)
+        if i + 1 < len(args):
+            return Path(args[i + 1]).expanduser().resolve()
+    value = os.environ.get(env, "").strip()
+    if value:
+        return Path(value).expanduser().resolve()
+    return None
 
 
 def cli_bundle() -> Path | None:
     """A bundle path given as ``streamlit run app.py -- --bundle PATH`` or in ``$SHOPEE_BUNDLE``
     (the command line wins; tests use the variable)."""
-    args = sys.argv[1:]
-    if "--bundle" in args:
-        i = args.index("--bundle")
-        if i + 1 < len(args):
-            return Path(args[i + 1]).expanduser().resolve()
-    env = os.environ.get(ENV_BUNDLE, "").strip()
-    if env:
-        return Path(env).expanduser().resolve()
-    return None
+    return _cli_path("--bundle", ENV_BUNDLE)
+
+
+def cli_reviews() -> Path | None:
+    """A review file given as ``streamlit run app.py -- --reviews FILE`` or in ``$SHOPEE_REVIEWS``."""
+    return _cli_path("--reviews", ENV_REVIEWS)
 
 
 def available_bundles() -> dict[str, Path]:
@@ -90,8 +104,10 @@ def _open_bundle(path: str, stamp) -> Bundle:
 
 
 def current_bundle() -> Bundle | None:
-    """The bundle chosen in the sidebar; shows a readable error and returns None if it is refused."""
+    """The bundle chosen in the sidebar, under the truth chosen there (as labelled, or with the
+    review file's fixes); shows a readable error and returns None if it is refused."""
     from .state import get
+    from .text import code, md
 
     name = get("bundle")
     bundles = available_bundles()
@@ -101,7 +117,74 @@ def current_bundle() -> Bundle | None:
         return None
     path = bundles.get(name) or next(iter(bundles.values()))
     try:
-        return load_bundle(str(path))
+        bundle = load_bundle(str(path))
     except BundleError as exc:
-        st.error(f"Bundle `{path.name}` refused: {exc}")
+        st.error(f"Bundle {code(path.name)} refused: {md(exc)}")
         return None
+    if get("truth") == "fixed" and bundle.has_labels:
+        try:
+            return truth_view(bundle)[0]
+        except ShopeeError as exc:
+            st.error(f"Truth with my fixes unavailable, showing the labels as they are: {md(exc)}",
+                     icon=":material/error:")
+    return bundle
+
+
+# ----------------------------------------------------------------------------- review file and fixed truth
+def truth_in_use() -> str | None:
+    """The fixed truth's description when the sidebar asks for it and it applies (None otherwise;
+    a page that cannot apply it says why)."""
+    from .state import get
+
+    if get("truth") != "fixed":
+        return None
+    bundles = available_bundles()
+    path = bundles.get(get("bundle")) or next(iter(bundles.values()), None)
+    if path is None:
+        return None
+    try:
+        bundle = load_bundle(str(path))
+        return truth_view(bundle)[0].truth if bundle.has_labels else None
+    except ShopeeError:
+        return None
+
+
+def reviews_path(bundle: Bundle) -> Path:
+    """The review file: ``-- --reviews FILE`` / ``$SHOPEE_REVIEWS``, else ``NAME.reviews.jsonl`` beside the bundle."""
+    return check_outside(cli_reviews() or default_path(bundle.root), bundle.root)
+
+
+def review_file(bundle: Bundle) -> ReviewFile:
+    """The bundle's review file, checked against its manifest, postings and groups on every read."""
+    b = bundle.labelled
+    return ReviewFile(reviews_path(b), b.digest or manifest_sha(b.root), postings=b.postings["posting_id"].to_numpy(),
+                      groups=b.postings["label_group"].dropna().to_numpy(), name=f"bundle {b.name}")
+
+
+def _stamp(path: Path):
+    try:
+        st_ = path.stat()
+        return (st_.st_ino, st_.st_mtime_ns, st_.st_size)
+    except OSError:
+        return None
+
+
+def truth_view(bundle: Bundle):
+    """``(view, fixes, verdicts)``: the bundle under the review file's fixes (a
+    :meth:`~shopee_core.bundle.Bundle.relabelled` view), the ``label_fixes`` table and the live
+    verdicts. Made again whenever the review file changes (another tab's verdict included)."""
+    base = bundle.labelled
+    rf = review_file(base)
+    return _truth_view(str(base.root), _stamp(base.root / "manifest.json"), str(rf.path), _stamp(rf.path))
+
+
+@st.cache_resource(show_spinner="Applying your fixes…", max_entries=2)  # a verdict makes a new one
+def _truth_view(root: str, stamp, reviews: str, reviews_stamp):
+    base = load_bundle(root)
+    rf = review_file(base)
+    verdicts = rf.verdicts()
+    labels, fixes = corrected_labels(base.postings["posting_id"].to_numpy(), base.postings["label_group"].to_numpy(),
+                                     verdicts)
+    n = len(fixes)
+    view = base.relabelled(labels, truth=f"with my fixes ({n} posting{'s' if n != 1 else ''} relabelled)")
+    return view, fixes, verdicts

@@ -11,7 +11,6 @@ Query by example.
 from __future__ import annotations
 
 import base64
-import html
 import math
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import state
+from dashboard.text import code, html_text, md, plain
 from shopee_core.data.text import display_title
 
 # mark -> (border colour, icon, text). Icons are plain text glyphs (✔ ✘ ⚠ ●), not colour
@@ -64,18 +64,21 @@ def _fmt(v, spec: str, signed: bool = False) -> str:
 
 def card_html(uri: str, title: str, lines: list[str], mark: str | None, size: int = 128,
               tooltip: str = "") -> str:
+    """One card as an HTML block. ``title`` and ``tooltip`` are text (escaped here; the tooltip's
+    line breaks kept); ``lines`` are HTML made by :func:`_lines`."""
     colour, icon, text = MARKS.get(mark or "", ("#dddddd", "", ""))
     width = 3 if mark in ("correct", "wrong", "missed", "query", "predicted") else 1
     img = (f'<img src="{uri}" style="width:100%;max-width:{size}px;aspect-ratio:1/1;object-fit:contain;'
            f'display:block;margin:0 auto;border-radius:4px;background:#fafafa"/>' if uri else
            f'<div style="height:{size}px;display:flex;align-items:center;justify-content:center;color:#999">'
            f'no thumbnail</div>')
-    badge = (f'<div style="font-weight:600;color:{colour};font-size:0.78rem">{icon} {html.escape(text)}</div>'
+    badge = (f'<div style="font-weight:600;color:{colour};font-size:0.78rem">{icon} {html_text(text)}</div>'
              if text else "")
     info = "".join(f'<div style="font-size:0.72rem;color:#555;line-height:1.25">{line}</div>' for line in lines)
     caption = (f'<div style="font-size:0.78rem;line-height:1.2;margin-top:4px;height:2.4em;overflow:hidden">'
-               f'{html.escape(title)}</div>' if title else "")
-    return (f'<div title="{html.escape(tooltip or title)}" style="border:{width}px solid {colour};border-radius:8px;'
+               f'{html_text(title)}</div>' if title else "")
+    tip = "&#10;".join(html_text(part) for part in (tooltip or title).split("\n"))
+    return (f'<div title="{tip}" style="border:{width}px solid {colour};border-radius:8px;'
             f'padding:6px;background:white">{img}{caption}{badge}{info}</div>')
 
 
@@ -88,7 +91,7 @@ def _lines(item) -> list[str]:
         out.append("sim n/a (not in the stored space)")
     members = item.get("members")
     if isinstance(members, str) and members:
-        out.append(html.escape(members))
+        out.append(html_text(members))
     extra = []
     if item.get("min2"):
         extra.append("via Min2")
@@ -97,7 +100,7 @@ def _lines(item) -> list[str]:
         extra.append(f"rank {int(rank)}" if rank is not None and not pd.isna(rank) else "beyond top-k")
     via = item.get("via")
     if item.get("show_via") and via:
-        extra.append(html.escape(str(via)))
+        extra.append(html_text(via))
     if extra:
         out.append(" · ".join(extra))
     return out
@@ -105,7 +108,7 @@ def _lines(item) -> list[str]:
 
 def gallery(bundle, items: pd.DataFrame, *, key: str, columns: int = 6, title_chars: int = 60,
             empty: str = "Nothing to show.", open_button: bool = True, limit: int | None = None) -> int:
-    """Draw ``items`` as a grid of cards; returns how many were drawn.
+    """Draw ``items`` as a grid of cards; returns how many were drawn (``empty``: Markdown).
 
     A click on an item's button opens that posting in Query by example.
     """
@@ -113,7 +116,7 @@ def gallery(bundle, items: pd.DataFrame, *, key: str, columns: int = 6, title_ch
         st.caption(empty)
         return 0
     if limit is not None and len(items) > limit:
-        st.caption(f"showing the first {limit} of {len(items)}")
+        st.caption(f"showing the first {limit:,} of {len(items):,}")
         items = items.head(limit)
     ids, titles, groups, _ = _columns(bundle)
     records = items.to_dict("records")
@@ -129,8 +132,8 @@ def gallery(bundle, items: pd.DataFrame, *, key: str, columns: int = 6, title_ch
                                       _lines(item), item.get("mark"),
                                       tooltip=f"{title}\n{pid} · group {groups[row]}"),
                             unsafe_allow_html=True)
-                if open_button and st.button("Open", key=f"{key}-open-{i}-{pid}", help=f"Query by example: {pid}",
-                                             width="stretch"):
+                if open_button and st.button("Open", key=f"{key}-open-{i}-{pid}",
+                                             help=f"Query by example: {md(pid)}", width="stretch"):
                     state.open_posting(pid)
                 pair = item.get("plane")
                 if isinstance(pair, tuple) and st.button("Plane", key=f"{key}-plane-{i}-{pid}",
@@ -152,6 +155,21 @@ def _columns(bundle):
     return bundle.cached(("gallery_columns",), make)
 
 
+def pair_html(uris: list[str], titles: list[str], note: str, same: bool, title_chars: int = 40) -> str:
+    """Two thumbnails side by side with their (shortened) titles and a note, as an HTML block;
+    the texts are escaped here, each full title in its tooltip."""
+    colour = "#2e7d32" if same else "#c62828"
+    halves = "".join(
+        f'<div style="flex:1;min-width:0" title="{html_text(title)}">'
+        + (f'<img src="{uri}" style="width:100%;max-width:110px;aspect-ratio:1/1;object-fit:contain;display:block;'
+           f'margin:auto"/>' if uri else '<div style="aspect-ratio:1/1;color:#999">no thumbnail</div>')
+        + f'<div style="font-size:0.72rem;line-height:1.2;height:2.4em;overflow:hidden">'
+        f'{html_text(_short(title, title_chars))}</div></div>' for uri, title in zip(uris, titles))
+    return (f'<div style="border:2px solid {colour};border-radius:8px;padding:6px;background:white">'
+            f'<div style="display:flex;gap:6px">{halves}</div>'
+            f'<div style="font-size:0.74rem;color:{colour};font-weight:600">{html_text(note)}</div></div>')
+
+
 def pair_gallery(bundle, pairs: np.ndarray, split: str, *, key: str, captions: list[str] | None = None,
                  columns: int = 3, title_chars: int = 40) -> int:
     """Pairs of split-local rows (i, j) side by side, one card per pair; 'Open' opens i."""
@@ -167,23 +185,13 @@ def pair_gallery(bundle, pairs: np.ndarray, split: str, *, key: str, captions: l
             n = start + offset
             gi, gj = int(rows[int(i)]), int(rows[int(j)])
             same = post["label_group"].iat[gi] == post["label_group"].iat[gj]
-            halves = []
-            for g in (gi, gj):
-                uri = thumb_data_uri(bundle, g)
-                t = html.escape(_short(display_title(post["title"].iat[g]), title_chars))
-                halves.append(f'<div style="flex:1;min-width:0"><img src="{uri}" style="width:100%;max-width:110px;'
-                              f'aspect-ratio:1/1;object-fit:contain;display:block;margin:auto"/>'
-                              f'<div style="font-size:0.72rem;line-height:1.2;height:2.4em;overflow:hidden">{t}</div>'
-                              f'</div>')
-            colour = "#2e7d32" if same else "#c62828"
             note = captions[n] if captions and n < len(captions) else ("same group" if same else "different groups")
-            block = (f'<div style="border:2px solid {colour};border-radius:8px;padding:6px;background:white">'
-                     f'<div style="display:flex;gap:6px">{"".join(halves)}</div>'
-                     f'<div style="font-size:0.74rem;color:{colour};font-weight:600">{html.escape(note)}</div></div>')
             with cols[offset]:
-                st.markdown(block, unsafe_allow_html=True)
+                st.markdown(pair_html([thumb_data_uri(bundle, g) for g in (gi, gj)],
+                                      [display_title(post["title"].iat[g]) for g in (gi, gj)], note, bool(same),
+                                      title_chars), unsafe_allow_html=True)
                 pid = str(post["posting_id"].iat[gi])
-                if st.button("Open", key=f"{key}-pair-{n}-{pid}", help=f"Query by example: {pid}",
+                if st.button("Open", key=f"{key}-pair-{n}-{pid}", help=f"Query by example: {md(pid)}",
                              width="stretch"):
                     state.open_posting(pid)
     return len(pairs)
@@ -226,9 +234,9 @@ def posting_card(bundle, row: int, split: str, extra: str = "") -> None:
         st.markdown(card_html(thumb_data_uri(bundle, row), "", [], "query", size=160),
                     unsafe_allow_html=True)
     with right:
-        st.markdown(f"#### {html.escape(display_title(post['title'].iat[row]))}")
-        group_text = "no label" if pd.isna(group) else f"group **{group}** ({size} postings in {split})"
-        st.markdown(f"`{post['posting_id'].iat[row]}` · {group_text} · pHash `{post['image_phash'].iat[row]}`"
+        st.markdown(f"#### {md(display_title(post['title'].iat[row]))}")
+        group_text = "no label" if pd.isna(group) else f"group **{md(group)}** ({size:,} postings in {md(split)})"
+        st.markdown(f"{code(post['posting_id'].iat[row])} · {group_text} · pHash {code(post['image_phash'].iat[row])}"
                     + (f"  \n{extra}" if extra else ""))
 
 
@@ -283,7 +291,7 @@ def posting_picker(bundle, split: str, key: str) -> int:
     with c_pick:
         label = f"Posting ({len(matches)} match{'es' if len(matches) != 1 else ''})" if text else "Posting"
         choice = st.selectbox(label, options, key=sk,
-                              format_func=lambda r: f"{_short(display_title(titles[r]), 40)} · {ids[r]}")
+                              format_func=lambda r: f"{plain(_short(display_title(titles[r]), 40))} · {plain(ids[r])}")
     if choice != current:
         state.set("posting", str(ids[choice]))
         current = choice
@@ -322,7 +330,8 @@ def model_picker(bundle, key: str, label: str = "Models", allowed: list[str] | N
     # the widget's own state is gone after a page switch (Streamlit drops it): seed it again from the shared one
     if previous != chosen or key not in st.session_state or any(m not in ids for m in st.session_state[key]):
         st.session_state[key] = chosen
-    value = st.multiselect(label, ids, key=key, format_func=lambda m: f"{m} — {model_label(bundle, m)}", help=help)
+    value = st.multiselect(label, ids, key=key, format_func=lambda m: f"{plain(m)} — {plain(model_label(bundle, m))}",
+                           help=help)
     if value and value != chosen:  # the user changed it
         state.set("models", list(value))
         chosen = list(value)

@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, state
+from dashboard.text import code, md, plot_text
 from shopee_core import matching as M
 from shopee_core import stats
 from shopee_core.analysis import decisions as D
@@ -37,7 +38,7 @@ def leaderboard_intervals(bundle, split: str, frame: pd.DataFrame) -> pd.DataFra
     try:
         iv = I.leaderboard(bundle, split, list(zip(shown["id"], shown["variant"])), resamples=RESAMPLES)
     except ShopeeError as exc:  # e.g. a pool of one label group: the numbers stand, without intervals
-        st.caption(f"No intervals: {exc}")
+        st.caption(f"No intervals: {md(exc)}")
         return frame.assign(**{c: np.nan for c in keep[1:]})
     out = frame.merge(iv[keep], on="id", how="left")
     out.attrs.update(iv.attrs)
@@ -56,7 +57,7 @@ def bar_text(sub: pd.DataFrame) -> list[str]:
     """Each bar's F1, with "≈ best" on the models tied with the best."""
     tied = sub["tied"] if "tied" in sub else pd.Series(False, index=sub.index)
     best = sub.get("gap", pd.Series(np.nan, index=sub.index))
-    return [f"{v:.3f}" + (" ≈ best" if t is True and g > 0 else "") for v, t, g in zip(sub["f1"], tied, best)]
+    return [plot_text(f"{v:.3f}" + (" ≈ best" if t is True and g > 0 else "")) for v, t, g in zip(sub["f1"], tied, best)]
 
 
 def table_columns(table: pd.DataFrame) -> pd.DataFrame:
@@ -101,10 +102,10 @@ def caption(frame: pd.DataFrame) -> str:
     tied = frame[frame["tied"].eq(True) & (frame["gap"] > 0)]["id"].tolist()
     best = a.get("best", "?")
     text = (f"Whiskers: 95 % intervals from {a.get('resamples', RESAMPLES):,} resamples of the pool's "
-            f"{a.get('groups', 0):,} label groups (seed {a.get('seed', 0)}). ≈ best: tied with `{best}` — the paired "
+            f"{a.get('groups', 0):,} label groups (seed {int(a.get('seed', 0))}). ≈ best: tied with {code(best)} — the paired "
             f"interval of the gap includes 0 (each model against the best, no correction for the many comparisons).")
     if tied:
-        text += " Tied with the best: " + ", ".join(f"`{m}`" for m in tied) + "."
+        text += " Tied with the best: " + ", ".join(code(m) for m in tied) + "."
     else:
         text += " No other model is tied with the best."
     return text
@@ -158,14 +159,14 @@ def ab_panel(bundle, split: str, frame: pd.DataFrame, view_variant: str) -> None
         with st.spinner("Comparing A and B on the same resamples…"):
             res = I.compare(bundle, split, (a[0], ra), (b[0], rb), resamples=RESAMPLES)
     except ShopeeError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(md(exc), icon=":material/error:")
         return
     o = res["overall"]
     lo, hi = o["ci"]["f1"]
     verdict = "a real difference" if o["significant"] else "within noise"
     cols = st.columns(4)
     cols[0].metric("F1 A − B", f"{o['difference']['f1']:+.4f}", border=True,
-                   help=f"A: {o['a']} {o['mean_a']['f1']:.4f} · B: {o['b']} {o['mean_b']['f1']:.4f}")
+                   help=f"A: {md(o['a'])} {o['mean_a']['f1']:.4f} · B: {md(o['b'])} {o['mean_b']['f1']:.4f}")
     cols[1].metric("95 % interval", f"[{lo:+.4f}, {hi:+.4f}]", border=True,
                    help=f"Percentile interval of the paired difference over {o['resamples']:,} resamples of the "
                         f"{o['groups']:,} label groups (the same draws for A and B)")
@@ -178,7 +179,7 @@ def ab_panel(bundle, split: str, frame: pd.DataFrame, view_variant: str) -> None
     sl = res["slices"]
     if sl.empty:
         return
-    st.plotly_chart(charts.slice_forest(sl, a[0], b[0]), key="lb-ab-forest", config={"displayModeBar": False},
+    st.plotly_chart(charts.slice_forest(sl, plot_text(a[0]), plot_text(b[0])), key="lb-ab-forest", config={"displayModeBar": False},
                     theme=None)
     shown = sl.assign(
         diff=[f"{d:+.4f}" for d in sl["diff"]],
@@ -209,7 +210,7 @@ def live_interval(bundle, split: str, decision, reference, rows: dict, ref_label
         ci = I.decision_interval(bundle, split, decision, rows, resamples=RESAMPLES)
         p = I.decision_paired(bundle, split, decision, reference, rows, resamples=RESAMPLES)
     except ShopeeError as exc:
-        st.caption(f"No interval: {exc}")
+        st.caption(f"No interval: {md(exc)}")
         return
     lo, hi = p["ci"]["f1"]
     same = abs(p["difference"]["f1"]) < 5e-5 and abs(lo) < 5e-5 and abs(hi) < 5e-5
@@ -247,13 +248,13 @@ def stability(bundle, split: str, decision) -> dict | None:
 def stability_caption(st_: dict, side: int, split: str) -> str:
     s = st_["sides"][side]
     t = s["t"]
-    text = (f"**Threshold stability**: re-running the threshold search ({st_['search'][side]}) on "
-            f"{st_['resamples']} resamples of the valid split's label groups puts T in "
+    text = (f"**Threshold stability**: re-running the threshold search ({md(st_['search'][side])}) on "
+            f"{st_['resamples']:,} resamples of the valid split's label groups puts T in "
             f"{t['interval'][0]:.3f}–{t['interval'][1]:.3f} (median {t['median']:.3f}, shaded)")
     if s["t2"] is not None:
         text += f", T2 in {s['t2']['interval'][0]:.3f}–{s['t2']['interval'][1]:.3f}"
     f = st_["f1"]["interval"]
     width = t["interval"][1] - t["interval"][0]
     shape = "a sharp optimum" if width <= 0.02 else "a plateau: the tuned T is one of many about as good"
-    return (text + f"; on {split} those thresholds give F1 {f[0]:.4f}–{f[1]:.4f}: {shape}. Fusion weights and INB "
+    return (text + f"; on {md(split)} those thresholds give F1 {f[0]:.4f}–{f[1]:.4f}: {shape}. Fusion weights and INB "
             "blend thresholds are held.")

@@ -1,6 +1,6 @@
-"""Cross-page state in one place: the bundle, the split, the decision rule every page uses, the
-selected models and posting, the Leaderboard's A vs B pair, the Thresholds page's live decision,
-and every page's own selections.
+"""Cross-page state in one place: the bundle, the split, the truth, the decision rule every page
+uses, the selected models and posting, the Leaderboard's A vs B pair, the Thresholds page's live
+decision, and every page's own selections.
 
 Every key of ``KEYS`` is initialised here from the URL query parameters (so views are
 shareable and survive a reload) and written back to the URL on every run. Pages read and
@@ -20,6 +20,7 @@ KEYS = {  # key -> default; lists are comma-separated in the URL
     "split": "test",
     "models": [],
     "posting": "",
+    "truth": "labelled",  # or "fixed": every page scores against the review file's fixes
     "ab": [],        # the Leaderboard's A vs B pair: "model:variant" twice
     "decision": "",  # the Thresholds page's live decision (dashboard.live)
     "rule": "best",  # a key of shopee_core.analysis.leaderboard.RULES: the one decision (sidebar) every page uses

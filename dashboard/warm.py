@@ -27,8 +27,10 @@ def warm_up(log=print) -> float:
         embedding_map,
         errors,
         leaderboard,
+        noise,
         plane,
         query,
+        reviews,
         sweeps,
         training,
     )

@@ -12,6 +12,7 @@ import streamlit as st
 
 from dashboard import state
 from dashboard.data import current_bundle
+from dashboard.text import code, md, plain
 from shopee_core.analysis import decisions as D
 from shopee_core.analysis import leaderboard as lb
 from shopee_core.errors import ShopeeError
@@ -24,10 +25,11 @@ METRIC_HELP = {
     "recall": "Mean over postings of |X∩Y| / |X|.",
 }
 
-NO_MODELS = ("This bundle has no models yet: import one with `python -m shopee_core import-model --bundle {root} "
-             "--id ID --label TEXT --family text --embeddings FILE.npy --ids IDS.csv` (or `--predictions "
-             "submission.csv`); see the README, \"Bring your own model\".")
-FIXED = ("`{mid}` is an imported predictions-only model: its predicted sets are fixed (no embeddings, so no "
+NO_MODELS = ("This bundle has no models yet: import one with {command} (or `--predictions submission.csv`); see "
+             "the README, \"Bring your own model\".")
+IMPORT_COMMAND = ("python -m shopee_core import-model --bundle {root} --id ID --label TEXT --family text "
+                  "--embeddings FILE.npy --ids IDS.csv")
+FIXED = ("{mid} is an imported predictions-only model: its predicted sets are fixed (no embeddings, so no "
          "thresholds, Min2, INB or map for it).")
 
 
@@ -40,10 +42,10 @@ def bundle_and_split():
     if split not in bundle.splits:
         split = bundle.splits[0]
     if not bundle.has_labels:
-        st.error(f"Bundle `{bundle.name}` has postings without `label_group`: scores need labels.")
+        st.error(f"Bundle {code(bundle.name)} has postings without `label_group`: scores need labels.")
         st.stop()
     if not bundle.entries:
-        st.info(NO_MODELS.format(root=bundle.root), icon=":material/info:")
+        st.info(NO_MODELS.format(command=code(IMPORT_COMMAND.format(root=bundle.root))), icon=":material/info:")
         st.stop()
     return bundle, split
 
@@ -54,30 +56,31 @@ def pool_caption(bundle, split: str, extra: str = "") -> str:
         text = (f"F1 within **all labelled postings** as one candidate pool — {p['postings']:,} postings, "
                 f"{p['groups']:,} groups (train + valid + test, as big as Kaggle's test set); thresholds were tuned "
                 "on **valid**. Trained models saw the train postings, which flatters their scores here.")
-        return text + (" " + extra if extra else "")
-    text = (f"F1 within the **{split}** split — {p['postings']:,} postings, {p['groups']:,} groups: each posting "
+        return text + (" " + md(extra) if extra else "")
+    text = (f"F1 within the **{md(split)}** split — {p['postings']:,} postings, {p['groups']:,} groups: each posting "
             f"is matched only against postings of this split (the candidate pool); thresholds were tuned on "
             f"**valid**.")
-    return text + (" " + extra if extra else "")
+    return text + (" " + md(extra) if extra else "")
 
 
 def metric_row(current: dict, reference: dict | None = None, *, keys=("f1", "precision", "recall"),
                extra: list[tuple[str, str, str | None]] | None = None, border: bool = True) -> None:
-    """st.metric per score with the delta against ``reference`` (4 decimals)."""
+    """st.metric per score with the delta against ``reference`` (4 decimals); ``extra``: more
+    (label, value, help) metrics, as plain text."""
     names = {"f1": "F1", "precision": "Precision", "recall": "Recall"}
     cols = st.columns(len(keys) + len(extra or []))
     for col, k in zip(cols, keys):
         if reference is None:
-            col.metric(names.get(k, k), f"{current[k]:.4f}", help=METRIC_HELP.get(k), border=border)
+            col.metric(md(names.get(k, k)), f"{current[k]:.4f}", help=METRIC_HELP.get(k), border=border)
             continue
         d = current[k] - reference[k]
         flat = abs(d) < 5e-5
         # a difference to the tuned setting, not an uncertainty: say so rather than "±"
-        col.metric(names.get(k, k), f"{current[k]:.4f}", delta="= tuned" if flat else f"{d:+.4f} Δ vs tuned",
+        col.metric(md(names.get(k, k)), f"{current[k]:.4f}", delta="= tuned" if flat else f"{d:+.4f} Δ vs tuned",
                    delta_color="off" if flat else "normal", delta_arrow="off" if flat else "auto",
                    help=METRIC_HELP.get(k), border=border)
     for col, (label, value, help_) in zip(cols[len(keys):], extra or []):
-        col.metric(label, value, help=help_, border=border)
+        col.metric(md(label), md(value), help=md(help_) if help_ else None, border=border)
 
 
 def model_options(bundle, allowed=None) -> list[str]:
@@ -117,8 +120,8 @@ def model_select(bundle, key: str, label: str = "Model", allowed=None, help: str
     if st.session_state.get(key) not in ids or st.session_state.get(synced) != chosen:
         st.session_state[key] = chosen
     # the id alone: a chosen option cannot wrap, and at 1280 px "id — label" is cut in a narrow column
-    value = st.selectbox(label, ids, key=key, help=(help + "  \n" if help else "") + short(bundle.entry(
-        chosen).label, 200), format_func=str)
+    value = st.selectbox(label, ids, key=key, help=(help + "  \n" if help else "") + md(short(bundle.entry(
+        chosen).label, 200)), format_func=plain)
     if value != chosen:
         state.set("models", [value] + [m for m in state.get("models") if m != value])
     st.session_state[synced] = value
@@ -131,8 +134,11 @@ def short(text, n: int) -> str:
 
 
 def csv_download(frame: pd.DataFrame, file_name: str, label: str, key: str, help: str | None = None) -> None:
-    """A CSV download made on click (not on every rerun: 7,000 rows cost ~0.1 s to format)."""
-    st.download_button(label, lambda: frame.to_csv(index=False).encode("utf-8"), file_name=file_name,
+    """A CSV download for people, made on click (not on every rerun: 7,000 rows cost ~0.1 s to format);
+    text cells that a spreadsheet would run as a formula are neutralised (shopee_core.io.formula_safe)."""
+    from shopee_core.io import people_csv
+
+    st.download_button(label, lambda: people_csv(frame).encode("utf-8"), file_name=file_name,
                        mime="text/csv", key=key, icon=":material/download:", help=help, on_click="ignore")
 
 
@@ -154,7 +160,7 @@ def explain_variants() -> None:
 
 
 def readable_error(exc: Exception) -> None:
-    st.error(str(exc) or type(exc).__name__, icon=":material/error:")
+    st.error(md(str(exc) or type(exc).__name__), icon=":material/error:")
 
 
 def selected_rows(event) -> list[int]:

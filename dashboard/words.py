@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard.text import md
+
 GLOSSARY = {
     "F1": "The Kaggle metric: per posting 2|X∩Y| / (|X|+|Y|), averaged over postings. Every F1 says which "
           "decision it comes from (\"· INB, tuned on valid\").",
@@ -34,5 +36,5 @@ GLOSSARY = {
 
 
 def glossary() -> None:
-    """The glossary as one Markdown list (the terms are ours, not untrusted text)."""
-    st.markdown("\n".join(f"- **{term}** — {text}" for term, text in GLOSSARY.items()))
+    """The glossary as one Markdown list; each entry shown literally (T−d, |X|, quotes), as every text."""
+    st.markdown("\n".join(f"- **{md(term)}** — {md(text)}" for term, text in GLOSSARY.items()))

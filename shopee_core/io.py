@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
 from . import faults
@@ -108,6 +109,40 @@ def atomic_save_npz(path: str | os.PathLike, **arrays: np.ndarray) -> None:
 def atomic_write_csv(path: str | os.PathLike, frame) -> None:
     """Write a pandas DataFrame as UTF-8 CSV atomically (no index)."""
     atomic_write_text(path, frame.to_csv(index=False, lineterminator="\n"))
+
+
+# A text cell starting with one of these is read as a formula (or its start) by spreadsheets
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def formula_safe(frame):
+    """A copy of ``frame`` a spreadsheet opens as data: every *text* cell (and column name) that
+    starts with ``= + - @``, a tab or a carriage return gets a leading apostrophe, as OWASP advises
+    against CSV injection (a seller title ``=HYPERLINK(...)`` would otherwise run when a colleague
+    opens the export). Numbers stay numbers (``-0.5`` is not text); ids and titles keep every
+    other character. For CSVs written for people, never for files read back by programs (Kaggle
+    submissions, folds, catalogs)."""
+
+    def cell(v):
+        return "'" + v if isinstance(v, str) and v.startswith(FORMULA_STARTS) else v
+
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(cell)
+    out.columns = [cell(c) for c in out.columns]
+    return out
+
+
+def people_csv(frame) -> str:
+    """``frame`` as CSV text for people (spreadsheets): :func:`formula_safe`, no index, RFC 4180
+    line ends (so a cell holding a carriage return is quoted, not split)."""
+    return formula_safe(frame).to_csv(index=False, lineterminator="\r\n")
+
+
+def atomic_write_people_csv(path: str | os.PathLike, frame) -> None:
+    """Write :func:`people_csv` atomically (exports such as suspects or label fixes)."""
+    atomic_write_text(path, people_csv(frame))
 
 
 def load_npy(path: str | os.PathLike, mmap: bool = False, error=EmbeddingError) -> np.ndarray:

@@ -10,11 +10,14 @@ outside some candidate list.
 UMAP is replaced by a 2-D PCA while building: the real one needs ~30 s of numba JIT
 and is tested on its own; the dashboard only reads the (N, 2) array.
 
-Import the ``dash_bundle`` fixture into a test module to use it.
+Import the ``dash_bundle`` fixture into a test module to use it. ``hostile_bundle`` is a second one,
+for the tests of seller text shown literally: a demo catalog whose every other title comes from the
+hostile corpus, TF-IDF + pHash with the *all* pool, and an imported model with a hostile label.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -61,35 +64,82 @@ def add_vectorizer(bundle_dir: Path, data_dir: Path) -> None:
     seal(bundle_dir, manifest)
 
 
-def build_dash_bundle(root: Path) -> Path:
-    """Catalog + bundle under ``root`` (returns the bundle folder)."""
-    import shopee_core.analysis.maps as maps
-    from shopee_core.bundle.builder import build
-    from tests.conftest import write_tiny_catalog
-
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    data = root / "catalog"
-    write_tiny_catalog(data)
-    out = root / "dash"
+@contextlib.contextmanager
+def _combos(members: list[str], fusion: str, union: str, what: str):
+    """A mean fusion and a union of ``members`` registered (profile smoke) for one build only."""
     from shopee_core.models.registry import _REGISTRY, ModelEntry, register
 
-    spec = {"members": ["tfidf", "effnet_lite0_zeroshot"], "weights": None, "loss": None, "epochs": 0,
-            "trained": False}
-    extra = [ModelEntry(FUSION, "TF-IDF + EfficientNet-Lite0 (mean of cosine similarities)", "fusion", None,
-                        "smoke", "combo", {**spec, "combine": "mean"}),
-             ModelEntry(UNION, "TF-IDF ∪ EfficientNet-Lite0 (union of predicted sets)", "fusion", None, "smoke",
+    spec = {"members": list(members), "weights": None, "loss": None, "epochs": 0, "trained": False}
+    extra = [ModelEntry(fusion, f"{what} (mean of cosine similarities)", "fusion", None, "smoke", "combo",
+                        {**spec, "combine": "mean"}),
+             ModelEntry(union, f"{what.replace(' + ', ' ∪ ')} (union of predicted sets)", "fusion", None, "smoke",
                         "combo", {**spec, "combine": "union"})]
-    real = maps.umap_2d
-    maps.umap_2d = _pca_2d
     for e in extra:
         register(e)
     try:
-        build("smoke", data, out, k=K, only=LEAVES + [FUSION, UNION], umap=True)
+        yield
     finally:
-        maps.umap_2d = real
         for e in extra:
             _REGISTRY.pop((e.id, e.profile), None)
+
+
+def _build(data: Path, out: Path, leaves: list[str], combos: tuple, pool_all: bool = False) -> Path:
+    """The real builder (profile smoke, k = K) with the 2-D PCA for UMAP, then the TF-IDF vectorizer."""
+    import shopee_core.analysis.maps as maps
+    from shopee_core.bundle.builder import build
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    real = maps.umap_2d
+    maps.umap_2d = _pca_2d
+    try:
+        with _combos(*combos):
+            build("smoke", data, out, k=K, only=leaves + [combos[1], combos[2]], umap=True, pool_all=pool_all)
+    finally:
+        maps.umap_2d = real
     add_vectorizer(out, data)
+    return out
+
+
+def build_dash_bundle(root: Path) -> Path:
+    """Catalog + bundle under ``root`` (returns the bundle folder)."""
+    from tests.conftest import write_tiny_catalog
+
+    data = root / "catalog"
+    write_tiny_catalog(data)
+    return _build(data, root / "dash", LEAVES, (["tfidf", "effnet_lite0_zeroshot"], FUSION, UNION,
+                                                "TF-IDF + EfficientNet-Lite0"))
+
+
+# ------------------------------------------------------------------ hostile seller text
+HOSTILE_LEAVES = ["tfidf", "phash"]
+HOSTILE_FUSION, HOSTILE_UNION = "tfidf_plus_phash", "tfidf_union_phash"
+HOSTILE_MODEL = "hostile_label.v-1"  # imported: its label is hostile too
+HOSTILE_LABEL = ("![l](http://tracker.invalid/label.png) **label** [x](javascript:alert(2)) :red[x] $1$ and $2$ "
+                 "<b>b</b> =1+1 \u202eoverride")
+
+
+def build_hostile_bundle(root: Path) -> Path:
+    """A demo catalog whose every other title is hostile (``demo-data --hostile-titles``, 156
+    postings at 64 px), a TF-IDF + pHash bundle with the *all* pool (every posting, so every title,
+    in one split) and an imported model with a hostile label."""
+    from shopee_core.bundle import Bundle
+    from shopee_core.bundle.importer import import_model
+    from shopee_core.data.demo import generate_catalog
+    from shopee_core.data.demo.hostile import hostile_titles
+
+    data = root / "catalog"
+    titles = hostile_titles()
+    generate_catalog(data, n_postings=6 * len(titles), seed=3, image_size=64, progress=False, hostile_titles=titles)
+    out = _build(data, root / "hostile", HOSTILE_LEAVES, (HOSTILE_LEAVES, HOSTILE_FUSION, HOSTILE_UNION,
+                                                           "TF-IDF + pHash"), pool_all=True)
+    b = Bundle.open(out)
+    rng = np.random.default_rng(0)
+    labels = b.postings["label_group"].to_numpy()
+    centre = {g: rng.normal(size=16) for g in np.unique(labels)}
+    np.save(root / "x.npy", np.stack([centre[g] + rng.normal(scale=0.8, size=16) for g in labels]).astype(np.float32))
+    b.postings[["posting_id"]].to_csv(root / "ids.csv", index=False)
+    import_model(out, HOSTILE_MODEL, HOSTILE_LABEL, "text", embeddings=[root / "x.npy"], ids=[root / "ids.csv"],
+                 umap=False)
     return out
 
 
@@ -104,6 +154,15 @@ def dash_bundle_path(tmp_path_factory) -> Path:
 def dash_bundle(tmp_path_factory) -> Path:
     """Path of the shared dashboard test bundle (built on first use)."""
     return dash_bundle_path(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def hostile_bundle(tmp_path_factory) -> Path:
+    """Path of the shared bundle of hostile seller texts (built on first use, a few seconds)."""
+    with _LOCK:
+        if "hostile" not in _BUILT:
+            _BUILT["hostile"] = build_hostile_bundle(tmp_path_factory.mktemp("hostile_bundle"))
+        return _BUILT["hostile"]
 
 
 def open_app(bundle_path, monkeypatch, page: str, rule: str | None = None):

@@ -207,7 +207,7 @@ def chosen(bundle, model_id: str, rule: str = "best") -> Chosen:
     s = model_setting(bundle, model_id)
     if s["kind"] == "inb_only":
         return Chosen(model_id, rule, "inb", {})
-    variant = lb.variant_for(entry, rule) or "min2"
+    variant = lb.variant_for(entry, rule, lb.model_metrics(bundle, entry)) or "min2"  # under the truth view
     if (variant == "inb" and not s["has_inb"]) or (variant == "graph" and not s["graph"]):
         variant = "min2"
     return Chosen(model_id, rule, variant, variant_setting(bundle, model_id, variant))

@@ -15,7 +15,9 @@ import re
 import numpy as np
 import pandas as pd
 
+from ..errors import ShopeeError
 from ..metrics import counts_to_scores, group_sizes, summarise
+from . import decisions
 
 VARIANTS = ("base", "min2", "inb", "graph")
 VARIANT_LABELS = {"base": "plain threshold", "min2": "+ Min2", "inb": "+ INB", "graph": "+ Min2 + graph step",
@@ -95,14 +97,41 @@ def training(model) -> str:
     return "no training"
 
 
-def _metric(model, split: str, variant: str, key: str) -> float:
-    v = model.metrics.get(split, {}).get(variant, {}).get(key)
+def _metric(metrics: dict, split: str, variant: str, key: str) -> float:
+    v = (metrics or {}).get(split, {}).get(variant, {}).get(key)
     return float("nan") if v is None else float(v)
 
 
-def best_variant(model) -> str | None:
+def model_metrics(bundle, model) -> dict:
+    """``{split: {variant: {f1, precision, recall}}}`` of a model (a ModelEntry) under the bundle's
+    truth: the manifest's numbers, or, on a truth view (:meth:`~shopee_core.bundle.Bundle.relabelled`,
+    e.g. "with my fixes"), the same decisions scored again against its labels (once per view)."""
+    if bundle is None or getattr(bundle, "truth", None) is None:
+        return model.metrics
+    return bundle.cached(("truth_metrics", model.id), lambda: _rescored(bundle, model))
+
+
+def _rescored(bundle, model) -> dict:
+    out: dict = {}
+    for split, variants in model.metrics.items():
+        if split not in bundle.splits:
+            continue
+        out[split] = {}
+        for v in variants:
+            if v not in VARIANTS:
+                continue
+            try:  # the one mapping of a stored variant to its decision, as the builder scored it
+                sc = decisions.scores(bundle, model.id, split, **decisions.variant_setting(bundle, model.id, v))
+            except ShopeeError:
+                continue
+            out[split][v] = {k: round(float(sc[k]), 6) for k in ("f1", "precision", "recall")}
+    return out
+
+
+def best_variant(model, metrics: dict | None = None) -> str | None:
     """The variant with the best validation F1 (chosen on valid, reported anywhere)."""
-    scored = [(v, _metric(model, "valid", v, "f1")) for v in VARIANTS]
+    metrics = model.metrics if metrics is None else metrics
+    scored = [(v, _metric(metrics, "valid", v, "f1")) for v in VARIANTS]
     scored = [(v, f) for v, f in scored if np.isfinite(f)]
     return max(scored, key=lambda x: x[1])[0] if scored else None
 
@@ -118,16 +147,18 @@ RULE_HELP = {
 }
 
 
-def variant_for(model, rule: str) -> str | None:
+def variant_for(model, rule: str, metrics: dict | None = None) -> str | None:
     """The variant ``rule`` picks for a model entry: the rule itself where the model has it (a
     validation F1 stored for it), else — a union has no INB, an INB-only entry nothing else — the
-    model's best on valid, so every model still gets one decision and the page says which."""
-    available = [v for v in VARIANTS if np.isfinite(_metric(model, "valid", v, "f1"))]
+    model's best on valid, so every model still gets one decision and the page says which.
+    ``metrics`` (default the manifest's) is :func:`model_metrics` under a truth view."""
+    metrics = model.metrics if metrics is None else metrics
+    available = [v for v in VARIANTS if np.isfinite(_metric(metrics, "valid", v, "f1"))]
     if rule in available:
         return rule
     if rule != "best" and rule not in RULES:
         raise ValueError(f"unknown decision rule {rule!r} (one of {', '.join(RULES)})")
-    return best_variant(model)
+    return best_variant(model, metrics)
 
 
 def ranked(bundle, rule: str) -> list[str]:
@@ -135,8 +166,9 @@ def ranked(bundle, rule: str) -> list[str]:
     split one reports would flatter the winner); models that lack the rule's variant (scored on
     another) after those that have it, models without a validation F1 last."""
     def key(m):
-        v = variant_for(m, rule)
-        f = _metric(m, "valid", v, "f1") if v else float("nan")
+        met = model_metrics(bundle, m)  # under the bundle's truth view, as the Leaderboard shows them
+        v = variant_for(m, rule, met)
+        f = _metric(met, "valid", v, "f1") if v else float("nan")
         return (0 if rule == "best" or v == rule else 1, -f) if np.isfinite(f) else (2, 0.0)
     return [m.id for m in sorted(bundle.entries, key=key)]
 
@@ -154,18 +186,19 @@ def _leaderboard(bundle, split: str, variant: str) -> pd.DataFrame:
     ref = ref.set_index("id") if ref is not None and "id" in ref else None
     rows = []
     for m in bundle.entries:
-        v = variant_for(m, variant)
+        met = model_metrics(bundle, m)
+        v = variant_for(m, variant, met)
         row = {
             "id": m.id, "label": m.label, "family": m.family, "kind": m.kind,
             "recipe": m.recipe, "what": describe(m), "training": training(m), "source": source(m),
             "variant": v,
-            "f1": _metric(m, split, v, "f1") if v else np.nan,
-            "precision": _metric(m, split, v, "precision") if v else np.nan,
-            "recall": _metric(m, split, v, "recall") if v else np.nan,
-            "valid_f1": _metric(m, "valid", v, "f1") if v else np.nan,
+            "f1": _metric(met, split, v, "f1") if v else np.nan,
+            "precision": _metric(met, split, v, "precision") if v else np.nan,
+            "recall": _metric(met, split, v, "recall") if v else np.nan,
+            "valid_f1": _metric(met, "valid", v, "f1") if v else np.nan,
         }
         for x in VARIANTS:
-            row[f"f1_{x}"] = _metric(m, split, x, "f1")
+            row[f"f1_{x}"] = _metric(met, split, x, "f1")
         graph = m.graph or {}
         row.update(t=m.t, t2=m.t2, inb_t=m.inb_t, inb_t2=m.inb_t2, inb_iters=m.inb_iters,
                    graph=(graph["step"] + ("" if graph.get("param") is None else f":{graph['param']:g}")) if graph

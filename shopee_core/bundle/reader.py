@@ -123,6 +123,9 @@ def _npy(path: Path, mmap: bool = False) -> np.ndarray:
 
 CACHE_BYTES = 1 << 30
 OPEN_TRIES = 5
+# cache keys of values made from the files alone (rows of a pool, arrays, tables, histories, sweeps):
+# a truth view shares them with the bundle it views
+_LABEL_FREE = frozenset({"rows", "emb", "norms", "umap", "nb", "history", "sweep", "thumb", "tfidf_query"})
 
 
 def generation(root) -> tuple | None:
@@ -142,18 +145,49 @@ class Bundle:
     Everything made from the bundle (its arrays, the analysis' pools, a page's predictions,
     thumbnails) lives in the bundle object's own bounded cache (:meth:`cached`), so it goes when
     the object goes: a bundle rebuilt or edited at the same path is opened as a new object and
-    nothing made from the old one can be served for it."""
+    nothing made from the old one can be served for it.
+
+    ``truth``: None for the labels the bundle ships; a truth view (:meth:`relabelled`) names its
+    own (e.g. "with my fixes"), and its manifest metrics no longer describe it."""
+
+    truth: str | None = None
 
     def __init__(self, root: Path, manifest: dict, postings: pd.DataFrame, version: tuple | None = None,
                  digest: str | None = None, cache_bytes: int = CACHE_BYTES):
         self.root, self.manifest, self.postings = root, manifest, postings
         self._models = {m["id"]: m for m in manifest["models"]}
-        self._cache = Cache(cache_bytes)
+        self._cache, self._cache_bytes = Cache(cache_bytes), cache_bytes
         self._version, self.digest = version, digest
 
     def cached(self, key, make):
-        """``make()`` once per ``key`` for this bundle object (bounded, thread-safe, single-flight)."""
+        """``make()`` once per ``key`` for this bundle object (bounded, thread-safe, single-flight).
+        A truth view (:meth:`relabelled`) takes what does not depend on labels (the files' arrays)
+        from the bundle it views, and keeps the rest (pools, scorers, leaderboards) to itself."""
+        base = self.__dict__.get("_labelled")
+        if base is not None and isinstance(key, tuple) and key and key[0] in _LABEL_FREE:
+            return base.cached(key, make)
         return self._cache.get(key, make)
+
+    def relabelled(self, labels, truth: str) -> Bundle:
+        """The same bundle version under another truth: ``labels`` (one per posting, in postings
+        order) replace ``label_group``. ``truth`` names it (e.g. "with my fixes"); its ``digest``
+        is the version's plus the labels', so nothing keyed by digest mixes the two truths."""
+        labels = np.asarray(labels)
+        if labels.shape != (len(self.postings),):
+            raise BundleError(f"a truth needs {len(self.postings)} labels, got {labels.shape}")
+        base = self.labelled
+        digest = None if base.digest is None else \
+            f"{base.digest}+{hashlib.sha256(np.ascontiguousarray(labels.astype(np.int64)).tobytes()).hexdigest()[:16]}"
+        view = Bundle(base.root, base.manifest, base.postings.assign(label_group=labels), version=base._version,
+                      digest=digest, cache_bytes=base._cache_bytes)
+        view.truth = truth
+        view._labelled = base
+        return view
+
+    @property
+    def labelled(self) -> Bundle:
+        """The bundle under the labels it ships (itself, unless this is a truth view)."""
+        return self.__dict__.get("_labelled", self)
 
     # ----------------------------------------------------------- opening
     @classmethod
@@ -353,7 +387,10 @@ class Bundle:
     def row_counts(self, model_id: str, split: str, variant: str) -> tuple[np.ndarray, np.ndarray] | None:
         """Per-row ``tp`` and ``n_pred`` (|X∩Y|, |Y|, self included) of the model's stored decision
         ``variant`` in ``split`` (``rows.npz``, written by builds since intervals came in); None
-        when the bundle does not store them (they are then recomputed from the tables)."""
+        when the bundle does not store them (they are then recomputed from the tables), and on a
+        truth view (:meth:`relabelled`): the stored counts are against the labels the bundle ships."""
+        if self.truth is not None:
+            return None
         arrays = self._model_array(model_id, "rows", _npz)
         if arrays is None:
             return None

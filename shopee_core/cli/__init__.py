@@ -16,7 +16,7 @@ import sys
 
 from ..bundle.format import BundleChanged
 from ..errors import ShopeeError
-from . import bundles, data, evaluate, models, sweeps
+from . import bundles, data, evaluate, models, noise, sweeps
 from .common import quiet_stdout, setup_logging
 
 EXIT_ERROR = 1
@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     sweeps.add_sweep(sub)
     sweeps.add_add_sweep(sub)
     sweeps.add_remove_sweep(sub)
+    noise.add_suspects(sub)
+    noise.add_relabel(sub)
     return p
 
 

@@ -12,10 +12,18 @@ from .common import command, data_arg
 
 def cmd_demo_data(args) -> int:
     from ..data.demo import generate_catalog
+    from ..data.demo.hostile import CORPUS, hostile_titles
 
+    hostile = None
+    if args.hostile_titles is not None:
+        hostile = hostile_titles(args.hostile_titles or None)  # read before anything is written
     summary = generate_catalog(args.out, n_postings=args.postings, seed=args.seed,
-                               image_size=args.image_size, progress=not args.quiet)
-    atomic_write_json(Path(args.out) / "catalog.json", {"source": "demo", "seed": args.seed, **summary})
+                               image_size=args.image_size, progress=not args.quiet, hostile_titles=hostile,
+                               posting_noise=args.posting_noise)
+    info = {"source": "demo", "seed": args.seed, **summary}
+    if hostile:
+        info["hostile_titles"] = str(args.hostile_titles or CORPUS.name)
+    atomic_write_json(Path(args.out) / "catalog.json", info)
     print(json.dumps(summary, indent=2))
     return 0
 
@@ -46,6 +54,14 @@ def add_demo_data(sub) -> None:
     s.add_argument("--postings", type=int, default=5000, help="number of postings (default 5000; 34250 = Shopee size)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--image-size", type=int, default=256, help="image side in pixels (default 256)")
+    s.add_argument("--posting-noise", type=float, default=0.0, metavar="RATE",
+                   help="plant posting noise: this share of the later postings of groups of 3+ (at most one a "
+                        "group) show another group's product (default 0, the shipped bundle's catalog; the "
+                        "label-noise figures use 0.015)")
+    s.add_argument("--hostile-titles", nargs="?", const="", default=None, metavar="JSON",
+                   help="give every other posting a hostile seller title (Markdown, HTML, links, math, directives, "
+                        "bidi overrides, formulas ...) from the shipped corpus, or from JSON of the same shape: for "
+                        "checking that every view shows seller text literally")
 
 
 def add_split(sub) -> None:

@@ -42,7 +42,7 @@ from pathlib import Path
 
 from ..analysis.sweeps import check_sweep, read_sweep, result_row, results_frame
 from ..errors import ShopeeError
-from ..io import append_jsonl, atomic_write_json, atomic_write_text
+from ..io import append_jsonl, atomic_write_json, atomic_write_people_csv
 from ..models import get, with_overrides
 from ..models.registry import ModelEntry
 from .grid import Axis, Config, configs, parse_grid
@@ -368,7 +368,7 @@ def write_results(sw: Sweep, study) -> dict:
     doc = results_doc(sw, study)
     atomic_write_json(sw.out / RESULTS_JSON, doc)
     frame = results_frame(doc)
-    atomic_write_text(sw.out / RESULTS_CSV, frame.to_csv(index=False))
+    atomic_write_people_csv(sw.out / RESULTS_CSV, frame)  # for people; programs read results.json
     return doc
 
 

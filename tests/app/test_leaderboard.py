@@ -2,6 +2,7 @@
 
 import pytest
 
+from dashboard.text import md
 from dashboard.widgets import selected_rows
 from shopee_core.analysis import leaderboard as lb
 from tests.analysis.bundles import FUSION, INB3, UNION, metric, open_page
@@ -22,7 +23,7 @@ def test_every_model_with_its_numbers(path, bundle, monkeypatch):
     for name, f1 in zip(frame["name"], frame["f1"]):
         assert f1 == pytest.approx(want.at[name.lstrip("★ "), "f1"])
     best = lb.ranked(bundle, "best")[0]  # chosen on valid, reported on test
-    assert metric(at, f"Best on valid: {best}").value == f"{want.at[best, 'f1']:.4f}"
+    assert metric(at, f"Best on valid: {md(best)}").value == f"{want.at[best, 'f1']:.4f}"  # the id shown literally
     assert [n for n in frame["name"] if n.startswith("★ ")] == [f"★ {best}"]
     assert any("F1 within the **test** split" in i.value for i in at.info)
     assert frame["f1"].is_monotonic_decreasing

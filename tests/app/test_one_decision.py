@@ -10,6 +10,7 @@ import re
 
 import pytest
 
+from dashboard.text import shown
 from shopee_core.analysis import decisions as D
 from shopee_core.analysis import leaderboard as lb
 from shopee_core.bundle import Bundle
@@ -36,10 +37,11 @@ def opened(path, monkeypatch, rule: str, models: list[str]):
 
 
 def texts(at) -> list[str]:
-    """Every text a page shows: captions, Markdown, metric labels and help."""
+    """Every text a page shows, as a reader sees it (Markdown's escapes and dashboard.text's invisible
+    marks taken out): captions, Markdown, metric labels and help."""
     out = [c.value for c in at.caption] + [m.value for m in at.markdown] + [i.value for i in at.info]
     out += [f"{m.label} {m.value} {m.help or ''}" for m in at.metric]
-    return out
+    return [shown(re.sub(r"\\([^\w\s])", r"\1", t)) for t in out]
 
 
 def printed_f1(at, model: str) -> list[tuple[float, str]]:

@@ -25,7 +25,7 @@ def _read(path):
 @pytest.fixture(scope="module")
 def big(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo2000")
-    stats = generate_catalog(out, n_postings=2000, seed=7, progress=False)
+    stats = generate_catalog(out, n_postings=2000, seed=7, progress=False, posting_noise=0.015)
     return out, stats, _read(out)
 
 
@@ -138,17 +138,69 @@ def test_hard_negative_siblings_and_label_noise():
 
 def test_planted_label_noise_is_recorded(big):
     out, _, df = big
-    noise = pd.read_csv(out / "noise.csv")
-    assert list(noise.columns) == ["label_group", "same_product_as"] and len(noise) >= 1
+    noise = pd.read_csv(out / "noise.csv", dtype={"posting_id": str}, keep_default_na=False)
+    assert list(noise.columns) == ["label_group", "same_product_as", "kind", "posting_id"]
+    assert set(noise["kind"]) == {"group_pair", "posting"}
     assert set(noise["label_group"]) | set(noise["same_product_as"]) <= set(df["label_group"])
-    product = {p.label_group: p.product for p in plan_catalog(2000, seed=7)}
+    plans = plan_catalog(2000, seed=7)
+    product = {p.label_group: p.product for p in plans if p.carries is None}
+    pairs = noise[noise["kind"] == "group_pair"]
     planted = {g for g, p in product.items() if p.noise_of is not None}
-    assert set(noise["label_group"]) == planted
-    for g, o in zip(noise["label_group"], noise["same_product_as"]):
+    assert set(pairs["label_group"]) == planted and (pairs["posting_id"] == "").all()
+    for g, o in zip(pairs["label_group"], pairs["same_product_as"]):
         a, b = product[g], product[o]  # the very same product under two labels
         assert (a.brand, a.line, a.type_index, a.attrs, a.visual) == (b.brand, b.line, b.type_index, b.attrs,
                                                                       b.visual)
         assert b.noise_of is None and a.noise_of == b.index
+
+
+def test_planted_posting_noise_shows_another_groups_product(big):
+    out, _, df = big
+    noise = pd.read_csv(out / "noise.csv", dtype={"posting_id": str}, keep_default_na=False)
+    posts = noise[noise["kind"] == "posting"]
+    assert len(posts) >= 5
+    plans = {p.posting_id: p for p in plan_catalog(2000, seed=7, posting_noise=0.015)}
+    group_product = {p.label_group: p.product for p in plans.values() if p.carries is None}
+    labels = dict(zip(df["posting_id"], df["label_group"]))
+    for pid, own, other in zip(posts["posting_id"], posts["label_group"], posts["same_product_as"]):
+        pl = plans[pid]
+        assert labels[pid] == own != other  # labelled with its group, showing the other group's product
+        assert pl.product is group_product[other] and pl.product.family != group_product[own].family
+        members = df[df["label_group"] == own]
+        assert len(members) >= 3  # the group keeps its majority
+        assert sum(plans[m].carries is not None for m in members["posting_id"]) == 1
+        # its photo is its own: no posting of its group shares the file
+        assert (members["image"] == df.loc[df["posting_id"] == pid, "image"].iat[0]).sum() == 1
+    assert set(posts["posting_id"]) == {p.posting_id for p in plans.values() if p.carries is not None}
+
+
+def test_the_default_catalog_plants_no_posting_noise_and_the_option_does():
+    """The default catalog is the one the shipped bundle was built from (no posting noise);
+    `demo-data --posting-noise` plants it."""
+    from shopee_core.cli import build_parser
+
+    assert all(p.carries is None for p in plan_catalog(600, seed=0))
+    assert any(p.carries is not None for p in plan_catalog(600, seed=0, posting_noise=0.1))
+    assert build_parser().parse_args(["demo-data", "--out", "x"]).posting_noise == 0
+    assert build_parser().parse_args(["demo-data", "--out", "x", "--posting-noise", "0.015"]).posting_noise == 0.015
+
+
+def test_noise_rates_and_the_old_noise_file(tmp_path):
+    from shopee_core.data.demo import planted_noise, read_noise
+
+    none = planted_noise(plan_catalog(600, seed=0, group_noise=0.0, posting_noise=0.0))
+    many = planted_noise(plan_catalog(600, seed=0, group_noise=0.08, posting_noise=0.1))
+    assert none.empty and (many["kind"] == "posting").sum() >= 10 and (many["kind"] == "group_pair").sum() >= 3
+    with pytest.raises(DataError, match="posting_noise"):
+        plan_catalog(600, seed=0, posting_noise=2)
+    old = tmp_path / "noise.csv"  # written before the kind column: group pairs only
+    old.write_text("label_group,same_product_as\n11,22\n")
+    frame = read_noise(old)
+    assert frame.to_dict("records") == [{"label_group": 11, "same_product_as": 22, "kind": "group_pair",
+                                        "posting_id": ""}]
+    old.write_text("label_group,same_product_as,kind,posting_id\n11,22,typo,\n")
+    with pytest.raises(DataError, match="unknown noise kind"):
+        read_noise(old)
 
 
 def test_titles_show_attribute_spellings():

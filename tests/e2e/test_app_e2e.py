@@ -38,6 +38,7 @@ PAGES = {  # url path -> a heading the page shows once its real content is there
     "failures": "Failure",
     "data": "Data overview",
     "training": "Training",
+    "review": "Review suspects",
 }
 WIDTH, HEIGHT = 1400, 900
 
@@ -62,14 +63,14 @@ def server(dash_bundle):  # noqa: F811
 
 
 @contextlib.contextmanager
-def serve(bundle_path):
-    """``streamlit run app.py -- --bundle PATH`` on a free port; yields its URL."""
+def serve(bundle_path, script: Path | None = None):
+    """``streamlit run app.py -- --bundle PATH`` (or another ``script``) on a free port; yields its URL."""
     port = free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
     env.pop("SHOPEE_BUNDLE", None)
     log = tempfile.NamedTemporaryFile("w+", prefix="streamlit-e2e-", suffix=".log", delete=False)
     entry = os.environ.get("SHOPEE_E2E_ENTRY", "app.py")  # serve.py: the warmed-up st.App entry (make demo)
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / entry), "--server.headless", "true",
+    cmd = [sys.executable, "-m", "streamlit", "run", str(script or ROOT / entry), "--server.headless", "true",
            "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
            "--browser.gatherUsageStats", "false", "--", "--bundle", str(bundle_path)]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -1,0 +1,609 @@
+"""Label-noise suspects: postings and group pairs whose labels the models contradict.
+
+Shopee's ``label_group`` is noisy in two ways, and a threshold tuned on noisy truth is tuned to
+the noise: a posting that shows another product than its group's (*posting* suspects: move it
+to the group it shows), and one product listed under two groups (*group-pair* suspects: merge
+them). Both are found from the evidence of every single model of a pool, not of one:
+
+1. **Witnesses.** Each single model's neighbour table (combinations are made of these and add
+   no new evidence) gives similarities for its candidate pairs. A similarity means different
+   things for different models, so each is *calibrated* on the pool itself into the share of
+   same-group pairs at that similarity (isotonic, monotone; a pair outside a model's top k gets
+   the same-group share of all such pairs). The labels are mostly right, so this is the chance
+   that two postings are one product as that model sees it.
+2. **Modalities.** Models of one modality read the same photo (or title) and err together, so
+   they are averaged, weighted by their validation F1; image and text are two independent
+   witnesses, combined by their likelihood ratios against the pool's base rate (naive Bayes):
+   a pair both photo and title vouch for is far likelier the same product than one either
+   alone does.
+3. **Groups.** A posting's *affinity* to a group is its mean combined probability to the
+   group's members, and a group's *cohesion* the mean over its own pairs. A posting suspect is
+   a posting as close to another group B as B's members are to each other and much farther
+   from its own group A than A's members are from each other. A group-pair suspect is two
+   groups whose members match across about as strongly as within (and most members of each,
+   not one mislabelled posting, carry the link).
+4. **Evidence against.** Titles that state different quantities or variants (100ml vs 250ml,
+   red vs blue, A51 vs A12: :class:`~shopee_core.analysis.errors.PostingFeatures`) mark
+   siblings, correctly labelled; the share of such conflicts across the two sides beyond the
+   share within them lowers the score.
+
+:func:`find_suspects` works on any pool (tables, labels, titles, pHashes);
+:func:`bundle_suspects` feeds it a bundle split's single models, each weighted by its
+validation F1 from the manifest.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.isotonic import IsotonicRegression
+from tqdm import tqdm
+
+from ..data.units import BASE_UNITS, parse_quantities
+from ..errors import ShopeeError
+from ..matching import Neighbors
+from . import decisions
+from .errors import PostingFeatures, features, variant_attributes
+
+logger = logging.getLogger(__name__)
+
+KINDS = ("posting", "group_pair")
+COLUMNS = ["kind", "posting_id", "label_group", "other_label_group", "score", "evidence"]
+MODALITIES = ("image", "text")
+_EPS = 1e-6
+
+
+class NoiseError(ShopeeError):
+    """Bad input to the suspect finder (no witness, unknown split, unlabelled pool)."""
+
+
+@dataclass(frozen=True)
+class Witness:
+    """One single model's view of a pool: its neighbour table, modality and weight. ``seen``:
+    the postings whose labels trained it (None: none). A model trained on a posting's label has
+    learnt that label, noise included, so its similarities for that posting are its memory of the
+    labels, not evidence about them: pairs touching a seen posting do not hear this witness."""
+
+    id: str
+    modality: str
+    weight: float
+    neighbors: Neighbors
+    seen: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.modality not in MODALITIES:
+            raise NoiseError(f"witness {self.id}: modality must be one of {', '.join(MODALITIES)}, "
+                             f"got {self.modality!r}")
+        if not np.isfinite(self.weight) or self.weight <= 0:
+            raise NoiseError(f"witness {self.id}: weight must be a positive number, got {self.weight!r}")
+
+
+@dataclass(frozen=True)
+class SuspectConfig:
+    """Knobs of the finder (defaults measured on the demo catalogs, see README)."""
+
+    min_score: float = 0.0         # posting suspects at most this (log-odds: B no likelier than A) are not listed
+    min_pair_score: float = -6.0   # group pairs at most this (log-odds that a cross pair is one product) neither
+    conflict_penalty: float = 10.0  # log-odds a stated quantity or variant conflict takes off
+    clip: float = 1e-5             # probabilities are kept in [clip, 1 - clip]
+
+
+# ----------------------------------------------------------------------------- pair evidence
+@dataclass
+class PairEvidence:
+    """Every candidate pair of the pool (``a < b``) with each witness's calibrated probability
+    and the combined one; ``absent``: the same for a pair no witness holds."""
+
+    n: int
+    a: np.ndarray
+    b: np.ndarray
+    witness_ids: list[str]
+    modality: list[str]
+    sims: np.ndarray          # (W, P) similarity, NaN where the witness's table lacks the pair
+    probs: np.ndarray         # (W, P) calibrated probability (the absent value where it lacks it)
+    by_modality: dict = field(default_factory=dict)   # modality -> (P,) weighted mean probability
+    combined: np.ndarray | None = None                # (P,)
+    heard: np.ndarray | None = None                   # (W, P) whether the witness speaks about the pair
+    absent_witness: np.ndarray | None = None          # (W,)
+    absent_modality: dict = field(default_factory=dict)  # modality -> probability of a pair no witness holds
+    absent: float = 0.0
+    prior: float = 0.0
+
+    def lookup(self, i, j) -> np.ndarray:
+        """Positions of pairs (i, j) in the evidence (-1 where no witness holds the pair)."""
+        i, j = np.asarray(i, dtype=np.int64), np.asarray(j, dtype=np.int64)
+        key = np.minimum(i, j) * self.n + np.maximum(i, j)
+        keys = self.a.astype(np.int64) * self.n + self.b
+        pos = np.searchsorted(keys, key)
+        pos = np.minimum(pos, max(len(keys) - 1, 0))
+        found = (len(keys) > 0) & (keys[pos] == key) if len(keys) else np.zeros(len(key), bool)
+        return np.where(found, pos, -1)
+
+
+def _table_pairs(nb: Neighbors, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Unordered candidate pairs of a table as sorted int64 keys ``a * n + b`` (a < b) with the
+    pair's similarity (the larger of its two directions)."""
+    rows = np.repeat(np.arange(nb.n, dtype=np.int64), nb.k)
+    cols = nb.idx.astype(np.int64).ravel()
+    sim = nb.sim.astype(np.float32).ravel()
+    keep = (cols >= 0) & (cols != rows)
+    rows, cols, sim = rows[keep], cols[keep], sim[keep]
+    key = np.minimum(rows, cols) * n + np.maximum(rows, cols)
+    order = np.lexsort((-sim, key))
+    key, sim = key[order], sim[order]
+    first = np.ones(len(key), dtype=bool)
+    first[1:] = key[1:] != key[:-1]
+    return key[first], sim[first]
+
+
+def _same_pairs(codes: np.ndarray) -> int:
+    sizes = np.bincount(codes)
+    return int((sizes * (sizes - 1) // 2).sum())
+
+
+def _calibrate(sim: np.ndarray, same: np.ndarray, absent_rate: float, fit: np.ndarray | None = None) -> np.ndarray:
+    """P(same group | similarity) on the pool's own pairs: isotonic in the similarity, never
+    below the rate of pairs outside the table (they are farther than every stored one).
+    ``fit``: the pairs to learn it from (default all); it is applied to every pair."""
+    if len(sim) == 0:
+        return np.zeros(0, dtype=np.float32)
+    fit = np.ones(len(sim), dtype=bool) if fit is None or not fit.any() else fit
+    iso = IsotonicRegression(increasing=True, y_min=0.0, y_max=1.0, out_of_bounds="clip")
+    iso.fit(sim[fit].astype(np.float64), same[fit].astype(np.float64))
+    return np.maximum(iso.predict(sim.astype(np.float64)), absent_rate).astype(np.float32)
+
+
+def _odds(p):
+    return p / (1.0 - p)
+
+
+def pair_evidence(witnesses: list[Witness], labels, config: SuspectConfig = SuspectConfig()) -> PairEvidence:
+    """Calibrate every witness on the pool and combine them per pair (see the module docstring)."""
+    if not witnesses:
+        raise NoiseError("no single model with a neighbour table to take evidence from")
+    labels = np.asarray(labels)
+    n = len(labels)
+    for w in witnesses:
+        if w.neighbors.n != n:
+            raise NoiseError(f"witness {w.id}: table has {w.neighbors.n} rows, the pool {n} postings")
+    codes = np.unique(labels, return_inverse=True)[1].ravel()
+    total_pairs = n * (n - 1) // 2
+    total_same = _same_pairs(codes)
+    prior = min(max(total_same / max(total_pairs, 1), config.clip), 1 - config.clip)
+    tables = [_table_pairs(w.neighbors, n) for w in witnesses]
+    keys = np.unique(np.concatenate([k for k, _ in tables])) if tables else np.zeros(0, np.int64)
+    a, b = keys // n, keys % n
+    same_all = codes[a] == codes[b]
+    W = len(witnesses)
+    sims = np.full((W, len(keys)), np.nan, dtype=np.float32)
+    probs = np.empty((W, len(keys)), dtype=np.float32)
+    heard = np.ones((W, len(keys)), dtype=bool)  # the witness may speak about the pair
+    absent_w = np.empty(W, dtype=np.float64)
+    for w, (k, s) in enumerate(tables):
+        pos = np.searchsorted(keys, k)
+        same = same_all[pos]
+        rest_pairs = total_pairs - len(k)
+        absent_w[w] = min(max((total_same - int(same.sum())) / max(rest_pairs, 1), config.clip), 1 - config.clip)
+        probs[w] = absent_w[w]
+        seen = witnesses[w].seen
+        if seen is not None and np.asarray(seen).any():
+            seen = np.asarray(seen, dtype=bool)
+            # training pulls a seen posting towards its own group and away from the others: "close to
+            # its own group" is memory, not evidence; "close to another group" despite it still is
+            heard[w] = ~((seen[a] | seen[b]) & same_all)
+            fair = ~(seen[k // n] | seen[k % n])  # calibrate on the pairs it never trained on
+            probs[w, pos] = _calibrate(s, same, absent_w[w], fit=fair)
+        else:
+            probs[w, pos] = _calibrate(s, same, absent_w[w])
+        sims[w, pos] = s
+    probs = np.clip(probs, config.clip, 1 - config.clip)
+    ev = PairEvidence(n, a.astype(np.int64), b.astype(np.int64), [w.id for w in witnesses],
+                      [w.modality for w in witnesses], sims, probs, absent_witness=absent_w, prior=prior)
+    ev.heard = heard
+    weights = np.asarray([w.weight for w in witnesses], dtype=np.float64)
+    log_odds = np.full(len(keys), np.log(_odds(prior)))
+    log_odds_absent = np.log(_odds(prior))
+    for mod in MODALITIES:
+        sel = np.flatnonzero([w.modality == mod for w in witnesses])
+        if not len(sel):
+            continue
+        wm = weights[sel][:, None] * heard[sel]           # (S, P): weight where the witness is heard
+        total = wm.sum(axis=0)
+        p_mod = np.where(total > 0, (wm * probs[sel]).sum(axis=0) / np.maximum(total, _EPS), prior)
+        p_mod = np.clip(p_mod, config.clip, 1 - config.clip)
+        ws = weights[sel] / weights[sel].sum()
+        p_mod_absent = float(np.clip(ws @ absent_w[sel], config.clip, 1 - config.clip))
+        ev.by_modality[mod] = p_mod.astype(np.float32)
+        ev.absent_modality[mod] = p_mod_absent
+        log_odds += np.log(_odds(p_mod)) - np.log(_odds(prior))
+        log_odds_absent += np.log(_odds(p_mod_absent)) - np.log(_odds(prior))
+    ev.combined = (1.0 / (1.0 + np.exp(-log_odds))).astype(np.float32)
+    ev.absent = float(1.0 / (1.0 + np.exp(-log_odds_absent)))
+    return ev
+
+
+# ----------------------------------------------------------------------------- groups
+@dataclass
+class Affinities:
+    """One modality's posting-to-group evidence in a pool (``codes``: group per posting)."""
+
+    codes: np.ndarray
+    sizes: np.ndarray
+    key: np.ndarray          # sorted x * G + g of every (posting, other group) with a pair some witness holds
+    aff: np.ndarray          # mean probability of posting x to the members of group g
+    own: np.ndarray          # (N,) the same to its own group's other members (``absent`` when alone)
+    cohesion: np.ndarray     # (G,) mean probability over the group's own pairs (NaN for one member)
+    absent: float            # probability of a pair no witness holds
+
+    def to_group(self, x, g) -> np.ndarray:
+        """Affinity of postings ``x`` to groups ``g`` (``absent`` where no pair links them)."""
+        key = np.asarray(x, dtype=np.int64) * len(self.sizes) + np.asarray(g, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(self.key, key), max(len(self.key) - 1, 0))
+        hit = (self.key[pos] == key) if len(self.key) else np.zeros(len(key), dtype=bool)
+        return np.where(hit, self.aff[pos] if len(self.key) else 0.0, self.absent)
+
+
+def affinities(a: np.ndarray, b: np.ndarray, p: np.ndarray, absent: float, labels) -> Affinities:
+    """Mean pair probability ``p`` (pairs ``a < b``) of every posting to every group it is linked
+    to, to its own group, and each group's cohesion; a pair no witness holds counts as ``absent``."""
+    labels = np.asarray(labels)
+    codes = np.unique(labels, return_inverse=True)[1].ravel().astype(np.int64)
+    sizes = np.bincount(codes).astype(np.int64)
+    G, n = len(sizes), len(labels)
+    x = np.concatenate([a, b]).astype(np.int64)
+    y = np.concatenate([b, a]).astype(np.int64)
+    pp = np.concatenate([p, p]).astype(np.float64)
+    key = x * G + codes[y]
+    uniq, inv = np.unique(key, return_inverse=True)
+    sums = np.bincount(inv, weights=pp, minlength=len(uniq))
+    counts = np.bincount(inv, minlength=len(uniq)).astype(np.int64)
+    ux, ug = uniq // G, uniq % G
+    own_entry = codes[ux] == ug
+    members = sizes[ug] - own_entry
+    aff = (sums + (members - counts) * absent) / np.maximum(members, 1)
+    own_sum = np.zeros(n)
+    own_known = np.zeros(n, dtype=np.int64)
+    own_sum[ux[own_entry]] = sums[own_entry]
+    own_known[ux[own_entry]] = counts[own_entry]
+    others = sizes[codes] - 1
+    own_sum = own_sum + (others - own_known) * absent
+    own = np.where(others > 0, own_sum / np.maximum(others, 1), absent)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pairs = sizes * (sizes - 1) / 2
+        cohesion = np.where(pairs > 0, np.bincount(codes, weights=own_sum, minlength=G) / 2 / np.maximum(pairs, 1),
+                            np.nan)
+    cross = ~own_entry
+    return Affinities(codes, sizes, uniq[cross], aff[cross], own, cohesion, absent)
+
+
+def modality_affinities(ev: PairEvidence, labels) -> dict[str, Affinities]:
+    return {mod: affinities(ev.a, ev.b, p, ev.absent_modality[mod], labels) for mod, p in ev.by_modality.items()}
+
+
+def _logit(p, clip: float) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype=np.float64), clip, 1 - clip)
+    return np.log(p / (1 - p))
+
+
+class _GroupAttributes:
+    """Which quantities and variant values (colour, size, code) each group's titles state, any
+    member counting: siblings rarely state their attribute in every title, a group does."""
+
+    def __init__(self, features: PostingFeatures, codes: np.ndarray):
+        G = int(codes.max()) + 1 if len(codes) else 0
+        onehot = sp.csr_matrix((np.ones(len(codes)), (codes, np.arange(len(codes)))), shape=(G, len(codes)))
+        self.codes = codes
+        # (posting values, group value counts, value -> kind) for quantities and for variant attributes
+        self.parts = [((v > 0).astype(np.float32).tocsr(), (onehot @ (v > 0).astype(np.float32)).tocsr(), kinds)
+                      for v, kinds in ((features.qty_values, features.value_dims),
+                                       (features.attr_values, features.attr_kinds))]
+
+    @staticmethod
+    def _conflict(va, vb, kinds) -> np.ndarray:
+        """Rows where both sides state some kind and share no value of it."""
+        va, vb = (va > 0).astype(np.float32), (vb > 0).astype(np.float32)
+        both = ((va @ kinds) > 0).multiply((vb @ kinds) > 0)
+        shared = (va.multiply(vb) @ kinds) > 0
+        return np.asarray(both.sum(axis=1)).ravel() > np.asarray(both.multiply(shared).sum(axis=1)).ravel()
+
+    def conflict(self, ga, gb) -> np.ndarray:
+        """Group pairs that state a quantity or variant kind each and share no value of it."""
+        ga, gb = np.asarray(ga), np.asarray(gb)
+        out = np.zeros(len(ga), dtype=bool)
+        for _, counts, kinds in self.parts if len(ga) else ():
+            out |= self._conflict(counts[ga], counts[gb], kinds)
+        return out
+
+    def posting_conflict(self, x, g) -> np.ndarray:
+        """Posting x's title against group g's titles, where it does not conflict with the rest of
+        its own group (a posting at odds with its own group is what a mislabel looks like)."""
+        x, g = np.asarray(x), np.asarray(g)
+        out = np.zeros(len(x), dtype=bool)
+        for post, counts, kinds in self.parts if len(x) else ():
+            rest = counts[self.codes[x]] - post[x]  # its own group without it
+            out |= self._conflict(post[x], counts[g], kinds) & ~self._conflict(post[x], rest, kinds)
+        return out
+
+
+# ----------------------------------------------------------------------------- suspects
+def find_suspects(witnesses: list[Witness], labels, ids, features: PostingFeatures,
+                  config: SuspectConfig = SuspectConfig()) -> pd.DataFrame:
+    """Posting and group-pair suspects of one pool, best first: :data:`COLUMNS` but the evidence in
+    words (:func:`describe` writes it), plus ``row`` (the posting's pool row, -1 for a pair),
+    ``group`` / ``other_group`` (group codes), ``image`` / ``text`` (each modality's log-odds share
+    of the score) and ``against`` (1 where a unit or variant conflict lowered it).
+
+    The score is in log-odds for the suggested fix, image and text witnesses adding up:
+    *posting* - how much likelier the models find the posting one product with group B than with
+    its own group A (Σ over modalities of logit(affinity to B) - logit(affinity to A));
+    *group pair* - how likely the models find a posting of A and one of B to be one product
+    (Σ over modalities of logit(mean cross-pair probability)). A conflict of stated quantities or
+    variants against the fix subtracts ``config.conflict_penalty``. Postings scoring above
+    ``config.min_score`` and group pairs above ``config.min_pair_score`` are listed.
+    """
+    labels = np.asarray(labels)
+    ids = np.asarray(ids).astype(str)
+    ev = pair_evidence(witnesses, labels, config)
+    mods = modality_affinities(ev, labels)
+    if not mods:
+        raise NoiseError("no image or text witness")
+    first = next(iter(mods.values()))
+    codes, sizes = first.codes, first.sizes
+    G = len(sizes)
+    groups = np.unique(labels)
+    attrs = _GroupAttributes(features, codes)
+
+    # postings: every (posting, other group) some witness links, the best group per posting
+    keys = np.unique(np.concatenate([m.key for m in mods.values()]))
+    x, g = keys // G, keys % G
+    parts = {mod: _logit(m.to_group(x, g), config.clip) - _logit(m.own[x], config.clip) for mod, m in mods.items()}
+    score = sum(parts.values())
+    against = attrs.posting_conflict(x, g).astype(np.float64)
+    score = score - config.conflict_penalty * against
+    order = np.lexsort((g, -score, x))
+    best = order[np.r_[True, x[order][1:] != x[order][:-1]]] if len(order) else order
+    best = best[score[best] > config.min_score]
+    posts = pd.DataFrame({
+        "kind": "posting", "posting_id": ids[x[best]], "label_group": labels[x[best]],
+        "other_label_group": groups[g[best]], "score": score[best], "row": x[best].astype(np.int64),
+        "group": codes[x[best]], "other_group": g[best], "against": against[best],
+        **{mod: parts[mod][best] for mod in parts}})
+
+    # group pairs: mean cross probability per modality, from either side's entries
+    pair_parts = {}
+    sums = {}
+    for mod, m in mods.items():
+        ga = m.codes[m.key // G]
+        k2 = ga * G + m.key % G
+        u, inv = np.unique(k2, return_inverse=True)
+        s_ = np.bincount(inv, weights=m.aff, minlength=len(u))
+        c_ = np.bincount(inv, minlength=len(u))
+        sums[mod] = (u, s_, c_)
+    all_keys = np.unique(np.concatenate([u for u, _, _ in sums.values()]))
+    pa, pb = all_keys // G, all_keys % G
+    keep = pa < pb
+    pa, pb, all_keys = pa[keep], pb[keep], all_keys[keep]
+    for mod, (u, s_, c_) in sums.items():
+        pos = np.minimum(np.searchsorted(u, all_keys), max(len(u) - 1, 0))
+        hit = u[pos] == all_keys if len(u) else np.zeros(len(all_keys), dtype=bool)
+        total = np.where(hit, s_[pos], 0.0) + (sizes[pa] - np.where(hit, c_[pos], 0)) * mods[mod].absent
+        pair_parts[mod] = _logit(total / sizes[pa], config.clip)
+    pscore = sum(pair_parts.values()) if pair_parts else np.zeros(len(pa))
+    pagainst = attrs.conflict(pa, pb).astype(np.float64)
+    pscore = pscore - config.conflict_penalty * pagainst
+    sel = pscore > config.min_pair_score
+    pairs = pd.DataFrame({
+        "kind": "group_pair", "posting_id": "", "label_group": groups[pa[sel]], "other_label_group": groups[pb[sel]],
+        "score": pscore[sel], "row": -1, "group": pa[sel], "other_group": pb[sel], "against": pagainst[sel],
+        **{mod: pair_parts[mod][sel] for mod in pair_parts}})
+    out = pd.concat([posts, pairs], ignore_index=True)
+    out = out.sort_values(["score", "kind", "label_group", "other_label_group", "posting_id"],
+                          ascending=[False, True, True, True, True], kind="stable").reset_index(drop=True)
+    out.attrs["evidence"] = ev
+    out.attrs["affinities"] = mods
+    return out
+
+
+# ----------------------------------------------------------------------------- a bundle's witnesses
+def witnesses(bundle, split: str) -> list[Witness]:
+    """The bundle's single models with a base neighbour table in ``split``, each with its modality
+    and its validation F1 (the better of plain and Min2: both decide from this table) as weight.
+    Combinations (fusions, unions, INB entries) are made of these and add no evidence; imported
+    predicted sets carry no similarities."""
+    out = []
+    for m in bundle.entries:
+        mid = m.id
+        if m.members or m.predictions_only or not m.has_table("base"):
+            continue
+        mod = decisions.modality(bundle, mid)
+        if mod not in MODALITIES:
+            logger.info("noise: %s has no modality (image or text); left out", mid)
+            continue
+        valid = m.metrics.get("valid") or {}
+        f1s = [v.get("f1") for k, v in valid.items() if k in ("base", "min2") and isinstance(v, dict)]
+        f1s = [float(f) for f in f1s if f is not None and np.isfinite(f) and f > 0]
+        if not f1s:
+            logger.info("noise: %s has no validation F1; weighted 0.5", mid)
+        seen = None
+        if m.spec.get("trained"):
+            seen = bundle.postings["split"].to_numpy()[bundle.split_rows(split)] == "train"
+        out.append(Witness(mid, mod, max(f1s) if f1s else 0.5, decisions.neighbors(bundle, split, mid), seen))
+    if not out:
+        raise NoiseError(f"bundle {bundle.name} has no single model with a neighbour table: no evidence for suspects")
+    return out
+
+
+def pools_of(bundle, split: str) -> list[str]:
+    """The candidate pools ``split`` names: one split, or for ``all`` the bundle's 'all' pool
+    (every labelled posting at once) when it ships one, else every pool it shows."""
+    if split in bundle.splits:
+        return [split]
+    if split == "all":
+        return list(bundle.splits)
+    raise NoiseError(f"bundle {bundle.name} has no {split!r} pool (it has {', '.join(bundle.splits)}; all)")
+
+
+def _pool(bundle, split: str, config: SuspectConfig) -> dict:
+    """Everything the finder made for one pool (witnesses, evidence, affinities, suspects), once."""
+    def make():
+        try:
+            labels = decisions.labels(bundle, split)
+        except ShopeeError:
+            raise NoiseError(f"bundle {bundle.name}: the {split} pool has postings without label_group; "
+                             f"suspects need labels") from None
+        ids = bundle.postings["posting_id"].to_numpy()[bundle.split_rows(split)]
+        feats = errors_features(bundle, split)
+        ws = witnesses(bundle, split)
+        found = find_suspects(ws, labels, ids, feats, config)
+        ctx = {"witnesses": ws, "labels": labels, "ids": ids, "features": feats,
+               "evidence": found.attrs.pop("evidence"), "affinities": found.attrs.pop("affinities")}
+        found["evidence"] = [describe(ctx, r) for r in found.itertuples(index=False)]
+        ctx["suspects"] = found.assign(split=split)
+        return ctx
+    return bundle.cached(("noise_pool", split, config), make)
+
+
+def pool_context(bundle, split: str, config: SuspectConfig = SuspectConfig()) -> dict:
+    """The finder's work on one pool of the bundle (under its shipped labels): ``witnesses``,
+    ``evidence``, ``affinities``, ``features``, ``labels``, ``ids`` and ``suspects``, for
+    :func:`model_table` and :func:`describe`."""
+    bundle = bundle.labelled if hasattr(bundle, "labelled") else bundle
+    if split not in bundle.splits:
+        raise NoiseError(f"bundle {bundle.name} has no {split!r} pool")
+    return _pool(bundle, split, config)
+
+
+def bundle_suspects(bundle, split: str = "all", config: SuspectConfig = SuspectConfig(),
+                    progress: bool = False) -> pd.DataFrame:
+    """The suspects of a bundle's pool(s) under the labels it ships, best first: :data:`COLUMNS`
+    plus ``split``, ``row`` (split-local) and the score's parts. Made once per bundle object."""
+    bundle = bundle.labelled if hasattr(bundle, "labelled") else bundle
+    frames = [_pool(bundle, s, config)["suspects"]
+              for s in tqdm(pools_of(bundle, split), desc="suspects", unit="pool", disable=not progress)]
+    out = pd.concat(frames, ignore_index=True)
+    return out.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def errors_features(bundle, split: str) -> PostingFeatures:
+    return features(bundle, split)
+
+
+# ----------------------------------------------------------------------------- evidence, in words and per model
+def _members(labels) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    codes = np.unique(labels, return_inverse=True)[1].ravel()
+    order = np.argsort(codes, kind="stable")
+    starts = np.searchsorted(codes[order], np.arange(codes.max() + 2 if len(codes) else 1))
+    return codes, order, starts
+
+
+def group_rows(labels, group_code: int) -> np.ndarray:
+    codes, order, starts = _members(labels)
+    return order[starts[group_code]:starts[group_code + 1]]
+
+
+def pair_sides(ctx: dict, r) -> tuple[np.ndarray, np.ndarray]:
+    """Pool rows of the two sides a suspect compares: the posting and group B's members, or the
+    members of group A and of group B."""
+    labels = ctx["labels"]
+    b_rows = np.flatnonzero(labels == r.other_label_group)
+    if r.kind == "posting":
+        return np.asarray([int(r.row)]), b_rows
+    return np.flatnonzero(labels == r.label_group), b_rows
+
+
+def model_table(ctx: dict, r) -> pd.DataFrame:
+    """Every witness's view of a suspect: its highest similarity across the two sides (NaN when the
+    pair is beyond its top k), the same within the posting's own group (posting suspects), its
+    calibrated probability, its modality and weight (validation F1)."""
+    ev: PairEvidence = ctx["evidence"]
+    left, right = pair_sides(ctx, r)
+    i = np.repeat(left, len(right))
+    j = np.tile(right, len(left))
+    keep = i != j
+    pos = ev.lookup(i[keep], j[keep])
+    own = np.zeros(0, dtype=np.int64)
+    if r.kind == "posting":
+        mates = np.flatnonzero(ctx["labels"] == r.label_group)
+        mates = mates[mates != int(r.row)]
+        own = ev.lookup(np.full(len(mates), int(r.row)), mates)
+    rows = []
+    for w, wit in enumerate(ctx["witnesses"]):
+        def best(positions, arr, w=w):
+            vals = arr[w, positions[positions >= 0]] if len(positions) else np.zeros(0)
+            vals = vals[np.isfinite(vals)]
+            return float(vals.max()) if len(vals) else float("nan")
+        rows.append({"model": wit.id, "modality": wit.modality, "weight": round(wit.weight, 4),
+                     "sim_across": best(pos, ev.sims), "p_across": best(pos, ev.probs),
+                     "sim_own_group": best(own, ev.sims) if r.kind == "posting" else float("nan")})
+    return pd.DataFrame(rows)
+
+
+def describe(ctx: dict, r) -> str:
+    """A suspect's evidence in one line: each modality's probability across (and, for a posting,
+    to its own group) with each model's highest similarity, a shared photo, title overlap and what
+    argues against the fix."""
+    feats: PostingFeatures = ctx["features"]
+    mods: dict = ctx["affinities"]
+    table = model_table(ctx, r)
+    left, right = pair_sides(ctx, r)
+    def num(v) -> str:
+        return "–" if v is None or not np.isfinite(v) else ("<0.01" if 0 < v < 0.005 else f"{v:.2f}")
+
+    posting = r.kind == "posting"
+    parts = []
+    for mod, m in mods.items():
+        if posting:
+            p_b = float(m.to_group([int(r.row)], [int(r.other_group)])[0])
+            head = f"{mod} {num(p_b)} to B vs {num(float(m.own[int(r.row)]))} to own group"
+        else:
+            head = f"{mod} {num(1 / (1 + np.exp(-getattr(r, mod))))} across"
+        sims = table[table["modality"] == mod]
+        models = ", ".join(f"{x.model} {num(x.sim_across)}" + (f" vs {num(x.sim_own_group)}" if posting else "")
+                           for x in sims.itertuples())
+        parts.append(f"{head} (highest similarity{' to B vs own group' if posting else ''}: {models})"
+                     if models else head)
+    i = np.repeat(left, len(right))
+    j = np.tile(right, len(left))
+    keep = i != j
+    i, j = i[keep], j[keep]
+    if len(i):
+        ham = feats.image_distance(i, j)
+        jac = feats.jaccard(i, j)
+        k = int(np.argmin(ham))
+        if ham[k] <= 4:
+            parts.append("same photo (pHash identical)" if ham[k] == 0 else f"near-identical photo (pHash Δ{ham[k]})")
+        if posting:
+            mates = np.flatnonzero(ctx["labels"] == r.label_group)
+            mates = mates[mates != int(r.row)]
+            own = feats.jaccard(np.full(len(mates), int(r.row)), mates).max() if len(mates) else 0.0
+            parts.append(f"title shares up to {jac.max():.0%} of its words with B, {own:.0%} with its own group")
+        else:
+            parts.append(f"titles share up to {jac.max():.0%} of words across")
+        if r.against:
+            parts.append("against: " + "; ".join(stated_conflicts(feats.titles[left], feats.titles[right])[:3]))
+    return " · ".join(parts)
+
+
+def stated_conflicts(titles_a, titles_b) -> list[str]:
+    """What the titles of two sides state differently, every title of a side counting: each
+    quantity dimension or variant kind both sides state with no value in common, in words
+    ("volume 100 ml vs 250 ml", "colour red vs blue")."""
+    def stated(titles) -> dict:
+        out: dict = {}
+        for t in titles:
+            for kind, values in {**parse_quantities(str(t)), **variant_attributes(str(t))}.items():
+                out.setdefault(kind, set()).update(values)
+        return out
+
+    def fmt(kind, values) -> str:
+        unit = BASE_UNITS.get(kind, "")
+        return "/".join(f"{v:g}" if isinstance(v, float) else str(v) for v in sorted(values, key=str)) + (
+            f" {unit}" if unit else "")
+    a, b = stated(titles_a), stated(titles_b)
+    found = [f"{kind} {fmt(kind, a[kind])} vs {fmt(kind, b[kind])}" for kind in sorted(a.keys() & b.keys())
+             if not a[kind] & b[kind]]
+    return found or ["the two sides state different quantities or variants"]
