@@ -62,7 +62,8 @@ def open_page(page: str, bundle_path: Path, monkeypatch, models=None, rule: str 
 
 
 def metric(at, label: str):
-    """The st.metric whose label is ``label``."""
-    found = [m for m in at.metric if m.label == label]
+    """The st.metric whose label is ``label`` (shown literally: as given, or through dashboard.text.md)."""
+    from dashboard.text import md
+    found = [m for m in at.metric if m.label in (label, md(label))]
     assert found, f"no metric {label!r}: {[m.label for m in at.metric]}"
     return found[0]

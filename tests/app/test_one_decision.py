@@ -41,7 +41,7 @@ def texts(at) -> list[str]:
     marks taken out): captions, Markdown, metric labels and help."""
     out = [c.value for c in at.caption] + [m.value for m in at.markdown] + [i.value for i in at.info]
     out += [f"{m.label} {m.value} {m.help or ''}" for m in at.metric]
-    return [shown(re.sub(r"\\([^\w\s])", r"\1", t)) for t in out]
+    return [shown(re.sub(r"\\([^\w\s]|_)", r"\1", t)) for t in out]
 
 
 def printed_f1(at, model: str) -> list[tuple[float, str]]:

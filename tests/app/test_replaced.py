@@ -1,12 +1,14 @@
 """A model replaced at the same bundle path (``import-model --replace``) while the app runs: Compare and
 Embedding show the new model, never numbers or a map cached from the old one."""
 
+import html
 import json
 import shutil
 
 import numpy as np
 import pytest
 
+from dashboard.text import shown
 from shopee_core.analysis import agreement as ag
 from shopee_core.analysis import decisions, errors
 from shopee_core.analysis import embedding_map as em
@@ -55,7 +57,7 @@ def error_legend(root, split: str) -> set[str]:
 
 def shown_legend(at) -> set[str]:
     fig = json.loads(at.get("plotly_chart")[0].proto.spec)
-    return {t["name"] for t in fig["data"]}
+    return {html.unescape(shown(t["name"])) for t in fig["data"]}  # as Plotly shows a plot_text name
 
 
 @pytest.fixture
