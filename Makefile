@@ -26,7 +26,7 @@ $(STAMP): requirements.txt
 install: $(STAMP)
 
 demo: install
-	$(PY) -m streamlit run serve.py --server.address 127.0.0.1
+	$(PY) -m streamlit run app.py --server.address 127.0.0.1
 
 test: install
 	$(PY) -m pytest -q

@@ -47,6 +47,11 @@ st.caption(f"**{md(mid)}** · {md(chosen_f1(bundle, mid, split))} (within {md(sp
            "highlighted matches use this decision.")
 
 
+# beyond this many points the map sends no per-point hover text (the titles would be most of the page's
+# bytes: ~7 MB at 70,000 postings); hovering names the posting's row, a selection lists titles and photos
+HOVER_TEXT_LIMIT = 12_000
+
+
 def _frame(mid: str, splits: tuple, split: str, colour_by: str) -> pd.DataFrame:
     """Made once per bundle object (its own cache): a model replaced at the same path is a new bundle object."""
     c = chosen(bundle, mid)
@@ -54,9 +59,14 @@ def _frame(mid: str, splits: tuple, split: str, colour_by: str) -> pd.DataFrame:
     def make():
         with st.spinner("Preparing the map…"):
             frame = em.map_frame(bundle, mid, splits)
+            if len(frame) > HOVER_TEXT_LIMIT:  # numbers only: the frame is copied out of the cache on every run
+                frame = frame.drop(columns=["title", "posting_id"])
+            if colour_by == "label group":  # a stable colour per group, as float32 (sent as a typed array)
+                frame["colour"] = ((em.hashed_index(frame["label_group"]) + 0.5)
+                                   / len(em.GROUP_PALETTE)).astype(np.float32)
             if colour_by == "correctness":
                 r = decisions.row_arrays(bundle, mid, split, **c.setting)
-                frame["f1"] = r["f1"]
+                frame["f1"] = r["f1"].astype(np.float32)
                 frame["n_pred"] = r["n_pred"]
                 frame["n_true"] = r["n_true"]
             elif colour_by == "error type":
@@ -74,15 +84,32 @@ except ShopeeError as exc:
     st.error(md(exc))
     st.stop()
 
-hover = "%{hovertext}<extra></extra>"
+texts = len(frame) <= HOVER_TEXT_LIMIT
+hover = "%{hovertext}<extra></extra>" if texts else "posting row %{customdata}<extra></extra>"
+hover_f1 = ("%{hovertext}<br>F1 %{marker.color:.2f}<extra></extra>" if texts
+            else "posting row %{customdata}<br>F1 %{marker.color:.2f}<extra></extra>")
 
 
 def _custom(df: pd.DataFrame) -> dict:
     """Per point: the posting row as numeric customdata (sent as a compact typed array; selections
-    read it) and the hover text (decoded title, group, id) as one string."""
+    read it) and, up to HOVER_TEXT_LIMIT points, the hover text (decoded title, group, id)."""
+    out = {"customdata": df["posting"].to_numpy(np.int32)}
+    if "title" in df:
+        out["hovertext"] = np.array(
+            [f"{plot_text(display_title(t)[:70])}<br>group {plot_text(g)} · {plot_text(p)}"
+             for t, g, p in zip(df["title"], df["label_group"], df["posting_id"])], dtype=object)
+    return out
+
+
+def _marked(df: pd.DataFrame) -> dict:
+    """A few marked points (a posting, its group, its matches): always with their titles on hover."""
+    post = bundle.postings
+    rows = df["posting"].to_numpy()
     text = [f"{plot_text(display_title(t)[:70])}<br>group {plot_text(g)} · {plot_text(p)}"
-            for t, g, p in zip(df["title"], df["label_group"], df["posting_id"])]
-    return {"customdata": df["posting"].to_numpy(np.int64), "hovertext": np.array(text, dtype=object)}
+            for t, g, p in zip(post["title"].to_numpy()[rows], post["label_group"].to_numpy()[rows],
+                               post["posting_id"].to_numpy()[rows])]
+    return {"customdata": rows.astype(np.int32), "hovertext": np.asarray(text, dtype=object),
+            "hovertemplate": "%{hovertext}<extra></extra>"}
 
 
 fig = go.Figure(layout=dict(template=LIGHT))  # the small template: plotly's default is deep-copied per figure
@@ -92,13 +119,13 @@ if colour_by == "label group":
     fig.add_trace(go.Scattergl(x=frame["x"], y=frame["y"], mode="markers", name="postings", **_custom(frame),
                                hovertemplate=hover,
                                marker=dict(**marker, colorscale=em.stepped_colorscale(em.GROUP_PALETTE),
-                                           color=(em.hashed_index(frame["label_group"]) + 0.5) / len(em.GROUP_PALETTE),
+                                           color=frame["colour"].to_numpy(),
                                            cmin=0, cmax=1)))
     caption = ("Colour: a hash of the label group — members of one group share a colour; "
                "pick a posting below to outline its group.")
 elif colour_by == "correctness":
     fig.add_trace(go.Scattergl(x=frame["x"], y=frame["y"], mode="markers", name="postings", **_custom(frame),
-                               hovertemplate="%{hovertext}<br>F1 %{marker.color:.2f}<extra></extra>",
+                               hovertemplate=hover_f1,
                                marker=dict(**marker, color=frame["f1"], colorscale="RdYlGn", cmin=0, cmax=1,
                                            colorbar=dict(title="row F1", thickness=12))))
     caption = (f"Colour: each posting's F1 under {md(mid)}, {md(chosen(bundle, mid).text)} "
@@ -143,12 +170,11 @@ if highlight:
         if rows:
             part = sel.loc[rows].reset_index()
             fig.add_trace(go.Scattergl(x=part["x"], y=part["y"], mode="markers", name=f"{name}: {len(rows)}",
-                                       **_custom(part), hovertemplate=hover,
+                                       **_marked(part),
                                        marker=dict(size=point_size + 10, color=colour, symbol=symbol,
                                                    line=dict(width=3, color=colour))))
     q = sel.loc[[hl_row]].reset_index()
-    fig.add_trace(go.Scattergl(x=q["x"], y=q["y"], mode="markers", name="query", **_custom(q),
-                               hovertemplate=hover,
+    fig.add_trace(go.Scattergl(x=q["x"], y=q["y"], mode="markers", name="query", **_marked(q),
                                marker=dict(size=point_size + 14, color="#ee4d2d", symbol="star",
                                            line=dict(width=1.5, color="black"))))
 

@@ -1,17 +1,23 @@
 """Warm-up before the first visitor: import what every page imports and open the bundle.
 
-``serve.py`` runs this in its startup hook, so the first page on a fresh server costs a
-script run, not a script run plus ~2 s of imports and the bundle's open (checksums included:
-a bundle that fails verification is refused here too, and again, readably, on the page).
+``streamlit run app.py`` runs this in the ASGI app's start-up hook (app.py), so the first page on a
+fresh server costs a script run, not a script run plus ~2 s of imports and the bundle's open
+(checksums included: a bundle that fails verification is refused here too, and again, readably, on
+the page). ``SHOPEE_WARM_UP=0`` skips it (the benchmark's naive baseline).
 """
 
 from __future__ import annotations
 
+import os
 import time
 
 
 def warm_up(log=print) -> float:
     import logging
+
+    if os.environ.get("SHOPEE_WARM_UP", "1") == "0":
+        log("warm-up: skipped (SHOPEE_WARM_UP=0)")
+        return 0.0
 
     # cache_resource called outside a script run warns that there is no ScriptRunContext: expected here
     logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").setLevel(logging.ERROR)
@@ -19,13 +25,14 @@ def warm_up(log=print) -> float:
     import pandas  # noqa: F401  (the heaviest import of every page)
     import plotly.graph_objects as go
 
-    from dashboard import charts, gallery, state, widgets  # noqa: F401
+    from dashboard import charts, gallery, intervals, live, state, text, widgets  # noqa: F401
     from dashboard.data import available_bundles, cli_bundle, load_bundle
     from shopee_core.analysis import (  # noqa: F401
         data_overview,
         decisions,
         embedding_map,
         errors,
+        groups,
         leaderboard,
         noise,
         plane,

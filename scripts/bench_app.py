@@ -1,6 +1,6 @@
 """Server-side timings of the dashboard on one bundle (no browser).
 
-    python scripts/bench_app.py precomputed/demo [--repeat 3] [--split test]
+    python scripts/bench_app.py precomputed/demo [--repeat 3] [--split test] [--quick]
 
 Measures, in this one process:
   * bundle load: ``Bundle.open`` with checksums (cold) and the cached ``load_bundle`` (warm);
@@ -116,7 +116,10 @@ def main() -> int:
     ap.add_argument("bundle", help="bundle folder (precomputed/NAME)")
     ap.add_argument("--repeat", type=int, default=5, help="slider moves / recomputes to time (median shown)")
     ap.add_argument("--split", default="test", help="candidate pool shown (default test)")
+    ap.add_argument("--quick", action="store_true", help="one move each: proves the script runs (tests)")
     args = ap.parse_args()
+    if args.quick:
+        args.repeat = 1
     path = Path(args.bundle).expanduser().resolve()
     if not (path / "manifest.json").is_file():
         print(f"error: {path} is not a bundle (no manifest.json)", file=sys.stderr)

@@ -2,6 +2,7 @@
 
     python scripts/bench_data_page.py --make /tmp/data34k [--from precomputed/demo] [--postings 34250]
     python scripts/bench_data_page.py /tmp/data34k [--pool all] [--repeat 5]
+    python scripts/bench_data_page.py --quick [--from BUNDLE]   # tests: 600 postings, one visit each
 
 ``--make`` writes a postings-only bundle of N postings (no model: the Data overview needs none) by
 tiling a source bundle's postings with fresh ids and groups, split as the seed splits Kaggle's
@@ -75,7 +76,14 @@ def main() -> int:
     ap.add_argument("--postings", type=int, default=34_250)
     ap.add_argument("--pool", default="all")
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--quick", action="store_true",
+                    help="make a 600-posting bundle from --from in a temporary folder and visit each page once "
+                         "(proves the script runs; tests use it)")
     args = ap.parse_args()
+    if args.quick:
+        args.repeat = 1
+        args.bundle = tempfile.mkdtemp(prefix="bench-data-quick-") + "/tiled"
+        make(Path(args.bundle), Path(args.source), min(args.postings, 600))
     if args.make:
         make(Path(args.make), Path(args.source), args.postings)
         return 0
@@ -87,7 +95,7 @@ def main() -> int:
     bb.PAGES.update({"data": "Data overview", "training": "Training"})
     bb.NAV_TITLES.update({"data": "Data overview", "training": "Training"})
     cache = Path(tempfile.mkdtemp(prefix="bench-data-"))
-    server = bb.Server(Path(args.bundle).resolve(), cache, entry="serve.py")
+    server = bb.Server(Path(args.bundle).resolve(), cache)
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=bb.CHROMIUM, args=bb.ARGS)
@@ -110,6 +118,8 @@ def main() -> int:
     finally:
         server.stop()
         shutil.rmtree(cache, ignore_errors=True)
+        if args.quick:
+            shutil.rmtree(Path(args.bundle).parent, ignore_errors=True)
     print(bb.load())
     return 0
 

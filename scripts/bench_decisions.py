@@ -5,7 +5,10 @@ model, their mean fusion and their union), then times what one slider move costs
 the Thresholds page (scores, curves, size histogram, decision plane) and the
 failure table. Prints milliseconds per call (median of repeats).
 
-    python scripts/bench_decisions.py [--postings 34250]
+    python scripts/bench_decisions.py [--postings 34250] [--page DIR] [--quick]
+
+``--quick``: 600 postings, one repeat, and the page timed on a bundle in a temporary folder:
+proves the script runs (tests use it).
 """
 
 from __future__ import annotations
@@ -135,7 +138,11 @@ def page_move(path: Path, repeat: int = 5) -> None:
             print(f"{label:<66} {statistics.median(times):8.1f} ms")
 
 
-def timed(label: str, fn, repeat: int = 5) -> float:
+REPEAT = 5
+
+
+def timed(label: str, fn, repeat: int | None = None) -> float:
+    repeat = REPEAT if repeat is None else min(repeat, REPEAT)
     fn()  # warm caches (first call builds tables/scorers)
     times = []
     for _ in range(repeat):
@@ -151,7 +158,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--postings", type=int, default=34_250)
     ap.add_argument("--page", metavar="DIR", help="also write the bundle to DIR and time the Thresholds page")
+    ap.add_argument("--quick", action="store_true", help="600 postings, one repeat, the page included (tests)")
     args = ap.parse_args()
+    global REPEAT
+    if args.quick:
+        import tempfile
+
+        REPEAT = 1
+        args.postings = min(args.postings, 600)
+        args.page = args.page or tempfile.mkdtemp(prefix="bench-decisions-")
     b = synthetic_bundle(args.postings)
     n = args.postings
     print(f"pool: {n:,} postings, k = {b.k}")
@@ -180,7 +195,7 @@ def main() -> None:
     label = "custom weighted fusion (kNN + tuning, once per weights)"
     print(f"{label:<66} {(time.perf_counter() - t0) * 1000:8.1f} ms")
     if args.page:
-        page_move(write_bundle(b, Path(args.page)))
+        page_move(write_bundle(b, Path(args.page)), repeat=REPEAT)
 
 
 if __name__ == "__main__":

@@ -40,9 +40,7 @@ GRAPH_KEYS = ("graph", "graph-edges", "dendrogram", "bridges", "groups", "group-
 def cold_graph(pool: Pool) -> None:
     """Forget everything the graph steps cached; the table and its scorer stay (warm, as after a page's
     first view)."""
-    with pool._lock:
-        for key in [k for k in pool._cache if k[0] in GRAPH_KEYS]:
-            del pool._cache[key]
+    pool.forget(lambda key: isinstance(key, tuple) and key[0] in GRAPH_KEYS)
 
 
 def best_of(fn, repeat: int) -> tuple[float, object]:

@@ -3,7 +3,8 @@
 Prints, for N = 6,851 (the seed's test split) and N = 34,250 (all of train.csv), k = 50:
 one recompute at a threshold, the same with Min2, and a 100-threshold sweep, timed in
 one run for both implementations. The last line is ``ratio=<naive/ours at 34,250>``
-for one recompute. Usage: python scripts/bench_matching.py [--full]
+for one recompute. Usage: python scripts/bench_matching.py [--full] [--quick]
+(``--quick``: N = 500 and 1,500, one repeat: proves the script runs; tests use it)
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def best_of(fn, repeats: int) -> float:
     return min(times)
 
 
-def run(n: int, full: bool) -> float:
+def run(n: int, full: bool, repeats: tuple = (20, 5, 2)) -> float:
     x, labels = catalog_like(n)
     t0 = time.perf_counter()
     nb = knn(Embeddings.from_array(x), 50)
@@ -53,13 +54,13 @@ def run(n: int, full: bool) -> float:
     t, t2 = 0.4, 0.55
     ts = np.round(np.linspace(0.01, 1.0, 100), 4)
 
-    ours_one = best_of(lambda: sc.score(t), 20)
-    ours_min2 = best_of(lambda: sc.score(t, t2), 20)
-    ours_sweep = best_of(lambda: sc.sweep(ts), 5)
+    ours_one = best_of(lambda: sc.score(t), repeats[0])
+    ours_min2 = best_of(lambda: sc.score(t, t2), repeats[0])
+    ours_sweep = best_of(lambda: sc.sweep(ts), repeats[1])
 
     idx, sim = nb.idx, nb.sim
-    naive_one = best_of(lambda: naive_f1(naive_predict(idx, sim, t), labels), 2)
-    naive_min2 = best_of(lambda: naive_f1(naive_predict(idx, sim, t, t2), labels), 2)
+    naive_one = best_of(lambda: naive_f1(naive_predict(idx, sim, t), labels), repeats[2])
+    naive_min2 = best_of(lambda: naive_f1(naive_predict(idx, sim, t, t2), labels), repeats[2])
     n_sweep = len(ts) if (full or n <= 10_000) else 10
     t0 = time.perf_counter()
     naive_curve = [naive_f1(naive_predict(idx, sim, x_), labels)["f1"] for x_ in ts[:n_sweep]]
@@ -79,9 +80,11 @@ def run(n: int, full: bool) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--full", action="store_true", help="time the naive 100-threshold sweep in full at 34,250 too (minutes)")
+    ap.add_argument("--quick", action="store_true", help="small pools, one repeat: proves the script runs (tests)")
     args = ap.parse_args()
-    run(6851, args.full)
-    ratio = run(34250, args.full)
+    sizes, repeats = ((500, 1500), (1, 1, 1)) if args.quick else ((6851, 34250), (20, 5, 2))
+    run(sizes[0], args.full, repeats)
+    ratio = run(sizes[1], args.full, repeats)
     print(f"ratio={ratio:.0f}")
 
 

@@ -94,6 +94,12 @@ class Cache:
         with self._lock:
             self._data.clear()
 
+    def clear_where(self, drop: Callable[[Hashable], bool]) -> None:
+        """Forget the keys ``drop`` picks (one owner's share of a cache several owners use)."""
+        with self._lock:
+            for key in [k for k in self._data if drop(k)]:
+                del self._data[key]
+
     def __len__(self) -> int:
         with self._lock:
             return len(self._data)

@@ -74,7 +74,8 @@ def sweep_temp(folder, recursive: bool = False, name: str | None = None) -> list
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes, durable: bool = True) -> None:
     """``durable=False`` skips the fsync (~4 ms a file): for many small files that can be made again,
-    such as a generated catalog's images; the rename still makes each one whole or absent."""
+    such as a generated catalog's images, or that a caller syncs once before it publishes them
+    (bundle.writer.seal); the rename still makes each one whole or absent."""
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
             fh.write(data)
@@ -100,9 +101,9 @@ def atomic_save_npy(path: str | os.PathLike, array: np.ndarray) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
-def atomic_save_npz(path: str | os.PathLike, **arrays: np.ndarray) -> None:
+def atomic_save_npz(path: str | os.PathLike, compress: bool = True, **arrays: np.ndarray) -> None:
     buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays)
+    (np.savez_compressed if compress else np.savez)(buf, **arrays)
     atomic_write_bytes(path, buf.getvalue())
 
 

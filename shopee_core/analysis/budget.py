@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from ..errors import DecisionError
+from ..matching.index import available_bytes as meminfo_available
 
 SHARE = 0.6  # of the memory available now that one view may take
 
@@ -17,14 +18,7 @@ def available_bytes() -> int | None:
             return int(float(env) * 2**20)
         except ValueError:
             pass
-    try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        return None
-    return None
+    return meminfo_available()
 
 
 def require(need: int, what: str) -> None:

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .. import matching as M
+from ..cache import Cache
 from ..errors import DecisionError, ShopeeError
 from ..matching import Decision, Embeddings, GraphStep, Pool, Side, fusion_source, inb_source, model_source
 from ..submission import predictions_frame
@@ -241,10 +242,22 @@ def canonical(bundle, source: tuple) -> tuple:
     return source
 
 
+def _whole(stored, rows) -> bool:
+    """Whether a pool is every stored row, in order, of a float32 dense set (no copy needed)."""
+    return (isinstance(stored, np.ndarray) and stored.dtype == np.float32 and stored.ndim == 2
+            and len(rows) == stored.shape[0] and bool(rows[0] == 0 and rows[-1] == len(rows) - 1))
+
+
+def _mapped(stored: np.ndarray, mid: str, norms) -> Embeddings:
+    """A bundle's float32 unit rows as they lie in the file (read-only, memory-mapped, shared by every
+    session and backed by the page cache): validated, not copied."""
+    return Embeddings.from_unit_rows(stored, name=mid, norms=norms)
+
+
 class BundlePool(Pool):
     """One split of a bundle: its stored tables and embeddings, loaded on first use."""
 
-    def __init__(self, bundle, split: str):
+    def __init__(self, bundle, split: str, shared_cache=None):
         raw = bundle.labels(split)
         if len(raw) == 0:
             raise DecisionError(f"bundle {bundle.name} has no {split} split")
@@ -259,7 +272,7 @@ class BundlePool(Pool):
             elif _fusion_of(e) is not None:
                 fusions[e.id] = _fusion_of(e)
         super().__init__(labels, k=bundle.k, embeddings=emb, tables=tables, fusions=fusions,
-                         name=f"{bundle.name}/{split}", n=len(raw),
+                         name=f"{bundle.name}/{split}", n=len(raw), shared_cache=shared_cache,
                          fixed=[e.id for e in bundle.entries if e.predictions_only])
         self.bundle, self.split = bundle, split
 
@@ -276,9 +289,12 @@ class BundlePool(Pool):
     def _embedding_loader(bundle, mid, split):
         def load():
             rows = bundle.split_rows(split)
-            block = bundle.embeddings(mid)[rows]
-            block = block.tocsr().astype(np.float32) if hasattr(block, "tocsr") else block.astype(np.float32)
+            stored = bundle.embeddings(mid)
             norms = bundle.norms(mid) if hasattr(bundle, "norms") else None
+            if _whole(stored, rows):  # the `all` pool of a float32 bundle: the memory-mapped rows themselves
+                return _mapped(stored, mid, norms)
+            block = stored[rows]
+            block = block.tocsr().astype(np.float32) if hasattr(block, "tocsr") else block.astype(np.float32)
             return Embeddings.from_array(block, name=mid, norms=None if norms is None else norms[rows])
         return load
 
@@ -286,9 +302,17 @@ class BundlePool(Pool):
         return canonical(self.bundle, super().canonical(source))
 
 
+# what one bundle's pools (valid, test, all) hold together: tables, scorers, embeddings, fused sets. The
+# server shares them across every session; a bound per pool would let three pools of a 70,000-posting
+# bundle hold three times this
+BUNDLE_CACHE_BYTES = 512 * 2**20
+
+
 def pool(bundle, split: str) -> BundlePool:
-    """The split's pool, one per bundle object (in the bundle's cache: it lives as long as the bundle)."""
-    return bundle.cached(("pool", split), lambda: BundlePool(bundle, split))
+    """The split's pool, one per bundle object (in the bundle's cache: it lives as long as the bundle).
+    The bundle's pools share one bounded cache of what they compute."""
+    shared = bundle.cached(("pool-cache",), lambda: Cache(BUNDLE_CACHE_BYTES))
+    return bundle.cached(("pool", split), lambda: BundlePool(bundle, split, shared_cache=shared))
 
 
 def prefetch_candidates(bundle, split: str, members) -> threading.Thread | None:

@@ -163,7 +163,7 @@ def member_similarities(bundle, model_id: str, split: str, row: int, rows) -> pd
 
 def _side_candidates(bundle, side: Side, split: str, row: int) -> pd.DataFrame:
     model, variant = _table(side)
-    nb = bundle.neighbors(model, split, variant)
+    nb = decisions.neighbors(bundle, split, model_source(model, variant))  # the pool's cached table
     idx, sim = nb.idx[row], nb.sim[row]
     keep = idx != row
     idx, sim = idx[keep], sim[keep]

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from tqdm.auto import tqdm
 
 from .. import faults
@@ -36,6 +37,10 @@ from ..data.images import open_image
 from ..errors import ShopeeError
 from ..io import atomic_write_json, sweep_temp
 from ..matching import Decision, Embeddings, Pool, model_source
+from ..matching.embeddings import fusion_weights
+from ..matching.index import EXACT as EXACT_INDEX
+from ..matching.index import check_memory, index_record, parse_index
+from ..matching.knn import joint_knn
 from ..models import leaves, list_models, members, with_overrides
 from ..models.embedders import tfidf_overrides
 from ..models.registry import ModelEntry
@@ -44,6 +49,7 @@ from ..training.history import run_history
 from .cache import DataFingerprints, Stage, leaf_embeddings, run_folder
 from .edit import bundle_lock, swap_in
 from .format import ALL_POOL, HISTORY, REFERENCE, SEED_SWEEPS, SHOWN_SPLITS, THUMBS, VECTORIZER, model_dir
+from .steps import STEPS
 from .tables import embeddings, graph_variant, score_variants, shown_pools, table_model, write_tables
 from .writer import seal, write_jpeg, write_postings, write_rows
 
@@ -157,8 +163,11 @@ class Plan:
     search: str | None
     pools: tuple = SHOWN
     storage: str = "float32"
+    index: object = None                          # matching.index.IndexSpec (None: exact)
+    min_recall: float | None = None
     graph: object = "none"                       # "none" | "auto" | a GraphStep (matching.graph_mode)
     shown: np.ndarray = field(init=False)        # rows of frame that the bundle shows
+    used_pools: dict = field(init=False, default_factory=dict)  # pool -> Pool, for the index record
     pool_frame: pd.DataFrame = field(init=False)
     split_rows: dict = field(init=False)         # pool -> rows into pool_frame
     runs: dict = field(init=False, default_factory=dict)  # trained model id -> its run folder in the cache
@@ -205,8 +214,10 @@ def storage_of(profile: str, storage: str | None) -> str:
     return storage
 
 
-def _prepare(profile, data_dir, out, k, only, search, overrides=None, pools=SHOWN, storage=None, graph=None) -> Plan:
+def _prepare(profile, data_dir, out, k, only, search, overrides=None, pools=SHOWN, storage=None, index=None,
+             min_recall=None, graph=None) -> Plan:
     storage = storage_of(profile, storage)
+    index = parse_index(index)  # an unknown index fails before any work
     graph = M.graph_mode(GRAPH_BY_PROFILE.get(profile, "none") if graph is None else graph)
     entries = with_spec_overrides(_entries(profile, only), overrides)
     catalog = load_catalog(data_dir, check_images=True)
@@ -225,15 +236,17 @@ def _prepare(profile, data_dir, out, k, only, search, overrides=None, pools=SHOW
         k = max((int(e.spec.get("k", 50)) for e in entries), default=50)
     if tuple(pools) not in (SHOWN, WITH_ALL):
         raise ShopeeError(f"pools must be {', '.join(SHOWN)} (+ {ALL_POOL}), got {', '.join(pools)}")
-    return Plan(profile, entries, catalog, frame, Path(data_dir), Path(out), k, search, tuple(pools), storage,
-                graph)
+    plan = Plan(profile, entries, catalog, frame, Path(data_dir), Path(out), k, search, tuple(pools), storage, index,
+                min_recall, graph)
+    check_memory_plan(plan)
+    return plan
 
 
 # --------------------------------------------------------------------------- build
 def build(profile: str, data_dir, out, k: int | None = None, device: str | None = None, workers: int | None = None,
           umap: bool = True, only: list[str] | None = None, skip_embeddings: tuple = (),
           search: str | None = None, overrides: dict | None = None, pool_all: bool = False,
-          storage: str | None = None, graph=None) -> dict:
+          storage: str | None = None, index=None, min_recall: float | None = None, graph=None) -> dict:
     """``skip_embeddings``: models that ship neighbour tables and maps but no embedding rows (keeps a
     committed bundle lean; the dashboard then cannot re-fuse them or score pairs outside their tables).
     ``search``: None tunes every model with its recipe's threshold search, ``"seed"`` / ``"full"``
@@ -243,31 +256,40 @@ def build(profile: str, data_dir, out, k: int | None = None, device: str | None 
     ``pool_all``: also tables and metrics with every labelled posting as one candidate pool
     (``all``; thresholds still tuned on valid). ``storage``: ``float32`` or ``float16`` rows and
     similarities in the bundle (None: the profile's, :data:`PROFILE_STORAGE`); tuning and the stored
-    metrics use float32 either way. ``graph``: the graph step each model gets, tuned on valid
+    metrics use float32 either way. ``index``: the candidate search of every table (``exact``, the
+    default and the seed's, or an approximate faiss index, :mod:`shopee_core.matching.index`), its
+    measured recall recorded in the manifest; ``min_recall``: refuse an index measured below it.
+    ``graph``: the graph step each model gets, tuned on valid
     (:func:`shopee_core.matching.best_graph`): ``"none"``, ``"auto"`` (the best step where it beats
     the plain decision there) or a step; None: the profile's (:data:`GRAPH_BY_PROFILE`). It is stored
     as an extra variant (``metrics[split]["graph"]``, ``thresholds["graph"]``) beside the plain ones."""
     t_start = time.time()
     with bundle_lock(out, what="build", wait=False):
         p = _prepare(profile, data_dir, out, k, only, search, overrides, WITH_ALL if pool_all else SHOWN, storage,
-                     graph)
+                     index, min_recall, graph)
         stage = Stage(p.out.parent / f".{p.out.name}.build")
         sweep_temp(stage.root, recursive=True)  # half-written cache files of a killed build
-        raw, norms = _embed_leaves(p, stage, device, workers)
+        STEPS.reset()
+        with STEPS("embed every leaf model"):
+            raw, norms = _embed_leaves(p, stage, device, workers)
+        check_pools(p, raw)
         new = p.out.parent / f".{p.out.name}.new"
         if new.exists():
             shutil.rmtree(new)
         new.mkdir(parents=True)
         try:
             models = _match_models(p, raw, norms, new, umap, skip_embeddings)
-            _write_postings(p, new)
+            with STEPS("postings + thumbnails"):
+                _write_postings(p, new)
             faults.step("build:thumbs")
-            manifest = seal(new, {"format_version": 1, **_manifest_top(p, models, t_start)})
+            with STEPS("manifest + checksums"):
+                manifest = seal(new, {"format_version": 1, **_manifest_top(p, models, t_start)})
             faults.step("build:sealed")
             swap_in(new, p.out)
         finally:
             if new.exists():  # a failed build (a full disk...) frees its half-made bundle at once
                 shutil.rmtree(new, ignore_errors=True)
+    STEPS.report(time.time() - t_start)
     log.info(f"[done] {p.out}: {len(models)} models in {time.time() - t_start:.0f} s")
     return manifest
 
@@ -291,12 +313,51 @@ def _embed_leaves(p: Plan, stage: Stage, device, workers) -> tuple[dict, dict]:
     return raw, norms
 
 
+# every dense leaf of the seed's recipes is at least this wide (image heads 512, text models 768): the
+# floor a memory check can assume before the embeddings exist
+MIN_DENSE_DIMS = 512
+
+
+def _leaf_count(e: ModelEntry, entries) -> int:
+    """How many dense leaves a model's embedding set is made of (a fusion: its members')."""
+    by_id = {x.id: x for x in entries}
+    if e.kind == "combo":
+        return sum(_leaf_count(by_id.get(m.id, m), entries) for m in members(e))
+    return 0 if e.kind in ("tfidf", "phash") else 1
+
+
+def check_memory_plan(p: Plan) -> None:
+    """Before any work: the biggest pool's rows and its widest kNN must fit in free memory, with every
+    dense leaf at least :data:`MIN_DENSE_DIMS` wide (a one-line error otherwise)."""
+    n = max(len(r) for r in p.split_rows.values())
+    dense = sum(1 for e in p.entries if e.kind != "combo" and _leaf_count(e, p.entries))
+    widest = max((_leaf_count(e, p.entries) for e in p.entries), default=0) * MIN_DENSE_DIMS
+    if widest:
+        check_memory(n, widest, p.k, p.index or EXACT_INDEX, resident=len(p.pool_frame) * dense * MIN_DENSE_DIMS * 4,
+                     what=f"the {'all' if ALL_POOL in p.pools else 'largest'} pool")
+
+
+def check_pools(p: Plan, raw: dict) -> None:
+    """After embedding, before matching: the biggest pool's float32 rows and its widest kNN (fused
+    sets included) must fit beside what is already held (a one-line error otherwise)."""
+    n = max(len(r) for r in p.split_rows.values())
+    dims = {mid: (0 if sp.issparse(m) else int(m.shape[1])) for mid, m in raw.items()}
+
+    def width(e):
+        return sum(width(m) for m in members(e)) if e.kind == "combo" else dims.get(e.id, 0)
+    widest = max((width(e) for e in p.entries), default=0)
+    if widest:
+        check_memory(n, widest, p.k, p.index or EXACT_INDEX, resident=n * widest * 4 * 2,
+                     what=f"the {'all' if ALL_POOL in p.pools else 'largest'} pool")
+
+
 def _pools(p: Plan, raw: dict, norms: dict) -> dict[str, Pool]:
     fusions = {e.id: ([m.id for m in members(e)], e.spec.get("weights")) for e in p.entries
                if e.kind == "combo" and e.spec.get("combine") == "mean"}
     kinds = {e.id: e for e in p.entries}
     return shown_pools({s: p.labels(s) for s in p.pools}, p.split_rows, raw, norms, p.k, fusions,
-                       make=lambda mid, m, rows, s: _pool_embeddings(p, kinds[mid], m, rows, s, norms))
+                       make=lambda mid, m, rows, s: _pool_embeddings(p, kinds[mid], m, rows, s, norms),
+                       index=p.index, min_recall=p.min_recall)
 
 
 def _pool_embeddings(p: Plan, entry: ModelEntry, m, rows, pool: str, norms: dict) -> Embeddings:
@@ -306,14 +367,18 @@ def _pool_embeddings(p: Plan, entry: ModelEntry, m, rows, pool: str, norms: dict
         from ..training.embed import embed_untrained
 
         m = embed_untrained(entry, None, p.pool_frame.assign(split=ALL_POOL), progress=False)
-    else:
-        m = m[rows]
+    elif not (len(rows) == m.shape[0] and np.array_equal(rows, np.arange(len(rows)))):
+        m = m[rows]  # a split's rows (the `all` pool is every row: no copy)
     n = norms.get(entry.id)
     return embeddings(m, entry.id, None if n is None else n[rows])
 
 
 def _match_models(p: Plan, raw, norms, new: Path, umap, skip_embeddings) -> list[dict]:
     pools = _pools(p, raw, norms)
+    p.used_pools = {s: pools[s] for s in p.pools}  # their measured index recall goes into the manifest
+    _precheck_index(p, pools, raw)
+    with STEPS("joint exact kNN of the biggest pool (leaves + mean fusions)"):
+        _prime_joint(p, pools)
     valid = pools["valid"]
     models, decided, best_fusion = [], {}, None
     clock = Eta()
@@ -322,14 +387,16 @@ def _match_models(p: Plan, raw, norms, new: Path, umap, skip_embeddings) -> list
         t0 = time.time()
         if e.spec.get("combine") == "union":
             d = Decision.union([s for m in members(e) for s in decided[m.id].sides], e.id)
-            if e.spec.get("union_tuning") == "joint":
-                d = M.tune(valid, d, union="joint", search=search_of(e, p.search))
-            d_inb = None
-            if e.spec.get("union_inb"):  # each side blended and re-searched on its own (the seed's union runs)
-                side_search = [search_of(x, p.search) for m in members(e) for x in _union_leaves(m, p)]
-                d_inb = M.tune_inb(valid, d, 1, vectors=e.spec.get("inb_vectors", "normalised"), search=side_search)
-                _check_stored_inb(e, d_inb, models)
-            model = _union_model(e, d, pools, new, d_inb, p.graph)
+            with STEPS("unions: tuning and metrics"):
+                if e.spec.get("union_tuning") == "joint":
+                    d = M.tune(valid, d, union="joint", search=search_of(e, p.search))
+                d_inb = None
+                if e.spec.get("union_inb"):  # each side blended and re-searched on its own (the seed's union runs)
+                    side_search = [search_of(x, p.search) for m in members(e) for x in _union_leaves(m, p)]
+                    d_inb = M.tune_inb(valid, d, 1, vectors=e.spec.get("inb_vectors", "normalised"),
+                                       search=side_search)
+                    _check_stored_inb(e, d_inb, models)
+                model = _union_model(e, d, pools, new, d_inb, p.graph)
         else:
             srch = search_of(e, p.search)
             keep = e.kind != "combo" and e.id not in skip_embeddings
@@ -338,7 +405,8 @@ def _match_models(p: Plan, raw, norms, new: Path, umap, skip_embeddings) -> list
                 storage=raw[e.id] if keep else None, norms=norms.get(e.id) if keep else None, umap=umap,
                 dtype=p.storage, graph=p.graph)
             if e.kind == "tfidf":
-                files["vectorizer"] = _tfidf_states(p, e, new, model_dir(e.id))
+                with STEPS("TF-IDF query vectorizers"):
+                    files["vectorizer"] = _tfidf_states(p, e, new, model_dir(e.id))
             if e.id in p.runs:
                 files["history"] = _history(p.runs[e.id], new, model_dir(e.id))
             model = _manifest_model(e, thresholds, metrics, files)
@@ -349,10 +417,58 @@ def _match_models(p: Plan, raw, norms, new: Path, umap, skip_embeddings) -> list
         decided[e.id] = d
         models.append(model)
         clock.done(e, time.time() - t0)
+        log.info(f"    {e.id}: {time.time() - t0:.1f} s")
         faults.step("build:matched")
     if best_fusion is not None:
-        models.append(_iterated_inb(p, best_fusion[0], best_fusion[2], pools, new))
+        with STEPS("INB x3 on the best fusion (per-stage tuning, tables)"):
+            models.append(_iterated_inb(p, best_fusion[0], best_fusion[2], pools, new))
     return models
+
+
+JOINT_MIN_POSTINGS = 20_000  # below, separate searches cost seconds: not worth holding every set at once
+
+
+def _prime_joint(p: Plan, pools: dict) -> None:
+    """The biggest pool's base tables of every leaf and every mean fusion of leaves, exactly, in one
+    pass (:func:`shopee_core.matching.knn.joint_knn`): each chunk of rows multiplies each leaf once and
+    a fusion's similarities are its members' weighted sum, instead of every fusion repeating its
+    members' products over their dimensions (work shared between the leaves and the fusions). The
+    tables are put in that pool's cache, where every later step finds them."""
+    if p.index is not None and not p.index.exact:
+        return
+    big = max(p.pools, key=lambda s: len(p.split_rows[s]))
+    if len(p.split_rows[big]) < JOINT_MIN_POSTINGS:
+        return
+    pool = pools[big]
+    leaves = [e.id for e in p.entries if e.kind != "combo" and pool.has_embeddings(e.id)]
+    fusions = {}
+    for e in p.entries:
+        ids = [m.id for m in members(e)] if e.kind == "combo" else []
+        if e.spec.get("combine") == "mean" and ids and all(m in leaves for m in ids):
+            fusions[e.id] = dict(zip(ids, (float(w) for w in fusion_weights(len(ids), e.spec.get("weights")))))
+    if not fusions:
+        return
+    t0 = time.time()
+    tables = joint_knn({m: pool.embeddings(model_source(m)) for m in leaves}, fusions, p.k, progress=True)
+    for mid, nb in tables.items():
+        pool.prime(model_source(mid), nb)
+    log.info(f"[joint kNN] {big}: {len(leaves)} models and {len(fusions)} fusions of them in one pass "
+        f"({time.time() - t0:.0f} s)")
+
+
+def _precheck_index(p: Plan, pools: dict, raw: dict) -> None:
+    """An approximate index is measured on the first dense model's table in the biggest pool before
+    the matching work starts, so a --min-recall it misses fails in seconds, not at the end."""
+    if p.index is None or p.index.exact:
+        return
+    dense = next((e.id for e in p.entries if e.kind != "combo" and e.id in raw and not sp.issparse(raw[e.id])), None)
+    if dense is None:
+        return
+    biggest = max(p.pools, key=lambda s: len(p.split_rows[s]))
+    t0 = time.time()
+    pools[biggest].neighbors(model_source(dense))
+    log.info(f"[index] {p.index.describe()}: recall@{p.k} {pools[biggest].recall[model_source(dense)]:.4f} for {dense} "
+        f"in {biggest} ({time.time() - t0:.1f} s)")
 
 
 def _check_stored_inb(e: ModelEntry, d_inb: Decision, models: list) -> None:
@@ -468,6 +584,8 @@ def _manifest_top(p: Plan, models: list, t_start: float) -> dict:
     meta_path = p.data_dir / "catalog.json"
     source = json.loads(meta_path.read_text()).get("source", "kaggle") if meta_path.exists() else "kaggle"
     search = "" if p.search is None else f" --search {p.search}"
+    if p.index is not None and not p.index.exact:
+        search += f" --index {p.index.describe()}" + ("" if p.min_recall is None else f" --min-recall {p.min_recall:g}")
     if p.graph != GRAPH_BY_PROFILE.get(p.profile, "none"):
         search += f" --graph {p.graph if isinstance(p.graph, str) else p.graph.text()}"
     return {
@@ -476,6 +594,7 @@ def _manifest_top(p: Plan, models: list, t_start: float) -> dict:
                     "shown_splits": list(p.pools), "pool": "retrieval within each split" + (
                         "; all: every labelled posting in one pool" if ALL_POOL in p.pools else "")},
         "k": p.k, "profile": p.profile, "storage": p.storage, "models": models, "files": {},
+        "index": index_record(p.index or EXACT_INDEX, list(getattr(p, "used_pools", {}).values()), p.k),
         "graph": p.graph if isinstance(p.graph, str) else p.graph.text(),
         "built": {"seconds": round(time.time() - t_start, 1), "command":
                   f"python -m shopee_core build-bundle --profile {p.profile} --data {p.data_dir} --out {p.out}{search}"},

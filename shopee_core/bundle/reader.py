@@ -370,8 +370,12 @@ class Bundle:
             return None
         return self.cached((name, model_id), lambda: self.load_file(path, load))
 
-    def neighbors(self, model_id: str, split: str, variant: str = "base"):
-        """A :class:`~shopee_core.matching.Neighbors` table in split-local indices."""
+    def neighbors(self, model_id: str, split: str, variant: str = "base", cache: bool = False):
+        """A :class:`~shopee_core.matching.Neighbors` table in split-local indices, read from its file.
+
+        Not kept here unless ``cache``: the dashboard's pools (analysis.decisions) keep the tables they
+        use in one memory-bounded cache; a copy held here too would keep every table ever shown (at
+        70,000 postings 42 tables are ~2 GB)."""
         def make():
             name = "neighbors" if variant == "base" else f"neighbors_{variant}"
             path = self.file(model_id, name)
@@ -382,7 +386,8 @@ class Bundle:
                 raise BundleError(f"{path.name}: no table for split {split!r}")
             local = self._to_local(arrays[f"{split}_idx"], split, path.name)
             return Neighbors(local, arrays[f"{split}_sim"].astype(np.float32))
-        return self.cached(("nb", model_id, split, variant), make)
+        key = ("nb", model_id, split, variant)
+        return self.cached(key, make) if cache or self._cache.holds(key) else make()  # one already held is used
 
     def row_counts(self, model_id: str, split: str, variant: str) -> tuple[np.ndarray, np.ndarray] | None:
         """Per-row ``tp`` and ``n_pred`` (|X∩Y|, |Y|, self included) of the model's stored decision

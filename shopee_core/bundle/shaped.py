@@ -35,7 +35,8 @@ from ..data.demo.groups import group_sizes
 from ..data.folds import make_folds
 from ..errors import ShopeeError
 from ..matching.embeddings import row_norms
-from ..models import list_models
+from ..matching.index import check_memory, parse_index
+from ..models import list_models, members
 from ..models.embedders import to_storage
 from ..models.registry import ModelEntry
 from . import builder as B
@@ -98,6 +99,37 @@ def catalog(n: int, seed: int = 0) -> tuple[pd.DataFrame, Latents]:
     folds = make_folds(frame)
     frame["split"] = folds["split"].to_numpy()
     return frame, lat
+
+
+def synthetic_pool(n: int, dim: int = 512, seed: int = 0, noise: float = 1.0, chunk: int = 100_000):
+    """(float32 unit rows (n, dim), labels): one model's embeddings of an ``n``-posting catalog with
+    Shopee's group sizes, made as :func:`catalog` and :func:`dense_embeddings` make them (category ->
+    family -> group -> posting latents, a projection and the model's own noise), without titles or
+    images, in chunks of rows, for pools of millions (``scripts/bench_million.py``)."""
+    rng = np.random.default_rng(seed)
+    sizes = np.asarray(group_sizes(n, seed))
+    n_groups = len(sizes)
+    labels = np.repeat(np.arange(n_groups), sizes)[rng.permutation(n)]
+    n_fam = max(1, int(n_groups / 2.2))
+    fam_of_group = rng.integers(0, n_fam, n_groups)
+    cat = rng.normal(size=(60, LATENT))
+    fam = cat[rng.integers(0, 60, n_fam)] + 0.9 * rng.normal(size=(n_fam, LATENT))
+    grp = fam[fam_of_group] + 0.75 * rng.normal(size=(n_groups, LATENT))
+    grp /= np.linalg.norm(grp, axis=1, keepdims=True)
+    proj = rng.normal(size=(LATENT, dim)).astype(np.float32) / math.sqrt(dim)
+    out = np.empty((n, dim), dtype=np.float32)
+    for start in range(0, n, chunk):
+        lab = labels[start:start + chunk]
+        m = len(lab)
+        z = (grp[lab] + 0.55 * rng.normal(size=(m, LATENT)) / math.sqrt(LATENT)).astype(np.float32)
+        odd = rng.random(m) < 0.06
+        z[odd] = rng.normal(size=(int(odd.sum()), LATENT)).astype(np.float32) / math.sqrt(LATENT) * 1.2
+        x = z @ proj
+        x /= np.linalg.norm(x, axis=1, keepdims=True)
+        x += noise * rng.normal(size=x.shape).astype(np.float32) / math.sqrt(dim)
+        x /= np.linalg.norm(x, axis=1, keepdims=True)
+        out[start:start + m] = x
+    return out, labels
 
 
 def _phashes(labels, fam_of_group, rng) -> list[str]:
@@ -207,23 +239,31 @@ def write_images(folder: Path, frame: pd.DataFrame, side: int = 112) -> None:
 
 
 def build_shaped(out, postings: int = 13_701, *, profile: str = "seed18", pool_all: bool = False, k: int = 50,
-                 seed: int = 0, maps: str = "pca", catalog_n: int | None = None) -> dict:
-    """Write the bundle to ``out``; ``postings``: the size of the shown pools together (valid + test).
-    Like ``build-bundle`` it holds the bundle's lock and refuses while another build or edit runs."""
+                 seed: int = 0, maps: str = "pca", catalog_n: int | None = None, index=None,
+                 min_recall: float | None = None, storage: str = "float32") -> dict:
+    """Write the bundle to ``out``; ``postings``: the size of the shown pools together (valid + test);
+    ``catalog_n``: the catalog's size instead (with ``pool_all``: one pool of that size). ``index``: the
+    candidate search of every table (exact by default), its measured recall in the manifest. Like
+    ``build-bundle`` it holds the bundle's lock and refuses while another build or edit runs."""
+    index = parse_index(index)  # an unknown index fails before any work
     with bundle_lock(out, what="build", wait=False):
-        return _build_shaped(out, postings, profile, pool_all, k, seed, maps, catalog_n)
+        return _build_shaped(out, postings, profile, pool_all, k, seed, maps, catalog_n, index, min_recall, storage)
 
 
-def _build_shaped(out, postings, profile, pool_all, k, seed, maps, catalog_n) -> dict:
+def _build_shaped(out, postings, profile, pool_all, k, seed, maps, catalog_n, index, min_recall, storage) -> dict:
     t_start = time.time()
     out = Path(out)
+    storage = B.storage_of(profile, storage)
     n = int(catalog_n or catalog_size(postings))
     if n < 50:
         raise ShopeeError(f"a Kaggle-shaped catalog needs at least 50 postings, got {n}")
-    frame, lat = catalog(n, seed)
     entries = B._entries(profile)  # the builder's order: leaves, then combinations after their members
     shaped = {e.id: e for e in shaped_entries(profile)}
     entries = [shaped[e.id] for e in entries]
+    _check_memory(entries, n if pool_all else int(n * SHARE_SHOWN), k, index)
+    B.STEPS.reset()
+    with B.STEPS("synthetic catalog (groups, titles, hashes)"):
+        frame, lat = catalog(n, seed)
     work = out.parent / f".{out.name}.shaped"
     if work.exists():
         shutil.rmtree(work)
@@ -233,9 +273,11 @@ def _build_shaped(out, postings, profile, pool_all, k, seed, maps, catalog_n) ->
         + ", ".join(f"{s} {c:,}" for s, c in frame["split"].value_counts().items()))
     pools = B.WITH_ALL if pool_all else B.SHOWN
     p = B.Plan(f"{profile}-shaped", entries, SimpleNamespace(image_dir=work / "catalog" / "train_images"), frame,
-               work / "catalog", out, k, None, pools)
-    write_images(work / "catalog" / "train_images", p.pool_frame)
-    raw, norms = leaf_rows(entries, frame, lat, seed)
+               work / "catalog", out, k, None, pools, storage, index, min_recall)
+    with B.STEPS("synthetic images"):
+        write_images(work / "catalog" / "train_images", p.pool_frame)
+    with B.STEPS("embed every leaf model (synthetic rows; TF-IDF, pHash)"):
+        raw, norms = leaf_rows(entries, frame, lat, seed)
     raw = {m: x[p.shown] for m, x in raw.items()}
     norms = {m: None if x is None else x[p.shown] for m, x in norms.items()}
     new = out.parent / f".{out.name}.new"
@@ -244,17 +286,37 @@ def _build_shaped(out, postings, profile, pool_all, k, seed, maps, catalog_n) ->
     new.mkdir(parents=True)
     try:
         models = B._match_models(p, raw, norms, new, pca_2d if maps == "pca" else maps == "umap", ())
-        B._write_postings(p, new)
+        with B.STEPS("postings + thumbnails"):
+            B._write_postings(p, new)
         top = B._manifest_top(p, models, t_start)
-        top["built"]["command"] = (f"python scripts/make_kaggle_shaped_bundle.py --postings {postings} --out {out}"
-                                   + (" --pool-all" if pool_all else "") + f" --seed {seed} --maps {maps}")
+        size = f"--pool-size {n}" if catalog_n else f"--postings {postings}"
+        top["built"]["command"] = (f"python scripts/make_kaggle_shaped_bundle.py {size} --out {out}"
+                                   + (" --pool-all" if pool_all and not catalog_n else "")
+                                   + f" --seed {seed} --maps {maps}"
+                                   + ("" if index.exact else f" --index {index.describe()}")
+                                   + ("" if storage == "float32" else f" --storage {storage}"))
         top["dataset"]["synthetic"] = ("embeddings are synthetic (clustered rows of the real dimensions); "
                                        "tables, thresholds and metrics come from the builder's own steps")
-        manifest = seal(new, {"format_version": 1, **top})
+        with B.STEPS("manifest + checksums"):
+            manifest = seal(new, {"format_version": 1, **top})
         swap_in(new, out)
     finally:
         shutil.rmtree(work, ignore_errors=True)
         if new.exists():
             shutil.rmtree(new, ignore_errors=True)
+    B.STEPS.report(time.time() - t_start)
     log.info(f"[done] {out}: {len(manifest['models'])} models in {time.time() - t_start:.0f} s")
     return manifest
+
+
+def _check_memory(entries, n: int, k: int, index) -> None:
+    """Before any work: the biggest pool's rows of every dense model and its widest fused kNN must fit
+    in free memory (a one-line error otherwise)."""
+    def dims(e):
+        if e.kind == "combo":
+            return sum(dims(m) for m in members(e))
+        return 0 if e.kind in ("tfidf", "phash") else DIMS[e.modality]
+    by_id = {e.id: e for e in entries}
+    widest = max(dims(by_id.get(e.id, e)) for e in entries)
+    rows = sum(dims(e) for e in entries if e.kind != "combo")
+    check_memory(n, widest, k, index, resident=n * rows * 4 * 2, what="the Kaggle-shaped bundle's biggest pool")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 from pathlib import Path
 
 import numpy as np
@@ -47,12 +48,15 @@ def write_embeddings(root: Path, rel_dir: str, matrix, dtype: str = "float32") -
 
 
 def write_neighbors(root: Path, rel: str, tables: dict, dtype: str = "float32") -> str:
-    """``tables``: split -> (global idx int32 (n, k), sim (n, k)); similarities stored as ``dtype``."""
+    """``tables``: split -> (global idx int32 (n, k), sim (n, k)); similarities stored as ``dtype``.
+    A lean float16 bundle (the committed demo) compresses its tables; a float32 one, made for scale,
+    does not: float32 similarities hardly compress, and deflating them was ~14 % of a Kaggle-shaped
+    build (and an inflate on every table the dashboard opens)."""
     arrays = {}
     for split, (idx, sim) in tables.items():
         arrays[f"{split}_idx"] = np.asarray(idx, dtype=np.int32)
         arrays[f"{split}_sim"] = np.asarray(sim, dtype=np.dtype(dtype))
-    atomic_save_npz(root / rel, **arrays)
+    atomic_save_npz(root / rel, compress=np.dtype(dtype) != np.float32, **arrays)
     return rel
 
 
@@ -80,7 +84,7 @@ def write_array(root: Path, rel: str, array: np.ndarray) -> str:
 def write_jpeg(root: Path, rel: str, image, quality: int = 80) -> str:
     buf = io.BytesIO()
     image.save(buf, format="JPEG", quality=quality, optimize=True)
-    atomic_write_bytes(root / rel, buf.getvalue())
+    atomic_write_bytes(root / rel, buf.getvalue(), durable=False)  # synced once, before the manifest (seal)
     return rel
 
 
@@ -106,5 +110,6 @@ def seal(root: Path, manifest: dict) -> dict:
         if path.is_file() and rel != MANIFEST and rel not in claimed and not path.name.startswith("."):
             others[rel] = sha256(path)
     manifest["files"] = others
+    os.sync()  # every file (thumbnails are written without an fsync each) is on disk before the manifest
     atomic_write_json(root / MANIFEST, manifest)
     return manifest

@@ -9,7 +9,7 @@ from ..matching import Decision, Embeddings, Pool, Side, fusion_source, model_so
 from ..matching.search import SEARCHES
 from ..models import PROFILES, get, parse_overrides
 from ..submission import predictions_frame
-from .common import command, data_arg, device_args
+from .common import command, data_arg, device_args, index_args, index_spec
 
 
 def cmd_build_bundle(args) -> int:
@@ -23,10 +23,11 @@ def cmd_build_bundle(args) -> int:
             print(f"{e.id:<28} {e.kind:<15} {e.label}")
         return 0
     skip = tuple(m.strip() for m in args.no_embeddings.split(",") if m.strip()) if args.no_embeddings else ()
+    index = index_spec(args)  # an unknown --index fails before any work
     manifest = build(args.profile, args.data, args.out, k=args.k, device=args.device, workers=args.workers,
                      umap=not args.no_umap, only=only, skip_embeddings=skip, search=args.search,
                      overrides=parse_overrides(args.set, args.config), pool_all=args.pool_all,
-                     storage=args.storage, graph=args.graph)
+                     storage=args.storage, graph=args.graph, index=index, min_recall=args.min_recall)
     print(f"{args.out}: {len(manifest['models'])} models, {len(manifest['files'])} other files")
     return 0
 
@@ -135,6 +136,7 @@ def add_build_bundle(sub) -> None:
     s.add_argument("--storage", choices=["float32", "float16"],
                    help="dtype of the stored embedding rows and neighbour similarities (default: the profile's, "
                         "float16 for demo, float32 otherwise); thresholds and metrics come from float32 either way")
+    index_args(s)
     s.add_argument("--plan", action="store_true", help="print the models that would be built and exit")
 
 

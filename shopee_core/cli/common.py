@@ -6,6 +6,9 @@ import logging
 import os
 import sys
 
+from ..errors import ShopeeError
+from ..matching.index import parse_index
+
 
 def quiet_stdout() -> None:
     """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
@@ -86,3 +89,22 @@ def setup_logging(quiet: bool = False, verbose: bool = False) -> None:
 
 def data_arg(s, help: str = "Kaggle-layout folder (train.csv + train_images/)") -> None:
     s.add_argument("--data", required=True, metavar="DIR", help=help)
+
+
+def index_args(s) -> None:
+    """--index and --min-recall for the commands that search candidates."""
+    s.add_argument("--index", default="exact", metavar="exact|ivf|hnsw[:PARAM=N,...]",
+                   help="candidate search: exact (every pair compared; the default and the seed's), ivf or hnsw "
+                        "(faiss indexes that compare a fraction of the pairs, for pools of 100,000s; e.g. "
+                        "ivf:nprobe=32,nlist=1024 or hnsw:ef=256). An approximate index's recall@k against the "
+                        "exact search is measured on a sample of rows and recorded")
+    s.add_argument("--min-recall", type=float, metavar="R",
+                   help="refuse (one error line) an approximate index whose measured recall@k is below R")
+
+
+def index_spec(args):
+    """The parsed --index (a one-line error for an unknown one or a --min-recall outside (0, 1])."""
+    spec = parse_index(args.index)
+    if args.min_recall is not None and not 0 < args.min_recall <= 1:
+        raise ShopeeError(f"--min-recall must be in (0, 1], got {args.min_recall}")
+    return spec

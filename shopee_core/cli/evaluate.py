@@ -28,10 +28,11 @@ from ..matching import (
     tune_graph,
     tune_inb,
 )
+from ..matching.index import check_memory, index_record
 from ..matching.search import SEARCHES
 from ..submission import predictions_frame
 from . import intervals
-from .common import command, float_list
+from .common import command, float_list, index_args, index_spec
 
 
 def add_evaluate(sub) -> None:
@@ -76,6 +77,7 @@ def add_evaluate(sub) -> None:
                    help="a graph step after the thresholds: mutual, closure[:MAX] (cap, default 51), cluster[:S] "
                         "(average linkage to mean group size S) or cut-bridges[:TAU] (bridges below similarity TAU "
                         "removed); a bare name searches its parameter (and T around its optimum) on the tuning pool")
+    index_args(s)
     s.add_argument("--predictions", metavar="CSV", help="also write posting_id,matches for the scored pool")
     intervals.add_interval_args(s)
     s.add_argument("--json", required=True, metavar="OUT")
@@ -183,7 +185,8 @@ def _graph_step(args):
 
 
 def _tuned(args, names, vframe, vsets, step=None):
-    vpool = Pool(vframe["label_group"].to_numpy(), k=args.k, embeddings=dict(zip(names, vsets)), name="validation")
+    vpool = Pool(vframe["label_group"].to_numpy(), k=args.k, embeddings=dict(zip(names, vsets)), name="validation",
+                 index=args.index_spec, min_recall=args.min_recall)
     min2 = args.min2 is not None or args.search_min2
     search = _search_for(args, len(names))
     weights = float_list(args.weights)
@@ -229,13 +232,30 @@ def _stability(args, opts, vpool, pool, decision, names) -> dict:
                                min2=args.min2 is not None or args.search_min2)
 
 
+def _check_memory(args, n: int) -> None:
+    """A pool whose rows and kNN cannot fit in free memory is refused before any file is loaded (each
+    .npy's shape read from its header; a sparse .npz is counted by its dense block only)."""
+    dims = 0
+    for p in args.embeddings:
+        if str(p).endswith(".npy"):
+            try:
+                dims += int(np.load(p, mmap_mode="r", allow_pickle=False).shape[-1])
+            except (OSError, ValueError, IndexError):
+                pass  # unreadable files are reported, readably, when they are loaded
+    if dims:
+        check_memory(n, dims, args.k, args.index_spec, resident=n * dims * 4 * 2, what="the pool")
+
+
 def cmd_evaluate(args) -> int:
+    args.index_spec = index_spec(args)  # an unknown --index fails before any file is read
     opts = intervals.options(args)
     step = _graph_step(args)
     frame = _read_pool(args.postings)
+    _check_memory(args, len(frame))
     sets = _load_sets(args.embeddings, len(frame), args.postings)
     names = _set_names(args.embeddings)
     out: dict = {}
+    pools: list = []
     vpool = None
     if args.search_threshold or args.tune_split:
         if args.search_threshold:
@@ -248,6 +268,7 @@ def cmd_evaluate(args) -> int:
         else:
             vframe, vsets = _pool(frame, sets, args.tune_split, args.postings)
         decision, tuned_on, vpool = _tuned(args, names, vframe, vsets, step)
+        pools.append(vpool)
         out["tuned_on"] = tuned_on
         out["search"] = {"thresholds": _search_for(args, len(names)), "union": args.union_tuning,
                          "weights": "searched" if args.search_weights else ("calibrated" if args.calibrate else
@@ -257,12 +278,15 @@ def cmd_evaluate(args) -> int:
     out["thresholds"] = decision.as_dict()
     out["graph"] = None if decision.graph is None else decision.graph.as_dict()
     frame, sets = _pool(frame, sets, args.split, args.postings)
-    pool = Pool(frame["label_group"].to_numpy(), k=args.k, embeddings=dict(zip(names, sets)), name=args.split or "all")
+    pool = Pool(frame["label_group"].to_numpy(), k=args.k, embeddings=dict(zip(names, sets)), name=args.split or "all",
+                index=args.index_spec, min_recall=args.min_recall)
     labels = frame["label_group"].to_numpy()
     pool_fp = intervals.fingerprint(frame["posting_id"].to_numpy(), labels, args.split or "all")
     other_rows = intervals.check_pool(opts, pool_fp, labels)
     result = scores(pool, decision, rows=True)
     rows = result.pop("rows")
+    pools.append(pool)
+    out["index"] = index_record(args.index_spec, pools, args.k)
     if args.pool_sizes:
         try:
             sizes = None if args.pool_sizes == "auto" else [int(x) for x in args.pool_sizes.split(",") if x.strip()]

@@ -33,6 +33,20 @@ def cmd_embed(args) -> int:
     out = Path(args.out)
     if bool(args.run) == bool(args.model):
         raise ShopeeError("give exactly one of --run RUN_DIR (a trained run) or --model ID (an untrained model)")
+    from ..training import dist
+
+    # torchrun --nproc_per_node N -m shopee_core embed ...: every rank embeds its share of the batches
+    # (training/inference.py); rank 0 writes the file
+    dist.init()
+    try:
+        if dist.world_size() > 1 and args.device is None:
+            args.device = str(dist.device())
+        return _embed(args, out, dist.is_main())
+    finally:
+        dist.shutdown()
+
+
+def _embed(args, out: Path, main: bool) -> int:
     if args.run:
         from ..training.embed import embed_run
 
@@ -54,6 +68,8 @@ def cmd_embed(args) -> int:
                                  workers=args.workers)
         what = entry.label
     check_block(matrix, what)  # NaN/inf or all-zero dense rows are refused before anything is written
+    if not main:
+        return 0
     matrix = to_storage(matrix)
     faults.step("embed:computed")
     sweep_temp(out.parent, name=out.name)  # left by an embed killed while writing this file
@@ -96,7 +112,9 @@ def add_train(sub) -> None:
 def add_embed(sub) -> None:
     s = command(sub, "embed", cmd_embed, help="embed a catalog with a trained run or an untrained model",
                 description="Write one L2-normalised row per posting in train.csv order: .npy (float32) "
-                            "or, for TF-IDF, .npz (sparse CSR).", bar=True)
+                            "or, for TF-IDF, .npz (sparse CSR). Several GPUs: torchrun --nproc_per_node N -m "
+                            "shopee_core embed ... (each rank embeds a share of the batches; the same rows as one "
+                            "process).", bar=True)
     s.add_argument("--run", metavar="RUN_DIR", help="a finished (or best-so-far) training run")
     s.add_argument("--model", metavar="ID", help="an untrained model: tfidf, phash, e5_zeroshot, *_zeroshot")
     s.add_argument("--profile", choices=PROFILES, help="profile of --model (default: its first)")

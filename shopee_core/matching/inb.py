@@ -34,7 +34,7 @@ def blend(emb: Embeddings, nb: Neighbors, t: float, t2: float | None = None,
     if vectors == "raw":
         w = w * emb.raw_weights()[cols]
     a = sp.csr_matrix((w, (rows, cols)), shape=(nb.n, nb.n), dtype=np.float32)
-    blocks = [a @ b for b in emb.blocks]
+    blocks = [a @ b for b in emb.scaled_blocks()]  # the weighted rows (a fusion's blocks at sqrt(w))
     sq = np.zeros(nb.n, dtype=np.float64)
     for b in blocks:
         sq += row_norms(b).astype(np.float64) ** 2

@@ -1,8 +1,13 @@
-"""Exact cosine k-nearest neighbours inside one candidate pool.
+"""Cosine k-nearest neighbours inside one candidate pool.
 
-A single dense block goes to faiss ``IndexFlatIP``; sparse or mixed sets are
-scored in row chunks (sparse products stay sparse until the chunk) and the top k
-taken per row, so a 15,000-wide TF-IDF matrix is never densified whole.
+Exact by default: a single dense block goes to faiss's brute-force search (``faiss.knn``,
+no copy of the rows); fused, sparse or mixed sets are scored in row chunks, block by block
+(sparse products stay sparse until the chunk, a fused set's blocks are never stacked into
+one copy), and the top k taken per row, so a 15,000-wide TF-IDF matrix or a 2,560-d fusion
+of 34,250 rows costs a chunk of similarities at a time, not a second copy of the set.
+
+``index=`` an approximate faiss index (:mod:`.index`: IVF or HNSW) for dense sets too big
+for N² work; sparse sets stay exact (an approximate index needs dense rows).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from tqdm.auto import tqdm
 
 from ..errors import EmbeddingError
 from .embeddings import Embeddings
+from .index import ann_search, parse_index
 
 DEFAULT_K = 50
 
@@ -135,10 +141,11 @@ def _finish(idx: np.ndarray, sim: np.ndarray, self_sim: np.ndarray) -> Neighbors
 def _faiss_search(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     import faiss
 
-    index = faiss.IndexFlatIP(x.shape[1])
-    index.add(x)
-    sim, idx = index.search(x, k)
+    sim, idx = faiss.knn(x, x, k, metric=faiss.METRIC_INNER_PRODUCT)  # brute force, no index copy
     return idx.astype(np.int32), sim.astype(np.float32)
+
+
+CHUNK_BYTES = 64 * 2**20  # similarity rows per chunk of a blocked search
 
 
 def _chunked_search(emb: Embeddings, k: int, chunk: int, progress: bool):
@@ -160,14 +167,66 @@ def _chunked_search(emb: Embeddings, k: int, chunk: int, progress: bool):
     return idx, sim
 
 
-def knn(emb: Embeddings, k: int = DEFAULT_K, chunk: int = 1024, progress: bool = False) -> Neighbors:
-    """Top-``k`` candidates by similarity for every row, self included (k capped at N)."""
+def knn(emb: Embeddings, k: int = DEFAULT_K, chunk: int | None = None, progress: bool = False,
+        index=None) -> Neighbors:
+    """Top-``k`` candidates by similarity for every row, self included (k capped at N).
+    ``index``: None / ``"exact"`` or an approximate :class:`~.index.IndexSpec` (dense sets)."""
     n = len(emb)
     if k < 1:
         raise EmbeddingError(f"k must be >= 1, got {k}")
     k = min(int(k), n)
-    if emb.is_dense:
-        idx, sim = _faiss_search(emb.dense(), k)
+    spec = parse_index(index)
+    emb = emb.densified()  # a narrow sparse block (a few hundred words) searches faster dense
+    if emb.is_dense and not spec.exact:
+        idx, sim = ann_search(emb.dense(), k, spec)
+    elif emb.is_dense and len(emb.blocks) == 1 and not emb.weighted:
+        idx, sim = _faiss_search(emb.blocks[0], k)
     else:
+        chunk = chunk or max(1, CHUNK_BYTES // (4 * n))
         idx, sim = _chunked_search(emb, k, chunk, progress)
     return _finish(idx, sim, emb.self_similarity())
+
+
+JOINT_BYTES = 512 * 2**20  # similarity blocks held at once by a joint search (all sets of one chunk)
+
+
+def _top_k(s: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    n = s.shape[1]
+    part = np.argpartition(-s, k - 1, axis=1)[:, :k] if k < n else np.broadcast_to(np.arange(n), s.shape).copy()
+    return part, np.take_along_axis(s, part, axis=1)
+
+
+def joint_knn(sets: dict, fusions: dict, k: int = DEFAULT_K, budget: int = JOINT_BYTES,
+              progress: bool = False) -> dict[str, Neighbors]:
+    """Exact top-``k`` tables of several sets of the same rows and of weighted means of them, in one pass.
+
+    ``sets``: name -> :class:`Embeddings`; ``fusions``: name -> {set name: weight} (weights summing to
+    1). Each chunk of query rows computes every set's similarity block once; a fusion's block is the
+    weighted sum of its members' (the mean of cosines, exactly what its fused set's search computes),
+    so a fusion costs additions and a top-k, not a second product over its members' dimensions (a
+    five-model 2,560-d ensemble would repeat all five members' work)."""
+    names = list(sets)
+    n = len(sets[names[0]])
+    if any(len(e) != n for e in sets.values()):
+        raise EmbeddingError("joint kNN needs sets of the same rows")
+    k = min(int(k), n)
+    sets = {m: e.densified() for m, e in sets.items()}
+    out = {m: (np.empty((n, k), dtype=np.int32), np.empty((n, k), dtype=np.float32)) for m in [*names, *fusions]}
+    step = max(1, budget // (4 * n * (len(names) + 1)))
+    starts = range(0, n, step)
+    if progress:
+        starts = tqdm(starts, desc="joint kNN", unit="chunk", leave=False)
+    for start in starts:
+        rows = slice(start, min(start + step, n))
+        sims = {m: e.similarity_rows(rows) for m, e in sets.items()}
+        for m in names:
+            out[m][0][rows], out[m][1][rows] = _top_k(sims[m], k)
+        for f, weights in fusions.items():
+            acc = None
+            for m, w in weights.items():
+                acc = np.float32(w) * sims[m] if acc is None else acc + np.float32(w) * sims[m]
+            out[f][0][rows], out[f][1][rows] = _top_k(acc, k)
+    self_sim = {m: e.self_similarity() for m, e in sets.items()}
+    for f, weights in fusions.items():
+        self_sim[f] = sum(np.float32(w) * self_sim[m] for m, w in weights.items())
+    return {m: _finish(idx, sim, self_sim[m]) for m, (idx, sim) in out.items()}

@@ -26,9 +26,11 @@ from ..errors import DecisionError
 from ..metrics import check_labels
 from . import inb as inb_mod
 from .embeddings import Embeddings, fuse
+from .index import check_recall, measure_recall, parse_index
 from .knn import DEFAULT_K, Neighbors, knn
 from .scoring import Scorer
 from .sources import check_source, describe_source, model_source
+from .sources import inb_source as inb_mod_source
 from .union import PairTable
 
 DEFAULT_CACHE_BYTES = 384 * 2**20
@@ -72,11 +74,18 @@ class Pool:
 
     def __init__(self, labels=None, *, k: int = DEFAULT_K, embeddings: Mapping | None = None,
                  tables: Mapping | None = None, fusions: Mapping | None = None, name: str = "pool",
-                 n: int | None = None, cache_bytes: int = DEFAULT_CACHE_BYTES, fixed=()):
+                 n: int | None = None, cache_bytes: int = DEFAULT_CACHE_BYTES, index=None,
+                 min_recall: float | None = None, shared_cache: Cache | None = None, fixed=()):
         self.name, self.k = name, int(k)
         self.fixed_models = frozenset(fixed)
         if self.k < 1:
             raise DecisionError(f"k must be >= 1, got {k}")
+        # the candidate search of every table this pool computes (stored tables are as stored); an
+        # approximate one records its recall@k per source, measured against the exact search
+        self.index = parse_index(index)
+        self.min_recall = min_recall
+        self.recall: dict = {}
+        self.index_params: dict = self.index.as_dict()
         self._emb = dict(embeddings or {})
         self._tables = dict(tables or {})
         self._fusions = dict(fusions or {})
@@ -87,7 +96,10 @@ class Pool:
             if self._n is not None:
                 check_labels(self._labels, self._n)
             self._labels.flags.writeable = False
-        self._cache = Cache(cache_bytes)
+        # a cache given by the caller is shared with other pools (the dashboard's pools of one bundle
+        # then hold at most its capacity together, not each): this pool's keys carry its id
+        self._cache = shared_cache if shared_cache is not None else Cache(cache_bytes)
+        self._prefix = (id(self),) if shared_cache is not None else ()
 
     # ------------------------------------------------------------------ basics
     def __repr__(self) -> str:
@@ -106,14 +118,30 @@ class Pool:
     def cached(self, key, make: Callable):
         """``make()`` once per key, read-only (:class:`~shopee_core.cache.Cache`: a key another
         thread is making — a page and a prefetch, or two browser sessions — is waited for)."""
-        return self._cache.get(key, lambda: _readonly(make()))
+        return self._cache.get(self._prefix + (key,) if self._prefix else key, lambda: _readonly(make()))
+
+    def prime(self, source, table: Neighbors) -> None:
+        """Put a table computed elsewhere (e.g. a joint search of several sources) in the cache."""
+        self.cached(("nb", self.canonical(source)), lambda: table)
 
     def holds(self, key) -> bool:
         """Whether ``key`` is cached or being made by some thread right now."""
-        return self._cache.holds(key)
+        return self._cache.holds(self._prefix + (key,) if self._prefix else key)
 
     def clear(self) -> None:
-        self._cache.clear()
+        if self._prefix:
+            self._cache.clear_where(lambda key: isinstance(key, tuple) and key[:1] == self._prefix)
+        else:
+            self._cache.clear()
+
+    def forget(self, drop: Callable) -> None:
+        """Forget this pool's cached values whose key (as given to :meth:`cached`) ``drop`` picks
+        (a benchmark's cold start of one kind of work); other pools' shares stay."""
+        if self._prefix:
+            self._cache.clear_where(lambda key: isinstance(key, tuple) and key[:1] == self._prefix
+                                    and len(key) > 1 and drop(key[1]))
+        else:
+            self._cache.clear_where(drop)
 
     def _load(self, store: dict, key):
         value = store[key]
@@ -161,7 +189,7 @@ class Pool:
             raise DecisionError(f"{mid} has no embeddings in {self.name} (only its neighbour tables, or nothing)")
         if kind == "fusion":
             return fuse([self.embeddings(m) for m, _ in source[1]], [w for _, w in source[1]])
-        return self._inb(source)[0]
+        return self._blended(source)
 
     def neighbors(self, source) -> Neighbors:
         """The neighbour table of a source (stored or computed, cached)."""
@@ -174,20 +202,31 @@ class Pool:
             if key in self._tables:
                 return self.cached(("nb", source), lambda: self._load(self._tables, key))
             if source[2] == "base":
-                return self.cached(("nb", source), lambda: knn(self.embeddings(source), self.k))
+                return self.cached(("nb", source), lambda: self._knn(source, self.embeddings(source)))
             raise DecisionError(f"{source[1]} has no INB table in {self.name}")
         if kind == "fusion":
             if source[2] == "candidates":
                 return self.cached(("nb", source), lambda: self._candidate_fusion(source))
-            return self.cached(("nb", source), lambda: knn(self.embeddings(source), self.k))
-        return self._inb(source)[1]
+            return self.cached(("nb", source), lambda: self._knn(source, self.embeddings(source)))
+        return self.cached(("nb", source), lambda: self._knn(source, self.embeddings(source)))
 
-    def _inb(self, source):
-        def make():
-            _, base, iters, t, t2, vectors = source
-            return inb_mod.iterate(self.embeddings(base), self.neighbors(base), t, t2, iters, self.k,
-                                   vectors=vectors)
-        return self.cached(("inb", self.canonical(source)), make)
+    def _knn(self, source, emb: Embeddings) -> Neighbors:
+        """A computed table, with the pool's index; an approximate one's recall measured and checked."""
+        nb = knn(emb, self.k, index=None if not emb.is_dense else self.index)
+        if emb.is_dense and not self.index.exact:
+            r = measure_recall(emb.dense(), nb.idx, min(self.k, nb.k))
+            self.recall[source] = r
+            self.index_params = self.index.resolved(len(emb), self.k).as_dict()
+            check_recall(r, self.min_recall, self.index, f"{self.name}: {describe_source(source)}")
+        return nb
+
+    def _blended(self, source) -> Embeddings:
+        """The rows after an INB source's last blend: its previous stage's rows blended with that
+        stage's table. Rows and table are cached per stage as their own entries, so a table is
+        searched once per pool even when the blended rows are too big for the cache."""
+        _, base, iters, t, t2, vectors = source
+        prev = base if iters == 1 else inb_mod_source(base, iters - 1, t, t2, vectors)
+        return inb_mod.blend(self.embeddings(prev), self.neighbors(prev), t, t2, vectors if iters == 1 else "normalised")
 
     def candidate_sims(self, members) -> tuple[np.ndarray, np.ndarray]:
         """The union of the members' own candidates per row (``idx`` (N, W), pool indices sorted,

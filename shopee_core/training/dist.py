@@ -44,6 +44,23 @@ def shutdown() -> None:
         td.destroy_process_group()
 
 
+_CPU_GROUP = None
+
+
+def cpu_group():
+    """A gloo group over every rank (created once): CPU tensors gather on it whatever backend the
+    default group uses (nccl on GPUs), so an embedding pass can meet its rows in host memory."""
+    global _CPU_GROUP
+    if _CPU_GROUP is None:
+        _CPU_GROUP = td.new_group(backend="gloo")
+    return _CPU_GROUP
+
+
+def sharded() -> bool:
+    """Whether this process is one rank of several (torchrun) with the process group up."""
+    return world_size() > 1 and td.is_available() and td.is_initialized()
+
+
 def sampler(n: int, seed: int):
     return DistributedSampler(range(n), num_replicas=world_size(), rank=rank(), shuffle=True, seed=seed,
                               drop_last=True)

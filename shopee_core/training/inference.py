@@ -5,6 +5,12 @@ the loader's order; ``embedding: head`` of a CurricularFace recipe moves the hea
 batch by batch, as the seed's did. Batches are ``embed_batch_size`` rows in order; with
 ``embed_chunks: study`` (the seed's text inference) one more batch re-embeds the last
 ``embed_batch_size`` rows, whose results replace the first ones (``list(range(0, n, 32)) + [n - 32]``).
+
+Under ``torchrun`` (several ranks, the process group up) a pass is sharded by batch: rank r embeds
+batches r, r + W, ... — the very batches one process would make, so every row comes out as it would
+alone — and the rows meet on every rank through one sum over a gloo group (each row is filled by
+the rank that embedded its last batch, zeros elsewhere). A CurricularFace head embedding, whose t
+moves batch by batch, is not sharded: every rank makes the whole pass, as one process would.
 """
 
 from __future__ import annotations
@@ -14,13 +20,22 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
+import torch.distributed as td
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from ..data.text import title_cleaning
 from ..errors import ShopeeError
 from ..models.image import image_transforms
-from .data import FeaturePostings, ImagePostings, TitleCollate, TitlePostings, collate_features, collate_images
+from . import dist
+from .data import (
+    FeaturePostings,
+    ImagePostings,
+    TitleCollate,
+    TitlePostings,
+    collate_features,
+    collate_images,
+)
 from .model import MatchModel
 from .runtime import autocast, effective_precision, raise_if_terminated
 
@@ -78,9 +93,13 @@ def make_loader(model: MatchModel, spec: dict, *, paths=None, titles=None, featu
 def embed_postings(model: MatchModel, spec: dict, *, paths: Sequence | None = None, titles: Sequence | None = None,
                    features: np.ndarray | None = None, device: torch.device | None = None,
                    batch_size: int | None = None, workers: int | None = None, progress: bool = False,
-                   desc: str = "embed") -> np.ndarray:
+                   desc: str = "embed", shard: bool = True) -> np.ndarray:
     """One float32 row per path, title or feature row; ``batch_size`` None: the spec's
-    ``embed_batch_size`` (else 64); batches as the spec's ``embed_chunks`` (:func:`chunks`)."""
+    ``embed_batch_size`` (else 64); batches as the spec's ``embed_chunks`` (:func:`chunks`).
+
+    ``shard``: under torchrun every rank embeds its share and the rows meet in a collective, so every
+    rank must make the call; a caller that embeds on one rank alone (training's validation runs on
+    rank 0) passes False, or it waits forever for ranks that never come."""
     device = device or pick_device()
     batch_size = int(batch_size or spec.get("embed_batch_size", 64))
     precision = effective_precision(spec.get("precision", "fp32"), device)
@@ -90,32 +109,58 @@ def embed_postings(model: MatchModel, spec: dict, *, paths: Sequence | None = No
         model.to(memory_format=torch.channels_last)
     n = len(next(x for x in (paths, titles, features) if x is not None))
     batches = chunks(n, batch_size, spec.get("embed_chunks", "plain"))
+
+    shard = shard and dist.sharded() and not model.stateful_embedding
+    mine = batches[dist.rank()::dist.world_size()] if shard else batches
     loader = make_loader(model, spec, paths=paths, titles=titles, features=features, train=False,
-                         batch_size=batch_size, workers=workers, batch_sampler=batches)
+                         batch_size=batch_size, workers=workers, batch_sampler=mine)
     it = loader
     if progress:
         it = tqdm(loader, desc=desc, unit="batch", leave=False)
     out = None
-    for rows, (inputs, _) in zip(batches, it):
+    for rows, (inputs, _) in zip(mine, it):
         raise_if_terminated()
         with autocast(precision, device):
             z = model.embed(to_device(inputs, device, channels_last))
         z = z.float().cpu().numpy()
         if out is None:
-            out = np.empty((n, z.shape[1]), dtype=np.float32)
+            out = np.zeros((n, z.shape[1]), dtype=np.float32)
         out[rows] = z  # a re-embedded row takes its last batch's value, as the seed's slice assignment did
     raise_if_terminated()
+    if shard:
+        return _meet(out, n, batches)
     return out if out is not None else np.zeros((0, 0), dtype=np.float32)
 
 
+def _meet(out: np.ndarray | None, n: int, batches: list) -> np.ndarray:
+    """Every rank's rows of a sharded pass, summed over a gloo group: a row is kept by the rank of the
+    last batch that covers it (zeros on the others), so the sum is that row exactly."""
+    world, rank = dist.world_size(), dist.rank()
+    last = np.full(n, -1, dtype=np.int64)
+    for b, rows in enumerate(batches):
+        last[rows] = b
+    group = dist.cpu_group()
+    dims = torch.tensor([0 if out is None else out.shape[1]], dtype=torch.int64)
+    td.all_reduce(dims, op=td.ReduceOp.MAX, group=group)
+    if out is None:
+        out = np.zeros((n, int(dims.item())), dtype=np.float32)
+    out[(last % world) != rank] = 0.0
+    total = torch.from_numpy(out)
+    td.all_reduce(total, op=td.ReduceOp.SUM, group=group)
+    return total.numpy()
+
+
 def embed_rows(model: MatchModel, spec: dict, frame, catalog, rows: np.ndarray, device, workers=None,
-               progress: bool = False, desc: str = "embed", features: np.ndarray | None = None) -> np.ndarray:
+               progress: bool = False, desc: str = "embed", features: np.ndarray | None = None,
+               shard: bool = True) -> np.ndarray:
     """Embeddings of ``frame``'s ``rows`` (images from the catalog, cached features of every row of
-    ``frame``, or titles), in row order."""
+    ``frame``, or titles), in row order; ``shard`` as :func:`embed_postings`."""
     if model.modality == "features":
-        return embed_postings(model, spec, features=features[rows], device=device, progress=progress, desc=desc)
+        return embed_postings(model, spec, features=features[rows], device=device, progress=progress, desc=desc,
+                              shard=shard)
     if model.modality == "image":
         paths = [catalog.image_dir / name for name in frame["image"].to_numpy()[rows]]
-        return embed_postings(model, spec, paths=paths, device=device, workers=workers, progress=progress, desc=desc)
+        return embed_postings(model, spec, paths=paths, device=device, workers=workers, progress=progress, desc=desc,
+                              shard=shard)
     return embed_postings(model, spec, titles=frame["title"].to_numpy()[rows].tolist(), device=device, workers=0,
-                          progress=progress, desc=desc)
+                          progress=progress, desc=desc, shard=shard)

@@ -123,7 +123,7 @@ def validate(model: MatchModel, entry: ModelEntry, frame, catalog, rows: np.ndar
     if len(rows) < 2:
         return {"f1": float("nan"), "threshold": None}
     emb = embed_rows(model, entry.spec, frame, catalog, rows, device, workers, progress=False, desc="valid",
-                     features=features)
+                     features=features, shard=False)  # rank 0 alone validates
     scorer = Scorer(knn(Embeddings.from_array(emb), int(entry.spec.get("k", 50))),
                     frame["label_group"].to_numpy()[rows])
     best_t, _ = search_t(scorer)

@@ -7,6 +7,7 @@ combinations are registered for the build only and removed again.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 _BUILT: dict[str, Path] = {}
@@ -62,8 +63,8 @@ def open_page(page: str, bundle_path: Path, monkeypatch, models=None, rule: str 
 
 
 def metric(at, label: str):
-    """The st.metric whose label is ``label`` (shown literally: as given, or through dashboard.text.md)."""
-    from dashboard.text import md
-    found = [m for m in at.metric if m.label in (label, md(label))]
+    """The st.metric whose label reads ``label`` (labels go through dashboard.text.md, whose
+    backslash escapes Markdown renders away)."""
+    found = [m for m in at.metric if re.sub(r"\\(.)", r"\1", m.label) == label]
     assert found, f"no metric {label!r}: {[m.label for m in at.metric]}"
     return found[0]

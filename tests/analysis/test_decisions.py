@@ -158,10 +158,26 @@ def test_curves_agree_with_point_scores(bundle):
                 assert (f1, r) == pytest.approx((want["f1"], want["recall"]))
 
 
+def test_a_bundles_pools_share_one_bounded_cache_and_clear_only_their_own(bundle):
+    """The server's pools of one bundle (valid, test) hold their tables in one cache bounded together
+    (three pools of a 70,000-posting bundle must not hold three times the bound); a pool cleared
+    forgets its own tables, not another pool's."""
+    valid, test = D.pool(bundle, "valid"), D.pool(bundle, "test")
+    assert D.pool(bundle, "test") is test and valid._cache is test._cache
+    assert valid._cache is D.pool(bundle, "valid")._cache
+    a, b = valid.neighbors("tfidf"), test.neighbors("tfidf")
+    assert a.n == len(bundle.split_rows("valid")) and b.n == len(bundle.split_rows("test"))
+    valid.clear()
+    assert not valid.holds(("nb", ("model", "tfidf", "base")))
+    assert test.holds(("nb", ("model", "tfidf", "base"))) and test.neighbors("tfidf") is b
+
+
 def test_equal_weight_fusion_reuses_the_stored_table(bundle):
     src = D.fusion_source(["tfidf", "phash"], [1, 1])
     assert D.canonical(bundle, src) == ("model", FUSION, "base")
-    assert D.neighbors(bundle, "test", src) is bundle.neighbors(FUSION, "test")
+    got, stored = D.neighbors(bundle, "test", src), bundle.neighbors(FUSION, "test")
+    assert D.neighbors(bundle, "test", src) is got  # read once, then the pool's cached table
+    assert np.array_equal(got.idx, stored.idx) and np.array_equal(got.sim, stored.sim)
 
 
 def test_weighted_fusion_matches_manual_fusion(bundle):

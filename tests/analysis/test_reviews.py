@@ -225,7 +225,8 @@ def test_a_merge_changes_f1_exactly_as_the_oracle_says(tmp_path_factory):
     assert view.labelled is bundle and bundle.labels(split).tolist() == labels.tolist()  # the bundle is untouched
     # the view keeps what labels make (pools, scorers) apart and shares what the files hold
     assert D.pool(view, split) is not D.pool(bundle, split)
-    assert view.neighbors(model, split) is bundle.neighbors(model, split)
+    nv, nb = view.neighbors(model, split), bundle.neighbors(model, split)  # read from the same files
+    assert np.array_equal(nv.idx, nb.idx) and np.array_equal(nv.sim, nb.sim)
     assert view.digest != bundle.digest and view.digest.startswith(bundle.digest)
     # per-row intervals under the fixes come from the fixed labels, not from the stored rows.npz
     from shopee_core.analysis import intervals

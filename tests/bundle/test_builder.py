@@ -210,3 +210,29 @@ def test_every_model_ships_its_per_row_counts_for_the_dashboards_intervals(smoke
                 r = D.row_arrays(b, variant_decision(b, m["id"], variant), split)
                 np.testing.assert_array_equal(tp, r["tp"], err_msg=f"{m['id']} {split} {variant}")
                 np.testing.assert_array_equal(n_pred, r["n_pred"], err_msg=f"{m['id']} {split} {variant}")
+
+
+# ------------------------------------------------------------------ issue 23: approximate candidate search
+def test_the_manifest_records_the_index_and_its_measured_recall(tmp_path):
+    from tests.conftest import write_tiny_catalog
+
+    write_tiny_catalog(tmp_path / "cat", n_groups=40)
+    m = build("smoke", tmp_path / "cat", tmp_path / "ivf", only=["phash"], umap=False, index="ivf:nprobe=1")
+    rec = m["index"]
+    assert rec["kind"] == "ivf" and rec["params"] == {"nprobe": 1} and rec["recall_at_k"] == m["k"]
+    assert set(rec["recall"]) == {"valid", "test"}
+    values = [r for pool in rec["recall"].values() for r in pool.values()]
+    assert all(0 < r <= 1 for r in values) and rec["min_recall"] == min(values)
+    assert "phash" in rec["recall"]["test"] and "--index ivf:nprobe=1" in m["built"]["command"]
+    check_bundle(tmp_path / "ivf")
+    exact = build("smoke", tmp_path / "cat", tmp_path / "exact", only=["phash"], umap=False)
+    assert exact["index"] == {"kind": "exact", "params": {}}
+
+
+def test_build_bundle_refuses_an_unknown_index_before_any_work(tiny_catalog, tmp_path):
+    from tests.test_cli import run_cli
+
+    r = run_cli("build-bundle", "--profile", "smoke", "--data", tiny_catalog, "--out", tmp_path / "b", "--index",
+                "annoy")
+    assert r.returncode == 1 and r.stderr.strip() == "error: unknown index 'annoy'; choose one of: exact, ivf, hnsw"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["catalog"]  # nothing built, staged or cached

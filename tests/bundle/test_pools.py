@@ -64,3 +64,17 @@ def test_kaggle_shaped_bundle_is_a_real_bundle_and_says_it_is_synthetic(tmp_path
     for m in b.models:
         if "neighbors" in m["files"]:
             assert D.scores(b, m["id"], "test")["f1"] > 0
+
+
+def test_pool_size_makes_one_pool_of_that_size_with_shopee_groups_and_its_index_recorded(tmp_path):
+    """make_kaggle_shaped_bundle --pool-size N: a catalog of N postings shipped as one pool of N
+    (Kaggle's hidden test set is ~70,000), beside its valid and test splits, tables made with the
+    index asked for and its measured recall in the manifest."""
+    manifest = build_shaped(tmp_path / "p", profile="smoke", pool_all=True, catalog_n=600, index="hnsw")
+    b = check_bundle(tmp_path / "p")
+    assert b.splits == ["valid", "test", "all"] and len(b.split_rows("all")) == 600 == len(b.postings)
+    sizes = b.postings["label_group"].value_counts()
+    assert sizes.min() >= 2 and sizes.median() == 2
+    rec = manifest["index"]
+    assert rec["kind"] == "hnsw" and set(rec["recall"]) >= {"all"} and 0 < rec["min_recall"] <= 1
+    assert "--pool-size 600" in manifest["built"]["command"] and "--index hnsw" in manifest["built"]["command"]

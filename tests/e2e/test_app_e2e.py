@@ -69,7 +69,7 @@ def serve(bundle_path, script: Path | None = None):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
     env.pop("SHOPEE_BUNDLE", None)
     log = tempfile.NamedTemporaryFile("w+", prefix="streamlit-e2e-", suffix=".log", delete=False)
-    entry = os.environ.get("SHOPEE_E2E_ENTRY", "app.py")  # serve.py: the warmed-up st.App entry (make demo)
+    entry = os.environ.get("SHOPEE_E2E_ENTRY", "app.py")  # the entry point under test (make demo runs app.py)
     cmd = [sys.executable, "-m", "streamlit", "run", str(script or ROOT / entry), "--server.headless", "true",
            "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
            "--browser.gatherUsageStats", "false", "--", "--bundle", str(bundle_path)]
@@ -120,7 +120,7 @@ def page(server):
         pg.goto(server + "/failures")
         settle(pg, PAGES["failures"])
         sidebar = pg.locator('[data-testid="stSidebar"]')
-        assert sidebar.get_by_text("Bundle", exact=True).count() >= 1
+        sidebar.get_by_text("Bundle", exact=True).first.wait_for()  # the frame's picker (drawn late under load)
         assert sidebar.get_by_text("Thresholds & decisions").count() >= 1
         yield pg
         browser.close()

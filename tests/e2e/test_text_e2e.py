@@ -76,7 +76,8 @@ FOREIGN_IN_PAGE = """(el) => [...el.querySelectorAll('a[href], img, iframe, scri
     .filter(e => !(e.tagName === 'A' && e.getAttribute('href').startsWith('#'))
                  && !(e.tagName === 'IMG' && e.getAttribute('src').startsWith('data:image/jpeg;base64,'))
                  && !(e.tagName === 'image' && e.closest('.js-plotly-plot')
-                      && (e.getAttribute('href') || e.getAttribute('xlink:href') || '').startsWith('data:image/png')))
+                      && (e.getAttribute('href') || e.getAttribute('xlink:href') || '').startsWith('data:image/png'))
+                 && !(e.tagName === 'SCRIPT' && e.textContent.includes('window.__shopeeReviewKeys = true')))
     .map(e => e.outerHTML.slice(0, 200))"""
 
 

@@ -85,3 +85,28 @@ def test_bad_fusion_weights():
     a = Embeddings.from_array(np.eye(3, dtype=np.float32))
     with pytest.raises(EmbeddingError, match="weights"):
         fuse([a, a], [1, -1])
+
+
+def test_joint_search_equals_each_set_and_each_fusion_searched_alone():
+    """One pass over chunks of rows gives every set's table and each weighted mean's (the fusion's
+    similarities are its members' weighted sum), as their separate exact searches do."""
+    from shopee_core.matching.knn import joint_knn
+
+    rng = np.random.default_rng(3)
+    centres = rng.normal(size=(200, 16))
+    labels = rng.integers(0, 200, 1500)
+    sets = {name: Embeddings.from_array((centres[labels] @ rng.normal(size=(16, d))
+                                         + 0.8 * rng.normal(size=(1500, d))).astype(np.float32))
+            for name, d in (("a", 24), ("b", 40), ("c", 8))}
+    sets["t"] = Embeddings.from_array(sp.random(1500, 300, density=0.02, random_state=4, format="csr",
+                                                dtype=np.float32) + sp.eye(1500, 300, dtype=np.float32))
+    fusions = {"ab": {"a": 0.5, "b": 0.5}, "abct": {"a": 0.1, "b": 0.2, "c": 0.3, "t": 0.4}}
+    got = joint_knn(sets, fusions, 20, budget=3_000_000)  # several chunks
+    want = {m: knn(e, 20) for m, e in sets.items()}
+    want["ab"] = knn(fuse([sets["a"], sets["b"]]), 20)
+    want["abct"] = knn(fuse([sets[m] for m in "abct"], [0.1, 0.2, 0.3, 0.4]), 20)
+    for name, nb in want.items():
+        np.testing.assert_allclose(got[name].sim, nb.sim, atol=1e-5)
+        above = nb.sim > nb.sim[:, -1:] + 1e-5  # the same rows, ties at the k-th similarity aside
+        assert (got[name].idx[above] == nb.idx[above]).mean() > 0.999, name
+        assert got[name].is_self.any(axis=1).all()

@@ -116,6 +116,29 @@ def test_sweep_equals_pointwise_scores():
         assert sw2["f1"][i] == pytest.approx(sc.score(0.3, t2)["f1"])
 
 
+def test_sweeps_in_row_blocks_give_the_same_per_row_counts_and_means(monkeypatch):
+    """A big pool's sweeps run in row blocks (scoring.SWEEP_CELLS): per-row counts (the bootstrap's
+    input) and mean curves are exactly those of every setting scored on its own."""
+    from shopee_core.matching import scoring
+
+    nb, labels = random_table(5)
+    sc = Scorer(nb, labels)
+    ts = np.array([0.5, 0.1, 0.3, 0.3, 0.9, 0.0])
+    monkeypatch.setattr(scoring, "SWEEP_CELLS", 7 * 50)  # blocks of 50 rows, the last one shorter
+    assert len(sc._row_blocks(len(ts))) == 8
+    for t2 in (None, 0.7):
+        tp, n_pred = sc.sweep_counts(ts, t2)
+        sw = sc.sweep(ts, t2)
+        for i, t in enumerate(ts):
+            r = sc.rows(t, t2)
+            np.testing.assert_array_equal(tp[:, i], r["tp"])
+            np.testing.assert_array_equal(n_pred[:, i], r["n_pred"])
+            assert sw["f1"][i] == pytest.approx(r["f1"].mean())
+    tp, n_pred = sc.min2_counts(0.3, [0.3, 0.8])
+    np.testing.assert_array_equal(n_pred[:, 1], sc.rows(0.3, 0.8)["n_pred"])
+    assert sc.sweep_min2(0.3, [0.3, 0.8])["f1"][1] == pytest.approx(sc.score(0.3, 0.8)["f1"])
+
+
 def test_min2_never_lowers_recall_and_adds_at_most_one():
     nb, labels = random_table(4)
     sc = Scorer(nb, labels)
