@@ -65,6 +65,9 @@ def open_page(page: str, bundle_path: Path, monkeypatch, models=None, rule: str 
 def metric(at, label: str):
     """The st.metric whose label reads ``label`` (labels go through dashboard.text.md, whose
     backslash escapes Markdown renders away)."""
-    found = [m for m in at.metric if re.sub(r"\\(.)", r"\1", m.label) == label]
+    def read(text):
+        return re.sub(r"\\(.)", r"\1", text)
+
+    found = [m for m in at.metric if read(m.label) == read(label)]
     assert found, f"no metric {label!r}: {[m.label for m in at.metric]}"
     return found[0]
