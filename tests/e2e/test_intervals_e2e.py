@@ -61,7 +61,9 @@ def test_leaderboard_whiskers_and_a_vs_b_panel(browser, server, dash_bundle):  #
     chart.wait_for(state="visible")
     b = Bundle.open(dash_bundle)
     ranked = sum(1 for m in b.models if I.resolve(b, m["id"], "best"))
-    assert pg.locator('[data-testid="stPlotlyChart"]').first.locator("g.errorbar").count() == ranked
+    # Plotly draws after the script run is over: wait for every whisker
+    sync_api.expect(pg.locator('[data-testid="stPlotlyChart"]').first.locator("g.errorbar")).to_have_count(
+        ranked, timeout=30_000)
     pg.get_by_text("A vs B", exact=True).first.wait_for(state="visible")
     assert metric_value(pg, "F1 A − B").startswith(("+", "-"))
     assert pg.get_by_text("F1 difference per slice").count() >= 1
