@@ -41,7 +41,10 @@ else:  # a session's script run: the frame
             default_bundle_name,
             truth_in_use,
         )
+        from dashboard.fit import fit_text
         from dashboard.text import md, plain
+        from dashboard.words import glossary
+        from shopee_core.analysis.leaderboard import RULE_HELP, RULES
         from shopee_core.bundle.format import BundleChanged
 
         # the icon ships as a file: a ":material/...:" page icon makes the browser fetch its SVG from
@@ -50,6 +53,7 @@ else:  # a session's script run: the frame
         st.set_page_config(page_title="Shopee match explorer",
                            page_icon=str(Path(__file__).parent / "dashboard" / "favicon.png"), layout="wide")
         state.init()
+        fit_text()
         if "bundle" not in st.query_params and not st.session_state.get("_bundle_default_applied"):
             # a bundle named on the command line (or in $SHOPEE_BUNDLE) is the one to show first
             st.session_state["_bundle_default_applied"] = True
@@ -82,6 +86,18 @@ else:  # a session's script run: the frame
                                   "merged).")
             if truth != state.get("truth"):
                 state.set("truth", truth)
+            rules = list(RULES)
+            # the shared value drives the widget (a URL, a test or a page may set it); a user's choice reaches
+            # the shared value through the callback, which runs before this script
+            st.session_state["sidebar-decision"] = state.rule()
+            st.selectbox("Decision (every page)", rules, format_func=RULES.get, key="sidebar-decision",
+                         on_change=lambda: state.set("rule", st.session_state["sidebar-decision"]),
+                         help="How every page turns similarities into predicted sets, each model at its thresholds "
+                              "tuned on valid: " + "; ".join(f"**{RULES[r]}**: {RULE_HELP[r]}" for r in rules)
+                              + ". A model without the chosen one (a union has no INB) falls back to its best on "
+                                "valid, and every F1 says which it is on.")
+            with st.popover("Glossary", icon=":material/menu_book:", width="stretch"):
+                glossary()
 
         truth_text = truth_in_use()
         if truth_text:  # above every page: which truth its scores are against

@@ -5,9 +5,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from dashboard import state
 from dashboard.gallery import LEGEND, gallery, model_matches, model_picker, pair_gallery, posting_card, posting_picker
 from dashboard.text import md, plot_text
-from dashboard.widgets import bundle_and_split
+from dashboard.widgets import bundle_and_split, chosen, chosen_f1
 from shopee_core.analysis import agreement as ag
 from shopee_core.analysis import decisions
 from shopee_core.analysis import query as q
@@ -18,26 +19,32 @@ bundle, split = bundle_and_split()  # stops the page with a readable message whe
 st.title("Compare models")
 st.caption("Where models agree and disagree: side by side on one query, over every pair of postings in the "
            "split, per label group and per posting.")
-models = model_picker(bundle, key="cmp-models", min_count=2, help="Two or more models, compared on the same split")
+models = model_picker(bundle, key="cmp-models", min_count=2,
+                      help="Two or more models, compared on the same split; by default the best and the runner-up "
+                           "under the sidebar's decision (validation F1)")
 if len(models) < 2:
     st.info("Choose at least two models.")
     st.stop()
+st.markdown("  \n".join(f"**{md(m)}** · {md(chosen_f1(bundle, m, split))} (within {md(split)})" for m in models))
 
 
 # made once per bundle object (its own cache): a model replaced at the same path is a new bundle object
 def _preds(split: str, mid: str) -> np.ndarray:
-    return bundle.cached(("compare", "preds", split, mid), lambda: decisions.predictions(bundle, mid, split))
+    c = chosen(bundle, mid)  # the sidebar's decision: the cache key carries what it resolves to
+    return bundle.cached(("compare", "preds", split, mid, c.variant),
+                         lambda: decisions.predictions(bundle, mid, split, **c.setting))
 
 
 def _agreement(split: str, a: str, b: str) -> ag.Agreement:
     def make():
         with st.spinner("Comparing predicted pairs…"):
             return ag.pair_agreement(_preds(split, a), _preds(split, b), bundle.labels(split), n_examples=12)
-    return bundle.cached(("compare", "agreement", split, a, b), make)
+    return bundle.cached(("compare", "agreement", split, a, b, chosen(bundle, a).variant, chosen(bundle, b).variant),
+                         make)
 
 
 def _winners(split: str, mids: tuple) -> pd.DataFrame:
-    return bundle.cached(("compare", "winners", split, mids),
+    return bundle.cached(("compare", "winners", split, mids, tuple(chosen(bundle, m).variant for m in mids)),
                          lambda: ag.group_winners({m: _preds(split, m) for m in mids}, bundle.labels(split)))
 
 
@@ -70,9 +77,9 @@ with tab_query:
 with tab_pairs:
     c_a, c_b = st.columns(2)
     with c_a:
-        a = st.selectbox("Model A", models, index=0, key="cmp-a")
+        a = state.kept(st.selectbox, "Model A", models, index=0, key="cmp-a")
     with c_b:
-        b = st.selectbox("Model B", [m for m in models if m != a], index=0, key="cmp-b")
+        b = state.kept(st.selectbox, "Model B", [m for m in models if m != a], index=0, key="cmp-b")
     agr = _agreement(split, a, b)
     mat = agr.matrix()
     share = mat / max(agr.total, 1)
@@ -97,7 +104,7 @@ with tab_pairs:
                                                                      "false pair A did not")
         m2.metric("Only B right", f"{agr.counts['only_b']:,}", help="the mirror image")
         st.caption("A pair (i, j) is right for a model when it predicted j for i exactly when they share a group.")
-    cell = st.radio("Examples from cell", list(ag.CELLS), horizontal=True, key="cmp-cell",
+    cell = state.kept(st.radio, "Examples from cell", list(ag.CELLS), horizontal=True, key="cmp-cell",
                     format_func=lambda c: f"{ag.CELL_LABELS[c]} ({agr.counts[c]:,})")
     ex = agr.examples[cell]
     captions = []
@@ -133,9 +140,9 @@ with tab_groups:
                                                                        format="%.3f") for m in models})
     c_a, c_b = st.columns(2)
     with c_a:
-        ha = st.selectbox("Histogram: model A", models, index=0, key="cmp-ha")
+        ha = state.kept(st.selectbox, "Histogram: model A", models, index=0, key="cmp-ha")
     with c_b:
-        hb = st.selectbox("minus model B", [m for m in models if m != ha], index=0, key="cmp-hb")
+        hb = state.kept(st.selectbox, "minus model B", [m for m in models if m != ha], index=0, key="cmp-hb")
     diff = ag.f1_difference(preds[ha], preds[hb], labels)
     better, worse = int((diff > 1e-9).sum()), int((diff < -1e-9).sum())
     fig = go.Figure(go.Histogram(x=diff, xbins=dict(start=-1.0, end=1.0001, size=0.05), marker_color="#ee4d2d"))

@@ -145,7 +145,7 @@ fig.update_layout(height=max(300, 18 * len(shown) + 60), margin=dict(l=10, r=10,
                   xaxis_title="occurrences", yaxis=dict(type="category", automargin=True))
 st.plotly_chart(fig, key="data-tokens", config={"displayModeBar": False}, theme=None)
 csv_download(tokens, f"tokens_{name}.csv", "Token counts as CSV", "data-tokens-csv")
-if st.toggle("Word cloud", key="data-cloud", help="Drawn by the wordcloud package from the counts above"):
+if state.kept(st.toggle, "Word cloud", key="data-cloud", help="Drawn by the wordcloud package from the counts above"):
     png = _cloud(str(bundle.root), id(bundle), pool)
     if png is None:
         st.caption("The wordcloud package is not installed.")

@@ -5,10 +5,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from dashboard import state
 from dashboard.charts import LIGHT
 from dashboard.gallery import gallery, posting_picker
 from dashboard.text import code, md, plot_text
-from dashboard.widgets import bundle_and_split, model_select
+from dashboard.widgets import bundle_and_split, chosen, chosen_f1, model_select
 from shopee_core.analysis import decisions, errors
 from shopee_core.analysis import embedding_map as em
 from shopee_core.data.text import display_title
@@ -32,15 +33,18 @@ with c_model:
     mid = model_select(bundle, key="emb-model", allowed=mapped,
                        help="Models with a stored 2-D map (unions and INB-only entries have none)")
 with c_colour:
-    colour_by = st.radio("Colour by", ["label group", "correctness", "error type", "split"], horizontal=True,
-                         key="emb-colour")
+    colour_by = state.kept(st.radio, "Colour by", ["label group", "correctness", "error type", "split"],
+                           horizontal=True, key="emb-colour")
 c_hl, c_size = st.columns([3, 2])
 with c_hl:
-    highlight = st.toggle("Highlight a posting's group and its predicted matches", value=True, key="emb-hl")
+    highlight = state.kept(st.toggle, "Highlight a posting's group and its predicted matches", value=True,
+                           key="emb-hl")
 with c_size:
     n_points = len(bundle.split_rows(split))
-    point_size = st.slider("Point size", 2, 12, 9 if n_points < 2000 else 6 if n_points < 10000 else 4,
-                           key="emb-size")
+    point_size = state.kept(st.slider, "Point size", min_value=2, max_value=12,
+                            value=9 if n_points < 2000 else 6 if n_points < 10000 else 4, key="emb-size")
+st.caption(f"**{md(mid)}** · {md(chosen_f1(bundle, mid, split))} (within {md(split)}) — correctness, error types and the "
+           "highlighted matches use this decision.")
 
 
 # beyond this many points the map sends no per-point hover text (the titles would be most of the page's
@@ -50,6 +54,8 @@ HOVER_TEXT_LIMIT = 12_000
 
 def _frame(mid: str, splits: tuple, split: str, colour_by: str) -> pd.DataFrame:
     """Made once per bundle object (its own cache): a model replaced at the same path is a new bundle object."""
+    c = chosen(bundle, mid)
+
     def make():
         with st.spinner("Preparing the map…"):
             frame = em.map_frame(bundle, mid, splits)
@@ -59,15 +65,15 @@ def _frame(mid: str, splits: tuple, split: str, colour_by: str) -> pd.DataFrame:
                 frame["colour"] = ((em.hashed_index(frame["label_group"]) + 0.5)
                                    / len(em.GROUP_PALETTE)).astype(np.float32)
             if colour_by == "correctness":
-                r = decisions.row_arrays(bundle, mid, split)
+                r = decisions.row_arrays(bundle, mid, split, **c.setting)
                 frame["f1"] = r["f1"].astype(np.float32)
                 frame["n_pred"] = r["n_pred"]
                 frame["n_true"] = r["n_true"]
             elif colour_by == "error type":
-                table = errors.failure_table(bundle, mid, split)
+                table = errors.failure_table(bundle, mid, split, c.setting)
                 frame["error"] = em.primary_error(table)
             return frame
-    return bundle.cached(("embedding", "frame", mid, splits, split, colour_by), make).copy()
+    return bundle.cached(("embedding", "frame", mid, splits, split, colour_by, c.variant), make).copy()
 
 
 splits = (tuple(s for s in ("valid", "test") if s in bundle.splits) if colour_by == "split" and split != "all"
@@ -122,8 +128,8 @@ elif colour_by == "correctness":
                                hovertemplate=hover_f1,
                                marker=dict(**marker, color=frame["f1"], colorscale="RdYlGn", cmin=0, cmax=1,
                                            colorbar=dict(title="row F1", thickness=12))))
-    caption = (f"Colour: each posting's F1 under {md(mid)} at its tuned setting "
-               f"({md(decisions.decision(bundle, mid).describe())}).")
+    caption = (f"Colour: each posting's F1 under {md(mid)}, {md(chosen(bundle, mid).text)} "
+               f"({md(decisions.decision(bundle, mid, **chosen(bundle, mid).setting).describe())}).")
 elif colour_by == "error type":
     for kind in em.ERROR_ORDER:
         part = frame[frame["error"] == kind]
@@ -132,7 +138,8 @@ elif colour_by == "error type":
                                        name=f"{plot_text(errors.ERROR_LABELS.get(kind, kind))} ({len(part):,})",
                                        hovertemplate=hover,
                                        marker=dict(**marker, color=em.ERROR_COLOURS[kind])))
-    caption = "Colour: each posting's main error type at the tuned setting (see the Failure browser for all flags)."
+    caption = (f"Colour: each posting's main error type, {md(chosen(bundle, mid).text)} (see the Failure browser for "
+               "all flags).")
 else:
     by = "posting_split" if split == "all" else "split"
     for s in [x for x in ("train", "valid", "test") if x in set(frame[by])]:
@@ -148,7 +155,7 @@ if highlight:
     local = frame[frame["split"] == split]
     labels = bundle.labels(split)
     try:
-        pred = decisions.predictions(bundle, mid, split)[hl_row]
+        pred = decisions.predictions(bundle, mid, split, **chosen(bundle, mid).setting)[hl_row]
     except ShopeeError:
         pred = np.array([hl_row])
     pred = set(int(p) for p in pred if p >= 0 and p != hl_row)

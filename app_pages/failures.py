@@ -8,6 +8,7 @@ from dashboard.gallery import LEGEND, gallery
 from dashboard.text import code, md, plain
 from dashboard.widgets import (
     bundle_and_split,
+    chosen,
     csv_download,
     model_select,
     pool_caption,
@@ -25,8 +26,8 @@ st.title("Failure browser")
 st.caption(pool_caption(bundle, split))
 
 TABLE_ROWS = 1000  # rows sent to the browser (a Kaggle pool has 6,850; the export has them all)
-VARIANTS = {"min2": "Tuned (with Min2)", "base": "Plain threshold", "inb": "INB", "graph": "Graph step",
-            "fixed": "Imported sets"}
+VARIANTS = {"min2": "Min2", "base": "plain T", "inb": "INB", "graph": "graph step",  # the sidebar's words
+            "fixed": "imported sets"}
 ICONS = {"orphan": ":material/person_off:", "over_merged": ":material/merge:", "wrong_members": ":material/close:",
          "missed": ":material/search_off:", "unit_conflict": ":material/straighten:",
          "shared_photo_variant": ":material/photo_library:", "label_noise": ":material/label_off:"}
@@ -63,11 +64,18 @@ with c_model:
     mid = model_select(bundle, "fb-model", allowed=usable)
 if mid is None:
     st.stop()
+picked = chosen(bundle, mid)  # the sidebar's decision for this model; the control below overrides it here only
 with c_variant:
     options = variants_of(mid)
-    variant = st.segmented_control("Decision", options, format_func=VARIANTS.get, default=options[0],
-                                   key=f"fb-variant-{mid}", required=True) or options[0]
-setting = setting_for(mid, variant)
+    default = picked.variant if picked.variant in options else options[0]
+    variant = state.kept(st.segmented_control, "Decision on this page", options, format_func=VARIANTS.get,
+                         default=default, key=f"fb-variant-{mid}-{state.rule()}", required=True,
+                         help="Starts on the sidebar's decision; another choice here is an override of this page "
+                              "only") or default
+setting = picked.setting if variant == picked.variant else setting_for(mid, variant)
+if variant != picked.variant:
+    st.warning(f"Override on this page: **{VARIANTS[variant]}** — the sidebar's decision gives {md(mid)} "
+               f"{md(picked.text)}.", icon=":material/tune:")
 
 try:
     with st.spinner("Scoring every posting and classifying its errors…"):
@@ -81,8 +89,10 @@ counts = E.summary(table)
 n = len(table)
 failing = int((table["f1"] < 1).sum())
 cols = st.columns(4)
+rule_text = picked.text if variant == picked.variant else f"{VARIANTS[variant]} (override of this page)"
 cols[0].metric("Mean F1", f"{table['f1'].mean():.4f}", border=True,
                help=md(D.decision(bundle, mid, **setting).describe()))
+st.caption(f"**{md(mid)}** · F1 {table['f1'].mean():.4f} · {md(rule_text)} (within {md(split)})")
 cols[1].metric("Postings with F1 < 1", f"{failing:,} of {n:,}", border=True)
 cols[2].metric("Orphans", f"{counts['orphan']:,}", border=True, help=E.ERROR_LABELS["orphan"])
 cols[3].metric("Unit conflicts / shared-photo variants / label noise",
@@ -91,14 +101,15 @@ cols[3].metric("Unit conflicts / shared-photo variants / label noise",
                + "\n".join(f"- **{SHORT[t]}**: {E.ERROR_HELP[t]}"
                             for t in ("unit_conflict", "shared_photo_variant", "label_noise")))
 
-types = st.pills("Error types (none chosen: every posting with F1 < 1)", list(E.ERROR_TYPES), selection_mode="multi",
-                 key="fb-types", format_func=lambda t: f"{ICONS[t]} {SHORT[t]} · {counts[t]:,}",
+types = state.kept(st.pills, "Error types (none chosen: every posting with F1 < 1)", list(E.ERROR_TYPES),
+                   selection_mode="multi", key="fb-types",
+                   format_func=lambda t: f"{ICONS[t]} {SHORT[t]} · {counts[t]:,}",
                  help=FLAG_HELP) or []
 f2c, f3c = st.columns([1, 2], vertical_alignment="bottom")
 with f2c:
-    need_all = st.toggle("All selected types", key="fb-all", help="Off: rows with any selected type")
+    need_all = state.kept(st.toggle, "All selected types", key="fb-all", help="Off: rows with any selected type")
 with f3c:
-    query = st.text_input("Title contains", key="fb-search", placeholder="e.g. 100ml")
+    query = state.kept(st.text_input, "Title contains", key="fb-search", placeholder="e.g. 100ml")
 
 filtered = E.filter_table(table, types, "all" if need_all else "any")
 if query:
@@ -121,7 +132,8 @@ config = {
     "errors_text": st.column_config.TextColumn("Error types", width="medium"),
 }
 head, dl = st.columns([4, 1], vertical_alignment="bottom")
-head.markdown(f"##### {len(filtered):,} postings, worst F1 first — select one to open it")
+head.markdown(f"##### {len(filtered):,} posting{'' if len(filtered) == 1 else 's'}, worst F1 first — select one to "
+              "open it")
 with dl:
     export = filtered.drop(columns=["errors"]).assign(errors=view["errors_text"], model=mid, decision=variant,
                                                       split=split)
@@ -148,30 +160,33 @@ if pick is not None and pick != st.session_state.get("fb-last-pick"):  # a new c
 current = state.get("posting") if state.get("posting") in every else filtered["posting_id"].iat[0]
 # the picker offers the rows the table shows (sending 7,000 options costs the browser a second), plus the current one
 ids = list(dict.fromkeys(filtered["posting_id"].head(TABLE_ROWS).tolist() + [current]))
-if st.session_state.get("fb-inspect") not in ids or st.session_state.get("fb-inspect-synced") != current:
-    st.session_state["fb-inspect"] = current
+# the key carries the decision: the labels show F1s, and a widget kept under one key keeps its old labels
+inspect_key = f"fb-inspect-{mid}-{variant}"
+if st.session_state.get(inspect_key) not in ids or st.session_state.get("fb-inspect-synced") != current:
+    st.session_state[inspect_key] = current
 titles = dict(zip(filtered["posting_id"], filtered["title"]))
 f1s = dict(zip(filtered["posting_id"], filtered["f1"]))
-chosen = st.selectbox("Inspect", ids, key="fb-inspect",
-                      format_func=lambda p: f"F1 {f1s[p]:.3f} · {plain(short(titles[p], 80))} · {plain(p)}")
-st.session_state["fb-inspect-synced"] = chosen
-if chosen != current:  # the user picked another posting here: share it with the other pages
-    state.set("posting", chosen)
+inspected = st.selectbox("Inspect", ids, key=inspect_key,
+                         format_func=lambda p: f"F1 {f1s[p]:.3f} · {plain(p)} · {plain(short(titles[p], 80))}")
+st.session_state["fb-inspect-synced"] = inspected
+if inspected != current:  # the user picked another posting here: share it with the other pages
+    state.set("posting", inspected)
+chosen_posting = inspected
 
 # ------------------------------------------------------------------ one failure
-rec = filtered[filtered["posting_id"] == chosen].iloc[0]
+rec = filtered[filtered["posting_id"] == chosen_posting].iloc[0]
 row = int(rec["row"])
 st.divider()
 t1, t2 = st.columns([4, 1], vertical_alignment="center")
 with t1:
     badges = " ".join(f":orange-badge[{ICONS[t]} {SHORT[t]}]" for t in rec["errors"])
-    st.markdown(f"#### {md(rec['title'])}\n{code(chosen)} · group {md(rec['label_group'])} · "
+    st.markdown(f"#### {md(rec['title'])}\n{code(chosen_posting)} · group {md(rec['label_group'])} · "
                 f"**F1 {rec['f1']:.3f}** (P {rec['precision']:.2f}, R {rec['recall']:.2f}) · |Y| {rec['n_pred']:,} "
                 f"vs |X| {rec['n_true']:,} · FP {rec['fp']:,} · FN {rec['fn']:,}  \n{badges}")
 with t2:
     if st.button("Query by example", key="fb-open", help="Open this posting in Query by example",
                  icon=":material/image_search:", width="stretch"):
-        state.open_posting(chosen)
+        state.open_posting(chosen_posting)
 
 detail = E.row_detail(bundle, mid, split, row, setting)
 items = detail.assign(via=detail["reason"], show_via=detail["reason"] != "")
@@ -188,11 +203,12 @@ with c_pred:
 
 others = [m for m in usable if m != mid]
 if others:
-    also = st.multiselect("Compare with other models on this posting", others, key="fb-also",
-                          default=[m for m in state.get("models") if m in others][:2])
+    also = state.kept(st.multiselect, "Compare with other models on this posting", others, key="fb-also",
+                      default=[m for m in state.get("models") if m in others][:2],
+                      help="Each on the sidebar's decision")
     for other in also:
         try:
-            s = setting_for(other, "min2")
+            s = chosen(bundle, other).setting
             d = E.row_detail(bundle, other, split, row, s)
             f1 = D.scores(bundle, other, split, rows=True, **s)["rows"]["f1"][row]
         except ShopeeError as exc:
@@ -200,7 +216,7 @@ if others:
             continue
         p = d[d["predicted"]].assign(via=d["reason"], show_via=d["reason"] != "")
         missed = int((d["mark"] == "missed").sum())
-        st.markdown(f"**{md(other)}** — F1 {f1:.3f} · {len(p)} predicted, {int((p['mark'] == 'wrong').sum())} "
-                    f"wrong, {missed} missed")
+        st.markdown(f"**{md(other)}** — F1 {f1:.3f} on this posting ({md(chosen(bundle, other).text)}) · {len(p)} "
+                    f"predicted, {int((p['mark'] == 'wrong').sum())} wrong, {missed} missed")
         gallery(bundle, pd.concat([p, d[d["mark"] == "missed"]])[["posting", "mark", "via", "show_via"]]
                 .fillna({"via": "", "show_via": False}), key=f"fb-also-{other}", columns=8, limit=16)

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts
+from dashboard import charts, state
 from dashboard.gallery import gallery
 from dashboard.text import md, plain, plot_text
 from dashboard.widgets import (
@@ -28,7 +28,7 @@ st.caption(pool_caption(bundle, split, "A predicted group is a component of the 
                                        "one posting predicts the other); errors come in group shapes."))
 
 TABLE_ROWS = 500
-VARIANTS = {"min2": "Tuned (with Min2)", "base": "Plain threshold", "inb": "INB", "fixed": "Imported sets"}
+VARIANTS = {"min2": "Min2", "base": "plain T", "inb": "INB", "fixed": "imported sets"}  # the sidebar's words
 GRAPH_LABELS = {"none": "No graph step", "tuned": "Tuned on valid", "mutual": "mutual", "closure": "closure",
                 "cluster": "cluster", "cut-bridges": "cut-bridges"}
 PARAMS = {  # step -> (label, min, max, step, default, help)
@@ -78,20 +78,26 @@ if mid is None:
 s = D.model_setting(bundle, mid)
 with c_variant:
     options = variants_of(s)
-    variant = st.segmented_control("Decision", options, format_func=VARIANTS.get, default=options[0],
-                                   key=f"gs-variant-{mid}", required=True) or options[0]
+    ruled = D.chosen(bundle, mid, state.rule()).variant  # the sidebar's decision (its graph step: Min2 + tuned)
+    ruled = "min2" if ruled == "graph" else ruled
+    default = ruled if ruled in options else options[0]
+    variant = state.kept(st.segmented_control, "Decision", options, format_func=VARIANTS.get, default=default,
+                         key=f"gs-variant-{mid}-{state.rule()}", required=True,
+                         help="Starts on the sidebar's decision; another choice is this page's own") or default
 setting = base_setting(s, variant)
 graph_options = ["none"] if s["fixed"] else (["none"] + (["tuned"] if s["graph"] and variant == "min2" else [])
                                              + list(M.GRAPH_STEPS))
 with c_graph:
     gkey = f"gs-graph-{mid}-{variant}"
     if gkey not in st.session_state:
-        st.session_state[gkey] = "tuned" if "tuned" in graph_options else "none"
+        kept = st.session_state.get(state.KEEP + gkey)
+        st.session_state[gkey] = kept if kept in graph_options else ("tuned" if "tuned" in graph_options else "none")
     choice = st.selectbox("Graph step", graph_options, key=gkey, format_func=GRAPH_LABELS.get,
                           disabled=len(graph_options) == 1,
                           help="Group-level post-processing after the thresholds (see the help of each parameter)."
                                + (" Imported predicted sets have no similarities: no graph step." if s["fixed"]
                                   else ""))
+    st.session_state[state.KEEP + gkey] = choice
 graph = None
 with c_param:
     if choice == "tuned":
@@ -134,16 +140,17 @@ metric_row({"f1": float(g.f1.mean()), "precision": np.nan, "recall": np.nan}, ke
 ])
 st.caption(f"**Decision:** {md(decision.describe())}")
 
-kind = st.segmented_control("Groups", ["predicted", "true"], key="gs-kind", required=True, default="predicted",
-                            format_func={"predicted": "Predicted groups", "true": "True groups"}.get) or "predicted"
+kind = state.kept(st.segmented_control, "Groups", ["predicted", "true"], key="gs-kind", required=True,
+                  default="predicted",
+                  format_func={"predicted": "Predicted groups", "true": "True groups"}.get) or "predicted"
 frame = pred_table if kind == "predicted" else true_table
 top = int(frame["size"].max())
 f1c, f2c = st.columns([2, 3], vertical_alignment="bottom")
 with f1c:
     lo, hi = st.slider("Size", 1, max(top, 2), (1, max(top, 2)), key=f"gs-size-{kind}") if top > 1 else (1, 1)
 with f2c:
-    wanted = st.pills("Error shape (none chosen: every shape)", list(GR.SHAPES), selection_mode="multi",
-                      key="gs-shapes", format_func=lambda x: f"{x} · {int((frame['shape'] == x).sum()):,}",
+    wanted = state.kept(st.pills, "Error shape (none chosen: every shape)", list(GR.SHAPES), selection_mode="multi",
+                        key="gs-shapes", format_func=lambda x: f"{x} · {int((frame['shape'] == x).sum()):,}",
                       help="\n".join(f"- **{k}**: {GR.SHAPE_HELP[k]}" for k in GR.SHAPES)) or []
 filtered = GR.filter_table(frame, (lo, hi), wanted).reset_index(drop=True)
 view = filtered.head(TABLE_ROWS).assign(example=lambda f: [short(display_title(t), 90) for t in f["example"]],
@@ -172,7 +179,7 @@ config = {
     "example": st.column_config.TextColumn("Example title", width="large"),
 }
 columns = list(config)
-st.markdown(f"##### {len(filtered):,} {kind} groups, most F1 lost first — select one to draw it")
+st.markdown(f"##### {len(filtered):,} {md(kind)} groups, most F1 lost first — select one to draw it")
 if len(filtered) > TABLE_ROWS:
     st.caption(f"Showing the {TABLE_ROWS:,} that lose most of {len(filtered):,} (narrow the filters).")
 event = st.dataframe(view[columns], column_config=config, hide_index=True, key=f"gs-table-{kind}",
@@ -222,7 +229,7 @@ def edge_label(e) -> str:
 
 edge_text = [edge_label(e) for e in edges.itertuples()]
 st.divider()
-head = (f"#### {kind.title()} group {md(rec['group'])}: {int(rec['size'])} postings · "
+head = (f"#### {md(kind.title())} group {md(rec['group'])}: {int(rec['size'])} postings · "
         f"{md(rec['shape'])} · F1 lost {rec['f1_lost']:.4f}")
 st.markdown(head)
 st.caption(f"Density {rec['density']:.2f} · weakest link {rec['weakest']:.3f} · {int(rec['bridges'])} bridge(s) · "
@@ -249,18 +256,19 @@ with c_what:
     edits = st.session_state["gs-edits"]
     cut_options = [int(k) for k in np.flatnonzero(edges["predicted"].to_numpy())] if len(edges) else []
     if cut_options:
+        # short enough to fit a narrow column at 1280 px; the two postings are named under it
         e_idx = st.selectbox("Edge", cut_options, key="gs-edge",
-                             format_func=lambda k: f"{plain(ids[edges['i'].iat[k]])} ↔ {plain(ids[edges['j'].iat[k]])} · "
-                                                   f"sim {edges['sim'].iat[k]:.3f} · "
-                                                   f"{'TP' if edges['same'].iat[k] else 'FP'}"
+                             format_func=lambda k: f"{'TP' if edges['same'].iat[k] else 'FP'} · sim "
+                                                   f"{edges['sim'].iat[k]:.3f}"
                                                    f"{' · bridge' if edges['bridge'].iat[k] else ''}")
+        st.caption(f"{md(ids[edges['i'].iat[e_idx]])} ↔ {md(ids[edges['j'].iat[e_idx]])}")
         if st.button("Cut this edge", key="gs-cut", icon=":material/content_cut:", width="stretch"):
             edits.append(("cut", int(edges["i"].iat[e_idx]), int(edges["j"].iat[e_idx])))
     else:
         st.caption("No predicted edge in this drawing to cut.")
     member_rows = [int(r) for r in nodes.loc[nodes["member"], "row"]]
-    m_row = st.selectbox("Member", member_rows, key="gs-member",
-                         format_func=lambda r: f"{plain(ids[r])} · {plain(short(display_title(titles[r]), 50))}")
+    m_row = st.selectbox("Member", member_rows, key="gs-member", format_func=lambda r: plain(ids[r]))
+    st.caption(md(short(display_title(titles[m_row]), 120)))
     if st.button("Detach this member", key="gs-detach", icon=":material/person_remove:", width="stretch"):
         edits.append(("detach", int(m_row)))
     if edits:

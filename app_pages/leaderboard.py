@@ -29,25 +29,24 @@ source = {"demo": "synthetic demo catalog", "kaggle": "Kaggle data"}.get(ds.get(
 st.caption(f"Bundle **{md(bundle.name)}** · {md(source)} · profile {code(bundle.manifest.get('profile', '?'))} · "
            f"{len(bundle.entries)} models · k = {bundle.k:,} candidates per posting")
 
-c_variant, c_sort, c_family, c_ci = st.columns([4, 2, 3, 1.4], vertical_alignment="bottom")
-with c_variant:
-    variant = st.segmented_control(
-        "Decision", ["best", "base", "min2", "inb", "graph"], default="best", key="lb-variant",
-        format_func={"best": "Best on valid", "base": "Plain T", "min2": "Min2", "inb": "INB",
-                     "graph": "Graph step"}.get,
-        help="Which decision rule's numbers to rank by (see 'What Min2 and INB are' below)") or "best"
+variant = state.rule()  # the one decision, chosen in the sidebar
+kaggle = ds.get("source") == "kaggle"  # the seed's numbers are Kaggle's: a delta to them means nothing elsewhere
+c_sort, c_family, c_ci = st.columns([2, 3, 1.4], vertical_alignment="bottom")
 with c_sort:
-    sort_by = st.selectbox("Sort by", ["F1", "Precision", "Recall", "Δ vs seed", "Validation F1", "Seed recipe"],
-                           key="lb-sort")
+    sorts = ["F1", "Precision", "Recall", "Validation F1", "Seed recipe"] + (["Δ vs seed"] if kaggle else [])
+    sort_by = state.kept(st.selectbox, "Sort by", sorts, key="lb-sort")
 with c_family:
     families = [f for f in ("fusion", "image", "text", "baseline") if any(e.family == f for e in bundle.entries)]
-    shown = st.pills("Families", families, selection_mode="multi", default=families, key="lb-families") or families
+    shown = state.kept(st.pills, "Families", families, selection_mode="multi", default=families,
+                       key="lb-families") or families
 with c_ci:
-    with_ci = st.toggle("Intervals", value=True, key="lb-ci",
-                        help="95 % intervals (whiskers, ± and the gap to the best) from 1,000 resamples of whole "
-                             "label groups")
+    with_ci = state.kept(st.toggle, "Intervals", value=True, key="lb-ci",
+                         help="95 % intervals (whiskers, ± and the gap to the best) from 1,000 resamples of whole "
+                              "label groups")
 
-st.info(pool_caption(bundle, split), icon=":material/info:")
+st.info(pool_caption(bundle, split, f"Decision: **{lb.RULES[variant]}** (sidebar) — "
+                                   f"{lb.RULE_HELP[variant]}; the Decision column says what each model is on."),
+        icon=":material/info:")
 with st.expander("What the decisions are: plain threshold, Min2, INB, graph step", icon=":material/help:"):
     explain_variants()
 
@@ -64,14 +63,19 @@ if with_ci:
     frame = intervals.leaderboard_intervals(bundle, split, frame)
 
 # ------------------------------------------------------------------ headline
-best = frame.loc[frame["f1"].idxmax()]
+# the best is chosen on valid (as every page's default model): choosing on the reported split would flatter it
+order = [m for m in lb.ranked(bundle, variant) if m in set(frame["id"])]
+best = frame.set_index("id", drop=False).loc[order[0]] if order else frame.loc[frame["f1"].idxmax()]
 floor = lb.self_only(bundle, split)
 singles = frame[~frame["kind"].eq("combo")].assign(modality=lambda f: [D.modality(bundle, m) for m in f["id"]])
 metric_cols = st.columns(4)
-metric_cols[0].metric(f"Best: {md(best['id'])}", f"{best['f1']:.4f}",
-                      delta=None if pd.isna(best["seed_delta"]) else f"{best['seed_delta']:+.4f} vs seed",
-                      help=f"{md(best['label'])} — {md(lb.VARIANT_LABELS.get(best['variant'], best['variant']))}",
+metric_cols[0].metric(f"Best on valid: {md(best['id'])}", f"{best['f1']:.4f}",
+                      delta=None if pd.isna(best["seed_delta"]) or not kaggle else f"{best['seed_delta']:+.4f} vs seed",
+                      help=f"{md(best['label'])}  \n{md(D.chosen(bundle, best['id'], variant).f1_text(best['f1']))} "
+                           f"(within {md(split)}; the best validation F1 under this decision)",
                       border=True)
+st.caption(f"★ **{md(best['id'])}** · {md(D.chosen(bundle, best['id'], variant).f1_text(best['f1']))} — the best "
+           "validation F1 under the sidebar's decision; it and the runner-up are the other pages' default models.")
 for col, fam in zip(metric_cols[1:3], ("image", "text")):
     sub = singles[singles["modality"] == fam].dropna(subset=["f1"])
     if len(sub):
@@ -85,6 +89,7 @@ metric_cols[3].metric("Floor: every posting alone", f"{floor['f1']:.4f}", border
 
 # ------------------------------------------------------------------ chart
 chart = frame.dropna(subset=["f1"]).iloc[::-1]
+chart = chart.assign(id=[lb.shown_name(bundle.entry(m)) for m in chart["id"]])
 fig = go.Figure(layout=dict(template=LIGHT))
 for fam in chart["family"].unique():
     sub = chart[chart["family"] == fam]
@@ -112,19 +117,23 @@ if with_ci:
 # ------------------------------------------------------------------ table
 best_id = str(best["id"])
 table = frame.assign(
-    name=[("★ " if m == best_id else "") + m + (" ⇪" if src == "imported" else "") for m, src in
-          zip(frame["id"], frame["source"])],
+    name=[("★ " if m == best_id else "") + lb.shown_name(bundle.entry(m)) + (" ⇪" if src == "imported" else "")
+          for m, src in zip(frame["id"], frame["source"])],
+    plays=[bundle.entry(m).spec.get("stand_in_for") or "" for m in frame["id"]],
     what=[f"{short(lbl, 60)} — {w}" if w and w != lbl else short(lbl, 80) for lbl, w in zip(frame["label"],
                                                                                           frame["what"])],
     recipe=frame["recipe"].map(lambda r: "" if r is None or pd.isna(r) else f"#{int(r)}"),
     decision=frame["variant"].map(lambda v: lb.VARIANT_LABELS.get(v, "—") if isinstance(v, str) else "—"),
 )
-columns = ["name", "f1"] + (["f1_pm", "f1_ci", "vs_best"] if with_ci else []) + [
+columns = ["name", "plays", "f1"] + (["f1_pm", "f1_ci", "vs_best"] if with_ci else []) + [
     "precision", "recall", "decision", "valid_f1", "seed_f1", "seed_delta", "f1_base", "f1_min2", "f1_inb", "f1_graph",
     "t", "t2", "inb_t", "inb_t2", "graph", "family", "source", "recipe", "training", "what"]
 pct = dict(min_value=0.0, max_value=1.0, format="%.4f")
 config = {
-    "name": st.column_config.TextColumn("Model", pinned=True, width="medium"),
+    "name": st.column_config.TextColumn("Model", pinned=True, width="medium",
+                                        help="A demo stand-in is named by what it is, with the seed model it plays"),
+    "plays": st.column_config.TextColumn("Plays (seed)", width="small",
+                                         help="The seed recipe's backbone a demo stand-in plays"),
     "family": st.column_config.TextColumn("Family", width="small"),
     "source": st.column_config.TextColumn("Source", width="small",
                                           help="built by build-bundle, or imported (made elsewhere, import-model)"),
@@ -166,11 +175,16 @@ if with_ci:
 st.markdown("##### All models")
 if table["seed_f1"].isna().all():  # no seed recipe in this bundle (or no reference): nothing to compare
     columns = [c for c in columns if c not in ("seed_f1", "seed_delta")]
+elif not kaggle:  # the seed's F1 is Kaggle's: shown for reference, never as a difference to other data
+    columns.remove("seed_delta")
+if not any(table["plays"]):
+    columns.remove("plays")
 for c in ("f1_base", "f1_min2", "f1_inb", "f1_graph", "inb_t", "inb_t2", "graph"):
     if table[c].isna().all():
         columns.remove(c)
-st.caption("★ best F1 in this view · ⇪ imported (made elsewhere). Click the row checkboxes to pick models for the "
-           "other pages.")
+st.caption("★ best validation F1 under this decision (the other pages' default) · \"vs best\": against the top F1 "
+           "in this view · ⇪ imported (made elsewhere). Click the row checkboxes to pick models for the other "
+           "pages.")
 event = st.dataframe(shown[columns], column_config=config, hide_index=True, key="lb-table", on_select="rerun",
                      selection_mode="multi-row", height=min(35 * (len(table) + 1) + 3, 740))
 
@@ -185,8 +199,10 @@ with c_pick:
     model_picker(bundle, key="lb-models", label="Selected models — Query by example, Compare, Thresholds and "
                                                 "Failures start from these")
 with c_dl:
-    numbers = [c for c in columns if c in table] + ([c for c in ("f1_lo", "f1_hi", "gap", "gap_lo", "gap_hi",
-                                                                "p_best_better", "tied") if c in table])
-    csv_download(table[numbers], f"leaderboard_{bundle.name}_{split}_{variant}.csv", "Table as CSV", "lb-csv")
+    # plain values: the model's id (no ★ or ⇪ marks), the numbers as numbers, the intervals' bounds
+    numbers = [c for c in columns if c in table and c != "name"] + (
+        [c for c in ("f1_lo", "f1_hi", "gap", "gap_lo", "gap_hi", "p_best_better", "tied") if c in table])
+    export = table.assign(best=table["id"].eq(best_id), name=table["id"])[["name", "best"] + numbers]
+    csv_download(export, f"leaderboard_{bundle.name}_{split}_{variant}.csv", "Table as CSV", "lb-csv")
 
 intervals.ab_panel(bundle, split, frame, variant)

@@ -5,9 +5,10 @@ import io
 
 import streamlit as st
 
+from dashboard import state
 from dashboard.gallery import LEGEND, card_html, gallery, model_matches, model_picker, posting_card, posting_picker
 from dashboard.text import code, md
-from dashboard.widgets import bundle_and_split
+from dashboard.widgets import bundle_and_split, chosen, chosen_f1
 from shopee_core.analysis import decisions
 from shopee_core.analysis import query as q
 from shopee_core.errors import ShopeeError
@@ -17,13 +18,16 @@ bundle, split = bundle_and_split()  # stops the page with a readable message whe
 st.title("Query by example")
 st.caption("What each model matches to one posting, marked against its true group — or what it finds for a "
            "photo you upload or a title you type. Retrieval stays within the chosen split.")
-mode = st.radio("Query", ["A posting of the split", "Upload a photo / type a title"], horizontal=True,
-                key="query-mode", label_visibility="collapsed")
+mode = state.kept(st.radio, "Query", ["A posting of the split", "Upload a photo / type a title"], horizontal=True,
+                  key="query-mode", label_visibility="collapsed")
 n_cols = 6
 
 
-def model_header(mid: str, summary: dict | None, setting: str) -> None:
-    st.markdown(f"**{md(mid)}** — {md(bundle.entry(mid).label)}")
+def model_header(mid: str, summary: dict | None, setting: str, split_f1: bool = True) -> None:
+    if split_f1:
+        st.markdown(f"**{md(mid)}** · {md(chosen_f1(bundle, mid, split))} (within {md(split)})  \n{md(bundle.entry(mid).label)}")
+    else:
+        st.markdown(f"**{md(mid)}** — {md(bundle.entry(mid).label)}")
     if summary is not None:
         st.caption(f"this posting: F1 **{summary['f1']:.3f}** · precision {summary['precision']:.2f} · "
                    f"recall {summary['recall']:.2f} · {summary['tp'] - 1:,} found · {summary['wrong']:,} wrong · "
@@ -32,12 +36,14 @@ def model_header(mid: str, summary: dict | None, setting: str) -> None:
         st.caption(setting)
 
 
-def setting_text(mid: str) -> str:
+def setting_text(mid: str, tuned_base: bool = False) -> str:
     """The model's decision as Markdown (its description is plain text naming models)."""
     if decisions.is_predictions_only(bundle, mid):
         return "imported predicted sets (fixed)"
     try:
-        return md(decisions.decision(bundle, mid).describe())
+        if tuned_base:  # an upload is matched at the tuned thresholds of the stored space (no INB for it)
+            return md(decisions.decision(bundle, mid).describe())
+        return md(decisions.decision(bundle, mid, **chosen(bundle, mid).setting).describe())
     except ShopeeError as exc:
         return md(exc)
 
@@ -51,19 +57,19 @@ if mode == "A posting of the split":
 
     c_models, c_extra = st.columns([5, 1], vertical_alignment="bottom")
     with c_models:
-        models = model_picker(bundle, key="q-models", min_count=3,
-                              help="The shared selection, topped up with the bundle's best fusion, best image and "
-                                   "best text model (validation F1)")
+        models = model_picker(bundle, key="q-models", min_count=2,
+                              help="The shared selection, topped up with the best and the runner-up under the "
+                                   "sidebar's decision (validation F1)")
     with c_extra:
-        extra = st.number_input("Near misses", 0, 20, 3, key="q-extra",
-                                help="Also show the nearest candidates of other groups that were not predicted")
+        extra = state.kept(st.number_input, "Near misses", min_value=0, max_value=20, value=3, key="q-extra",
+                           help="Also show the nearest candidates of other groups that were not predicted")
     st.caption(LEGEND + " · T−d: distance to the threshold (positive = inside)")
     if not models:
         st.info("Choose at least one model.")
     for mid in models:
         with st.container(border=True):
             try:
-                pred = decisions.predictions(bundle, mid, split)
+                pred = decisions.predictions(bundle, mid, split, **chosen(bundle, mid).setting)
                 matches = model_matches(bundle, mid, split, row, pred[row], extra=int(extra))
             except ShopeeError as exc:
                 model_header(mid, None, setting_text(mid))
@@ -84,8 +90,8 @@ else:
         upload = st.file_uploader("Product photo", type=["jpg", "jpeg", "png", "webp", "bmp", "gif"],
                                   key="q-upload", help="At most 10 MB and 25 million pixels")
     with c_title:
-        title = st.text_input("Title", key="q-title", placeholder="e.g. kaos polos cotton combed 30s")
-        top = st.slider("Matches per model", 4, 36, 12, step=4, key="q-top")
+        title = state.kept(st.text_input, "Title", key="q-title", placeholder="e.g. kaos polos cotton combed 30s")
+        top = state.kept(st.slider, "Matches per model", min_value=4, max_value=36, value=12, step=4, key="q-top")
     image = None
     if upload is not None:
         try:
@@ -123,7 +129,7 @@ else:
     for mid in models:
         need = q.needs(bundle, mid)
         with st.container(border=True):
-            model_header(mid, None, setting_text(mid))
+            model_header(mid, None, setting_text(mid, tuned_base=True), split_f1=False)
             if not need <= given:
                 st.caption(f"needs {md(' and '.join(sorted(need - given)))}: add it above to query this model")
                 continue

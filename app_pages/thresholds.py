@@ -6,10 +6,11 @@ import streamlit as st
 from dashboard import charts, intervals, live, state
 from dashboard.gallery import pair_gallery
 from dashboard.text import code, md, plot_text
-from dashboard.widgets import FIXED, bundle_and_split, metric_row, model_select, pool_caption, readable_error
+from dashboard.widgets import FIXED, bundle_and_split, chosen, metric_row, model_select, pool_caption, readable_error
 from shopee_core import matching as M
 from shopee_core.analysis import decisions as D
 from shopee_core.analysis import plane as P
+from shopee_core.analysis import query as Q
 from shopee_core.errors import ShopeeError
 from shopee_core.matching import describe_source
 
@@ -26,25 +27,36 @@ def _seed(key: str, default) -> None:
     after an import replaced the model (or a swap landed mid-page and the page was drawn again), an
     untouched slider shows the new version's tuned value, not the old one's."""
     seeds = st.session_state.setdefault("th-seeds", {})
+    kept = st.session_state.get(state.KEEP + key)
+    if key not in st.session_state and kept is not None:  # back on this page: the value the user left
+        st.session_state[key] = kept
     if key not in st.session_state or (st.session_state[key] == seeds.get(key) and default != seeds[key]):
         st.session_state[key] = default
         seeds[key] = default
 
 
+def _keep(key: str, value):
+    """Remember a control's value past a page switch (Streamlit drops the widget's own state)."""
+    st.session_state[state.KEEP + key] = value
+    return value
+
+
 def slider(label: str, key: str, default, help: str | None = None, disabled: bool = False) -> float:
     """A threshold slider whose first value is ``default`` (then the user's)."""
     _seed(key, float(np.clip(round(float(default) / STEP) * STEP, 0.0, 1.0)))
-    return float(st.slider(label, 0.0, 1.0, step=STEP, format="%.3f", key=key, help=help, disabled=disabled))
+    return _keep(key, float(st.slider(label, 0.0, 1.0, step=STEP, format="%.3f", key=key, help=help,
+                                      disabled=disabled)))
 
 
 def toggle(label: str, key: str, default: bool, help: str | None = None) -> bool:
     _seed(key, bool(default))
-    return bool(st.toggle(label, key=key, help=help))
+    return _keep(key, bool(st.toggle(label, key=key, help=help)))
 
 
 def reset(scope: str) -> None:
     for k in [k for k in st.session_state if isinstance(k, str) and k.startswith(scope + "-")]:
         del st.session_state[k]
+        st.session_state.pop(state.KEEP + k, None)
 
 
 def apply(scope: str, d: D.Decision, n_sides: int) -> None:
@@ -110,8 +122,9 @@ def pick_members(candidates: list[str], key: str, label: str, limit: int) -> lis
         img, txt = P.default_plane_models(bundle, candidates[0])
         picked = [m for m in dict.fromkeys([img, txt] + candidates) if m in candidates][:2]
     if key not in st.session_state:
-        st.session_state[key] = picked
-    members = st.multiselect(label, candidates, key=key)
+        kept = st.session_state.get(state.KEEP + key)
+        st.session_state[key] = kept if kept and all(m in candidates for m in kept) else picked
+    members = _keep(key, st.multiselect(label, candidates, key=key))
     if len(members) < 2:
         st.info("Choose at least two models.")
         st.stop()
@@ -125,13 +138,15 @@ GRAPH_PARAMS = {  # step -> (label, min, max, step, default)
 }
 
 
-def graph_picker(scope: str, recorded: dict | None = None):
+def graph_picker(scope: str, recorded: dict | None = None, start: bool = False):
     """The graph step after the thresholds (None: none). ``recorded``: the step the bundle tuned
-    on valid for this model, offered with its parameter."""
+    on valid for this model, offered with its parameter; ``start``: begin on it (the sidebar's
+    decision is the graph step)."""
     options = ["none", *M.GRAPH_STEPS]
     key = f"{scope}-graph"
     if key not in st.session_state:
-        st.session_state[key] = "none"
+        kept = st.session_state.get(state.KEEP + key)
+        st.session_state[key] = kept if kept in options else (recorded["step"] if start and recorded else "none")
     tuned = "" if not recorded else f" (tuned on valid: {md(recorded['step'])}" + (
         "" if recorded.get("param") is None else f" {recorded['param']:g}") + ")"
     step = st.selectbox("Graph step" + tuned, options, key=key,
@@ -140,6 +155,7 @@ def graph_picker(scope: str, recorded: dict | None = None):
                              "up to MAX members, average linkage to a mean group size S, or cut bridges weaker "
                              "than τ (Group studio draws the groups). Curves and the pool-size view show the "
                              "decision before this step.")
+    _keep(key, step)
     if step == "none":
         return None
     if step == "mutual":
@@ -147,9 +163,10 @@ def graph_picker(scope: str, recorded: dict | None = None):
     label, lo, hi, inc, default = GRAPH_PARAMS[step]
     pkey = f"{scope}-graph-{step}"
     if pkey not in st.session_state:
-        st.session_state[pkey] = (recorded["param"] if recorded and recorded["step"] == step and
-                                  recorded.get("param") is not None else default)
-    return M.GraphStep(step, st.number_input(label, lo, hi, step=inc, key=pkey))
+        st.session_state[pkey] = st.session_state.get(state.KEEP + pkey, (
+            recorded["param"] if recorded and recorded["step"] == step and recorded.get("param") is not None
+            else default))
+    return M.GraphStep(step, _keep(pkey, st.number_input(label, lo, hi, step=inc, key=pkey)))
 
 
 def side_sliders(scope: str, suffix: str, t, t2, min2: bool, what: str = "", after_inb: bool = False):
@@ -182,16 +199,17 @@ def restore_from_url() -> None:
         st.session_state[key] = value
 
 
-def unset(key: str, **default) -> dict:
-    """A widget's default value, only when the session (e.g. a shared link) has not set it already."""
-    return {} if key in st.session_state else default
-
-
 restore_from_url()
 if st.session_state.get("th-error"):
     st.error(md(st.session_state.pop("th-error")), icon=":material/error:")
-mode = st.segmented_control("Decision", list(MODES), format_func=MODES.get, key="th-mode", required=True,
-                            **unset("th-mode", default="model")) or "model"
+if st.session_state.get("th-rule") != state.rule():
+    # the sidebar's decision changed (not on the first visit: a pasted link's widgets stay): the bundle
+    # model's controls start on the new one again
+    if "th-rule" in st.session_state:
+        reset("th-m")
+    st.session_state["th-rule"] = state.rule()
+mode = state.kept(st.segmented_control, "Decision", list(MODES), format_func=MODES.get, default="model",
+                  key="th-mode", required=True) or "model"
 summary = st.container()  # the scores, full width above the controls, filled once the decision is known
 left, right = st.columns([1, 2.3], gap="large")
 
@@ -209,6 +227,7 @@ try:
             if mid is None:
                 st.stop()
             s = D.model_setting(bundle, mid)
+            picked = chosen(bundle, mid)  # the sidebar's decision: where every control starts
             if s["kind"] == "union":
                 scope = live.model_scope(mid, "union")
                 n_sides = len(s["sides"])
@@ -218,7 +237,8 @@ try:
                                                    "T′ and T2′ re-searched on its own), as the seed's union runs")
                 scope = f"{scope}-inb" if inb else scope
                 sides_now = s["inb_sides"] if inb else s["sides"]
-                min2 = toggle("Min2 on every side", f"{scope}-min2", any(x["t2"] is not None for x in sides_now))
+                min2 = toggle("Min2 on every side", f"{scope}-min2", picked.variant != "base"
+                              and any(x["t2"] is not None for x in sides_now))
                 overrides = []
                 for i, side in enumerate(sides_now):
                     st.markdown(f"**{md(side['model'])}**" + (" after INB" if inb else ""))
@@ -248,10 +268,11 @@ try:
                 options = [0] + ([1] if s["has_inb"] or s["can_embed"] else []) + ([2, 3] if s["can_embed"] else [])
                 iters = 0
                 if len(options) > 1:
-                    iters = st.select_slider("INB iterations", options, key=f"th-m-{mid}-iters",
-                                             **unset(f"th-m-{mid}-iters", value=0),
-                                             help="0: plain table. 1: the stored INB table. 2-3: blended live "
-                                                  "from the embeddings (takes a moment the first time).")
+                    iters = state.kept(st.select_slider, "INB iterations", options,
+                                       value=1 if picked.variant == "inb" else 0, key=f"th-m-{mid}-iters",
+                                       help="0: plain table. 1: the stored INB table. 2-3: blended live "
+                                            "from the embeddings (takes a moment the first time). Starts on the "
+                                            "sidebar's decision.")
                 scope = live.model_scope(mid, "table", iters)
                 weights = None
                 knn = "candidates"
@@ -259,8 +280,8 @@ try:
                     if toggle("Re-weight the members", f"th-m-{mid}-reweight", False,
                               help="Mean fusion with your weights, re-scored within the split"):
                         D.prefetch_candidates(bundle, split, s["members"])
-                        w = [st.slider(f"weight · {md(m)}", 0.0, 1.0, step=0.05, key=f"th-m-{mid}-w-{m}",
-                                       **unset(f"th-m-{mid}-w-{m}", value=1.0 / len(s["members"])))
+                        w = [state.kept(st.slider, f"weight · {md(m)}", min_value=0.0, max_value=1.0,
+                                        value=1.0 / len(s["members"]), step=0.05, key=f"th-m-{mid}-w-{m}")
                              for m in s["members"]]
                         if sum(w) <= 0:
                             st.warning("All weights are 0: using equal weights.")
@@ -275,7 +296,7 @@ try:
                         if abs(bt - s["t"]) > 1e-9 or (s["t2"] is not None and abs(bt2 - s["t2"]) > 1e-9):
                             blend = (bt, bt2)
                 tuned_t, tuned_t2 = (s["inb_t"], s["inb_t2"]) if iters else (s["t"], s["t2"])
-                min2 = toggle("Min2", f"{scope}-min2", tuned_t2 is not None)
+                min2 = toggle("Min2", f"{scope}-min2", tuned_t2 is not None and picked.variant != "base")
                 T, T2 = side_sliders(scope, "", tuned_t, tuned_t2, min2, after_inb=bool(iters))
                 with st.spinner("Building the decision's neighbour table…"):
                     decision = D.decision(bundle, mid, t=T, t2=T2, min2=min2, inb=iters, weights=weights,
@@ -292,8 +313,8 @@ try:
                 st.warning("This bundle has fewer than two models with embeddings: nothing to fuse.")
                 st.stop()
             members = pick_members(fusable, "th-f-members", "Models to fuse (mean of cosine similarities)", 3)
-            w = [st.slider(f"weight · {md(m)}", 0.0, 1.0, step=0.05, key=f"th-f-w-{m}",
-                           **unset(f"th-f-w-{m}", value=round(1.0 / len(members), 2))) for m in members]
+            w = [state.kept(st.slider, f"weight · {md(m)}", min_value=0.0, max_value=1.0,
+                            value=round(1.0 / len(members), 2), step=0.05, key=f"th-f-w-{m}") for m in members]
             if sum(w) <= 0:
                 st.warning("All weights are 0: using equal weights.")
                 w = [1.0] * len(members)
@@ -308,7 +329,7 @@ try:
                 D.prefetch_candidates(bundle, pool_name, members)
             knn = fusion_search("th-f-exact", w, members)
             given = tuple(st.session_state[f"th-f-w-{m}"] for m in members)
-            iters = st.select_slider("INB iterations", [0, 1, 2, 3], key="th-f-iters", **unset("th-f-iters", value=0))
+            iters = state.kept(st.select_slider, "INB iterations", [0, 1, 2, 3], value=0, key="th-f-iters")
             scope = live.fusion_scope(members, iters, calibrate)
             with st.spinner("Fusing, scoring and tuning on valid…"):
                 tuned = D.custom_fusion(bundle, members, w, inb=iters, knn=knn)
@@ -347,10 +368,11 @@ try:
             ref_label = "each model at its own tuned thresholds"
 
         if not fixed:
-            graph = graph_picker(scope, s.get("graph") if mode == "model" else None)
+            graph = graph_picker(scope, s.get("graph") if mode == "model" else None,
+                                 start=mode == "model" and picked.variant == "graph")
             if graph is not None:
                 decision = decision.with_graph(graph)
-            b1, b2 = st.columns(2)
+            b1 = b2 = st  # one under the other: side by side, "Best on valid" is cut at 1280 px
             b1.button("Reset", key="th-reset", on_click=reset, args=(scope,), icon=":material/restart_alt:",
                       width="stretch", help="Back to the bundle's (or the fusion's) tuned thresholds")
             b2.button("Best on valid", key="th-best", on_click=best_on_valid, args=(scope, decision, n_sides),
@@ -383,6 +405,15 @@ with summary:
          "Mean predicted set size vs mean true group size (self included)"),
         ("Orphans", f"{orphans:,}", "Postings predicted alone (always wrong: every group has >= 2 members)"),
     ])
+    if mode == "model":  # beside the F1: whether it is the sidebar's decision or this page's move away from it
+        ruled = D.decision(bundle, mid, **picked.setting)
+        at_rule = len(ruled.sides) == len(decision.sides) and all(
+            a.source == b.source and abs(a.t - b.t) < 1e-6 and (a.t2 is None) == (b.t2 is None)
+            and (a.t2 is None or abs(a.t2 - b.t2) < 1e-6) for a, b in zip(ruled.sides, decision.sides))
+        st.caption(f"**{md(mid)}** · F1 {cur['f1']:.4f} · "
+                   + (md(picked.text) if at_rule else "moved on this page (the sidebar's decision: "
+                      f"{md(picked.f1_text(D.scores(bundle, mid, split, **picked.setting)['f1']))})")
+                   + f" (within {md(split)})")
     st.caption(f"**Now:** {md(decision.describe())}  \n**Δ against** {ref_label}: {md(reference.describe())} "
                f"→ F1 {ref['f1']:.4f}")
     intervals.live_interval(bundle, split, decision, reference, rows, ref_label)
@@ -401,16 +432,16 @@ with summary:
 with right:
 
     VIEWS = {"curves": "Curves", "sizes": "Group sizes", "plane": "Decision plane", "pool": "Pool size"}
-    view = st.segmented_control("View", list(VIEWS), format_func=VIEWS.get, default="curves", key="th-view",
-                                required=True) or "curves"
+    view = state.kept(st.segmented_control, "View", list(VIEWS), format_func=VIEWS.get, default="curves",
+                      key="th-view", required=True) or "curves"
     if view == "curves" and fixed:
         st.info("No threshold curves: the imported sets are the same at every threshold. See *Group sizes*.")
     elif view == "curves":
         side = 0
         if decision.is_union:
             names = [describe_source(s.source) for s in decision.sides]
-            side = st.radio("Curve of side", range(len(names)), format_func=lambda i: md(names[i]), horizontal=True,
-                            key="th-curve-side")
+            side = state.kept(st.radio, "Curve of side", list(range(len(names))), format_func=lambda i: md(names[i]),
+                              horizontal=True, key="th-curve-side")
         curve = D.curves(bundle, decision, split, side=side)
         st_side = decision.sides[side]
         tuned_t = reference.sides[side].t if side < len(reference.sides) else None
@@ -446,41 +477,78 @@ with right:
                    f"group ({int(rows['n_true'].max())}). Matching the predicted size distribution to the true one "
                    "gained the 18th place +0.020.")
     elif view == "pool":
+        n_pool = len(rows["f1"])
+        c_target, c_draws = st.columns(2)
+        with c_target:
+            target = state.kept(st.number_input, "Target pool size (postings)", min_value=2, max_value=1_000_000,
+                                value=2 * n_pool, step=1000, key="th-pool-target",
+                                help="How big the pool you will predict in is — e.g. twice your validation pool, "
+                                     "or Kaggle's test set (about 70,000 postings hidden, 34,250 public)")
+        with c_draws:
+            n_draws = state.kept(st.slider, "Random draws per size", min_value=2, max_value=8, value=4,
+                                 key="th-pool-draws", help="Each draw orders the groups anew: the band is how much "
+                                                           "the result depends on which groups a pool holds")
         try:
-            with st.spinner("Tuning the decision in nested pools…"):
-                ps = D.pool_sizes(bundle, decision, split)
+            with st.spinner("Tuning the decision in nested pools, draw by draw…"):
+                draws = D.pool_size_draws(bundle, decision, split, draws=int(n_draws))
         except ShopeeError as exc:
             readable_error(exc)
         else:
-            st.plotly_chart(charts.pool_size(ps, decision.sides[0].t), key="th-pool",
+            band = M.pool_size_band(draws)
+            ext = M.extrapolate(draws, int(target)) if int(target) != n_pool else None
+            st.plotly_chart(charts.pool_size(band, decision.sides[0].t, ext), key="th-pool",
                             config={"displayModeBar": False}, theme=None)
+            if ext and "t" in ext:
+                word = "Extrapolated" if int(target) > n_pool else "Interpolated"
+                f1 = ext.get("f1_best")
+                st.info(f"**{word} to {int(target):,} postings** (from {n_pool:,} here): best T ≈ "
+                        f"**{ext['t']['mean']:.3f}** (range {ext['t']['lo']:.3f}–{ext['t']['hi']:.3f} over "
+                        f"{int(n_draws)} draws)"
+                        + (f", T2 ≈ {ext['t2']['mean']:.3f}" if "t2" in ext else "")
+                        + (f"; F1 at those ≈ **{f1['mean']:.3f}** ({f1['lo']:.3f}–{f1['hi']:.3f})" if f1 else "")
+                        + ". A straight line in log(pool size) through each draw's three biggest pools, carried "
+                          "on: an extrapolation, not a measurement — the further the target, the less to trust it."
+                        + (" Some lines ran past 0 or 1 and were held there: the trend cannot go on that far."
+                           if any(ext[c]["clipped"] for c in ("t", "t2", "f1_best") if c in ext) else ""),
+                        icon=":material/trending_down:")
             bigger = "" if "all" in bundle.splits or split == "all" else (
                 " This bundle ships no *all* pool (every labelled posting at once): the largest pool here is the "
                 f"{md(split)} split; a bundle built with `--pool-all` reaches 34,250 on the Kaggle data.")
-            st.caption(f"Nested pools of whole label groups drawn from the {md(split)} pool (each holds the smaller "
-                       "ones); in each, the decision's thresholds are searched again (full scan) and it is scored at "
-                       "those and at the current ones. Bigger pools hold more near neighbours from other groups, so "
-                       "the best T is usually stricter: read off how a threshold tuned here will transfer to a bigger "
-                       "test set." + bigger)
-            worst = float(ps["may_miss"].max())
+            st.caption(f"Nested pools of whole label groups drawn from the {md(split)} pool (each holds the smaller ones), "
+                       f"{int(n_draws)} random draws per size; in each, the decision's thresholds are searched again "
+                       "(full scan) and it is scored at those and at the current ones. Bigger pools hold more near "
+                       "neighbours from other groups, so the best T is usually stricter." + bigger)
+            worst = float(draws["may_miss"].max())
             if worst > 0.01:
-                st.caption(f"The tables were cut from the {md(split)} pool's own top-{bundle.k:,}: in up to "
-                           f"{worst:.0%} of a sub-pool's rows the best threshold reaches past the stored candidates, "
-                           "so the sub-pool's own top-k might hold a match the table lacks (F1 there is a lower bound).")
-            st.dataframe(ps.drop(columns=["t", "t2"]), hide_index=True, width="stretch",
-                         column_config={"thresholds": st.column_config.TextColumn("best T (T2) per side"),
-                                        "may_miss": st.column_config.NumberColumn("rows past the table",
-                                                                                  format="%.3f")})
+                st.caption(f"The tables were cut from the {md(split)} pool's own top-{bundle.k:,}: in up to {worst:.0%} of a "
+                           "sub-pool's rows the best threshold reaches past the stored candidates, so the sub-pool's "
+                           "own top-k might hold a match the table lacks (F1 there is a lower bound).")
+            # six narrow columns (ranges as text): eight numeric ones were cut at 1280 px
+            shown = band.assign(
+                t_range=[f"{a:.3f}–{b:.3f}" for a, b in zip(band["t_lo"], band["t_hi"])],
+                f1_range=[f"{a:.3f}–{b:.3f}" for a, b in zip(band["f1_best_lo"], band["f1_best_hi"])],
+            )[["postings", "t", "t_range", "f1_best", "f1_range", "f1_given"]]
+            num = dict(postings=st.column_config.NumberColumn("postings", format="%d", width="small"),
+                       t=st.column_config.NumberColumn("best T", format="%.3f", width="small",
+                                                       help="mean over the draws"),
+                       t_range=st.column_config.TextColumn("T range", width="small", help="min–max over the draws"),
+                       f1_best=st.column_config.NumberColumn("F1 best", format="%.3f", width="small"),
+                       f1_range=st.column_config.TextColumn("F1 range", width="small"),
+                       f1_given=st.column_config.NumberColumn("F1 now", format="%.3f", width="small",
+                                                              help="F1 at the current thresholds"))
+            st.dataframe(shown, hide_index=True, width="stretch", column_config=num)
     else:
         img_default, txt_default = P.default_plane_models(bundle, decision)
         tables = [m for m in D.table_models(bundle) if not D.is_predictions_only(bundle, m)] or D.table_models(bundle)
         images = [m for m in tables if D.modality(bundle, m) == "image"] or tables
         texts = [m for m in tables if D.modality(bundle, m) == "text"] or tables
         a1, a2 = st.columns(2)
-        img = a1.selectbox("x: image model", images, index=images.index(img_default) if img_default in images else 0,
-                           key="th-plane-img")
-        txt = a2.selectbox("y: text model", texts, index=texts.index(txt_default) if txt_default in texts else 0,
-                           key="th-plane-txt")
+        with a1:
+            img = state.kept(st.selectbox, "x: image model", images,
+                             index=images.index(img_default) if img_default in images else 0, key="th-plane-img")
+        with a2:
+            txt = state.kept(st.selectbox, "y: text model", texts,
+                             index=texts.index(txt_default) if txt_default in texts else 0, key="th-plane-txt")
         if img == txt:
             st.warning("Choose two different models.")
         else:
@@ -494,7 +562,26 @@ with right:
                          "server's free memory; choose a smaller pool or close other views.", icon=":material/error:")
             else:
                 c = info["counts"]
-                event = st.plotly_chart(charts.decision_plane(frame, info), key="th-plane", on_select="rerun",
+                fig = charts.decision_plane(frame, info)
+                pair = st.session_state.get("plane-pair")
+                ids = list(bundle.postings["posting_id"].to_numpy()[bundle.split_rows(split)])
+                if pair and pair[0] in ids and pair[1] in ids:  # opened from a fusion's tile: mark that pair
+                    pi, pj = ids.index(pair[0]), ids.index(pair[1])
+                    sx = float(Q.pair_similarity(bundle, img, split, pi, [pj])[0])
+                    sy = float(Q.pair_similarity(bundle, txt, split, pi, [pj])[0])
+                    predicted = pj in set(D.predictions(bundle, decision, split)[pi].tolist())
+                    labels = bundle.labels(split)
+                    same = labels[pi] == labels[pj]
+                    outcome = {(True, True): "TP", (True, False): "FP", (False, True): "FN"}.get((predicted, same),
+                                                                                                 "TN")
+                    fig.add_scatter(x=[sx], y=[sy], mode="markers", name=f"the pair you opened ({outcome})",
+                                    marker=dict(symbol="star", size=20, color="#ffd600",
+                                                line=dict(color="black", width=1.5)),
+                                    hovertemplate=f"{plot_text(pair[0])} → {plot_text(pair[1])}<br>img %{{x:.3f}} · txt %{{y:.3f}}"
+                                                  f"<br>{outcome}<extra></extra>")
+                    st.caption(f"★ The pair opened from a tile: {code(pair[0])} → {code(pair[1])} — {outcome} · image "
+                               f"similarity {sx:.3f} · text similarity {sy:.3f}.")
+                event = st.plotly_chart(fig, key="th-plane", on_select="rerun",
                                         theme=None,
                                         selection_mode=("box", "lasso", "points"),
                                         config={"displayModeBar": True, "displaylogo": False})

@@ -4,6 +4,7 @@ margin sweeps drawn as the study drew them, its own values beside ours."""
 import plotly.graph_objects as go
 import streamlit as st
 
+from dashboard import state
 from dashboard.charts import LIGHT
 from dashboard.data import current_bundle
 from dashboard.text import code, md, plain, plot_text
@@ -35,7 +36,7 @@ if not trained:
     st.info("No model of this bundle ships a training history (bundles built before histories were recorded, or "
             "with no trained model). `build-bundle` adds one for every model it trains.", icon=":material/info:")
 else:
-    picked = st.multiselect("Models", trained, default=trained[: min(3, len(trained))], key="train-models",
+    picked = state.kept(st.multiselect, "Models", trained, default=trained[: min(3, len(trained))], key="train-models",
                             format_func=lambda m: f"{plain(m)} — {plain(short(bundle.entry(m).label, 60))}",
                             help="Overlay several models' curves")
     try:
@@ -84,17 +85,20 @@ if not bundle.sweep_names:
             "--out SWEEP --grid margin=0.5,0.6,0.7,0.8,0.9` and add it with "
             f"{code(f'python -m shopee_core add-sweep --bundle {bundle.root} --sweep SWEEP')}.", icon=":material/info:")
     st.stop()
-names = st.multiselect("Sweeps", bundle.sweep_names, default=bundle.sweep_names, key="train-sweeps",
-                       format_func=plain)
+names = state.kept(st.multiselect, "Sweeps", bundle.sweep_names, default=bundle.sweep_names, key="train-sweeps",
+                   format_func=plain)
 c_metric, c_variant, c_split = st.columns(3, vertical_alignment="bottom")
 with c_metric:
-    metric = st.segmented_control("Measure", list(S.METRICS), default="f1", key="train-metric",
-                                  format_func={"f1": "F1", "recall": "Recall", "precision": "Precision"}.get) or "f1"
+    metric = state.kept(st.segmented_control, "Measure", list(S.METRICS), default="f1", key="train-metric",
+                        format_func={"f1": "F1", "recall": "Recall", "precision": "Precision"}.get) or "f1"
 with c_variant:
-    variant = st.segmented_control("Decision", list(S.VARIANTS), default="base", key="train-variant",
-                                   format_func={"base": "Plain T", "min2": "Min2", "inb": "INB"}.get) or "base"
+    ruled = state.rule() if state.rule() in S.VARIANTS else "base"  # starts on the sidebar's decision
+    variant = state.kept(st.segmented_control, "Decision", list(S.VARIANTS), default=ruled,
+                         key=f"train-variant-{state.rule()}",
+                         format_func={"base": "Plain T", "min2": "Min2", "inb": "INB"}.get) or ruled
 with c_split:
-    split = st.segmented_control("Split", list(S.SPLITS), default="test", key="train-split", format_func=md) or "test"
+    split = state.kept(st.segmented_control, "Split", list(S.SPLITS), default="test", key="train-split",
+                       format_func=md) or "test"
 try:
     docs = [bundle.sweep(n) for n in names]
     seed = bundle.seed_sweeps

@@ -154,27 +154,60 @@ def decision_plane(frame: pd.DataFrame, info: dict) -> go.Figure:
     return fig
 
 
-def pool_size(frame: pd.DataFrame, given_t: float) -> go.Figure:
-    """Best T (left axis) and F1 at the best / at the current thresholds (right axis) vs pool size."""
+def size_ticks(sizes) -> tuple[list[int], list[str]]:
+    """Log-axis ticks a reader can read: the sizes shown, as 500 / 1k / 2.5k / 34k (Plotly's own log
+    ticks read "2 3 4 … 9 1000")."""
+    vals = sorted({int(v) for v in sizes})
+    def fmt(v: int) -> str:
+        if v < 1000:
+            return f"{v}"
+        return f"{v / 1000:.1f}k".replace(".0k", "k") if v < 10_000 else f"{v / 1000:.0f}k"
+    return vals, [fmt(v) for v in vals]
+
+
+def pool_size(band: pd.DataFrame, given_t: float, ext: dict | None = None) -> go.Figure:
+    """Best T (left) and F1 (right) vs pool size: the mean over random draws with its min-max band,
+    and, when ``ext`` is given, the extrapolation to its target (dotted, with its spread)."""
     from plotly.subplots import make_subplots
 
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.12,
                         subplot_titles=("best T (searched in each pool)", "F1 vs pool size"))
-    x = frame["postings"]
-    fig.add_scatter(x=x, y=frame["t"], mode="lines+markers", name="best T", line=dict(color=BRAND, width=3),
-                    row=1, col=1)
-    if frame["t2"].notna().any():
-        fig.add_scatter(x=x, y=frame["t2"], mode="lines+markers", name="best T2", line=dict(color="#6a1b9a",
-                                                                                           dash="dot"), row=1, col=1)
+    x = band["postings"]
+
+    def with_band(col: str, name: str, colour: str, fill: str, c: int, dash: str | None = None) -> None:
+        if col not in band:
+            return
+        if f"{col}_lo" in band and (band[f"{col}_hi"] > band[f"{col}_lo"]).any():
+            fig.add_scatter(x=list(x) + list(x[::-1]), y=list(band[f"{col}_hi"]) + list(band[f"{col}_lo"][::-1]),
+                            fill="toself", fillcolor=fill, line=dict(width=0), hoverinfo="skip",
+                            name=f"{name}: range over draws", showlegend=False, row=1, col=c)
+        fig.add_scatter(x=x, y=band[col], mode="lines+markers", name=name, line=dict(color=colour, width=3,
+                                                                                    dash=dash), row=1, col=c)
+        if ext and col in ext:
+            e = ext[col]
+            fig.add_scatter(x=[x.iloc[-1], ext["target"]], y=[band[col].iloc[-1], e["mean"]], mode="lines+markers",
+                            name=f"{name} — extrapolation", line=dict(color=colour, dash="dot", width=2),
+                            marker=dict(symbol=["circle", "diamond-open"], size=[6, 11]),
+                            error_y=dict(type="data", symmetric=False, array=[0, e["hi"] - e["mean"]],
+                                         arrayminus=[0, e["mean"] - e["lo"]], color=colour),
+                            row=1, col=c)
+
+    with_band("t", "best T", BRAND, "rgba(238,77,45,0.15)", 1)
+    if "t2" in band and band["t2"].notna().any():
+        with_band("t2", "best T2", "#6a1b9a", "rgba(106,27,154,0.12)", 1, dash="dash")
     fig.add_hline(y=given_t, line=dict(color="#9e9e9e", dash="dash", width=1), row=1, col=1,
                   annotation_text=f"now T = {given_t:.3f}", annotation_position="bottom left")
-    fig.add_scatter(x=x, y=frame["f1_best"], mode="lines+markers", name="F1 at each pool's best thresholds",
-                    line=dict(color="#2e7d32", width=3), row=1, col=2)
-    fig.add_scatter(x=x, y=frame["f1_given"], mode="lines+markers", name="F1 at the current thresholds",
-                    line=dict(color="#1565c0", dash="dash"), row=1, col=2)
-    fig.update_xaxes(type="log", title_text="postings in the pool (nested, whole groups)", gridcolor="#ebebeb")
+    with_band("f1_best", "F1 at each pool's best thresholds", "#2e7d32", "rgba(46,125,50,0.15)", 2)
+    if "f1_given" in band:
+        fig.add_scatter(x=x, y=band["f1_given"], mode="lines+markers", name="F1 at the current thresholds",
+                        line=dict(color="#1565c0", dash="dash"), row=1, col=2)
+    vals, text = size_ticks(list(x) + ([ext["target"]] if ext else []))
+    fig.update_xaxes(type="log", title_text="postings in the pool (whole groups)", gridcolor="#ebebeb",
+                     tickvals=vals, ticktext=[plot_text(t) for t in text])
     fig.update_yaxes(gridcolor="#ebebeb")
-    return _layout(fig, height=380, hovermode="x unified")
+    # the legend well below the axis titles (at the default offset it covers the left one)
+    return _layout(fig, height=470, hovermode="x unified", legend=dict(orientation="h", y=-0.32, yanchor="top", x=0),
+                   margin=dict(l=10, r=10, t=36, b=10))
 
 
 def slice_forest(frame: pd.DataFrame, a: str, b: str) -> go.Figure:

@@ -89,6 +89,9 @@ def _lines(item) -> list[str]:
         out.append(f"sim {_fmt(sim, '.3f')} · T−d {_fmt(margin, '.3f', signed=True)}")
     elif "sim" in item:
         out.append("sim n/a (not in the stored space)")
+    members = item.get("members")
+    if isinstance(members, str) and members:
+        out.append(html_text(members))
     extra = []
     if item.get("min2"):
         extra.append("via Min2")
@@ -132,6 +135,12 @@ def gallery(bundle, items: pd.DataFrame, *, key: str, columns: int = 6, title_ch
                 if open_button and st.button("Open", key=f"{key}-open-{i}-{pid}",
                                              help=f"Query by example: {md(pid)}", width="stretch"):
                     state.open_posting(pid)
+                pair = item.get("plane")
+                if isinstance(pair, tuple) and st.button("Plane", key=f"{key}-plane-{i}-{pid}",
+                                                         icon=":material/scatter_plot:", width="stretch",
+                                                         help="This pair in the fusion's decision plane "
+                                                              "(image × text similarity), on Thresholds"):
+                    state.open_pair(pair[0], pair[1], pid, pair[2], pair[3])
     return len(records)
 
 
@@ -191,13 +200,26 @@ def pair_gallery(bundle, pairs: np.ndarray, split: str, *, key: str, captions: l
 def model_matches(bundle, model_id: str, split: str, row: int, predicted, extra: int = 3) -> pd.DataFrame:
     """A posting's marked matches under a model, for a gallery. An imported predictions-only model
     has no similarities and no candidates beyond its sets, so none are shown for it."""
-    from shopee_core.analysis.decisions import is_predictions_only
-    from shopee_core.analysis.query import posting_matches
+    from shopee_core.analysis.decisions import is_predictions_only, modality
+    from shopee_core.analysis.query import member_similarities, posting_matches
 
     if is_predictions_only(bundle, model_id):
         return posting_matches(bundle, model_id, split, row, predicted, extra=0).drop(columns=["sim", "margin",
                                                                                                "rank"])
-    return posting_matches(bundle, model_id, split, row, predicted, extra=extra)
+    matches = posting_matches(bundle, model_id, split, row, predicted, extra=extra)
+    parts = member_similarities(bundle, model_id, split, row, matches["row"].to_numpy()) if len(matches) else None
+    if parts is not None:  # a fusion's tile says what each member saw and which one carried the match
+        short = {m: {"image": "img", "text": "txt"}.get(modality(bundle, m) or "", m) for m in parts.columns[1:-1]}
+        if len(set(short.values())) < len(short):
+            short = {m: m for m in short}
+        img = next((m for m in short if short[m] == "img"), None)
+        txt = next((m for m in short if short[m] == "txt"), None)
+        query_id = str(bundle.postings["posting_id"].iat[int(bundle.split_rows(split)[row])])
+        matches = matches.assign(plane=[(model_id, query_id, img, txt)] * len(matches), members=[
+            " · ".join(f"{short[m]} {_fmt(r[m], '.3f')}" for m in short)
+            + f" · {({'img': 'image', 'txt': 'text'}).get(short[r['carried']], r['carried'])} carried"
+            for _, r in parts.iterrows()])
+    return matches
 
 
 def posting_card(bundle, row: int, split: str, extra: str = "") -> None:
@@ -269,7 +291,7 @@ def posting_picker(bundle, split: str, key: str) -> int:
     with c_pick:
         label = f"Posting ({len(matches)} match{'es' if len(matches) != 1 else ''})" if text else "Posting"
         choice = st.selectbox(label, options, key=sk,
-                              format_func=lambda r: f"{plain(_short(display_title(titles[r]), 70))} · {plain(ids[r])}")
+                              format_func=lambda r: f"{plain(_short(display_title(titles[r]), 40))} · {plain(ids[r])}")
     if choice != current:
         state.set("posting", str(ids[choice]))
         current = choice
@@ -289,13 +311,14 @@ def model_picker(bundle, key: str, label: str = "Models", allowed: list[str] | N
     """A multiselect of models bound to the shared ``models`` state.
 
     Shows the shared selection (restricted to ``allowed``), topped up to ``min_count``
-    from ``default`` (the bundle's best fusion, image and text models). Only a change
+    from ``default`` (the best models under the sidebar's decision). Only a change
     the user makes here is written back, so opening a page never rewrites the selection.
     """
-    from shopee_core.analysis.query import default_models
+    from shopee_core.analysis.leaderboard import ranked
 
     ids = [e.id for e in bundle.entries if allowed is None or e.id in allowed]
-    fallback = [m for m in (default or default_models(bundle)) if m in ids] or ids[:2]
+    # by default the best and the runner-up under the sidebar's decision (validation F1), as the Leaderboard stars
+    fallback = [m for m in (default or ranked(bundle, state.rule())) if m in ids] or ids[:2]
     chosen = [m for m in state.get("models") if m in ids]
     for m in fallback + ids:
         if len(chosen) >= min_count:
@@ -304,7 +327,8 @@ def model_picker(bundle, key: str, label: str = "Models", allowed: list[str] | N
             chosen.append(m)
     synced = f"{key}-synced"
     previous = st.session_state.get(synced)
-    if previous != chosen or any(m not in ids for m in st.session_state.get(key, [])):
+    # the widget's own state is gone after a page switch (Streamlit drops it): seed it again from the shared one
+    if previous != chosen or key not in st.session_state or any(m not in ids for m in st.session_state[key]):
         st.session_state[key] = chosen
     value = st.multiselect(label, ids, key=key, format_func=lambda m: f"{plain(m)} — {plain(model_label(bundle, m))}",
                            help=help)

@@ -13,7 +13,9 @@ import streamlit as st
 from dashboard import state
 from dashboard.data import current_bundle
 from dashboard.text import code, md, plain
+from shopee_core.analysis import decisions as D
 from shopee_core.analysis import leaderboard as lb
+from shopee_core.errors import ShopeeError
 
 FAMILY_COLOURS = {"image": "#1f77b4", "text": "#2ca02c", "fusion": "#ee4d2d", "baseline": "#7f7f7f"}
 METRIC_HELP = {
@@ -73,7 +75,8 @@ def metric_row(current: dict, reference: dict | None = None, *, keys=("f1", "pre
             continue
         d = current[k] - reference[k]
         flat = abs(d) < 5e-5
-        col.metric(md(names.get(k, k)), f"{current[k]:.4f}", delta="±0.0000" if flat else f"{d:+.4f}",
+        # a difference to the tuned setting, not an uncertainty: say so rather than "±"
+        col.metric(md(names.get(k, k)), f"{current[k]:.4f}", delta="= tuned" if flat else f"{d:+.4f} Δ vs tuned",
                    delta_color="off" if flat else "normal", delta_arrow="off" if flat else "auto",
                    help=METRIC_HELP.get(k), border=border)
     for col, (label, value, help_) in zip(cols[len(keys):], extra or []):
@@ -84,13 +87,25 @@ def model_options(bundle, allowed=None) -> list[str]:
     return [e.id for e in bundle.entries if allowed is None or e.id in allowed]
 
 
-def best_model(bundle, allowed=None, split: str = "valid") -> str | None:
-    """The model with the best validation F1 (any variant) among ``allowed``."""
-    frame = lb.leaderboard(bundle, split, "best")
-    if allowed is not None:
-        frame = frame[frame["id"].isin(list(allowed))]
-    frame = frame.dropna(subset=["f1"])
-    return None if frame.empty else str(frame.sort_values("f1", ascending=False)["id"].iloc[0])
+def best_model(bundle, allowed=None) -> str | None:
+    """The model with the best validation F1 under the sidebar's decision among ``allowed``."""
+    return next((m for m in lb.ranked(bundle, state.rule()) if allowed is None or m in allowed), None)
+
+
+def chosen(bundle, model_id: str) -> D.Chosen:
+    """The sidebar's decision as it applies to ``model_id`` (the one resolution every page uses)."""
+    return D.chosen(bundle, model_id, state.rule())
+
+
+def chosen_f1(bundle, model_id: str, split: str) -> str:
+    """ "F1 0.8757 · INB, tuned on valid": the model's F1 within ``split`` under the sidebar's decision."""
+    c = chosen(bundle, model_id)
+    try:
+        f1 = bundle.cached(("chosen_f1", split, model_id, c.variant),
+                           lambda: D.scores(bundle, model_id, split, **c.setting)["f1"])
+    except ShopeeError as exc:
+        return f"F1 n/a ({exc})"
+    return c.f1_text(f1)
 
 
 def model_select(bundle, key: str, label: str = "Model", allowed=None, help: str | None = None) -> str | None:
@@ -104,8 +119,9 @@ def model_select(bundle, key: str, label: str = "Model", allowed=None, help: str
     synced = f"{key}-synced"
     if st.session_state.get(key) not in ids or st.session_state.get(synced) != chosen:
         st.session_state[key] = chosen
-    value = st.selectbox(label, ids, key=key, help=help,
-                         format_func=lambda m: f"{plain(m)} — {plain(short(bundle.entry(m).label, 70))}")
+    # the id alone: a chosen option cannot wrap, and at 1280 px "id — label" is cut in a narrow column
+    value = st.selectbox(label, ids, key=key, help=(help + "  \n" if help else "") + md(short(bundle.entry(
+        chosen).label, 200)), format_func=plain)
     if value != chosen:
         state.set("models", [value] + [m for m in state.get("models") if m != value])
     st.session_state[synced] = value

@@ -165,13 +165,15 @@ def hostile_bundle(tmp_path_factory) -> Path:
         return _BUILT["hostile"]
 
 
-def open_app(bundle_path, monkeypatch, page: str):
+def open_app(bundle_path, monkeypatch, page: str, rule: str | None = None):
     """AppTest of app.py on ``bundle_path``: the frame runs first (shared state), then ``page``."""
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("SHOPEE_BUNDLE", str(bundle_path))
     at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=60)
     at.run()
+    if rule is not None:  # the sidebar's decision to start from (the app's default: best on valid)
+        at.session_state["rule"] = rule
     at.switch_page(page).run()
     assert not at.exception, [e.value for e in at.exception]
     return at

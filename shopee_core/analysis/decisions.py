@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import threading
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,7 @@ from ..cache import Cache
 from ..errors import DecisionError, ShopeeError
 from ..matching import Decision, Embeddings, GraphStep, Pool, Side, fusion_source, inb_source, model_source
 from ..submission import predictions_frame
+from . import leaderboard as lb
 
 OUTCOMES = ("TP", "FP", "FN", "TN")
 
@@ -140,6 +142,80 @@ def usable_models(bundle) -> list[str]:
         except ShopeeError:
             pass
     return out
+
+
+# --------------------------------------------------------------------------- the one chosen decision
+VARIANT_NAMES = {"base": "plain T", "min2": "Min2", "inb": "INB", "graph": "Min2 + graph step",
+                 "fixed": "imported sets (fixed)"}
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """The decision a user chose (``rule``, once for every page) as it applies to one model.
+
+    ``variant``: what the rule gives this model (its best on valid for ``best``, or where the
+    model lacks the asked one); ``setting``: the :func:`decision` overrides that build it.
+    """
+
+    model: str
+    rule: str
+    variant: str | None
+    setting: dict = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        """What to print beside the model's F1: "INB, tuned on valid" (+ why, when the rule did not say)."""
+        if self.variant == "fixed":
+            return VARIANT_NAMES["fixed"]
+        name = VARIANT_NAMES.get(self.variant, "tuned setting")
+        if self.rule == "best":
+            return f"{name}, tuned on valid (its best on valid)"
+        if self.variant != self.rule:
+            return f"{name}, tuned on valid (no {lb.RULES.get(self.rule, self.rule)} for this model)"
+        return f"{name}, tuned on valid"
+
+    def f1_text(self, f1: float, digits: int = 4) -> str:
+        return f"F1 {f1:.{digits}f} · {self.text}"
+
+
+def variant_setting(bundle, model_id: str, variant: str) -> dict:
+    """The :func:`decision` overrides of a stored variant (what ``metrics[split][variant]`` was measured
+    with): ``base`` plain T, ``min2``, ``inb`` the stored INB table, ``graph`` Min2 + the tuned graph step."""
+    s = model_setting(bundle, model_id)
+    if s["fixed"] or s["kind"] == "inb_only":
+        if s["kind"] == "inb_only" and variant != "inb":
+            raise DecisionError(f"{model_id} stores only its INB decision, not {variant!r}")
+        return {}
+    if variant == "inb":
+        if not s["has_inb"]:
+            raise DecisionError(f"{model_id} has no INB decision in bundle {bundle.name}")
+        return {"inb": 1}
+    if variant == "graph":
+        if not s["graph"]:
+            raise DecisionError(f"{model_id} has no graph step tuned in bundle {bundle.name}")
+        return {"graph": "tuned"}
+    if variant not in ("base", "min2"):
+        raise DecisionError(f"decision variant must be base, min2, inb or graph, got {variant!r}")
+    return {} if variant == "min2" else {"min2": False}
+
+
+def chosen(bundle, model_id: str, rule: str = "best") -> Chosen:
+    """The one resolution of "the decision the user chose for model M": every page calls it,
+    so one model and one rule give one F1 wherever it is shown."""
+    entry = bundle.entry(model_id)
+    if entry.predictions_only:
+        return Chosen(model_id, rule, "fixed", {})
+    s = model_setting(bundle, model_id)
+    if s["kind"] == "inb_only":
+        return Chosen(model_id, rule, "inb", {})
+    variant = lb.variant_for(entry, rule, lb.model_metrics(bundle, entry)) or "min2"  # under the truth view
+    if (variant == "inb" and not s["has_inb"]) or (variant == "graph" and not s["graph"]):
+        variant = "min2"
+    return Chosen(model_id, rule, variant, variant_setting(bundle, model_id, variant))
+
+
+def chosen_decision(bundle, model_id: str, rule: str = "best") -> Decision:
+    return decision(bundle, model_id, **chosen(bundle, model_id, rule).setting)
 
 
 # --------------------------------------------------------------------------- the bundle as pools
@@ -434,6 +510,13 @@ def pool_sizes(bundle, model, split: str, sizes=None, seed: int = 0, **setting) 
     ``split`` (the ``all`` pool reaches Kaggle's 34,250), see :func:`shopee_core.matching.pool_size_curve`."""
     return M.pool_size_curve(pool(bundle, split), as_decision(bundle, model, **_clean(setting)), sizes=sizes,
                              seed=seed)
+
+
+def pool_size_draws(bundle, model, split: str, sizes=None, draws: int = 5, seed: int = 0, **setting) -> pd.DataFrame:
+    """:func:`pool_sizes` over ``draws`` random orders of the split's groups (a ``draw`` column), for a
+    band and an extrapolation (:func:`shopee_core.matching.extrapolate`)."""
+    return M.pool_size_draws(pool(bundle, split), as_decision(bundle, model, **_clean(setting)), sizes=sizes,
+                             draws=draws, seed=seed)
 
 
 def tuned(bundle, model, split: str = "valid", min2: bool = True, union: str = "per_side") -> Decision:

@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 
 from .. import stats
-from ..errors import DecisionError
 from ..matching import Decision
 from ..metrics import counts_to_scores, group_sizes
 from . import decisions as D
@@ -39,19 +38,9 @@ def resolve(bundle, model_id: str, variant: str = "best") -> str | None:
 
 
 def variant_decision(bundle, model_id: str, variant: str) -> Decision:
-    """The stored decision a manifest number ``metrics[split][variant]`` was measured with."""
-    s = D.model_setting(bundle, model_id)
-    if s["kind"] == "inb_only":
-        if variant != "inb":
-            raise DecisionError(f"{model_id} stores only its INB decision, not {variant!r}")
-        return D.decision(bundle, model_id)
-    if variant == "inb":
-        return D.decision(bundle, model_id, inb=1)
-    if variant == "graph":
-        return D.decision(bundle, model_id, graph="tuned")
-    if variant not in ("base", "min2"):
-        raise DecisionError(f"decision variant must be base, min2, inb or graph, got {variant!r}")
-    return D.decision(bundle, model_id, min2=variant == "min2")
+    """The stored decision a manifest number ``metrics[split][variant]`` was measured with (the one
+    mapping of a variant to a decision, :func:`decisions.variant_setting`)."""
+    return D.decision(bundle, model_id, **D.variant_setting(bundle, model_id, variant))
 
 
 def rows(bundle, split: str, model_id: str, variant: str) -> dict[str, np.ndarray]:

@@ -10,6 +10,8 @@ recipe.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -64,6 +66,17 @@ def describe(model) -> str:
     return " · ".join(parts) if parts else model.label
 
 
+def shown_name(model) -> str:
+    """A model's name in charts and tables: its id, or for a demo stand-in what it is with the id it
+    plays ("MiniLM-L6 ArcFace m=0.6 (as bert_indonesian)"), since the id names a backbone it is not."""
+    if not model.spec.get("stand_in_for"):
+        return model.id
+    what = str(model.label).split(" — ")[0]
+    what = re.sub(r"\+ \S+ neck and ", "", re.sub(r"\s*\([^)]*\)", "", what))  # backbone, loss, margin
+    what = what.split(",")[0].replace(" head", "").strip() or model.id
+    return f"{what} (as {model.id})"
+
+
 def source(model) -> str:
     """``imported`` for a model made elsewhere (``import-model``), else ``built`` (by ``build-bundle``)."""
     return "imported" if model.external else "built"
@@ -98,11 +111,6 @@ def model_metrics(bundle, model) -> dict:
     return bundle.cached(("truth_metrics", model.id), lambda: _rescored(bundle, model))
 
 
-# how the builder scores each variant (bundle.builder.table_model): the tuned decision without
-# Min2, with it, the stored INB table at its own thresholds, and the graph step it tuned on valid
-_VARIANT_SETTING = {"base": {"min2": False}, "min2": {}, "inb": {"inb": 1}, "graph": {"graph": "tuned"}}
-
-
 def _rescored(bundle, model) -> dict:
     out: dict = {}
     for split, variants in model.metrics.items():
@@ -110,10 +118,10 @@ def _rescored(bundle, model) -> dict:
             continue
         out[split] = {}
         for v in variants:
-            if v not in _VARIANT_SETTING:
+            if v not in VARIANTS:
                 continue
-            try:
-                sc = decisions.scores(bundle, model.id, split, **_VARIANT_SETTING[v])
+            try:  # the one mapping of a stored variant to its decision, as the builder scored it
+                sc = decisions.scores(bundle, model.id, split, **decisions.variant_setting(bundle, model.id, v))
             except ShopeeError:
                 continue
             out[split][v] = {k: round(float(sc[k]), 6) for k in ("f1", "precision", "recall")}
@@ -126,6 +134,43 @@ def best_variant(model, metrics: dict | None = None) -> str | None:
     scored = [(v, _metric(metrics, "valid", v, "f1")) for v in VARIANTS]
     scored = [(v, f) for v, f in scored if np.isfinite(f)]
     return max(scored, key=lambda x: x[1])[0] if scored else None
+
+
+# The decision a user chooses once for every model (the dashboard's sidebar): a variant, or "best".
+RULES = {"best": "best on valid", "base": "plain T", "min2": "Min2", "inb": "INB", "graph": "graph step"}
+RULE_HELP = {
+    "best": "each model on its variant with the best validation F1 (plain, Min2 or INB)",
+    "base": "every candidate closer than the tuned T, nothing else",
+    "min2": "plain T, and a posting left alone gets its nearest candidate if within the looser T2",
+    "inb": "neighbourhood blending, then thresholds T', T2' re-tuned on valid",
+    "graph": "Min2, then the group-level graph step (mutual pairs, closure, clustering or cut bridges) tuned on valid",
+}
+
+
+def variant_for(model, rule: str, metrics: dict | None = None) -> str | None:
+    """The variant ``rule`` picks for a model entry: the rule itself where the model has it (a
+    validation F1 stored for it), else — a union has no INB, an INB-only entry nothing else — the
+    model's best on valid, so every model still gets one decision and the page says which.
+    ``metrics`` (default the manifest's) is :func:`model_metrics` under a truth view."""
+    metrics = model.metrics if metrics is None else metrics
+    available = [v for v in VARIANTS if np.isfinite(_metric(metrics, "valid", v, "f1"))]
+    if rule in available:
+        return rule
+    if rule != "best" and rule not in RULES:
+        raise ValueError(f"unknown decision rule {rule!r} (one of {', '.join(RULES)})")
+    return best_variant(model, metrics)
+
+
+def ranked(bundle, rule: str) -> list[str]:
+    """Model ids by validation F1 under ``rule``, best first (chosen on valid: choosing on the
+    split one reports would flatter the winner); models that lack the rule's variant (scored on
+    another) after those that have it, models without a validation F1 last."""
+    def key(m):
+        met = model_metrics(bundle, m)  # under the bundle's truth view, as the Leaderboard shows them
+        v = variant_for(m, rule, met)
+        f = _metric(met, "valid", v, "f1") if v else float("nan")
+        return (0 if rule == "best" or v == rule else 1, -f) if np.isfinite(f) else (2, 0.0)
+    return [m.id for m in sorted(bundle.entries, key=key)]
 
 
 def leaderboard(bundle, split: str, variant: str = "best") -> pd.DataFrame:
@@ -142,7 +187,7 @@ def _leaderboard(bundle, split: str, variant: str) -> pd.DataFrame:
     rows = []
     for m in bundle.entries:
         met = model_metrics(bundle, m)
-        v = best_variant(m, met) if variant == "best" else variant
+        v = variant_for(m, variant, met)
         row = {
             "id": m.id, "label": m.label, "family": m.family, "kind": m.kind,
             "recipe": m.recipe, "what": describe(m), "training": training(m), "source": source(m),

@@ -133,6 +133,34 @@ def pair_similarity(bundle, model_id: str, split: str, i: int, rows) -> np.ndarr
 
 # ============================================================================ existing posting
 
+def fusion_parts(bundle, model_id: str) -> tuple[list[str], np.ndarray]:
+    """The members of a mean fusion (of the fusion an INB-only entry blends) and their normalised
+    weights; empty for any other model."""
+    e = bundle.entry(model_id)
+    if e.is_inb_only and e.of:
+        e = bundle.entry(e.of)
+    if not e.is_mean_fusion:
+        return [], np.zeros(0)
+    w = np.asarray(e.weights or [1.0] * len(e.members), dtype=np.float64)
+    return list(e.members), w / w.sum()
+
+
+def member_similarities(bundle, model_id: str, split: str, row: int, rows) -> pd.DataFrame | None:
+    """Per posting of ``rows``: each fusion member's own cosine similarity to ``row`` (a column per
+    member) and ``carried``, the member whose weighted similarity contributed most to the fused one —
+    whether image or text made (or failed) the match. None for a model that is not a mean fusion."""
+    members, w = fusion_parts(bundle, model_id)
+    if not members:
+        return None
+    rows = np.asarray(rows, dtype=np.int64)
+    sims = {m: pair_similarity(bundle, m, split, row, rows) for m in members}
+    stack = np.vstack([w[i] * np.nan_to_num(sims[m], nan=-np.inf) for i, m in enumerate(members)])
+    frame = pd.DataFrame(sims)
+    frame.insert(0, "row", rows)
+    frame["carried"] = [members[i] for i in stack.argmax(axis=0)] if len(rows) else []
+    return frame
+
+
 def _side_candidates(bundle, side: Side, split: str, row: int) -> pd.DataFrame:
     model, variant = _table(side)
     nb = decisions.neighbors(bundle, split, model_source(model, variant))  # the pool's cached table

@@ -15,7 +15,7 @@ from .decision import Decision, Side
 from .embeddings import Embeddings, fuse, l2_normalise
 from .graph import GRAPH_STEPS, GraphStep
 from .knn import DEFAULT_K, Neighbors, knn
-from .nested import nested_pools, pool_size_curve
+from .nested import extrapolate, nested_pools, pool_size_band, pool_size_curve, pool_size_draws
 from .pool import Pool
 from .rules import compact, mask_to_pred, predict, predict_mask, predict_query, union
 from .scoring import Scorer
@@ -40,7 +40,7 @@ __all__ = [
     "candidate_pairs", "compact", "curves", "describe_source", "fuse", "graph_mode", "graph_result",
     "predicted_edges", "search_graph_param", "tune_graph",
     "fusion_source", "get_search", "inb_source", "inb_stages", "knn", "l2_normalise", "mask_to_pred",
-    "min2_curve", "model_source", "nested_pools", "pool_size_curve", "predict", "predict_mask", "predict_query",
+    "min2_curve", "model_source", "nested_pools", "pool_size_curve", "pool_size_draws", "pool_size_band", "extrapolate", "predict", "predict_mask", "predict_query",
     "predictions",
     "roots", "row_arrays", "scores",
     "search", "search_pair", "search_t", "search_t2", "search_weights", "threshold_stability", "tune", "tune_inb",

@@ -106,3 +106,67 @@ def pool_size_curve(pool: Pool, d: Decision, sizes=None, seed: int = 0, min2: bo
                     "f1_given": at_given["f1"], "precision_given": at_given["precision"],
                     "recall_given": at_given["recall"], "may_miss": float((reach < limit).mean())})
     return pd.DataFrame(out)
+
+
+def pool_size_draws(pool: Pool, d: Decision, sizes=None, draws: int = 5, seed: int = 0, min2: bool | None = None,
+                    search=FULL) -> pd.DataFrame:
+    """:func:`pool_size_curve` for ``draws`` random orders of the groups (seeds ``seed``, ``seed+1``,
+    ...), one frame with a ``draw`` column: the spread between draws at one size is how much the
+    best threshold and F1 depend on which groups a pool of that size happens to hold."""
+    if draws < 1:
+        raise DecisionError(f"draws must be >= 1, got {draws}")
+    frames = [pool_size_curve(pool, d, sizes=sizes, seed=seed + i, min2=min2, search=search).assign(draw=i)
+              for i in range(draws)]
+    return pd.concat(frames, ignore_index=True)
+
+
+def pool_size_band(draws: pd.DataFrame, columns=("t", "t2", "f1_best", "f1_given")) -> pd.DataFrame:
+    """Per size (the draws' mean postings): mean, min and max of each column over the draws."""
+    size = draws.groupby("draw").cumcount().rename("step")
+    g = draws.assign(step=size).groupby("step")
+    out = pd.DataFrame({"postings": g["postings"].mean().round().astype(int)})
+    for c in columns:
+        if c in draws and draws[c].notna().any():
+            out[c] = g[c].mean()
+            out[f"{c}_lo"] = g[c].min()
+            out[f"{c}_hi"] = g[c].max()
+    return out.reset_index(drop=True)
+
+
+BOUNDS = {"t": (0.0, 2.0), "t2": (0.0, 2.0), "f1_best": (0.0, 1.0), "f1_given": (0.0, 1.0)}  # distances, scores
+
+
+def extrapolate(draws: pd.DataFrame, target: int, columns=("t", "t2", "f1_best"), last: int = 3) -> dict:
+    """Each draw's ``columns`` at ``target`` postings, from a straight line in log(postings) through
+    the draw's ``last`` biggest pools, kept within what the quantity can be (a cosine distance is not
+    below 0, an F1 not above 1: ``clipped`` says a line ran past it); returns per column the mean, min
+    and max over draws.
+
+    An extrapolation, not a measurement: it assumes the trend of the biggest pools goes on (denser
+    neighbourhoods, a stricter best T) — read the spread, and trust it less the further the target.
+    """
+    if target < 2:
+        raise DecisionError(f"the target pool size must be >= 2, got {target}")
+    out = {"target": int(target)}
+    for c in columns:
+        if c not in draws or draws[c].isna().all():
+            continue
+        values = []
+        for _, g in draws.groupby("draw"):
+            g = g.dropna(subset=[c]).sort_values("postings").tail(last)
+            if len(g) == 0:
+                continue
+            x = np.log(g["postings"].to_numpy(dtype=float))
+            y = g[c].to_numpy(dtype=float)
+            if len(g) == 1 or np.ptp(x) == 0:
+                values.append(float(y[-1]))
+                continue
+            slope, icpt = np.polyfit(x, y, 1)
+            values.append(float(icpt + slope * np.log(target)))
+        if values:
+            lo, hi = BOUNDS.get(c, (-np.inf, np.inf))
+            raw = np.asarray(values)
+            v = np.clip(raw, lo, hi)
+            out[c] = {"mean": float(v.mean()), "lo": float(v.min()), "hi": float(v.max()), "values": v.tolist(),
+                      "clipped": bool((raw != v).any())}
+    return out

@@ -60,8 +60,9 @@ def bundle(path):
 APP = Path(__file__).resolve().parents[2] / "app.py"
 
 
-def open_page(page: str, bundle_path: Path, monkeypatch, models=None):
-    """An AppTest of ``app.py`` on ``bundle_path`` switched to ``page`` (no exception)."""
+def open_page(page: str, bundle_path: Path, monkeypatch, models=None, rule: str | None = None):
+    """An AppTest of ``app.py`` on ``bundle_path`` switched to ``page`` (no exception); ``rule``:
+    the sidebar's decision to start from (the app's default is "best on valid")."""
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("SHOPEE_BUNDLE", str(bundle_path))
@@ -69,6 +70,8 @@ def open_page(page: str, bundle_path: Path, monkeypatch, models=None):
     at.run()  # the frame first: the frame sets up shared state before any page
     if models is not None:
         at.session_state["models"] = list(models)
+    if rule is not None:
+        at.session_state["rule"] = rule
     at.switch_page(page).run()
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -77,6 +80,9 @@ def open_page(page: str, bundle_path: Path, monkeypatch, models=None):
 def metric(at, label: str):
     """The st.metric whose label reads ``label`` (labels go through dashboard.text.md, whose
     backslash escapes Markdown renders away)."""
-    found = [m for m in at.metric if re.sub(r"\\(.)", r"\1", m.label) == label]
+    def read(text):
+        return re.sub(r"\\(.)", r"\1", text)
+
+    found = [m for m in at.metric if read(m.label) == read(label)]
     assert found, f"no metric {label!r}: {[m.label for m in at.metric]}"
     return found[0]

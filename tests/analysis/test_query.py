@@ -391,3 +391,19 @@ def test_the_vectorizer_is_read_once_per_bundle_object(dash_bundle):  # noqa: F8
     first, again = Bundle.open(dash_bundle), Bundle.open(dash_bundle)
     assert q.tfidf_vectorizer(first, SPLIT) is q.tfidf_vectorizer(first, SPLIT)
     assert q.tfidf_vectorizer(again, SPLIT) is not q.tfidf_vectorizer(first, SPLIT)  # a reopened bundle reads anew
+
+
+def test_a_fusions_matches_carry_each_members_similarity(bundle):
+    split, row = "test", 3
+    members, w = q.fusion_parts(bundle, FUSION)
+    assert members == list(bundle.entry(FUSION).members) and w.sum() == pytest.approx(1.0)
+    assert q.fusion_parts(bundle, INB3)[0] == members  # an INB-only entry: the fusion it blends
+    assert q.fusion_parts(bundle, "tfidf")[0] == [] and q.member_similarities(bundle, "tfidf", split, row, [1]) is None
+    rows = np.arange(len(bundle.split_rows(split)))
+    rows = rows[rows != row][:12]
+    parts = q.member_similarities(bundle, FUSION, split, row, rows)
+    fused = q.pair_similarity(bundle, FUSION, split, row, rows)
+    mixed = sum(wi * parts[m].to_numpy() for m, wi in zip(members, w))
+    np.testing.assert_allclose(mixed, fused, atol=1e-5)  # the fused similarity is the members' weighted mean
+    for (_, r), carried in zip(parts.iterrows(), parts["carried"]):
+        assert carried == max(members, key=lambda m: w[members.index(m)] * r[m])

@@ -21,7 +21,9 @@ def test_compare_renders_agreement_for_the_chosen_pair(app, dash_bundle):  # noq
     for mid in models:  # one side-by-side gallery per model
         assert any(b.key.startswith(f"cmp-{mid}-open-") for b in app.button if b.key)
     a, b = app.selectbox(key="cmp-a").value, app.selectbox(key="cmp-b").value
-    want = ag.pair_agreement(decisions.predictions(bundle, a, split), decisions.predictions(bundle, b, split),
+    rule = app.session_state["rule"]  # both models on the sidebar's decision
+    want = ag.pair_agreement(decisions.predictions(bundle, a, split, **decisions.chosen(bundle, a, rule).setting),
+                             decisions.predictions(bundle, b, split, **decisions.chosen(bundle, b, rule).setting),
                              bundle.labels(split))
     shown = {m.label: m.value for m in app.metric}
     assert shown["Both right"] == f"{want.counts['both_right']:,}"

@@ -2,9 +2,15 @@
 
 
 from shopee_core.analysis import errors as E
-from tests.analysis.bundles import UNION, open_page
+from tests.analysis.bundles import UNION
+from tests.analysis.bundles import open_page as _open_page
 
 PAGE = "app_pages/failures.py"
+
+
+def open_page(page, path, monkeypatch, models=None):
+    """These tests start from the tuned Min2 decision (the sidebar's Min2)."""
+    return _open_page(page, path, monkeypatch, models=models, rule="min2")
 
 
 def test_worst_first_and_filters_narrow_the_table(path, bundle, monkeypatch):
@@ -29,16 +35,22 @@ def test_worst_first_and_filters_narrow_the_table(path, bundle, monkeypatch):
 
 def test_a_failure_opens_as_truth_beside_prediction(path, bundle, monkeypatch):
     at = open_page(PAGE, path, monkeypatch, models=["tfidf"])
-    ids = at.selectbox(key="fb-inspect").options
+    ids = at.selectbox(key="fb-inspect-tfidf-min2").options
     pid = at.dataframe[0].value["posting_id"].iloc[-1]
-    at.selectbox(key="fb-inspect").set_value(pid).run()
+    at.selectbox(key="fb-inspect-tfidf-min2").set_value(pid).run()
     assert not at.exception
     assert at.session_state["posting"] == pid
     assert any(m.value.startswith("**True group**") for m in at.markdown)
     assert any(m.value.startswith("**Predicted by tfidf**") for m in at.markdown)
     assert len(ids) == len(at.dataframe[0].value)
-    at.segmented_control(key="fb-variant-tfidf").set_value("inb").run()
+    at.segmented_control(key="fb-variant-tfidf-min2").set_value("inb").run()
     assert not at.exception
+    # the Inspect labels follow the decision (a key per decision: no stale "F1 0.750" from the old one)
+    f1 = at.dataframe[0].value.set_index("posting_id")["f1"]
+    box = at.selectbox(key="fb-inspect-tfidf-inb")
+    shown = [o for o in box.options if f" · {box.value} · " in o]
+    assert shown and shown[0].startswith(f"F1 {f1[box.value]:.3f} · {box.value} · ")  # the id before the title
+    assert any("Override on this page" in w.value for w in at.warning)
     at.button(key="fb-open").click().run()
     assert not at.exception
     assert at.session_state["posting"] == pid

@@ -4,9 +4,15 @@ import pytest
 
 from shopee_core.analysis import decisions as D
 from shopee_core.analysis import groups as GR
-from tests.analysis.bundles import UNION, metric, open_page
+from tests.analysis.bundles import UNION, metric
+from tests.analysis.bundles import open_page as _open_page
 
 PAGE = "app_pages/groups.py"
+
+
+def open_page(page, path, monkeypatch, models=None):
+    """These tests start from the tuned Min2 decision (the sidebar's Min2)."""
+    return _open_page(page, path, monkeypatch, models=models, rule="min2")
 
 
 def graph_box(at):
@@ -90,7 +96,7 @@ def test_failure_browser_offers_the_graph_variant(path, bundle, monkeypatch):
     if mid is None:
         pytest.skip("the tiny bundle's tuning kept no graph step")
     at = open_page("app_pages/failures.py", path, monkeypatch, models=[mid])
-    at.segmented_control(key=f"fb-variant-{mid}").set_value("graph").run()
+    at.segmented_control(key=f"fb-variant-{mid}-min2").set_value("graph").run()
     assert not at.exception, [e.value for e in at.exception]
     want = bundle.model(mid)["metrics"]["test"]["graph"]["f1"]
     assert float(metric(at, "Mean F1").value) == pytest.approx(want, abs=1e-4)

@@ -69,4 +69,6 @@ def test_the_posting_header_is_the_escaped_title(hostile_bundle, monkeypatch):  
     headers = [m.value for m in at.markdown if m.value.startswith("#### ")]
     assert headers[0] == "#### " + md(title)
     label = Bundle.open(hostile_bundle).model(HOSTILE_MODEL)["label"]
-    assert any(m.value == f"**{md(HOSTILE_MODEL)}** — {md(label)}" for m in at.markdown)
+    # "**id** · F1 … (within split)", then the label on its own line: both literal
+    assert any(m.value.startswith(f"**{md(HOSTILE_MODEL)}** · ") and m.value.endswith(f"  \n{md(label)}")
+               for m in at.markdown)

@@ -81,7 +81,7 @@ def test_an_imported_embedding_model_gets_sliders_and_inb(imported, monkeypatch)
 
 def test_failures_and_embedding_say_what_a_fixed_model_lacks(imported, monkeypatch):
     at = open_page("app_pages/failures.py", imported, monkeypatch, models=[SUB])
-    assert at.segmented_control(key=f"fb-variant-{SUB}").options == ["Imported sets"]
+    assert at.segmented_control(key=f"fb-variant-{SUB}-best").options == ["imported sets"]
     want = Bundle.open(imported).model(SUB)["metrics"]["test"]["base"]["f1"]
     assert metric(at, "Mean F1").value == f"{want:.4f}"
     at = open_page("app_pages/embedding.py", imported, monkeypatch, models=[SUB])

@@ -116,7 +116,7 @@ def interval_caption(at):
 
 
 def test_live_interval_follows_the_slider(path, bundle, monkeypatch):
-    at = open_page(THRESHOLDS, path, monkeypatch, models=["tfidf"])
+    at = open_page(THRESHOLDS, path, monkeypatch, models=["tfidf"], rule="min2")  # the tuned Min2 decision
     ref = D.decision(bundle, "tfidf")
     ci = I.decision_interval(bundle, "test", ref)
     text = interval_caption(at)
@@ -131,7 +131,7 @@ def test_live_interval_follows_the_slider(path, bundle, monkeypatch):
 
 
 def test_stability_band_on_the_f1_curve(path, bundle, monkeypatch):
-    at = open_page(THRESHOLDS, path, monkeypatch, models=["tfidf"])
+    at = open_page(THRESHOLDS, path, monkeypatch, models=["tfidf"], rule="min2")
     from shopee_core import matching as M
 
     d = D.decision(bundle, "tfidf")

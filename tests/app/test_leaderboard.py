@@ -22,18 +22,21 @@ def test_every_model_with_its_numbers(path, bundle, monkeypatch):
     want = lb.leaderboard(bundle, "test", "best").set_index("id")
     for name, f1 in zip(frame["name"], frame["f1"]):
         assert f1 == pytest.approx(want.at[name.lstrip("★ "), "f1"])
-    best = want["f1"].idxmax()
-    assert metric(at, f"Best: {md(best)}").value == f"{want.at[best, 'f1']:.4f}"  # the id shown literally
+    best = lb.ranked(bundle, "best")[0]  # chosen on valid, reported on test
+    assert metric(at, f"Best on valid: {md(best)}").value == f"{want.at[best, 'f1']:.4f}"  # the id shown literally
+    assert [n for n in frame["name"] if n.startswith("★ ")] == [f"★ {best}"]
     assert any("F1 within the **test** split" in i.value for i in at.info)
     assert frame["f1"].is_monotonic_decreasing
 
 
 def test_variant_split_family_and_sort(path, bundle, monkeypatch):
     at = open_page(PAGE, path, monkeypatch)
-    at.segmented_control(key="lb-variant").set_value("base").run()
+    at.selectbox(key="sidebar-decision").set_value("base").run()  # the one decision, in the sidebar
     frame = table(at)
     names = [n.lstrip("★ ") for n in frame["name"]]
-    assert frame["f1"].iat[names.index(INB3)] != frame["f1"].iat[names.index(INB3)]  # NaN: INB3 has no plain table
+    inb3 = frame.iloc[names.index(INB3)]  # INB3 has no plain table: listed on its only decision, saying so
+    assert inb3["f1"] == pytest.approx(lb.leaderboard(bundle, "test", "inb").set_index("id").at[INB3, "f1"])
+    assert inb3["decision"] == lb.VARIANT_LABELS["inb"]
     want = lb.leaderboard(bundle, "test", "base").set_index("id")
     row = frame[frame["name"].str.endswith("tfidf")].iloc[0]
     assert row["f1"] == pytest.approx(want.at["tfidf", "f1"])

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from shopee_core.analysis import decisions
+from shopee_core.analysis import leaderboard as lb
 from shopee_core.analysis import query as q
 from shopee_core.bundle import Bundle
 from tests.tiny_bundle import dash_bundle, open_app  # noqa: F401  (session fixture)
@@ -27,7 +28,7 @@ def opened(at, prefix: str) -> list[str]:
 
 
 def expected(bundle, mid, split, row, extra=3):
-    pred = decisions.predictions(bundle, mid, split)
+    pred = decisions.predictions(bundle, mid, split, **decisions.chosen(bundle, mid, "best").setting)  # the sidebar's
     return q.posting_matches(bundle, mid, split, row, pred[row], extra=extra)
 
 
@@ -39,7 +40,7 @@ def current_row(at, bundle, split):
 def test_default_posting_shows_one_gallery_per_default_model(app, bundle):
     split = app.session_state["split"]
     models = app.multiselect(key="q-models").value
-    assert models == q.default_models(bundle)
+    assert models == lb.ranked(bundle, "best")[:2]  # the best and the runner-up under the sidebar's decision
     row = current_row(app, bundle, split)
     for mid in models:
         assert len(opened(app, f"q-{mid}-open-")) == len(expected(bundle, mid, split, row)), mid
@@ -98,3 +99,21 @@ def test_typed_title_queries_the_text_encoders(app, bundle):
         assert len(opened(app, f"qu-{mid}-open-")) == len(got), mid
     assert not opened(app, "qu-phash-open-")
     assert any("needs image" in c.value for c in app.caption)
+
+
+def test_a_fusions_tile_shows_its_members_and_opens_the_pair_in_the_plane(app, bundle):
+    from tests.tiny_bundle import FUSION
+    app.multiselect(key="q-models").set_value([FUSION]).run()
+    assert not app.exception
+    lines = [m.value for m in app.markdown if "carried" in m.value]
+    assert lines and all((" img " in v or "img " in v) and "txt " in v for v in lines)
+    plane = [b for b in app.button if b.key and b.key.startswith(f"q-{FUSION}-plane-")]
+    assert plane and len(plane) == len(opened(app, f"q-{FUSION}-open-"))
+    query = app.session_state["posting"]
+    other = plane[0].key.rsplit("-", 1)[-1]
+    plane[0].click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert app.session_state["models"][0] == FUSION and app.session_state["posting"] == query
+    assert app.segmented_control(key="th-view").value == "plane"
+    marked = [c.value for c in app.caption if "The pair opened from a tile" in c.value]
+    assert marked and query in marked[0] and other in marked[0]

@@ -8,6 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
+from dashboard.text import shown
 from shopee_core.analysis import agreement as ag
 from shopee_core.analysis import decisions, errors
 from shopee_core.analysis import embedding_map as em
@@ -56,7 +57,7 @@ def error_legend(root, split: str) -> set[str]:
 
 def shown_legend(at) -> set[str]:
     fig = json.loads(at.get("plotly_chart")[0].proto.spec)
-    return {html.unescape(t["name"]) for t in fig["data"]}  # names pass through plot_text (HTML-escaped)
+    return {html.unescape(shown(t["name"])) for t in fig["data"]}  # as Plotly shows a plot_text name
 
 
 @pytest.fixture
@@ -68,7 +69,7 @@ def root(dash_bundle, tmp_path):  # noqa: F811
 
 
 def test_compare_shows_the_replacing_model(root, tmp_path, monkeypatch):
-    at = open_app(root, monkeypatch, "app_pages/compare.py")
+    at = open_app(root, monkeypatch, "app_pages/compare.py", rule="min2")
     at.multiselect(key="cmp-models").set_value([MINE, "tfidf"]).run()
     split = at.session_state["split"]
     before = agreement(root, split)
@@ -82,7 +83,7 @@ def test_compare_shows_the_replacing_model(root, tmp_path, monkeypatch):
 
 
 def test_embedding_shows_the_replacing_model(root, tmp_path, monkeypatch):
-    at = open_app(root, monkeypatch, "app_pages/embedding.py")
+    at = open_app(root, monkeypatch, "app_pages/embedding.py", rule="min2")
     at.selectbox(key="emb-model").set_value(MINE).run()
     at.toggle(key="emb-hl").set_value(False).run()
     at.radio(key="emb-colour").set_value("error type").run()

@@ -81,7 +81,7 @@ def test_pages_drawn_while_imports_and_removals_swap_the_bundle(swapping, monkey
             names = [n.lstrip("★ ").removesuffix(" ⇪") for n in frame["name"]]
             assert set(names) in ({*built, "x"}, {*built, "x", "y"}), names  # one manifest's models
             assert f"{frame['f1'].iat[names.index('x')]:.6f}" in leader_f1
-            at = open_page("app_pages/thresholds.py", out, monkeypatch, models=["x"])
+            at = open_page("app_pages/thresholds.py", out, monkeypatch, models=["x"], rule="min2")
             _no_error(at)
             assert metric(at, "F1").value in live_f1  # scored live from one version's table and thresholds
             _no_error(open_page("app_pages/compare.py", out, monkeypatch, models=["x", "y"]))
@@ -121,7 +121,7 @@ def test_an_untouched_slider_follows_a_replaced_model_a_moved_one_stays(swapping
         return round(m.t / step) * step
 
     t0 = replace(0)
-    at = open_page("app_pages/thresholds.py", out, monkeypatch, models=["x"])
+    at = open_page("app_pages/thresholds.py", out, monkeypatch, models=["x"], rule="min2")
     assert at.slider(key="th-m-x-inb0-t").value == pytest.approx(t0)
     t1 = replace(1)
     assert t1 != pytest.approx(t0)

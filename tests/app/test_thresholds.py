@@ -2,11 +2,18 @@
 
 import pytest
 
+from shopee_core import matching as M
 from shopee_core.analysis import decisions as D
 from shopee_core.analysis import plane as P
-from tests.analysis.bundles import FUSION, INB3, UNION, metric, open_page
+from tests.analysis.bundles import FUSION, INB3, UNION, metric
+from tests.analysis.bundles import open_page as _open_page
 
 PAGE = "app_pages/thresholds.py"
+
+
+def open_page(page, path, monkeypatch, models=None):
+    """These tests start from the tuned Min2 decision (the sidebar's Min2)."""
+    return _open_page(page, path, monkeypatch, models=models, rule="min2")
 
 
 def shown(at):
@@ -19,7 +26,7 @@ def check(at, bundle, d, ref):
         m = metric(at, label)
         assert m.value == f"{cur[key]:.4f}"
         delta = cur[key] - base[key]
-        assert m.delta == ("±0.0000" if abs(delta) < 5e-5 else f"{delta:+.4f}")
+        assert m.delta == ("= tuned" if abs(delta) < 5e-5 else f"{delta:+.4f} Δ vs tuned")
 
 
 def test_t_slider_changes_f1_by_exactly_the_core_amount(path, bundle, monkeypatch):
@@ -86,11 +93,21 @@ def test_pool_size_view(path, bundle, monkeypatch):
     at = open_page(PAGE, path, monkeypatch, models=["tfidf"])
     at.segmented_control(key="th-view").set_value("pool").run()
     assert not at.exception, [e.value for e in at.exception]
-    curve = D.pool_sizes(bundle, D.decision(bundle, "tfidf"), "test")
+    d = D.chosen_decision(bundle, "tfidf", at.session_state["rule"])
+    draws = D.pool_size_draws(bundle, d, "test", draws=4)
     shown_table = at.dataframe[0].value
-    assert list(shown_table["postings"]) == list(curve["postings"])
+    band = M.pool_size_band(draws)
+    assert list(shown_table["postings"]) == list(band["postings"])
     assert shown_table["postings"].iloc[-1] == len(bundle.split_rows("test"))
+    assert list(shown_table["t"]) == pytest.approx(list(band["t"]))
     assert any("Nested pools of whole label groups" in c.value for c in at.caption)
+    n = len(bundle.split_rows("test"))
+    ext = M.extrapolate(draws, 2 * n)
+    info = [i.value for i in at.info if "Extrapolated to" in i.value]
+    assert info and f"{2 * n:,} postings" in info[0] and f"{ext['t']['mean']:.3f}" in info[0]
+    assert "an extrapolation, not a measurement" in info[0]
+    at.number_input(key="th-pool-target").set_value(n).run()  # no extrapolation at the pool's own size
+    assert not [i for i in at.info if "polated to" in i.value]
 
 
 def test_inb_only_entry_and_custom_modes(path, bundle, monkeypatch):

@@ -35,7 +35,7 @@ def _texts(at) -> str:
 
 @pytest.mark.parametrize("page", ["app_pages/failures.py", "app_pages/query.py", "app_pages/compare.py"])
 def test_titles_are_decoded_where_shown(escaped, monkeypatch, page):
-    at = open_page(page, escaped, monkeypatch, models=["tfidf", "phash"])
+    at = open_page(page, escaped, monkeypatch, models=["tfidf", "phash"], rule="min2")
     text = _texts(at)
     assert SHOWN in text, page
     assert "\\xc3" not in text and "\\xe2" not in text, page

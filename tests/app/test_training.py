@@ -30,7 +30,7 @@ def test_curves_and_the_sweep_figure(analyses_bundle, monkeypatch):  # noqa: F81
     best = frame_with(at, "best_margin")
     ours = S.long_form([b.sweep(SWEEP)])
     assert float(best["f1"].iloc[0]) == ours["f1"].max()
-    at.segmented_control(key="train-variant").set_value("min2").run()
+    at.segmented_control(key="train-variant-best").set_value("min2").run()
     at.segmented_control(key="train-metric").set_value("recall").run()
     assert not at.exception
     best = frame_with(at, "best_margin")

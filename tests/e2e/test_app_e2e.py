@@ -187,7 +187,7 @@ def f1_text(pg) -> str:
 
 
 def test_threshold_slider_changes_f1(page, server, shots):
-    page.goto(f"{server}/thresholds")
+    page.goto(f"{server}/thresholds?rule=min2")  # the tuned Min2 decision (best on valid may sit on a plateau)
     settle(page, PAGES["thresholds"])
     before = f1_text(page)
     main = page.locator('[data-testid="stMainBlockContainer"]')

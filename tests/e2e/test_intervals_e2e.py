@@ -61,7 +61,9 @@ def test_leaderboard_whiskers_and_a_vs_b_panel(browser, server, dash_bundle):  #
     chart.wait_for(state="visible")
     b = Bundle.open(dash_bundle)
     ranked = sum(1 for m in b.models if I.resolve(b, m["id"], "best"))
-    assert pg.locator('[data-testid="stPlotlyChart"]').first.locator("g.errorbar").count() == ranked
+    # Plotly draws after the script run is over: wait for every whisker
+    sync_api.expect(pg.locator('[data-testid="stPlotlyChart"]').first.locator("g.errorbar")).to_have_count(
+        ranked, timeout=30_000)
     pg.get_by_text("A vs B", exact=True).first.wait_for(state="visible")
     assert metric_value(pg, "F1 A − B").startswith(("+", "-"))
     assert pg.get_by_text("F1 difference per slice").count() >= 1
@@ -88,7 +90,7 @@ def test_a_pasted_a_vs_b_link_shows_the_same_pair_and_numbers(browser, server, d
 
 
 def test_a_pasted_thresholds_link_reopens_the_moved_decision(browser, server):
-    pg = fresh(browser, server + "/thresholds", PAGES["thresholds"])
+    pg = fresh(browser, server + "/thresholds?rule=min2", PAGES["thresholds"])
     before = metric_value(pg, "F1")
     thumb = pg.locator('[data-testid="stMainBlockContainer"] input[type="range"][aria-label="T"]').first
     thumb.focus()

@@ -33,7 +33,7 @@ def legend(page, entries) -> None:
 
 
 def embedding_by_error(page, url: str) -> None:
-    page.goto(f"{url}/embedding?models={MINE}&split=test")
+    page.goto(f"{url}/embedding?models={MINE}&split=test&rule=min2")
     settle(page, "Embedding space")
     page.locator('[data-testid="stMainBlockContainer"]').get_by_text("error type", exact=True).click()
     settle(page, "Embedding space", after_action=True)
@@ -50,7 +50,7 @@ def test_compare_and_embedding_follow_a_replaced_model(dash_bundle, tmp_path):  
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.set_default_timeout(45_000)
-        page.goto(f"{url}/compare?models={MINE},tfidf&split=test")
+        page.goto(f"{url}/compare?models={MINE},tfidf&split=test&rule=min2")
         settle(page, "Compare models")
         assert metrics(page, before) == before
         embedding_by_error(page, url)
@@ -60,7 +60,7 @@ def test_compare_and_embedding_follow_a_replaced_model(dash_bundle, tmp_path):  
         after, after_map = agreement(root, "test"), error_legend(root, "test")
         assert after != before and after_map != before_map
 
-        page.goto(f"{url}/compare?models={MINE},tfidf&split=test")
+        page.goto(f"{url}/compare?models={MINE},tfidf&split=test&rule=min2")
         settle(page, "Compare models")
         no_exception(page, "compare after the replacement")
         assert metrics(page, after) == after

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from shopee_core.errors import DecisionError
 from shopee_core.matching import Decision, Embeddings, Pool, model_source, nested_pools, pool_size_curve, scores
 from shopee_core.matching.nested import sub_pool
 
@@ -57,3 +58,64 @@ def test_pool_size_curve_tunes_in_each_pool_and_is_cached():
         ("m", "base"): pool.neighbors("m").restrict(nested_pools(labels, [800])[0])}), d)["f1"])
     moved = pool_size_curve(pool, d.with_thresholds(0.35), sizes=[200, 800])
     assert (moved["t"] == curve["t"]).all() and not np.allclose(moved["f1_given"], curve["f1_given"])
+
+
+def population(n_families=300, per_family=8, dim=16, seed=0):
+    """A catalogue where look-alike groups come in families: a bigger pool holds more of each family,
+    so its best threshold is stricter and its F1 lower — the effect the extrapolation must carry."""
+    rng = np.random.default_rng(seed)
+    families = rng.normal(size=(n_families, dim))
+    centres = np.repeat(families, per_family, axis=0) + 0.55 * rng.normal(size=(n_families * per_family, dim))
+    labels = np.repeat(np.arange(len(centres)), rng.integers(2, 5, len(centres)))
+    return labels, centres[labels] + 0.35 * rng.normal(size=(len(labels), dim))
+
+
+def draw_groups(labels, n, seed):
+    groups = np.random.default_rng(seed).permutation(np.unique(labels))
+    take = groups[: int(np.searchsorted(np.cumsum(np.bincount(labels)[groups]), n)) + 1]
+    return np.flatnonzero(np.isin(labels, take))
+
+
+def tuned_in(labels, x, rows, k=30):
+    from shopee_core.matching import tune
+    p = Pool(labels[rows], k=k, embeddings={"m": Embeddings.from_array(x[rows])})
+    best = tune(p, Decision.single(model_source("m"), 0.3), min2=False)
+    return p, best.sides[0].t, scores(p, best)["f1"]
+
+
+def test_extrapolation_to_twice_the_pool_lands_near_the_truth_at_twice_the_pool():
+    from shopee_core.matching import extrapolate, pool_size_band, pool_size_draws
+    labels, x = population()
+    rows = draw_groups(labels, 1500, seed=1)
+    pool, t_here, f1_here = tuned_in(labels, x, rows)
+    draws = pool_size_draws(pool, Decision.single(model_source("m"), t_here), draws=5, min2=False)
+    assert sorted(draws["draw"].unique()) == [0, 1, 2, 3, 4]
+    band = pool_size_band(draws)
+    assert (band["t_lo"] <= band["t"]).all() and (band["t"] <= band["t_hi"]).all()
+    assert band["t_hi"].iloc[0] > band["t_lo"].iloc[0]  # small pools differ between draws
+    target = 2 * len(rows)
+    ext = extrapolate(draws, target)
+    # the truth: pools of twice the size drawn from the same population, each tuned there
+    truth = [tuned_in(labels, x, draw_groups(labels, target, seed=10 + i))[1:] for i in range(3)]
+    true_t, true_f1 = np.mean([t for t, _ in truth]), np.mean([f for _, f in truth])
+    assert true_t < t_here and true_f1 < f1_here  # the effect is there: twice the pool is stricter and harder
+    assert ext["t"]["lo"] - 0.005 <= true_t <= ext["t"]["hi"] + 0.005  # within the spread (± one grid step)
+    assert abs(ext["t"]["mean"] - true_t) < abs(t_here - true_t) / 2
+    assert abs(ext["f1_best"]["mean"] - true_f1) < abs(f1_here - true_f1) * 0.75  # closer than "as here"
+    assert ext["target"] == target
+    with pytest.raises(DecisionError):
+        extrapolate(draws, 1)
+
+
+def test_extrapolation_of_a_flat_trend_stays_flat():
+    import pandas as pd
+
+    from shopee_core.matching import extrapolate
+    draws = pd.DataFrame({"draw": [0, 0, 0, 1, 1, 1], "postings": [100, 200, 400] * 2,
+                          "t": [0.3] * 6, "f1_best": [0.8] * 6, "t2": [np.nan] * 6})
+    ext = extrapolate(draws, 10_000)
+    assert ext["t"]["mean"] == pytest.approx(0.3) and ext["f1_best"]["lo"] == pytest.approx(0.8)
+    assert "t2" not in ext and not ext["t"]["clipped"]
+    falling = draws.assign(t=[0.3, 0.2, 0.1] * 2)  # a line that would cross 0 before the target
+    ext = extrapolate(falling, 10_000)
+    assert ext["t"]["lo"] == 0.0 and ext["t"]["clipped"]  # a distance is never below 0
