@@ -44,9 +44,8 @@ with c_ci:
                          help="95 % intervals (whiskers, ± and the gap to the best) from 1,000 resamples of whole "
                               "label groups")
 
-st.info(pool_caption(bundle, split, f"Decision: **{lb.RULES[variant]}** (sidebar) — "
-                                   f"{lb.RULE_HELP[variant]}; the Decision column says what each model is on."),
-        icon=":material/info:")
+st.info(pool_caption(bundle, split) + f" Decision: **{md(lb.RULES[variant])}** (sidebar) — "
+        f"{md(lb.RULE_HELP[variant])}; the Decision column says what each model is on.", icon=":material/info:")
 with st.expander("What the decisions are: plain threshold, Min2, INB, graph step", icon=":material/help:"):
     explain_variants()
 

@@ -169,6 +169,15 @@ def graph_picker(scope: str, recorded: dict | None = None, start: bool = False):
     return M.GraphStep(step, _keep(pkey, st.number_input(label, lo, hi, step=inc, key=pkey)))
 
 
+def graph_thresholds(s: dict, picked, n_sides: int) -> list[tuple] | None:
+    """The thresholds the bundle tuned together with the graph step (one (T, T2) per side), when the
+    sidebar's decision is the graph step; None otherwise: the page then starts on the plain tuned T."""
+    rec = s.get("graph")
+    if picked.variant != "graph" or not rec or len(rec.get("t") or []) != n_sides:
+        return None
+    return list(zip(rec["t"], rec.get("t2") or [None] * n_sides))
+
+
 def side_sliders(scope: str, suffix: str, t, t2, min2: bool, what: str = "", after_inb: bool = False):
     prime = "′" if after_inb else ""
     T = slider(f"T{prime} {what}".strip(), f"{scope}-t{suffix}", t,
@@ -218,6 +227,7 @@ ref_label = ""
 scope = ""
 n_sides = 1
 fixed = False  # an imported predictions-only model: nothing to move
+graph_tunable = False  # the model's stored graph step applies (its plain tables, as tuned)
 try:
     with left:
         # ------------------------------------------------------------ a bundle model
@@ -237,6 +247,10 @@ try:
                                                    "T′ and T2′ re-searched on its own), as the seed's union runs")
                 scope = f"{scope}-inb" if inb else scope
                 sides_now = s["inb_sides"] if inb else s["sides"]
+                graph_tunable = not inb  # the graph step was tuned on the plain sides
+                on_graph = graph_thresholds(s, picked, len(sides_now)) if graph_tunable else None
+                if on_graph:  # the graph step was tuned with thresholds of its own: start there
+                    sides_now = [{**x, "t": t, "t2": t2} for x, (t, t2) in zip(sides_now, on_graph)]
                 min2 = toggle("Min2 on every side", f"{scope}-min2", picked.variant != "base"
                               and any(x["t2"] is not None for x in sides_now))
                 overrides = []
@@ -296,6 +310,10 @@ try:
                         if abs(bt - s["t"]) > 1e-9 or (s["t2"] is not None and abs(bt2 - s["t2"]) > 1e-9):
                             blend = (bt, bt2)
                 tuned_t, tuned_t2 = (s["inb_t"], s["inb_t2"]) if iters else (s["t"], s["t2"])
+                graph_tunable = not iters and weights is None and blend is None
+                on_graph = graph_thresholds(s, picked, 1) if graph_tunable else None
+                if on_graph:  # the graph step was tuned with thresholds of its own: start there
+                    tuned_t, tuned_t2 = on_graph[0]
                 min2 = toggle("Min2", f"{scope}-min2", tuned_t2 is not None and picked.variant != "base")
                 T, T2 = side_sliders(scope, "", tuned_t, tuned_t2, min2, after_inb=bool(iters))
                 with st.spinner("Building the decision's neighbour table…"):
@@ -372,6 +390,11 @@ try:
                                  start=mode == "model" and picked.variant == "graph")
             if graph is not None:
                 decision = decision.with_graph(graph)
+                rec = s.get("graph") if graph_tunable else None
+                if rec and M.GraphStep.from_dict(rec) == graph:
+                    # the tuned step at its tuned parameter: measured against the setting the bundle tuned
+                    # for it (its own thresholds), not the plain decision with the step bolted on
+                    reference = D.decision(bundle, mid, graph="tuned")
             b1 = b2 = st  # one under the other: side by side, "Best on valid" is cut at 1280 px
             b1.button("Reset", key="th-reset", on_click=reset, args=(scope,), icon=":material/restart_alt:",
                       width="stretch", help="Back to the bundle's (or the fusion's) tuned thresholds")

@@ -139,7 +139,7 @@ def best_variant(model, metrics: dict | None = None) -> str | None:
 # The decision a user chooses once for every model (the dashboard's sidebar): a variant, or "best".
 RULES = {"best": "best on valid", "base": "plain T", "min2": "Min2", "inb": "INB", "graph": "graph step"}
 RULE_HELP = {
-    "best": "each model on its variant with the best validation F1 (plain, Min2 or INB)",
+    "best": "each model on its variant with the best validation F1 (plain, Min2, INB or the graph step)",
     "base": "every candidate closer than the tuned T, nothing else",
     "min2": "plain T, and a posting left alone gets its nearest candidate if within the looser T2",
     "inb": "neighbourhood blending, then thresholds T', T2' re-tuned on valid",

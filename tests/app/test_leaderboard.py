@@ -26,6 +26,8 @@ def test_every_model_with_its_numbers(path, bundle, monkeypatch):
     assert metric(at, f"Best on valid: {md(best)}").value == f"{want.at[best, 'f1']:.4f}"  # the id shown literally
     assert [n for n in frame["name"] if n.startswith("★ ")] == [f"★ {best}"]
     assert any("F1 within the **test** split" in i.value for i in at.info)
+    # the decision in bold, not its asterisks shown literally (escaped Markdown)
+    assert any(f"Decision: **{md(lb.RULES['best'])}** (sidebar)" in i.value for i in at.info), [i.value for i in at.info]
     assert frame["f1"].is_monotonic_decreasing
 
 

@@ -72,6 +72,9 @@ def test_same_model_and_decision_same_f1_on_every_page(dash_bundle, bundle, monk
             assert row["f1"] == pytest.approx(want, abs=5e-5), page
             assert row["decision"] == lb.VARIANT_LABELS[c.variant], page
             continue
+        if page.endswith("thresholds.py"):  # the sliders start on the chosen decision: its F1 before any move
+            f1_card = [m for m in at.metric if m.label == "F1"]
+            assert f1_card and float(f1_card[0].value) == pytest.approx(want, abs=5e-5), (page, f1_card)
         lines = printed_f1(at, model)
         assert lines, (page, texts(at))
         for f1, text in lines:
@@ -105,3 +108,40 @@ def test_defaults_agree_with_the_star(dash_bundle, bundle, monkeypatch):  # noqa
     assert at.multiselect(key="cmp-models").value == ranked[:2]  # best and runner-up
     at.switch_page("app_pages/failures.py").run()
     assert at.selectbox(key="fb-model").value == ranked[0]
+
+
+@pytest.mark.parametrize("model", [FUSION, UNION])
+def test_thresholds_start_a_graph_step_on_its_own_tuned_thresholds(dash_bundle, tmp_path, monkeypatch, model):  # noqa: F811
+    """A graph step is tuned together with thresholds of its own (often looser than the plain T): the
+    Thresholds page, opened on the sidebar's graph decision, starts its sliders there and shows the F1
+    every other page prints, not the plain T with the step bolted on."""
+    import json
+    import shutil
+
+    from shopee_core.bundle.writer import seal
+
+    base = json.loads((dash_bundle / "manifest.json").read_text())
+    for n, shift in enumerate([0.1, -0.1, 0.2, -0.2]):  # the step's own thresholds, away from the plain ones
+        root = tmp_path / f"dash{n}"
+        shutil.copytree(dash_bundle, root)
+        manifest = json.loads(json.dumps(base))
+        g = next(m for m in manifest["models"] if m["id"] == model)["thresholds"]["graph"]
+        g["t"] = [min(max(t + shift, 0.02), 1.98) for t in g["t"]]
+        g["t2"] = list(g["t"])
+        seal(root, manifest)
+        b = Bundle.open(root)
+        c = D.chosen(b, model, "graph")
+        assert c.variant == "graph"
+        want = D.scores(b, model, "test", **c.setting)["f1"]
+        step = D.decision(b, model, graph="tuned").graph
+        plain_with_step = D.scores(b, D.decision(b, model).with_graph(step), "test")["f1"]
+        if abs(want - plain_with_step) > 1e-3:  # the case the page once got wrong
+            break
+    else:
+        pytest.fail("no shift of the graph step's thresholds changes its F1 on this bundle")
+    at = opened(root, monkeypatch, "graph", [model])
+    at.switch_page("app_pages/thresholds.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    f1_card = [m for m in at.metric if m.label == "F1"]
+    assert f1_card and float(f1_card[0].value) == pytest.approx(want, abs=5e-5)
+    assert any("the same F1 as the bundle's tuned setting" in t for t in texts(at))  # nothing moved yet
