@@ -19,7 +19,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import state
-from dashboard.text import code, html_text, md, plain
+from dashboard.text import code, html_text, md, plain, short
 from shopee_core.data.text import display_title
 
 # mark -> (border colour, icon, text). Icons are plain text glyphs (✔ ✘ ⚠ ●), not colour
@@ -49,11 +49,6 @@ def thumb_data_uri(bundle, row: int) -> str:
             return ""
         return "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii")
     return bundle.cached(("thumb", path), read)
-
-
-def _short(text, n: int) -> str:
-    text = "" if text is None or (isinstance(text, float) and math.isnan(text)) else str(text)
-    return text if len(text) <= n else text[: n - 1].rstrip() + "…"
 
 
 def _fmt(v, spec: str, signed: bool = False) -> str:
@@ -128,7 +123,7 @@ def gallery(bundle, items: pd.DataFrame, *, key: str, columns: int = 6, title_ch
             pid = str(ids[row])
             title = display_title(titles[row])
             with cols[offset]:
-                st.markdown(card_html(thumb_data_uri(bundle, row), _short(title, title_chars),
+                st.markdown(card_html(thumb_data_uri(bundle, row), short(title, title_chars),
                                       _lines(item), item.get("mark"),
                                       tooltip=f"{title}\n{pid} · group {groups[row]}"),
                             unsafe_allow_html=True)
@@ -164,7 +159,7 @@ def pair_html(uris: list[str], titles: list[str], note: str, same: bool, title_c
         + (f'<img src="{uri}" style="width:100%;max-width:110px;aspect-ratio:1/1;object-fit:contain;display:block;'
            f'margin:auto"/>' if uri else '<div style="aspect-ratio:1/1;color:#999">no thumbnail</div>')
         + f'<div style="font-size:0.72rem;line-height:1.2;height:2.4em;overflow:hidden">'
-        f'{html_text(_short(title, title_chars))}</div></div>' for uri, title in zip(uris, titles))
+        f'{html_text(short(title, title_chars))}</div></div>' for uri, title in zip(uris, titles))
     return (f'<div style="border:2px solid {colour};border-radius:8px;padding:6px;background:white">'
             f'<div style="display:flex;gap:6px">{halves}</div>'
             f'<div style="font-size:0.74rem;color:{colour};font-weight:600">{html_text(note)}</div></div>')
@@ -209,15 +204,15 @@ def model_matches(bundle, model_id: str, split: str, row: int, predicted, extra:
     matches = posting_matches(bundle, model_id, split, row, predicted, extra=extra)
     parts = member_similarities(bundle, model_id, split, row, matches["row"].to_numpy()) if len(matches) else None
     if parts is not None:  # a fusion's tile says what each member saw and which one carried the match
-        short = {m: {"image": "img", "text": "txt"}.get(modality(bundle, m) or "", m) for m in parts.columns[1:-1]}
-        if len(set(short.values())) < len(short):
-            short = {m: m for m in short}
-        img = next((m for m in short if short[m] == "img"), None)
-        txt = next((m for m in short if short[m] == "txt"), None)
+        abbr = {m: {"image": "img", "text": "txt"}.get(modality(bundle, m) or "", m) for m in parts.columns[1:-1]}
+        if len(set(abbr.values())) < len(abbr):
+            abbr = {m: m for m in abbr}
+        img = next((m for m in abbr if abbr[m] == "img"), None)
+        txt = next((m for m in abbr if abbr[m] == "txt"), None)
         query_id = str(bundle.postings["posting_id"].iat[int(bundle.split_rows(split)[row])])
         matches = matches.assign(plane=[(model_id, query_id, img, txt)] * len(matches), members=[
-            " · ".join(f"{short[m]} {_fmt(r[m], '.3f')}" for m in short)
-            + f" · {({'img': 'image', 'txt': 'text'}).get(short[r['carried']], r['carried'])} carried"
+            " · ".join(f"{abbr[m]} {_fmt(r[m], '.3f')}" for m in abbr)
+            + f" · {({'img': 'image', 'txt': 'text'}).get(abbr[r['carried']], r['carried'])} carried"
             for _, r in parts.iterrows()])
     return matches
 
@@ -291,7 +286,7 @@ def posting_picker(bundle, split: str, key: str) -> int:
     with c_pick:
         label = f"Posting ({len(matches)} match{'es' if len(matches) != 1 else ''})" if text else "Posting"
         choice = st.selectbox(label, options, key=sk,
-                              format_func=lambda r: f"{plain(_short(display_title(titles[r]), 40))} · {plain(ids[r])}")
+                              format_func=lambda r: f"{plain(short(display_title(titles[r]), 40))} · {plain(ids[r])}")
     if choice != current:
         state.set("posting", str(ids[choice]))
         current = choice
@@ -302,8 +297,7 @@ def posting_picker(bundle, split: str, key: str) -> int:
 
 
 def model_label(bundle, model_id: str) -> str:
-    text = bundle.entry(model_id).label
-    return text if len(text) <= 60 else f"{text[:59]}…"
+    return short(bundle.entry(model_id).label, 60)
 
 
 def model_picker(bundle, key: str, label: str = "Models", allowed: list[str] | None = None,

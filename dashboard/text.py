@@ -148,6 +148,13 @@ def plot_text(value) -> str:
     return isolate(text.replace("%{", "&#37;{"))
 
 
+def short(value, n: int) -> str:
+    """At most ``n`` characters (None / NaN as empty), cut with "…": the one truncation of shown text, so
+    every label, caption and chip cuts the same way (wrap it with md / plain / html_text to show it)."""
+    text = "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+    return text if len(text) <= n else text[: n - 1].rstrip() + "…"
+
+
 def plain(value) -> str:
     """``value`` in a plain-text widget (selectbox / multiselect option): only isolated."""
     return isolate(_str(value))

@@ -12,7 +12,7 @@ import streamlit as st
 
 from dashboard import state
 from dashboard.data import current_bundle
-from dashboard.text import code, md, plain
+from dashboard.text import code, md, plain, short
 from shopee_core.analysis import decisions as D
 from shopee_core.analysis import leaderboard as lb
 from shopee_core.errors import ShopeeError
@@ -126,11 +126,6 @@ def model_select(bundle, key: str, label: str = "Model", allowed=None, help: str
         state.set("models", [value] + [m for m in state.get("models") if m != value])
     st.session_state[synced] = value
     return value
-
-
-def short(text, n: int) -> str:
-    text = str(text)
-    return text if len(text) <= n else text[: n - 1].rstrip() + "…"
 
 
 def csv_download(frame: pd.DataFrame, file_name: str, label: str, key: str, help: str | None = None) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard.gallery import _short
+from dashboard.text import short as _short
 from dashboard.text import shown
 from tests.e2e.test_app_e2e import ARGS, CHROMIUM, ROOT, serve, sync_api
 from tests.e2e.text_page import RTL, TITLES

@@ -14,8 +14,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import plotly.graph_objects as go  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from dashboard.gallery import _short, card_html, pair_html  # noqa: E402
+from dashboard.gallery import card_html, pair_html  # noqa: E402
 from dashboard.text import code, md, plain, plot_text  # noqa: E402
+from dashboard.text import short as _short  # noqa: E402
 from shopee_core.data.demo.hostile import hostile_titles  # noqa: E402
 from shopee_core.data.text import display_title  # noqa: E402
 
