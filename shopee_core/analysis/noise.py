@@ -21,7 +21,11 @@ them). Both are found from the evidence of every single model of a pool, not of 
    a posting as close to another group B as B's members are to each other and much farther
    from its own group A than A's members are from each other. A group-pair suspect is two
    groups whose members match across about as strongly as within (and most members of each,
-   not one mislabelled posting, carry the link).
+   not one mislabelled posting, carry the link): the cross-pair probability counts for it, and
+   where it falls short of the two groups' own cohesion the shortfall counts against it. One
+   product listed twice has fresh photos and titles on both sides, so its cross pairs look like
+   each group's own pairs; siblings one attribute apart look alike too, but a group's own
+   listings agree on that attribute and the cross pairs do not, however close they are.
 4. **Evidence against.** Titles that state different quantities or variants (100ml vs 250ml,
    red vs blue, A51 vs A12: :class:`~shopee_core.analysis.errors.PostingFeatures`) mark
    siblings, correctly labelled; the share of such conflicts across the two sides beyond the
@@ -329,6 +333,16 @@ class _GroupAttributes:
         return out
 
 
+def _pooled_cohesion(m: Affinities, ga: np.ndarray, gb: np.ndarray) -> np.ndarray:
+    """Mean probability over the own pairs of groups ``ga`` and ``gb`` together (each pair counting
+    once, so a big group weighs more than a pair of two); NaN where neither has a pair."""
+    pairs = (m.sizes * (m.sizes - 1) / 2).astype(np.float64)
+    total = np.nan_to_num(m.cohesion) * pairs
+    n = pairs[ga] + pairs[gb]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, (total[ga] + total[gb]) / np.maximum(n, 1), np.nan)
+
+
 # ----------------------------------------------------------------------------- suspects
 def find_suspects(witnesses: list[Witness], labels, ids, features: PostingFeatures,
                   config: SuspectConfig = SuspectConfig()) -> pd.DataFrame:
@@ -340,10 +354,14 @@ def find_suspects(witnesses: list[Witness], labels, ids, features: PostingFeatur
     The score is in log-odds for the suggested fix, image and text witnesses adding up:
     *posting* - how much likelier the models find the posting one product with group B than with
     its own group A (Σ over modalities of logit(affinity to B) - logit(affinity to A));
-    *group pair* - how likely the models find a posting of A and one of B to be one product
-    (Σ over modalities of logit(mean cross-pair probability)). A conflict of stated quantities or
+    *group pair* - how likely the models find a posting of A and one of B to be one product, less
+    how far that falls short of A's and B's own pairs (Σ over modalities of logit(cross) -
+    max(0, logit(within) - logit(cross)); cross: the mean cross-pair probability, within: the mean
+    over both groups' own pairs; ``image_shortfall`` / ``text_shortfall`` hold the second term).
+    A conflict of stated quantities or
     variants against the fix subtracts ``config.conflict_penalty``. Postings scoring above
-    ``config.min_score`` and group pairs above ``config.min_pair_score`` are listed.
+    ``config.min_score`` and group pairs whose cross-pair part (the score before the shortfall)
+    is above ``config.min_pair_score`` are listed.
     """
     labels = np.asarray(labels)
     ids = np.asarray(ids).astype(str)
@@ -387,19 +405,26 @@ def find_suspects(witnesses: list[Witness], labels, ids, features: PostingFeatur
     pa, pb = all_keys // G, all_keys % G
     keep = pa < pb
     pa, pb, all_keys = pa[keep], pb[keep], all_keys[keep]
+    shortfall = {}
     for mod, (u, s_, c_) in sums.items():
         pos = np.minimum(np.searchsorted(u, all_keys), max(len(u) - 1, 0))
         hit = u[pos] == all_keys if len(u) else np.zeros(len(all_keys), dtype=bool)
         total = np.where(hit, s_[pos], 0.0) + (sizes[pa] - np.where(hit, c_[pos], 0)) * mods[mod].absent
         pair_parts[mod] = _logit(total / sizes[pa], config.clip)
-    pscore = sum(pair_parts.values()) if pair_parts else np.zeros(len(pa))
+        within = _pooled_cohesion(mods[mod], pa, pb)
+        # one product under two labels: its cross pairs look like its own pairs; siblings' fall short
+        shortfall[mod] = np.where(np.isfinite(within),
+                                  np.maximum(0.0, _logit(np.nan_to_num(within), config.clip) - pair_parts[mod]), 0.0)
+    cross = sum(pair_parts.values()) if pair_parts else np.zeros(len(pa))
     pagainst = attrs.conflict(pa, pb).astype(np.float64)
-    pscore = pscore - config.conflict_penalty * pagainst
-    sel = pscore > config.min_pair_score
+    cross = cross - config.conflict_penalty * pagainst
+    pscore = cross - sum(shortfall.values()) if shortfall else cross
+    sel = cross > config.min_pair_score  # the floor reads the cross pairs alone: the shortfall only orders
     pairs = pd.DataFrame({
         "kind": "group_pair", "posting_id": "", "label_group": groups[pa[sel]], "other_label_group": groups[pb[sel]],
         "score": pscore[sel], "row": -1, "group": pa[sel], "other_group": pb[sel], "against": pagainst[sel],
-        **{mod: pair_parts[mod][sel] for mod in pair_parts}})
+        **{mod: pair_parts[mod][sel] for mod in pair_parts},
+        **{f"{mod}_shortfall": shortfall[mod][sel] for mod in shortfall}})
     out = pd.concat([posts, pairs], ignore_index=True)
     out = out.sort_values(["score", "kind", "label_group", "other_label_group", "posting_id"],
                           ascending=[False, True, True, True, True], kind="stable").reset_index(drop=True)
@@ -560,7 +585,8 @@ def describe(ctx: dict, r) -> str:
             p_b = float(m.to_group([int(r.row)], [int(r.other_group)])[0])
             head = f"{mod} {num(p_b)} to B vs {num(float(m.own[int(r.row)]))} to own group"
         else:
-            head = f"{mod} {num(1 / (1 + np.exp(-getattr(r, mod))))} across"
+            within = float(_pooled_cohesion(m, np.asarray([int(r.group)]), np.asarray([int(r.other_group)]))[0])
+            head = f"{mod} {num(1 / (1 + np.exp(-getattr(r, mod))))} across vs {num(within)} within"
         sims = table[table["modality"] == mod]
         models = ", ".join(f"{x.model} {num(x.sim_across)}" + (f" vs {num(x.sim_own_group)}" if posting else "")
                            for x in sims.itertuples())
