@@ -101,8 +101,10 @@ def _duplicate_among_siblings(seed):
         centres[1] = centres[0] + 0.075 * rng.normal(size=16)
         centres[3] = centres[2] + 0.075 * rng.normal(size=16)
         rows[m] = centres[product] + spread * rng.normal(size=(len(labels), 16)) / 4
-    feats = PostingFeatures([f"brand{p // 2} item{p // 2}" for p in product], [PHASH] * len(labels))
-    return labels, rows, feats, [f"p{i}" for i in range(len(labels))]
+    # every listing its own photo and title (a copy would be one listing twice: no measure of a group)
+    titles = [f"brand{p // 2} item{p // 2} seller{i}" for i, p in enumerate(product)]
+    hashes = [f"{h:016x}" for h in rng.integers(1, 2**63, size=len(labels))]
+    return labels, rows, PostingFeatures(titles, hashes), [f"p{i}" for i in range(len(labels))]
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -122,6 +124,25 @@ def test_a_duplicate_group_outranks_close_siblings(seed):
     assert siblings.sum() == 2 and (short[siblings] > short[0] + 5).all()
     cross = pairs["score"] + short  # the cross-pair part alone: a sibling pair outscores the duplicate
     assert cross[siblings].max() > cross[0]
+
+
+def test_copies_do_not_measure_a_group():
+    """A group's own pairs that are one listing twice (a re-posted photo, a copied title) are left
+    out of what a cross pair is held against; a group of nothing but copies sets no bar."""
+    labels, rows, feats, ids = _duplicate_among_siblings(0)
+    ws = [_witness(m, m, rows[m]) for m in ("image", "text")]
+    ev = N.pair_evidence(ws, labels)
+    codes = np.unique(labels, return_inverse=True)[1]
+    fresh = N.fresh_cohesion(ev, feats, codes)
+    assert fresh.pairs.tolist() == [6.0] * 10
+    hashes = [f"{h:016x}" for h in np.random.default_rng(9).integers(1, 2**63, size=len(labels))]
+    copied = PostingFeatures([t if c != 0 else "One  title" if i % 2 else "one title"  # group 200: one title
+                              for i, (t, c) in enumerate(zip(feats.titles, codes))],
+                             [h if c != 1 else PHASH for h, c in zip(hashes, codes)])  # group 201: one photo
+    again = N.fresh_cohesion(ev, copied, codes)
+    assert again.pairs[:2].tolist() == [0.0, 0.0] and again.pairs[2:].tolist() == [6.0] * 8
+    assert np.isnan(again.pooled("image", [0], [1])[0])
+    assert again.pooled("text", [0], [2])[0] == pytest.approx(fresh.sums["text"][2] / 6)
 
 
 def test_calibration_is_monotone_and_absent_pairs_are_rare_matches():
