@@ -629,7 +629,8 @@ def describe(ctx: dict, r) -> str:
             head = f"{mod} {num(p_b)} to B vs {num(float(m.own[int(r.row)]))} to own group"
         else:
             within = float(getattr(r, f"{mod}_within", np.nan))
-            head = f"{mod} {num(1 / (1 + np.exp(-getattr(r, mod))))} across vs {num(within)} within"
+            head = f"{mod} {num(1 / (1 + np.exp(-getattr(r, mod))))} across " + (
+                f"vs {num(within)} within" if np.isfinite(within) else "(no two independent listings within)")
         sims = table[table["modality"] == mod]
         models = ", ".join(f"{x.model} {num(x.sim_across)}" + (f" vs {num(x.sim_own_group)}" if posting else "")
                            for x in sims.itertuples())
