@@ -21,7 +21,12 @@ them). Both are found from the evidence of every single model of a pool, not of 
    a posting as close to another group B as B's members are to each other and much farther
    from its own group A than A's members are from each other. A group-pair suspect is two
    groups whose members match across about as strongly as within (and most members of each,
-   not one mislabelled posting, carry the link).
+   not one mislabelled posting, carry the link): the cross-pair probability counts for it, and
+   where it falls short of the two groups' own pairs of independent listings (a re-posted photo
+   or copied title left out) the shortfall counts against it. One
+   product listed twice has fresh photos and titles on both sides, so its cross pairs look like
+   each group's own pairs; siblings one attribute apart look alike too, but a group's own
+   listings agree on that attribute and the cross pairs do not, however close they are.
 4. **Evidence against.** Titles that state different quantities or variants (100ml vs 250ml,
    red vs blue, A51 vs A12: :class:`~shopee_core.analysis.errors.PostingFeatures`) mark
    siblings, correctly labelled; the share of such conflicts across the two sides beyond the
@@ -329,6 +334,54 @@ class _GroupAttributes:
         return out
 
 
+@dataclass
+class FreshCohesion:
+    """Per group, each modality's summed probability over its own pairs of two independent
+    listings, and how many such pairs it has. A re-posted photo (the same pHash) or a copied
+    title makes a pair one listing twice: the models find it far closer than two sellers'
+    listings of one product are, and a duplicate group, listed afresh, can never match across
+    like that."""
+
+    sums: dict      # modality -> (G,) summed probability over the group's fresh own pairs
+    pairs: np.ndarray  # (G,) number of fresh own pairs
+
+    def pooled(self, mod: str, ga, gb) -> np.ndarray:
+        """Mean over the fresh own pairs of groups ``ga`` and ``gb`` together (each pair once);
+        NaN where neither has one."""
+        ga, gb = np.asarray(ga, dtype=np.int64), np.asarray(gb, dtype=np.int64)
+        n = self.pairs[ga] + self.pairs[gb]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(n > 0, (self.sums[mod][ga] + self.sums[mod][gb]) / np.maximum(n, 1), np.nan)
+
+
+def fresh_cohesion(ev: PairEvidence, features: PostingFeatures, codes: np.ndarray) -> FreshCohesion:
+    """Every group's own pairs but copies (same pHash or the same title), per modality (a pair no
+    witness holds counts as the modality's absent probability)."""
+    codes = np.asarray(codes, dtype=np.int64)
+    G = int(codes.max()) + 1 if len(codes) else 0
+    order = np.argsort(codes, kind="stable")
+    starts = np.searchsorted(codes[order], np.arange(G + 1))
+    ii, jj = [], []
+    for g in range(G):
+        m = order[starts[g]:starts[g + 1]]
+        if len(m) > 1:
+            a, b = np.triu_indices(len(m), 1)
+            ii.append(m[a])
+            jj.append(m[b])
+    i = np.concatenate(ii) if ii else np.zeros(0, dtype=np.int64)
+    j = np.concatenate(jj) if jj else np.zeros(0, dtype=np.int64)
+    titles = np.asarray([" ".join(str(t).lower().split()) for t in features.titles], dtype=object)
+    fresh = (features.image_distance(i, j) > 0) & (titles[i] != titles[j]) if len(i) else np.zeros(0, bool)
+    i, j = i[fresh], j[fresh]
+    pos = ev.lookup(i, j)
+    g = codes[i]
+    sums = {}
+    for mod, p in ev.by_modality.items():
+        vals = np.where(pos >= 0, p[np.maximum(pos, 0)] if len(p) else 0.0, ev.absent_modality[mod])
+        sums[mod] = np.bincount(g, weights=vals, minlength=G).astype(np.float64)
+    return FreshCohesion(sums, np.bincount(g, minlength=G).astype(np.float64))
+
+
 # ----------------------------------------------------------------------------- suspects
 def find_suspects(witnesses: list[Witness], labels, ids, features: PostingFeatures,
                   config: SuspectConfig = SuspectConfig()) -> pd.DataFrame:
@@ -340,10 +393,16 @@ def find_suspects(witnesses: list[Witness], labels, ids, features: PostingFeatur
     The score is in log-odds for the suggested fix, image and text witnesses adding up:
     *posting* - how much likelier the models find the posting one product with group B than with
     its own group A (Σ over modalities of logit(affinity to B) - logit(affinity to A));
-    *group pair* - how likely the models find a posting of A and one of B to be one product
-    (Σ over modalities of logit(mean cross-pair probability)). A conflict of stated quantities or
+    *group pair* - how likely the models find a posting of A and one of B to be one product, less
+    how far that falls short of A's and B's own pairs (Σ over modalities of logit(cross) -
+    max(0, logit(within) - logit(cross)); cross: the mean cross-pair probability, within: the mean
+    over both groups' own pairs of two independent listings, copies left out (:func:`fresh_cohesion`);
+    ``image_within`` / ``text_within`` hold it, ``image_shortfall`` / ``text_shortfall`` the second
+    term).
+    A conflict of stated quantities or
     variants against the fix subtracts ``config.conflict_penalty``. Postings scoring above
-    ``config.min_score`` and group pairs above ``config.min_pair_score`` are listed.
+    ``config.min_score`` and group pairs whose cross-pair part (the score before the shortfall)
+    is above ``config.min_pair_score`` are listed.
     """
     labels = np.asarray(labels)
     ids = np.asarray(ids).astype(str)
@@ -387,19 +446,28 @@ def find_suspects(witnesses: list[Witness], labels, ids, features: PostingFeatur
     pa, pb = all_keys // G, all_keys % G
     keep = pa < pb
     pa, pb, all_keys = pa[keep], pb[keep], all_keys[keep]
+    shortfall, within = {}, {}
+    fresh = fresh_cohesion(ev, features, codes)
     for mod, (u, s_, c_) in sums.items():
         pos = np.minimum(np.searchsorted(u, all_keys), max(len(u) - 1, 0))
         hit = u[pos] == all_keys if len(u) else np.zeros(len(all_keys), dtype=bool)
         total = np.where(hit, s_[pos], 0.0) + (sizes[pa] - np.where(hit, c_[pos], 0)) * mods[mod].absent
         pair_parts[mod] = _logit(total / sizes[pa], config.clip)
-    pscore = sum(pair_parts.values()) if pair_parts else np.zeros(len(pa))
+        within[mod] = fresh.pooled(mod, pa, pb)
+        # one product under two labels: its cross pairs look like its own pairs; siblings' fall short
+        shortfall[mod] = np.where(np.isfinite(within[mod]), np.maximum(
+            0.0, _logit(np.nan_to_num(within[mod]), config.clip) - pair_parts[mod]), 0.0)
+    cross = sum(pair_parts.values()) if pair_parts else np.zeros(len(pa))
     pagainst = attrs.conflict(pa, pb).astype(np.float64)
-    pscore = pscore - config.conflict_penalty * pagainst
-    sel = pscore > config.min_pair_score
+    cross = cross - config.conflict_penalty * pagainst
+    pscore = cross - sum(shortfall.values()) if shortfall else cross
+    sel = cross > config.min_pair_score  # the floor reads the cross pairs alone: the shortfall only orders
     pairs = pd.DataFrame({
         "kind": "group_pair", "posting_id": "", "label_group": groups[pa[sel]], "other_label_group": groups[pb[sel]],
         "score": pscore[sel], "row": -1, "group": pa[sel], "other_group": pb[sel], "against": pagainst[sel],
-        **{mod: pair_parts[mod][sel] for mod in pair_parts}})
+        **{mod: pair_parts[mod][sel] for mod in pair_parts},
+        **{f"{mod}_shortfall": shortfall[mod][sel] for mod in shortfall},
+        **{f"{mod}_within": within[mod][sel] for mod in within}})
     out = pd.concat([posts, pairs], ignore_index=True)
     out = out.sort_values(["score", "kind", "label_group", "other_label_group", "posting_id"],
                           ascending=[False, True, True, True, True], kind="stable").reset_index(drop=True)
@@ -560,7 +628,9 @@ def describe(ctx: dict, r) -> str:
             p_b = float(m.to_group([int(r.row)], [int(r.other_group)])[0])
             head = f"{mod} {num(p_b)} to B vs {num(float(m.own[int(r.row)]))} to own group"
         else:
-            head = f"{mod} {num(1 / (1 + np.exp(-getattr(r, mod))))} across"
+            within = float(getattr(r, f"{mod}_within", np.nan))
+            head = f"{mod} {num(1 / (1 + np.exp(-getattr(r, mod))))} across " + (
+                f"vs {num(within)} within" if np.isfinite(within) else "(no two independent listings within)")
         sims = table[table["modality"] == mod]
         models = ", ".join(f"{x.model} {num(x.sim_across)}" + (f" vs {num(x.sim_own_group)}" if posting else "")
                            for x in sims.itertuples())

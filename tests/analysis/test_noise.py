@@ -72,13 +72,77 @@ def test_listing_floors_and_the_witness_checks():
     listed = _suspects(ws, labels, feats, ids)
     assert len(listed) < len(everything)
     assert (listed.loc[listed["kind"] == "posting", "score"] > 0).all()
-    assert (listed.loc[listed["kind"] == "group_pair", "score"] > -6).all()
+    pairs = listed[listed["kind"] == "group_pair"]
+    # the floor reads the cross pairs (the score before the shortfall against the groups' own pairs)
+    assert (pairs["score"] + pairs["image_shortfall"] + pairs["text_shortfall"] > -6).all()
+    assert (pairs[["image_shortfall", "text_shortfall"]] >= 0).all().all()
     with pytest.raises(N.NoiseError, match="no single model"):
         N.find_suspects([], labels, ids, feats)
     with pytest.raises(N.NoiseError, match="modality"):
         N.Witness("x", "audio", 0.5, ws[0].neighbors)
     with pytest.raises(N.NoiseError, match="rows"):
         N.pair_evidence([_witness("img", "image", rows["image"][:10], k=5)], labels)
+
+
+def _duplicate_among_siblings(seed):
+    """Ten groups of four. Groups 208 and 209 are one product whose listings vary a lot (fresh photos
+    and seller titles on both sides); 200/201 and 202/203 are sibling pairs: tight groups whose
+    centres lie close, closer across than the duplicate's listings lie to each other, and whose
+    titles state nothing that tells them apart."""
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(200, 210), 4)
+    product = np.repeat(np.arange(10), 4)
+    product[product == 9] = 8
+    spread = np.repeat(np.where(np.arange(10) == 8, 0.45, 0.12), 4)[:, None]
+    rows = {}
+    for m in ("image", "text"):
+        centres = rng.normal(size=(10, 16))
+        centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+        centres[1] = centres[0] + 0.075 * rng.normal(size=16)
+        centres[3] = centres[2] + 0.075 * rng.normal(size=16)
+        rows[m] = centres[product] + spread * rng.normal(size=(len(labels), 16)) / 4
+    # every listing its own photo and title (a copy would be one listing twice: no measure of a group)
+    titles = [f"brand{p // 2} item{p // 2} seller{i}" for i, p in enumerate(product)]
+    hashes = [f"{h:016x}" for h in rng.integers(1, 2**63, size=len(labels))]
+    return labels, rows, PostingFeatures(titles, hashes), [f"p{i}" for i in range(len(labels))]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_duplicate_group_outranks_close_siblings(seed):
+    """Siblings' cross pairs can be as close as a loose duplicate's, in absolute terms; what tells
+    them apart is that each sibling group's own listings are much closer still, while a product
+    listed twice matches across about as well as within. The cross-pair probability alone put a
+    sibling pair first (every seed here); weighed against the groups' own pairs the duplicate is
+    first, and the siblings' shortfall is what holds them back."""
+    labels, rows, feats, ids = _duplicate_among_siblings(seed)
+    ws = [_witness(m, m, rows[m]) for m in ("image", "text")]
+    pairs = _suspects(ws, labels, feats, ids, min_pair_score=-1e9)
+    pairs = pairs[pairs["kind"] == "group_pair"].reset_index(drop=True)
+    assert (pairs.loc[0, "label_group"], pairs.loc[0, "other_label_group"]) == (208, 209)
+    short = pairs["image_shortfall"] + pairs["text_shortfall"]
+    siblings = pairs["label_group"].isin([200, 202]) & (pairs["other_label_group"] == pairs["label_group"] + 1)
+    assert siblings.sum() == 2 and (short[siblings] > short[0] + 5).all()
+    cross = pairs["score"] + short  # the cross-pair part alone: a sibling pair outscores the duplicate
+    assert cross[siblings].max() > cross[0]
+
+
+def test_copies_do_not_measure_a_group():
+    """A group's own pairs that are one listing twice (a re-posted photo, a copied title) are left
+    out of what a cross pair is held against; a group of nothing but copies sets no bar."""
+    labels, rows, feats, ids = _duplicate_among_siblings(0)
+    ws = [_witness(m, m, rows[m]) for m in ("image", "text")]
+    ev = N.pair_evidence(ws, labels)
+    codes = np.unique(labels, return_inverse=True)[1]
+    fresh = N.fresh_cohesion(ev, feats, codes)
+    assert fresh.pairs.tolist() == [6.0] * 10
+    hashes = [f"{h:016x}" for h in np.random.default_rng(9).integers(1, 2**63, size=len(labels))]
+    copied = PostingFeatures([t if c != 0 else "One  title" if i % 2 else "one title"  # group 200: one title
+                              for i, (t, c) in enumerate(zip(feats.titles, codes))],
+                             [h if c != 1 else PHASH for h, c in zip(hashes, codes)])  # group 201: one photo
+    again = N.fresh_cohesion(ev, copied, codes)
+    assert again.pairs[:2].tolist() == [0.0, 0.0] and again.pairs[2:].tolist() == [6.0] * 8
+    assert np.isnan(again.pooled("image", [0], [1])[0])
+    assert again.pooled("text", [0], [2])[0] == pytest.approx(fresh.sums["text"][2] / 6)
 
 
 def test_calibration_is_monotone_and_absent_pairs_are_rare_matches():
