@@ -71,6 +71,15 @@ def test_bench_browser_quick(dash_bundle):  # noqa: F811
 
 
 @needs_browser
+def test_bench_groups_browser_quick(dash_bundle):  # noqa: F811
+    out = run("bench_groups_browser.py", dash_bundle, "--quick")
+    for what in ("first view (groups + table built)", "warm view (median)", "from the group picker (median)",
+                 "-member group drawn", "with cluster (median)", "summary:"):
+        assert what in out, what
+    assert "n/a" not in out and "WARNING" not in out, out
+
+
+@needs_browser
 def test_bench_load_quick(dash_bundle):  # noqa: F811
     out = run("bench_load.py", dash_bundle, "--quick")
     assert "2 user(s)" in out and "server script run per rerun, p95" in out and "beside one user" in out
