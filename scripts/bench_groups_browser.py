@@ -22,6 +22,7 @@ The page and timing helpers are bench_browser.py's.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import tempfile
 import time
@@ -48,8 +49,10 @@ def nav(pg, title: str, heading: str) -> float:
 
 
 def selectbox(pg, label: str):
+    """The selectbox whose label starts with ``label`` (Thresholds names a tuned step in its label)."""
     main = pg.locator('[data-testid="stMainBlockContainer"]')
-    return main.locator('[data-testid="stSelectbox"]').filter(has=pg.get_by_text(label, exact=True)).first
+    return main.locator('[data-testid="stSelectbox"]').filter(
+        has=pg.get_by_text(re.compile("^" + re.escape(label) + r"\b"))).first
 
 
 def choose(pg, label: str, option: str | int) -> dict:
@@ -85,7 +88,7 @@ def run_app(browser, root: Path, bundle: Path, query: str, largest: int, repeat:
     out = {}
     try:
         pg = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
-        pg.set_default_timeout(300_000)
+        pg.set_default_timeout(60_000)
         open_page(pg, server, "", query)
         out["first"] = nav(pg, HEADING, HEADING)
         choose(pg, "Graph step", "No graph step")
@@ -169,7 +172,7 @@ def main() -> int:
 
     def show(label: str, key: str, target: str, unit: str = "s", extra: str = "") -> bool:
         if ours[key] != ours[key]:
-            print(f"  {label:<68} n/a (no rerun came within a minute of the click)")
+            print(f"  {label:<68} n/a (no timed step: no rerun within a minute, or no step changed F1)")
             return False
         if old is not None:
             extra += f"   before {old[key] * (1000 if unit == 'ms' else 1):.{0 if unit == 'ms' else 2}f} {unit}, " \
