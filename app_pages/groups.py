@@ -196,106 +196,122 @@ if picked and codes[picked[0]] != st.session_state.get(f"{pick_key}-last"):  # a
     st.session_state[pick_key] = codes[picked[0]]
 if st.session_state.get(pick_key) not in codes:
     st.session_state[pick_key] = codes[0]
-info = view.set_index("code")
-code = st.selectbox("Group", codes, key=pick_key,
-                    format_func=lambda c: f"F1 lost {info.at[c, 'f1_lost']:.4f} · size {int(info.at[c, 'size'])} · "
-                                          f"{plain(info.at[c, 'shape'])} · {plain(info.at[c, 'example'])}")
-
-# ------------------------------------------------------------------ one group
-rec = info.loc[code]
-try:
-    nodes, edges = GR.group_view(bundle, mid, split, setting, kind, int(code))
-except ShopeeError as exc:
-    readable_error(exc)
-    st.stop()
-rows = bundle.split_rows(split)
-ids = bundle.postings["posting_id"].to_numpy()[rows]
-titles = bundle.postings["title"].to_numpy()[rows]
-groups_raw = bundle.postings["label_group"].to_numpy()[rows]
-node_text = [f"<b>{plot_text(short(display_title(titles[r]), 80))}</b><br>{plot_text(ids[r])} · true group "
-             f"{plot_text(groups_raw[r])} · predicted group {int(g.comp[r])} · F1 {g.f1[r]:.3f}"
-             + ("" if m else "<br>(outside this group)") for r, m in nodes[["row", "member"]].to_numpy()]
-img_m, txt_m = edges.attrs.get("image_model"), edges.attrs.get("text_model")
 
 
-def edge_label(e) -> str:
-    status = ("predicted" if e.predicted else "cut by the graph step" if e.before else "below the threshold")
-    sims = " · ".join(f"{name} {v:.3f} ({plot_text(m)})" for name, v, m in
-                      (("image", e.s_image, img_m), ("text", e.s_text, txt_m)) if m is not None and np.isfinite(v))
-    return (f"{plot_text(ids[e.i])} ↔ {plot_text(ids[e.j])}<br>similarity {e.sim:.3f} · {status}"
-            f" · {'same group' if e.same else 'other groups'}{' · bridge' if e.bridge else ''}"
-            + (f"<br>{sims}" if sims else "") + (f"<br>{plot_text(e.conflict)}" if e.conflict else ""))
+@st.fragment
+def one_group(bundle, mid: str, split: str, setting: dict, kind: str, view: pd.DataFrame, g, pick_key: str) -> None:
+    """The chosen group: its drawing, what-if and thumbnails. A fragment: choosing another group, a
+    what-if cut or detach reruns only this part, not the decision, the summary and the group table
+    above it (a full rerun re-sends the table, which made a group switch take ~0.7 s in a browser)."""
+    codes = view["code"].tolist()
+    info = view.set_index("code")
+    # every option's label in one pass over plain columns (a pandas lookup per option of 500 cost ~70 ms a rerun)
+    names = dict(zip(codes, [f"F1 lost {lost:.4f} · size {int(size)} · {plain(shape)} · {plain(example)}"
+                             for lost, size, shape, example in zip(view["f1_lost"].to_numpy(), view["size"].to_numpy(),
+                                                                   view["shape"].to_numpy(),
+                                                                   view["example"].to_numpy())]))
+    code = st.selectbox("Group", codes, key=pick_key, format_func=names.__getitem__)
 
+    # ------------------------------------------------------------------ one group
+    rec = info.loc[code]
+    try:
+        nodes, edges = GR.group_view(bundle, mid, split, setting, kind, int(code))
+    except ShopeeError as exc:
+        readable_error(exc)
+        return
+    rows = bundle.split_rows(split)
+    ids = bundle.postings["posting_id"].to_numpy()[rows]
+    titles = bundle.postings["title"].to_numpy()[rows]
+    groups_raw = bundle.postings["label_group"].to_numpy()[rows]
+    node_text = [f"<b>{plot_text(short(display_title(titles[r]), 80))}</b><br>{plot_text(ids[r])} · true group "
+                 f"{plot_text(groups_raw[r])} · predicted group {int(g.comp[r])} · F1 {g.f1[r]:.3f}"
+                 + ("" if m else "<br>(outside this group)") for r, m in nodes[["row", "member"]].to_numpy()]
+    img_m, txt_m = edges.attrs.get("image_model"), edges.attrs.get("text_model")
 
-edge_text = [edge_label(e) for e in edges.itertuples()]
-st.divider()
-head = (f"#### {md(kind.title())} group {md(rec['group'])}: {int(rec['size'])} postings · "
-        f"{md(rec['shape'])} · F1 lost {rec['f1_lost']:.4f}")
-st.markdown(head)
-st.caption(f"Density {rec['density']:.2f} · weakest link {rec['weakest']:.3f} · {int(rec['bridges'])} bridge(s) · "
-           f"spans {int(rec['purity'])} true group(s) · split into up to {int(rec['fragmentation'])}. "
-           + ("Open circles: the members' true mates outside it (what it missed)." if kind == "predicted" else
-              "Open circles: the other members of its predicted groups (what it was merged with).")
-           + (f" Drawing {GR.MAX_NODES} of its {int(rec['size']):,} members: the breadth-first neighbourhood of "
-              "its first member." if int(rec["size"]) > GR.MAX_NODES else
-              f" Drawing the first {GR.MAX_NODES} postings." if len(nodes) >= GR.MAX_NODES else ""))
-c_graph_, c_what = st.columns([3, 2], gap="large")
-with c_graph_:
-    st.plotly_chart(charts.group_graph(nodes, edges, node_text, edge_text), key="gs-graph",
-                    config={"displayModeBar": False}, theme=None)
-    st.caption("Edges: green = same true group (TP), red = other groups (FP); solid = predicted, dashed = below the "
-               "threshold, dotted = cut by the graph step; thicker = more similar. Hover a node or an edge's middle.")
+    def edge_label(e) -> str:
+        status = ("predicted" if e.predicted else "cut by the graph step" if e.before else "below the threshold")
+        sims = " · ".join(f"{name} {v:.3f} ({plot_text(m)})" for name, v, m in
+                          (("image", e.s_image, img_m), ("text", e.s_text, txt_m)) if m is not None and np.isfinite(v))
+        return (f"{plot_text(ids[e.i])} ↔ {plot_text(ids[e.j])}<br>similarity {e.sim:.3f} · {status}"
+                f" · {'same group' if e.same else 'other groups'}{' · bridge' if e.bridge else ''}"
+                + (f"<br>{sims}" if sims else "") + (f"<br>{plot_text(e.conflict)}" if e.conflict else ""))
 
-# ------------------------------------------------------------------ what if
-with c_what:
-    st.markdown("**What if…** (re-scores only the touched rows)")
-    ctx = (bundle.name, split, mid, str(setting))
-    if st.session_state.get("gs-edits-ctx") != ctx:
-        st.session_state["gs-edits-ctx"] = ctx
-        st.session_state["gs-edits"] = []
-    edits = st.session_state["gs-edits"]
-    cut_options = [int(k) for k in np.flatnonzero(edges["predicted"].to_numpy())] if len(edges) else []
-    if cut_options:
-        # short enough to fit a narrow column at 1280 px; the two postings are named under it
-        e_idx = st.selectbox("Edge", cut_options, key="gs-edge",
-                             format_func=lambda k: f"{'TP' if edges['same'].iat[k] else 'FP'} · sim "
-                                                   f"{edges['sim'].iat[k]:.3f}"
-                                                   f"{' · bridge' if edges['bridge'].iat[k] else ''}")
-        st.caption(f"{md(ids[edges['i'].iat[e_idx]])} ↔ {md(ids[edges['j'].iat[e_idx]])}")
-        if st.button("Cut this edge", key="gs-cut", icon=":material/content_cut:", width="stretch"):
-            edits.append(("cut", int(edges["i"].iat[e_idx]), int(edges["j"].iat[e_idx])))
-    else:
-        st.caption("No predicted edge in this drawing to cut.")
-    member_rows = [int(r) for r in nodes.loc[nodes["member"], "row"]]
-    m_row = st.selectbox("Member", member_rows, key="gs-member", format_func=lambda r: plain(ids[r]))
-    st.caption(md(short(display_title(titles[m_row]), 120)))
-    if st.button("Detach this member", key="gs-detach", icon=":material/person_remove:", width="stretch"):
-        edits.append(("detach", int(m_row)))
-    if edits:
-        result = GR.what_if(g, edits)
-        metric_row({"f1": result["f1_after"], "precision": np.nan, "recall": np.nan},
-                   {"f1": result["f1_before"], "precision": np.nan, "recall": np.nan}, keys=("f1",),
-                   extra=[("Rows re-scored", f"{result['touched']:,}", "Only these rows' F1 changed")])
-        st.caption("Edits: " + "; ".join(f"cut {md(ids[e[1]])} ↔ {md(ids[e[2]])}" if e[0] == "cut"
-                                         else f"detach {md(ids[e[1]])}" for e in edits))
-        if st.button("Reset what-if", key="gs-reset", icon=":material/restart_alt:"):
+    edge_text = [edge_label(e) for e in edges.itertuples()]
+    st.divider()
+    head = (f"#### {md(kind.title())} group {md(rec['group'])}: {int(rec['size'])} postings · "
+            f"{md(rec['shape'])} · F1 lost {rec['f1_lost']:.4f}")
+    st.markdown(head)
+    st.caption(f"Density {rec['density']:.2f} · weakest link {rec['weakest']:.3f} · "
+               f"{int(rec['bridges'])} bridge(s) · spans {int(rec['purity'])} true group(s) · split into up to "
+               f"{int(rec['fragmentation'])}. "
+               + ("Open circles: the members' true mates outside it (what it missed)." if kind == "predicted" else
+                  "Open circles: the other members of its predicted groups (what it was merged with).")
+               + (f" Drawing {GR.MAX_NODES} of its {int(rec['size']):,} members: the breadth-first neighbourhood of "
+                  "its first member." if int(rec["size"]) > GR.MAX_NODES else
+                  f" Drawing the first {GR.MAX_NODES} postings." if len(nodes) >= GR.MAX_NODES else ""))
+    c_graph_, c_what = st.columns([3, 2], gap="large")
+    with c_graph_:
+        st.plotly_chart(charts.group_graph(nodes, edges, node_text, edge_text), key="gs-graph",
+                        config={"displayModeBar": False}, theme=None)
+        st.caption("Edges: green = same true group (TP), red = other groups (FP); solid = predicted, dashed = below "
+                   "the threshold, dotted = cut by the graph step; thicker = more similar. Hover a node or an edge's "
+                   "middle.")
+
+    # ------------------------------------------------------------------ what if
+    with c_what:
+        st.markdown("**What if…** (re-scores only the touched rows)")
+        ctx = (bundle.name, split, mid, str(setting))
+        if st.session_state.get("gs-edits-ctx") != ctx:
+            st.session_state["gs-edits-ctx"] = ctx
             st.session_state["gs-edits"] = []
-            st.rerun()
-    else:
-        st.caption("Cut an edge or detach a member to see the pool's F1 change.")
+        edits = st.session_state["gs-edits"]
+        cut_options = [int(k) for k in np.flatnonzero(edges["predicted"].to_numpy())] if len(edges) else []
+        if cut_options:
+            e_i, e_j, e_sim, e_same, e_bridge = (edges[c].to_numpy() for c in ("i", "j", "sim", "same", "bridge"))
+            # short enough to fit a narrow column at 1280 px; the two postings are named under it
+            edge_names = {k: f"{'TP' if e_same[k] else 'FP'} · sim {e_sim[k]:.3f}{' · bridge' if e_bridge[k] else ''}"
+                          for k in cut_options}
+            e_idx = st.selectbox("Edge", cut_options, key="gs-edge", format_func=edge_names.__getitem__)
+            st.caption(f"{md(ids[e_i[e_idx]])} ↔ {md(ids[e_j[e_idx]])}")
+            if st.button("Cut this edge", key="gs-cut", icon=":material/content_cut:", width="stretch"):
+                edits.append(("cut", int(edges["i"].iat[e_idx]), int(edges["j"].iat[e_idx])))
+        else:
+            st.caption("No predicted edge in this drawing to cut.")
+        member_rows = [int(r) for r in nodes.loc[nodes["member"], "row"]]
+        m_row = st.selectbox("Member", member_rows, key="gs-member", format_func=lambda r: plain(ids[r]))
+        st.caption(md(short(display_title(titles[m_row]), 120)))
+        if st.button("Detach this member", key="gs-detach", icon=":material/person_remove:", width="stretch"):
+            edits.append(("detach", int(m_row)))
+        if edits:
+            result = GR.what_if(g, edits)
+            metric_row({"f1": result["f1_after"], "precision": np.nan, "recall": np.nan},
+                       {"f1": result["f1_before"], "precision": np.nan, "recall": np.nan}, keys=("f1",),
+                       extra=[("Rows re-scored", f"{result['touched']:,}", "Only these rows' F1 changed")])
+            st.caption("Edits: " + "; ".join(f"cut {md(ids[e[1]])} ↔ {md(ids[e[2]])}" if e[0] == "cut"
+                                             else f"detach {md(ids[e[1]])}" for e in edits))
+            if st.button("Reset what-if", key="gs-reset", icon=":material/restart_alt:"):
+                st.session_state["gs-edits"] = []
+                st.rerun()
+        else:
+            st.caption("Cut an edge or detach a member to see the pool's F1 change.")
 
-# ------------------------------------------------------------------ thumbnails
-own = nodes[nodes["member"]]
-labels_own = g.labels[own["row"].to_numpy()]
-if kind == "predicted":
-    major = np.bincount(labels_own).argmax() if len(labels_own) else -1
-    marks = np.where(nodes["member"], np.where(g.labels[nodes["row"]] == major, "correct", "wrong"), "missed")
-else:
-    frag = g.comp[own["row"].to_numpy()]
-    main = np.bincount(frag).argmax() if len(frag) else -1
-    marks = np.where(nodes["member"], np.where(g.comp[nodes["row"]] == main, "correct", "missed"), "wrong")
-items = pd.DataFrame({"posting": rows[nodes["row"].to_numpy()], "mark": marks})
-st.markdown("**Postings** — " + ("✔ the group's main true group, ✘ other true groups, ⚠ true mates it missed"
-                                  if kind == "predicted" else
-                                  "✔ its largest fragment, ⚠ members split off, ✘ other groups merged with it"))
-gallery(bundle, items, key="gs-gallery", columns=8, limit=32)
+    # ------------------------------------------------------------------ thumbnails
+    own = nodes[nodes["member"]]
+    labels_own = g.labels[own["row"].to_numpy()]
+    if kind == "predicted":
+        major = np.bincount(labels_own).argmax() if len(labels_own) else -1
+        marks = np.where(nodes["member"], np.where(g.labels[nodes["row"]] == major, "correct", "wrong"), "missed")
+    else:
+        frag = g.comp[own["row"].to_numpy()]
+        main = np.bincount(frag).argmax() if len(frag) else -1
+        marks = np.where(nodes["member"], np.where(g.comp[nodes["row"]] == main, "correct", "missed"), "wrong")
+    items = pd.DataFrame({"posting": rows[nodes["row"].to_numpy()], "mark": marks})
+    st.markdown("**Postings** — " + ("✔ the group's main true group, ✘ other true groups, ⚠ true mates it "
+                                      "missed"
+                                      if kind == "predicted" else
+                                      "✔ its largest fragment, ⚠ members split off, ✘ other groups merged with "
+                                      "it"))
+    gallery(bundle, items, key="gs-gallery", columns=8, limit=32)
+
+
+one_group(bundle, mid, split, setting, kind, view, g, pick_key)

@@ -9,6 +9,7 @@ every step and prints its targets with their ratios.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -68,6 +69,16 @@ def test_bench_browser_quick(dash_bundle):  # noqa: F811
                  "F1 text changed (median)", "re-weighting", "decision plane", "peak over the whole run"):
         assert what in out, what
     assert "every point" in out and "summary:" in out
+
+
+@needs_browser
+def test_bench_groups_browser_quick(dash_bundle):  # noqa: F811
+    out = run("bench_groups_browser.py", dash_bundle, "--quick")
+    for what in ("first view (groups + table built)", "warm view (median)", "from the group picker (median)",
+                 "-member group drawn", "with cluster (median)", "summary:"):
+        assert what in out, what
+    # the tiny bundle's F1 may not move in one T step (the slider lines may read n/a); the group figures must not
+    assert not re.search(r"(first view|warm view|group picker|group drawn).*n/a", out) and "WARNING" not in out, out
 
 
 @needs_browser

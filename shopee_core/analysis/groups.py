@@ -247,21 +247,26 @@ def layout(n: int, i, j, weight=None, seed: int = 0, iters: int = 200) -> np.nda
     i, j = np.asarray(i, dtype=np.int64), np.asarray(j, dtype=np.int64)
     w = np.ones(len(i)) if weight is None else np.clip(np.asarray(weight, dtype=np.float64), 0.05, None)
     k = 1.0 / np.sqrt(n)
-    temp = 0.2
+    kk, temp = k * k, 0.2
+    # x and y as separate (n, n) planes and the pulls summed by bincount: the same steps as an (n, n, 2)
+    # array with np.add.at, at a fraction of the cost (a Group studio switch computes a new drawing)
+    x, y = pos[:, 0].copy(), pos[:, 1].copy()
     for _ in range(iters):
-        delta = pos[:, None, :] - pos[None, :, :]
-        dist = np.sqrt((delta ** 2).sum(axis=2)) + 1e-9
-        force = (k * k / dist ** 2)[:, :, None] * delta          # repulsion k²/d along the unit vector
-        disp = force.sum(axis=1)
+        dx = np.subtract.outer(x, x)
+        dy = np.subtract.outer(y, y)
+        rep = kk / (np.sqrt(dx * dx + dy * dy) + 1e-9) ** 2     # repulsion k²/d along the unit vector
+        fx, fy = (rep * dx).sum(axis=1), (rep * dy).sum(axis=1)
         if len(i):
-            dv = pos[i] - pos[j]
-            dd = np.sqrt((dv ** 2).sum(axis=1)) + 1e-9
-            pull = (dd / k * w)[:, None] * dv                     # attraction d²/k along the unit vector
-            np.add.at(disp, i, -pull)
-            np.add.at(disp, j, pull)
-        length = np.sqrt((disp ** 2).sum(axis=1)) + 1e-9
-        pos += disp / length[:, None] * np.minimum(length, temp)[:, None]
+            vx, vy = x[i] - x[j], y[i] - y[j]
+            pull = (np.sqrt(vx * vx + vy * vy) + 1e-9) / k * w  # attraction d²/k along the unit vector
+            fx += np.bincount(j, pull * vx, n) - np.bincount(i, pull * vx, n)
+            fy += np.bincount(j, pull * vy, n) - np.bincount(i, pull * vy, n)
+        length = np.sqrt(fx * fx + fy * fy) + 1e-9
+        step = np.minimum(length, temp) / length
+        x += fx * step
+        y += fy * step
         temp *= 0.98
+    pos = np.stack([x, y], axis=1)
     pos -= pos.mean(axis=0)
     scale = np.abs(pos).max()
     return pos / scale if scale > 0 else pos
