@@ -206,11 +206,11 @@ def one_group(bundle, mid: str, split: str, setting: dict, kind: str, view: pd.D
     codes = view["code"].tolist()
     info = view.set_index("code")
     # every option's label in one pass over plain columns (a pandas lookup per option of 500 cost ~70 ms a rerun)
-    names = dict(zip(codes, [f"F1 lost {lost:.4f} · size {int(size)} · {plain(shape)} · {plain(example)}"
+    names = dict(zip(codes, [f"F1 lost {lost:.4f} · size {int(size)} · {shape} · {example}"
                              for lost, size, shape, example in zip(view["f1_lost"].to_numpy(), view["size"].to_numpy(),
                                                                    view["shape"].to_numpy(),
                                                                    view["example"].to_numpy())]))
-    code = st.selectbox("Group", codes, key=pick_key, format_func=names.__getitem__)
+    code = st.selectbox("Group", codes, key=pick_key, format_func=lambda c: plain(names[c]))
 
     # ------------------------------------------------------------------ one group
     rec = info.loc[code]
@@ -271,7 +271,7 @@ def one_group(bundle, mid: str, split: str, setting: dict, kind: str, view: pd.D
             # short enough to fit a narrow column at 1280 px; the two postings are named under it
             edge_names = {k: f"{'TP' if e_same[k] else 'FP'} · sim {e_sim[k]:.3f}{' · bridge' if e_bridge[k] else ''}"
                           for k in cut_options}
-            e_idx = st.selectbox("Edge", cut_options, key="gs-edge", format_func=edge_names.__getitem__)
+            e_idx = st.selectbox("Edge", cut_options, key="gs-edge", format_func=lambda k: plain(edge_names[k]))
             st.caption(f"{md(ids[e_i[e_idx]])} ↔ {md(ids[e_j[e_idx]])}")
             if st.button("Cut this edge", key="gs-cut", icon=":material/content_cut:", width="stretch"):
                 edits.append(("cut", int(edges["i"].iat[e_idx]), int(edges["j"].iat[e_idx])))
