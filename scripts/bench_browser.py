@@ -107,13 +107,20 @@ RESULT = """() => { const b = window.__bench; if (b.tend === null || performance
                     changed: b.tf1 !== null}; }"""
 
 
-def cannot_run(bundle: Path) -> str | None:
-    """Why a browser benchmark cannot run on ``bundle`` (None when it can): the benchmarks share one check."""
+def open_bundle(bundle: Path, pool: str):
+    """(the Bundle, None), or (None, the one-line reason a browser benchmark cannot run on ``bundle``'s
+    ``pool``): every browser benchmark checks the same things before starting a server."""
     if not (bundle / "manifest.json").is_file():
-        return f"{bundle} is not a bundle (no manifest.json)"
+        return None, f"{bundle} is not a bundle (no manifest.json)"
     if not Path(CHROMIUM).exists():
-        return f"needs Debian's chromium at {CHROMIUM} (apt-get install chromium)"
-    return None
+        return None, f"needs Debian's chromium at {CHROMIUM} (apt-get install chromium)"
+    sys.path.insert(0, str(ROOT))
+    from shopee_core.bundle import Bundle
+
+    b = Bundle.open(bundle, verify=False)
+    if pool not in b.splits or not len(b.split_rows(pool)):
+        return None, f"bundle has no {pool!r} pool (it has {', '.join(b.splits)})"
+    return b, None
 
 
 def free_port() -> int:
@@ -300,22 +307,15 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="one step of everything: proves the script runs (tests)")
     args = ap.parse_args()
     bundle = Path(args.bundle).expanduser().resolve()
-    problem = cannot_run(bundle)
+    b, problem = open_bundle(bundle, args.pool)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
     from playwright.sync_api import sync_playwright
 
-    sys.path.insert(0, str(ROOT))
-    from shopee_core.bundle import Bundle
-
-    b = Bundle.open(bundle, verify=False)
     fusion = args.fusion or next((e.id for e in b.entries if e.is_mean_fusion and e.can_embed
                                   and len(e.members) >= 2), None)
-    n_pool = len(b.split_rows(args.pool)) if args.pool in b.splits else 0
-    if not n_pool:
-        print(f"error: bundle has no {args.pool!r} pool (it has {', '.join(b.splits)})", file=sys.stderr)
-        return 2
+    n_pool = len(b.split_rows(args.pool))
     query = f"?split={args.pool}"
     print(f"bundle {bundle.name}: {len(b.postings):,} postings, pool {args.pool} {n_pool:,}, {len(b.models)} models, "
           f"k={b.k}; {load()}")

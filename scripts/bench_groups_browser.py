@@ -133,25 +133,17 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="one step each: proves the script runs (tests)")
     args = ap.parse_args()
     bundle = Path(args.bundle).expanduser().resolve()
-    if not (bundle / "manifest.json").is_file():
-        print(f"error: {bundle} is not a bundle (no manifest.json)", file=sys.stderr)
-        return 2
     before = Path(args.before).expanduser().resolve() if args.before else None
     if before is not None and not (before / "app.py").is_file():
         print(f"error: {before} is not a checkout of the app (no app.py)", file=sys.stderr)
         return 2
-    if not Path(CHROMIUM).exists():
-        print(f"error: needs Debian's chromium at {CHROMIUM} (apt-get install chromium)", file=sys.stderr)
+    b, problem = bb.open_bundle(bundle, args.pool)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     from playwright.sync_api import sync_playwright
 
     from shopee_core.analysis import decisions as D
-    from shopee_core.bundle import Bundle
-
-    b = Bundle.open(bundle, verify=False)
-    if args.pool not in b.splits:
-        print(f"error: bundle has no {args.pool!r} pool (it has {', '.join(b.splits)})", file=sys.stderr)
-        return 2
     model = args.model or next(m["id"] for m in b.models if D.modality(b, m["id"]) == "text"
                                and not m.get("predictions_only"))
     n = len(b.split_rows(args.pool))

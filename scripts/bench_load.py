@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT))
 
-from bench_browser import ARGS, ARM, CHROMIUM, COMPLETE, NAV_TITLES, PAGES, RESULT, THRESHOLD_LABEL, Server, cannot_run, load  # noqa: E402,I001
+from bench_browser import ARGS, ARM, CHROMIUM, COMPLETE, NAV_TITLES, PAGES, RESULT, THRESHOLD_LABEL, Server, load, open_bundle  # noqa: E402,I001
 from playwright.async_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
 MAX_USERS, MAX_SECONDS = 16, 600
@@ -253,15 +253,9 @@ def main() -> int:
         print(f"error: --seconds must be in (0, {MAX_SECONDS}]", file=sys.stderr)
         return 2
     bundle = Path(args.bundle).expanduser().resolve()
-    problem = cannot_run(bundle)
+    b, problem = open_bundle(bundle, args.pool)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
-        return 2
-    from shopee_core.bundle import Bundle
-
-    b = Bundle.open(bundle, verify=False)
-    if args.pool not in b.splits:
-        print(f"error: bundle has no {args.pool!r} pool (it has {', '.join(b.splits)})", file=sys.stderr)
         return 2
     print(f"bundle {bundle.name}: pool {args.pool} {len(b.split_rows(args.pool)):,} postings, {len(b.models)} models; "
           f"phases {args.users} users x {args.seconds:.0f} s; {load()}")
