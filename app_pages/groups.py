@@ -88,16 +88,12 @@ setting = base_setting(s, variant)
 graph_options = ["none"] if s["fixed"] else (["none"] + (["tuned"] if s["graph"] and variant == "min2" else [])
                                              + list(M.GRAPH_STEPS))
 with c_graph:
-    gkey = f"gs-graph-{mid}-{variant}"
-    if gkey not in st.session_state:
-        kept = st.session_state.get(state.KEEP + gkey)
-        st.session_state[gkey] = kept if kept in graph_options else ("tuned" if "tuned" in graph_options else "none")
-    choice = st.selectbox("Graph step", graph_options, key=gkey, format_func=GRAPH_LABELS.get,
-                          disabled=len(graph_options) == 1,
-                          help="Group-level post-processing after the thresholds (see the help of each parameter)."
-                               + (" Imported predicted sets have no similarities: no graph step." if s["fixed"]
-                                  else ""))
-    st.session_state[state.KEEP + gkey] = choice
+    choice = state.kept(st.selectbox, "Graph step", graph_options, key=f"gs-graph-{mid}-{variant}",
+                        index=graph_options.index("tuned" if "tuned" in graph_options else "none"),
+                        format_func=GRAPH_LABELS.get, disabled=len(graph_options) == 1,
+                        help="Group-level post-processing after the thresholds (see the help of each parameter)."
+                             + (" Imported predicted sets have no similarities: no graph step." if s["fixed"]
+                                else ""))
 graph = None
 with c_param:
     if choice == "tuned":

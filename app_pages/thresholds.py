@@ -144,18 +144,15 @@ def graph_picker(scope: str, recorded: dict | None = None, start: bool = False):
     decision is the graph step)."""
     options = ["none", *M.GRAPH_STEPS]
     key = f"{scope}-graph"
-    if key not in st.session_state:
-        kept = st.session_state.get(state.KEEP + key)
-        st.session_state[key] = kept if kept in options else (recorded["step"] if start and recorded else "none")
     tuned = "" if not recorded else f" (tuned on valid: {md(recorded['step'])}" + (
         "" if recorded.get("param") is None else f" {recorded['param']:g}") + ")"
-    step = st.selectbox("Graph step" + tuned, options, key=key,
-                        format_func=lambda x: "none" if x == "none" else x,
-                        help="Group-level post-processing after the thresholds: keep mutual pairs, close groups "
-                             "up to MAX members, average linkage to a mean group size S, or cut bridges weaker "
-                             "than τ (Group studio draws the groups). Curves and the pool-size view show the "
-                             "decision before this step.")
-    _keep(key, step)
+    step = state.kept(st.selectbox, "Graph step" + tuned, options, key=key,
+                      index=options.index(recorded["step"] if start and recorded else "none"),
+                      format_func=lambda x: "none" if x == "none" else x,
+                      help="Group-level post-processing after the thresholds: keep mutual pairs, close groups "
+                           "up to MAX members, average linkage to a mean group size S, or cut bridges weaker "
+                           "than τ (Group studio draws the groups). Curves and the pool-size view show the "
+                           "decision before this step.")
     if step == "none":
         return None
     if step == "mutual":
