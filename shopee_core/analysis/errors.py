@@ -204,7 +204,10 @@ class PostingFeatures:
     def __init__(self, titles, phashes):
         self.titles = np.asarray(titles, dtype=object)
         self.qty_values, self.qty_dims, self.value_dims = quantity_matrix(self.titles)
-        self.attr_values, _, attr_kinds = _indicators([variant_attributes(t) for t in self.titles])
+        attrs = [variant_attributes(t) for t in self.titles]
+        self.attr_values, _, attr_kinds = _indicators(attrs)
+        # the kinds' names, in the indicators' column order (first seen first)
+        self.attr_kind_names = list(dict.fromkeys(k for found in attrs for k in found))
         self.attr_counts = (self.attr_values @ attr_kinds).toarray()  # (n, kinds): values per kind
         self.attr_kinds = attr_kinds
         self.tokens = title_tokens(self.titles)

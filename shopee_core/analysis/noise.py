@@ -94,6 +94,8 @@ class SuspectConfig:
     min_score: float = 0.0         # posting suspects at most this (log-odds: B no likelier than A) are not listed
     min_pair_score: float = -6.0   # group pairs at most this (log-odds that a cross pair is one product) neither
     conflict_penalty: float = 10.0  # log-odds a stated quantity or variant conflict takes off
+    agreement_bonus: float = 4.0   # log-odds a pair gains when both state the value of a kind their family varies in
+    family_floor: float = -8.0     # groups linked above this cross part are each other's family (look-alikes)
     clip: float = 1e-5             # probabilities are kept in [clip, 1 - clip]
 
 
@@ -306,6 +308,11 @@ class _GroupAttributes:
         self.parts = [((v > 0).astype(np.float32).tocsr(), (onehot @ (v > 0).astype(np.float32)).tocsr(), kinds)
                       for v, kinds in ((features.qty_values, features.value_dims),
                                        (features.attr_values, features.attr_kinds))]
+        # which per-kind columns may speak for a pair (quantities, colours, sizes): a "code" is any
+        # word with a digit, and sellers add codes that are no variant (combed 30s, no 02)
+        n_qty = features.value_dims.shape[1]
+        names = list(features.attr_kind_names) + [""] * (features.attr_kinds.shape[1] - len(features.attr_kind_names))
+        self.agreeable = np.asarray([True] * n_qty + [name != "code" for name in names], dtype=bool)
 
     @staticmethod
     def _conflict(va, vb, kinds) -> np.ndarray:
@@ -314,6 +321,25 @@ class _GroupAttributes:
         both = ((va @ kinds) > 0).multiply((vb @ kinds) > 0)
         shared = (va.multiply(vb) @ kinds) > 0
         return np.asarray(both.sum(axis=1)).ravel() > np.asarray(both.multiply(shared).sum(axis=1)).ravel()
+
+    @staticmethod
+    def _per_kind(va, vb, kinds) -> tuple[np.ndarray, np.ndarray]:
+        """(conflict, agreement), each (rows, kinds): both sides state the kind and share no
+        value of it / share one."""
+        va, vb = (va > 0).astype(np.float32), (vb > 0).astype(np.float32)
+        both = ((va @ kinds) > 0).multiply((vb @ kinds) > 0).toarray()
+        shared = ((va.multiply(vb) @ kinds) > 0)
+        shared = shared.toarray() if sp.issparse(shared) else np.asarray(shared)
+        return both & ~shared, both & shared
+
+    def per_kind(self, ga, gb) -> tuple[np.ndarray, np.ndarray]:
+        """Group pairs' conflicts and agreements per kind (quantity kinds, then variant kinds)."""
+        ga, gb = np.asarray(ga), np.asarray(gb)
+        parts = [self._per_kind(counts[ga], counts[gb], kinds) for _, counts, kinds in self.parts]
+        if not len(ga) or not parts:
+            width = sum(kinds.shape[1] for _, _, kinds in self.parts)
+            return np.zeros((len(ga), width), bool), np.zeros((len(ga), width), bool)
+        return np.hstack([c for c, _ in parts]), np.hstack([a for _, a in parts])
 
     def conflict(self, ga, gb) -> np.ndarray:
         """Group pairs that state a quantity or variant kind each and share no value of it."""
@@ -382,6 +408,35 @@ def fresh_cohesion(ev: PairEvidence, features: PostingFeatures, codes: np.ndarra
     return FreshCohesion(sums, np.bincount(g, minlength=G).astype(np.float64))
 
 
+def _family_agreement(pa, pb, linked, conf_k, agree_k, G: int) -> np.ndarray:
+    """1.0 for a group pair that states the same value of a kind their family varies in, else 0.
+
+    Their family: the groups the models link to both of them. A kind varies in it when such a common
+    neighbour states another value than one of the two (a sibling: 100ml beside 250ml, mint beside
+    navy). Siblings never agree on the kind they differ in, and agreeing on a kind the family shares
+    (the brand's one colour) says nothing; a product listed twice states its one value on both sides.
+    A kind only an unrelated neighbour of one side differs in does not count: that would let any two
+    groups that share a common word (black, 1 pc) pass for one product."""
+    out = np.zeros(len(pa))
+    if not len(pa) or not linked.any():
+        return out
+    la, lb = pa[linked], pb[linked]
+    link = sp.coo_matrix((np.ones(len(la)), (la, lb)), shape=(G, G)).tocsr()
+    link = ((link + link.T) > 0).astype(np.float32)
+    for k in np.flatnonzero(agree_k.any(axis=0)):
+        rows = np.flatnonzero(agree_k[:, k])
+        cl = linked & conf_k[:, k]
+        if not cl.any():
+            continue
+        ck = sp.coo_matrix((np.ones(int(cl.sum())), (pa[cl], pb[cl])), shape=(G, G)).tocsr()
+        ck = ((ck + ck.T) > 0).astype(np.float32)
+        # a common neighbour c with (a, c) or (b, c) differing in kind k
+        via = ((ck @ link) + (link @ ck)).tocsr()
+        hit = np.asarray(via[pa[rows], pb[rows]]).ravel() > 0
+        out[rows[hit]] = 1.0
+    return out
+
+
 # ----------------------------------------------------------------------------- suspects
 def find_suspects(witnesses: list[Witness], labels, ids, features: PostingFeatures,
                   config: SuspectConfig = SuspectConfig()) -> pd.DataFrame:
@@ -400,7 +455,10 @@ def find_suspects(witnesses: list[Witness], labels, ids, features: PostingFeatur
     ``image_within`` / ``text_within`` hold it, ``image_shortfall`` / ``text_shortfall`` the second
     term).
     A conflict of stated quantities or
-    variants against the fix subtracts ``config.conflict_penalty``. Postings scoring above
+    variants against the fix subtracts ``config.conflict_penalty``; a group pair that states the
+    same value of a kind their family varies in (:func:`_family_agreement`: navy on both sides where a
+    look-alike group linked to both says mint) gains ``config.agreement_bonus`` (``agrees``): the one
+    thing a product listed twice has that its siblings, alike in every other way, cannot have. Postings scoring above
     ``config.min_score`` and group pairs whose cross-pair part (the score before the shortfall)
     is above ``config.min_pair_score`` are listed.
     """
@@ -458,13 +516,16 @@ def find_suspects(witnesses: list[Witness], labels, ids, features: PostingFeatur
         shortfall[mod] = np.where(np.isfinite(within[mod]), np.maximum(
             0.0, _logit(np.nan_to_num(within[mod]), config.clip) - pair_parts[mod]), 0.0)
     cross = sum(pair_parts.values()) if pair_parts else np.zeros(len(pa))
-    pagainst = attrs.conflict(pa, pb).astype(np.float64)
-    cross = cross - config.conflict_penalty * pagainst
+    conf_k, agree_k = attrs.per_kind(pa, pb)
+    pagainst = conf_k.any(axis=1).astype(np.float64)
+    pfor = _family_agreement(pa, pb, cross > config.family_floor, conf_k, agree_k & attrs.agreeable, G)
+    cross = cross - config.conflict_penalty * pagainst + config.agreement_bonus * pfor
     pscore = cross - sum(shortfall.values()) if shortfall else cross
     sel = cross > config.min_pair_score  # the floor reads the cross pairs alone: the shortfall only orders
     pairs = pd.DataFrame({
         "kind": "group_pair", "posting_id": "", "label_group": groups[pa[sel]], "other_label_group": groups[pb[sel]],
         "score": pscore[sel], "row": -1, "group": pa[sel], "other_group": pb[sel], "against": pagainst[sel],
+        "agrees": pfor[sel],
         **{mod: pair_parts[mod][sel] for mod in pair_parts},
         **{f"{mod}_shortfall": shortfall[mod][sel] for mod in shortfall},
         **{f"{mod}_within": within[mod][sel] for mod in within}})
@@ -655,25 +716,40 @@ def describe(ctx: dict, r) -> str:
             parts.append(f"titles share up to {jac.max():.0%} of words across")
         if r.against:
             parts.append("against: " + "; ".join(stated_conflicts(feats.titles[left], feats.titles[right])[:3]))
+        if getattr(r, "agrees", 0) and not posting:
+            said = stated_agreements(feats.titles[left], feats.titles[right])
+            parts.append(f"for: both state {', '.join(said[:3]) or 'the same value'}, where a look-alike group "
+                         f"linked to both states another")
     return " · ".join(parts)
+
+
+def _stated(titles) -> dict:
+    out: dict = {}
+    for t in titles:
+        for kind, values in {**parse_quantities(str(t)), **variant_attributes(str(t))}.items():
+            out.setdefault(kind, set()).update(values)
+    return out
+
+
+def _fmt(kind, values) -> str:
+    unit = BASE_UNITS.get(kind, "")
+    return "/".join(f"{v:g}" if isinstance(v, float) else str(v) for v in sorted(values, key=str)) + (
+        f" {unit}" if unit else "")
 
 
 def stated_conflicts(titles_a, titles_b) -> list[str]:
     """What the titles of two sides state differently, every title of a side counting: each
     quantity dimension or variant kind both sides state with no value in common, in words
     ("volume 100 ml vs 250 ml", "colour red vs blue")."""
-    def stated(titles) -> dict:
-        out: dict = {}
-        for t in titles:
-            for kind, values in {**parse_quantities(str(t)), **variant_attributes(str(t))}.items():
-                out.setdefault(kind, set()).update(values)
-        return out
-
-    def fmt(kind, values) -> str:
-        unit = BASE_UNITS.get(kind, "")
-        return "/".join(f"{v:g}" if isinstance(v, float) else str(v) for v in sorted(values, key=str)) + (
-            f" {unit}" if unit else "")
-    a, b = stated(titles_a), stated(titles_b)
-    found = [f"{kind} {fmt(kind, a[kind])} vs {fmt(kind, b[kind])}" for kind in sorted(a.keys() & b.keys())
+    a, b = _stated(titles_a), _stated(titles_b)
+    found = [f"{kind} {_fmt(kind, a[kind])} vs {_fmt(kind, b[kind])}" for kind in sorted(a.keys() & b.keys())
              if not a[kind] & b[kind]]
     return found or ["the two sides state different quantities or variants"]
+
+
+def stated_agreements(titles_a, titles_b) -> list[str]:
+    """The values both sides state, codes left out ("colour navy", "volume 350 ml"): what a group
+    pair gains its agreement evidence from."""
+    a, b = _stated(titles_a), _stated(titles_b)
+    return [f"{kind} {_fmt(kind, a[kind] & b[kind])}" for kind in sorted(a.keys() & b.keys())
+            if kind != "code" and a[kind] & b[kind]]

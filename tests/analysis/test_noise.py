@@ -251,3 +251,55 @@ def test_bundle_suspects_and_the_command(tmp_path_factory, tmp_path, capsys):
         err = capsys.readouterr().err.strip()
         assert err.startswith("error:") and "\n" not in err
     assert not (tmp_path / "x.csv").exists()
+
+
+def _family_with_a_duplicate(seed):
+    """One family of four look-alike groups (the same brand, line and photo design): 300 and 301 are
+    one product listed twice, both stating its colour (navy); 302 is a sibling stating another colour
+    (mint), so colour is what this family varies in; 303 is a sibling whose titles state no colour.
+    Two more groups, 304 and 305, another family, both state 250ml; no group the models link them to
+    states another volume."""
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(300, 306), 4)
+    product = np.repeat(np.arange(6), 4)
+    product[product == 1] = 0
+    rows = {}
+    for m in ("image", "text"):
+        centre = rng.normal(size=16)
+        centres = centre + 0.2 * rng.normal(size=(6, 16))
+        centres[4:] = rng.normal(size=(2, 16)) * 3
+        centres[5] = centres[4] + 0.3 * rng.normal(size=16)
+        centres[1] = centres[0] + 0.2 * rng.normal(size=16)  # each listing afresh: no closer than siblings
+        rows[m] = centres[np.repeat(np.arange(6), 4)] + 0.3 * rng.normal(size=(len(labels), 16))
+    words = {0: "navy", 1: "navy", 2: "mint", 3: "", 4: "250ml", 5: "250ml"}
+    shop = [f"toko {a}{b}" for a in "abcdef" for b in "pqrs"]  # no digits: a code would be a variant
+    titles = [f"{'steplux canvas' if g < 4 else 'riniro lock'} {shop[i]} {words[g]}"
+              for i, g in enumerate(np.repeat(np.arange(6), 4))]
+    hashes = [f"{h:016x}" for h in rng.integers(1, 2**63, size=len(labels))]
+    return labels, rows, PostingFeatures(titles, hashes), [f"p{i}" for i in range(len(labels))]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
+def test_agreeing_on_what_the_family_varies_in_lifts_a_duplicate(seed):
+    """A duplicate group and a sibling whose titles do not state the attribute look the same to the
+    models; what tells them apart is that the duplicate states the very value (navy) of the kind its
+    family varies in (colour: a linked sibling says mint). Two groups that agree on a kind nobody
+    near them varies in (304/305: 250ml) gain nothing from it."""
+    labels, rows, feats, ids = _family_with_a_duplicate(seed)
+    ws = [_witness(m, m, rows[m]) for m in ("image", "text")]
+
+    def pairs(**cfg):
+        p = _suspects(ws, labels, feats, ids, min_pair_score=-1e9, **cfg)
+        p = p[p["kind"] == "group_pair"].set_index(["label_group", "other_label_group"])
+        return p
+
+    on, off = pairs(agreement_bonus=4.0), pairs(agreement_bonus=0.0)
+    assert on.loc[(300, 301), "agrees"] == 1
+    family = [k for k in on.index if k[0] < 304 and k[1] < 304]
+    assert family[0] == (300, 301)
+    assert (on.loc[[(300, 303), (301, 303)], "agrees"] == 0).all()
+    assert on.loc[(300, 302), "against"] == 1 and on.loc[(301, 302), "against"] == 1
+    assert on.loc[(304, 305), "agrees"] == 0
+    if seed == 0:  # without the agreement a sibling pair came first here
+        assert [k for k in off.index if k[0] < 304 and k[1] < 304][0] != (300, 301)
+    assert on.loc[(300, 301), "score"] - off.loc[(300, 301), "score"] == pytest.approx(4.0)
