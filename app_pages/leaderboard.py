@@ -93,7 +93,7 @@ fig = go.Figure(layout=dict(template=LIGHT))
 for fam in chart["family"].unique():
     sub = chart[chart["family"] == fam]
     fig.add_bar(y=sub["id"], x=sub["f1"], orientation="h", name=plot_text(fam), marker_color=FAMILY_COLOURS.get(fam, "#999"),
-                text=intervals.bar_text(sub), textposition="inside", insidetextanchor="end",
+                text=intervals.bar_text(sub), textposition="inside", insidetextanchor="start",  # the whisker sits at the end
                 error_x=intervals.whiskers(sub),
                 textfont=dict(color="white"),
                 customdata=np.stack([[plot_text(v) for v in sub["label"]], sub["variant"].fillna("—"),

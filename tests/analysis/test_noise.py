@@ -300,6 +300,9 @@ def test_agreeing_on_what_the_family_varies_in_lifts_a_duplicate(seed):
     assert (on.loc[[(300, 303), (301, 303)], "agrees"] == 0).all()
     assert on.loc[(300, 302), "against"] == 1 and on.loc[(301, 302), "against"] == 1
     assert on.loc[(304, 305), "agrees"] == 0
+    # the evidence names what both state (codes are no variant: "30s" is left out)
+    assert N.stated_agreements(["Riniro toples navy 350ml", "riniro"], ["RINIRO navy 350 ML combed 30s"]) == [
+        "colour navy", "volume 350 ml"]
     if seed == 0:  # without the agreement a sibling pair came first here
         assert [k for k in off.index if k[0] < 304 and k[1] < 304][0] != (300, 301)
     assert on.loc[(300, 301), "score"] - off.loc[(300, 301), "score"] == pytest.approx(4.0)
