@@ -296,6 +296,11 @@ def _logit(p, clip: float) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
+# kinds whose shared value is no evidence of one product: a "code" is any word with a digit, and
+# sellers add codes that are no variant (combed 30s, no 02)
+NOT_AGREEABLE = frozenset({"code"})
+
+
 class _GroupAttributes:
     """Which quantities and variant values (colour, size, code) each group's titles state, any
     member counting: siblings rarely state their attribute in every title, a group does."""
@@ -308,19 +313,10 @@ class _GroupAttributes:
         self.parts = [((v > 0).astype(np.float32).tocsr(), (onehot @ (v > 0).astype(np.float32)).tocsr(), kinds)
                       for v, kinds in ((features.qty_values, features.value_dims),
                                        (features.attr_values, features.attr_kinds))]
-        # which per-kind columns may speak for a pair (quantities, colours, sizes): a "code" is any
-        # word with a digit, and sellers add codes that are no variant (combed 30s, no 02)
+        # which per-kind columns may speak for a pair (quantities, colours, sizes; see NOT_AGREEABLE)
         n_qty = features.value_dims.shape[1]
         names = list(features.attr_kind_names) + [""] * (features.attr_kinds.shape[1] - len(features.attr_kind_names))
-        self.agreeable = np.asarray([True] * n_qty + [name != "code" for name in names], dtype=bool)
-
-    @staticmethod
-    def _conflict(va, vb, kinds) -> np.ndarray:
-        """Rows where both sides state some kind and share no value of it."""
-        va, vb = (va > 0).astype(np.float32), (vb > 0).astype(np.float32)
-        both = ((va @ kinds) > 0).multiply((vb @ kinds) > 0)
-        shared = (va.multiply(vb) @ kinds) > 0
-        return np.asarray(both.sum(axis=1)).ravel() > np.asarray(both.multiply(shared).sum(axis=1)).ravel()
+        self.agreeable = np.asarray([True] * n_qty + [name not in NOT_AGREEABLE for name in names], dtype=bool)
 
     @staticmethod
     def _per_kind(va, vb, kinds) -> tuple[np.ndarray, np.ndarray]:
@@ -332,22 +328,19 @@ class _GroupAttributes:
         shared = shared.toarray() if sp.issparse(shared) else np.asarray(shared)
         return both & ~shared, both & shared
 
+    @classmethod
+    def _conflict(cls, va, vb, kinds) -> np.ndarray:
+        """Rows where both sides state some kind and share no value of it."""
+        return cls._per_kind(va, vb, kinds)[0].any(axis=1)
+
     def per_kind(self, ga, gb) -> tuple[np.ndarray, np.ndarray]:
         """Group pairs' conflicts and agreements per kind (quantity kinds, then variant kinds)."""
         ga, gb = np.asarray(ga), np.asarray(gb)
-        parts = [self._per_kind(counts[ga], counts[gb], kinds) for _, counts, kinds in self.parts]
-        if not len(ga) or not parts:
+        if not len(ga):
             width = sum(kinds.shape[1] for _, _, kinds in self.parts)
-            return np.zeros((len(ga), width), bool), np.zeros((len(ga), width), bool)
+            return np.zeros((0, width), bool), np.zeros((0, width), bool)
+        parts = [self._per_kind(counts[ga], counts[gb], kinds) for _, counts, kinds in self.parts]
         return np.hstack([c for c, _ in parts]), np.hstack([a for _, a in parts])
-
-    def conflict(self, ga, gb) -> np.ndarray:
-        """Group pairs that state a quantity or variant kind each and share no value of it."""
-        ga, gb = np.asarray(ga), np.asarray(gb)
-        out = np.zeros(len(ga), dtype=bool)
-        for _, counts, kinds in self.parts if len(ga) else ():
-            out |= self._conflict(counts[ga], counts[gb], kinds)
-        return out
 
     def posting_conflict(self, x, g) -> np.ndarray:
         """Posting x's title against group g's titles, where it does not conflict with the rest of
@@ -752,4 +745,4 @@ def stated_agreements(titles_a, titles_b) -> list[str]:
     pair gains its agreement evidence from."""
     a, b = _stated(titles_a), _stated(titles_b)
     return [f"{kind} {_fmt(kind, a[kind] & b[kind])}" for kind in sorted(a.keys() & b.keys())
-            if kind != "code" and a[kind] & b[kind]]
+            if kind not in NOT_AGREEABLE and a[kind] & b[kind]]
