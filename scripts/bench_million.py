@@ -16,8 +16,8 @@ In one run, on synthetic embeddings with Shopee's group sizes (shopee_core.bundl
    from N to 10 N says which steps are linear in N and which are not.
 ``--rows titles`` measures step 1 on a real model's rows instead: MiniLM-L6 (the pip package's
 weights, 384-d, zero-shot) over the titles of a ``--sample``-posting demo catalog plan (group sizes,
-families of siblings, shops' spellings; no images drawn), kept in ``--rows-cache`` keyed by size, seed
-and model. The synthetic rows put noise as large as the signal on every one of 512 directions, so
+families of siblings, shops' spellings; no images drawn), kept in ``--rows-cache`` keyed by the titles'
+digest and the model. The synthetic rows put noise as large as the signal on every one of 512 directions, so
 ranks 3-50 are close to random there: the hardest case for any index, not what a trained model gives.
 Every figure is printed with its target and ratio where the issue sets one. ``--quick``: 5,000 and
 20,000 postings, proves the script runs (tests use it).
@@ -101,27 +101,32 @@ def choose(x: np.ndarray, quick: bool) -> tuple[str, list[tuple]]:
 
 def title_rows(n: int, seed: int, cache: Path) -> tuple[np.ndarray, np.ndarray]:
     """Unit MiniLM-L6 rows of an ``n``-posting demo catalog plan's titles, and its label groups;
-    cached as ``.npz`` keyed by everything they come from (a real model's embedding space)."""
+    cached as ``.npz`` under the digest of the titles and the model's name (a generator that
+    changes its titles makes a new entry, never a stale hit)."""
+    import hashlib
+
     from shopee_core.data.demo import plan_catalog
     from shopee_core.io import atomic_save_npz
     from shopee_core.models.text import MINILM_PACKAGE, create_text_encoder, encode_titles
 
-    path = cache / f"bench-million-titles-minilm-n{n}-seed{seed}.npz"
-    if path.is_file():
-        with np.load(path, allow_pickle=False) as z:
-            return z["x"], z["labels"]
     t = time.perf_counter()
     plans = plan_catalog(n, seed)
+    titles = [p.title for p in plans]
+    labels = np.asarray([p.group for p in plans], dtype=np.int64)
+    digest = hashlib.sha256("\n".join([MINILM_PACKAGE, *titles]).encode()).hexdigest()[:16]
+    path = cache / f"bench-million-titles-minilm-n{n}-seed{seed}-{digest}.npz"
+    if path.is_file():
+        with np.load(path, allow_pickle=False) as z:
+            return z["x"], labels
     print(f"  planned {n:,} postings in {time.perf_counter() - t:.0f} s; encoding titles with MiniLM-L6 ...",
           flush=True)
     enc = create_text_encoder("sentence-transformers/all-MiniLM-L6-v2", MINILM_PACKAGE)
     t = time.perf_counter()
-    x = encode_titles(enc, [p.title for p in plans], batch_size=256, progress=True)
+    x = encode_titles(enc, titles, batch_size=256, progress=True)
     x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-    labels = np.asarray([p.group for p in plans], dtype=np.int64)
     print(f"  encoded in {time.perf_counter() - t:.0f} s", flush=True)
     cache.mkdir(parents=True, exist_ok=True)
-    atomic_save_npz(path, compress=False, x=x.astype(np.float32), labels=labels)
+    atomic_save_npz(path, compress=False, x=x.astype(np.float32))
     return x.astype(np.float32), labels
 
 
