@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT))
 
-from bench_browser import ARGS, ARM, CHROMIUM, COMPLETE, NAV_TITLES, PAGES, RESULT, THRESHOLD_LABEL, Server, load, open_bundle  # noqa: E402,I001
+from bench_browser import ARGS, ARM, CHROMIUM, COMPLETE, NAV_TITLES, PAGES, RESULT, THRESHOLD_LABEL, Server, by_label, load, open_bundle  # noqa: E402,I001
 from playwright.async_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
 MAX_USERS, MAX_SECONDS = 16, 600
@@ -115,7 +115,7 @@ async def user(browser, url: str, query: str, until: float, out: dict) -> None:
                     out["exceptions"] += await pg.locator('[data-testid="stException"]').count()
                 out["switches"] += 1
                 continue
-            thumb = pg.locator(f'[data-testid="stMainBlockContainer"] input[type="range"][aria-label="{label}"]').first
+            thumb = pg.locator('[data-testid="stMainBlockContainer"] ' + by_label(label)).first
             await thumb.focus()
             await pg.evaluate(ARM)
             await pg.keyboard.press("ArrowRight" if i % 2 else "ArrowLeft")
