@@ -77,6 +77,17 @@ if variant != picked.variant:
     st.warning(f"Override on this page: **{VARIANTS[variant]}** — the sidebar's decision gives {md(mid)} "
                f"{md(picked.text)}.", icon=":material/tune:")
 
+
+
+def shown_text(table: pd.DataFrame) -> pd.DataFrame:
+    """The decoded titles ("L\\xc3\\xa9ngket" reads "Léngket") and the error words of every row, made once per
+    decision: at 70,000 postings formatting them on every rerun cost the page a few hundred ms."""
+    key = ("failures", "text", mid, split, repr(sorted(setting.items())))
+    return bundle.cached(key, lambda: pd.DataFrame({
+        "title": [display_title(t) for t in table["title"]],
+        "errors_text": [", ".join(SHORT[t] for t in e) for e in table["errors"]]}, index=table.index))
+
+
 try:
     with st.spinner("Scoring every posting and classifying its errors…"):
         table = E.failure_table(bundle, mid, split, setting)
@@ -84,7 +95,8 @@ except ShopeeError as exc:
     readable_error(exc)
     st.stop()
 
-table = table.assign(title=[display_title(t) for t in table["title"]])  # "L\\xc3\\xa9ngket" reads "Léngket"
+text = shown_text(table)
+table = table.assign(title=text["title"], errors_text=text["errors_text"])
 counts = E.summary(table)
 n = len(table)
 failing = int((table["f1"] < 1).sum())
@@ -116,7 +128,6 @@ if query:
     filtered = filtered[filtered["title"].str.contains(query, case=False, regex=False, na=False)]
 filtered = filtered.reset_index(drop=True)
 
-view = filtered.assign(errors_text=[", ".join(SHORT[t] for t in e) for e in filtered["errors"]])
 columns = ["posting_id", "title", "f1", "precision", "recall", "n_pred", "n_true", "fp", "fn", "errors_text"]
 pct = dict(min_value=0.0, max_value=1.0, format="%.3f")
 config = {
@@ -135,16 +146,17 @@ head, dl = st.columns([4, 1], vertical_alignment="bottom")
 head.markdown(f"##### {len(filtered):,} posting{'' if len(filtered) == 1 else 's'}, worst F1 first — select one to "
               "open it")
 with dl:
-    export = filtered.drop(columns=["errors"]).assign(errors=view["errors_text"], model=mid, decision=variant,
-                                                      split=split)
+    def export() -> pd.DataFrame:  # built on click only
+        return (filtered.drop(columns=["errors", "errors_text"])
+                .assign(errors=filtered["errors_text"], model=mid, decision=variant, split=split))
     csv_download(export, f"failures_{bundle.name}_{split}_{mid}.csv", "Export CSV", "fb-csv",
                  help="The filtered list with every column")
-if len(view) > TABLE_ROWS:
-    st.caption(f"Showing the {TABLE_ROWS:,} worst of {len(view):,} (filter to narrow them down; the CSV export has "
+if len(filtered) > TABLE_ROWS:
+    st.caption(f"Showing the {TABLE_ROWS:,} worst of {len(filtered):,} (filter to narrow them down; the CSV export has "
                "every row).")
-event = st.dataframe(view[columns].head(TABLE_ROWS), column_config=config, hide_index=True,
+event = st.dataframe(filtered[columns].head(TABLE_ROWS), column_config=config, hide_index=True,
                      key=f"fb-table-{mid}-{variant}", on_select="rerun", selection_mode="single-row",
-                     height=min(35 * (min(len(view), TABLE_ROWS) + 1) + 3, 400))
+                     height=min(35 * (min(len(filtered), TABLE_ROWS) + 1) + 3, 400))
 
 
 if filtered.empty:
@@ -153,19 +165,21 @@ if filtered.empty:
 
 picked_rows = [r for r in selected_rows(event) if 0 <= r < len(filtered)]
 pick = filtered["posting_id"].iat[picked_rows[0]] if picked_rows else None
-every = set(filtered["posting_id"])
+shown = filtered.head(TABLE_ROWS)
 if pick is not None and pick != st.session_state.get("fb-last-pick"):  # a new click in the table
     st.session_state["fb-last-pick"] = pick
     state.set("posting", pick)
-current = state.get("posting") if state.get("posting") in every else filtered["posting_id"].iat[0]
+wanted = state.get("posting")
+current = wanted if wanted is not None and (filtered["posting_id"] == wanted).any() else filtered["posting_id"].iat[0]
 # the picker offers the rows the table shows (sending 7,000 options costs the browser a second), plus the current one
-ids = list(dict.fromkeys(filtered["posting_id"].head(TABLE_ROWS).tolist() + [current]))
+ids = list(dict.fromkeys(shown["posting_id"].tolist() + [current]))
 # the key carries the decision: the labels show F1s, and a widget kept under one key keeps its old labels
 inspect_key = f"fb-inspect-{mid}-{variant}"
 if st.session_state.get(inspect_key) not in ids or st.session_state.get("fb-inspect-synced") != current:
     st.session_state[inspect_key] = current
-titles = dict(zip(filtered["posting_id"], filtered["title"]))
-f1s = dict(zip(filtered["posting_id"], filtered["f1"]))
+offered = pd.concat([shown, filtered[filtered["posting_id"] == current]])
+titles = dict(zip(offered["posting_id"], offered["title"]))
+f1s = dict(zip(offered["posting_id"], offered["f1"]))
 inspected = st.selectbox("Inspect", ids, key=inspect_key,
                          format_func=lambda p: f"F1 {f1s[p]:.3f} · {plain(p)} · {plain(short(titles[p], 80))}")
 st.session_state["fb-inspect-synced"] = inspected

@@ -299,6 +299,10 @@ try:
                         else:
                             weights = w
                             knn = fusion_search(f"th-m-{mid}-exact", w, s["members"])
+                            if iters:
+                                st.caption("With INB on, every re-weighting blends the new rows and searches the "
+                                           "whole pool again (seconds at 10,000 postings, minutes at 70,000): set "
+                                           "*INB iterations* to 0 for a live re-weighting.")
                 blend = None
                 if iters and s["can_embed"]:
                     with st.expander("INB blends with neighbours chosen at…"):

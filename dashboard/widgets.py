@@ -7,7 +7,6 @@ picker bound to the shared ``models`` state, the pool caption, CSV downloads) li
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from dashboard import state
@@ -128,12 +127,14 @@ def model_select(bundle, key: str, label: str = "Model", allowed=None, help: str
     return value
 
 
-def csv_download(frame: pd.DataFrame, file_name: str, label: str, key: str, help: str | None = None) -> None:
+def csv_download(frame, file_name: str, label: str, key: str, help: str | None = None) -> None:
     """A CSV download for people, made on click (not on every rerun: 7,000 rows cost ~0.1 s to format);
-    text cells that a spreadsheet would run as a formula are neutralised (shopee_core.io.formula_safe)."""
+    ``frame`` a DataFrame or a function that builds one (then built on click too). Text cells that a
+    spreadsheet would run as a formula are neutralised (shopee_core.io.formula_safe)."""
     from shopee_core.io import people_csv
 
-    st.download_button(label, lambda: people_csv(frame).encode("utf-8"), file_name=file_name,
+    st.download_button(label, lambda: people_csv(frame() if callable(frame) else frame).encode("utf-8"),
+                       file_name=file_name,
                        mime="text/csv", key=key, icon=":material/download:", help=help, on_click="ignore")
 
 

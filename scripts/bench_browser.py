@@ -450,6 +450,11 @@ def run_session(browser, server: Server, query: str, fusion: str | None, repeat:
     # ------------------------------------------------------------ re-weighting a fusion
     if fusion:
         open_page(pg, server, "thresholds", query + f"&models={fusion}")
+        iters = pg.locator('[data-testid="stMainBlockContainer"] ' + by_label("INB iterations")).first
+        was = iters.get_attribute("value") if iters.count() else "0"
+        if was != "0":  # an INB default: every step would blend and search the whole pool again, not live
+            iters.focus()
+            act(pg, lambda: pg.keyboard.press("Home"))
         pg.get_by_text("Re-weight the members").first.click()
         settle(pg, PAGES["thresholds"])
         members = pg.locator('[data-testid="stMainBlockContainer"] input[type="range"][aria-label^="weight · "]')
@@ -458,11 +463,18 @@ def run_session(browser, server: Server, query: str, fusion: str | None, repeat:
         steps = slider_steps(pg, label, repeat, keys=("ArrowRight",))  # every step new weights
         live = median(s["done"] for s in steps)
         print(f"\nThresholds: re-weighting {fusion} ({label}), candidate-union fusion ({load()})")
+        if was != "0":
+            print(f"  INB iterations set from {was} to 0 first: with INB each step blends and searches the whole pool "
+                  "again (not a live step; see the README)")
         line("first step (gathers candidate similarities)", first["done"], target["reweight"])
         ok.append(line("step -> drawing settled (median)", live, target["reweight"]))
         line("step -> F1 text changed (median)", median(s["f1"] for s in steps), target["reweight"])
         exact_btn = pg.get_by_role("button", name="Exact search")
-        if exact_btn.count():
+        if exact_btn.count() and n_pool > BIG_POOL:  # minutes, and the server cannot be stopped meanwhile
+            print("  exact search of the same weights (naive way): not run in the browser beyond "
+                  f"{BIG_POOL:,} postings (its server run outlasts the rest of the benchmark); the core's "
+                  "figure: python scripts/bench_scaling.py BUNDLE:POOL")
+        elif exact_btn.count():
             from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
             try:  # the naive way can outlast the wait at 70,000 postings: say so and go on

@@ -484,17 +484,17 @@ def as_decision(bundle, model, **setting) -> Decision:
 # --------------------------------------------------------------------------- the layer, on a bundle split
 def predictions(bundle, model, split: str, **setting) -> np.ndarray:
     """Padded predicted sets (split-local indices, -1 padding) of a model or a :class:`Decision`."""
-    return M.predictions(pool(bundle, split), as_decision(bundle, model, **_clean(setting)))
+    return M.predictions(pool(bundle, split), as_decision(bundle, model, **overrides(setting)))
 
 
 def row_arrays(bundle, model, split: str, **setting) -> dict[str, np.ndarray]:
     """Per-row ``f1``, ``precision``, ``recall``, ``tp``, ``n_pred``, ``n_true``."""
-    return M.row_arrays(pool(bundle, split), as_decision(bundle, model, **_clean(setting)))
+    return M.row_arrays(pool(bundle, split), as_decision(bundle, model, **overrides(setting)))
 
 
 def scores(bundle, model, split: str, rows: bool = False, **setting) -> dict:
     """Mean ``f1`` (primary), ``precision``, ``recall`` and ``n`` (+ ``rows`` per-row arrays)."""
-    return M.scores(pool(bundle, split), as_decision(bundle, model, **_clean(setting)), rows=rows)
+    return M.scores(pool(bundle, split), as_decision(bundle, model, **overrides(setting)), rows=rows)
 
 
 def curves(bundle, model, split: str, side: int = 0, ts=None, min2: bool = True, **setting) -> pd.DataFrame:
@@ -508,14 +508,14 @@ def min2_curve(bundle, model, split: str, side: int = 0, t2s=None, **setting) ->
 def pool_sizes(bundle, model, split: str, sizes=None, seed: int = 0, **setting) -> pd.DataFrame:
     """How the best thresholds and F1 move with the pool size: nested sub-pools of whole groups of
     ``split`` (the ``all`` pool reaches Kaggle's 34,250), see :func:`shopee_core.matching.pool_size_curve`."""
-    return M.pool_size_curve(pool(bundle, split), as_decision(bundle, model, **_clean(setting)), sizes=sizes,
+    return M.pool_size_curve(pool(bundle, split), as_decision(bundle, model, **overrides(setting)), sizes=sizes,
                              seed=seed)
 
 
 def pool_size_draws(bundle, model, split: str, sizes=None, draws: int = 5, seed: int = 0, **setting) -> pd.DataFrame:
     """:func:`pool_sizes` over ``draws`` random orders of the split's groups (a ``draw`` column), for a
     band and an extrapolation (:func:`shopee_core.matching.extrapolate`)."""
-    return M.pool_size_draws(pool(bundle, split), as_decision(bundle, model, **_clean(setting)), sizes=sizes,
+    return M.pool_size_draws(pool(bundle, split), as_decision(bundle, model, **overrides(setting)), sizes=sizes,
                              draws=draws, seed=seed)
 
 
@@ -561,7 +561,7 @@ def weaker_than_a_member(bundle, d: Decision, split: str = "valid") -> dict | No
     return {"fusion_f1": fused, "member": best, "member_f1": best_f1}
 
 
-def _clean(setting: dict) -> dict:
+def overrides(setting: dict) -> dict:
     """Drop the overrides a caller passes as None / False (no override)."""
     return {k: v for k, v in setting.items() if not (v is None or (k in ("inb", "graph") and not v))}
 

@@ -164,9 +164,10 @@ def _indicators(per_title: list[dict]) -> tuple[sp.csr_matrix, sp.csr_matrix, sp
 _TOKEN = re.compile(r"[a-z0-9]+")
 
 
-def title_tokens(titles) -> sp.csr_matrix:
-    """Binary (n, V) token matrix of lower-cased alphanumeric tokens."""
-    vocab: dict = {}
+def title_tokens(titles, vocab: dict | None = None) -> sp.csr_matrix:
+    """Binary (n, V) token matrix of lower-cased alphanumeric tokens; ``vocab`` (token -> column),
+    when given, is filled so the columns can be named."""
+    vocab = {} if vocab is None else vocab
     rows, cols = [], []
     for i, t in enumerate(titles):
         for tok in set(_TOKEN.findall(str(t).lower())):
@@ -210,7 +211,9 @@ class PostingFeatures:
         self.attr_kind_names = list(dict.fromkeys(k for found in attrs for k in found))
         self.attr_counts = (self.attr_values @ attr_kinds).toarray()  # (n, kinds): values per kind
         self.attr_kinds = attr_kinds
-        self.tokens = title_tokens(self.titles)
+        vocab: dict = {}
+        self.tokens = title_tokens(self.titles, vocab)
+        self.token_names = np.asarray(list(vocab), dtype=object)  # column order (insertion order)
         self.n_tokens = np.asarray(self.tokens.sum(axis=1), dtype=np.float32).ravel()
         self.phash, self.phash_ok = phash_bits(phashes)
 
@@ -331,18 +334,24 @@ def failure_table(bundle, model, split: str, setting: dict | None = None, **kw) 
     Columns: row (split-local), posting_id, title, label_group, f1, precision, recall, n_pred,
     n_true, tp, fp, fn, other_groups, the :data:`ERROR_TYPES` flags, ``errors`` (list of names).
     """
-    pred = decisions.predictions(bundle, model, split, **(setting or {}))
-    labels = decisions.labels(bundle, split)
-    rows, _ = classify(pred, labels, features(bundle, split), **kw)
-    split_rows = bundle.split_rows(split)
-    p = bundle.postings
-    rows.insert(0, "row", np.arange(len(rows)))
-    rows.insert(1, "posting_id", p["posting_id"].to_numpy()[split_rows])
-    rows.insert(2, "title", p["title"].to_numpy()[split_rows])
-    rows.insert(3, "label_group", labels)
-    rows["errors"] = error_list(rows)
-    order = np.lexsort((-(rows["fp"] + rows["fn"]).to_numpy(), rows["f1"].to_numpy()))
-    return rows.iloc[order].reset_index(drop=True)
+    d = decisions.as_decision(bundle, model, **decisions.overrides(setting or {}))
+
+    def make():
+        pred = decisions.predictions(bundle, d, split)
+        labels = decisions.labels(bundle, split)
+        rows, _ = classify(pred, labels, features(bundle, split), **kw)
+        split_rows = bundle.split_rows(split)
+        p = bundle.postings
+        rows.insert(0, "row", np.arange(len(rows)))
+        rows.insert(1, "posting_id", p["posting_id"].to_numpy()[split_rows])
+        rows.insert(2, "title", p["title"].to_numpy()[split_rows])
+        rows.insert(3, "label_group", labels)
+        rows["errors"] = error_list(rows)
+        order = np.lexsort((-(rows["fp"] + rows["fn"]).to_numpy(), rows["f1"].to_numpy()))
+        return rows.iloc[order].reset_index(drop=True)
+    # per decision in the pool's cache (a page rerun at 70,000 postings would classify every row again);
+    # a copy out, so a caller's edits never reach the next caller
+    return decisions.pool(bundle, split).cached(("failure_table", d, tuple(sorted(kw.items()))), make).copy()
 
 
 def failure_pairs(bundle, model, split: str, setting: dict | None = None, **kw) -> pd.DataFrame:

@@ -88,7 +88,7 @@ def build(pool: M.Pool, d: M.Decision) -> Groups:
 def groups(bundle, model, split: str, setting: dict | None = None) -> tuple[Groups, M.Decision]:
     """The groups of a model (+ :func:`decisions.decision` overrides) or a Decision on a bundle
     split, cached in the split's pool per decision."""
-    d = decisions.as_decision(bundle, model, **decisions._clean(dict(setting or {})))
+    d = decisions.as_decision(bundle, model, **decisions.overrides(dict(setting or {})))
     p = decisions.pool(bundle, split)
     key = ("groups", M.apply.plain_key(p, d), d.graph)
     return p.cached(key, lambda: build(p, d)), d

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import scipy.sparse as sp
 
-from ..cache import Cache
+from ..cache import Cache, one
 from ..errors import DecisionError
 from ..metrics import check_labels
 from . import inb as inb_mod
@@ -62,6 +62,10 @@ def _readonly(value):
     return value
 
 
+def _readonly_all(values: tuple) -> tuple:
+    return tuple(_readonly(v) for v in values)
+
+
 class Pool:
     """One candidate pool. ``embeddings``: model id -> :class:`Embeddings` (or a loader);
     ``tables``: (model id, "base" | "inb") -> :class:`Neighbors` (or a loader);
@@ -100,6 +104,10 @@ class Pool:
         # then hold at most its capacity together, not each): this pool's keys carry its id
         self._cache = shared_cache if shared_cache is not None else Cache(cache_bytes)
         self._prefix = (id(self),) if shared_cache is not None else ()
+        # the candidate similarities of the member set being re-weighted, kept outside the bounded cache:
+        # at 70,000 postings five members' are ~380 MB, and a re-weighting step's own tables pushed them
+        # out of a 512 MB cache, so every step gathered them again (28 s instead of a weighted sum)
+        self._weighing = Cache(1, size=one)
 
     # ------------------------------------------------------------------ basics
     def __repr__(self) -> str:
@@ -126,7 +134,7 @@ class Pool:
 
     def holds(self, key) -> bool:
         """Whether ``key`` is cached or being made by some thread right now."""
-        return self._cache.holds(self._prefix + (key,) if self._prefix else key)
+        return self._cache.holds(self._prefix + (key,) if self._prefix else key) or self._weighing.holds(key)
 
     def clear(self) -> None:
         if self._prefix:
@@ -242,7 +250,7 @@ class Pool:
                 sims[s] = self.embeddings(m).candidate_similarity(idx)
             sims[:, idx < 0] = 0.0
             return idx, sims
-        return self.cached(("cand_sims", members), make)
+        return self._weighing.get(("cand_sims", members), lambda: _readonly_all(make()))
 
     def _candidate_fusion(self, source) -> Neighbors:
         members = [m for m, _ in source[1]]

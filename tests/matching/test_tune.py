@@ -105,3 +105,21 @@ def test_tfidf_inb_thresholds_are_re_searched_over_the_single_model_range():
     inb = tune_inb(pool, d, 1, vectors="raw", search="seed_tfidf")
     assert (inb.sides[0].t, inb.sides[0].t2) == (0.01, 0.01)
     assert scores(pool, inb)["f1"] == 1.0
+
+
+def test_candidate_similarities_outlast_a_full_cache_while_re_weighting():
+    """A re-weighting step is one weighted sum of the members' gathered candidate similarities: they
+    stay when the pool's bounded cache is too small to hold them (at 70,000 postings five members'
+    were evicted by each step's own tables and gathered again, 28 s a step)."""
+    from shopee_core.cache import Cache
+
+    labels, (a, b) = views(3, n=300, groups=100, spread=(0.0, 0.0))
+    pool = Pool(labels, k=20, embeddings={"a": a, "b": b}, shared_cache=Cache(1))  # keeps nothing
+    first = pool.candidate_sims(("a", "b"))
+    assert pool.holds(("cand_sims", ("a", "b")))
+    for x in (0.2, 0.4, 0.6):
+        pool.neighbors(fusion_source(["a", "b"], [x, 1 - x], knn="candidates"))
+    assert pool.candidate_sims(("a", "b"))[1] is first[1]
+    assert not first[1].flags.writeable
+    pool.candidate_sims(("b", "a"))  # another member set replaces it: one set kept, not one per set
+    assert not pool.holds(("cand_sims", ("a", "b")))
