@@ -30,7 +30,9 @@ them). Both are found from the evidence of every single model of a pool, not of 
 4. **Evidence against.** Titles that state different quantities or variants (100ml vs 250ml,
    red vs blue, A51 vs A12: :class:`~shopee_core.analysis.errors.PostingFeatures`) mark
    siblings, correctly labelled; the share of such conflicts across the two sides beyond the
-   share within them lowers the score.
+   share within them lowers the score. Words one group's titles state and the other's never do
+   count against a group pair by what such a split meant among the pool's look-alike groups
+   (:class:`TitleSplits`, learnt from the labels): it reads what no parser knows.
 
 :func:`find_suspects` works on any pool (tables, labels, titles, pHashes);
 :func:`bundle_suspects` feeds it a bundle split's single models, each weighted by its
@@ -96,6 +98,9 @@ class SuspectConfig:
     conflict_penalty: float = 10.0  # log-odds a stated quantity or variant conflict takes off
     agreement_bonus: float = 4.0   # log-odds a pair gains when both state the value of a kind their family varies in
     family_floor: float = -8.0     # groups linked above this cross part are each other's family (look-alikes)
+    split_weight: float = 1.0      # scale of the title-split evidence (1: its log-likelihood ratio as learnt)
+    split_support: int = 5         # a word is weighed once this many pairs of either kind state it
+    split_prior: float = 2.0       # pseudo-pairs pulling each word's rates towards every word's
     clip: float = 1e-5             # probabilities are kept in [clip, 1 - clip]
 
 
@@ -373,6 +378,10 @@ class FreshCohesion:
             return np.where(n > 0, (self.sums[mod][ga] + self.sums[mod][gb]) / np.maximum(n, 1), np.nan)
 
 
+def _normalised_titles(features: PostingFeatures) -> np.ndarray:
+    return np.asarray([" ".join(str(t).lower().split()) for t in features.titles], dtype=object)
+
+
 def fresh_cohesion(ev: PairEvidence, features: PostingFeatures, codes: np.ndarray) -> FreshCohesion:
     """Every group's own pairs but copies (same pHash or the same title), per modality (a pair no
     witness holds counts as the modality's absent probability)."""
@@ -389,7 +398,7 @@ def fresh_cohesion(ev: PairEvidence, features: PostingFeatures, codes: np.ndarra
             jj.append(m[b])
     i = np.concatenate(ii) if ii else np.zeros(0, dtype=np.int64)
     j = np.concatenate(jj) if jj else np.zeros(0, dtype=np.int64)
-    titles = np.asarray([" ".join(str(t).lower().split()) for t in features.titles], dtype=object)
+    titles = _normalised_titles(features)
     fresh = (features.image_distance(i, j) > 0) & (titles[i] != titles[j]) if len(i) else np.zeros(0, bool)
     i, j = i[fresh], j[fresh]
     pos = ev.lookup(i, j)
@@ -399,6 +408,94 @@ def fresh_cohesion(ev: PairEvidence, features: PostingFeatures, codes: np.ndarra
         vals = np.where(pos >= 0, p[np.maximum(pos, 0)] if len(p) else 0.0, ev.absent_modality[mod])
         sums[mod] = np.bincount(g, weights=vals, minlength=G).astype(np.float64)
     return FreshCohesion(sums, np.bincount(g, minlength=G).astype(np.float64))
+
+
+@dataclass
+class TitleSplits:
+    """Words one group's listings state and the other's never do, weighed by what the pool's own
+    labels say such a split means.
+
+    Each word's weight is learnt from two kinds of pairs of distinct titles: two listings of one
+    group (one product, two sellers) and two listings of look-alike groups (linked above
+    ``family_floor``: mostly siblings). ``r`` is the share of such pairs, among those where at
+    least one title has the word, where the other lacks it; the weight is
+    ``max(0, log(r_look / r_same))``, the log-likelihood ratio of one listing lacking the word
+    that the other states. Sellers' habits ("free ongkir") and the words sellers often leave out
+    are missing as often within a group as across, and weigh ~0; the words a family varies in
+    (a strap's material, a biscuit's flavour, a line: "karet" vs "rantai", "keju" vs "jagung")
+    are stated by a group's listings and missing from its siblings', and weigh more; no list of
+    words is needed, so it holds for whatever a catalog's siblings differ in. A group pair's
+    evidence against is, over the words one side states and the other never does, the weight
+    times the other side's listings (each one a listing lacking it) times the share of the
+    stating side's listings that have it. A product listed twice has fresh titles of the same
+    product on both sides, so it splits only in words sellers leave out at random."""
+
+    counts: sp.csr_matrix   # (G, V) distinct titles of each group that have the word
+    titles: np.ndarray      # (G,) distinct titles of each group
+    weights: np.ndarray     # (V,) log-odds per listing lacking the word
+    names: np.ndarray       # (V,) the words
+
+    def _one_sided(self, ga, gb) -> np.ndarray:
+        """Per pair: what ``ga``'s words that ``gb`` never states weigh (an (n, V) sparse matrix)."""
+        share = sp.diags(1.0 / np.maximum(self.titles[ga], 1)) @ self.counts[ga]
+        lacking = share - share.multiply(self.counts[gb] > 0)
+        return sp.diags(self.titles[gb].astype(np.float64)) @ lacking.multiply(self.weights[None, :]).tocsr()
+
+    def against(self, ga, gb) -> np.ndarray:
+        """Log-odds against each group pair being one product, from the words they split in."""
+        ga, gb = np.asarray(ga, dtype=np.int64), np.asarray(gb, dtype=np.int64)
+        if not len(ga):
+            return np.zeros(0)
+        return (np.asarray(self._one_sided(ga, gb).sum(axis=1)).ravel()
+                + np.asarray(self._one_sided(gb, ga).sum(axis=1)).ravel())
+
+    def words(self, ga: int, gb: int, top: int = 3) -> list[str]:
+        """The heaviest words of one pair, in words ("karet: 3 of 3 titles vs 0 of 6")."""
+        out = []
+        for a, b, flip in ((ga, gb, False), (gb, ga, True)):
+            row = self._one_sided(np.asarray([a]), np.asarray([b])).tocoo()
+            for col, w in zip(row.col, row.data):
+                k = int(self.counts[a, col])
+                said = (f"0 of {int(self.titles[b])} titles vs {k} of {int(self.titles[a])}" if flip else
+                        f"{k} of {int(self.titles[a])} titles vs 0 of {int(self.titles[b])}")
+                out.append((w, f"'{self.names[col]}' ({said})"))
+        return [text for _, text in sorted(out, key=lambda x: -x[0])[:top]]
+
+
+def title_splits(features: PostingFeatures, codes: np.ndarray, la, lb,
+                 config: SuspectConfig = SuspectConfig()) -> TitleSplits:
+    """Learn each word's weight (:class:`TitleSplits`) from the pool: its groups' own pairs of distinct
+    titles against the pairs across the look-alike group pairs ``(la, lb)``."""
+    codes = np.asarray(codes, dtype=np.int64)
+    G = int(codes.max()) + 1 if len(codes) else 0
+    tokens = features.tokens
+    V = tokens.shape[1]
+    names = np.asarray(list(features.token_names) + [""] * (V - len(features.token_names)), dtype=object)
+    # a copied title is one listing twice: each group's distinct titles only
+    distinct = ~pd.DataFrame({"g": codes, "t": _normalised_titles(features)}).duplicated().to_numpy()
+    rows = np.flatnonzero(distinct)
+    onehot = sp.csr_matrix((np.ones(len(rows)), (codes[rows], np.arange(len(rows)))), shape=(G, len(rows)))
+    counts = (onehot @ (tokens[rows] > 0).astype(np.float64)).tocsr()
+    titles = np.asarray(onehot.sum(axis=1), dtype=np.float64).ravel()
+    # within: pairs of one group's distinct titles where both / one of the two have the word
+    c = counts.tocoo()
+    both_s = np.bincount(c.col, weights=c.data * (c.data - 1) / 2, minlength=V)
+    one_s = np.bincount(c.col, weights=c.data * (titles[c.row] - c.data), minlength=V)
+    # across look-alike groups
+    la, lb = np.asarray(la, dtype=np.int64), np.asarray(lb, dtype=np.int64)
+    ka, kb = counts[la], counts[lb]
+    both_l = np.asarray(ka.multiply(kb).sum(axis=0)).ravel()
+    one_l = (np.asarray((sp.diags(titles[lb]) @ ka + sp.diags(titles[la]) @ kb).sum(axis=0)).ravel()
+             - 2 * both_l) if len(la) else np.zeros(V)
+    weights = np.zeros(V)
+    if one_s.sum() > 0 and one_l.sum() > 0:
+        base_s = one_s.sum() / (one_s.sum() + both_s.sum())
+        base_l = one_l.sum() / (one_l.sum() + both_l.sum())
+        r_s = (one_s + config.split_prior * base_s) / (one_s + both_s + config.split_prior)
+        r_l = (one_l + config.split_prior * base_l) / (one_l + both_l + config.split_prior)
+        known = (one_s + both_s >= config.split_support) & (one_l + both_l >= config.split_support)
+        weights = np.where(known, np.maximum(0.0, np.log(r_l / r_s)), 0.0)
+    return TitleSplits(counts, titles, weights, names)
 
 
 def _family_agreement(pa, pb, linked, conf_k, agree_k, G: int) -> np.ndarray:
@@ -451,7 +548,9 @@ def find_suspects(witnesses: list[Witness], labels, ids, features: PostingFeatur
     variants against the fix subtracts ``config.conflict_penalty``; a group pair that states the
     same value of a kind their family varies in (:func:`_family_agreement`: navy on both sides where a
     look-alike group linked to both says mint) gains ``config.agreement_bonus`` (``agrees``): the one
-    thing a product listed twice has that its siblings, alike in every other way, cannot have. Postings scoring above
+    thing a product listed twice has that its siblings, alike in every other way, cannot have. Words one side's
+    titles state and the other's never do take off ``differs`` (:class:`TitleSplits`, times
+    ``config.split_weight``), ordering like the shortfall. Postings scoring above
     ``config.min_score`` and group pairs whose cross-pair part (the score before the shortfall)
     is above ``config.min_pair_score`` are listed.
     """
@@ -509,16 +608,20 @@ def find_suspects(witnesses: list[Witness], labels, ids, features: PostingFeatur
         shortfall[mod] = np.where(np.isfinite(within[mod]), np.maximum(
             0.0, _logit(np.nan_to_num(within[mod]), config.clip) - pair_parts[mod]), 0.0)
     cross = sum(pair_parts.values()) if pair_parts else np.zeros(len(pa))
+    linked = cross > config.family_floor
     conf_k, agree_k = attrs.per_kind(pa, pb)
     pagainst = conf_k.any(axis=1).astype(np.float64)
-    pfor = _family_agreement(pa, pb, cross > config.family_floor, conf_k, agree_k & attrs.agreeable, G)
+    pfor = _family_agreement(pa, pb, linked, conf_k, agree_k & attrs.agreeable, G)
     cross = cross - config.conflict_penalty * pagainst + config.agreement_bonus * pfor
-    pscore = cross - sum(shortfall.values()) if shortfall else cross
+    splits = title_splits(features, codes, pa[linked], pb[linked], config)
+    differs = config.split_weight * splits.against(pa, pb)
+    # like the shortfall, the split only orders: what is listed reads the cross pairs
+    pscore = cross - differs - (sum(shortfall.values()) if shortfall else 0.0)
     sel = cross > config.min_pair_score  # the floor reads the cross pairs alone: the shortfall only orders
     pairs = pd.DataFrame({
         "kind": "group_pair", "posting_id": "", "label_group": groups[pa[sel]], "other_label_group": groups[pb[sel]],
         "score": pscore[sel], "row": -1, "group": pa[sel], "other_group": pb[sel], "against": pagainst[sel],
-        "agrees": pfor[sel],
+        "agrees": pfor[sel], "differs": differs[sel],
         **{mod: pair_parts[mod][sel] for mod in pair_parts},
         **{f"{mod}_shortfall": shortfall[mod][sel] for mod in shortfall},
         **{f"{mod}_within": within[mod][sel] for mod in within}})
@@ -527,6 +630,7 @@ def find_suspects(witnesses: list[Witness], labels, ids, features: PostingFeatur
                           ascending=[False, True, True, True, True], kind="stable").reset_index(drop=True)
     out.attrs["evidence"] = ev
     out.attrs["affinities"] = mods
+    out.attrs["title_splits"] = splits
     return out
 
 
@@ -582,7 +686,8 @@ def _pool(bundle, split: str, config: SuspectConfig) -> dict:
         ws = witnesses(bundle, split)
         found = find_suspects(ws, labels, ids, feats, config)
         ctx = {"witnesses": ws, "labels": labels, "ids": ids, "features": feats,
-               "evidence": found.attrs.pop("evidence"), "affinities": found.attrs.pop("affinities")}
+               "evidence": found.attrs.pop("evidence"), "affinities": found.attrs.pop("affinities"),
+               "title_splits": found.attrs.pop("title_splits")}
         found["evidence"] = [describe(ctx, r) for r in found.itertuples(index=False)]
         ctx["suspects"] = found.assign(split=split)
         return ctx
@@ -709,6 +814,11 @@ def describe(ctx: dict, r) -> str:
             parts.append(f"titles share up to {jac.max():.0%} of words across")
         if r.against:
             parts.append("against: " + "; ".join(stated_conflicts(feats.titles[left], feats.titles[right])[:3]))
+        differs = getattr(r, "differs", 0.0)
+        if not posting and ctx.get("title_splits") is not None and np.isfinite(differs) and differs >= 0.5:
+            said = ctx["title_splits"].words(int(r.group), int(r.other_group))
+            parts.append(f"against ({differs:.1f}): only one side's titles say {', '.join(said)}, words look-alike "
+                         f"groups differ in")
         if getattr(r, "agrees", 0) and not posting:
             said = stated_agreements(feats.titles[left], feats.titles[right])
             parts.append(f"for: both state {', '.join(said[:3]) or 'the same value'}, where a look-alike group "
