@@ -134,6 +134,10 @@ def _entry_picker(bundle, ids: list[str], side: str, default: tuple[str, str]) -
     return mid, variant
 
 
+SLICES_AUTO = 20_000  # beyond this many postings A-vs-B's slices wait for a click: reading every title for
+                      # quantities and error types took the Leaderboard's first visit ~3 s at 70,000
+
+
 def ab_panel(bundle, split: str, frame: pd.DataFrame, view_variant: str) -> None:
     """A against B on the split: the paired difference with its interval, P(A > B), and the slices of the
     pool where the two differ most, each with its own paired interval. The pair is kept in the URL."""
@@ -155,9 +159,14 @@ def ab_panel(bundle, split: str, frame: pd.DataFrame, view_variant: str) -> None
     if wanted != state.get("ab") and (state.get("ab") or (a, b) != tuple(defaults)):
         state.set("ab", wanted)  # in the URL once chosen (or opened from a link): a pasted link reopens it
     ra, rb = I.resolve(bundle, *a), I.resolve(bundle, *b)
+    big = len(bundle.split_rows(split)) > SLICES_AUTO
+    with_slices = state.kept(st.toggle, "Slices where A and B differ", value=not big, key="lb-ab-slices-on",
+                             help="Group sizes, shared photos, stated quantities and error types, each with its "
+                                  "own interval; every title of the pool is read for them"
+                                  + (" (seconds at this size: off until asked)" if big else ""))
     try:
         with st.spinner("Comparing A and B on the same resamples…"):
-            res = I.compare(bundle, split, (a[0], ra), (b[0], rb), resamples=RESAMPLES)
+            res = I.compare(bundle, split, (a[0], ra), (b[0], rb), resamples=RESAMPLES, with_slices=with_slices)
     except ShopeeError as exc:
         st.error(md(exc), icon=":material/error:")
         return

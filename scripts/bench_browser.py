@@ -1,6 +1,6 @@
 """The dashboard as a user feels it: `streamlit run app.py` driven in Debian's Chromium (Playwright).
 
-    python scripts/bench_browser.py BUNDLE [--pool test|valid|all] [--repeat 5] [--skip-first] [--quick]
+    python scripts/bench_browser.py BUNDLE [--pool test|valid|all] [--repeat 5] [--skip-first | --first-only] [--quick]
 
 In one run, on a freshly started server (127.0.0.1 only):
   * first page on a fresh server: the leaderboard from a new `streamlit run app.py` (whose start-up
@@ -314,6 +314,7 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=5, help="slider / re-weighting steps timed (median shown)")
     ap.add_argument("--fusion", help="the mean fusion to re-weight (default: the bundle's first with embeddings)")
     ap.add_argument("--skip-first", action="store_true", help="skip the fresh-server first-page runs")
+    ap.add_argument("--first-only", action="store_true", help="only the fresh-server first-page runs")
     ap.add_argument("--quick", action="store_true", help="one step of everything: proves the script runs (tests)")
     args = ap.parse_args()
     bundle = Path(args.bundle).expanduser().resolve()
@@ -349,11 +350,12 @@ def main() -> int:
                 line(f"app.py without its start-up warm-up (the naive way) [{s_cold:.1f} s]", t_cold, target["first"])
                 ok.append(line(f"app.py, after a restart (checksums remembered) [{s_first:.1f} s]", t_first,
                                target["first"], extra=f"   naive/ours {t_cold / t_first:.1f}x"))
-            server = Server(bundle, cache_dir)
-            try:
-                ok += run_session(browser, server, query, fusion, repeat, n_pool, target)
-            finally:
-                server.stop()
+            if not args.first_only:
+                server = Server(bundle, cache_dir)
+                try:
+                    ok += run_session(browser, server, query, fusion, repeat, n_pool, target)
+                finally:
+                    server.stop()
         finally:
             browser.close()
     shutil.rmtree(cache_dir, ignore_errors=True)

@@ -98,6 +98,26 @@ def test_a_vs_b_panel_shows_the_paired_difference_and_its_slices(path, bundle, m
     assert at.query_params["ab"] == ",".join(at.session_state["ab"])
 
 
+def test_a_vs_b_slices_wait_for_a_click_on_a_big_pool(path, bundle, monkeypatch):
+    """Beyond SLICES_AUTO postings the panel opens with the paired difference only (its slices read every
+    title of the pool: seconds at 70,000); the toggle brings exactly the slices a small pool shows."""
+    import dashboard.intervals as dash_intervals
+
+    monkeypatch.setattr(dash_intervals, "SLICES_AUTO", 10)
+    at = open_page(LEADERBOARD, path, monkeypatch)
+    assert at.toggle(key="lb-ab-slices-on").value is False
+    assert metric(at, "F1 A − B") is not None
+    assert not [d for d in at.dataframe if "slice" in d.value]
+    assert "lb-ab-forest" not in json.dumps([c.proto.id for c in at.get("plotly_chart")])
+    at.toggle(key="lb-ab-slices-on").set_value(True).run()
+    assert not at.exception
+    want = expected_intervals(bundle).sort_values("f1", ascending=False)
+    a, b = want.index[0], want.index[1]
+    res = I.compare(bundle, "test", (a, want.at[a, "variant"]), (b, want.at[b, "variant"]))
+    slices = next(d.value for d in at.dataframe if "slice" in d.value)
+    assert list(slices["slice"]) == list(res["slices"]["slice"])
+
+
 def test_a_pasted_a_vs_b_link_reopens_the_same_pair_and_numbers(path, bundle, monkeypatch):
     at = opened(path, monkeypatch, LEADERBOARD, ab=f"tfidf:min2,{FUSION}:base")
     assert at.selectbox(key="lb-ab-a").value == "tfidf" and at.selectbox(key="lb-ab-a-variant").value == "min2"
