@@ -514,7 +514,9 @@ def run_session(browser, server: Server, query: str, fusion: str | None, repeat:
     peak_all = max(peak_so_far, server.peak())
     print(f"\nserver resident memory ({load()})")
     ok.append(line("peak over the whole run (VmHWM)", peak_all, target["rss_mb"], "MB"))
-    line("now", server.rss(), target["rss_mb"], "MB")
+    line("now", server.rss(), target["rss_mb"], "MB",
+         extra=f"   of which the process's own {server.status('RssAnon'):.0f} MB, mapped files "
+               f"{server.status('RssFile'):.0f} MB (bundle arrays read in place: shared, reclaimable)")
     pg.close()
     if errors:
         raise SystemExit(f"error: {errors} exception element(s) on the Thresholds page")

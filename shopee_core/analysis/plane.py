@@ -186,6 +186,17 @@ def plane(bundle, model, split: str, image_model: str, text_model: str, max_poin
     d = as_decision(bundle, model, **setting)
     if image_model == text_model:
         raise DecisionError("choose two different models for the two axes")
+    # the result (a sample of <= max_points pairs and a bins x bins grid) is kept, not only its parts: at
+    # 70,000 postings the pair table and positions it is made from (~300 MB) leave the bounded cache
+    # while the user looks at another view, and coming back made them again (7-13 s)
+    key = ("plane", d, image_model, text_model, max_points, seed, density_above, bins)
+    frame, info = pool(bundle, split).cached(key, lambda: _plane(bundle, d, split, image_model, text_model,
+                                                                   max_points, seed, density_above, bins))
+    return frame.copy(), dict(info)
+
+
+def _plane(bundle, d, split: str, image_model: str, text_model: str, max_points: int, seed: int,
+           density_above: int, bins: int) -> tuple[pd.DataFrame, dict]:
     p = pool(bundle, split)
     srcs = [p.canonical(s.source) for s in d.sides]
     axes = [model_source(image_model), model_source(text_model)]

@@ -85,6 +85,21 @@ def test_a_small_pool_is_drawn_point_by_point(big):
 
 def test_a_plane_beyond_the_memory_budget_is_one_readable_line(big, monkeypatch):
     monkeypatch.setenv("SHOPEE_MEMORY_BUDGET_MB", "50")
-    big.__dict__.pop("_pools", None)  # a fresh pool: nothing cached yet
     with pytest.raises(D.DecisionError, match=r"decision plane of 30,000 postings needs about .* GB"):
-        P.plane(big, "union", "test", "img", "txt")
+        P.plane(big, "union", "test", "img", "txt", max_points=1234)  # a plane not made before
+
+
+def test_coming_back_to_the_plane_is_its_kept_result_not_a_new_gathering(big, monkeypatch):
+    """The view's result is kept per decision (its parts are too big to stay in the bounded cache at
+    70,000 postings): the same decision again is not gathered again, a moved threshold is, and a
+    caller's edit of the returned frame never reaches the next caller."""
+    made = []
+    real = P._plane
+    monkeypatch.setattr(P, "_plane", lambda *a, **kw: made.append(a[2]) or real(*a, **kw))
+    first, info = P.plane(big, "union", "test", "img", "txt", max_points=3000)
+    first["outcome"] = "edited"
+    again, info2 = P.plane(big, "union", "test", "img", "txt", max_points=3000)
+    assert len(made) == 1 and set(again["outcome"]) <= {"FP", "FN"} and info2["counts"] == info["counts"]
+    moved = D.decision(big, "union", sides=[(0.3, None), None])
+    P.plane(big, moved, "test", "img", "txt", max_points=3000)
+    assert len(made) == 2
