@@ -469,11 +469,15 @@ with right:
         curve = D.curves(bundle, decision, split, side=side)
         st_side = decision.sides[side]
         tuned_t = reference.sides[side].t if side < len(reference.sides) else None
-        try:
-            with st.spinner("Re-running the threshold search on resamples of valid…"):
-                stab = intervals.stability(bundle, split, decision)
-        except ShopeeError:
-            stab = None
+        stab = None
+        if intervals.costly_extra(bundle, split, "Threshold stability band", "th-stability-on",
+                            "The tuned T of 200 resamples of the valid split, shaded on the curve; re-run for "
+                            "every new decision shape (a re-weighting step is one)"):
+            try:
+                with st.spinner("Re-running the threshold search on resamples of valid…"):
+                    stab = intervals.stability(bundle, split, decision)
+            except ShopeeError:
+                stab = None
         c1, c2 = st.columns(2)
         with c1:
             st.plotly_chart(charts.threshold_curves(curve, st_side.t, cur["f1"], tuned_t,

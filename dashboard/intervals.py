@@ -134,8 +134,17 @@ def _entry_picker(bundle, ids: list[str], side: str, default: tuple[str, str]) -
     return mid, variant
 
 
-SLICES_AUTO = 20_000  # beyond this many postings A-vs-B's slices wait for a click: reading every title for
-                      # quantities and error types took the Leaderboard's first visit ~3 s at 70,000
+# beyond this many postings in the shown pool, the extras that cost seconds wait for a click: A-vs-B's
+# slices (reading every title for quantities and error types: ~3 s of the Leaderboard's first visit at
+# 70,000) and the threshold-stability band (200 threshold searches, ~1.6 s of every re-weighting step)
+LAZY_ABOVE = 20_000
+
+
+def costly_extra(bundle, split: str, label: str, key: str, help: str) -> bool:
+    """A toggle for a costly extra: on by default for a pool up to LAZY_ABOVE postings, off beyond."""
+    big = len(bundle.split_rows(split)) > LAZY_ABOVE
+    return state.kept(st.toggle, label, value=not big, key=key,
+                      help=help + (" (seconds at this pool's size: off until asked)" if big else ""))
 
 
 def ab_panel(bundle, split: str, frame: pd.DataFrame, view_variant: str) -> None:
@@ -159,11 +168,9 @@ def ab_panel(bundle, split: str, frame: pd.DataFrame, view_variant: str) -> None
     if wanted != state.get("ab") and (state.get("ab") or (a, b) != tuple(defaults)):
         state.set("ab", wanted)  # in the URL once chosen (or opened from a link): a pasted link reopens it
     ra, rb = I.resolve(bundle, *a), I.resolve(bundle, *b)
-    big = len(bundle.split_rows(split)) > SLICES_AUTO
-    with_slices = state.kept(st.toggle, "Slices where A and B differ", value=not big, key="lb-ab-slices-on",
-                             help="Group sizes, shared photos, stated quantities and error types, each with its "
-                                  "own interval; every title of the pool is read for them"
-                                  + (" (seconds at this size: off until asked)" if big else ""))
+    with_slices = costly_extra(bundle, split, "Slices where A and B differ", "lb-ab-slices-on",
+                         "Group sizes, shared photos, stated quantities and error types, each with its own "
+                         "interval; every title of the pool is read for them")
     try:
         with st.spinner("Comparing A and B on the same resamples…"):
             res = I.compare(bundle, split, (a[0], ra), (b[0], rb), resamples=RESAMPLES, with_slices=with_slices)

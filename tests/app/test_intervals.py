@@ -99,11 +99,11 @@ def test_a_vs_b_panel_shows_the_paired_difference_and_its_slices(path, bundle, m
 
 
 def test_a_vs_b_slices_wait_for_a_click_on_a_big_pool(path, bundle, monkeypatch):
-    """Beyond SLICES_AUTO postings the panel opens with the paired difference only (its slices read every
+    """Beyond LAZY_ABOVE postings the panel opens with the paired difference only (its slices read every
     title of the pool: seconds at 70,000); the toggle brings exactly the slices a small pool shows."""
     import dashboard.intervals as dash_intervals
 
-    monkeypatch.setattr(dash_intervals, "SLICES_AUTO", 10)
+    monkeypatch.setattr(dash_intervals, "LAZY_ABOVE", 10)
     at = open_page(LEADERBOARD, path, monkeypatch)
     assert at.toggle(key="lb-ab-slices-on").value is False
     assert metric(at, "F1 A − B") is not None
@@ -148,6 +148,18 @@ def test_live_interval_follows_the_slider(path, bundle, monkeypatch):
     text = interval_caption(at)
     assert f"F1 {ci2['f1'][0]:.4f}–{ci2['f1'][1]:.4f}" in text
     assert f"Δ F1 {p['difference']['f1']:+.4f} [{p['ci']['f1'][0]:+.4f}, {p['ci']['f1'][1]:+.4f}]" in text
+
+
+def test_stability_band_waits_for_a_click_on_a_big_pool(path, bundle, monkeypatch):
+    import dashboard.intervals as dash_intervals
+
+    monkeypatch.setattr(dash_intervals, "LAZY_ABOVE", 10)
+    at = open_page(THRESHOLDS, path, monkeypatch, models=["tfidf"], rule="min2")
+    assert at.toggle(key="th-stability-on").value is False
+    assert not [s for s in spec(at, "th-curve")["layout"].get("shapes", []) if s.get("type") == "rect"]
+    assert not [c for c in at.caption if c.value.startswith("**Threshold stability**")]
+    at.toggle(key="th-stability-on").set_value(True).run()
+    assert len([s for s in spec(at, "th-curve")["layout"].get("shapes", []) if s.get("type") == "rect"]) == 1
 
 
 def test_stability_band_on_the_f1_curve(path, bundle, monkeypatch):
