@@ -65,7 +65,7 @@ def test_bench_million_quick():
 @needs_browser
 def test_bench_browser_quick(dash_bundle):  # noqa: F811
     out = run("bench_browser.py", dash_bundle, "--quick")
-    for what in ("first page on a fresh server", "warm render from the sidebar", "selectable points",
+    for what in ("first page on a fresh server", "warm render from the sidebar", "a box drawn over the whole map selects",
                  "F1 text changed (median)", "re-weighting", "decision plane", "peak over the whole run"):
         assert what in out, what
     assert "every point" in out and "summary:" in out
