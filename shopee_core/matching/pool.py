@@ -141,6 +141,7 @@ class Pool:
             self._cache.clear_where(lambda key: isinstance(key, tuple) and key[:1] == self._prefix)
         else:
             self._cache.clear()
+        self._weighing.clear()
 
     def forget(self, drop: Callable) -> None:
         """Forget this pool's cached values whose key (as given to :meth:`cached`) ``drop`` picks
@@ -150,6 +151,7 @@ class Pool:
                                     and len(key) > 1 and drop(key[1]))
         else:
             self._cache.clear_where(drop)
+        self._weighing.clear_where(drop)
 
     def _load(self, store: dict, key):
         value = store[key]

@@ -123,3 +123,5 @@ def test_candidate_similarities_outlast_a_full_cache_while_re_weighting():
     assert not first[1].flags.writeable
     pool.candidate_sims(("b", "a"))  # another member set replaces it: one set kept, not one per set
     assert not pool.holds(("cand_sims", ("a", "b")))
+    pool.forget(lambda key: key[0] == "cand_sims")  # the pool's own forgetting reaches it (a cold start)
+    assert not pool.holds(("cand_sims", ("b", "a")))
