@@ -18,7 +18,7 @@ from dashboard.widgets import (
 )
 from shopee_core.analysis import decisions as D
 from shopee_core.analysis import errors as E
-from shopee_core.data.text import display_title
+from shopee_core.analysis import query as Q
 from shopee_core.errors import ShopeeError
 
 bundle, split = bundle_and_split()
@@ -78,14 +78,8 @@ if variant != picked.variant:
                f"{md(picked.text)}.", icon=":material/tune:")
 
 
-def shown_text(table: pd.DataFrame) -> pd.DataFrame:
-    """The decoded titles ("L\\xc3\\xa9ngket" reads "Léngket") and the error words of every row, made once per
-    decision (with the failure table cached too, a warm visit at 70,000 postings went from 1.6-1.9 s to 0.6 s
-    in bench_browser.py)."""
-    key = ("failures", "text", mid, split, repr(sorted(setting.items())))
-    return bundle.cached(key, lambda: pd.DataFrame({
-        "title": [display_title(t) for t in table["title"]],
-        "errors_text": [", ".join(SHORT[t] for t in e) for e in table["errors"]]}, index=table.index))
+def error_words(frame: pd.DataFrame) -> list[str]:
+    return [", ".join(SHORT[t] for t in e) for e in frame["errors"]]
 
 
 try:
@@ -95,8 +89,8 @@ except ShopeeError as exc:
     readable_error(exc)
     st.stop()
 
-text = shown_text(table)
-table = table.assign(title=text["title"], errors_text=text["errors_text"])
+# titles as shown, decoded once per split (Q.shown_titles); the error words only for the rows sent
+table = table.assign(title=Q.shown_titles(bundle, split)[table["row"].to_numpy()])
 counts = E.summary(table)
 n = len(table)
 failing = int((table["f1"] < 1).sum())
@@ -147,14 +141,15 @@ head.markdown(f"##### {len(filtered):,} posting{'' if len(filtered) == 1 else 's
               "open it")
 with dl:
     def export() -> pd.DataFrame:  # built on click only
-        return (filtered.drop(columns=["errors", "errors_text"])
-                .assign(errors=filtered["errors_text"], model=mid, decision=variant, split=split))
+        return filtered.drop(columns=["errors"]).assign(errors=error_words(filtered), model=mid, decision=variant,
+                                                        split=split)
     csv_download(export, f"failures_{bundle.name}_{split}_{mid}.csv", "Export CSV", "fb-csv",
                  help="The filtered list with every column")
 if len(filtered) > TABLE_ROWS:
     st.caption(f"Showing the {TABLE_ROWS:,} worst of {len(filtered):,} (filter to narrow them down; the CSV export has "
                "every row).")
-event = st.dataframe(filtered[columns].head(TABLE_ROWS), column_config=config, hide_index=True,
+shown = filtered.head(TABLE_ROWS)
+event = st.dataframe(shown.assign(errors_text=error_words(shown))[columns], column_config=config, hide_index=True,
                      key=f"fb-table-{mid}-{variant}", on_select="rerun", selection_mode="single-row",
                      height=min(35 * (min(len(filtered), TABLE_ROWS) + 1) + 3, 400))
 
@@ -165,7 +160,6 @@ if filtered.empty:
 
 picked_rows = [r for r in selected_rows(event) if 0 <= r < len(filtered)]
 pick = filtered["posting_id"].iat[picked_rows[0]] if picked_rows else None
-shown = filtered.head(TABLE_ROWS)
 if pick is not None and pick != st.session_state.get("fb-last-pick"):  # a new click in the table
     st.session_state["fb-last-pick"] = pick
     state.set("posting", pick)

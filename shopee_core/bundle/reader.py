@@ -125,7 +125,8 @@ CACHE_BYTES = 1 << 30
 OPEN_TRIES = 5
 # cache keys of values made from the files alone (rows of a pool, arrays, tables, histories, sweeps):
 # a truth view shares them with the bundle it views
-_LABEL_FREE = frozenset({"rows", "emb", "norms", "umap", "nb", "history", "sweep", "thumb", "tfidf_query"})
+_LABEL_FREE = frozenset({"rows", "emb", "norms", "umap", "nb", "history", "sweep", "thumb", "tfidf_query",
+                         "shown_titles"})
 
 
 def generation(root) -> tuple | None:

@@ -14,6 +14,7 @@ from shopee_core.analysis import decisions
 from shopee_core.analysis import query as q
 from shopee_core.analysis.embedding_map import hashed_index, primary_error, selected_rows, stepped_colorscale
 from shopee_core.bundle import Bundle
+from shopee_core.data.text import display_title
 from shopee_core.matching import predict_query
 from shopee_core.models import tfidf
 from tests.tiny_bundle import FUSION, INB3, UNION, K, dash_bundle  # noqa: F401  (session fixture)
@@ -124,6 +125,9 @@ def test_search_and_defaults(bundle):
     assert q.search_postings(bundle, SPLIT, pid).tolist() == [5]
     assert len(q.search_postings(bundle, SPLIT, "")) == len(rows)
     assert len(q.search_postings(bundle, SPLIT, "no-such-word-anywhere")) == 0
+    shown = q.shown_titles(bundle, SPLIT)  # decoded once per split, shared by the search and the failure list
+    assert shown is q.shown_titles(bundle, SPLIT) and not shown.flags.writeable
+    assert list(shown) == [display_title(t) for t in bundle.postings["title"].to_numpy()[rows]]
     defaults = q.default_models(bundle)
     assert bundle.model(defaults[0])["family"] == "fusion"
     assert {bundle.model(m)["family"] for m in defaults[1:]} == {"image", "text"}
