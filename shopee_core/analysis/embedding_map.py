@@ -36,15 +36,6 @@ def hashed_index(values, n: int = len(GROUP_PALETTE)) -> np.ndarray:
     return codes[inverse.ravel()]
 
 
-def stepped_colorscale(colours) -> list:
-    """A plotly colorscale with one flat band per colour: value (i + 0.5) / n shows colour i."""
-    n = len(colours)
-    scale = []
-    for i, c in enumerate(colours):
-        scale += [[i / n, c], [(i + 1) / n, c]]
-    return scale
-
-
 def primary_error(table: pd.DataFrame) -> np.ndarray:
     """One error type per row of a failure table (``errors.failure_table``), in ``row`` order.
 

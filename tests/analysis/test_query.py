@@ -12,7 +12,7 @@ from PIL import Image
 
 from shopee_core.analysis import decisions
 from shopee_core.analysis import query as q
-from shopee_core.analysis.embedding_map import hashed_index, primary_error, selected_rows, stepped_colorscale
+from shopee_core.analysis.embedding_map import hashed_index, primary_error, selected_rows
 from shopee_core.bundle import Bundle
 from shopee_core.data.text import display_title
 from shopee_core.matching import predict_query
@@ -343,8 +343,6 @@ def test_group_colours_are_stable_and_error_types_ordered():
     idx = hashed_index(np.array([5, 9, 5, 11]))
     assert idx[0] == idx[2] and ((0 <= idx) & (idx < 48)).all()
     assert hashed_index(np.array([5]))[0] == idx[0]
-    scale = stepped_colorscale(["#000", "#fff"])
-    assert scale == [[0.0, "#000"], [0.5, "#000"], [0.5, "#fff"], [1.0, "#fff"]]
     table = pd.DataFrame({"row": [2, 0, 1, 3], "f1": [0.5, 1.0, 0.4, 0.6], "orphan": [False, False, True, False],
                           "over_merged": [False] * 4, "unit_conflict": [True, False, True, False],
                           "label_noise": [False] * 4, "missed": [True, False, False, False]})
