@@ -306,13 +306,18 @@ def _logit(p, clip: float) -> np.ndarray:
 NOT_AGREEABLE = frozenset({"code"})
 
 
+def _membership(codes: np.ndarray, G: int) -> sp.csr_matrix:
+    """(G, n) membership: ``m @ per_row`` sums each group's rows."""
+    return sp.csr_matrix((np.ones(len(codes)), (codes, np.arange(len(codes)))), shape=(G, len(codes)))
+
+
 class _GroupAttributes:
     """Which quantities and variant values (colour, size, code) each group's titles state, any
     member counting: siblings rarely state their attribute in every title, a group does."""
 
     def __init__(self, features: PostingFeatures, codes: np.ndarray):
         G = int(codes.max()) + 1 if len(codes) else 0
-        onehot = sp.csr_matrix((np.ones(len(codes)), (codes, np.arange(len(codes)))), shape=(G, len(codes)))
+        onehot = _membership(codes, G)
         self.codes = codes
         # (posting values, group value counts, value -> kind) for quantities and for variant attributes
         self.parts = [((v > 0).astype(np.float32).tocsr(), (onehot @ (v > 0).astype(np.float32)).tocsr(), kinds)
@@ -474,7 +479,7 @@ def title_splits(features: PostingFeatures, codes: np.ndarray, la, lb,
     # a copied title is one listing twice: each group's distinct titles only
     distinct = ~pd.DataFrame({"g": codes, "t": _normalised_titles(features)}).duplicated().to_numpy()
     rows = np.flatnonzero(distinct)
-    onehot = sp.csr_matrix((np.ones(len(rows)), (codes[rows], np.arange(len(rows)))), shape=(G, len(rows)))
+    onehot = _membership(codes[rows], G)
     counts = (onehot @ (tokens[rows] > 0).astype(np.float64)).tocsr()
     titles = np.asarray(onehot.sum(axis=1), dtype=np.float64).ravel()
     # within: pairs of one group's distinct titles where both / one of the two have the word
