@@ -96,6 +96,12 @@ _COLOURS = {w: c for c, words in {
     "cream": ("cream", "krem"), "orange": ("orange", "oranye", "jingga"), "teal": ("tosca", "teal"),
     "mint": ("mint",), "gold": ("gold", "emas"), "silver": ("silver",), "beige": ("beige",), "khaki": ("khaki",),
 }.items() for w in words}
+# material words -> one name: a watch's strap, a bag, a case ("tali kulit" vs "tali rantai" are two products)
+_MATERIALS = {w: m for m, words in {
+    "leather": ("kulit", "leather"), "metal": ("rantai", "chain", "stainless", "metal", "logam"),
+    "rubber": ("karet", "rubber", "silikon", "silicone", "silicon"), "canvas": ("kanvas", "canvas"),
+    "nylon": ("nilon", "nylon"),
+}.items() for w in words}
 _LETTER_SIZES = {"xs", "s", "m", "l", "xl", "xxl", "xxxl", "2xl", "3xl", "4xl", "nb"}
 _WORD_SIZES = {"kecil": "small", "small": "small", "sedang": "medium", "medium": "medium", "besar": "large",
                "large": "large"}
@@ -105,7 +111,7 @@ _DIGIT = re.compile(r"\d")
 
 @memoize(200_000)
 def variant_attributes(title: str) -> dict[str, frozenset]:
-    """The colour, size and model-code words of a title: ``{kind: frozenset(values)}``.
+    """The colour, size, material and model-code words of a title: ``{kind: frozenset(values)}``.
 
     Codes are the words holding a digit once the stated quantities (``100ml``, ``isi 3``) and
     percentages (``100% ori``) are taken out: ``a51``, ``12`` (iPhone 12), ``38`` (size 38),
@@ -119,6 +125,7 @@ def variant_attributes(title: str) -> dict[str, frozenset]:
     found = {
         "colour": {_COLOURS[t] for t in tokens if t in _COLOURS},
         "size": {_WORD_SIZES.get(t, t) for t in tokens if t in _LETTER_SIZES or t in _WORD_SIZES},
+        "material": {_MATERIALS[t] for t in tokens if t in _MATERIALS},
         "code": {t.lstrip("0") or "0" for t in tokens  # "no 08" and "shade 8" agree
                  if _DIGIT.search(t) and t not in _LETTER_SIZES},
     }
@@ -126,7 +133,7 @@ def variant_attributes(title: str) -> dict[str, frozenset]:
 
 
 def variant_conflict(a: str, b: str) -> list[str]:
-    """Kinds of variant attribute where each title has a value the other lacks (colour, size,
+    """Kinds of variant attribute where each title has a value the other lacks (colour, size, material,
     code; "100ml" vs "250 ml" is a quantity conflict, see :func:`quantity_conflict`).
 
     Both-sided, so a seller who adds one more code ("30s") or a product line named after a
@@ -230,7 +237,7 @@ class PostingFeatures:
         return np.asarray(both.sum(axis=1)).ravel() > np.asarray(agreeing.sum(axis=1)).ravel()
 
     def variant_conflict(self, i, j) -> np.ndarray:
-        """Pairs where, for some kind (colour, size, code), each title has a value the other lacks."""
+        """Pairs where, for some kind (colour, size, material, code), each title has a value the other lacks."""
         i, j = np.asarray(i), np.asarray(j)
         if len(i) == 0:
             return np.zeros(0, dtype=bool)

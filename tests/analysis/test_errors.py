@@ -159,6 +159,10 @@ def test_noise_and_pHash_collisions():
     ("lipstik shade 08", "lipstik no 8", []),
     ("tas kecil", "tas small", []),
     ("tas kecil", "tas besar", ["size"]),
+    ("jam tangan Nota Diver tali rantai biru", "jam tangan Nota Diver strap karet biru", ["material"]),
+    ("strap kulit hitam", "leather strap black", []),     # one material, two languages
+    ("tali rantai stainless", "strap chain", []),         # two words for one metal band
+    ("tas kanvas besar", "tas besar", []),                # one side silent is no variant
     ("kaos \\xe2\\x9c\\xa8 hitam", "kaos \\xf0\\x9f\\x94\\xa5 hitam", []),  # escapes are characters, not codes
 ])
 def test_variant_conflict(a, b, kinds):
