@@ -77,6 +77,32 @@ def test_vectorised_means_equal_a_per_resample_loop_over_the_same_draws():
     np.testing.assert_allclose(boot.means(two)[:, 1], 1 - boot.means(f1), atol=1e-12)
 
 
+def test_counts_are_small_integers_and_blocks_of_resamples_give_the_float64_answer(monkeypatch):
+    """At 70,000 postings B x G float64 counts were ~240 MB: they are kept as uint8 (a group drawn
+    256+ times in one resample widens them) and multiplied a block of resamples at a time; every
+    mean is still the float64 product's, to the last bits."""
+    rng = np.random.default_rng(8)
+    labels = rng.integers(0, 300, 2000)
+    values = rng.random((2000, 3))
+    mask = rng.random(2000) < 0.3
+    boot = stats.group_bootstrap(labels, 40, seed=2)
+    assert boot.counts.dtype == np.uint8
+    full = np.stack([np.bincount(d, minlength=boot.n_groups) for d in stats.draws(boot.n_groups, 40, 2)])
+    np.testing.assert_array_equal(boot.counts, full)  # the same stream as the (B, G) draws
+    f = full.astype(np.float64)
+    want = (f @ boot.group_sums(values)) / (f @ boot.sizes)[:, None]
+    want_mask = (f @ boot.group_sums(values * mask[:, None])) / (f @ boot.group_sums(mask.astype(float)))[:, None]
+    monkeypatch.setattr(stats, "BLOCK_BYTES", 8 * boot.n_groups * 3)  # blocks of 3 resamples, the last short
+    np.testing.assert_allclose(boot.means(values), want, rtol=1e-14, atol=0)
+    np.testing.assert_allclose(boot.means(values, mask), want_mask, rtol=1e-14, atol=0)
+    pick = np.array([39, 0, 7, 8, 9])
+    np.testing.assert_allclose(boot.means(values, which=pick), want[pick], rtol=1e-14, atol=0)
+    np.testing.assert_allclose(boot.means(values, which=np.arange(40) % 3 == 0), want[::3], rtol=1e-14, atol=0)
+    big = np.array([[300, 0], [1, 1]], dtype=np.uint16)  # counts above uint8 are kept as they are
+    two = stats.GroupBootstrap(np.array([0, 1, 1]), big, seed=0)
+    np.testing.assert_allclose(two.means(np.array([1.0, 0.0, 0.0])), [1.0, 1 / 3])
+
+
 def test_a_slice_counts_only_its_rows_and_an_empty_draw_is_ignored():
     rng = np.random.default_rng(4)
     labels = np.repeat(np.arange(30), 3)
