@@ -1,4 +1,5 @@
-"""CPU speed switch for convolutional networks.
+"""glibc malloc, both ways: a CPU speed switch for convolutional networks, and giving a long-lived
+server's freed memory back (:func:`release_free_memory`).
 
 glibc's malloc returns big freed blocks to the OS (``mmap``/trim) and page-faults
 them back on the next batch; for CNN activations this makes inference 2-5x slower
@@ -13,13 +14,17 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 import platform
+import threading
 
 M_TRIM_THRESHOLD = -1
 M_MMAP_MAX = -4
 TRIM_THRESHOLD_BYTES = 1 << 30  # 1 GiB
 
 _applied = False
+RELEASE_AFTER_BYTES = 64 << 20  # trim once the process's own memory grew this much since the last trim
+_release = {"lock": threading.Lock(), "at": 0, "libc": None}
 
 
 def enable_cpu_speed() -> bool:
@@ -40,3 +45,51 @@ def enable_cpu_speed() -> bool:
     ok = mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES) == 1 and ok
     _applied = ok
     return ok
+
+
+def _libc():
+    if _release["libc"] is None:
+        ok = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
+        try:
+            lib = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6") if ok else False
+            if lib:
+                lib.malloc_trim.argtypes = [ctypes.c_size_t]
+                lib.malloc_trim.restype = ctypes.c_int
+        except (OSError, AttributeError):
+            lib = False
+        _release["libc"] = lib
+    return _release["libc"]
+
+
+def own_bytes() -> int | None:
+    """The process's resident memory less its file-backed pages (``/proc/self/statm``: resident -
+    shared), i.e. what it holds of its own; None where there is no /proc."""
+    try:
+        with open("/proc/self/statm") as f:
+            fields = f.read().split()
+        return (int(fields[1]) - int(fields[2])) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def release_free_memory(after_bytes: int = RELEASE_AFTER_BYTES) -> int | None:
+    """Hand the heap's free pages back to the OS (``malloc_trim``) once the process's own memory has
+    grown ``after_bytes`` since the last time; bytes released, or None when it did not run.
+
+    Why: numpy temporaries below glibc's (self-raising, up to 32 MB) mmap threshold come from the
+    heap, and the free chunks they leave between live ones stay resident. In the dashboard at 70,000
+    postings that was ~560 MB of a 2.7 GB server after a tour of the pages, given back by one 18 ms
+    call. Cheap when there is nothing to do (one read of /proc); thread-safe (sessions are threads)."""
+    lib = _libc()
+    if not lib:
+        return None
+    with _release["lock"]:
+        before = own_bytes()
+        if before is None or before - _release["at"] < after_bytes:
+            if before is not None and before < _release["at"]:
+                _release["at"] = before  # memory went down on its own: measure growth from here
+            return None
+        lib.malloc_trim(0)
+        after = own_bytes() or before
+        _release["at"] = after
+        return max(0, before - after)
