@@ -15,6 +15,8 @@ from ..errors import DecisionError
 from ..metrics import counts_to_scores, group_sizes
 from .knn import Neighbors
 
+BLOCK_SLOTS = 1 << 19  # candidate slots merged at a time (rows x the tables' summed k)
+
 
 def _readonly(*arrays):
     for a in arrays:
@@ -38,33 +40,48 @@ class PairTable:
         if any(t.n != n for t in tables):
             raise DecisionError("tables of different pools")
         self.sources = tuple(sources) if sources is not None else tuple(range(len(tables)))
-        cat = np.concatenate([t.idx for t in tables], axis=1)
+        k_all = sum(t.k for t in tables)
         src = np.concatenate([np.full(t.k, s, dtype=np.int16) for s, t in enumerate(tables)])
         col = np.concatenate([np.arange(t.k, dtype=np.int16) for t in tables])
-        order = np.argsort(cat, axis=1, kind="stable")
-        sidx = np.take_along_axis(cat, order, axis=1)
-        first = np.ones(sidx.shape, dtype=bool)
-        first[:, 1:] = sidx[:, 1:] != sidx[:, :-1]
-        slot = np.cumsum(first, axis=1) - 1
-        w = int(slot[:, -1].max()) + 1 if n else 0
-        rows = np.broadcast_to(np.arange(n)[:, None], sidx.shape)
+        # blocks of rows: merging whole tables at once made ~480 MB of sort and index temporaries at
+        # 70,000 postings x 3 tables (the decision plane's peak); per block they are a few MB
+        step = max(1, BLOCK_SLOTS // max(k_all, 1))
+        blocks = [(a, min(a + step, n)) for a in range(0, n, step)]
+
+        def cat(a, b):
+            return np.concatenate([t.idx[a:b] for t in tables], axis=1)
+        w = 0  # the merged width: the most distinct values in a row (padding -1 counts as one)
+        for a, b in blocks if k_all else ():
+            srt = np.sort(cat(a, b), axis=1)
+            w = max(w, 1 + int((srt[:, 1:] != srt[:, :-1]).sum(axis=1).max()))
         self.idx = np.full((n, w), -1, dtype=np.int32)
-        self.idx[rows[first], slot[first]] = sidx[first]
         self.dist = np.full((len(tables), n, w), np.inf, dtype=np.float32)
         self.nn = np.zeros((len(tables), n, w), dtype=bool)
-        osrc, ocol = src[order], col[order]
-        for s, t in enumerate(tables):
-            r, c = np.nonzero(osrc == s)
-            oc = ocol[r, c].astype(np.int64)
-            self.dist[s, r, slot[r, c]] = t.dist[r, oc]
-            self.nn[s, r, slot[r, c]] = t.nn_pos[r] == oc
+        for a, b in blocks if k_all else ():
+            block = cat(a, b)
+            order = np.argsort(block, axis=1, kind="stable")
+            sidx = np.take_along_axis(block, order, axis=1)
+            first = np.ones(sidx.shape, dtype=bool)
+            first[:, 1:] = sidx[:, 1:] != sidx[:, :-1]
+            slot = np.cumsum(first, axis=1, dtype=np.int32) - 1
+            rows = np.broadcast_to(np.arange(a, b)[:, None], sidx.shape)
+            self.idx[rows[first], slot[first]] = sidx[first]
+            osrc, ocol = src[order], col[order]
+            for s, t in enumerate(tables):
+                r, c = np.nonzero(osrc == s)
+                oc = ocol[r, c].astype(np.int64)
+                self.dist[s, r + a, slot[r, c]] = t.dist[r + a, oc]
+                self.nn[s, r + a, slot[r, c]] = t.nn_pos[r + a] == oc
         self.n, self.w = n, w
         self.valid = self.idx >= 0
         self.is_self = self.idx == np.arange(n, dtype=np.int32)[:, None]
         self.labels = self.same = self.n_true = None
         if labels_ is not None:
             self.labels = np.asarray(labels_)
-            self.same = self.valid & (self.labels[np.maximum(self.idx, 0)] == self.labels[:, None])
+            self.same = np.empty((n, w), dtype=bool)
+            for a, b in blocks:
+                self.same[a:b] = self.valid[a:b] & (self.labels[np.maximum(self.idx[a:b], 0)]
+                                                    == self.labels[a:b, None])
             self.n_true = group_sizes(self.labels)
         _readonly(self.idx, self.dist, self.nn, self.valid, self.is_self, self.same)
 
