@@ -470,7 +470,11 @@ def run_session(browser, server: Server, query: str, fusion: str | None, repeat:
                   "again (not a live step; see the README)")
         line("first step (gathers candidate similarities)", first["done"], target["reweight"])
         ok.append(line("step -> drawing settled (median)", live, target["reweight"]))
-        line("step -> F1 text changed (median)", median(s["f1"] for s in steps), target["reweight"])
+        if any(s["f1"] is not None for s in steps):
+            line("step -> F1 text changed (median)", median(s["f1"] for s in steps), target["reweight"])
+        else:
+            print("  step -> F1 text changed: not timed, no step changed the F1 shown (a weight step moved it "
+                  "by less than its last decimal)")
         exact_btn = pg.get_by_role("button", name="Exact search")
         if exact_btn.count() and n_pool > BIG_POOL:  # minutes, and the server cannot be stopped meanwhile
             print("  exact search of the same weights (naive way): not run in the browser beyond "
