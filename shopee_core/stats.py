@@ -92,8 +92,8 @@ def _count_dtype(most: int) -> np.dtype:
 class GroupBootstrap:
     """B resamples of a pool's label groups: ``counts[b, g]`` = times group g is drawn in resample b.
 
-    The counts are small integers, kept in the smallest unsigned type that holds them (a group drawn
-    more than 255 times in one resample of thousands is all but impossible); the means multiply
+    The counts are small integers, kept as ``uint8`` (widened when a group is drawn 256 times or more
+    in one resample, all but impossible with thousands of groups); the means multiply
     them in float64 a block of resamples at a time, so every mean is the same number the float64
     matrix gave (integers convert exactly) at an eighth of its memory."""
 

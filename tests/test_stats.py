@@ -98,6 +98,12 @@ def test_counts_are_small_integers_and_blocks_of_resamples_give_the_float64_answ
     pick = np.array([39, 0, 7, 8, 9])
     np.testing.assert_allclose(boot.means(values, which=pick), want[pick], rtol=1e-14, atol=0)
     np.testing.assert_allclose(boot.means(values, which=np.arange(40) % 3 == 0), want[::3], rtol=1e-14, atol=0)
+    class AllZero:  # a generator that always draws group 0: 300 draws of one group overflow uint8
+        def integers(self, lo, hi, size, dtype):
+            return np.zeros(size, dtype)
+    monkeypatch.setattr(stats.np.random, "default_rng", lambda seed: AllZero())
+    wide = stats.group_bootstrap(np.arange(300), 10, seed=0)
+    assert wide.counts.dtype == np.uint16 and wide.counts[:, 0].tolist() == [300] * 10
     big = np.array([[300, 0], [1, 1]], dtype=np.uint16)  # counts above uint8 are kept as they are
     two = stats.GroupBootstrap(np.array([0, 1, 1]), big, seed=0)
     np.testing.assert_allclose(two.means(np.array([1.0, 0.0, 0.0])), [1.0, 1 / 3])
