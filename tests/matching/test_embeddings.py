@@ -55,18 +55,33 @@ def test_pair_similarity_of_many_pairs_stays_within_a_memory_bound():
 
 
 @pytest.mark.parametrize("gemm", [True, False])
-def test_candidate_similarity_equals_pair_similarity_both_ways(gemm, monkeypatch):
+@pytest.mark.parametrize("in_place", [True, False])
+def test_candidate_similarity_equals_the_direct_dot_products_every_way(gemm, in_place, monkeypatch):
+    """The BLAS product, faiss's indexed dot products (rows read in place) and numpy's gathered
+    copy give the same similarities, padding (-1) NaN, for dense, sparse, fused and float16 sets."""
     import shopee_core.matching.embeddings as E
 
     monkeypatch.setattr(E, "GEMM_RATIO", 10**9 if gemm else 0)
+    monkeypatch.setattr(E, "GEMM_RATIO_IN_PLACE", 10**9 if gemm else 0)
+    if not in_place:
+        monkeypatch.setattr(E, "_faiss_ready", lambda block: False)
     rng = np.random.default_rng(2)
-    dense = Embeddings.from_array(rng.normal(size=(300, 16)))
+    x = rng.normal(size=(300, 16)).astype(np.float32)
+    dense = Embeddings.from_array(x)
+    half = Embeddings([np.asarray(dense.blocks[0], dtype=np.float16)])  # never read by faiss
     sparse = Embeddings.from_array(sp.random(300, 40, density=0.2, random_state=3, format="csr") + sp.eye(300, 40))
-    fused = E.fuse([dense, sparse])
+    fused = E.fuse([dense, sparse], [0.3, 0.7])
     idx = rng.integers(-1, 300, (120, 9))
     rows = rng.integers(0, 300, 120)
-    for e in (dense, sparse, fused):
-        got = e.candidate_similarity(idx, rows=rows, chunk_bytes=4096)
-        ref = e.pair_similarity(np.repeat(rows, 9), np.maximum(idx, 0).ravel()).reshape(idx.shape)
+    for e in (dense, half, sparse, fused):
+        full = np.zeros((300, 300))
+        for b, w in zip(e.blocks, e._w()):
+            m = b.toarray() if sp.issparse(b) else np.asarray(b, dtype=np.float64)
+            full += w * (m @ m.T)
+        ref = full[rows[:, None], np.maximum(idx, 0)]
         ref[idx < 0] = np.nan
-        np.testing.assert_allclose(got, ref, atol=1e-5)
+        got = e.candidate_similarity(idx, rows=rows, chunk_bytes=4096)
+        # a float16 block's BLAS product (the small-pool way) rounds in float16
+        np.testing.assert_allclose(got, ref, atol=1e-3 if e is half and gemm else 1e-5)
+        i, j = np.repeat(rows, 9), np.maximum(idx, 0).ravel()
+        np.testing.assert_allclose(e.pair_similarity(i, j, chunk=97), full[i, j], atol=1e-5)
