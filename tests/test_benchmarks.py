@@ -37,6 +37,11 @@ def test_bench_matching_quick():
     assert "one recompute" in out and out.strip().splitlines()[-1].startswith("ratio=")
 
 
+def test_bench_candidates_quick():
+    out = run("bench_candidates.py", "--quick")
+    assert "copy/ours" in out and out.strip().splitlines()[-1].startswith("ratio=")
+
+
 def test_bench_embed_quick():
     out = run("bench_embed.py", "--quick")
     assert "ratio on/off" in out and "titles/s" in out
