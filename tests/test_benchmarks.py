@@ -52,6 +52,12 @@ def test_bench_decisions_quick():
     assert "threshold move, single table" in out and "page rerun after a T2 move, view plane" in out
 
 
+def test_memory_tour(dash_bundle):  # noqa: F811
+    out = run("memory_tour.py", dash_bundle)
+    assert "review" in out and "malloc_trim gave back" in out and "pools' shared cache" in out
+    assert "error:" not in out
+
+
 def test_bench_app_quick(dash_bundle):  # noqa: F811
     out = run("bench_app.py", dash_bundle, "--quick")
     assert "slider move on Thresholds" in out and "summary:" in out
