@@ -32,12 +32,12 @@ def enable_cpu_speed() -> bool:
     global _applied
     if _applied:
         return True
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+    libc = _libc()
+    if not libc:
         return False
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         mallopt = libc.mallopt
-    except (OSError, AttributeError):
+    except AttributeError:
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
@@ -48,6 +48,7 @@ def enable_cpu_speed() -> bool:
 
 
 def _libc():
+    """glibc, loaded once (False elsewhere): its mallopt and malloc_trim."""
     if _release["libc"] is None:
         ok = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
         try:
