@@ -298,10 +298,11 @@ class Embeddings:
         Where the pool is small against the candidate width (N <= GEMM_RATIO · W) a block of rows is
         multiplied with all rows (one BLAS product, then the candidates picked out). In bigger pools
         each block takes its candidates' rows instead (work ∝ N·W, not N²): dense float32 blocks by
-        faiss's indexed inner products, reading the rows in place (GEMM_RATIO_IN_PLACE = 10: at
-        1,000 x 150 the product is faster, at 2,000 x 233 already 2.6x slower; at 34,253 x 233 x 512-d
-        0.76 s against 12.5 s for the product and 2.3 s for numpy's gathered copy), others by numpy
-        (GEMM_RATIO = 100). Either way at most ``chunk_bytes`` of temporaries exist at a time.
+        faiss's indexed inner products, reading the rows in place (GEMM_RATIO_IN_PLACE = 10, a
+        crossover near 1,500-2,000 rows at W = 150-233 in a one-off timing; ``scripts/bench_candidates.py``
+        at W = 233 x 512-d: 0.08 s against 0.26 s for the product at 6,852 rows, 0.66 s against 5.93 s
+        and 2.33 s for numpy's gathered copy at 34,253), others by numpy (GEMM_RATIO = 100). Either way
+        at most ``chunk_bytes`` of temporaries exist at a time.
         """
         idx = np.asarray(idx)
         m, w = idx.shape
