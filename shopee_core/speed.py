@@ -78,9 +78,9 @@ def release_free_memory(after_bytes: int = RELEASE_AFTER_BYTES) -> int | None:
     grown ``after_bytes`` since the last time; bytes released, or None when it did not run.
 
     Why: numpy temporaries below glibc's (self-raising, up to 32 MB) mmap threshold come from the
-    heap, and the free chunks they leave between live ones stay resident. In the dashboard at 70,000
-    postings that was ~560 MB of a 2.7 GB server after a tour of the pages, given back by one 18 ms
-    call. Cheap when there is nothing to do (one read of /proc); thread-safe (sessions are threads)."""
+    heap, and the free chunks they leave between live ones stay resident. In a one-off AppTest probe
+    of the dashboard at 70,000 postings that was ~560 MB of a 2.7 GB server after a tour of the pages,
+    given back by one 18 ms call (``scripts/memory_tour.py`` is the repeatable tour). Cheap when there is nothing to do (one read of /proc); thread-safe (sessions are threads)."""
     lib = _libc()
     if not lib:
         return None

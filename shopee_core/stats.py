@@ -77,7 +77,7 @@ def draws(n_groups: int, resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT
 
 
 # float64 temporaries of one block of resamples while the counts are multiplied (the counts themselves
-# are kept as small integers: at 70,000 postings B x G float64 counts were ~240 MB of a 1.5 GB budget)
+# are kept as small integers: at 70,000 postings B x G float64 counts were 170 MB, scripts/bench_bootstrap.py)
 BLOCK_BYTES = 16 * 2**20
 
 

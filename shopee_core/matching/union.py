@@ -44,7 +44,7 @@ class PairTable:
         src = np.concatenate([np.full(t.k, s, dtype=np.int16) for s, t in enumerate(tables)])
         col = np.concatenate([np.arange(t.k, dtype=np.int16) for t in tables])
         # blocks of rows: merging whole tables at once made ~480 MB of sort and index temporaries at
-        # 70,000 postings x 3 tables (the decision plane's peak); per block they are a few MB
+        # 70,000 postings x 3 tables (a one-off tracemalloc probe; the decision plane's peak); per block a few MB
         step = max(1, BLOCK_SLOTS // max(k_all, 1))
         blocks = [(a, min(a + step, n)) for a in range(0, n, step)]
 
