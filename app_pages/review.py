@@ -54,8 +54,10 @@ except ShopeeError as exc:
              f"`-- --reviews FILE`): {md(exc)}", icon=":material/error:")
     st.stop()
 try:
-    with st.spinner("Finding suspects from every model's evidence…"):
-        suspects = noise.bundle_suspects(base, split)
+    # once per server and bundle: about a minute for a 70,000-posting pool on 2 cores (memory_tour.py)
+    with st.spinner("Finding suspects from every model's evidence (once per server; about a minute for "
+                    "70,000 postings)…"):
+        suspects = noise.bundle_suspects(base, split, evidence=False)
 except ShopeeError as exc:
     st.error(md(exc), icon=":material/error:")
     st.stop()
@@ -165,13 +167,13 @@ else:
                   help="Posting: how much likelier the models find it one product with B than with its own group "
                        "(image and text log-odds added). Group pair: log-odds that a posting of A and one of B are "
                        "one product. A stated quantity or variant that conflicts lowers it.")
-        st.text(r.evidence)
         try:
             ctx = noise.pool_context(base, r.split)
-            table = noise.model_table(ctx, r)
+            said, table = noise.describe(ctx, r), noise.model_table(ctx, r)
         except ShopeeError as exc:
-            st.caption(f"Per-model similarities unavailable: {md(exc)}")
+            st.caption(f"Evidence and per-model similarities unavailable: {md(exc)}")
         else:
+            st.text(said)
             st.dataframe(table, hide_index=True, width="stretch", column_config={
                 "sim_across": st.column_config.NumberColumn("highest similarity across", format="%.3f",
                                                             help="empty: beyond the model's top k"),

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -105,31 +106,55 @@ class SuspectConfig:
 
 
 # ----------------------------------------------------------------------------- pair evidence
+@dataclass(frozen=True)
+class Calibration:
+    """One witness's map from similarity to P(same group) on the pool: the isotonic fit's steps,
+    never below ``absent``, the rate of pairs outside its table (a similarity of NaN: beyond it)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    absent: float
+
+    def __call__(self, sims) -> np.ndarray:
+        sims = np.asarray(sims, dtype=np.float64)
+        out = np.full(sims.shape, self.absent)
+        ok = np.isfinite(sims)
+        if len(self.x) and ok.any():
+            out[ok] = np.maximum(np.interp(sims[ok], self.x, self.y), self.absent)
+        return out
+
+
 @dataclass
 class PairEvidence:
-    """Every candidate pair of the pool (``a < b``) with each witness's calibrated probability
-    and the combined one; ``absent``: the same for a pair no witness holds."""
+    """Every candidate pair of the pool (``a < b``) with each modality's probability and the
+    combined one; ``absent``: the same for a pair no witness holds. Each witness's own view is its
+    table read through its ``calibration`` (:func:`pair_similarities`): a (witnesses x pairs)
+    matrix would hold 2 GB at 70,000 postings."""
 
     n: int
     a: np.ndarray
     b: np.ndarray
     witness_ids: list[str]
     modality: list[str]
-    sims: np.ndarray          # (W, P) similarity, NaN where the witness's table lacks the pair
-    probs: np.ndarray         # (W, P) calibrated probability (the absent value where it lacks it)
+    calibration: list = field(default_factory=list)     # per witness: Calibration
     by_modality: dict = field(default_factory=dict)   # modality -> (P,) weighted mean probability
     combined: np.ndarray | None = None                # (P,)
-    heard: np.ndarray | None = None                   # (W, P) whether the witness speaks about the pair
     absent_witness: np.ndarray | None = None          # (W,)
     absent_modality: dict = field(default_factory=dict)  # modality -> probability of a pair no witness holds
     absent: float = 0.0
     prior: float = 0.0
 
+    @cached_property
+    def keys(self) -> np.ndarray:
+        """Sorted ``a * n + b`` of every pair: made once, a suspect's description looks pairs up
+        thousands of times (at 34,253 postings remaking it per look-up was 38% of the finder's time)."""
+        return self.a.astype(np.int64) * self.n + self.b
+
     def lookup(self, i, j) -> np.ndarray:
         """Positions of pairs (i, j) in the evidence (-1 where no witness holds the pair)."""
         i, j = np.asarray(i, dtype=np.int64), np.asarray(j, dtype=np.int64)
         key = np.minimum(i, j) * self.n + np.maximum(i, j)
-        keys = self.a.astype(np.int64) * self.n + self.b
+        keys = self.keys
         pos = np.searchsorted(keys, key)
         pos = np.minimum(pos, max(len(keys) - 1, 0))
         found = (len(keys) > 0) & (keys[pos] == key) if len(keys) else np.zeros(len(key), bool)
@@ -145,11 +170,33 @@ def _table_pairs(nb: Neighbors, n: int) -> tuple[np.ndarray, np.ndarray]:
     keep = (cols >= 0) & (cols != rows)
     rows, cols, sim = rows[keep], cols[keep], sim[keep]
     key = np.minimum(rows, cols) * n + np.maximum(rows, cols)
-    order = np.lexsort((-sim, key))
-    key, sim = key[order], sim[order]
-    first = np.ones(len(key), dtype=bool)
-    first[1:] = key[1:] != key[:-1]
-    return key[first], sim[first]
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.zeros(0, dtype=np.int64)
+    return key[first], (np.maximum.reduceat(sim[order], first) if len(key) else sim)
+
+
+def pair_similarities(nb: Neighbors, i, j) -> np.ndarray:
+    """Each pair's (i, j) similarity in a table, the larger of its two directions as in
+    :func:`_table_pairs`; NaN where neither row holds the other (beyond the top k)."""
+    i, j = np.asarray(i, dtype=np.int64), np.asarray(j, dtype=np.int64)
+    out = np.full(len(i), np.nan)
+    for u, v in ((i, j), (j, i)):
+        hit = nb.idx[u] == v[:, None]
+        found = hit.any(axis=1)
+        s = np.where(hit, nb.sim[u], -np.inf).max(axis=1) if len(u) else np.zeros(0)
+        out = np.where(found, np.fmax(out, s), out)
+    return out
+
+
+def _sorted_union(parts: list[np.ndarray]) -> np.ndarray:
+    """np.unique of sorted arrays, concatenated: a stable sort (timsort) merges their runs, where
+    np.unique's quicksort took 10 s of the finder's minute at 34,253 postings."""
+    if not parts:
+        return np.zeros(0, dtype=np.int64)
+    keys = np.concatenate(parts)
+    keys.sort(kind="stable")
+    return keys[np.r_[True, keys[1:] != keys[:-1]]] if len(keys) else keys
 
 
 def _same_pairs(codes: np.ndarray) -> int:
@@ -157,16 +204,17 @@ def _same_pairs(codes: np.ndarray) -> int:
     return int((sizes * (sizes - 1) // 2).sum())
 
 
-def _calibrate(sim: np.ndarray, same: np.ndarray, absent_rate: float, fit: np.ndarray | None = None) -> np.ndarray:
+def _calibrate(sim: np.ndarray, same: np.ndarray, absent_rate: float, fit: np.ndarray | None = None) -> Calibration:
     """P(same group | similarity) on the pool's own pairs: isotonic in the similarity, never
     below the rate of pairs outside the table (they are farther than every stored one).
-    ``fit``: the pairs to learn it from (default all); it is applied to every pair."""
+    ``fit``: the pairs to learn it from (default all)."""
     if len(sim) == 0:
-        return np.zeros(0, dtype=np.float32)
+        return Calibration(np.zeros(0), np.zeros(0), absent_rate)
     fit = np.ones(len(sim), dtype=bool) if fit is None or not fit.any() else fit
     iso = IsotonicRegression(increasing=True, y_min=0.0, y_max=1.0, out_of_bounds="clip")
     iso.fit(sim[fit].astype(np.float64), same[fit].astype(np.float64))
-    return np.maximum(iso.predict(sim.astype(np.float64)), absent_rate).astype(np.float32)
+    return Calibration(np.asarray(iso.X_thresholds_, dtype=np.float64),
+                       np.asarray(iso.y_thresholds_, dtype=np.float64), absent_rate)
 
 
 def _odds(p):
@@ -174,7 +222,10 @@ def _odds(p):
 
 
 def pair_evidence(witnesses: list[Witness], labels, config: SuspectConfig = SuspectConfig()) -> PairEvidence:
-    """Calibrate every witness on the pool and combine them per pair (see the module docstring)."""
+    """Calibrate every witness on the pool and combine them per pair (see the module docstring).
+
+    One witness at a time: each adds its weighted probabilities to its modality's running sums, so
+    memory is a few vectors of the pool's pairs whatever the number of models."""
     if not witnesses:
         raise NoiseError("no single model with a neighbour table to take evidence from")
     labels = np.asarray(labels)
@@ -187,45 +238,63 @@ def pair_evidence(witnesses: list[Witness], labels, config: SuspectConfig = Susp
     total_same = _same_pairs(codes)
     prior = min(max(total_same / max(total_pairs, 1), config.clip), 1 - config.clip)
     tables = [_table_pairs(w.neighbors, n) for w in witnesses]
-    keys = np.unique(np.concatenate([k for k, _ in tables])) if tables else np.zeros(0, np.int64)
-    a, b = keys // n, keys % n
+    keys = _sorted_union([k for k, _ in tables])
+    index = np.int32 if n < 2**31 else np.int64
+    a, b = (keys // n).astype(index), (keys % n).astype(index)
     same_all = codes[a] == codes[b]
-    W = len(witnesses)
-    sims = np.full((W, len(keys)), np.nan, dtype=np.float32)
-    probs = np.empty((W, len(keys)), dtype=np.float32)
-    heard = np.ones((W, len(keys)), dtype=bool)  # the witness may speak about the pair
+    W, P = len(witnesses), len(keys)
     absent_w = np.empty(W, dtype=np.float64)
+    calibration = []
+    positions = []
     for w, (k, s) in enumerate(tables):
         pos = np.searchsorted(keys, k)
         same = same_all[pos]
         rest_pairs = total_pairs - len(k)
         absent_w[w] = min(max((total_same - int(same.sum())) / max(rest_pairs, 1), config.clip), 1 - config.clip)
-        probs[w] = absent_w[w]
         seen = witnesses[w].seen
+        fair = None
         if seen is not None and np.asarray(seen).any():
             seen = np.asarray(seen, dtype=bool)
-            # training pulls a seen posting towards its own group and away from the others: "close to
-            # its own group" is memory, not evidence; "close to another group" despite it still is
-            heard[w] = ~((seen[a] | seen[b]) & same_all)
             fair = ~(seen[k // n] | seen[k % n])  # calibrate on the pairs it never trained on
-            probs[w, pos] = _calibrate(s, same, absent_w[w], fit=fair)
-        else:
-            probs[w, pos] = _calibrate(s, same, absent_w[w])
-        sims[w, pos] = s
-    probs = np.clip(probs, config.clip, 1 - config.clip)
-    ev = PairEvidence(n, a.astype(np.int64), b.astype(np.int64), [w.id for w in witnesses],
-                      [w.modality for w in witnesses], sims, probs, absent_witness=absent_w, prior=prior)
-    ev.heard = heard
+        calibration.append(_calibrate(s, same, absent_w[w], fit=fair))
+        positions.append(pos)
+    del keys
+
+    def heard(w: int) -> np.ndarray | None:
+        """Pairs the witness may speak about (None: all). Training pulls a seen posting towards its
+        own group and away from the others: "close to its own group" is memory, not evidence;
+        "close to another group" despite it still is."""
+        seen = witnesses[w].seen
+        if seen is None or not np.asarray(seen).any():
+            return None
+        seen = np.asarray(seen, dtype=bool)
+        return ~((seen[a] | seen[b]) & same_all)
+
+    def probs(w: int) -> np.ndarray:
+        out = np.full(P, absent_w[w], dtype=np.float32)
+        out[positions[w]] = calibration[w](tables[w][1]).astype(np.float32)
+        return np.clip(out, config.clip, 1 - config.clip)
+
+    ev = PairEvidence(n, a, b, [w.id for w in witnesses], [w.modality for w in witnesses], calibration,
+                      absent_witness=absent_w, prior=prior)
     weights = np.asarray([w.weight for w in witnesses], dtype=np.float64)
-    log_odds = np.full(len(keys), np.log(_odds(prior)))
+    log_odds = np.full(P, np.log(_odds(prior)))
     log_odds_absent = np.log(_odds(prior))
     for mod in MODALITIES:
         sel = np.flatnonzero([w.modality == mod for w in witnesses])
         if not len(sel):
             continue
-        wm = weights[sel][:, None] * heard[sel]           # (S, P): weight where the witness is heard
-        total = wm.sum(axis=0)
-        p_mod = np.where(total > 0, (wm * probs[sel]).sum(axis=0) / np.maximum(total, _EPS), prior)
+        num, total = np.zeros(P), np.zeros(P)
+        for w in sel:
+            h = heard(w)
+            if h is None:
+                num += weights[w] * probs(w)
+                total += weights[w]
+            else:
+                num += weights[w] * h * probs(w)
+                total += weights[w] * h
+        p_mod = np.where(total > 0, num / np.maximum(total, _EPS), prior)
+        del num, total
         p_mod = np.clip(p_mod, config.clip, 1 - config.clip)
         ws = weights[sel] / weights[sel].sum()
         p_mod_absent = float(np.clip(ws @ absent_w[sel], config.clip, 1 - config.clip))
@@ -259,28 +328,73 @@ class Affinities:
         return np.where(hit, self.aff[pos] if len(self.key) else 0.0, self.absent)
 
 
-def affinities(a: np.ndarray, b: np.ndarray, p: np.ndarray, absent: float, labels) -> Affinities:
-    """Mean pair probability ``p`` (pairs ``a < b``) of every posting to every group it is linked
-    to, to its own group, and each group's cohesion; a pair no witness holds counts as ``absent``."""
-    labels = np.asarray(labels)
-    codes = np.unique(labels, return_inverse=True)[1].ravel().astype(np.int64)
+def _unique_inverse(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(key, return_inverse=True)`` with an int32 inverse where it fits, sorting ``key``
+    in place: np.unique held six arrays of the key's size at once (1.7 GB at 70,000 postings), this
+    three."""
+    perm = np.argsort(key)
+    key[:] = key[perm]
+    step = np.r_[True, key[1:] != key[:-1]] if len(key) else np.zeros(0, dtype=bool)
+    uniq = key[step]
+    index = np.int32 if len(uniq) < 2**31 else np.int64
+    inv = np.empty(len(perm), dtype=index)
+    inv[perm] = np.cumsum(step, dtype=index) - 1
+    return uniq, inv
+
+
+@dataclass
+class _Links:
+    """Each (posting, group) some pair links, as sorted keys ``x * G + g``; ``inv``: for every pair
+    in both directions (a's side first) the position of its key; ``counts``: pairs per key. The same
+    for every modality, so found once: at 70,000 postings these are arrays of tens of millions."""
+
+    codes: np.ndarray
+    sizes: np.ndarray
+    inv: np.ndarray          # int32 where it fits
+    own_entry: np.ndarray    # the key is the posting's own group
+    own_x: np.ndarray        # the posting of each own-group key
+    own_counts: np.ndarray   # its pairs
+    cross_keys: np.ndarray   # the keys of other groups than the posting's
+    cross_members: np.ndarray  # that group's size, int32
+    cross_unheld: np.ndarray   # its members no pair links the posting to, int32
+
+
+def _links(a: np.ndarray, b: np.ndarray, labels) -> _Links:
+    codes = np.unique(np.asarray(labels), return_inverse=True)[1].ravel().astype(np.int64)
     sizes = np.bincount(codes).astype(np.int64)
-    G, n = len(sizes), len(labels)
-    x = np.concatenate([a, b]).astype(np.int64)
-    y = np.concatenate([b, a]).astype(np.int64)
-    pp = np.concatenate([p, p]).astype(np.float64)
-    key = x * G + codes[y]
-    uniq, inv = np.unique(key, return_inverse=True)
-    sums = np.bincount(inv, weights=pp, minlength=len(uniq))
-    counts = np.bincount(inv, minlength=len(uniq)).astype(np.int64)
-    ux, ug = uniq // G, uniq % G
-    own_entry = codes[ux] == ug
-    members = sizes[ug] - own_entry
-    aff = (sums + (members - counts) * absent) / np.maximum(members, 1)
+    G = len(sizes)
+    uniq, inv = _unique_inverse(np.concatenate([a.astype(np.int64) * G + codes[b], b.astype(np.int64) * G + codes[a]]))
+    counts = np.bincount(inv, minlength=len(uniq)).astype(np.int32)
+    own_entry = codes[uniq // G] == uniq % G
+    cross_keys = uniq[~own_entry]
+    own_x = uniq[own_entry] // G
+    del uniq
+    members = sizes[cross_keys % G].astype(np.int32)
+    return _Links(codes, sizes, inv, own_entry, own_x, counts[own_entry], cross_keys, members,
+                  members - counts[~own_entry])
+
+
+def affinities(a: np.ndarray, b: np.ndarray, p: np.ndarray, absent: float, labels,
+               links: _Links | None = None) -> Affinities:
+    """Mean pair probability ``p`` (pairs ``a < b``) of every posting to every group it is linked
+    to, to its own group, and each group's cohesion; a pair no witness holds counts as ``absent``.
+    ``links``: :func:`_links` of these pairs, when made already."""
+    L = links if links is not None else _links(a, b, labels)
+    codes, sizes, own_entry = L.codes, L.sizes, L.own_entry
+    G, n, P = len(sizes), len(codes), len(a)
+    p = np.asarray(p, dtype=np.float64)
+    sums = np.bincount(L.inv[:P], weights=p, minlength=len(own_entry))
+    sums += np.bincount(L.inv[P:], weights=p, minlength=len(own_entry))
+    aff = sums[~own_entry]  # in place from here: these are the pool's largest arrays
+    own_sum_known = sums[own_entry]
+    del sums
+    aff += L.cross_unheld * absent
+    aff /= np.maximum(L.cross_members, 1)
+    own_x = L.own_x
     own_sum = np.zeros(n)
     own_known = np.zeros(n, dtype=np.int64)
-    own_sum[ux[own_entry]] = sums[own_entry]
-    own_known[ux[own_entry]] = counts[own_entry]
+    own_sum[own_x] = own_sum_known
+    own_known[own_x] = L.own_counts
     others = sizes[codes] - 1
     own_sum = own_sum + (others - own_known) * absent
     own = np.where(others > 0, own_sum / np.maximum(others, 1), absent)
@@ -288,12 +402,14 @@ def affinities(a: np.ndarray, b: np.ndarray, p: np.ndarray, absent: float, label
         pairs = sizes * (sizes - 1) / 2
         cohesion = np.where(pairs > 0, np.bincount(codes, weights=own_sum, minlength=G) / 2 / np.maximum(pairs, 1),
                             np.nan)
-    cross = ~own_entry
-    return Affinities(codes, sizes, uniq[cross], aff[cross], own, cohesion, absent)
+    return Affinities(codes, sizes, L.cross_keys, aff, own, cohesion, absent)
 
 
 def modality_affinities(ev: PairEvidence, labels) -> dict[str, Affinities]:
-    return {mod: affinities(ev.a, ev.b, p, ev.absent_modality[mod], labels) for mod, p in ev.by_modality.items()}
+    """Each modality's affinities; they share one ``key`` array (the same pairs link them)."""
+    links = _links(ev.a, ev.b, labels)
+    return {mod: affinities(ev.a, ev.b, p, ev.absent_modality[mod], labels, links)
+            for mod, p in ev.by_modality.items()}
 
 
 def _logit(p, clip: float) -> np.ndarray:
@@ -349,8 +465,13 @@ class _GroupAttributes:
         if not len(ga):
             width = sum(kinds.shape[1] for _, _, kinds in self.parts)
             return np.zeros((0, width), bool), np.zeros((0, width), bool)
-        parts = [self._per_kind(counts[ga], counts[gb], kinds) for _, counts, kinds in self.parts]
-        return np.hstack([c for c, _ in parts]), np.hstack([a for _, a in parts])
+        conflict, agree = [], []
+        for i in range(0, len(ga), BLOCK):  # sparse gathers of millions of group pairs at once held gigabytes
+            a, b = ga[i:i + BLOCK], gb[i:i + BLOCK]
+            parts = [self._per_kind(counts[a], counts[b], kinds) for _, counts, kinds in self.parts]
+            conflict.append(np.hstack([c for c, _ in parts]))
+            agree.append(np.hstack([t for _, t in parts]))
+        return np.vstack(conflict), np.vstack(agree)
 
     def posting_conflict(self, x, g) -> np.ndarray:
         """Posting x's title against group g's titles, where it does not conflict with the rest of
@@ -457,14 +578,21 @@ class TitleSplits:
     def words(self, ga: int, gb: int, top: int = 3) -> list[str]:
         """The heaviest words of one pair, in words ("karet: 3 of 3 titles vs 0 of 6")."""
         out = []
+        c = self.counts
         for a, b, flip in ((ga, gb, False), (gb, ga, True)):
-            row = self._one_sided(np.asarray([a]), np.asarray([b])).tocoo()
-            for col, w in zip(row.col, row.data):
-                k = int(self.counts[a, col])
-                said = (f"0 of {int(self.titles[b])} titles vs {k} of {int(self.titles[a])}" if flip else
-                        f"{k} of {int(self.titles[a])} titles vs 0 of {int(self.titles[b])}")
+            cols = c.indices[c.indptr[a]:c.indptr[a + 1]]
+            have = c.data[c.indptr[a]:c.indptr[a + 1]]
+            lacking = ~np.isin(cols, c.indices[c.indptr[b]:c.indptr[b + 1]][c.data[c.indptr[b]:c.indptr[b + 1]] > 0])
+            # as _one_sided, a row at a time: share stating it x weight x the other side's listings
+            weight = have / max(self.titles[a], 1) * self.weights[cols] * self.titles[b]
+            for col, k, w in zip(cols[lacking], have[lacking], weight[lacking]):
+                if not w > 0:
+                    continue
+                said = (f"0 of {int(self.titles[b])} titles vs {int(k)} of {int(self.titles[a])}" if flip else
+                        f"{int(k)} of {int(self.titles[a])} titles vs 0 of {int(self.titles[b])}")
                 out.append((w, f"'{self.names[col]}' ({said})"))
-        return [text for _, text in sorted(out, key=lambda x: -x[0])[:top]]
+        # equal weights (to rounding) in the words' order, whatever order the sums were made in
+        return [text for _, text in sorted(out, key=lambda x: (-round(x[0], 9), x[1]))[:top]]
 
 
 def title_splits(features: PostingFeatures, codes: np.ndarray, la, lb,
@@ -557,7 +685,9 @@ def find_suspects(witnesses: list[Witness], labels, ids, features: PostingFeatur
     titles state and the other's never do take off ``differs`` (:class:`TitleSplits`, times
     ``config.split_weight``), ordering like the shortfall. Postings scoring above
     ``config.min_score`` and group pairs whose cross-pair part (the score before the shortfall)
-    is above ``config.min_pair_score`` are listed.
+    is above ``config.min_pair_score`` are listed. A posting's ``image_to_b`` / ``image_own`` (and
+    text's) are its mean probabilities to group B's members and to its own group's; ``attrs``
+    hold each witness's ``calibration`` and the ``title_splits`` (:func:`model_table`, :func:`describe`).
     """
     labels = np.asarray(labels)
     ids = np.asarray(ids).astype(str)
@@ -570,73 +700,93 @@ def find_suspects(witnesses: list[Witness], labels, ids, features: PostingFeatur
     G = len(sizes)
     groups = np.unique(labels)
     attrs = _GroupAttributes(features, codes)
+    fresh = fresh_cohesion(ev, features, codes)
+    calibration = ev.calibration
+    del ev  # the pairs' evidence lives on in the affinities; what follows is per group
 
-    # postings: every (posting, other group) some witness links, the best group per posting
-    keys = np.unique(np.concatenate([m.key for m in mods.values()]))
-    x, g = keys // G, keys % G
-    parts = {mod: _logit(m.to_group(x, g), config.clip) - _logit(m.own[x], config.clip) for mod, m in mods.items()}
-    score = sum(parts.values())
-    against = attrs.posting_conflict(x, g).astype(np.float64)
-    score = score - config.conflict_penalty * against
-    order = np.lexsort((g, -score, x))
-    best = order[np.r_[True, x[order][1:] != x[order][:-1]]] if len(order) else order
-    best = best[score[best] > config.min_score]
+    # postings: every (posting, other group) some witness links (the modalities share these keys),
+    # the best group per posting; a score per key, each modality's parts made again for the best
+    keys = first.key
+    x = keys // G
+    score = np.zeros(len(keys))
+    for m in mods.values():
+        score += _logit(m.aff, config.clip) - _logit(m.own, config.clip)[x]
+    # a conflict only lowers a score: those at most min_score cannot be listed, whatever it says
+    hope = np.flatnonzero(score > config.min_score)
+    xh, gh = x[hope], keys[hope] % G
+    del x
+    against = _blocked(attrs.posting_conflict, xh, gh)
+    sh = score[hope] - config.conflict_penalty * against
+    del score
+    order = np.lexsort((gh, -sh, xh))
+    best = order[np.r_[True, xh[order][1:] != xh[order][:-1]]] if len(order) else order
+    best = best[sh[best] > config.min_score]
+    bx, bg, bk = xh[best], gh[best], hope[best]
+    to_b = {mod: m.aff[bk] for mod, m in mods.items()}
+    own = {mod: m.own[bx] for mod, m in mods.items()}
     posts = pd.DataFrame({
-        "kind": "posting", "posting_id": ids[x[best]], "label_group": labels[x[best]],
-        "other_label_group": groups[g[best]], "score": score[best], "row": x[best].astype(np.int64),
-        "group": codes[x[best]], "other_group": g[best], "against": against[best],
-        **{mod: parts[mod][best] for mod in parts}})
+        "kind": "posting", "posting_id": ids[bx], "label_group": labels[bx],
+        "other_label_group": groups[bg], "score": sh[best], "row": bx.astype(np.int64),
+        "group": codes[bx], "other_group": bg, "against": against[best],
+        **{mod: _logit(to_b[mod], config.clip) - _logit(own[mod], config.clip) for mod in mods},
+        **{f"{mod}_to_b": to_b[mod] for mod in mods}, **{f"{mod}_own": own[mod] for mod in mods}})
+    del hope, xh, gh, sh, against, order
 
     # group pairs: mean cross probability per modality, from either side's entries
-    pair_parts = {}
-    sums = {}
-    for mod, m in mods.items():
-        ga = m.codes[m.key // G]
-        k2 = ga * G + m.key % G
-        u, inv = np.unique(k2, return_inverse=True)
-        s_ = np.bincount(inv, weights=m.aff, minlength=len(u))
-        c_ = np.bincount(inv, minlength=len(u))
-        sums[mod] = (u, s_, c_)
-    all_keys = np.unique(np.concatenate([u for u, _, _ in sums.values()]))
+    all_keys, inv = _unique_inverse(codes[keys // G] * G + keys % G)
+    counts = np.bincount(inv, minlength=len(all_keys))
     pa, pb = all_keys // G, all_keys % G
     keep = pa < pb
-    pa, pb, all_keys = pa[keep], pb[keep], all_keys[keep]
-    shortfall, within = {}, {}
-    fresh = fresh_cohesion(ev, features, codes)
-    for mod, (u, s_, c_) in sums.items():
-        pos = np.minimum(np.searchsorted(u, all_keys), max(len(u) - 1, 0))
-        hit = u[pos] == all_keys if len(u) else np.zeros(len(all_keys), dtype=bool)
-        total = np.where(hit, s_[pos], 0.0) + (sizes[pa] - np.where(hit, c_[pos], 0)) * mods[mod].absent
+    pa, pb = pa[keep], pb[keep]
+    del all_keys
+    # (ga, gb) with ga > gb: the same pair read from gb's members, which link to ga as well
+    shortfall, within, pair_parts = {}, {}, {}
+    for mod, m in mods.items():
+        s_ = np.bincount(inv, weights=m.aff, minlength=len(counts))
+        total = s_[keep] + (sizes[pa] - counts[keep]) * m.absent
         pair_parts[mod] = _logit(total / sizes[pa], config.clip)
         within[mod] = fresh.pooled(mod, pa, pb)
         # one product under two labels: its cross pairs look like its own pairs; siblings' fall short
         shortfall[mod] = np.where(np.isfinite(within[mod]), np.maximum(
             0.0, _logit(np.nan_to_num(within[mod]), config.clip) - pair_parts[mod]), 0.0)
+    del mods, first, keys, inv
     cross = sum(pair_parts.values()) if pair_parts else np.zeros(len(pa))
     linked = cross > config.family_floor
     conf_k, agree_k = attrs.per_kind(pa, pb)
     pagainst = conf_k.any(axis=1).astype(np.float64)
     pfor = _family_agreement(pa, pb, linked, conf_k, agree_k & attrs.agreeable, G)
+    del agree_k
     cross = cross - config.conflict_penalty * pagainst + config.agreement_bonus * pfor
     splits = title_splits(features, codes, pa[linked], pb[linked], config)
-    differs = config.split_weight * splits.against(pa, pb)
-    # like the shortfall, the split only orders: what is listed reads the cross pairs
-    pscore = cross - differs - (sum(shortfall.values()) if shortfall else 0.0)
-    sel = cross > config.min_pair_score  # the floor reads the cross pairs alone: the shortfall only orders
+    sel = np.flatnonzero(cross > config.min_pair_score)  # the floor reads the cross pairs alone
+    # like the shortfall, the words' split only orders what the cross pairs list
+    differs = config.split_weight * _blocked(splits.against, pa[sel], pb[sel])
+    pscore = cross[sel] - differs - (sum(s_[sel] for s_ in shortfall.values()) if shortfall else 0.0)
     pairs = pd.DataFrame({
         "kind": "group_pair", "posting_id": "", "label_group": groups[pa[sel]], "other_label_group": groups[pb[sel]],
-        "score": pscore[sel], "row": -1, "group": pa[sel], "other_group": pb[sel], "against": pagainst[sel],
-        "agrees": pfor[sel], "differs": differs[sel],
+        "score": pscore, "row": -1, "group": pa[sel], "other_group": pb[sel], "against": pagainst[sel],
+        "agrees": pfor[sel], "differs": differs,
         **{mod: pair_parts[mod][sel] for mod in pair_parts},
         **{f"{mod}_shortfall": shortfall[mod][sel] for mod in shortfall},
         **{f"{mod}_within": within[mod][sel] for mod in within}})
     out = pd.concat([posts, pairs], ignore_index=True)
     out = out.sort_values(["score", "kind", "label_group", "other_label_group", "posting_id"],
                           ascending=[False, True, True, True, True], kind="stable").reset_index(drop=True)
-    out.attrs["evidence"] = ev
-    out.attrs["affinities"] = mods
+    out.attrs["calibration"] = calibration
     out.attrs["title_splits"] = splits
     return out
+
+
+BLOCK = 1 << 18  # rows of sparse per-pair work at once: a 70,000-posting pool links millions of pairs
+
+
+def _blocked(fn, *rows: np.ndarray) -> np.ndarray:
+    """``fn`` over aligned arrays ``rows`` a block at a time, concatenated (sparse gathers of
+    millions of rows at once held gigabytes)."""
+    if not len(rows[0]):
+        return np.asarray(fn(*rows), dtype=np.float64)
+    return np.concatenate([np.asarray(fn(*(r[i:i + BLOCK] for r in rows)), dtype=np.float64)
+                           for i in range(0, len(rows[0]), BLOCK)])
 
 
 # ----------------------------------------------------------------------------- a bundle's witnesses
@@ -679,7 +829,7 @@ def pools_of(bundle, split: str) -> list[str]:
 
 
 def _pool(bundle, split: str, config: SuspectConfig) -> dict:
-    """Everything the finder made for one pool (witnesses, evidence, affinities, suspects), once."""
+    """Everything the finder made for one pool (witnesses, calibration, suspects), once."""
     def make():
         try:
             labels = decisions.labels(bundle, split)
@@ -690,19 +840,27 @@ def _pool(bundle, split: str, config: SuspectConfig) -> dict:
         feats = errors_features(bundle, split)
         ws = witnesses(bundle, split)
         found = find_suspects(ws, labels, ids, feats, config)
-        ctx = {"witnesses": ws, "labels": labels, "ids": ids, "features": feats,
-               "evidence": found.attrs.pop("evidence"), "affinities": found.attrs.pop("affinities"),
-               "title_splits": found.attrs.pop("title_splits")}
-        found["evidence"] = [describe(ctx, r) for r in found.itertuples(index=False)]
-        ctx["suspects"] = found.assign(split=split)
-        return ctx
+        return {"witnesses": ws, "labels": labels, "ids": ids, "features": feats,
+                "calibration": found.attrs.pop("calibration"), "title_splits": found.attrs.pop("title_splits"),
+                "suspects": found.assign(split=split)}
     return bundle.cached(("noise_pool", split, config), make)
+
+
+def _described(bundle, split: str, config: SuspectConfig, progress: bool) -> pd.DataFrame:
+    """A pool's suspects with their evidence in words (:func:`describe`, ~2 ms a suspect)."""
+    def make():
+        ctx = _pool(bundle, split, config)
+        found = ctx["suspects"]
+        rows = tqdm(found.itertuples(index=False), total=len(found), desc=f"evidence ({split})", unit="suspect",
+                    disable=not progress, leave=False)
+        return found.assign(evidence=[describe(ctx, r) for r in rows])
+    return bundle.cached(("noise_described", split, config), make)
 
 
 def pool_context(bundle, split: str, config: SuspectConfig = SuspectConfig()) -> dict:
     """The finder's work on one pool of the bundle (under its shipped labels): ``witnesses``,
-    ``evidence``, ``affinities``, ``features``, ``labels``, ``ids`` and ``suspects``, for
-    :func:`model_table` and :func:`describe`."""
+    ``calibration`` (each witness's), ``title_splits``, ``features``, ``labels``, ``ids`` and
+    ``suspects`` (without the evidence in words), for :func:`model_table` and :func:`describe`."""
     bundle = bundle.labelled if hasattr(bundle, "labelled") else bundle
     if split not in bundle.splits:
         raise NoiseError(f"bundle {bundle.name} has no {split!r} pool")
@@ -710,11 +868,14 @@ def pool_context(bundle, split: str, config: SuspectConfig = SuspectConfig()) ->
 
 
 def bundle_suspects(bundle, split: str = "all", config: SuspectConfig = SuspectConfig(),
-                    progress: bool = False) -> pd.DataFrame:
+                    progress: bool = False, evidence: bool = True) -> pd.DataFrame:
     """The suspects of a bundle's pool(s) under the labels it ships, best first: :data:`COLUMNS`
-    plus ``split``, ``row`` (split-local) and the score's parts. Made once per bundle object."""
+    plus ``split``, ``row`` (split-local) and the score's parts. Made once per bundle object.
+    ``evidence=False``: without the ``evidence`` column, whose words take a third of the work at
+    70,000 postings; a page that shows one suspect at a time describes just that one
+    (:func:`describe` on :func:`pool_context`)."""
     bundle = bundle.labelled if hasattr(bundle, "labelled") else bundle
-    frames = [_pool(bundle, s, config)["suspects"]
+    frames = [_described(bundle, s, config, progress) if evidence else _pool(bundle, s, config)["suspects"]
               for s in tqdm(pools_of(bundle, split), desc="suspects", unit="pool", disable=not progress)]
     out = pd.concat(frames, ignore_index=True)
     return out.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
@@ -725,53 +886,69 @@ def errors_features(bundle, split: str) -> PostingFeatures:
 
 
 # ----------------------------------------------------------------------------- evidence, in words and per model
-def _members(labels) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    codes = np.unique(labels, return_inverse=True)[1].ravel()
-    order = np.argsort(codes, kind="stable")
-    starts = np.searchsorted(codes[order], np.arange(codes.max() + 2 if len(codes) else 1))
-    return codes, order, starts
+class _Members:
+    """Each group's pool rows, found by label in O(log G): a suspect's description and its model
+    table read both sides' members, and comparing every label per suspect made describing the
+    suspects of a 70,000-posting pool quadratic."""
+
+    def __init__(self, labels):
+        self.groups, codes = np.unique(np.asarray(labels), return_inverse=True)
+        self.order = np.argsort(codes.ravel(), kind="stable")  # rows ascending within each group
+        self.starts = np.searchsorted(codes.ravel()[self.order], np.arange(len(self.groups) + 1))
+
+    def rows(self, label) -> np.ndarray:
+        g = int(np.searchsorted(self.groups, label))
+        if g >= len(self.groups) or self.groups[g] != label:
+            return np.zeros(0, dtype=np.int64)
+        return self.order[self.starts[g]:self.starts[g + 1]]
 
 
-def group_rows(labels, group_code: int) -> np.ndarray:
-    codes, order, starts = _members(labels)
-    return order[starts[group_code]:starts[group_code + 1]]
+def _members(ctx: dict) -> _Members:
+    if "members" not in ctx:
+        ctx["members"] = _Members(ctx["labels"])
+    return ctx["members"]
 
 
 def pair_sides(ctx: dict, r) -> tuple[np.ndarray, np.ndarray]:
     """Pool rows of the two sides a suspect compares: the posting and group B's members, or the
     members of group A and of group B."""
-    labels = ctx["labels"]
-    b_rows = np.flatnonzero(labels == r.other_label_group)
+    members = _members(ctx)
+    b_rows = members.rows(r.other_label_group)
     if r.kind == "posting":
         return np.asarray([int(r.row)]), b_rows
-    return np.flatnonzero(labels == r.label_group), b_rows
+    return members.rows(r.label_group), b_rows
+
+
+def _mates(ctx: dict, r) -> np.ndarray:
+    """A posting suspect's own group without it."""
+    mates = _members(ctx).rows(r.label_group)
+    return mates[mates != int(r.row)]
 
 
 def model_table(ctx: dict, r) -> pd.DataFrame:
     """Every witness's view of a suspect: its highest similarity across the two sides (NaN when the
     pair is beyond its top k), the same within the posting's own group (posting suspects), its
-    calibrated probability, its modality and weight (validation F1)."""
-    ev: PairEvidence = ctx["evidence"]
+    calibrated probability, its modality and weight (validation F1). Read from the witnesses' own
+    tables: the pool's pairs are not kept per witness."""
     left, right = pair_sides(ctx, r)
     i = np.repeat(left, len(right))
     j = np.tile(right, len(left))
     keep = i != j
-    pos = ev.lookup(i[keep], j[keep])
-    own = np.zeros(0, dtype=np.int64)
-    if r.kind == "posting":
-        mates = np.flatnonzero(ctx["labels"] == r.label_group)
-        mates = mates[mates != int(r.row)]
-        own = ev.lookup(np.full(len(mates), int(r.row)), mates)
+    i, j = i[keep], j[keep]
+    posting = r.kind == "posting"
+    mates = _mates(ctx, r) if posting else np.zeros(0, dtype=np.int64)
+
+    def top(sims) -> float:
+        return float(np.nanmax(sims)) if np.isfinite(sims).any() else float("nan")
+
     rows = []
-    for w, wit in enumerate(ctx["witnesses"]):
-        def best(positions, arr, w=w):
-            vals = arr[w, positions[positions >= 0]] if len(positions) else np.zeros(0)
-            vals = vals[np.isfinite(vals)]
-            return float(vals.max()) if len(vals) else float("nan")
+    for wit, calibration in zip(ctx["witnesses"], ctx["calibration"]):
+        across = top(pair_similarities(wit.neighbors, i, j))
         rows.append({"model": wit.id, "modality": wit.modality, "weight": round(wit.weight, 4),
-                     "sim_across": best(pos, ev.sims), "p_across": best(pos, ev.probs),
-                     "sim_own_group": best(own, ev.sims) if r.kind == "posting" else float("nan")})
-    return pd.DataFrame(rows)
+                     "sim_across": across, "p_across": float(calibration([across])[0]) if len(i) else float("nan"),
+                     "sim_own_group": top(pair_similarities(wit.neighbors, np.full(len(mates), int(r.row)), mates))
+                     if posting else float("nan")})
+    return pd.DataFrame(rows, columns=["model", "modality", "weight", "sim_across", "p_across", "sim_own_group"])
 
 
 def describe(ctx: dict, r) -> str:
@@ -779,7 +956,6 @@ def describe(ctx: dict, r) -> str:
     to its own group) with each model's highest similarity, a shared photo, title overlap and what
     argues against the fix."""
     feats: PostingFeatures = ctx["features"]
-    mods: dict = ctx["affinities"]
     table = model_table(ctx, r)
     left, right = pair_sides(ctx, r)
     def num(v) -> str:
@@ -787,10 +963,12 @@ def describe(ctx: dict, r) -> str:
 
     posting = r.kind == "posting"
     parts = []
-    for mod, m in mods.items():
+    for mod in MODALITIES:
+        if not np.isfinite(float(getattr(r, mod, np.nan))):
+            continue  # no witness of this modality in the pool
         if posting:
-            p_b = float(m.to_group([int(r.row)], [int(r.other_group)])[0])
-            head = f"{mod} {num(p_b)} to B vs {num(float(m.own[int(r.row)]))} to own group"
+            head = (f"{mod} {num(float(getattr(r, f'{mod}_to_b')))} to B vs "
+                    f"{num(float(getattr(r, f'{mod}_own')))} to own group")
         else:
             within = float(getattr(r, f"{mod}_within", np.nan))
             head = f"{mod} {num(1 / (1 + np.exp(-getattr(r, mod))))} across " + (
@@ -811,8 +989,7 @@ def describe(ctx: dict, r) -> str:
         if ham[k] <= 4:
             parts.append("same photo (pHash identical)" if ham[k] == 0 else f"near-identical photo (pHash Δ{ham[k]})")
         if posting:
-            mates = np.flatnonzero(ctx["labels"] == r.label_group)
-            mates = mates[mates != int(r.row)]
+            mates = _mates(ctx, r)
             own = feats.jaccard(np.full(len(mates), int(r.row)), mates).max() if len(mates) else 0.0
             parts.append(f"title shares up to {jac.max():.0%} of its words with B, {own:.0%} with its own group")
         else:

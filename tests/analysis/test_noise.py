@@ -147,12 +147,26 @@ def test_copies_do_not_measure_a_group():
 
 def test_calibration_is_monotone_and_absent_pairs_are_rare_matches():
     labels, rows, _, _ = _pool()
-    ev = N.pair_evidence([_witness("img", "image", rows["image"])], labels)
-    order = np.argsort(ev.sims[0])
-    finite = np.isfinite(ev.sims[0][order])
-    assert np.all(np.diff(ev.probs[0][order][finite]) >= -1e-7)
-    assert 0 < ev.absent_witness[0] < ev.prior < ev.probs[0].max()
+    w = _witness("img", "image", rows["image"])
+    ev = N.pair_evidence([w], labels)
+    keys, sims = N._table_pairs(w.neighbors, len(labels))
+    probs = ev.calibration[0](np.sort(sims))
+    assert np.all(np.diff(probs) >= -1e-12)
+    assert 0 < ev.absent_witness[0] < ev.prior < probs.max()
+    assert ev.calibration[0]([np.nan])[0] == ev.absent_witness[0]  # beyond the top k: the absent rate
     assert ev.lookup([3, 0], [0, 3]).tolist()[0] == ev.lookup([0], [3])[0]  # either order, one pair
+
+
+def test_a_pairs_similarity_is_read_from_either_row_of_the_table():
+    labels, rows, _, _ = _pool()
+    nb = _witness("img", "image", rows["image"]).neighbors
+    keys, sims = N._table_pairs(nb, len(labels))
+    a, b = keys // len(labels), keys % len(labels)
+    assert np.array_equal(N.pair_similarities(nb, a, b), sims)
+    assert np.array_equal(N.pair_similarities(nb, b, a), sims)  # either order
+    held = set(keys.tolist())
+    far = [(i, j) for i in range(len(labels)) for j in range(i + 1, len(labels)) if i * len(labels) + j not in held]
+    assert far and np.isnan(N.pair_similarities(nb, [far[0][0]], [far[0][1]])).all()
 
 
 def test_a_trained_model_is_not_heard_on_its_own_labels():
@@ -251,6 +265,32 @@ def test_bundle_suspects_and_the_command(tmp_path_factory, tmp_path, capsys):
         err = capsys.readouterr().err.strip()
         assert err.startswith("error:") and "\n" not in err
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_the_evidence_in_words_can_wait_for_the_suspect_shown(tmp_path_factory):
+    """The Review page lists suspects without their words and describes the one it shows: the same
+    words the command writes for it."""
+    from shopee_core.bundle import Bundle
+    from tests.analysis.bundles import tiny_bundle
+
+    bundle = Bundle.open(tiny_bundle(tmp_path_factory))
+    bare = N.bundle_suspects(bundle, "test", evidence=False)
+    full = N.bundle_suspects(bundle, "test")
+    assert "evidence" not in bare and len(bare) == len(full) > 0
+    assert full.drop(columns="evidence").equals(bare)
+    ctx = N.pool_context(bundle, "test")
+    assert [N.describe(ctx, r) for r in bare.itertuples(index=False)] == full["evidence"].tolist()
+
+
+def test_blocks_of_pairs_change_nothing(monkeypatch):
+    """A 70,000-posting pool's millions of (posting, group) and group pairs are weighed a block at a
+    time: the suspects and their scores are those of one block."""
+    labels, rows, feats, ids = _pool()
+    ws = [_witness("img", "image", rows["image"]), _witness("txt", "text", rows["text"])]
+    whole = _suspects(ws, labels, feats, ids, min_pair_score=-1e9)
+    monkeypatch.setattr(N, "BLOCK", 3)
+    blocked = _suspects(ws, labels, feats, ids, min_pair_score=-1e9)
+    assert len(whole) > 2 * 3 and whole.equals(blocked)
 
 
 def _family_with_a_duplicate(seed):
@@ -370,7 +410,7 @@ def test_a_word_siblings_split_in_holds_them_apart(seed):
     assert min(w[t] for t in ("velo", "quil", "zorb", "mank", "tesh", "purd") if t in w) > 0.3
     assert max(w[t] for t in ("toko", "grosir", "promo", "kirim", "cepat", "hemat")) < 0.3
     # the evidence names the words
-    said = N.describe({"features": feats, "affinities": {}, "labels": labels, "witnesses": [],
-                       "evidence": N.pair_evidence(ws, labels), "title_splits": splits},
+    said = N.describe({"features": feats, "labels": labels, "witnesses": [], "calibration": [],
+                       "title_splits": splits},
                       at(on, 400, 402))
     assert "only one side's titles say '" in said
