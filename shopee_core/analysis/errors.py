@@ -84,7 +84,7 @@ ERROR_HELP = {
 def quantity_matrix(titles) -> tuple[sp.csr_matrix, sp.csr_matrix, sp.csr_matrix]:
     """Sparse indicators: (n, V) of (dimension, value) per title, (n, D) of dimensions per
     title, and (V, D) mapping each value column to its dimension."""
-    return _indicators([parse_quantities(t) for t in titles])
+    return _indicators([parse_quantities(t) for t in titles])[:3]
 
 
 # ----------------------------------------------------------------------------- variant attributes
@@ -143,9 +143,9 @@ def variant_conflict(a: str, b: str) -> list[str]:
     return sorted(k for k in va.keys() & vb.keys() if va[k] - vb[k] and vb[k] - va[k])
 
 
-def _indicators(per_title: list[dict]) -> tuple[sp.csr_matrix, sp.csr_matrix, sp.csr_matrix]:
+def _indicators(per_title: list[dict]) -> tuple[sp.csr_matrix, sp.csr_matrix, sp.csr_matrix, list]:
     """Sparse indicators of ``{kind: values}`` per title: (n, V) of (kind, value), (n, D) of
-    kinds, and (V, D) mapping each value column to its kind."""
+    kinds, (V, D) mapping each value column to its kind, and the D kinds' names in column order."""
     vocab: dict = {}
     dims: dict = {}
     rows_v, cols_v, rows_d, cols_d, v2d = [], [], [], [], []
@@ -164,7 +164,7 @@ def _indicators(per_title: list[dict]) -> tuple[sp.csr_matrix, sp.csr_matrix, sp
     mv = sp.csr_matrix((np.ones(len(rows_v), np.float32), (rows_v, cols_v)), shape=(n, nv))
     md = sp.csr_matrix((np.ones(len(rows_d), np.float32), (rows_d, cols_d)), shape=(n, nd))
     vd = sp.csr_matrix((np.ones(len(v2d), np.float32), (np.arange(len(v2d)), v2d)), shape=(nv, nd))
-    return mv, md, vd
+    return mv, md, vd, list(dims)
 
 
 # ----------------------------------------------------------------------------- titles and images
@@ -213,9 +213,7 @@ class PostingFeatures:
         self.titles = np.asarray(titles, dtype=object)
         self.qty_values, self.qty_dims, self.value_dims = quantity_matrix(self.titles)
         attrs = [variant_attributes(t) for t in self.titles]
-        self.attr_values, _, attr_kinds = _indicators(attrs)
-        # the kinds' names, in the indicators' column order (first seen first)
-        self.attr_kind_names = list(dict.fromkeys(k for found in attrs for k in found))
+        self.attr_values, _, attr_kinds, self.attr_kind_names = _indicators(attrs)
         self.attr_counts = (self.attr_values @ attr_kinds).toarray()  # (n, kinds): values per kind
         self.attr_kinds = attr_kinds
         vocab: dict = {}
