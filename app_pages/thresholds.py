@@ -27,36 +27,27 @@ def _seed(key: str, default) -> None:
     after an import replaced the model (or a swap landed mid-page and the page was drawn again), an
     untouched slider shows the new version's tuned value, not the old one's."""
     seeds = st.session_state.setdefault("th-seeds", {})
-    kept = st.session_state.get(state.KEEP + key)
-    if key not in st.session_state and kept is not None:  # back on this page: the value the user left
-        st.session_state[key] = kept
+    state.restore(key)  # back on this page: the value the user left
     if key not in st.session_state or (st.session_state[key] == seeds.get(key) and default != seeds[key]):
         st.session_state[key] = default
         seeds[key] = default
 
 
-def _keep(key: str, value):
-    """Remember a control's value past a page switch (Streamlit drops the widget's own state)."""
-    st.session_state[state.KEEP + key] = value
-    return value
-
-
 def slider(label: str, key: str, default, help: str | None = None, disabled: bool = False) -> float:
     """A threshold slider whose first value is ``default`` (then the user's)."""
     _seed(key, float(np.clip(round(float(default) / STEP) * STEP, 0.0, 1.0)))
-    return _keep(key, float(st.slider(label, 0.0, 1.0, step=STEP, format="%.3f", key=key, help=help,
+    return state.remember(key, float(st.slider(label, 0.0, 1.0, step=STEP, format="%.3f", key=key, help=help,
                                       disabled=disabled)))
 
 
 def toggle(label: str, key: str, default: bool, help: str | None = None) -> bool:
     _seed(key, bool(default))
-    return _keep(key, bool(st.toggle(label, key=key, help=help)))
+    return state.remember(key, bool(st.toggle(label, key=key, help=help)))
 
 
 def reset(scope: str) -> None:
     for k in [k for k in st.session_state if isinstance(k, str) and k.startswith(scope + "-")]:
-        del st.session_state[k]
-        st.session_state.pop(state.KEEP + k, None)
+        state.forget(k)
 
 
 def apply(scope: str, d: D.Decision, n_sides: int) -> None:
@@ -122,9 +113,10 @@ def pick_members(candidates: list[str], key: str, label: str, limit: int) -> lis
         img, txt = P.default_plane_models(bundle, candidates[0])
         picked = [m for m in dict.fromkeys([img, txt] + candidates) if m in candidates][:2]
     if key not in st.session_state:
-        kept = st.session_state.get(state.KEEP + key)
-        st.session_state[key] = kept if kept and all(m in candidates for m in kept) else picked
-    members = _keep(key, st.multiselect(label, candidates, key=key))
+        state.restore(key, candidates)
+        if not st.session_state.get(key):  # nothing kept, or nothing chosen when the page was left
+            st.session_state[key] = picked
+    members = state.remember(key, st.multiselect(label, candidates, key=key))
     if len(members) < 2:
         st.info("Choose at least two models.")
         st.stop()
@@ -159,11 +151,11 @@ def graph_picker(scope: str, recorded: dict | None = None, start: bool = False):
         return M.GraphStep("mutual")
     label, lo, hi, inc, default = GRAPH_PARAMS[step]
     pkey = f"{scope}-graph-{step}"
+    state.restore(pkey)
     if pkey not in st.session_state:
-        st.session_state[pkey] = st.session_state.get(state.KEEP + pkey, (
-            recorded["param"] if recorded and recorded["step"] == step and recorded.get("param") is not None
-            else default))
-    return M.GraphStep(step, _keep(pkey, st.number_input(label, lo, hi, step=inc, key=pkey)))
+        st.session_state[pkey] = (recorded["param"] if recorded and recorded["step"] == step
+                                  and recorded.get("param") is not None else default)
+    return M.GraphStep(step, state.remember(pkey, st.number_input(label, lo, hi, step=inc, key=pkey)))
 
 
 def graph_thresholds(s: dict, picked, n_sides: int) -> list[tuple] | None:

@@ -52,16 +52,27 @@ def kept(widget, label: str, options=None, *, key: str, **kwargs):
     switches: re-seeded from its durable copy when Streamlit dropped the widget's state, the
     page's own default (``value``/``index``/``default``) used only the first time. A kept value
     the widget can no longer take (another bundle's options) is dropped for the default."""
+    restore(key, options)
+    if key in st.session_state:  # kept, or set by the page (a pasted link): the page's default would clash
+        kwargs = {k: v for k, v in kwargs.items() if k not in DEFAULT_ARGS}
+    args = (label,) if options is None else (label, options)
+    return remember(key, widget(*args, key=key, **kwargs))
+
+
+def restore(key: str, options=None) -> None:
+    """Give a widget back the value the user left it at, when a page switch made Streamlit drop its
+    state (and the value still fits ``options``, when given). For a page that seeds its widgets
+    itself; :func:`kept` does this and :func:`remember` around one widget."""
     durable = KEEP + key
     if key not in st.session_state and durable in st.session_state:
         value = st.session_state[durable]
         if options is None or _fits(value, list(options)):
             st.session_state[key] = value
-    if key in st.session_state:  # kept, or set by the page (a pasted link): the page's default would clash
-        kwargs = {k: v for k, v in kwargs.items() if k not in DEFAULT_ARGS}
-    args = (label,) if options is None else (label, options)
-    value = widget(*args, key=key, **kwargs)
-    st.session_state[durable] = value
+
+
+def remember(key: str, value):
+    """Keep a widget's value past a page switch (Streamlit drops the widget's own state)."""
+    st.session_state[KEEP + key] = value
     return value
 
 
