@@ -320,13 +320,6 @@ class Affinities:
     cohesion: np.ndarray     # (G,) mean probability over the group's own pairs (NaN for one member)
     absent: float            # probability of a pair no witness holds
 
-    def to_group(self, x, g) -> np.ndarray:
-        """Affinity of postings ``x`` to groups ``g`` (``absent`` where no pair links them)."""
-        key = np.asarray(x, dtype=np.int64) * len(self.sizes) + np.asarray(g, dtype=np.int64)
-        pos = np.minimum(np.searchsorted(self.key, key), max(len(self.key) - 1, 0))
-        hit = (self.key[pos] == key) if len(self.key) else np.zeros(len(key), dtype=bool)
-        return np.where(hit, self.aff[pos] if len(self.key) else 0.0, self.absent)
-
 
 def _unique_inverse(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``np.unique(key, return_inverse=True)`` with an int32 inverse where it fits, sorting ``key``
@@ -344,9 +337,10 @@ def _unique_inverse(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass
 class _Links:
-    """Each (posting, group) some pair links, as sorted keys ``x * G + g``; ``inv``: for every pair
-    in both directions (a's side first) the position of its key; ``counts``: pairs per key. The same
-    for every modality, so found once: at 70,000 postings these are arrays of tens of millions."""
+    """Each (posting, group) some pair links, as sorted keys ``x * G + g`` (own group and other
+    groups apart); ``inv``: for every pair in both directions (a's side first) the position of its
+    key among all keys. The same for every modality, so found once: at 70,000 postings these are
+    arrays of tens of millions."""
 
     codes: np.ndarray
     sizes: np.ndarray
