@@ -10,6 +10,7 @@ import streamlit as st
 
 from shopee_core.analysis.reviews import ReviewFile, check_outside, corrected_labels, default_path, manifest_sha
 from shopee_core.bundle import Bundle, BundleError
+from shopee_core.bundle.reader import CACHE_BYTES
 from shopee_core.errors import ShopeeError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,20 +20,41 @@ DEFAULT_BUNDLE = "demo"
 
 ENV_BUNDLE = "SHOPEE_BUNDLE"
 ENV_REVIEWS = "SHOPEE_REVIEWS"
+ENV_CACHE_MB = "SHOPEE_CACHE_MB"
+MIN_CACHE_MB = 64
 TRUTHS = ("labelled", "fixed")
 TRUTH_LABELS = {"labelled": "as labelled", "fixed": "with my fixes"}
 
 
 def _cli_path(flag: str, env: str) -> Path | None:
+    value = _cli_value(flag, env)
+    return None if value is None else Path(value).expanduser().resolve()
+
+
+def _cli_value(flag: str, env: str) -> str | None:
     args = sys.argv[1:]
     if flag in args:
         i = args.index(flag)
         if i + 1 < len(args):
-            return Path(args[i + 1]).expanduser().resolve()
-    value = os.environ.get(env, "").strip()
-    if value:
-        return Path(value).expanduser().resolve()
-    return None
+            return args[i + 1]
+    return os.environ.get(env, "").strip() or None
+
+
+def cache_bytes() -> int:
+    """What each open bundle may keep of what the server computed from it (its own cache; its pools
+    share half as much again): ``streamlit run app.py -- --cache-mb N`` or ``$SHOPEE_CACHE_MB``,
+    default 1,024. Less memory, more recomputing when a view comes back (README, *Dashboard speed*)."""
+    raw = _cli_value("--cache-mb", ENV_CACHE_MB)
+    if raw is None:
+        return CACHE_BYTES
+    try:
+        mb = int(raw)
+    except ValueError:
+        mb = -1
+    if mb < MIN_CACHE_MB:
+        raise ShopeeError(f"--cache-mb / ${ENV_CACHE_MB} must be a whole number of MB, at least {MIN_CACHE_MB}; "
+                          f"got {raw!r}")
+    return mb * 2**20
 
 
 def cli_bundle() -> Path | None:
@@ -78,7 +100,7 @@ def bundle_pools(name: str | None) -> list[str]:
         return ["test", "valid"]
     try:
         shown = load_bundle(str(path)).splits
-    except BundleError:
+    except ShopeeError:  # refused, or a bad --cache-mb: the page says which
         return ["test", "valid"]
     return [s for s in POOL_ORDER if s in shown] + [s for s in shown if s not in POOL_ORDER]
 
@@ -95,12 +117,12 @@ def load_bundle(path: str) -> Bundle:
         stamp = (st_.st_ino, st_.st_mtime_ns, st_.st_size)
     except OSError:
         stamp = None
-    return _open_bundle(path, stamp)
+    return _open_bundle(path, stamp, cache_bytes())
 
 
 @st.cache_resource(show_spinner="Verifying and loading the bundle…", max_entries=8)
-def _open_bundle(path: str, stamp) -> Bundle:
-    return Bundle.open(path, verify=True)
+def _open_bundle(path: str, stamp, budget: int) -> Bundle:
+    return Bundle.open(path, verify=True, cache_bytes=budget)
 
 
 def current_bundle() -> Bundle | None:
@@ -120,6 +142,9 @@ def current_bundle() -> Bundle | None:
         bundle = load_bundle(str(path))
     except BundleError as exc:
         st.error(f"Bundle {code(path.name)} refused: {md(exc)}")
+        return None
+    except ShopeeError as exc:  # the server's own settings (--cache-mb)
+        st.error(md(exc), icon=":material/error:")
         return None
     if get("truth") == "fixed" and bundle.has_labels:
         try:

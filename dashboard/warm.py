@@ -41,14 +41,14 @@ def warm_up(log=print) -> float:
         sweeps,
         training,
     )
-    from shopee_core.bundle import BundleError
+    from shopee_core.errors import ShopeeError
 
     go.Figure(go.Bar(x=[1], y=[1]), layout=dict(template=charts.LIGHT)).to_dict()  # plotly's validators load lazily
     target = cli_bundle() or next(iter(available_bundles().values()), None)
     if target is not None:
         try:
             load_bundle(str(target))
-        except BundleError as exc:
+        except ShopeeError as exc:
             log(f"warm-up: bundle {target} refused ({exc}); the page will say so")
     seconds = time.perf_counter() - t
     log(f"warm-up: imports and bundle {target} ready in {seconds:.1f} s")

@@ -302,16 +302,16 @@ class BundlePool(Pool):
         return canonical(self.bundle, super().canonical(source))
 
 
-# what one bundle's pools (valid, test, all) hold together: tables, scorers, embeddings, fused sets. The
-# server shares them across every session; a bound per pool would let three pools of a 70,000-posting
-# bundle hold three times this
-BUNDLE_CACHE_BYTES = 512 * 2**20
+# what one bundle's pools (valid, test, all) hold together: tables, scorers, embeddings, fused sets, as a
+# share of the bundle's own cache budget (512 MB of the default 1 GB). The server shares them across every
+# session; a bound per pool would let three pools of a 70,000-posting bundle hold three times this
+POOLS_SHARE = 0.5
 
 
 def pool(bundle, split: str) -> BundlePool:
     """The split's pool, one per bundle object (in the bundle's cache: it lives as long as the bundle).
     The bundle's pools share one bounded cache of what they compute."""
-    shared = bundle.cached(("pool-cache",), lambda: Cache(BUNDLE_CACHE_BYTES))
+    shared = bundle.cached(("pool-cache",), lambda: Cache(int(bundle.cache_bytes * POOLS_SHARE)))
     return bundle.cached(("pool", split), lambda: BundlePool(bundle, split, shared_cache=shared))
 
 

@@ -160,6 +160,11 @@ class Bundle:
         self._cache, self._cache_bytes = Cache(cache_bytes), cache_bytes
         self._version, self.digest = version, digest
 
+    @property
+    def cache_bytes(self) -> int:
+        """This bundle object's cache budget (:meth:`open`)."""
+        return self._cache_bytes
+
     def cached(self, key, make):
         """``make()`` once per ``key`` for this bundle object (bounded, thread-safe, single-flight).
         A truth view (:meth:`relabelled`) takes what does not depend on labels (the files' arrays)
@@ -192,9 +197,11 @@ class Bundle:
 
     # ----------------------------------------------------------- opening
     @classmethod
-    def open(cls, root, verify: bool | str = True) -> Bundle:
+    def open(cls, root, verify: bool | str = True, cache_bytes: int = CACHE_BYTES) -> Bundle:
         """``verify``: True checks every file, re-hashing only files whose identity changed since
         they were last verified (:mod:`.verified`); ``"full"`` hashes every file; False none.
+        ``cache_bytes``: what this bundle object keeps of what was computed from it (its own cache;
+        its pools share another half as large, :func:`~shopee_core.analysis.decisions.pool`).
 
         A swap that lands while it reads (another command's edit finishing) makes it start
         again on the new version, so it returns one whole version or a real error."""
@@ -202,7 +209,7 @@ class Bundle:
         for _ in range(OPEN_TRIES):
             version = generation(root)
             try:
-                bundle = cls._open(root, verify)
+                bundle = cls._open(root, verify, cache_bytes)
             except (BundleError, OSError):
                 if generation(root) != version:
                     continue
@@ -214,7 +221,7 @@ class Bundle:
                           f"try again")
 
     @classmethod
-    def _open(cls, root: Path, verify) -> Bundle:
+    def _open(cls, root: Path, verify, cache_bytes: int = CACHE_BYTES) -> Bundle:
         if not (root / MANIFEST).is_file():
             raise BundleError(f"{root}: not a bundle (no {MANIFEST})")
         raw = (root / MANIFEST).read_bytes()
@@ -228,7 +235,7 @@ class Bundle:
             remembered = None if verify == "full" else VerifiedFiles(bundle_key(root, raw))
             _check_files(root, listed, remembered)
         postings = _read_postings(root, set(manifest["files"]))
-        return cls(root, manifest, postings, digest=hashlib.sha256(raw).hexdigest())
+        return cls(root, manifest, postings, digest=hashlib.sha256(raw).hexdigest(), cache_bytes=cache_bytes)
 
     def check_current(self) -> None:
         """Raise :class:`BundleChanged` when the folder no longer holds the version this object opened."""
