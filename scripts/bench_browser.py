@@ -183,6 +183,13 @@ class Server:
         except OSError:
             return False
 
+    def phase(self, name: str, phases: dict) -> None:
+        """Record the peak since the last phase under ``name`` and start the next one from the
+        current size: where the run's peak comes from, not only how high it is."""
+        phases[name] = self.peak()
+        if not self.reset_peak():
+            phases[name + " (peak not resettable: the run's so far)"] = phases.pop(name)
+
     def stop(self) -> None:
         self.proc.terminate()
         try:
@@ -397,9 +404,11 @@ def select_all(pg) -> tuple[int, float]:
 def run_session(browser, server: Server, query: str, fusion: str | None, repeat: int, n_pool: int,
                 target: dict) -> list[bool]:
     ok = []
+    phases: dict = {}
     pg = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
     pg.set_default_timeout(300_000)
     rss0 = server.rss()
+    server.phase("start and warm-up", phases)
     cold, warm, reload = {}, {}, {}
     paths = list(PAGES)
     cold[""] = open_page(pg, server, "", query)  # the first page of the session, then the sidebar
@@ -439,6 +448,8 @@ def run_session(browser, server: Server, query: str, fusion: str | None, repeat:
           f"({'every point' if every else 'NOT every point'}), listed beside the map {seconds:.2f} s after "
           f"the mouse is released")
 
+    server.phase("pages and Embedding map", phases)
+
     # ------------------------------------------------------------ threshold slider
     open_page(pg, server, "thresholds", query)
     label = threshold_slider(pg)
@@ -448,6 +459,8 @@ def run_session(browser, server: Server, query: str, fusion: str | None, repeat:
     ok.append(line("F1 text changed (median)", median(s["f1"] for s in changed), target["slider"], "ms"))
     line("rerun over (median)", median(s["end"] for s in steps), target["slider"] * 3, "ms")
     line("drawing settled (median)", median(s["done"] for s in steps), target["slider"] * 3, "ms")
+
+    server.phase("threshold slider", phases)
 
     # ------------------------------------------------------------ re-weighting a fusion
     if fusion:
@@ -475,6 +488,7 @@ def run_session(browser, server: Server, query: str, fusion: str | None, repeat:
         else:
             print("  step -> F1 text changed: not timed, no step changed the F1 shown (a weight step moved it "
                   "by less than its last decimal)")
+        server.phase("re-weighting steps", phases)
         exact_btn = pg.get_by_role("button", name="Exact search")
         if exact_btn.count() and n_pool > BIG_POOL:  # minutes, and the server cannot be stopped meanwhile
             print("  exact search of the same weights (naive way): not run in the browser beyond "
@@ -497,9 +511,9 @@ def run_session(browser, server: Server, query: str, fusion: str | None, repeat:
     open_page(pg, server, "thresholds", query)
     view = pg.locator('[data-testid="stMainBlockContainer"]').get_by_role("radio", name="Decision plane")
     curves = pg.locator('[data-testid="stMainBlockContainer"]').get_by_role("radio", name="Curves")
+    server.phase("exact search (naive way)" if fusion else "opening Thresholds", phases)
     base = server.rss()
-    peak_so_far = server.peak()
-    reset = server.reset_peak()
+    reset = not any("not resettable" in k for k in phases)
     t_cold = act(pg, lambda: view.first.click())["done"]
     settle(pg, PAGES["thresholds"])
     peak = server.peak() if reset else server.rss()
@@ -515,9 +529,11 @@ def run_session(browser, server: Server, query: str, fusion: str | None, repeat:
                    peak - base, target["plane_mb"], "MB"))
     print(f"  page says: {shown}")
     errors = pg.locator('[data-testid="stException"]').count()
-    peak_all = max(peak_so_far, server.peak())
+    server.phase("decision plane", phases)
+    peak_all = max(phases.values())
     print(f"\nserver resident memory ({load()})")
     ok.append(line("peak over the whole run (VmHWM)", peak_all, target["rss_mb"], "MB"))
+    print("  peak by phase: " + " · ".join(f"{name} {mb:,.0f} MB" for name, mb in phases.items()))
     line("now", server.rss(), target["rss_mb"], "MB",
          extra=f"   of which the process's own {server.status('RssAnon'):.0f} MB, mapped files "
                f"{server.status('RssFile'):.0f} MB (bundle arrays read in place: shared, reclaimable)")

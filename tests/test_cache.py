@@ -20,7 +20,17 @@ def test_sizes_of_what_is_cached(tmp_path):
     frame = pd.DataFrame({"x": np.zeros(100)})
     assert sizeof(frame) == int(frame.memory_usage(index=True).sum())
     np.save(tmp_path / "a.npy", np.zeros(10_000))
-    assert sizeof(np.load(tmp_path / "a.npy", mmap_mode="r")) == SMALL  # the OS holds a mapped file's pages
+    mapped = np.load(tmp_path / "a.npy", mmap_mode="r")
+    assert sizeof(mapped) == SMALL  # the OS holds a mapped file's pages
+    assert sizeof(np.asarray(mapped)[:5000]) == SMALL  # so do views of it (how a bundle's rows are used)
+    assert sizeof(np.array(mapped[:5000])) == 40_000  # a copy is this process's memory
+
+    from shopee_core.matching.embeddings import Embeddings
+
+    rows = np.tile(np.eye(8, dtype=np.float32), (13, 1))
+    np.save(tmp_path / "e.npy", rows)
+    on_disk = Embeddings.from_unit_rows(np.load(tmp_path / "e.npy", mmap_mode="r"))
+    assert sizeof(on_disk) == SMALL and sizeof(Embeddings.from_unit_rows(rows)) == rows.nbytes
     assert sizeof(object()) == SMALL
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from ..cache import sizeof
 from ..errors import EmbeddingError
 
 # pairs per chunk in pair_similarity: bounds the gathered rows to ~50 MB at 768-d float32
@@ -211,9 +212,8 @@ class Embeddings:
 
     @property
     def nbytes(self) -> int:
-        def size(b):
-            return b.data.nbytes + b.indices.nbytes + b.indptr.nbytes if sp.issparse(b) else b.nbytes
-        return int(sum(size(b) for b in self.blocks) + (0 if self.norms is None else self.norms.nbytes))
+        """What the set holds in memory (blocks read in place from a file count as small: cache.sizeof)."""
+        return int(sum(sizeof(b) for b in self.blocks) + (0 if self.norms is None else sizeof(self.norms)))
 
     def dense(self) -> np.ndarray:
         """One float32 matrix whose inner products are the similarities (dense blocks only; a copy
