@@ -55,9 +55,17 @@ except ShopeeError as exc:
     st.stop()
 try:
     # once per server and bundle: about a minute for a 70,000-posting pool on 2 cores (memory_tour.py)
-    with st.spinner("Finding suspects from every model's evidence (once per server; about a minute for "
-                    "70,000 postings)…"):
-        suspects = noise.bundle_suspects(base, split, evidence=False)
+    bar = []
+
+    def finder_step(pool: str, done: int, total: int, what: str) -> None:
+        if not bar:
+            bar.append(st.progress(0.0))
+        bar[0].progress(done / total, text=f"Finding suspects in the {md(pool)} pool from every model's evidence "
+                                           f"(once per server): {md(what)}, step {done} of {total}")
+    with st.spinner("Finding suspects from every model's evidence…"):
+        suspects = noise.bundle_suspects(base, split, evidence=False, steps=finder_step)
+    for b in bar:
+        b.empty()
 except ShopeeError as exc:
     st.error(md(exc), icon=":material/error:")
     st.stop()

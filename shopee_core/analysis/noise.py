@@ -42,6 +42,7 @@ validation F1 from the manifest.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -221,11 +222,14 @@ def _odds(p):
     return p / (1.0 - p)
 
 
-def pair_evidence(witnesses: list[Witness], labels, config: SuspectConfig = SuspectConfig()) -> PairEvidence:
+def pair_evidence(witnesses: list[Witness], labels, config: SuspectConfig = SuspectConfig(),
+                  step: Callable[[str], None] | None = None) -> PairEvidence:
     """Calibrate every witness on the pool and combine them per pair (see the module docstring).
 
     One witness at a time: each adds its weighted probabilities to its modality's running sums, so
-    memory is a few vectors of the pool's pairs whatever the number of models."""
+    memory is a few vectors of the pool's pairs whatever the number of models. ``step(what)``:
+    called after each of the 3 x witnesses steps (:func:`find_suspects`' progress)."""
+    step = step or (lambda what: None)
     if not witnesses:
         raise NoiseError("no single model with a neighbour table to take evidence from")
     labels = np.asarray(labels)
@@ -237,7 +241,10 @@ def pair_evidence(witnesses: list[Witness], labels, config: SuspectConfig = Susp
     total_pairs = n * (n - 1) // 2
     total_same = _same_pairs(codes)
     prior = min(max(total_same / max(total_pairs, 1), config.clip), 1 - config.clip)
-    tables = [_table_pairs(w.neighbors, n) for w in witnesses]
+    tables = []
+    for w in witnesses:
+        tables.append(_table_pairs(w.neighbors, n))
+        step(f"{w.id}: its pairs")
     keys = _sorted_union([k for k, _ in tables])
     index = np.int32 if n < 2**31 else np.int64
     a, b = (keys // n).astype(index), (keys % n).astype(index)
@@ -258,6 +265,7 @@ def pair_evidence(witnesses: list[Witness], labels, config: SuspectConfig = Susp
             fair = ~(seen[k // n] | seen[k % n])  # calibrate on the pairs it never trained on
         calibration.append(_calibrate(s, same, absent_w[w], fit=fair))
         positions.append(pos)
+        step(f"{witnesses[w].id}: calibrated")
     del keys
 
     def heard(w: int) -> np.ndarray | None:
@@ -293,6 +301,7 @@ def pair_evidence(witnesses: list[Witness], labels, config: SuspectConfig = Susp
             else:
                 num += weights[w] * h * probs(w)
                 total += weights[w] * h
+            step(f"{witnesses[w].id}: weighed")
         p_mod = np.where(total > 0, num / np.maximum(total, _EPS), prior)
         del num, total
         p_mod = np.clip(p_mod, config.clip, 1 - config.clip)
@@ -656,7 +665,8 @@ def _family_agreement(pa, pb, linked, conf_k, agree_k, G: int) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- suspects
 def find_suspects(witnesses: list[Witness], labels, ids, features: PostingFeatures,
-                  config: SuspectConfig = SuspectConfig()) -> pd.DataFrame:
+                  config: SuspectConfig = SuspectConfig(),
+                  progress: Callable[[int, int, str], None] | None = None) -> pd.DataFrame:
     """Posting and group-pair suspects of one pool, best first: :data:`COLUMNS` but the evidence in
     words (:func:`describe` writes it), plus ``row`` (the posting's pool row, -1 for a pair),
     ``group`` / ``other_group`` (group codes), ``image`` / ``text`` (each modality's log-odds share
@@ -685,8 +695,17 @@ def find_suspects(witnesses: list[Witness], labels, ids, features: PostingFeatur
     """
     labels = np.asarray(labels)
     ids = np.asarray(ids).astype(str)
-    ev = pair_evidence(witnesses, labels, config)
+    steps = {"done": 0, "total": 3 * len(witnesses) + 3}
+
+    def step(what: str) -> None:
+        """``progress(done, total, what)`` after each step (3 per witness, then 3 over groups)."""
+        steps["done"] += 1
+        if progress is not None:
+            progress(steps["done"], steps["total"], what)
+
+    ev = pair_evidence(witnesses, labels, config, step)
     mods = modality_affinities(ev, labels)
+    step("postings' affinities to groups")
     if not mods:
         raise NoiseError("no image or text witness")
     first = next(iter(mods.values()))
@@ -726,6 +745,8 @@ def find_suspects(witnesses: list[Witness], labels, ids, features: PostingFeatur
         **{f"{mod}_to_b": to_b[mod] for mod in mods}, **{f"{mod}_own": own[mod] for mod in mods}})
     del hope, xh, gh, sh, against, order
 
+    step("posting suspects")
+
     # group pairs: mean cross probability per modality, from either side's entries
     all_keys, inv = _unique_inverse(codes[keys // G] * G + keys % G)
     counts = np.bincount(inv, minlength=len(all_keys))
@@ -763,6 +784,7 @@ def find_suspects(witnesses: list[Witness], labels, ids, features: PostingFeatur
         **{mod: pair_parts[mod][sel] for mod in pair_parts},
         **{f"{mod}_shortfall": shortfall[mod][sel] for mod in shortfall},
         **{f"{mod}_within": within[mod][sel] for mod in within}})
+    step("group-pair suspects")
     out = pd.concat([posts, pairs], ignore_index=True)
     out = out.sort_values(["score", "kind", "label_group", "other_label_group", "posting_id"],
                           ascending=[False, True, True, True, True], kind="stable").reset_index(drop=True)
@@ -822,7 +844,7 @@ def pools_of(bundle, split: str) -> list[str]:
     raise NoiseError(f"bundle {bundle.name} has no {split!r} pool (it has {', '.join(bundle.splits)}; all)")
 
 
-def _pool(bundle, split: str, config: SuspectConfig) -> dict:
+def _pool(bundle, split: str, config: SuspectConfig, progress=None) -> dict:
     """Everything the finder made for one pool (witnesses, calibration, suspects), once."""
     def make():
         try:
@@ -833,7 +855,7 @@ def _pool(bundle, split: str, config: SuspectConfig) -> dict:
         ids = bundle.postings["posting_id"].to_numpy()[bundle.split_rows(split)]
         feats = errors_features(bundle, split)
         ws = witnesses(bundle, split)
-        found = find_suspects(ws, labels, ids, feats, config)
+        found = find_suspects(ws, labels, ids, feats, config, progress)
         return {"witnesses": ws, "labels": labels, "ids": ids, "features": feats,
                 "calibration": found.attrs.pop("calibration"), "title_splits": found.attrs.pop("title_splits"),
                 "suspects": found.assign(split=split)}
@@ -862,15 +884,34 @@ def pool_context(bundle, split: str, config: SuspectConfig = SuspectConfig()) ->
 
 
 def bundle_suspects(bundle, split: str = "all", config: SuspectConfig = SuspectConfig(),
-                    progress: bool = False, evidence: bool = True) -> pd.DataFrame:
+                    progress: bool = False, evidence: bool = True,
+                    steps: Callable[[str, int, int, str], None] | None = None) -> pd.DataFrame:
     """The suspects of a bundle's pool(s) under the labels it ships, best first: :data:`COLUMNS`
     plus ``split``, ``row`` (split-local) and the score's parts. Made once per bundle object.
     ``evidence=False``: without the ``evidence`` column, whose words take a third of the work at
     70,000 postings; a page that shows one suspect at a time describes just that one
-    (:func:`describe` on :func:`pool_context`)."""
+    (:func:`describe` on :func:`pool_context`). ``steps(pool, done, total, what)``: the finder's
+    progress in a pool it has not worked on yet (a page's progress bar; a minute at 70,000 postings)."""
     bundle = bundle.labelled if hasattr(bundle, "labelled") else bundle
-    frames = [_described(bundle, s, config, progress) if evidence else _pool(bundle, s, config)["suspects"]
-              for s in tqdm(pools_of(bundle, split), desc="suspects", unit="pool", disable=not progress)]
+
+    def frame(s: str) -> pd.DataFrame:
+        bar = []
+
+        def report(done: int, total: int, what: str) -> None:
+            if steps is not None:
+                steps(s, done, total, what)
+            if progress:
+                if not bar:
+                    bar.append(tqdm(total=total, desc=f"finder ({s})", unit="step", leave=False))
+                bar[0].set_postfix_str(what, refresh=False)
+                bar[0].update(1)
+        try:
+            _pool(bundle, s, config, report)
+        finally:
+            for b in bar:
+                b.close()
+        return _described(bundle, s, config, progress) if evidence else _pool(bundle, s, config)["suspects"]
+    frames = [frame(s) for s in tqdm(pools_of(bundle, split), desc="suspects", unit="pool", disable=not progress)]
     out = pd.concat(frames, ignore_index=True)
     return out.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
 

@@ -282,6 +282,16 @@ def test_the_evidence_in_words_can_wait_for_the_suspect_shown(tmp_path_factory):
     assert [N.describe(ctx, r) for r in bare.itertuples(index=False)] == full["evidence"].tolist()
 
 
+def test_the_finder_says_how_far_it_is():
+    labels, rows, feats, ids = _pool()
+    ws = [_witness("img", "image", rows["image"]), _witness("txt", "text", rows["text"])]
+    seen = []
+    found = N.find_suspects(ws, labels, ids, feats, progress=lambda done, total, what: seen.append((done, total, what)))
+    assert [d for d, _, _ in seen] == list(range(1, 3 * len(ws) + 4)) and {t for _, t, _ in seen} == {3 * len(ws) + 3}
+    assert seen[0][2] == "img: its pairs" and seen[-1][2] == "group-pair suspects"
+    assert found.equals(N.find_suspects(ws, labels, ids, feats))
+
+
 def test_blocks_of_pairs_change_nothing(monkeypatch):
     """A 70,000-posting pool's millions of (posting, group) and group pairs are weighed a block at a
     time: the suspects and their scores are those of one block."""
