@@ -6,7 +6,7 @@ sidebar's list, and prints after each the process's own resident memory (anonymo
 bundle files it has mapped (embeddings read in place: shared, reclaimable). Then what a garbage
 collection and one ``malloc_trim`` give back (the trim the app's frame does once the process grew
 64 MB, ``shopee_core.speed.release_free_memory``; forced here), and what the bounded caches hold:
-the bundle's own cache and the pools' shared cache by kind of entry, and each pool's re-weighting slot and steps.
+the bundle's own cache and the pools' shared cache by kind of entry, and each pool's re-weighting slot.
 
     python scripts/memory_tour.py BUNDLE [--pool test|valid|all] [--no-frame-trim]
 
@@ -105,8 +105,7 @@ def main(argv=None) -> int:
             used, kinds = by_kind(p._cache, prefixed=True)
             print(f"pools' shared cache: {used / MB:,.0f} MB: " + ", ".join(f"{k} {v / MB:,.0f}" for k, v in kinds.items()))
         slot = sum(v for v in by_kind(p._weighing)[1].values())
-        print(f"pool {getattr(p, 'name', '?')}: re-weighting slot {slot / MB:,.0f} MB, "
-              f"its steps {p._steps.used / MB:,.0f} MB")
+        print(f"pool {getattr(p, 'name', '?')}: re-weighting slot {slot / MB:,.0f} MB")
     return 0
 
 

@@ -34,17 +34,6 @@ from .sources import inb_source as inb_mod_source
 from .union import PairTable
 
 DEFAULT_CACHE_BYTES = 384 * 2**20
-STEP_CACHE_BYTES = 128 * 2**20  # a re-weighting's own steps (a table, its scorer, curves: ~45 MB a step at 70,000)
-
-
-def _reweighting(key) -> bool:
-    """Whether a cache key is about a candidate-union fusion: what a re-weighting step makes, under new
-    weights at every move of a slider."""
-    if isinstance(key, tuple):
-        if len(key) == 3 and key[0] == "fusion" and key[2] == "candidates":
-            return True
-        return any(isinstance(k, tuple) and _reweighting(k) for k in key)
-    return False
 
 
 def merged_candidates(tables) -> np.ndarray:
@@ -119,10 +108,6 @@ class Pool:
         # at 70,000 postings five members' are ~380 MB, and a re-weighting step's own tables pushed them
         # out of a 512 MB cache, so every step gathered them again (28 s instead of a weighted sum)
         self._weighing = Cache(1, size=one)
-        # a re-weighting makes new weights, so new keys, at every slider move: its tables, scorers and
-        # curves live in a small cache of their own instead of pushing the pages' tables out of the
-        # shared one (six steps at 34,253 postings were ~250 MB of it)
-        self._steps = Cache(STEP_CACHE_BYTES)
 
     # ------------------------------------------------------------------ basics
     def __repr__(self) -> str:
@@ -141,8 +126,6 @@ class Pool:
     def cached(self, key, make: Callable):
         """``make()`` once per key, read-only (:class:`~shopee_core.cache.Cache`: a key another
         thread is making — a page and a prefetch, or two browser sessions — is waited for)."""
-        if _reweighting(key):
-            return self._steps.get(key, lambda: _readonly(make()))
         return self._cache.get(self._prefix + (key,) if self._prefix else key, lambda: _readonly(make()))
 
     def prime(self, source, table: Neighbors) -> None:
@@ -151,8 +134,7 @@ class Pool:
 
     def holds(self, key) -> bool:
         """Whether ``key`` is cached or being made by some thread right now."""
-        return (self._cache.holds(self._prefix + (key,) if self._prefix else key) or self._weighing.holds(key)
-                or self._steps.holds(key))
+        return self._cache.holds(self._prefix + (key,) if self._prefix else key) or self._weighing.holds(key)
 
     def clear(self) -> None:
         if self._prefix:
@@ -160,7 +142,6 @@ class Pool:
         else:
             self._cache.clear()
         self._weighing.clear()
-        self._steps.clear()
 
     def forget(self, drop: Callable) -> None:
         """Forget this pool's cached values whose key (as given to :meth:`cached`) ``drop`` picks
@@ -171,7 +152,6 @@ class Pool:
         else:
             self._cache.clear_where(drop)
         self._weighing.clear_where(drop)
-        self._steps.clear_where(drop)
 
     def _load(self, store: dict, key):
         value = store[key]

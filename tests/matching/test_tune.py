@@ -125,29 +125,3 @@ def test_candidate_similarities_outlast_a_full_cache_while_re_weighting():
     assert not pool.holds(("cand_sims", ("a", "b")))
     pool.forget(lambda key: key[0] == "cand_sims")  # the pool's own forgetting reaches it (a cold start)
     assert not pool.holds(("cand_sims", ("b", "a")))
-
-
-def test_re_weighting_steps_leave_the_shared_cache_to_the_pages():
-    """Every slider move of a re-weighting is a new fusion source: its table, scorer and curves go to
-    a small cache of the pool's own, so six steps do not push the pages' tables out of the shared one."""
-    from shopee_core.cache import Cache
-    from shopee_core.matching import curves
-
-    labels, (a, b) = views(3, n=300, groups=100, spread=(0.0, 0.0))
-    shared = Cache(2**30)
-    pool = Pool(labels, k=20, embeddings={"a": a, "b": b}, shared_cache=shared)
-    single = pool.neighbors(model_source("a"))
-    for x in (0.2, 0.4, 0.6):
-        src = fusion_source(["a", "b"], [x, 1 - x], knn="candidates")
-        d = Decision.single(src, 0.5)
-        scores(pool, d)
-        curves(pool, d)
-        assert pool.holds(("nb", src))
-    kept = list(shared._data)
-    assert kept and not any("candidates" in repr(k) for k in kept), kept
-    assert pool.neighbors(model_source("a")) is single  # the page's table stayed where it was
-    exact = fusion_source(["a", "b"], [0.6, 0.4])
-    pool.neighbors(exact)  # an exact search of the weights is worth keeping: the shared cache holds it
-    assert any(repr(exact) in repr(k) for k in shared._data)
-    pool.forget(lambda key: key[0] == "nb")
-    assert not pool.holds(("nb", fusion_source(["a", "b"], [0.6, 0.4], knn="candidates")))
