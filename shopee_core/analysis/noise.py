@@ -386,7 +386,8 @@ def affinities(a: np.ndarray, b: np.ndarray, p: np.ndarray, absent: float, label
     codes, sizes, own_entry = L.codes, L.sizes, L.own_entry
     G, n, P = len(sizes), len(codes), len(a)
     p = np.asarray(p, dtype=np.float64)
-    sums = np.bincount(L.inv[:P], weights=p, minlength=len(own_entry))
+    # float64 even with no pair at all (bincount of nothing is int64, and the sums below are in place)
+    sums = np.bincount(L.inv[:P], weights=p, minlength=len(own_entry)).astype(np.float64, copy=False)
     sums += np.bincount(L.inv[P:], weights=p, minlength=len(own_entry))
     aff = sums[~own_entry]  # in place from here: these are the pool's largest arrays
     own_sum_known = sums[own_entry]

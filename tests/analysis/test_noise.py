@@ -282,6 +282,19 @@ def test_the_evidence_in_words_can_wait_for_the_suspect_shown(tmp_path_factory):
     assert [N.describe(ctx, r) for r in bare.itertuples(index=False)] == full["evidence"].tolist()
 
 
+def test_tables_that_hold_no_pair_give_no_suspect():
+    """Every posting alone in every table (k = 1): nothing links two postings, so nothing is suspect."""
+    from shopee_core.matching import Neighbors
+
+    labels, _, feats, ids = _pool()
+    n = len(labels)
+    alone = Neighbors(np.arange(n, dtype=np.int32)[:, None], np.ones((n, 1), np.float32))
+    for ws in ([N.Witness("a", "image", 0.5, alone), N.Witness("b", "text", 0.5, alone)],
+               [N.Witness("a", "image", 0.5, alone)]):
+        found = N.find_suspects(ws, labels, ids, feats)
+        assert found.empty and list(found.columns[:5]) == N.COLUMNS[:5]
+
+
 def test_the_finder_says_how_far_it_is():
     labels, rows, feats, ids = _pool()
     ws = [_witness("img", "image", rows["image"]), _witness("txt", "text", rows["text"])]
