@@ -463,6 +463,7 @@ def run_session(browser, server: Server, query: str, fusion: str | None, repeat:
     server.phase("threshold slider", phases)
 
     # ------------------------------------------------------------ re-weighting a fusion
+    exact_ran = False
     if fusion:
         open_page(pg, server, "thresholds", query + f"&models={fusion}")
         iters = pg.locator('[data-testid="stMainBlockContainer"] ' + by_label("INB iterations")).first
@@ -497,6 +498,7 @@ def run_session(browser, server: Server, query: str, fusion: str | None, repeat:
         elif exact_btn.count():
             from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+            exact_ran = True
             try:  # the naive way can outlast the wait at 70,000 postings: say so and go on
                 exact = act(pg, lambda: exact_btn.first.click(), timeout_s=NAIVE_WAIT_S)
             except PlaywrightTimeout:
@@ -511,7 +513,7 @@ def run_session(browser, server: Server, query: str, fusion: str | None, repeat:
     open_page(pg, server, "thresholds", query)
     view = pg.locator('[data-testid="stMainBlockContainer"]').get_by_role("radio", name="Decision plane")
     curves = pg.locator('[data-testid="stMainBlockContainer"]').get_by_role("radio", name="Curves")
-    server.phase("exact search (naive way)" if fusion else "opening Thresholds", phases)
+    server.phase("exact search (naive way)" if fusion and exact_ran else "opening Thresholds", phases)
     base = server.rss()
     reset = not any("not resettable" in k for k in phases)
     t_cold = act(pg, lambda: view.first.click())["done"]
