@@ -177,7 +177,8 @@ else:
                        "one product. A stated quantity or variant that conflicts lowers it.")
         try:
             ctx = noise.pool_context(base, r.split)
-            said, table = noise.describe(ctx, r), noise.model_table(ctx, r)
+            table = noise.model_table(ctx, r)
+            said = noise.describe(ctx, r, table)
         except ShopeeError as exc:
             st.caption(f"Evidence and per-model similarities unavailable: {md(exc)}")
         else:

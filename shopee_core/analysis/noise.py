@@ -173,8 +173,15 @@ def _table_pairs(nb: Neighbors, n: int) -> tuple[np.ndarray, np.ndarray]:
     key = np.minimum(rows, cols) * n + np.maximum(rows, cols)
     order = np.argsort(key, kind="stable")
     key = key[order]
-    first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.zeros(0, dtype=np.int64)
+    first = np.flatnonzero(_starts(key))
     return key[first], (np.maximum.reduceat(sim[order], first) if len(key) else sim)
+
+
+def _starts(values: np.ndarray) -> np.ndarray:
+    """Where each run of equal values of a sorted array starts (a mask; empty for no values)."""
+    out = np.ones(len(values), dtype=bool)
+    out[1:] = values[1:] != values[:-1]
+    return out
 
 
 def pair_similarities(nb: Neighbors, i, j) -> np.ndarray:
@@ -197,7 +204,7 @@ def _sorted_union(parts: list[np.ndarray]) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     keys = np.concatenate(parts)
     keys.sort(kind="stable")
-    return keys[np.r_[True, keys[1:] != keys[:-1]]] if len(keys) else keys
+    return keys[_starts(keys)]
 
 
 def _same_pairs(codes: np.ndarray) -> int:
@@ -336,7 +343,7 @@ def _unique_inverse(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     three."""
     perm = np.argsort(key)
     key[:] = key[perm]
-    step = np.r_[True, key[1:] != key[:-1]] if len(key) else np.zeros(0, dtype=bool)
+    step = _starts(key)
     uniq = key[step]
     index = np.int32 if len(uniq) < 2**31 else np.int64
     inv = np.empty(len(perm), dtype=index)
@@ -741,7 +748,7 @@ def find_suspects(witnesses: list[Witness], labels, ids, features: PostingFeatur
     sh = score[hope] - config.conflict_penalty * against
     del score
     order = np.lexsort((gh, -sh, xh))
-    best = order[np.r_[True, xh[order][1:] != xh[order][:-1]]] if len(order) else order
+    best = order[_starts(xh[order])]
     best = best[sh[best] > config.min_score]
     bx, bg, bk = xh[best], gh[best], hope[best]
     to_b = {mod: m.aff[bk] for mod, m in mods.items()}
@@ -915,11 +922,11 @@ def bundle_suspects(bundle, split: str = "all", config: SuspectConfig = SuspectC
                 bar[0].set_postfix_str(what, refresh=False)
                 bar[0].update(1)
         try:
-            _pool(bundle, s, config, report)
+            found = _pool(bundle, s, config, report)["suspects"]
         finally:
             for b in bar:
                 b.close()
-        return _described(bundle, s, config, progress) if evidence else _pool(bundle, s, config)["suspects"]
+        return _described(bundle, s, config, progress) if evidence else found
     frames = [frame(s) for s in tqdm(pools_of(bundle, split), desc="suspects", unit="pool", disable=not progress)]
     out = pd.concat(frames, ignore_index=True)
     return out.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
@@ -963,6 +970,14 @@ def pair_sides(ctx: dict, r) -> tuple[np.ndarray, np.ndarray]:
     return members.rows(r.label_group), b_rows
 
 
+def _cross_pairs(ctx: dict, r) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair (i, j) across a suspect's two sides (:func:`pair_sides`), i != j."""
+    left, right = pair_sides(ctx, r)
+    i, j = np.repeat(left, len(right)), np.tile(right, len(left))
+    keep = i != j
+    return i[keep], j[keep]
+
+
 def _mates(ctx: dict, r) -> np.ndarray:
     """A posting suspect's own group without it."""
     mates = _members(ctx).rows(r.label_group)
@@ -974,11 +989,7 @@ def model_table(ctx: dict, r) -> pd.DataFrame:
     pair is beyond its top k), the same within the posting's own group (posting suspects), its
     calibrated probability, its modality and weight (validation F1). Read from the witnesses' own
     tables: the pool's pairs are not kept per witness."""
-    left, right = pair_sides(ctx, r)
-    i = np.repeat(left, len(right))
-    j = np.tile(right, len(left))
-    keep = i != j
-    i, j = i[keep], j[keep]
+    i, j = _cross_pairs(ctx, r)
     posting = r.kind == "posting"
     mates = _mates(ctx, r) if posting else np.zeros(0, dtype=np.int64)
 
@@ -995,12 +1006,12 @@ def model_table(ctx: dict, r) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["model", "modality", "weight", "sim_across", "p_across", "sim_own_group"])
 
 
-def describe(ctx: dict, r) -> str:
+def describe(ctx: dict, r, table: pd.DataFrame | None = None) -> str:
     """A suspect's evidence in one line: each modality's probability across (and, for a posting,
     to its own group) with each model's highest similarity, a shared photo, title overlap and what
-    argues against the fix."""
+    argues against the fix. ``table``: its :func:`model_table`, when the caller shows it too."""
     feats: PostingFeatures = ctx["features"]
-    table = model_table(ctx, r)
+    table = model_table(ctx, r) if table is None else table
     left, right = pair_sides(ctx, r)
     def num(v) -> str:
         return "–" if v is None or not np.isfinite(v) else ("<0.01" if 0 < v < 0.005 else f"{v:.2f}")
@@ -1022,10 +1033,7 @@ def describe(ctx: dict, r) -> str:
                            for x in sims.itertuples())
         parts.append(f"{head} (highest similarity{' to B vs own group' if posting else ''}: {models})"
                      if models else head)
-    i = np.repeat(left, len(right))
-    j = np.tile(right, len(left))
-    keep = i != j
-    i, j = i[keep], j[keep]
+    i, j = _cross_pairs(ctx, r)
     if len(i):
         ham = feats.image_distance(i, j)
         jac = feats.jaccard(i, j)
