@@ -183,12 +183,15 @@ class Server:
         except OSError:
             return False
 
-    def phase(self, name: str, phases: dict) -> None:
+    def phase(self, name: str, phases: dict) -> bool:
         """Record the peak since the last phase under ``name`` and start the next one from the
-        current size: where the run's peak comes from, not only how high it is."""
+        current size: where the run's peak comes from, not only how high it is. False where the
+        peak cannot be reset (each phase then records the run's peak so far)."""
         phases[name] = self.peak()
-        if not self.reset_peak():
+        reset = self.reset_peak()
+        if not reset:
             phases[name + " (peak not resettable: the run's so far)"] = phases.pop(name)
+        return reset
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -513,9 +516,8 @@ def run_session(browser, server: Server, query: str, fusion: str | None, repeat:
     open_page(pg, server, "thresholds", query)
     view = pg.locator('[data-testid="stMainBlockContainer"]').get_by_role("radio", name="Decision plane")
     curves = pg.locator('[data-testid="stMainBlockContainer"]').get_by_role("radio", name="Curves")
-    server.phase("exact search (naive way)" if fusion and exact_ran else "opening Thresholds", phases)
+    reset = server.phase("exact search (naive way)" if fusion and exact_ran else "opening Thresholds", phases)
     base = server.rss()
-    reset = not any("not resettable" in k for k in phases)
     t_cold = act(pg, lambda: view.first.click())["done"]
     settle(pg, PAGES["thresholds"])
     peak = server.peak() if reset else server.rss()
