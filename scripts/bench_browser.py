@@ -105,6 +105,10 @@ ARM = """() => {
 RESULT = """() => { const b = window.__bench; if (b.tend === null || performance.now() - b.last < 400) return null;
   b.stop(); return {f1: b.tf1 === null ? null : b.tf1 - b.t0, end: b.tend - b.t0, done: b.last - b.t0,
                     changed: b.tf1 !== null}; }"""
+# Whether the recorder saw the key press or click, and a script run begin after it.
+STARTED = "() => window.__bench.running"
+SEEN = "() => ({input: window.__bench.t0 !== null, running: window.__bench.running})"
+START_S = 20.0  # a rerun begins well within this after the input, even on a loaded 2-core machine
 
 
 def open_bundle(bundle: Path, pool: str):
@@ -234,10 +238,28 @@ def navigate(pg, path: str, timeout_s: float = 300.0) -> float:
 NAIVE_WAIT_S = 180.0  # how long the naive way (an exact search) is waited for
 
 
+class NoRerun(Exception):
+    """The key press or click started no script run: the control did not move (a slider at its end)
+    or the input missed it (a list option clicked while it closed). Says which, so a caller can retry."""
+
+    def __init__(self, seen: dict):
+        self.input_seen = bool(seen.get("input"))
+        super().__init__(f"no script run began within {START_S:.0f} s of the "
+                         + ("input (the page saw it, nothing changed)" if self.input_seen
+                            else "action (the page saw no key press or click)"))
+
+
 def act(pg, action, timeout_s: float = 300.0) -> dict:
-    """Arm the recorder, run ``action`` (a key press or click), wait for the drawing to settle."""
+    """Arm the recorder, run ``action`` (a key press or click), wait for the drawing to settle.
+    Raises NoRerun when no script run begins within START_S (instead of waiting out ``timeout_s``)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     pg.evaluate(ARM)
     action()
+    try:
+        pg.wait_for_function(STARTED, timeout=min(START_S, timeout_s) * 1000, polling=50)
+    except PlaywrightTimeout:
+        raise NoRerun(pg.evaluate(SEEN)) from None
     res = pg.wait_for_function(RESULT, timeout=timeout_s * 1000, polling=50).json_value()
     return {k: (v / 1000.0 if isinstance(v, (int, float)) and not isinstance(v, bool) else v) for k, v in res.items()}
 
@@ -298,8 +320,6 @@ def by_label(label: str) -> str:
 
 
 def slider_steps(pg, label_is: str, repeat: int, keys=("ArrowRight", "ArrowLeft")) -> list[dict]:
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
     main = pg.locator('[data-testid="stMainBlockContainer"]')
     thumb = main.locator(by_label(label_is)).first
     if not thumb.count():
@@ -310,7 +330,7 @@ def slider_steps(pg, label_is: str, repeat: int, keys=("ArrowRight", "ArrowLeft"
         key = keys[i % len(keys)]
         try:  # a thumb at the end of its range does not move (no rerun): then step the other way
             out.append(act(pg, lambda key=key: pg.keyboard.press(key), timeout_s=30.0))
-        except PlaywrightTimeout:
+        except NoRerun:
             other = keys[(i + 1) % len(keys)]
             thumb.focus()
             out.append(act(pg, lambda key=other: pg.keyboard.press(key)))
