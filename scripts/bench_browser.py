@@ -107,7 +107,9 @@ RESULT = """() => { const b = window.__bench; if (b.tend === null || performance
                     changed: b.tf1 !== null}; }"""
 # Whether the recorder saw the key press or click, and a script run begin after it.
 STARTED = "() => window.__bench.running"
-SEEN = "() => ({input: window.__bench.t0 !== null, running: window.__bench.running})"
+SEEN = """() => ({input: window.__bench.t0 !== null, running: window.__bench.running,
+  over: window.__bench.tend !== null, stale: document.querySelectorAll('[data-stale="true"]').length,
+  state: document.querySelector('[data-testid="stApp"]')?.getAttribute('data-test-script-state')})"""
 START_S = 20.0  # a rerun begins well within this after the input, even on a loaded 2-core machine
 
 
@@ -260,7 +262,10 @@ def act(pg, action, timeout_s: float = 300.0) -> dict:
         pg.wait_for_function(STARTED, timeout=min(START_S, timeout_s) * 1000, polling=50)
     except PlaywrightTimeout:
         raise NoRerun(pg.evaluate(SEEN)) from None
-    res = pg.wait_for_function(RESULT, timeout=timeout_s * 1000, polling=50).json_value()
+    try:
+        res = pg.wait_for_function(RESULT, timeout=timeout_s * 1000, polling=50).json_value()
+    except PlaywrightTimeout as exc:  # say what the page was doing: a run still going, or stale elements left
+        raise PlaywrightTimeout(f"{exc.message.splitlines()[0]} (the page: {pg.evaluate(SEEN)})") from None
     return {k: (v / 1000.0 if isinstance(v, (int, float)) and not isinstance(v, bool) else v) for k, v in res.items()}
 
 
