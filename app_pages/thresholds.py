@@ -282,7 +282,8 @@ try:
                 if s["combine"] == "mean" and s["can_embed"] and len(s["members"]) >= 2:
                     if toggle("Re-weight the members", f"th-m-{mid}-reweight", False,
                               help="Mean fusion with your weights, re-scored within the split"):
-                        D.prefetch_candidates(bundle, split, s["members"])
+                        for pool_name in dict.fromkeys([split, "valid"]):  # valid: the weaker-member check
+                            D.prefetch_candidates(bundle, pool_name, s["members"])
                         w = [state.kept(st.slider, f"weight · {md(m)}", min_value=0.0, max_value=1.0,
                                         value=1.0 / len(s["members"]), step=0.05, key=f"th-m-{mid}-w-{m}")
                              for m in s["members"]]

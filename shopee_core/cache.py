@@ -34,6 +34,23 @@ def mapped(array: np.ndarray) -> bool:
     return False
 
 
+def release(array) -> None:
+    """Give back this process's resident pages of an array read in place (``madvise(MADV_DONTNEED)``
+    on its file mapping), after a pass that read all of it. The pages stay in the OS's page cache: a
+    later read maps them again without touching the disk. Without it a re-weighting's one read of
+    five members' embeddings left 342 MB (34,253 postings) counted in the server's resident memory
+    for the rest of its life. Anything not read in place: nothing to do."""
+    base = array
+    while base is not None:
+        if isinstance(base, mmap.mmap):
+            try:
+                base.madvise(mmap.MADV_DONTNEED)
+            except (AttributeError, OSError, ValueError):  # no madvise here, or the map is closed
+                pass
+            return
+        base = getattr(base, "base", None)
+
+
 def sizeof(value) -> int:
     """Approximate bytes held by a cached value: arrays, sparse matrices, frames, anything with an
     ``nbytes`` attribute, and containers of those. An array read in place from a file counts as

@@ -2,13 +2,14 @@
 
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from shopee_core.cache import SMALL, Cache, one, sizeof
+from shopee_core.cache import SMALL, Cache, one, release, sizeof
 
 
 def test_sizes_of_what_is_cached(tmp_path):
@@ -32,6 +33,31 @@ def test_sizes_of_what_is_cached(tmp_path):
     on_disk = Embeddings.from_unit_rows(np.load(tmp_path / "e.npy", mmap_mode="r"))
     assert sizeof(on_disk) == SMALL and sizeof(Embeddings.from_unit_rows(rows)) == rows.nbytes
     assert sizeof(object()) == SMALL
+
+
+def _resident_kb(path) -> int:
+    """This process's resident kB of the mappings of ``path`` (Linux's /proc/self/smaps)."""
+    total, inside = 0, False
+    for line in open("/proc/self/smaps"):
+        head = line.split()
+        if "-" in head[0] and len(head) >= 5 and not head[0].endswith(":"):
+            inside = line.rstrip().endswith(str(path))
+        elif inside and head[0] == "Rss:":
+            total += int(head[1])
+    return total
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps").exists(), reason="needs Linux's /proc/self/smaps")
+def test_released_pages_leave_this_process_and_the_values_stay(tmp_path):
+    path = tmp_path / "rows.npy"
+    np.save(path, np.arange(4 << 20, dtype=np.float32).reshape(-1, 256))  # 16 MB
+    rows = np.load(path, mmap_mode="r")
+    view = rows[::2]  # a view of the map: released through its base
+    assert float(view.sum()) > 0 and _resident_kb(path) > 12_000  # read in full: resident
+    release(view)
+    assert _resident_kb(path) < 1_000
+    assert np.array_equal(rows[-1], np.arange((4 << 20) - 256, 4 << 20, dtype=np.float32))  # read back as before
+    release(np.zeros(3))  # not read in place: nothing to do
 
 
 def test_bounded_least_recently_used_out():

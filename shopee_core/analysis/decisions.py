@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .. import matching as M
-from ..cache import Cache
+from ..cache import Cache, release
 from ..errors import DecisionError, ShopeeError
 from ..matching import Decision, Embeddings, GraphStep, Pool, Side, fusion_source, inb_source, model_source
 from ..submission import predictions_frame
@@ -292,10 +292,13 @@ class BundlePool(Pool):
             stored = bundle.embeddings(mid)
             norms = bundle.norms(mid) if hasattr(bundle, "norms") else None
             if _whole(stored, rows):  # the `all` pool of a float32 bundle: the memory-mapped rows themselves
-                return _mapped(stored, mid, norms)
-            block = stored[rows]
-            block = block.tocsr().astype(np.float32) if hasattr(block, "tocsr") else block.astype(np.float32)
-            return Embeddings.from_array(block, name=mid, norms=None if norms is None else norms[rows])
+                emb = _mapped(stored, mid, norms)
+            else:
+                block = stored[rows]
+                block = block.tocsr().astype(np.float32) if hasattr(block, "tocsr") else block.astype(np.float32)
+                emb = Embeddings.from_array(block, name=mid, norms=None if norms is None else norms[rows])
+            release(stored)  # validated or copied: the file's pages need not stay counted in this process
+            return emb
         return load
 
     def canonical(self, source: tuple) -> tuple:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from ..cache import sizeof
+from ..cache import release, sizeof
 from ..errors import EmbeddingError
 
 # pairs per chunk in pair_similarity: bounds the gathered rows to ~50 MB at 768-d float32
@@ -214,6 +214,11 @@ class Embeddings:
     def nbytes(self) -> int:
         """What the set holds in memory (blocks read in place from a file count as small: cache.sizeof)."""
         return int(sum(sizeof(b) for b in self.blocks) + (0 if self.norms is None else sizeof(self.norms)))
+
+    def release_pages(self) -> None:
+        """Give back the resident pages of blocks read in place from a file (see ``cache.release``)."""
+        for b in self.blocks:
+            release(b)
 
     def dense(self) -> np.ndarray:
         """One float32 matrix whose inner products are the similarities (dense blocks only; a copy

@@ -249,7 +249,9 @@ class Pool:
             idx = merged_candidates([self.neighbors(m) for m in members])
             sims = np.empty((len(members),) + idx.shape, dtype=np.float32)
             for s, m in enumerate(members):
-                sims[s] = self.embeddings(m).candidate_similarity(idx)
+                emb = self.embeddings(m)
+                sims[s] = emb.candidate_similarity(idx)
+                emb.release_pages()  # one member's pages resident at a time, none after
             sims[:, idx < 0] = 0.0
             return idx, sims
         return self._weighing.get(("cand_sims", members), lambda: _readonly_all(make()))
