@@ -129,6 +129,8 @@ def _plane_positions(bundle, split, table: PairTable, image_model, text_model):
                 part = emb.candidate_similarity(idx[rows], rows=rows + start)
                 sub = sim[block]
                 sub[rows] = np.where(missing[rows], part, sub[rows])
+            if emb is not None:
+                emb.release_pages()
             out.append(sim)
         return tuple(out)
     return pool(bundle, split).cached(("plane_pos", table.sources, image_model, text_model), make)
@@ -161,8 +163,12 @@ def _outside_pairs(bundle, split, table: PairTable, image_model, text_model):
         i, j = i[out], j[out]
         sims = []
         for m in (image_model, text_model):
-            sims.append(pool(bundle, split).embeddings(m).pair_similarity(i, j) if can_embed(bundle, m) and len(i)
-                        else np.full(len(i), np.nan, np.float32))
+            if can_embed(bundle, m) and len(i):
+                emb = pool(bundle, split).embeddings(m)
+                sims.append(emb.pair_similarity(i, j))
+                emb.release_pages()
+            else:
+                sims.append(np.full(len(i), np.nan, np.float32))
         return i, j, sims[0], sims[1]
     return pool(bundle, split).cached(("plane_out", table.sources, image_model, text_model), make)
 
