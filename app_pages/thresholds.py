@@ -282,8 +282,7 @@ try:
                 if s["combine"] == "mean" and s["can_embed"] and len(s["members"]) >= 2:
                     if toggle("Re-weight the members", f"th-m-{mid}-reweight", False,
                               help="Mean fusion with your weights, re-scored within the split"):
-                        for pool_name in dict.fromkeys([split, "valid"]):  # valid: the weaker-member check
-                            D.prefetch_candidates(bundle, pool_name, s["members"])
+                        D.prefetch_candidates(bundle, [split, "valid"], s["members"])  # valid: weaker-member check
                         w = [state.kept(st.slider, f"weight · {md(m)}", min_value=0.0, max_value=1.0,
                                         value=1.0 / len(s["members"]), step=0.05, key=f"th-m-{mid}-w-{m}")
                              for m in s["members"]]
@@ -337,8 +336,7 @@ try:
             if calibrate:
                 w = M.calibrated_weights(D.pool(bundle, "valid"), members, w)
                 st.caption("Calibrated weights: " + ", ".join(f"{md(m)} {x:.2f}" for m, x in zip(members, w)))
-            for pool_name in dict.fromkeys(["valid", split]):
-                D.prefetch_candidates(bundle, pool_name, members)
+            D.prefetch_candidates(bundle, ["valid", split], members)
             knn = fusion_search("th-f-exact", w, members)
             given = tuple(st.session_state[f"th-f-w-{m}"] for m in members)
             iters = state.kept(st.select_slider, "INB iterations", [0, 1, 2, 3], value=0, key="th-f-iters")

@@ -318,21 +318,26 @@ def pool(bundle, split: str) -> BundlePool:
     return bundle.cached(("pool", split), lambda: BundlePool(bundle, split, shared_cache=shared))
 
 
-def prefetch_candidates(bundle, split: str, members) -> threading.Thread | None:
+def prefetch_candidates(bundle, splits, members) -> threading.Thread | None:
     """Gather the members' candidate similarities (:meth:`Pool.candidate_sims`, the one costly
     part of a candidate-union re-weighting) in a background thread, so the first weight move
-    finds them ready or half done; a caller asking meanwhile waits for it, never redoes it."""
-    p = pool(bundle, split)
+    finds them ready or half done; a caller asking meanwhile waits for it, never redoes it.
+    ``splits``: one pool or several, gathered one after the other in the order given (two threads
+    at once would share two cores between four BLAS threads and finish both later)."""
     members = tuple(members)
-    if p.holds(("cand_sims", members)):
+    names = [s for s in dict.fromkeys([splits] if isinstance(splits, str) else splits) if s in bundle.splits]
+    pools = [p for p in (pool(bundle, s) for s in names) if not p.holds(("cand_sims", members))]
+    if not pools:
         return None
 
     def work():
-        try:
-            p.candidate_sims(members)
-        except Exception:  # noqa: BLE001 - a failed prefetch is recomputed (and reported) on use
-            pass
-    t = threading.Thread(target=work, name=f"prefetch-{split}-{'+'.join(members)}", daemon=True)
+        for p in pools:
+            try:
+                p.candidate_sims(members)
+            except Exception:  # noqa: BLE001 - a failed prefetch is recomputed (and reported) on use
+                pass
+    t = threading.Thread(target=work, name=f"prefetch-{'+'.join(p.name for p in pools)}-{'+'.join(members)}",
+                         daemon=True)
     t.start()
     return t
 

@@ -190,6 +190,25 @@ def test_weighted_fusion_matches_manual_fusion(bundle):
     close(D.scores(bundle, custom, "test"), got)
 
 
+def test_prefetch_gathers_every_pool_asked_once_and_skips_pools_the_bundle_lacks(bundle):
+    """The re-weighting pages start one background gather for the shown pool and valid (the
+    weaker-than-a-member check): both end up held, equal to gathering on demand; asked again, nothing starts."""
+    members = ("tfidf", "phash")
+    for name in SPLITS:
+        D.pool(bundle, name).clear()
+    thread = D.prefetch_candidates(bundle, ["test", "valid", "test", "no such pool"], members)
+    assert thread is not None
+    thread.join(60)
+    for name in SPLITS:
+        p = D.pool(bundle, name)
+        assert p.holds(("cand_sims", members))
+        idx, sims = p.candidate_sims(members)
+        p.clear()
+        idx2, sims2 = p.candidate_sims(members)
+        assert np.array_equal(idx, idx2) and np.array_equal(sims, sims2)
+    assert D.prefetch_candidates(bundle, ["test", "valid"], members) is None
+
+
 def test_custom_fusion_tunes_on_validation(bundle):
     d = D.custom_fusion(bundle, ["tfidf", "phash"], [0.7, 0.3])
     best = D.scores(bundle, d, "valid")["f1"]
