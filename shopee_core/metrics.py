@@ -23,6 +23,24 @@ def group_sizes(labels: np.ndarray) -> np.ndarray:
     return counts[inverse.ravel()].astype(np.int32)
 
 
+def label_pairs(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(i, j)``: every ordered pair of distinct rows sharing a label (int64), groups in label order,
+    a group's rows in row order, ``i`` before ``j``. Index arithmetic over the sorted labels, not a
+    loop over groups: 22,000 groups of a 70,000-posting pool took 0.35 s in Python."""
+    labels = np.asarray(labels)
+    order = np.argsort(labels, kind="stable")
+    s = labels[order]
+    start = np.flatnonzero(np.r_[True, s[1:] != s[:-1]]) if len(s) else np.zeros(0, dtype=np.int64)
+    count = np.diff(np.r_[start, len(s)])
+    size = np.repeat(count, count)  # per sorted position: the size of its group
+    first = np.repeat(start, count)  # ... and where its group starts
+    i = np.repeat(order, size).astype(np.int64)
+    offset = np.arange(len(i), dtype=np.int64) - np.repeat(np.cumsum(size) - size, size)
+    j = order[np.repeat(first, size) + offset].astype(np.int64)
+    keep = i != j
+    return i[keep], j[keep]
+
+
 def check_labels(labels, n: int) -> np.ndarray:
     labels = np.asarray(labels)
     if labels.ndim != 1 or len(labels) != n:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..metrics import check_labels, row_scores
+from ..metrics import check_labels, label_pairs, row_scores
 
 CELLS = ("both_right", "only_a", "only_b", "both_wrong")
 CELL_LABELS = {
@@ -52,23 +52,8 @@ def predicted_pairs(pred: np.ndarray) -> np.ndarray:
 
 def true_pairs(labels: np.ndarray) -> np.ndarray:
     """Sorted codes of every ordered pair of distinct rows sharing a label."""
-    labels = np.asarray(labels)
-    n = len(labels)
-    _, inverse = np.unique(labels, return_inverse=True)
-    inverse = inverse.ravel()
-    order = np.argsort(inverse, kind="stable")
-    bounds = np.flatnonzero(np.diff(inverse[order])) + 1
-    parts = []
-    for members in np.split(order, bounds):
-        if len(members) < 2:
-            continue
-        a = np.repeat(members, len(members)).astype(np.int64)
-        b = np.tile(members, len(members)).astype(np.int64)
-        keep = a != b
-        parts.append(a[keep] * n + b[keep])
-    if not parts:
-        return np.zeros(0, dtype=np.int64)
-    return np.unique(np.concatenate(parts))
+    i, j = label_pairs(labels)
+    return np.sort(i * len(labels) + j)
 
 
 def _member(codes: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:

@@ -17,6 +17,7 @@ import pandas as pd
 from ..errors import DecisionError
 from ..matching import Decision, model_source, roots
 from ..matching.union import PairTable
+from ..metrics import label_pairs
 from . import budget
 from .decisions import (
     OUTCOMES,
@@ -139,22 +140,7 @@ def _plane_positions(bundle, split, table: PairTable, image_model, text_model):
 def _outside_pairs(bundle, split, table: PairTable, image_model, text_model):
     """True pairs (i, j), i != j, that no table of the merged set holds, with their sims."""
     def make():
-        lab = table.labels
-        order = np.argsort(lab, kind="stable")
-        _, start, count = np.unique(lab[order], return_index=True, return_counts=True)
-        ii, jj = [], []
-        for st, c in zip(start, count):
-            if c < 2:
-                continue
-            g = order[st:st + c]
-            a, b = np.meshgrid(g, g, indexing="ij")
-            keep = a != b
-            ii.append(a[keep])
-            jj.append(b[keep])
-        if not ii:
-            e = np.zeros(0, dtype=np.int64)
-            return e, e, np.zeros(0, np.float32), np.zeros(0, np.float32)
-        i, j = np.concatenate(ii).astype(np.int64), np.concatenate(jj).astype(np.int64)
+        i, j = label_pairs(table.labels)
         out = np.ones(len(i), dtype=bool)
         step = max(1, ROWS_BYTES // max(table.w, 1))
         for start in range(0, len(i), step):  # is j among i's merged candidates? (blocks of pairs)
