@@ -41,37 +41,42 @@ class PairTable:
             raise DecisionError("tables of different pools")
         self.sources = tuple(sources) if sources is not None else tuple(range(len(tables)))
         k_all = sum(t.k for t in tables)
-        src = np.concatenate([np.full(t.k, s, dtype=np.int16) for s, t in enumerate(tables)])
-        col = np.concatenate([np.arange(t.k, dtype=np.int16) for t in tables])
+        src = np.concatenate([np.full(t.k, s, dtype=np.int64) for s, t in enumerate(tables)])
+        cols = [np.arange(t.k) for t in tables]
         # blocks of rows: merging whole tables at once made ~480 MB of sort and index temporaries at
         # 70,000 postings x 3 tables (a one-off tracemalloc probe; the decision plane's peak); per block a few MB
         step = max(1, BLOCK_SLOTS // max(k_all, 1))
         blocks = [(a, min(a + step, n)) for a in range(0, n, step)]
 
-        def cat(a, b):
-            return np.concatenate([t.idx[a:b] for t in tables], axis=1)
+        def cat(a, b, part):
+            return np.concatenate([part(t, a, b) for t in tables], axis=1)
+
+        def ids(t, a, b):
+            return t.idx[a:b]
         w = 0  # the merged width: the most distinct values in a row (padding -1 counts as one)
         for a, b in blocks if k_all else ():
-            srt = np.sort(cat(a, b), axis=1)
+            srt = np.sort(cat(a, b, ids), axis=1)
             w = max(w, 1 + int((srt[:, 1:] != srt[:, :-1]).sum(axis=1).max()))
         self.idx = np.full((n, w), -1, dtype=np.int32)
         self.dist = np.full((len(tables), n, w), np.inf, dtype=np.float32)
         self.nn = np.zeros((len(tables), n, w), dtype=bool)
+        flat_idx, flat_dist, flat_nn = self.idx.reshape(-1), self.dist.reshape(-1), self.nn.reshape(-1)
+        nn_pos = [t.nn_pos for t in tables]
         for a, b in blocks if k_all else ():
-            block = cat(a, b)
+            block = cat(a, b, ids)
             order = np.argsort(block, axis=1, kind="stable")
             sidx = np.take_along_axis(block, order, axis=1)
             first = np.ones(sidx.shape, dtype=bool)
             first[:, 1:] = sidx[:, 1:] != sidx[:, :-1]
-            slot = np.cumsum(first, axis=1, dtype=np.int32) - 1
-            rows = np.broadcast_to(np.arange(a, b)[:, None], sidx.shape)
-            self.idx[rows[first], slot[first]] = sidx[first]
-            osrc, ocol = src[order], col[order]
-            for s, t in enumerate(tables):
-                r, c = np.nonzero(osrc == s)
-                oc = ocol[r, c].astype(np.int64)
-                self.dist[s, r + a, slot[r, c]] = t.dist[r + a, oc]
-                self.nn[s, r + a, slot[r, c]] = t.nn_pos[r + a] == oc
+            # every candidate's place in the merged (n, w) table; one scatter per array for all tables
+            # (a table's candidates picked out one table at a time took a third of the merge)
+            place = np.cumsum(first, axis=1, dtype=np.int64) - 1
+            place += (np.arange(a, b, dtype=np.int64) * w)[:, None]
+            flat_idx[place] = sidx  # a value met twice in a row goes to the same place: written twice, alike
+            place += src[order] * (n * w)
+            flat_dist[place] = np.take_along_axis(cat(a, b, lambda t, a, b: t.dist[a:b]), order, axis=1)
+            nn = np.concatenate([p[a:b, None] == c for p, c in zip(nn_pos, cols)], axis=1)
+            flat_nn[place] = np.take_along_axis(nn, order, axis=1)
         self.n, self.w = n, w
         self.valid = self.idx >= 0
         self.is_self = self.idx == np.arange(n, dtype=np.int32)[:, None]
