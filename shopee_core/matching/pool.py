@@ -223,12 +223,12 @@ class Pool:
     def _knn(self, source, emb: Embeddings) -> Neighbors:
         """A computed table, with the pool's index; an approximate one's recall measured and checked."""
         nb = knn(emb, self.k, index=None if not emb.is_dense else self.index)
-        emb.release_pages()  # a full scan read every row in place: give its pages back
         if emb.is_dense and not self.index.exact:
             r = measure_recall(emb.dense(), nb.idx, min(self.k, nb.k))
             self.recall[source] = r
             self.index_params = self.index.resolved(len(emb), self.k).as_dict()
             check_recall(r, self.min_recall, self.index, f"{self.name}: {describe_source(source)}")
+        emb.release_pages()  # a full scan read every row in place: give its pages back
         return nb
 
     def _blended(self, source) -> Embeddings:
