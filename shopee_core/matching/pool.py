@@ -53,6 +53,31 @@ def merged_candidates(tables) -> np.ndarray:
     return out
 
 
+def best_k(idx: np.ndarray, sim: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's ``k`` most similar candidates, most similar first, ties by pool index (as
+    :func:`knn`): ``idx`` (N, W) int32 (-1 padding, whose ``sim`` must be -inf), ``sim`` (N, W) float32,
+    overwritten (its bits become the keys). Each candidate is one int64 key — the similarity's bits
+    made order-preserving and inverted, then the pool index — so one partition and one sort of
+    plain integers replace an argpartition, a lexsort and four gathers (0.27-0.73 s -> 0.13-0.36 s at
+    70,000 x 240 candidates), and a tie at the k-th place goes to the smaller index, not to whichever
+    the partition met first."""
+    sim += np.float32(0.0)  # -0.0 -> +0.0: equal similarities get equal keys
+    bits = sim.view(np.int32)
+    bits ^= (bits >> 31) & np.int32(0x7FFFFFFF)  # a larger float is a larger integer
+    np.invert(bits, out=bits)  # most similar first
+    key = bits.astype(np.int64)
+    key <<= 32
+    key |= idx.astype(np.int64) & 0xFFFFFFFF
+    if k < key.shape[1]:
+        key = np.partition(key, k - 1, axis=1)[:, :k]
+    key = np.sort(key, axis=1)
+    out_idx = np.ascontiguousarray((key & 0xFFFFFFFF).astype(np.uint32).view(np.int32))
+    hi = (key >> 32).astype(np.int32)
+    np.invert(hi, out=hi)
+    hi ^= (hi >> 31) & np.int32(0x7FFFFFFF)
+    return out_idx, hi.view(np.float32)
+
+
 def _readonly(value):
     if isinstance(value, np.ndarray):
         value.flags.writeable = False
@@ -264,13 +289,8 @@ class Pool:
         valid = idx_all >= 0
         fused = np.tensordot(w, sims, axes=1)
         fused[~valid] = -np.inf
-        n, width = idx_all.shape
         k = min(self.k, int(valid.sum(axis=1).min()))  # every row has at least k real candidates
-        part = np.argpartition(-fused, k - 1, axis=1)[:, :k] if k < width else np.tile(np.arange(width), (n, 1))
-        idx = np.take_along_axis(idx_all, part, axis=1)
-        sim = np.take_along_axis(fused, part, axis=1)
-        order = np.lexsort((idx, -sim), axis=-1)  # most similar first, ties by pool index (as knn)
-        return Neighbors(np.take_along_axis(idx, order, axis=1), np.take_along_axis(sim, order, axis=1))
+        return Neighbors(*best_k(idx_all, fused, k))
 
     def scorer(self, source) -> Scorer:
         source = self.canonical(source)

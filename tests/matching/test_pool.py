@@ -1,0 +1,42 @@
+"""The pool's own arithmetic: the candidate fusion's top-k."""
+
+import numpy as np
+import pytest
+
+from shopee_core.matching.pool import best_k
+
+
+def _reference(idx, sim, k):
+    """Sort each row by (-similarity, pool index), padding last, and keep k."""
+    out_i, out_s = [], []
+    for i_row, s_row in zip(idx, sim):
+        pairs = sorted(zip(i_row.tolist(), s_row.tolist()), key=lambda p: (-p[1], p[0]))[:k]
+        out_i.append([p[0] for p in pairs])
+        out_s.append([p[1] for p in pairs])
+    return np.asarray(out_i, dtype=np.int32), np.asarray(out_s, dtype=np.float32)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_best_k_is_the_k_most_similar_ties_by_pool_index(seed):
+    rng = np.random.default_rng(seed)
+    n, width, k = 60, 24, 7
+    idx = np.sort(rng.choice(500, size=(n, width)), axis=1).astype(np.int32)
+    # few distinct values (ties everywhere, at the k-th place too), negatives, -0.0 and +0.0 alike
+    sim = rng.choice(np.float32([-0.75, -0.5, -0.0, 0.0, 0.25, 0.5, 0.5, 0.9, 1.0]), size=(n, width))
+    pad = rng.random((n, width)) < 0.3
+    pad[:, :k] = False  # every row keeps at least k real candidates
+    idx[pad], sim[pad] = -1, -np.inf
+    want_i, want_s = _reference(idx, sim + np.float32(0.0), k)
+    got_i, got_s = best_k(idx.copy(), sim.copy(), k)
+    assert got_i.dtype == np.int32 and got_s.dtype == np.float32
+    np.testing.assert_array_equal(got_i, want_i)
+    np.testing.assert_array_equal(got_s, want_s)
+
+
+def test_best_k_keeps_every_bit_of_the_similarity_and_whole_rows_when_k_is_their_width():
+    sim = np.float32([[0.1234567, -3.5e-8, 1.0, -1.0], [np.finfo(np.float32).max, 1e-30, -1e-30, 0.0]])
+    idx = np.int32([[4, 9, 2, 7], [0, 1, 2, 3]])
+    got_i, got_s = best_k(idx.copy(), sim.copy(), 4)
+    np.testing.assert_array_equal(got_i, [[2, 4, 9, 7], [0, 1, 3, 2]])
+    np.testing.assert_array_equal(got_s, np.float32([[1.0, 0.1234567, -3.5e-8, -1.0],
+                                                     [np.finfo(np.float32).max, 1e-30, 0.0, -1e-30]]))
