@@ -24,9 +24,9 @@ def group_sizes(labels: np.ndarray) -> np.ndarray:
 
 
 def label_pairs(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(i, j)``: every ordered pair of distinct rows sharing a label (int64), groups in label order,
-    a group's rows in row order, ``i`` before ``j``. Index arithmetic over the sorted labels, not a
-    loop over groups: 22,000 groups of a 70,000-posting pool took 0.35 s in Python."""
+    """``(i, j)``: every ordered pair of distinct rows sharing a label (int64); groups in label order,
+    within a group by ``i``'s row, then ``j``'s. Index arithmetic over the sorted labels: the plane
+    and the agreement view each looped over groups in Python (22,000 at 70,000 postings)."""
     labels = np.asarray(labels)
     order = np.argsort(labels, kind="stable")
     s = labels[order]

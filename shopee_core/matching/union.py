@@ -48,14 +48,11 @@ class PairTable:
         step = max(1, BLOCK_SLOTS // max(k_all, 1))
         blocks = [(a, min(a + step, n)) for a in range(0, n, step)]
 
-        def cat(a, b, part):
-            return np.concatenate([part(t, a, b) for t in tables], axis=1)
-
-        def ids(t, a, b):
-            return t.idx[a:b]
+        def cat(a, b, name):  # rows a:b of every table's ``idx`` or ``dist``, side by side
+            return np.concatenate([getattr(t, name)[a:b] for t in tables], axis=1)
         w = 0  # the merged width: the most distinct values in a row (padding -1 counts as one)
         for a, b in blocks if k_all else ():
-            srt = np.sort(cat(a, b, ids), axis=1)
+            srt = np.sort(cat(a, b, "idx"), axis=1)
             w = max(w, 1 + int((srt[:, 1:] != srt[:, :-1]).sum(axis=1).max()))
         self.idx = np.full((n, w), -1, dtype=np.int32)
         self.dist = np.full((len(tables), n, w), np.inf, dtype=np.float32)
@@ -63,7 +60,7 @@ class PairTable:
         flat_idx, flat_dist, flat_nn = self.idx.reshape(-1), self.dist.reshape(-1), self.nn.reshape(-1)
         nn_pos = [t.nn_pos for t in tables]
         for a, b in blocks if k_all else ():
-            block = cat(a, b, ids)
+            block = cat(a, b, "idx")
             order = np.argsort(block, axis=1, kind="stable")
             sidx = np.take_along_axis(block, order, axis=1)
             first = np.ones(sidx.shape, dtype=bool)
@@ -74,7 +71,7 @@ class PairTable:
             place += (np.arange(a, b, dtype=np.int64) * w)[:, None]
             flat_idx[place] = sidx  # a value met twice in a row goes to the same place: written twice, alike
             place += src[order] * (n * w)
-            flat_dist[place] = np.take_along_axis(cat(a, b, lambda t, a, b: t.dist[a:b]), order, axis=1)
+            flat_dist[place] = np.take_along_axis(cat(a, b, "dist"), order, axis=1)
             nn = np.concatenate([p[a:b, None] == c for p, c in zip(nn_pos, cols)], axis=1)
             flat_nn[place] = np.take_along_axis(nn, order, axis=1)
         self.n, self.w = n, w
