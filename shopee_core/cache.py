@@ -23,15 +23,18 @@ from cachetools import LRUCache
 SMALL = 256  # what an object that does not say its size is counted as
 
 
+def _bases(array):
+    """An array, then what it views, then what that views... (a view of a file mapping ends in its mmap)."""
+    base = array
+    while base is not None:
+        yield base
+        base = getattr(base, "base", None)
+
+
 def mapped(array: np.ndarray) -> bool:
     """Whether an array reads a file in place (``np.load(mmap_mode=...)``, or any view of such an
     array): its pages are the OS's to keep or drop, not memory this process holds."""
-    base = array
-    while base is not None:
-        if isinstance(base, (np.memmap, mmap.mmap)):
-            return True
-        base = getattr(base, "base", None)
-    return False
+    return any(isinstance(base, (np.memmap, mmap.mmap)) for base in _bases(array))
 
 
 def release(array) -> None:
@@ -40,15 +43,13 @@ def release(array) -> None:
     later read maps them again without touching the disk. Without it a re-weighting's one read of
     five members' embeddings left 342 MB (34,253 postings) counted in the server's resident memory
     for the rest of its life. Anything not read in place: nothing to do."""
-    base = array
-    while base is not None:
+    for base in _bases(array):
         if isinstance(base, mmap.mmap):
             try:
                 base.madvise(mmap.MADV_DONTNEED)
             except (AttributeError, OSError, ValueError):  # no madvise here, or the map is closed
                 pass
             return
-        base = getattr(base, "base", None)
 
 
 def sizeof(value) -> int:

@@ -23,6 +23,13 @@ def group_sizes(labels: np.ndarray) -> np.ndarray:
     return counts[inverse.ravel()].astype(np.int32)
 
 
+def run_starts(values: np.ndarray) -> np.ndarray:
+    """Where each run of equal values of a sorted array starts (a mask; empty for no values)."""
+    out = np.ones(len(values), dtype=bool)
+    out[1:] = values[1:] != values[:-1]
+    return out
+
+
 def label_pairs(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(i, j)``: every ordered pair of distinct rows sharing a label (int64); groups in label order,
     within a group by ``i``'s row, then ``j``'s. Index arithmetic over the sorted labels: the plane
@@ -30,7 +37,7 @@ def label_pairs(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     labels = np.asarray(labels)
     order = np.argsort(labels, kind="stable")
     s = labels[order]
-    start = np.flatnonzero(np.r_[True, s[1:] != s[:-1]]) if len(s) else np.zeros(0, dtype=np.int64)
+    start = np.flatnonzero(run_starts(s))
     count = np.diff(np.r_[start, len(s)])
     size = np.repeat(count, count)  # per sorted position: the size of its group
     first = np.repeat(start, count)  # ... and where its group starts

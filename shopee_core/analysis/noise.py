@@ -55,6 +55,7 @@ from tqdm import tqdm
 from ..data.units import BASE_UNITS, parse_quantities
 from ..errors import ShopeeError
 from ..matching import Neighbors
+from ..metrics import run_starts
 from . import decisions
 from .errors import PostingFeatures, features, variant_attributes
 
@@ -173,15 +174,8 @@ def _table_pairs(nb: Neighbors, n: int) -> tuple[np.ndarray, np.ndarray]:
     key = np.minimum(rows, cols) * n + np.maximum(rows, cols)
     order = np.argsort(key, kind="stable")
     key = key[order]
-    first = np.flatnonzero(_starts(key))
+    first = np.flatnonzero(run_starts(key))
     return key[first], (np.maximum.reduceat(sim[order], first) if len(key) else sim)
-
-
-def _starts(values: np.ndarray) -> np.ndarray:
-    """Where each run of equal values of a sorted array starts (a mask; empty for no values)."""
-    out = np.ones(len(values), dtype=bool)
-    out[1:] = values[1:] != values[:-1]
-    return out
 
 
 def pair_similarities(nb: Neighbors, i, j) -> np.ndarray:
@@ -204,7 +198,7 @@ def _sorted_union(parts: list[np.ndarray]) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     keys = np.concatenate(parts)
     keys.sort(kind="stable")
-    return keys[_starts(keys)]
+    return keys[run_starts(keys)]
 
 
 def _same_pairs(codes: np.ndarray) -> int:
@@ -343,7 +337,7 @@ def _unique_inverse(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     three."""
     perm = np.argsort(key)
     key[:] = key[perm]
-    step = _starts(key)
+    step = run_starts(key)
     uniq = key[step]
     index = np.int32 if len(uniq) < 2**31 else np.int64
     inv = np.empty(len(perm), dtype=index)
@@ -748,7 +742,7 @@ def find_suspects(witnesses: list[Witness], labels, ids, features: PostingFeatur
     sh = score[hope] - config.conflict_penalty * against
     del score
     order = np.lexsort((gh, -sh, xh))
-    best = order[_starts(xh[order])]
+    best = order[run_starts(xh[order])]
     best = best[sh[best] > config.min_score]
     bx, bg, bk = xh[best], gh[best], hope[best]
     to_b = {mod: m.aff[bk] for mod, m in mods.items()}
