@@ -65,6 +65,29 @@ def counts_to_scores(tp: np.ndarray, n_pred: np.ndarray, n_true: np.ndarray) -> 
     }
 
 
+# (rows x thresholds) cells of one chunk of :func:`mean_scores`: ~4 MB per float64 array of the chunk
+MEAN_CHUNK_CELLS = 2**19
+
+
+def mean_scores(n: int, width: int, counts) -> dict[str, np.ndarray]:
+    """Mean precision/recall/f1 over ``n`` rows of (rows, ``width``) counts, made a chunk of rows at a
+    time by ``counts(rows)`` -> ``(tp, n_pred, n_true)`` (any shapes that broadcast to (rows, width)):
+    the curves of a 70,000-row pool held ~10 such (n, width) arrays at once, 350-600 MB of the server's
+    peak. To the bit ``counts_to_scores(*counts(slice(0, n)))[k].mean(axis=0)``: numpy adds a C-ordered
+    (n, width >= 2) array down axis 0 a row after the other, so each chunk is added onto the running sum
+    the same way (``tests/test_metrics.py`` checks it against the one-pass mean). One column is summed
+    pairwise by numpy, so it stays one pass."""
+    step = n if width < 2 else max(1, MEAN_CHUNK_CELLS // width)
+    if n <= step:
+        return {k: v.mean(axis=0) for k, v in counts_to_scores(*counts(slice(0, n))).items()}
+    total = None
+    for a in range(0, n, step):
+        part = counts_to_scores(*counts(slice(a, min(a + step, n))))
+        total = ({k: np.add.reduce(v, axis=0) for k, v in part.items()} if total is None else
+                 {k: np.add.reduce(np.concatenate([total[k][None], v]), axis=0) for k, v in part.items()})
+    return {k: v / n for k, v in total.items()}
+
+
 def row_scores(pred: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
     """Per-row arrays ``precision``, ``recall``, ``f1``, ``tp``, ``n_pred``, ``n_true``."""
     pred = np.asarray(pred)

@@ -12,7 +12,7 @@ from functools import cached_property
 
 import numpy as np
 
-from ..metrics import check_labels, counts_to_scores, group_sizes, summarise
+from ..metrics import check_labels, counts_to_scores, group_sizes, mean_scores, summarise
 from .knn import Neighbors
 
 # (rows x thresholds) cells a sweep holds at once (32 MB per int64 array, a few such arrays live at a
@@ -134,10 +134,13 @@ class Scorer:
         sorted_ts, t2, inverse = self._sorted(ts, t2)
         parts, sizes = [], []
         for rows in self._row_blocks(len(sorted_ts)):
-            tp, n_pred = self._sweep_block(rows, sorted_ts, t2)
-            s = counts_to_scores(tp, n_pred, self.n_true[rows][:, None])
-            parts.append({key: v.mean(axis=0) for key, v in s.items()})
-            sizes.append(len(tp))
+            start, stop, _ = rows.indices(self.nb.n)
+
+            def counts(part, start=start):
+                part = slice(start + part.start, start + part.stop)
+                return (*self._sweep_block(part, sorted_ts, t2), self.n_true[part][:, None])
+            parts.append(mean_scores(stop - start, len(sorted_ts), counts))
+            sizes.append(stop - start)
         return {key: v[inverse] for key, v in self._combine(parts, sizes).items()}
 
     def min2_counts(self, t: float, t2s) -> tuple[np.ndarray, np.ndarray]:
@@ -152,9 +155,12 @@ class Scorer:
         full = self.prefix(t)
         parts, sizes = [], []
         for rows in self._row_blocks(len(t2s)):
-            prefix = np.repeat(full[rows][:, None], len(t2s), axis=1)
-            tp, n_pred = self._counts(prefix, t2s, rows)
-            s = counts_to_scores(tp, n_pred, self.n_true[rows][:, None])
-            parts.append({key: v.mean(axis=0) for key, v in s.items()})
-            sizes.append(len(prefix))
+            start, stop, _ = rows.indices(self.nb.n)
+
+            def counts(part, start=start):
+                part = slice(start + part.start, start + part.stop)
+                prefix = np.repeat(full[part][:, None], len(t2s), axis=1)
+                return (*self._counts(prefix, t2s, part), self.n_true[part][:, None])
+            parts.append(mean_scores(stop - start, len(t2s), counts))
+            sizes.append(stop - start)
         return self._combine(parts, sizes)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import DecisionError
-from ..metrics import counts_to_scores, group_sizes
+from ..metrics import counts_to_scores, group_sizes, mean_scores
 from .knn import Neighbors
 
 BLOCK_SLOTS = 1 << 19  # candidate slots merged at a time (rows x the tables' summed k)
@@ -141,14 +141,16 @@ class PairTable:
         live = ~fixed & np.isfinite(d)
         base_pred = fixed.sum(axis=1)
         base_tp = (fixed & self.same).sum(axis=1)
-        r, c = np.nonzero(live)
-        bins = np.searchsorted(sorted_ts, d[r, c], side="right")
-        flat = r.astype(np.int64) * (g + 1) + bins
-        size = self.n * (g + 1)
-        hist = np.bincount(flat, minlength=size).reshape(self.n, g + 1)
-        hist_tp = np.bincount(flat, weights=self.same[r, c], minlength=size).reshape(self.n, g + 1)
-        n_pred = base_pred[:, None] + np.cumsum(hist, axis=1)[:, :g]
-        tp = base_tp[:, None] + np.cumsum(hist_tp, axis=1)[:, :g]
-        sc = counts_to_scores(tp, n_pred, self.n_true[:, None])
+
+        def counts(rows):  # a chunk of rows: its (rows, g) counts only
+            r, c = np.nonzero(live[rows])
+            m = len(base_pred[rows])
+            bins = np.searchsorted(sorted_ts, d[rows][r, c], side="right")
+            flat = r.astype(np.int64) * (g + 1) + bins
+            hist = np.bincount(flat, minlength=m * (g + 1)).reshape(m, g + 1)
+            hist_tp = np.bincount(flat, weights=self.same[rows][r, c], minlength=m * (g + 1)).reshape(m, g + 1)
+            n_pred = base_pred[rows][:, None] + np.cumsum(hist, axis=1)[:, :g]
+            tp = base_tp[rows][:, None] + np.cumsum(hist_tp, axis=1)[:, :g]
+            return tp, n_pred, self.n_true[rows][:, None]
         inverse = np.argsort(order, kind="stable")
-        return {k: v.mean(axis=0)[inverse] for k, v in sc.items()}
+        return {k: v[inverse] for k, v in mean_scores(self.n, g, counts).items()}

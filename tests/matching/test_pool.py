@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from shopee_core.matching import pool as P
 from shopee_core.matching.pool import best_k
 
 
@@ -17,7 +18,9 @@ def _reference(idx, sim, k):
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_best_k_is_the_k_most_similar_ties_by_pool_index(seed):
+@pytest.mark.parametrize("block_cells", [24, 24 * 7, 1 << 20])  # a row, 7 rows (the last block shorter), all
+def test_best_k_is_the_k_most_similar_ties_by_pool_index(monkeypatch, seed, block_cells):
+    monkeypatch.setattr(P, "BEST_K_CELLS", block_cells)
     rng = np.random.default_rng(seed)
     n, width, k = 60, 24, 7
     idx = np.sort(rng.choice(500, size=(n, width)), axis=1).astype(np.int32)

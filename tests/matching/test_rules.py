@@ -139,6 +139,22 @@ def test_sweeps_in_row_blocks_give_the_same_per_row_counts_and_means(monkeypatch
     assert sc.sweep_min2(0.3, [0.3, 0.8])["f1"][1] == pytest.approx(sc.score(0.3, 0.8)["f1"])
 
 
+def test_sweeps_of_big_pools_in_chunks_of_rows_are_the_one_pass_sweeps_to_the_bit(monkeypatch):
+    """Scorer sweeps add their means a chunk of rows at a time (metrics.MEAN_CHUNK_CELLS): the very
+    numbers of the one-pass sweep, so no tuned threshold moves."""
+    from shopee_core import metrics
+
+    nb, labels = random_table(6, n=900)
+    sc = Scorer(nb, labels)
+    ts = np.linspace(0.0, 1.0, 41)
+    want = [sc.sweep(ts), sc.sweep(ts, 0.6), sc.sweep_min2(0.3, ts)]
+    monkeypatch.setattr(metrics, "MEAN_CHUNK_CELLS", 41 * 64)  # chunks of 64 rows
+    got = [sc.sweep(ts), sc.sweep(ts, 0.6), sc.sweep_min2(0.3, ts)]
+    for g, w in zip(got, want):
+        for key in w:
+            np.testing.assert_array_equal(g[key], w[key])
+
+
 def test_min2_never_lowers_recall_and_adds_at_most_one():
     nb, labels = random_table(4)
     sc = Scorer(nb, labels)

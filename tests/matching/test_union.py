@@ -54,3 +54,23 @@ def test_blocks_of_rows_merge_as_the_whole_table(monkeypatch, block_slots):
     np.testing.assert_array_equal(got.same, same)
     assert got.is_self[np.arange(n), np.argmax(got.idx == np.arange(n)[:, None], axis=1)].all()
     assert U.PairTable(tables, None).same is None
+
+
+def test_union_sweeps_in_chunks_of_rows_are_the_one_pass_sweeps_to_the_bit(monkeypatch):
+    """A 70,000-row union's curve held ~10 (N, thresholds) arrays at once; it is made a chunk of rows at
+    a time (metrics.MEAN_CHUNK_CELLS) with the very numbers of one pass."""
+    from shopee_core import metrics
+
+    rng = np.random.default_rng(11)
+    n = 300
+    tables = [_table(rng, n, k) for k in (12, 20)]
+    table = U.PairTable(tables, rng.integers(0, 60, n))
+    ts = np.linspace(0.0, 1.2, 33)
+    settings = [([(0, 0.4, None), (1, 0.5, None)], 0), ([(0, 0.4, 0.7), (1, 0.5, 0.9)], 1)]
+    want = [table.sweep(sides, which, ts) for sides, which in settings]
+    monkeypatch.setattr(metrics, "MEAN_CHUNK_CELLS", 33 * 16)  # chunks of 16 rows
+    for (sides, which), w in zip(settings, want):
+        g = table.sweep(sides, which, ts)
+        for key in w:
+            np.testing.assert_array_equal(g[key], w[key])
+    assert 0.0 < want[0]["f1"].max() <= 1.0
