@@ -240,9 +240,7 @@ def posting_card(bundle, row: int, split: str, extra: str = "") -> None:
 def _row_of(bundle, split: str, posting_id: str) -> int | None:
     if not posting_id:
         return None
-    rows = bundle.split_rows(split)
-    ids = bundle.postings["posting_id"].to_numpy()[rows]
-    hit = np.flatnonzero(ids == posting_id)
+    hit = np.flatnonzero(_columns(bundle)[0][bundle.split_rows(split)] == posting_id)
     return int(hit[0]) if len(hit) else None
 
 
@@ -261,18 +259,23 @@ def posting_picker(bundle, split: str, key: str) -> int:
 
     Bound to the shared ``posting`` state; returns the split-local row.
     """
-    from shopee_core.analysis.query import search_postings
+    from shopee_core.analysis.query import search_postings, shown_titles
 
     rows = bundle.split_rows(split)
-    ids = bundle.postings["posting_id"].to_numpy()[rows]
-    titles = bundle.postings["title"].to_numpy()[rows]
+    # the bundle's arrays made once (ids, titles as shown): the picker's format function outlives the run
+    # (the widget keeps it), and the copies of 70,000 ids and titles it made on every rerun stayed
+    # alive with it, ~10 MB per page and session
+    ids, titles = _columns(bundle)[0], shown_titles(bundle, split)
+
+    def pid(r) -> str:
+        return str(ids[rows[r]])
     c_search, c_pick, c_rand = st.columns([2, 4, 1], vertical_alignment="bottom")
     with c_rand:
         if st.button("Random", icon=":material/shuffle:", key=f"{key}-random",
                      help="Pick a random posting of this split",
                      width="stretch"):
             r = int(np.random.default_rng().integers(len(rows)))
-            state.set("posting", str(ids[r]))
+            state.set("posting", pid(r))
     current = _row_of(bundle, split, state.get("posting"))
     if current is None:
         current = default_row(bundle, split)
@@ -281,18 +284,18 @@ def posting_picker(bundle, split: str, key: str) -> int:
     matches = search_postings(bundle, split, text, limit=300)
     options = [current] + [int(r) for r in matches if int(r) != current]
     sk, synced = f"{key}-select", f"{key}-synced"
-    if st.session_state.get(sk) not in options or st.session_state.get(synced) != str(ids[current]):
+    if st.session_state.get(sk) not in options or st.session_state.get(synced) != pid(current):
         st.session_state[sk] = current
     with c_pick:
         label = f"Posting ({len(matches)} match{'es' if len(matches) != 1 else ''})" if text else "Posting"
         choice = st.selectbox(label, options, key=sk,
-                              format_func=lambda r: f"{plain(short(display_title(titles[r]), 40))} · {plain(ids[r])}")
+                              format_func=lambda r: f"{plain(short(titles[r], 40))} · {plain(pid(r))}")
     if choice != current:
-        state.set("posting", str(ids[choice]))
+        state.set("posting", pid(choice))
         current = choice
-    elif state.get("posting") != str(ids[current]):
-        state.set("posting", str(ids[current]))
-    st.session_state[synced] = str(ids[current])
+    elif state.get("posting") != pid(current):
+        state.set("posting", pid(current))
+    st.session_state[synced] = pid(current)
     return int(current)
 
 

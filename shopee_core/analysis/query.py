@@ -279,10 +279,10 @@ def search_postings(bundle, split: str, text: str, limit: int = 200) -> np.ndarr
     """Split rows whose title (as shown, escapes decoded) or posting id contains every word of
     ``text`` (case-insensitive)."""
     rows = bundle.split_rows(split)
-    post = bundle.postings.iloc[rows]
     words = [w for w in str(text or "").lower().split() if w]
     if not words:
         return np.arange(min(limit, len(rows)))
+    post = bundle.postings.iloc[rows]
     titles = pd.Series(shown_titles(bundle, split), index=post.index)  # "léngket" finds "L\\xc3\\xa9ngket"
     hay = (titles + " " + post["posting_id"].astype(str)).str.lower()
     mask = np.ones(len(rows), dtype=bool)

@@ -272,7 +272,13 @@ class Embeddings:
                 q = q * np.float32(w)
             part = q @ b.T
             part = part.toarray() if sp.issparse(part) else np.asarray(part)
-            out = part.astype(np.float32, copy=False) if out is None else out + part
+            if out is None:
+                out = part.astype(np.float32, copy=False)
+            elif np.result_type(out, part) == out.dtype:
+                out += part  # the same sums as out + part, without a third (rows, N) block alive
+            else:
+                out = out + part  # a float64 block makes the sum float64, as it always did
+            del part
         return out
 
     def pair_similarity(self, i, j, chunk: int = PAIR_CHUNK) -> np.ndarray:

@@ -146,6 +146,7 @@ def _faiss_search(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 CHUNK_BYTES = 64 * 2**20  # similarity rows per chunk of a blocked search
+PARTITION_SPLIT = 4  # a chunk's rows are partitioned in this many blocks (a quarter of its int64 picks)
 
 
 def _chunked_search(emb: Embeddings, k: int, chunk: int, progress: bool):
@@ -159,11 +160,21 @@ def _chunked_search(emb: Embeddings, k: int, chunk: int, progress: bool):
         stop = min(start + chunk, n)
         s = emb.similarity_rows(slice(start, stop))
         if k < n:
-            part = np.argpartition(-s, k - 1, axis=1)[:, :k]
+            # negated in place and partitioned a few rows at a time (each row on its own, so the same
+            # picks): -s and the (rows, N) int64 partition beside s were 3x the chunk at the search's peak
+            np.negative(s, out=s)
+            step = max(1, len(s) // PARTITION_SPLIT)
+            for a in range(0, len(s), step):
+                block = s[a:a + step]
+                part = np.argpartition(block, k - 1, axis=1)[:, :k]
+                idx[start + a:start + a + len(block)] = part
+                sim[start + a:start + a + len(block)] = np.negative(np.take_along_axis(block, part, axis=1))
+                del part
         else:
             part = np.broadcast_to(np.arange(n), (stop - start, n)).copy()
-        idx[start:stop] = part
-        sim[start:stop] = np.take_along_axis(s, part, axis=1)
+            idx[start:stop] = part
+            sim[start:stop] = np.take_along_axis(s, part, axis=1)
+        del s  # not alive beside the next chunk's similarities
     return idx, sim
 
 

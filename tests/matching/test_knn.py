@@ -110,3 +110,28 @@ def test_joint_search_equals_each_set_and_each_fusion_searched_alone():
         above = nb.sim > nb.sim[:, -1:] + 1e-5  # the same rows, ties at the k-th similarity aside
         assert (got[name].idx[above] == nb.idx[above]).mean() > 0.999, name
         assert got[name].is_self.any(axis=1).all()
+
+
+@pytest.mark.parametrize("split", [1, 3, 64])
+def test_a_chunked_search_picks_as_one_partition_of_each_chunk(monkeypatch, split):
+    """The blocked search of a weighted fusion negates each chunk in place and partitions it a few rows
+    at a time (memory): the same picks and similarities, bit for bit, as one argpartition of -s per
+    chunk, ties (repeated rows) included."""
+    import importlib
+
+    K = importlib.import_module("shopee_core.matching.knn")
+    rng = np.random.default_rng(split)
+    base = rng.normal(size=(23, 6)).astype(np.float32)
+    a = Embeddings.from_array(base[rng.integers(0, 23, 90)])  # repeated rows: equal similarities
+    b = Embeddings.from_array(rng.normal(size=(90, 5)).astype(np.float32))
+    emb = fuse([a, b], [0.7, 0.3])
+    k, chunk = 9, 16
+    want_i, want_s = np.empty((90, k), np.int32), np.empty((90, k), np.float32)
+    for start in range(0, 90, chunk):
+        s = emb.similarity_rows(slice(start, start + chunk))
+        part = np.argpartition(-s, k - 1, axis=1)[:, :k]
+        want_i[start:start + chunk], want_s[start:start + chunk] = part, np.take_along_axis(s, part, axis=1)
+    monkeypatch.setattr(K, "PARTITION_SPLIT", split)
+    got_i, got_s = K._chunked_search(emb, k, chunk, progress=False)
+    np.testing.assert_array_equal(got_i, want_i)
+    np.testing.assert_array_equal(got_s, want_s)
