@@ -436,6 +436,8 @@ class Bundle:
             raise BundleError(f"{what}: {split} table has {idx.shape[0]} rows, the split has {len(rows)} postings")
         if idx.size and (idx.min() < 0 or idx.max() >= len(self.postings)):
             raise BundleError(f"{what}: neighbour index outside the postings")
+        if len(rows) == len(self.postings) and np.array_equal(rows, np.arange(len(rows))):
+            return idx.astype(np.int32, copy=False)  # a pool of every posting in order: indices are local
         local = pos[idx]
         if (local < 0).any():
             raise BundleError(f"{what}: {split} neighbours point into another split")

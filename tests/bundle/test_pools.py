@@ -42,6 +42,32 @@ def test_the_all_pool_holds_every_posting_with_its_own_tables_and_metrics(all_po
     assert (split[nb.idx] != split[:, None]).any()
 
 
+def test_tables_read_in_pool_indices_name_the_stored_postings_and_refuse_other_splits(all_pool, tmp_path):
+    """The 'all' pool's stored indices are already its own (every posting, in order: read as they are);
+    a split's are mapped to its rows; a split table pointing into another split is refused."""
+    import shutil
+
+    from shopee_core.bundle import Bundle, BundleError
+
+    b = Bundle.open(all_pool)
+    path = b.file("tfidf", "neighbors")
+    stored = np.load(path)
+    for split in b.splits:
+        nb = b.neighbors("tfidf", split)
+        assert nb.idx.dtype == np.int32
+        np.testing.assert_array_equal(b.split_rows(split)[nb.idx], stored[f"{split}_idx"])
+    copy = tmp_path / "b"
+    shutil.copytree(all_pool, copy)
+    rel = path.relative_to(all_pool)
+    arrays = dict(np.load(copy / rel))
+    test_rows = b.split_rows("test")
+    arrays["valid_idx"] = arrays["valid_idx"].copy()
+    arrays["valid_idx"][0, -1] = test_rows[0]
+    np.savez(copy / rel, **arrays)
+    with pytest.raises(BundleError, match="another split"):
+        Bundle.open(copy, verify=False).neighbors("tfidf", "valid")
+
+
 def test_kaggle_shaped_catalog_has_shopee_group_sizes():
     frame, lat = catalog(34_250, seed=0)
     sizes = frame["label_group"].value_counts()
