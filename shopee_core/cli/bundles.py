@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from ..bundle import Bundle, check_bundle
+from ..bundle.builder import build, plan
+from ..bundle.importer import import_model, remove_model
+from ..data import load_catalog
 from ..errors import ShopeeError
 from ..io import atomic_write_csv
 from ..matching import Decision, Embeddings, Pool, Side, fusion_source, model_source, predictions
@@ -13,7 +16,6 @@ from .common import command, data_arg, device_args, index_args, index_spec
 
 
 def cmd_build_bundle(args) -> int:
-    from ..bundle.builder import build, plan
 
     only = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else None
     if only == ["none"]:
@@ -33,7 +35,6 @@ def cmd_build_bundle(args) -> int:
 
 
 def cmd_import_model(args) -> int:
-    from ..bundle.importer import import_model
 
     e = import_model(args.bundle, args.id, args.label, args.family, embeddings=args.embeddings or (),
                      ids=args.ids or (), splits=args.split or (), predictions=args.predictions, replace=args.replace,
@@ -52,7 +53,6 @@ def cmd_import_model(args) -> int:
 
 
 def cmd_remove_model(args) -> int:
-    from ..bundle.importer import remove_model
 
     left = remove_model(args.bundle, args.id, wait=not args.no_wait)
     print(f"{args.bundle}: removed {args.id}; {len(left)} model(s) left")
@@ -66,7 +66,6 @@ def cmd_check_bundle(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    from ..data import load_catalog
     from ..training.embed import embed_untrained
 
     bundle = Bundle.open(args.bundle)

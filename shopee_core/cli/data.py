@@ -6,13 +6,14 @@ import json
 import sys
 from pathlib import Path
 
+from ..data import adopt_folds, load_catalog, load_or_create_folds
+from ..data.demo import generate_catalog
+from ..data.demo.hostile import CORPUS, hostile_titles
 from ..io import atomic_write_json
 from .common import command, data_arg
 
 
 def cmd_demo_data(args) -> int:
-    from ..data.demo import generate_catalog
-    from ..data.demo.hostile import CORPUS, hostile_titles
 
     hostile = None
     if args.hostile_titles is not None:
@@ -29,7 +30,6 @@ def cmd_demo_data(args) -> int:
 
 
 def cmd_split(args) -> int:
-    from ..data import adopt_folds, load_catalog, load_or_create_folds
 
     catalog = load_catalog(args.data, check_images=False)
     for w in catalog.warnings:

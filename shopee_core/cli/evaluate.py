@@ -7,6 +7,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..data.folds import load_folds
+from ..data.kaggle import read_postings_csv
 from ..errors import ShopeeError
 from ..io import atomic_write_csv, atomic_write_json, load_matrix
 from ..matching import (
@@ -85,7 +87,6 @@ def add_evaluate(sub) -> None:
 
 def _read_pool(path: str):
     """posting_id + label_group (+ split when the CSV has it; else folds.csv beside it gives it, see _pool)."""
-    from ..data.kaggle import read_postings_csv
 
     path = Path(path)
     frame, _ = read_postings_csv(path, require_labels=True, required=("posting_id", "label_group"))
@@ -113,7 +114,6 @@ def _load_sets(paths, n: int, where: str) -> list[_Loaded]:
 
 def _with_split(frame, split: str, what: str):
     """``frame`` with its split column: the CSV's own, or folds.csv beside it (checked to belong to it)."""
-    from ..data.folds import load_folds
 
     if "split" in frame:
         return frame

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from .. import faults
+from ..data import attach_splits, load_catalog, load_or_create_folds
 from ..errors import ShopeeError
 from ..io import save_matrix, sweep_temp
 from ..matching.embeddings import check_block
@@ -54,7 +55,6 @@ def _embed(args, out: Path, main: bool) -> int:
                               workers=args.workers)
         what = f"run {args.run}"
     else:
-        from ..data import attach_splits, load_catalog, load_or_create_folds
         from ..training.embed import embed_untrained
 
         entry = get(args.model, args.profile)

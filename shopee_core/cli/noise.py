@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..analysis.relabel import FIXES_FILE, relabel
 from ..bundle import Bundle
 from ..errors import ShopeeError
 from ..io import atomic_write_csv
@@ -27,7 +28,6 @@ def cmd_suspects(args) -> int:
 
 
 def cmd_relabel(args) -> int:
-    from ..analysis.relabel import FIXES_FILE, relabel
 
     if not Path(args.reviews).is_file():
         raise ShopeeError(f"--reviews {args.reviews}: no such file")

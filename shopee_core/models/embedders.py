@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from ..data.text import title_cleaning
 from ..errors import ShopeeError
 from ..matching import l2_normalise
 from . import phash, tfidf
@@ -24,7 +25,6 @@ def embed_baseline(entry: ModelEntry, frame, progress: bool = True):
     if entry.kind == "phash":
         return phash.embeddings(frame["image_phash"].tolist())
     if entry.kind == "e5":
-        from ..data.text import title_cleaning
         from .text import E5Encoder  # torch + transformers: imported only when E5 is asked for
 
         return E5Encoder().encode(frame["title"].tolist(), clean=title_cleaning(entry.spec, default=False),

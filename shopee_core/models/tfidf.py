@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from ..data.units import normalise_units
+
 SEED_PARAMS = {"stop_words": "english", "binary": True, "max_features": 15000}
 TEXT_OPTIONS = ("normalise_units",)  # ours, applied to the titles before sklearn sees them
 
@@ -30,8 +32,6 @@ def _vectorizer(**overrides):
 def _texts(titles, params: dict) -> list[str]:
     texts = ["" if t is None else str(t) for t in titles]
     if params.get("normalise_units"):
-        from ..data.units import normalise_units
-
         texts = [normalise_units(t) for t in texts]
     return texts
 

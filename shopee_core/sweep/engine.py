@@ -46,6 +46,7 @@ from ..io import append_jsonl, atomic_write_json, atomic_write_people_csv
 from ..models import get, with_overrides
 from ..models.registry import ModelEntry
 from .grid import Axis, Config, configs, parse_grid
+from .score import score_run
 
 log = logging.getLogger(__name__)
 
@@ -264,7 +265,6 @@ def work(sw: Sweep, device=None, workers=None, progress: bool = True, max_config
     from optuna.trial import TrialState
 
     from ..training.loop import train
-    from .score import score_run
 
     study = open_study(sw, heartbeat, grace)
     names = sw.names
