@@ -65,10 +65,16 @@ def best_k(idx: np.ndarray, sim: np.ndarray, k: int) -> tuple[np.ndarray, np.nda
     x 240 candidates in a one-off timing), and a tie at the k-th place goes to the smaller index, not
     to whichever the partition met first. A block of rows at a time (``BEST_K_CELLS``): the keys of a
     70,000 x 240 re-weighting were 134 MB, the peak of each step."""
-    step = max(1, BEST_K_CELLS // max(1, idx.shape[1]))
-    if len(idx) > step:
-        parts = [best_k(idx[a:a + step], sim[a:a + step], k) for a in range(0, len(idx), step)]
-        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    n, w = idx.shape
+    out_idx = np.empty((n, min(k, w)), dtype=np.int32)
+    out_sim = np.empty((n, min(k, w)), dtype=np.float32)
+    step = max(1, BEST_K_CELLS // max(1, w))
+    for a in range(0, n, step):
+        _best_k_block(idx[a:a + step], sim[a:a + step], k, out_idx[a:a + step], out_sim[a:a + step])
+    return out_idx, out_sim
+
+
+def _best_k_block(idx, sim, k, out_idx, out_sim) -> None:
     sim += np.float32(0.0)  # -0.0 -> +0.0: equal similarities get equal keys
     bits = sim.view(np.int32)
     bits ^= (bits >> 31) & np.int32(0x7FFFFFFF)  # a larger float is a larger integer
@@ -80,11 +86,11 @@ def best_k(idx: np.ndarray, sim: np.ndarray, k: int) -> tuple[np.ndarray, np.nda
         key.partition(k - 1, axis=1)  # in place: np.partition's copy was another (N, W) int64
         key = key[:, :k]
     key = np.sort(key, axis=1)
-    out_idx = np.ascontiguousarray((key & 0xFFFFFFFF).astype(np.uint32).view(np.int32))
+    out_idx[...] = (key & 0xFFFFFFFF).astype(np.uint32).view(np.int32)
     hi = (key >> 32).astype(np.int32)
     np.invert(hi, out=hi)
     hi ^= (hi >> 31) & np.int32(0x7FFFFFFF)
-    return out_idx, hi.view(np.float32)
+    out_sim[...] = hi.view(np.float32)
 
 
 def _readonly(value):
