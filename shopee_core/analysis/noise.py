@@ -49,7 +49,6 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.isotonic import IsotonicRegression
 from tqdm import tqdm
 
 from ..data.units import BASE_UNITS, parse_quantities
@@ -212,6 +211,8 @@ def _calibrate(sim: np.ndarray, same: np.ndarray, absent_rate: float, fit: np.nd
     ``fit``: the pairs to learn it from (default all)."""
     if len(sim) == 0:
         return Calibration(np.zeros(0), np.zeros(0), absent_rate)
+    from sklearn.isotonic import IsotonicRegression  # here: the server imports this module at start-up
+
     fit = np.ones(len(sim), dtype=bool) if fit is None or not fit.any() else fit
     iso = IsotonicRegression(increasing=True, y_min=0.0, y_max=1.0, out_of_bounds="clip")
     iso.fit(sim[fit].astype(np.float64), same[fit].astype(np.float64))

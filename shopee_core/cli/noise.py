@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..analysis.noise import COLUMNS, bundle_suspects
 from ..analysis.relabel import FIXES_FILE, relabel
 from ..bundle import Bundle
 from ..errors import ShopeeError
@@ -12,7 +13,6 @@ from .common import command, data_arg
 
 
 def cmd_suspects(args) -> int:
-    from ..analysis.noise import COLUMNS, bundle_suspects  # scikit-learn: not for every command's start
 
     if args.top is not None and args.top < 1:
         raise ShopeeError(f"--top must be at least 1, got {args.top}")
