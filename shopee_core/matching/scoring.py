@@ -132,16 +132,23 @@ class Scorer:
         """Mean f1/precision/recall for every threshold in ``ts`` (Min2 at ``t2``:
         None, a scalar, or one value per threshold)."""
         sorted_ts, t2, inverse = self._sorted(ts, t2)
+        means = self._means(len(sorted_ts), lambda rows: self._sweep_block(rows, sorted_ts, t2))
+        return {key: v[inverse] for key, v in means.items()}
+
+    def _means(self, width: int, counts) -> dict[str, np.ndarray]:
+        """Mean scores over every row of (rows, ``width``) counts, ``counts(rows)`` -> ``(tp, n_pred)`` of a
+        slice of rows: the row blocks of :meth:`_row_blocks`, each block's mean made a chunk of rows at a
+        time (``metrics.mean_scores``: the same numbers as one pass over the block)."""
         parts, sizes = [], []
-        for rows in self._row_blocks(len(sorted_ts)):
+        for rows in self._row_blocks(width):
             start, stop, _ = rows.indices(self.nb.n)
 
-            def counts(part, start=start):
+            def chunk(part, start=start):
                 part = slice(start + part.start, start + part.stop)
-                return (*self._sweep_block(part, sorted_ts, t2), self.n_true[part][:, None])
-            parts.append(mean_scores(stop - start, len(sorted_ts), counts))
+                return (*counts(part), self.n_true[part][:, None])
+            parts.append(mean_scores(stop - start, width, chunk))
             sizes.append(stop - start)
-        return {key: v[inverse] for key, v in self._combine(parts, sizes).items()}
+        return self._combine(parts, sizes)
 
     def min2_counts(self, t: float, t2s) -> tuple[np.ndarray, np.ndarray]:
         """Per-row ``tp`` and ``n_pred`` (N, len(t2s)) at fixed T for every Min2 threshold in ``t2s``."""
@@ -153,14 +160,5 @@ class Scorer:
         """Mean scores at fixed T for every Min2 threshold in ``t2s``."""
         t2s = np.asarray(t2s, dtype=np.float32)
         full = self.prefix(t)
-        parts, sizes = [], []
-        for rows in self._row_blocks(len(t2s)):
-            start, stop, _ = rows.indices(self.nb.n)
-
-            def counts(part, start=start):
-                part = slice(start + part.start, start + part.stop)
-                prefix = np.repeat(full[part][:, None], len(t2s), axis=1)
-                return (*self._counts(prefix, t2s, part), self.n_true[part][:, None])
-            parts.append(mean_scores(stop - start, len(t2s), counts))
-            sizes.append(stop - start)
-        return self._combine(parts, sizes)
+        return self._means(len(t2s), lambda rows: self._counts(np.repeat(full[rows][:, None], len(t2s), axis=1),
+                                                               t2s, rows))
