@@ -430,14 +430,14 @@ class Bundle:
 
     def _to_local(self, idx: np.ndarray, split: str, what: str) -> np.ndarray:
         rows = self.split_rows(split)
-        pos = np.full(len(self.postings), -1, dtype=np.int64)
-        pos[rows] = np.arange(len(rows))
         if idx.shape[0] != len(rows):
             raise BundleError(f"{what}: {split} table has {idx.shape[0]} rows, the split has {len(rows)} postings")
         if idx.size and (idx.min() < 0 or idx.max() >= len(self.postings)):
             raise BundleError(f"{what}: neighbour index outside the postings")
         if len(rows) == len(self.postings) and np.array_equal(rows, np.arange(len(rows))):
             return idx.astype(np.int32, copy=False)  # a pool of every posting in order: indices are local
+        pos = np.full(len(self.postings), -1, dtype=np.int64)
+        pos[rows] = np.arange(len(rows))
         local = pos[idx]
         if (local < 0).any():
             raise BundleError(f"{what}: {split} neighbours point into another split")

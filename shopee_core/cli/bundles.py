@@ -16,7 +16,6 @@ from .common import command, data_arg, device_args, index_args, index_spec
 
 
 def cmd_build_bundle(args) -> int:
-
     only = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else None
     if only == ["none"]:
         only = []  # postings and thumbnails only; models come later with import-model
@@ -35,7 +34,6 @@ def cmd_build_bundle(args) -> int:
 
 
 def cmd_import_model(args) -> int:
-
     e = import_model(args.bundle, args.id, args.label, args.family, embeddings=args.embeddings or (),
                      ids=args.ids or (), splits=args.split or (), predictions=args.predictions, replace=args.replace,
                      ignore_extra_ids=args.ignore_extra_ids, inb_iters=args.inb_iters, search=args.search,
@@ -53,7 +51,6 @@ def cmd_import_model(args) -> int:
 
 
 def cmd_remove_model(args) -> int:
-
     left = remove_model(args.bundle, args.id, wait=not args.no_wait)
     print(f"{args.bundle}: removed {args.id}; {len(left)} model(s) left")
     return 0

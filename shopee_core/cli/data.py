@@ -14,7 +14,6 @@ from .common import command, data_arg
 
 
 def cmd_demo_data(args) -> int:
-
     hostile = None
     if args.hostile_titles is not None:
         hostile = hostile_titles(args.hostile_titles or None)  # read before anything is written
@@ -30,7 +29,6 @@ def cmd_demo_data(args) -> int:
 
 
 def cmd_split(args) -> int:
-
     catalog = load_catalog(args.data, check_images=False)
     for w in catalog.warnings:
         print(f"warning: {w}", file=sys.stderr)

@@ -87,7 +87,6 @@ def add_evaluate(sub) -> None:
 
 def _read_pool(path: str):
     """posting_id + label_group (+ split when the CSV has it; else folds.csv beside it gives it, see _pool)."""
-
     path = Path(path)
     frame, _ = read_postings_csv(path, require_labels=True, required=("posting_id", "label_group"))
     if "label_group" not in frame:
@@ -114,7 +113,6 @@ def _load_sets(paths, n: int, where: str) -> list[_Loaded]:
 
 def _with_split(frame, split: str, what: str):
     """``frame`` with its split column: the CSV's own, or folds.csv beside it (checked to belong to it)."""
-
     if "split" in frame:
         return frame
     folds = load_folds(Path(what).parent, frame, subset=True)

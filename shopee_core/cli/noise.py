@@ -13,7 +13,6 @@ from .common import command, data_arg
 
 
 def cmd_suspects(args) -> int:
-
     if args.top is not None and args.top < 1:
         raise ShopeeError(f"--top must be at least 1, got {args.top}")
     bundle = Bundle.open(args.bundle)
@@ -28,7 +27,6 @@ def cmd_suspects(args) -> int:
 
 
 def cmd_relabel(args) -> int:
-
     if not Path(args.reviews).is_file():
         raise ShopeeError(f"--reviews {args.reviews}: no such file")
     r = relabel(args.data, args.reviews, args.out)

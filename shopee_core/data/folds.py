@@ -33,7 +33,7 @@ FOLDS_FILE = "folds.csv"
 def _group_kfold():
     # scikit-learn >= 1.6 has `shuffle`; the seed's split is the unshuffled one. Imported here: the
     # dashboard reads this package (titles, folds of a bundle) and never splits; scikit-learn and the
-    # scipy.stats it pulls in were 0.8 s of the server's start and ~130 MB of its resident memory.
+    # scipy.stats it pulls in were 0.8 s of the server's start and ~50 MB of its resident memory.
     from sklearn.model_selection import GroupKFold
     if "shuffle" in inspect.signature(GroupKFold).parameters:
         return GroupKFold(n_splits=N_FOLDS, shuffle=False)
