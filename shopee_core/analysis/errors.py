@@ -154,7 +154,7 @@ def _indicators(per_title: list[dict]) -> tuple[sp.csr_matrix, sp.csr_matrix, sp
             d = dims.setdefault(dim, len(dims))
             rows_d.append(i)
             cols_d.append(d)
-            for v in values:
+            for v in sorted(values):  # not the set's order, which changes per process (string hashing)
                 if (dim, v) not in vocab:
                     vocab[(dim, v)] = len(vocab)
                     v2d.append(d)
@@ -177,7 +177,7 @@ def title_tokens(titles, vocab: dict | None = None) -> sp.csr_matrix:
     vocab = {} if vocab is None else vocab
     rows, cols = [], []
     for i, t in enumerate(titles):
-        for tok in set(_TOKEN.findall(str(t).lower())):
+        for tok in dict.fromkeys(_TOKEN.findall(str(t).lower())):  # a set's order changes per process
             rows.append(i)
             cols.append(vocab.setdefault(tok, len(vocab)))
     return sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(len(titles), max(len(vocab), 1)))

@@ -255,8 +255,9 @@ def pair_evidence(witnesses: list[Witness], labels, config: SuspectConfig = Susp
     absent_w = np.empty(W, dtype=np.float64)
     calibration = []
     positions = []
+    place = np.int32 if P < 2**31 else np.int64
     for w, (k, s) in enumerate(tables):
-        pos = np.searchsorted(keys, k)
+        pos = np.searchsorted(keys, k).astype(place)
         same = same_all[pos]
         rest_pairs = total_pairs - len(k)
         absent_w[w] = min(max((total_same - int(same.sum())) / max(rest_pairs, 1), config.clip), 1 - config.clip)
@@ -267,6 +268,8 @@ def pair_evidence(witnesses: list[Witness], labels, config: SuspectConfig = Susp
             fair = ~(seen[k // n] | seen[k % n])  # calibrate on the pairs it never trained on
         calibration.append(_calibrate(s, same, absent_w[w], fit=fair))
         positions.append(pos)
+        tables[w] = (None, s)  # its pairs are its positions from here (a third of the memory)
+        del k, same, fair
         step(f"{witnesses[w].id}: calibrated")
     del keys
 
@@ -280,16 +283,28 @@ def pair_evidence(witnesses: list[Witness], labels, config: SuspectConfig = Susp
         seen = np.asarray(seen, dtype=bool)
         return ~((seen[a] | seen[b]) & same_all)
 
-    def probs(w: int) -> np.ndarray:
-        out = np.full(P, absent_w[w], dtype=np.float32)
+    def probs(w: int, out: np.ndarray) -> np.ndarray:
+        out.fill(absent_w[w])
         out[positions[w]] = calibration[w](tables[w][1]).astype(np.float32)
-        return np.clip(out, config.clip, 1 - config.clip)
+        return np.clip(out, config.clip, 1 - config.clip, out=out)
+
+    def log_odds_ratio(p: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """log(odds(p)) - log(odds(prior)) written into ``out``: the expression's steps, in place."""
+        np.subtract(1.0, p, out=out)
+        np.divide(p, out, out=out)
+        np.log(out, out=out)
+        out -= np.log(_odds(prior))
+        return out
 
     ev = PairEvidence(n, a, b, [w.id for w in witnesses], [w.modality for w in witnesses], calibration,
                       absent_witness=absent_w, prior=prior)
     weights = np.asarray([w.weight for w in witnesses], dtype=np.float64)
     log_odds = np.full(P, np.log(_odds(prior)))
     log_odds_absent = np.log(_odds(prior))
+    # the weighing's arrays (P pairs each: 20 million at 70,000 postings) are made once and filled in
+    # place: a temporary per operation held 2.5 GB there. Each step is the operation it replaces, so
+    # every probability is the same to the bit.
+    p32, part = np.empty(P, dtype=np.float32), np.empty(P)
     for mod in MODALITIES:
         sel = np.flatnonzero([w.modality == mod for w in witnesses])
         if not len(sel):
@@ -298,22 +313,31 @@ def pair_evidence(witnesses: list[Witness], labels, config: SuspectConfig = Susp
         for w in sel:
             h = heard(w)
             if h is None:
-                num += weights[w] * probs(w)
+                num += np.multiply(probs(w, p32), weights[w], out=part)
                 total += weights[w]
             else:
-                num += weights[w] * h * probs(w)
-                total += weights[w] * h
+                np.multiply(h, weights[w], out=part)
+                total += part
+                num += np.multiply(part, probs(w, p32), out=part)
+            del h
             step(f"{witnesses[w].id}: weighed")
-        p_mod = np.where(total > 0, num / np.maximum(total, _EPS), prior)
-        del num, total
-        p_mod = np.clip(p_mod, config.clip, 1 - config.clip)
+        known = total > 0
+        p_mod = np.divide(num, np.maximum(total, _EPS, out=total), out=num)
+        p_mod[~known] = prior
+        del total, known
+        np.clip(p_mod, config.clip, 1 - config.clip, out=p_mod)
         ws = weights[sel] / weights[sel].sum()
         p_mod_absent = float(np.clip(ws @ absent_w[sel], config.clip, 1 - config.clip))
         ev.by_modality[mod] = p_mod.astype(np.float32)
         ev.absent_modality[mod] = p_mod_absent
-        log_odds += np.log(_odds(p_mod)) - np.log(_odds(prior))
+        log_odds += log_odds_ratio(p_mod, part)
         log_odds_absent += np.log(_odds(p_mod_absent)) - np.log(_odds(prior))
-    ev.combined = (1.0 / (1.0 + np.exp(-log_odds))).astype(np.float32)
+        del p_mod, num
+    del p32, part
+    np.negative(log_odds, out=log_odds)
+    np.exp(log_odds, out=log_odds)
+    log_odds += 1.0
+    ev.combined = np.divide(1.0, log_odds, out=log_odds).astype(np.float32)
     ev.absent = float(1.0 / (1.0 + np.exp(-log_odds_absent)))
     return ev
 
@@ -321,12 +345,13 @@ def pair_evidence(witnesses: list[Witness], labels, config: SuspectConfig = Susp
 # ----------------------------------------------------------------------------- groups
 @dataclass
 class Affinities:
-    """One modality's posting-to-group evidence in a pool (``codes``: group per posting)."""
+    """One modality's posting-to-group evidence in a pool (``codes``: group per posting), over the
+    (posting, other group) keys of its links (:class:`_Links`' ``cross_keys``, one array for every
+    modality)."""
 
     codes: np.ndarray
     sizes: np.ndarray
-    key: np.ndarray          # sorted x * G + g of every (posting, other group) with a pair some witness holds
-    aff: np.ndarray          # mean probability of posting x to the members of group g
+    aff: np.ndarray          # mean probability of posting x to the members of group g, per key x * G + g
     own: np.ndarray          # (N,) the same to its own group's other members (``absent`` when alone)
     cohesion: np.ndarray     # (G,) mean probability over the group's own pairs (NaN for one member)
     absent: float            # probability of a pair no witness holds
@@ -364,8 +389,9 @@ class _Links:
     cross_unheld: np.ndarray   # its members no pair links the posting to, int32
 
 
-def _links(a: np.ndarray, b: np.ndarray, labels) -> _Links:
-    codes = np.unique(np.asarray(labels), return_inverse=True)[1].ravel().astype(np.int64)
+def _links(a: np.ndarray, b: np.ndarray, codes: np.ndarray) -> _Links:
+    """``codes``: each posting's group, 0 to G - 1 (``np.unique(labels, return_inverse=True)``)."""
+    codes = np.asarray(codes, dtype=np.int64)
     sizes = np.bincount(codes).astype(np.int64)
     G = len(sizes)
     uniq, inv = _unique_inverse(np.concatenate([a.astype(np.int64) * G + codes[b], b.astype(np.int64) * G + codes[a]]))
@@ -379,14 +405,12 @@ def _links(a: np.ndarray, b: np.ndarray, labels) -> _Links:
                   members - counts[~own_entry])
 
 
-def affinities(a: np.ndarray, b: np.ndarray, p: np.ndarray, absent: float, labels,
-               links: _Links | None = None) -> Affinities:
-    """Mean pair probability ``p`` (pairs ``a < b``) of every posting to every group it is linked
-    to, to its own group, and each group's cohesion; a pair no witness holds counts as ``absent``.
-    ``links``: :func:`_links` of these pairs, when made already."""
-    L = links if links is not None else _links(a, b, labels)
+def affinities(p: np.ndarray, absent: float, L: _Links) -> Affinities:
+    """Mean pair probability ``p`` (of the pairs ``L`` links, :func:`_links`) of every posting to
+    every group it is linked to, to its own group, and each group's cohesion; a pair no witness
+    holds counts as ``absent``."""
     codes, sizes, own_entry = L.codes, L.sizes, L.own_entry
-    G, n, P = len(sizes), len(codes), len(a)
+    G, n, P = len(sizes), len(codes), len(p)
     p = np.asarray(p, dtype=np.float64)
     # float64 even with no pair at all (bincount of nothing is int64, and the sums below are in place)
     sums = np.bincount(L.inv[:P], weights=p, minlength=len(own_entry)).astype(np.float64, copy=False)
@@ -408,14 +432,7 @@ def affinities(a: np.ndarray, b: np.ndarray, p: np.ndarray, absent: float, label
         pairs = sizes * (sizes - 1) / 2
         cohesion = np.where(pairs > 0, np.bincount(codes, weights=own_sum, minlength=G) / 2 / np.maximum(pairs, 1),
                             np.nan)
-    return Affinities(codes, sizes, L.cross_keys, aff, own, cohesion, absent)
-
-
-def modality_affinities(ev: PairEvidence, labels) -> dict[str, Affinities]:
-    """Each modality's affinities; they share one ``key`` array (the same pairs link them)."""
-    links = _links(ev.a, ev.b, labels)
-    return {mod: affinities(ev.a, ev.b, p, ev.absent_modality[mod], labels, links)
-            for mod, p in ev.by_modality.items()}
+    return Affinities(codes, sizes, aff, own, cohesion, absent)
 
 
 def _logit(p, clip: float) -> np.ndarray:
@@ -712,36 +729,34 @@ def find_suspects(witnesses: list[Witness], labels, ids, features: PostingFeatur
             progress(steps["done"], steps["total"], what)
 
     ev = pair_evidence(witnesses, labels, config, step)
-    mods = modality_affinities(ev, labels)
+    groups, codes = np.unique(labels, return_inverse=True)
+    codes = codes.ravel().astype(np.int64)
+    # the groups' own pairs are looked up first, so that the pairs' evidence can go before the links
+    # to groups are made (at 70,000 postings it held 400 MB through their peak)
+    fresh = fresh_cohesion(ev, features, codes)
+    a, b, probs, absent, calibration = ev.a, ev.b, ev.by_modality, ev.absent_modality, ev.calibration
+    del ev
+    links = _links(a, b, codes)
+    del a, b
+    # each modality's affinities (they share one ``key`` array: the same pairs link them), each
+    # modality's pair probabilities given up once read
+    mods = {mod: affinities(probs.pop(mod), absent[mod], links) for mod in list(probs)}
+    keys = links.cross_keys  # sorted x * G + g of every (posting, other group) some witness links
+    del links
     step("postings' affinities to groups")
     if not mods:
         raise NoiseError("no image or text witness")
-    first = next(iter(mods.values()))
-    codes, sizes = first.codes, first.sizes
+    sizes = next(iter(mods.values())).sizes
     G = len(sizes)
-    groups = np.unique(labels)
     attrs = _GroupAttributes(features, codes)
-    fresh = fresh_cohesion(ev, features, codes)
-    calibration = ev.calibration
-    del ev  # the pairs' evidence lives on in the affinities; what follows is per group
 
     # postings: every (posting, other group) some witness links (the modalities share these keys),
     # the best group per posting; a score per key, each modality's parts made again for the best
-    keys = first.key
-    x = keys // G
-    score = np.zeros(len(keys))
-    for m in mods.values():
-        part = _logit(m.aff, config.clip)
-        part -= _logit(m.own, config.clip)[x]
-        score += part
-        del part
-    # a conflict only lowers a score: those at most min_score cannot be listed, whatever it says
-    hope = np.flatnonzero(score > config.min_score)
-    xh, gh = x[hope], keys[hope] % G
-    del x
+    hope, score_h = _posting_scores(keys, G, mods, config)
+    xh, gh = keys[hope] // G, keys[hope] % G
     against = _blocked(attrs.posting_conflict, xh, gh)
-    sh = score[hope] - config.conflict_penalty * against
-    del score
+    sh = score_h - config.conflict_penalty * against
+    del score_h
     order = np.lexsort((gh, -sh, xh))
     best = order[run_starts(xh[order])]
     best = best[sh[best] > config.min_score]
@@ -758,8 +773,15 @@ def find_suspects(witnesses: list[Witness], labels, ids, features: PostingFeatur
 
     step("posting suspects")
 
-    # group pairs: mean cross probability per modality, from either side's entries
-    all_keys, inv = _unique_inverse(codes[keys // G] * G + keys % G)
+    # group pairs: mean cross probability per modality, from either side's entries; the (group,
+    # group) key of each (posting, group) key made a block at a time (four temporaries of the keys'
+    # length at once, 940 MB at 70,000 postings)
+    group_keys = np.empty(len(keys), dtype=np.int64)
+    for start in range(0, len(keys), BLOCK):
+        group_keys[start:start + BLOCK] = _group_key(keys[start:start + BLOCK], codes, G)
+    del keys
+    all_keys, inv = _unique_inverse(group_keys)
+    del group_keys
     counts = np.bincount(inv, minlength=len(all_keys))
     pa, pb = all_keys // G, all_keys % G
     keep = pa < pb
@@ -767,15 +789,18 @@ def find_suspects(witnesses: list[Witness], labels, ids, features: PostingFeatur
     del all_keys
     # (ga, gb) with ga > gb: the same pair read from gb's members, which link to ga as well
     shortfall, within, pair_parts = {}, {}, {}
-    for mod, m in mods.items():
+    for mod in list(mods):
+        m = mods.pop(mod)
         s_ = np.bincount(inv, weights=m.aff, minlength=len(counts))
-        total = s_[keep] + (sizes[pa] - counts[keep]) * m.absent
+        absent_m = m.absent
+        del m  # each modality's affinities given up once summed
+        total = s_[keep] + (sizes[pa] - counts[keep]) * absent_m
         pair_parts[mod] = _logit(total / sizes[pa], config.clip)
         within[mod] = fresh.pooled(mod, pa, pb)
         # one product under two labels: its cross pairs look like its own pairs; siblings' fall short
         shortfall[mod] = np.where(np.isfinite(within[mod]), np.maximum(
             0.0, _logit(np.nan_to_num(within[mod]), config.clip) - pair_parts[mod]), 0.0)
-    del mods, first, keys, inv
+    del mods, s_, inv
     cross = sum(pair_parts.values()) if pair_parts else np.zeros(len(pa))
     linked = cross > config.family_floor
     conf_k, agree_k = attrs.per_kind(pa, pb)
@@ -805,6 +830,33 @@ def find_suspects(witnesses: list[Witness], labels, ids, features: PostingFeatur
 
 
 BLOCK = 1 << 18  # rows of sparse per-pair work at once: a 70,000-posting pool links millions of pairs
+
+
+def _posting_scores(keys: np.ndarray, G: int, mods: dict, config: SuspectConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the (posting, other group) ``keys`` scoring above ``config.min_score``, and
+    their scores (Σ over modalities of logit(affinity to the group) - logit(affinity to its own)),
+    a block of keys at a time: at 70,000 postings the keys are 29 million and each whole-length
+    temporary was 240 MB of the finder's peak. A conflict only lowers a score, so the others cannot
+    be listed whatever it says."""
+    own_logit = {mod: _logit(m.own, config.clip) for mod, m in mods.items()}
+    hope, scores = [np.zeros(0, dtype=np.int64)], [np.zeros(0)]
+    for start in range(0, len(keys), BLOCK):
+        block = slice(start, start + BLOCK)
+        x = keys[block] // G
+        score = np.zeros(len(x))
+        for mod, m in mods.items():
+            part = _logit(m.aff[block], config.clip)
+            part -= own_logit[mod][x]
+            score += part
+        up = np.flatnonzero(score > config.min_score)
+        hope.append(up + start)
+        scores.append(score[up])
+    return np.concatenate(hope), np.concatenate(scores)
+
+
+def _group_key(keys: np.ndarray, codes: np.ndarray, G: int) -> np.ndarray:
+    """(posting x, group g) keys ``x * G + g`` as (x's group, g) keys."""
+    return codes[keys // G] * G + keys % G
 
 
 def _blocked(fn, *rows: np.ndarray) -> np.ndarray:

@@ -214,3 +214,18 @@ def test_classify_handles_a_full_split():
     f = E.PostingFeatures(titles, phash)
     rows, pairs = E.classify(pred, labels, f)
     assert len(rows) == n and len(pairs) > 10_000
+
+
+def test_feature_columns_do_not_depend_on_string_hashing():
+    """Python orders a set of strings by their hashes, which change per process: token and variant
+    columns in that order summed the finder's title evidence in another order in each server, and
+    its scores moved in the last bits from one run to the next. Tokens are numbered as first seen,
+    a title's variant values in sorted order."""
+    words = [f"w{i}" for i in range(40)]
+    f = E.PostingFeatures([" ".join(words), "w7 zz w0"], ["0", "0"])
+    assert f.token_names.tolist() == words + ["zz"]
+    mv, _, vd, kinds = E._indicators([{"colour": frozenset(words)}, {"colour": frozenset({"w17"})},
+                                      {"size": frozenset({"xl", "m"})}])
+    assert kinds == ["colour", "size"]
+    assert mv[1].indices.tolist() == [sorted(words).index("w17")]  # a set's order: its place is chance
+    assert vd.indices.tolist() == [0] * 40 + [1, 1]
