@@ -83,12 +83,40 @@ class Cache:
     """At most ``capacity`` (bytes by default, or whatever ``size`` counts) of values, least recently
     used first out. :meth:`get` makes a missing value once: a thread asking for a key another thread
     is making waits for it; if that maker fails, the waiter makes it itself. A value larger than the
-    whole capacity is returned and not kept."""
+    whole capacity is returned and not kept.
 
-    def __init__(self, capacity: int, size: Callable[[object], int] = sizeof):
+    :meth:`reserve` counts memory its owners hold outside the cache against the capacity, down to
+    ``floor`` (half the capacity unless given): what a budget is for is the memory of what was
+    computed, wherever it is kept."""
+
+    def __init__(self, capacity: int, size: Callable[[object], int] = sizeof, floor: int | None = None):
         self._data = LRUCache(maxsize=capacity, getsizeof=size)
         self._lock = threading.RLock()
         self._making: dict[Hashable, threading.Event] = {}
+        self._capacity = capacity
+        self._floor = capacity // 2 if floor is None else min(floor, capacity)
+        self._reserved: dict[Hashable, int] = {}
+
+    @property
+    def limit(self) -> int:
+        """The capacity less the reservations, never below the floor."""
+        with self._lock:
+            return max(self._floor, self._capacity - sum(self._reserved.values()))
+
+    def reserve(self, owner: Hashable, amount: int) -> None:
+        """``owner`` now holds ``amount`` outside the cache (0: nothing any more); least recently
+        used values go until the rest fits the new :attr:`limit`."""
+        with self._lock:
+            if amount > 0:
+                self._reserved[owner] = int(amount)
+            else:
+                self._reserved.pop(owner, None)
+            self._fit()
+
+    def _fit(self) -> None:
+        limit = self.limit
+        while len(self._data) and self._data.currsize > limit:
+            self._data.popitem()
 
     def get(self, key: Hashable, make: Callable[[], object]):
         while True:
@@ -109,6 +137,8 @@ class Cache:
                     self._data[key] = value
                 except ValueError:  # larger than the whole cache
                     pass
+                if self._reserved:
+                    self._fit()
             return value
         finally:
             with self._lock:

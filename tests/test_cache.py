@@ -76,6 +76,32 @@ def test_bounded_least_recently_used_out():
     assert len(counted) == 2 and not counted.holds(0)
 
 
+
+def test_memory_held_outside_counts_against_the_budget_down_to_its_floor():
+    """A re-weighting slot (380 MB at 70,000 postings) is kept outside the pools' bounded cache so that
+    a step's own tables cannot push it out; reserving it makes the cache hold that much less, least
+    recently used first out, but never less than its floor."""
+    c = Cache(100, size=lambda v: v, floor=40)
+    for key in "abcd":
+        c.get(key, lambda: 20)
+    c.get("a", lambda: pytest.fail("a is cached"))  # a used again: b is the least recently used now
+    assert c.limit == 100 and c.used == 80
+    c.reserve("slot", 50)
+    assert c.limit == 50 and c.used == 40 and not c.holds("b") and not c.holds("c") and c.holds("a")
+    c.reserve("other slot", 30)
+    assert c.limit == 40  # the floor
+    c.get("e", lambda: 20)
+    assert c.used == 40 and not c.holds("d")  # d was the least recently used
+    c.reserve("slot", 0)
+    c.reserve("other slot", 0)
+    assert c.limit == 100
+    c.get("f", lambda: 30)
+    assert c.used == 70  # room again; nothing given back comes back by itself
+    assert Cache(100).limit == 100 and Cache(100, floor=500).limit == 100
+    half = Cache(100)
+    half.reserve("x", 1000)
+    assert half.limit == 50  # half the capacity unless a floor is given
+
 def test_two_threads_asking_at_once_make_it_once():
     c = Cache(1 << 20)
     made, started = [], threading.Event()

@@ -306,8 +306,9 @@ class BundlePool(Pool):
 
 
 # what one bundle's pools (valid, test, all) hold together: tables, scorers, embeddings, fused sets, as a
-# share of the bundle's own cache budget (512 MB of the default 1 GB). The server shares them across every
-# session; a bound per pool would let three pools of a 70,000-posting bundle hold three times this
+# share of the bundle's own cache budget (512 MB of the default 1 GB), their re-weighting slots counted
+# in it down to half of it (:meth:`Pool._slot_held`). The server shares them across every session; a
+# bound per pool would let three pools of a 70,000-posting bundle hold three times this
 POOLS_SHARE = 0.5
 
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import scipy.sparse as sp
 
-from ..cache import Cache, one
+from ..cache import Cache, one, sizeof
 from ..errors import DecisionError
 from ..metrics import check_labels
 from . import inb as inb_mod
@@ -146,8 +146,10 @@ class Pool:
         self._prefix = (id(self),) if shared_cache is not None else ()
         # the candidate similarities of the member set being re-weighted, kept outside the bounded cache:
         # at 70,000 postings five members' are ~380 MB, and a re-weighting step's own tables pushed them
-        # out of a 512 MB cache, so every step gathered them again (28 s instead of a weighted sum)
+        # out of a 512 MB cache, so every step gathered them again (28 s instead of a weighted sum).
+        # They count against that cache's budget all the same, down to its floor (:meth:`Cache.reserve`)
         self._weighing = Cache(1, size=one)
+        self._slot_bytes = 0
 
     # ------------------------------------------------------------------ basics
     def __repr__(self) -> str:
@@ -182,6 +184,7 @@ class Pool:
         else:
             self._cache.clear()
         self._weighing.clear()
+        self._slot_held()
 
     def forget(self, drop: Callable) -> None:
         """Forget this pool's cached values whose key (as given to :meth:`cached`) ``drop`` picks
@@ -192,6 +195,16 @@ class Pool:
         else:
             self._cache.clear_where(drop)
         self._weighing.clear_where(drop)
+        self._slot_held()
+
+    def _slot_held(self, value=None) -> None:
+        """Count the re-weighting slot's memory against the pool's cache (its least recently used
+        values go first); ``value``: the slot's content now (None: as before, or nothing once cleared)."""
+        if value is not None:
+            self._slot_bytes = sizeof(value)
+        if not len(self._weighing):
+            self._slot_bytes = 0
+        self._cache.reserve(("slot", id(self)), self._slot_bytes)
 
     def _load(self, store: dict, key):
         value = store[key]
@@ -295,7 +308,9 @@ class Pool:
                 emb.release_pages()  # one member's pages resident at a time, none after
             sims[:, idx < 0] = 0.0
             return idx, sims
-        return self._weighing.get(("cand_sims", members), lambda: _readonly_all(make()))
+        out = self._weighing.get(("cand_sims", members), lambda: _readonly_all(make()))
+        self._slot_held(out)
+        return out
 
     def _candidate_fusion(self, source) -> Neighbors:
         members = [m for m, _ in source[1]]

@@ -125,3 +125,27 @@ def test_candidate_similarities_outlast_a_full_cache_while_re_weighting():
     assert not pool.holds(("cand_sims", ("a", "b")))
     pool.forget(lambda key: key[0] == "cand_sims")  # the pool's own forgetting reaches it (a cold start)
     assert not pool.holds(("cand_sims", ("b", "a")))
+
+
+def test_the_slot_counts_against_the_pools_budget_down_to_half():
+    """The pools' cache holds less while a re-weighting slot is kept (the server's memory is the two
+    together), never below half its capacity, and all of it again once the slot is gone."""
+    from shopee_core.cache import Cache, sizeof
+
+    labels, (a, b) = views(3, n=300, groups=100, spread=(0.0, 0.0))
+    shared = Cache(10 * 2**20)
+    pool = Pool(labels, k=20, embeddings={"a": a, "b": b}, shared_cache=shared)
+    other = Pool(labels, k=20, embeddings={"a": a, "b": b}, shared_cache=shared)
+    slot = sizeof(pool.candidate_sims(("a", "b")))
+    assert 0 < slot < 5 * 2**20 and shared.limit == 10 * 2**20 - slot
+    other.candidate_sims(("a", "b"))  # a second pool's slot counts too
+    assert shared.limit == 10 * 2**20 - 2 * slot
+    pool.neighbors("a")
+    assert shared.used <= shared.limit
+    small = Cache(slot)  # a slot larger than half the budget: the floor
+    tight = Pool(labels, k=20, embeddings={"a": a, "b": b}, shared_cache=small)
+    tight.candidate_sims(("a", "b"))
+    assert small.limit == slot // 2
+    pool.clear()
+    other.forget(lambda key: key[0] == "cand_sims")
+    assert shared.limit == 10 * 2**20
