@@ -83,7 +83,7 @@ class Cache:
     """At most ``capacity`` (bytes by default, or whatever ``size`` counts) of values, least recently
     used first out. :meth:`get` makes a missing value once: a thread asking for a key another thread
     is making waits for it; if that maker fails, the waiter makes it itself. A value larger than the
-    whole capacity is returned and not kept.
+    whole capacity (or :attr:`limit`) is returned and not kept.
 
     :meth:`reserve` counts memory its owners hold outside the cache against the capacity, down to
     ``floor`` (half the capacity unless given): what a budget is for is the memory of what was
@@ -133,11 +133,9 @@ class Cache:
         try:
             value = make()
             with self._lock:
-                try:
+                # larger than what the cache may hold now: returned, not kept (nor anything pushed out for it)
+                if self._data.getsizeof(value) <= self.limit:
                     self._data[key] = value
-                except ValueError:  # larger than the whole cache
-                    pass
-                if self._reserved:
                     self._fit()
             return value
         finally:

@@ -97,6 +97,9 @@ def test_memory_held_outside_counts_against_the_budget_down_to_its_floor():
     assert c.limit == 100
     c.get("f", lambda: 30)
     assert c.used == 70  # room again; nothing given back comes back by itself
+    c.reserve("slot", 60)
+    assert c.limit == 40 and c.used == 30 and c.holds("f")
+    assert c.get("g", lambda: 45) == 45 and not c.holds("g") and c.holds("f")  # over the limit: not kept, nothing out
     assert Cache(100).limit == 100 and Cache(100, floor=500).limit == 100
     half = Cache(100)
     half.reserve("x", 1000)

@@ -302,9 +302,11 @@ class Embeddings:
                 part += got if w == 1.0 else np.float32(w) * got
         return total
 
-    def candidate_similarity(self, idx: np.ndarray, rows=None, chunk_bytes: int = CANDIDATE_CHUNK_BYTES) -> np.ndarray:
+    def candidate_similarity(self, idx: np.ndarray, rows=None, chunk_bytes: int = CANDIDATE_CHUNK_BYTES,
+                             out: np.ndarray | None = None) -> np.ndarray:
         """(M, W) similarities of query row ``rows[r]`` (default: row r) with its candidates ``idx[r, :]``
-        (-1: padding, NaN out).
+        (-1: padding, NaN out), written into ``out`` when given (a member's plane of a re-weighting
+        slot: no second (M, W) array beside it).
 
         Where the pool is small against the candidate width (N <= GEMM_RATIO · W) a block of rows is
         multiplied with all rows (one BLAS product, then the candidates picked out). In bigger pools
@@ -320,18 +322,21 @@ class Embeddings:
         rows = np.arange(m) if rows is None else np.asarray(rows, dtype=np.int64)
         if rows.shape != (m,):
             raise EmbeddingError(f"candidate rows {rows.shape} do not match the table {idx.shape}")
-        out = np.full((m, w), np.nan, dtype=np.float32)
+        if out is None:
+            out = np.full((m, w), np.nan, dtype=np.float32)
+        elif out.shape != (m, w) or out.dtype != np.float32:
+            raise EmbeddingError(f"out must be float32 {(m, w)}, got {out.dtype} {out.shape}")
         if m == 0 or w == 0:
             return out
         n = len(self)
-        safe = np.where(idx >= 0, idx, 0)
         in_place = all(_faiss_ready(b) for b in self.blocks)  # faiss reads every block's rows where they are
         gemm = n <= (GEMM_RATIO_IN_PLACE if in_place else GEMM_RATIO) * w
         per_row = 4 * n if gemm else max(_gather_bytes(b, w) for b in self.blocks)
         step = max(1, int(chunk_bytes // max(per_row, 1)))
         for start in range(0, m, step):
             stop = min(start + step, m)
-            cand, query = safe[start:stop], rows[start:stop]
+            cand, query = idx[start:stop], rows[start:stop]
+            cand = np.where(cand >= 0, cand, 0)  # padding reads row 0, then NaN
             if gemm:
                 part = np.take_along_axis(self.similarity_rows(query), cand, axis=1)
             else:

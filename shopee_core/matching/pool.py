@@ -304,7 +304,7 @@ class Pool:
             sims = np.empty((len(members),) + idx.shape, dtype=np.float32)
             for s, m in enumerate(members):
                 emb = self.embeddings(m)
-                sims[s] = emb.candidate_similarity(idx)
+                emb.candidate_similarity(idx, out=sims[s])
                 emb.release_pages()  # one member's pages resident at a time, none after
             sims[:, idx < 0] = 0.0
             return idx, sims

@@ -83,5 +83,16 @@ def test_candidate_similarity_equals_the_direct_dot_products_every_way(gemm, in_
         got = e.candidate_similarity(idx, rows=rows, chunk_bytes=4096)
         # a float16 block's BLAS product (the small-pool way) rounds in float16
         np.testing.assert_allclose(got, ref, atol=1e-3 if e is half and gemm else 1e-5)
+        into = np.full((150, 9), 7.0, dtype=np.float32)  # a re-weighting slot's plane, written in place
+        plane = into[10:130]
+        assert e.candidate_similarity(idx, rows=rows, chunk_bytes=4096, out=plane) is plane
+        np.testing.assert_array_equal(into[10:130], got)
+        assert (into[:10] == 7).all() and (into[130:] == 7).all()
         i, j = np.repeat(rows, 9), np.maximum(idx, 0).ravel()
         np.testing.assert_allclose(e.pair_similarity(i, j, chunk=97), full[i, j], atol=1e-5)
+
+
+def test_candidate_similarity_refuses_an_out_array_of_another_shape():
+    e = Embeddings.from_array(np.eye(4, dtype=np.float32))
+    with pytest.raises(EmbeddingError, match="out must be float32"):
+        e.candidate_similarity(np.zeros((4, 2), dtype=np.int64), out=np.zeros((4, 3), dtype=np.float32))
