@@ -20,6 +20,8 @@ import numpy as np
 import scipy.sparse as sp
 from cachetools import LRUCache
 
+from .speed import release_free_memory
+
 SMALL = 256  # what an object that does not say its size is counted as
 
 
@@ -111,12 +113,19 @@ class Cache:
                 self._reserved[owner] = int(amount)
             else:
                 self._reserved.pop(owner, None)
-            self._fit()
+            pushed_out = self._fit()
+        if pushed_out:
+            # their memory back to the OS now, before the owner fills what it reserved: a table of a few
+            # MB comes from glibc's heap, and freeing it leaves the pages resident until a trim
+            release_free_memory(0)
 
-    def _fit(self) -> None:
-        limit = self.limit
+    def _fit(self) -> int:
+        """Push out least recently used values until the rest fits the limit; how many went."""
+        limit, gone = self.limit, 0
         while len(self._data) and self._data.currsize > limit:
             self._data.popitem()
+            gone += 1
+        return gone
 
     def get(self, key: Hashable, make: Callable[[], object]):
         while True:

@@ -75,7 +75,8 @@ def own_bytes() -> int | None:
 
 def release_free_memory(after_bytes: int = RELEASE_AFTER_BYTES) -> int | None:
     """Hand the heap's free pages back to the OS (``malloc_trim``) once the process's own memory has
-    grown ``after_bytes`` since the last time; bytes released, or None when it did not run.
+    grown ``after_bytes`` since the last time (0: now, whatever it did since); bytes released, or
+    None when it did not run.
 
     Why: numpy temporaries below glibc's (self-raising, up to 32 MB) mmap threshold come from the
     heap, and the free chunks they leave between live ones stay resident. In a one-off AppTest probe
@@ -86,7 +87,7 @@ def release_free_memory(after_bytes: int = RELEASE_AFTER_BYTES) -> int | None:
         return None
     with _release["lock"]:
         before = own_bytes()
-        if before is None or before - _release["at"] < after_bytes:
+        if before is None or (after_bytes > 0 and before - _release["at"] < after_bytes):
             if before is not None and before < _release["at"]:
                 _release["at"] = before  # memory went down on its own: measure growth from here
             return None

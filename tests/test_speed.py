@@ -27,6 +27,7 @@ def test_free_heap_chunks_go_back_and_a_small_growth_waits():
     assert released is not None and released > 100 * 2**20, released   # ~180 MB of holes
     assert after < before - 100 * 2**20
     assert speed.release_free_memory() is None  # nothing grew since: no trim, one read of /proc
+    assert speed.release_free_memory(0) is not None  # 0: a trim now, whatever happened since
     kept2 = _fragmented_heap(20)                 # ~20 MB more: below the 64 MB that starts a trim
     assert speed.release_free_memory() is None
     assert len(kept) == 200 * 10 // 10 and len(kept2) == 20

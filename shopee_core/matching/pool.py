@@ -301,6 +301,9 @@ class Pool:
 
         def make():
             idx = merged_candidates([self.neighbors(m) for m in members])
+            # counted before it is filled (the slot it replaces too, until it goes): the cache's least
+            # recently used values make room first, not after the server has held both
+            self._cache.reserve(("slot", id(self)), self._slot_bytes + idx.nbytes + 4 * len(members) * idx.size)
             sims = np.empty((len(members),) + idx.shape, dtype=np.float32)
             for s, m in enumerate(members):
                 emb = self.embeddings(m)
