@@ -311,7 +311,11 @@ class Pool:
                 emb.release_pages()  # one member's pages resident at a time, none after
             sims[:, idx < 0] = 0.0
             return idx, sims
-        out = self._weighing.get(("cand_sims", members), lambda: _readonly_all(make()))
+        try:
+            out = self._weighing.get(("cand_sims", members), lambda: _readonly_all(make()))
+        except BaseException:
+            self._slot_held()  # counted as what the slot still holds, not what was being made
+            raise
         self._slot_held(out)
         return out
 

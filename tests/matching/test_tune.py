@@ -146,6 +146,16 @@ def test_the_slot_counts_against_the_pools_budget_down_to_half():
     tight = Pool(labels, k=20, embeddings={"a": a, "b": b}, shared_cache=small)
     tight.candidate_sims(("a", "b"))
     assert small.limit == slot // 2
+    import shopee_core.matching.embeddings as E
+
+    def broken(*args, **kwargs):
+        raise MemoryError("no room")
+
+    with pytest.MonkeyPatch.context() as mp:  # a gathering that fails leaves the count as the slot held
+        mp.setattr(E.Embeddings, "candidate_similarity", broken)
+        with pytest.raises(MemoryError):
+            pool.candidate_sims(("b", "a"))
+    assert shared.limit == 10 * 2**20 - 2 * slot and pool.holds(("cand_sims", ("a", "b")))
     pool.clear()
     other.forget(lambda key: key[0] == "cand_sims")
     assert shared.limit == 10 * 2**20
