@@ -103,7 +103,8 @@ def main(argv=None) -> int:
         if id(p._cache) not in seen:
             seen.add(id(p._cache))
             used, kinds = by_kind(p._cache, prefixed=True)
-            print(f"pools' shared cache: {used / MB:,.0f} MB: " + ", ".join(f"{k} {v / MB:,.0f}" for k, v in kinds.items()))
+            print(f"pools' shared cache: {used / MB:,.0f} MB (may hold {p._cache.limit / MB:,.0f} MB now: the "
+                  f"re-weighting slots count against it): " + ", ".join(f"{k} {v / MB:,.0f}" for k, v in kinds.items()))
         slot = sum(v for v in by_kind(p._weighing)[1].values())
         print(f"pool {getattr(p, 'name', '?')}: re-weighting slot {slot / MB:,.0f} MB")
     return 0
