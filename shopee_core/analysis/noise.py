@@ -357,6 +357,12 @@ class Affinities:
     absent: float            # probability of a pair no witness holds
 
 
+def _key_type(bound: int):
+    """The narrowest of int32 / int64 holding keys below ``bound``: sorting 40 million int32 keys
+    takes half the time of int64 ones (1.7 against 3.1 s here), in half the memory."""
+    return np.int32 if bound <= 2**31 else np.int64
+
+
 def _unique_inverse(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``np.unique(key, return_inverse=True)`` with an int32 inverse where it fits, sorting ``key``
     in place: np.unique held six arrays of the key's size at once (1.7 GB at 70,000 postings), this
@@ -394,7 +400,10 @@ def _links(a: np.ndarray, b: np.ndarray, codes: np.ndarray) -> _Links:
     codes = np.asarray(codes, dtype=np.int64)
     sizes = np.bincount(codes).astype(np.int64)
     G = len(sizes)
-    uniq, inv = _unique_inverse(np.concatenate([a.astype(np.int64) * G + codes[b], b.astype(np.int64) * G + codes[a]]))
+    kind = _key_type(len(codes) * G)
+    c = codes.astype(kind)
+    uniq, inv = _unique_inverse(np.concatenate([a.astype(kind) * kind(G) + c[b], b.astype(kind) * kind(G) + c[a]]))
+    del c
     counts = np.bincount(inv, minlength=len(uniq)).astype(np.int32)
     own_entry = codes[uniq // G] == uniq % G
     cross_keys = uniq[~own_entry]
@@ -753,7 +762,7 @@ def find_suspects(witnesses: list[Witness], labels, ids, features: PostingFeatur
     # postings: every (posting, other group) some witness links (the modalities share these keys),
     # the best group per posting; a score per key, each modality's parts made again for the best
     hope, score_h = _posting_scores(keys, G, mods, config)
-    xh, gh = keys[hope] // G, keys[hope] % G
+    xh, gh = (keys[hope] // G).astype(np.int64), (keys[hope] % G).astype(np.int64)
     against = _blocked(attrs.posting_conflict, xh, gh)
     sh = score_h - config.conflict_penalty * against
     del score_h
@@ -776,14 +785,14 @@ def find_suspects(witnesses: list[Witness], labels, ids, features: PostingFeatur
     # group pairs: mean cross probability per modality, from either side's entries; the (group,
     # group) key of each (posting, group) key made a block at a time (four temporaries of the keys'
     # length at once, 940 MB at 70,000 postings)
-    group_keys = np.empty(len(keys), dtype=np.int64)
+    group_keys = np.empty(len(keys), dtype=_key_type(G * G))
     for start in range(0, len(keys), BLOCK):
         group_keys[start:start + BLOCK] = _group_key(keys[start:start + BLOCK], codes, G)
     del keys
     all_keys, inv = _unique_inverse(group_keys)
     del group_keys
     counts = np.bincount(inv, minlength=len(all_keys))
-    pa, pb = all_keys // G, all_keys % G
+    pa, pb = (all_keys // G).astype(np.int64), (all_keys % G).astype(np.int64)
     keep = pa < pb
     pa, pb = pa[keep], pb[keep]
     del all_keys
