@@ -123,26 +123,23 @@ def check_block(block, name: str, allow_zero_rows: bool | None = None):
     if allow_zero_rows is None:
         allow_zero_rows = sp.issparse(block)
     if sp.issparse(block):
-        finite, nonzero = not data.size or np.isfinite(data).all(), True
-    else:  # both checks from each row's max and min, a block of rows at a time: no temporary of the
-        # block's size (a NaN or inf shows in its row's max or min, an all-zero row has both 0)
-        finite = nonzero = True
-        for part in _row_blocks(block):
-            top, bottom = part.max(axis=1), part.min(axis=1)
-            finite = finite and bool(np.isfinite(top).all() and np.isfinite(bottom).all())
-            nonzero = nonzero and bool(((top != 0) | (bottom != 0)).all())
+        finite = not data.size or np.isfinite(data).all()
+    else:  # each row's max and min, a block of rows at a time (no temporary of the block's size): a NaN
+        # or inf shows in them, and an all-zero row has both 0
+        top, bottom = (np.concatenate(v) for v in zip(*((p.max(axis=1), p.min(axis=1)) for p in _row_blocks(block))))
+        finite = np.isfinite(top).all() and np.isfinite(bottom).all()
     if not finite:
         if sp.issparse(block):
             bad = np.zeros(block.shape[0], dtype=bool)
             bad[np.repeat(np.arange(block.shape[0]), np.diff(block.indptr))[~np.isfinite(block.data)]] = True
         else:
-            bad = (~np.isfinite(block)).any(axis=1)
+            bad = ~(np.isfinite(top) & np.isfinite(bottom))
         raise EmbeddingError(f"{name}: {_first_rows(bad)} hold NaN or inf")
     if not allow_zero_rows:
         if sp.issparse(block):
             zero = np.asarray(abs(block).sum(axis=1)).ravel() == 0
         else:
-            zero = ~(block != 0).any(axis=1) if not nonzero else np.zeros(0, dtype=bool)
+            zero = (top == 0) & (bottom == 0)
         if zero.any():
             raise EmbeddingError(f"{name}: {_first_rows(zero)} are all zero (cosine is undefined there)")
     if sp.issparse(block):
