@@ -35,10 +35,13 @@ from ..cache import memoize
 from ..data.text import decode_escapes
 from ..data.units import (
     BASE_UNITS,
+    TITLE_MEMO,
     find_quantities,
     lower_text,
     parse_quantities,
+    quantities_of,
     quantity_conflict,  # noqa: F401  (part of this module's API)
+    scan_quantities,
 )
 from ..metrics import row_scores
 from . import decisions
@@ -84,7 +87,28 @@ ERROR_HELP = {
 def quantity_matrix(titles) -> tuple[sp.csr_matrix, sp.csr_matrix, sp.csr_matrix]:
     """Sparse indicators: (n, V) of (dimension, value) per title, (n, D) of dimensions per
     title, and (V, D) mapping each value column to its dimension."""
-    return _indicators([parse_quantities(t) for t in titles])[:3]
+    return _indicators(title_parses(titles)[0])[:3]
+
+
+def title_parses(titles) -> tuple[list[dict], list[dict]]:
+    """:func:`parse_quantities` and :func:`variant_attributes` of every title, each distinct title scanned
+    once, outside the process's memo of parses (it keeps the last
+    :data:`~shopee_core.data.units.TITLE_MEMO`): a 70,000-title pool's parses live while they are used,
+    not for the server's life, and a title's quantities are found once for both."""
+    done: dict = {}
+    quantities, variants = [], []
+    for t in titles:
+        try:
+            q, v = done[t]
+        except KeyError:
+            text = str(t)
+            found = scan_quantities(lower_text(text))
+            decoded = decode_escapes(t)
+            q, v = done[t] = (quantities_of(found), _variants(decoded, found if decoded == text
+                                                              else scan_quantities(lower_text(decoded))))
+        quantities.append(q)
+        variants.append(v)
+    return quantities, variants
 
 
 # ----------------------------------------------------------------------------- variant attributes
@@ -109,7 +133,7 @@ _PERCENT = re.compile(r"\d+(?:[.,]\d+)?\s*%")
 _DIGIT = re.compile(r"\d")
 
 
-@memoize(200_000)
+@memoize(TITLE_MEMO)
 def variant_attributes(title: str) -> dict[str, frozenset]:
     """The colour, size, material and model-code words of a title: ``{kind: frozenset(values)}``.
 
@@ -118,8 +142,13 @@ def variant_attributes(title: str) -> dict[str, frozenset]:
     shade ``02``; sizes are letter sizes (``M``, ``XL``) and bag sizes.
     """
     title = decode_escapes(title)  # "\\xc2\\xae" is a character, not the codes xc2 and xae
+    return _variants(title, find_quantities(title))
+
+
+def _variants(title: str, quantities) -> dict[str, frozenset]:
+    """:func:`variant_attributes` of a title whose escapes are decoded, given its quantities."""
     text = lower_text(title)
-    for q in reversed(find_quantities(title)):
+    for q in reversed(quantities):
         text = text[:q.start] + " " + text[q.end:]
     tokens = _TOKEN.findall(_PERCENT.sub(" ", text))
     found = {
@@ -211,8 +240,8 @@ class PostingFeatures:
 
     def __init__(self, titles, phashes):
         self.titles = np.asarray(titles, dtype=object)
-        self.qty_values, self.qty_dims, self.value_dims = quantity_matrix(self.titles)
-        attrs = [variant_attributes(t) for t in self.titles]
+        quantities, attrs = title_parses(self.titles)
+        self.qty_values, self.qty_dims, self.value_dims = _indicators(quantities)[:3]
         self.attr_values, _, attr_kinds, self.attr_kind_names = _indicators(attrs)
         self.attr_counts = (self.attr_values @ attr_kinds).toarray()  # (n, kinds): values per kind
         self.attr_kinds = attr_kinds

@@ -114,13 +114,21 @@ def _norm(value: float) -> float:
     return float(f"{value:.6g}")
 
 
+# titles whose parse the process keeps: the rows and pairs a page shows, parsed again on every rerun. A
+# pool's titles at once go through the bulk builders (``analysis.errors.PostingFeatures``), which parse each
+# distinct title once themselves: at 200,000 the memos held 70,000 parses of every title (~110 MB of Python
+# objects at 70,000 postings, one tour of the dashboard) for the server's whole life
+TITLE_MEMO = 4096
+
+
 def lower_text(title) -> str:
     """Lower-cased title with literal ``\\n`` blanked (same length, so spans stay valid)."""
     return str(title).lower().replace("\\n", "  ")
 
 
-@memoize(200_000)
-def _find(text: str) -> tuple[Quantity, ...]:
+def scan_quantities(text: str) -> tuple[Quantity, ...]:
+    """The quantities of a lower-cased title (:func:`lower_text`), not memoized: what a pool's bulk parse
+    calls once per distinct title."""
     found: list[Quantity] = []
     taken: list[tuple[int, int]] = []
     areas: list[tuple[int, int]] = []
@@ -177,12 +185,15 @@ def _find(text: str) -> tuple[Quantity, ...]:
     return tuple(sorted(found, key=lambda q: q.start))
 
 
+_find = memoize(TITLE_MEMO)(scan_quantities)
+
+
 def find_quantities(title) -> tuple[Quantity, ...]:
     """Every quantity a title states, in order (spans index the lower-cased title)."""
     return _find(lower_text(title))
 
 
-@memoize(200_000)
+@memoize(TITLE_MEMO)
 def parse_quantities(title: str) -> dict[str, frozenset]:
     """Quantities stated in a title: ``{dimension: frozenset(values in base units)}``.
 
@@ -191,8 +202,13 @@ def parse_quantities(title: str) -> dict[str, frozenset]:
     ``"isi 10"`` gives pieces {10}, ``"paket 3"`` packs {3}, ``"10K mAh"`` charge {10000};
     ``"20x30 cm"`` gives length {"200x300"} (mm) as one value.
     """
+    return quantities_of(find_quantities(title))
+
+
+def quantities_of(found) -> dict[str, frozenset]:
+    """:func:`parse_quantities`'s dictionary from a title's found quantities."""
     out: dict[str, set] = {}
-    for q in find_quantities(title):
+    for q in found:
         out.setdefault(q.dim, set()).add(q.value)
     return {k: frozenset(v) for k, v in out.items()}
 

@@ -229,3 +229,24 @@ def test_feature_columns_do_not_depend_on_string_hashing():
     assert kinds == ["colour", "size"]
     assert mv[1].indices.tolist() == [sorted(words).index("w17")]  # a set's order: its place is chance
     assert vd.indices.tolist() == [0] * 40 + [1, 1]
+
+
+def test_a_pools_titles_are_parsed_once_each_and_not_kept_by_the_process():
+    """A pool's features parse every distinct title once, with the same quantities and variant words the
+    one-title functions give (escapes, NaN and repeats included), and leave the process's memo of parses
+    bounded: at 200,000 entries it kept every title of a 70,000-posting pool (~110 MB of Python objects)
+    for the server's life."""
+    from shopee_core.data.units import TITLE_MEMO, _find
+
+    titles = [f"Serum {i} ml merah XL kode a{i}" for i in range(TITLE_MEMO + 500)]
+    nan_at = len(titles) + 2
+    titles += ["Aqua 600ml \\xc2\\xae isi 2", "KAOS HITAM \\u00e9 XL 1kg", float("nan"), None, "", "Aqua 600ml isi 2"]
+    titles += titles[:50]  # repeats
+    quantities, variants = E.title_parses(titles)
+    assert quantities == [Q(t) for t in titles]
+    assert variants == [E.variant_attributes(t) for t in titles]
+    assert quantities[nan_at] == variants[nan_at] == {}  # NaN: nothing stated
+    f = E.PostingFeatures(titles, ["0"] * len(titles))
+    assert f.qty_values.shape[0] == len(titles) and f.attr_values.shape[0] == len(titles)
+    for memo in (_find, E.parse_quantities, E.variant_attributes):
+        assert len(memo.cache) <= TITLE_MEMO < len(set(map(str, titles)))
