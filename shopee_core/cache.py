@@ -119,15 +119,28 @@ class Cache:
             # MB comes from glibc's heap, and freeing it leaves the pages resident until a trim
             release_free_memory(0)
 
-    def _fit(self) -> int:
-        """Push out least recently used values until the rest fits the limit; how many went."""
-        limit, gone = self.limit, 0
+    def _fit(self, room: int = 0) -> int:
+        """Push out least recently used values until the rest fits the limit less ``room``; how many went."""
+        limit, gone = self.limit - room, 0
         while len(self._data) and self._data.currsize > limit:
             self._data.popitem()
             gone += 1
         return gone
 
-    def get(self, key: Hashable, make: Callable[[], object]):
+    def _make_room(self, expect: int) -> None:
+        """Before a value of about ``expect`` is made: push out now what keeping it would push out once
+        made, and give their memory back to the OS, so they are not held beside it while it is made (at
+        70,000 postings the decision plane's pair table, ~200 MB, was built while the tables it was to
+        replace were still held). Nothing goes for a value the cache would not keep."""
+        with self._lock:
+            gone = self._fit(expect) if 0 < expect <= self.limit else 0
+        if gone:
+            release_free_memory(0)
+
+    def get(self, key: Hashable, make: Callable[[], object], expect: int = 0):
+        """The cached value of ``key``, made by ``make()`` if missing. ``expect``: about what the value will
+        count for (bytes), when its maker knows: room is made for it first (:meth:`_make_room`); least
+        recently used first, so a maker asks for its own inputs before, not inside, ``make``."""
         while True:
             with self._lock:
                 try:
@@ -140,6 +153,8 @@ class Cache:
                     break
             busy.wait()
         try:
+            if expect:
+                self._make_room(expect)
             value = make()
             with self._lock:
                 # larger than what the cache may hold now: returned, not kept (nor anything pushed out for it)

@@ -122,6 +122,33 @@ def test_what_a_reservation_pushes_out_goes_back_to_the_os_at_once(monkeypatch):
     c.reserve("slot", 50)
     assert trims == [0] and c.used == 30
 
+def test_room_for_a_value_of_known_size_is_made_before_it_is_made(monkeypatch):
+    """The decision plane's pair table (~200 MB at 70,000 postings) was built while the tables its keeping
+    was to push out were still held: the server's peak was both. With ``expect`` what would go once it is
+    kept goes first (given back to the OS), least recently used first; the cache ends the same."""
+    import shopee_core.cache as C
+
+    trims = []
+    monkeypatch.setattr(C, "release_free_memory", lambda after: trims.append(after))
+    c = Cache(100, size=lambda v: v)
+    for key in "abc":
+        c.get(key, lambda: 30)
+    c.get("a", lambda: pytest.fail("a is cached"))  # b is the least recently used now
+    seen = {}
+
+    def make():
+        seen.update(used=c.used, b=c.holds("b"), a=c.holds("a"), c=c.holds("c"))
+        return 45
+
+    assert c.get("big", make, expect=50) == 45
+    assert seen == {"used": 30, "b": False, "a": True, "c": False} and trims == [0]
+    assert c.used == 75 and c.holds("big") and c.holds("a")  # what keeping it alone pushes out: the same
+    c.get("huge", lambda: seen.update(huge=c.used) or 120, expect=120)  # never kept: nothing goes for it
+    assert seen["huge"] == 75 and not c.holds("huge") and trims == [0]
+    c.get("small", lambda: seen.update(small=c.used) or 10, expect=10)  # fits as it is: nothing goes
+    assert seen["small"] == 75 and trims == [0] and c.used == 85
+
+
 def test_two_threads_asking_at_once_make_it_once():
     c = Cache(1 << 20)
     made, started = [], threading.Event()

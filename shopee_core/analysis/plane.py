@@ -134,7 +134,8 @@ def _plane_positions(bundle, split, table: PairTable, image_model, text_model):
                 emb.release_pages()
             out.append(sim)
         return tuple(out)
-    return pool(bundle, split).cached(("plane_pos", table.sources, image_model, text_model), make)
+    return pool(bundle, split).cached(("plane_pos", table.sources, image_model, text_model), make,
+                                      expect=2 * table.idx.nbytes)  # two float32 planes of the table's shape
 
 
 def _outside_pairs(bundle, split, table: PairTable, image_model, text_model):

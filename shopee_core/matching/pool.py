@@ -165,10 +165,11 @@ class Pool:
     def has_labels(self) -> bool:
         return self._labels is not None
 
-    def cached(self, key, make: Callable):
+    def cached(self, key, make: Callable, expect: int = 0):
         """``make()`` once per key, read-only (:class:`~shopee_core.cache.Cache`: a key another
-        thread is making — a page and a prefetch, or two browser sessions — is waited for)."""
-        return self._cache.get(self._prefix + (key,) if self._prefix else key, lambda: _readonly(make()))
+        thread is making — a page and a prefetch, or two browser sessions — is waited for);
+        ``expect``: about the value's bytes, when known before it is made (room is made for it first)."""
+        return self._cache.get(self._prefix + (key,) if self._prefix else key, lambda: _readonly(make()), expect)
 
     def prime(self, source, table: Neighbors) -> None:
         """Put a table computed elsewhere (e.g. a joint search of several sources) in the cache."""
@@ -335,8 +336,16 @@ class Pool:
 
     def pair_table(self, sources) -> PairTable:
         sources = tuple(self.canonical(s) for s in sources)
-        return self.cached(("pairs", sources), lambda: PairTable(
-            [self.neighbors(s) for s in sources], self._labels, sources))
+        key = ("pairs", sources)
+        if self.holds(key):
+            return self.cached(key, lambda: PairTable([self.neighbors(s) for s in sources], self._labels, sources))
+        # the tables first (the cache's most recently used then), then room for the merge: the values its
+        # keeping would push out go before it is built, not after (its width is at most the tables' summed k)
+        tables = [self.neighbors(s) for s in sources]
+        n = tables[0].n if tables else 0
+        width = min(n, sum(t.k for t in tables))
+        expect = n * width * (4 + 5 * len(tables) + 3)  # idx; dist and nn per table; valid, is_self, same
+        return self.cached(key, lambda: PairTable(tables, self._labels, sources), expect=expect)
 
     def describe(self, source) -> str:
         return describe_source(source)

@@ -43,3 +43,37 @@ def test_best_k_keeps_every_bit_of_the_similarity_and_whole_rows_when_k_is_their
     np.testing.assert_array_equal(got_i, [[2, 4, 9, 7], [0, 1, 3, 2]])
     np.testing.assert_array_equal(got_s, np.float32([[1.0, 0.1234567, -3.5e-8, -1.0],
                                                      [np.finfo(np.float32).max, 1e-30, 0.0, -1e-30]]))
+
+
+
+def test_a_pair_table_makes_room_for_itself_before_it_is_merged(monkeypatch):
+    """A merged table's room is made before the merge (its bytes bounded from the tables' summed k), after
+    the tables it merges were asked for: those are the cache's most recently used, so what goes for it is
+    older; the estimate is never below what the table holds."""
+    from shopee_core.cache import Cache, sizeof
+    from shopee_core.matching import Embeddings, model_source
+    from shopee_core.matching.pool import Pool
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 60, 240)
+    sets = {m: Embeddings.from_array(rng.normal(size=(240, 8))) for m in "abcd"}
+    probe = Pool(labels, k=10, embeddings=sets, shared_cache=Cache(2**30))
+    for m in "dabc":
+        probe.neighbors(m)
+    expect = 240 * 30 * (4 + 5 * 3 + 3)
+    keep = sum(sizeof(probe.neighbors(m)) for m in "abc")
+    shared = Cache(keep + expect, floor=0)  # room for the merge: all but the three merged tables must go
+    pool = Pool(labels, k=10, embeddings=sets, shared_cache=shared)
+    for m in "dabc":  # d the oldest
+        pool.neighbors(m)
+    seen = {}
+    real = shared._make_room
+
+    def room(amount):
+        real(amount)
+        seen.update(amount=amount, held={m: pool.holds(("nb", model_source(m))) for m in "abcd"})
+
+    monkeypatch.setattr(shared, "_make_room", room)
+    table = pool.pair_table([model_source(m) for m in "abc"])
+    assert seen["amount"] == expect >= table.nbytes
+    assert seen["held"] == {"a": True, "b": True, "c": True, "d": False}  # the oldest went, not the merged
