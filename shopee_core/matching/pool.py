@@ -56,10 +56,12 @@ def merged_candidates(tables) -> np.ndarray:
 BEST_K_CELLS = 2**20  # candidates keyed at once by best_k (8 MB of int64 keys)
 
 
-def best_k(idx: np.ndarray, sim: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def best_k(idx: np.ndarray, sim, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Each row's ``k`` most similar candidates, most similar first, ties by pool index (as
     :func:`knn`): ``idx`` (N, W) int32 (-1 padding, whose ``sim`` must be -inf), ``sim`` (N, W) float32,
-    overwritten (its bits become the keys). Each candidate is one int64 key — the similarity's bits
+    overwritten (its bits become the keys), or a function of a slice of rows giving that block's
+    similarities (a new array: a re-weighting's fused similarities made a block at a time, never all
+    rows at once). Each candidate is one int64 key — the similarity's bits
     made order-preserving and inverted, then the pool index — so one partition and one sort of
     plain integers replace an argpartition, a lexsort and four gathers (about half the time at 70,000
     x 240 candidates in a one-off timing), and a tie at the k-th place goes to the smaller index, not
@@ -70,7 +72,8 @@ def best_k(idx: np.ndarray, sim: np.ndarray, k: int) -> tuple[np.ndarray, np.nda
     out_sim = np.empty((n, min(k, w)), dtype=np.float32)
     step = max(1, BEST_K_CELLS // max(1, w))
     for a in range(0, n, step):
-        _best_k_block(idx[a:a + step], sim[a:a + step], k, out_idx[a:a + step], out_sim[a:a + step])
+        rows = slice(a, a + step)
+        _best_k_block(idx[rows], sim(rows) if callable(sim) else sim[rows], k, out_idx[rows], out_sim[rows])
     return out_idx, out_sim
 
 
@@ -324,10 +327,18 @@ class Pool:
         members = [m for m, _ in source[1]]
         w = np.asarray([x for _, x in source[1]], dtype=np.float32)
         idx_all, sims = self.candidate_sims(members)
-        valid = idx_all >= 0
-        fused = np.tensordot(w, sims, axes=1)
-        fused[~valid] = -np.inf
-        k = min(self.k, int(valid.sum(axis=1).min()))  # every row has at least k real candidates
+        k = min(self.k, int(np.count_nonzero(idx_all >= 0, axis=1).min()))  # every row has >= k real candidates
+
+        def fused(rows):
+            # a block of rows at a time: the whole (N, W) sum and its masks were each step's peak (~130 MB at
+            # 70,000 postings). Summed member by member, each product and sum rounded on its own (as the
+            # joint search's fusions): a BLAS product's last bit depended on where a block began
+            out = sims[0, rows] * w[0]
+            term = np.empty_like(out)
+            for s in range(1, len(w)):
+                out += np.multiply(sims[s, rows], w[s], out=term)
+            out[idx_all[rows] < 0] = -np.inf
+            return out
         return Neighbors(*best_k(idx_all, fused, k))
 
     def scorer(self, source) -> Scorer:

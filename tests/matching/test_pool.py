@@ -77,3 +77,28 @@ def test_a_pair_table_makes_room_for_itself_before_it_is_merged(monkeypatch):
     table = pool.pair_table([model_source(m) for m in "abc"])
     assert seen["amount"] == expect >= table.nbytes
     assert seen["held"] == {"a": True, "b": True, "c": True, "d": False}  # the oldest went, not the merged
+
+
+@pytest.mark.parametrize("block_cells", [7, 100, 1 << 20])
+def test_a_reweighting_is_the_same_whatever_the_block_of_rows(monkeypatch, block_cells):
+    """A candidate-union re-weighting sums its members' similarities a block of rows at a time (the whole
+    sum was each step's peak at 70,000 postings): the table is the same whatever the block, and its
+    similarities are the members' weighted sum, each product and sum rounded on its own."""
+    from shopee_core.matching import Embeddings, fusion_source
+    from shopee_core.matching.pool import Pool
+
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 40, 150)
+    sets = {m: Embeddings.from_array(rng.normal(size=(150, 6))) for m in "abc"}
+    source = fusion_source(list("abc"), [0.5, 0.3, 0.2], knn="candidates")
+    want = Pool(labels, k=12, embeddings=sets).neighbors(source)
+    monkeypatch.setattr(P, "BEST_K_CELLS", block_cells)
+    pool = Pool(labels, k=12, embeddings=sets)
+    got = pool.neighbors(source)
+    assert np.array_equal(got.idx, want.idx) and np.array_equal(got.sim, want.sim)
+    idx, sims = pool.candidate_sims(tuple("abc"))
+    w = [np.float32(x) for _, x in source[1]]
+    total = sims[0] * w[0] + sims[1] * w[1] + sims[2] * w[2]
+    rows = np.arange(150)[:, None]
+    place = np.argmax(idx[:, :, None] == got.idx[:, None, :], axis=1)  # each kept candidate's column in idx
+    assert np.array_equal(got.sim, total[rows, place])
