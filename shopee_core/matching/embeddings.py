@@ -285,15 +285,19 @@ class Embeddings:
             total += part if w == 1.0 else np.float32(w) * part
         return total
 
-    def similarity_rows(self, rows: slice | np.ndarray) -> np.ndarray:
+    def similarity_rows(self, rows: slice | np.ndarray, release_pages: bool = False) -> np.ndarray:
         """Dense (len(rows), N) similarities of some rows against all rows (the weights applied to the
-        query rows only: no copy of the set)."""
+        query rows only: no copy of the set). ``release_pages``: give back a block's pages read in place
+        once its product is made (a search chunk by chunk over a fused set: one member resident at a time,
+        not all of them)."""
         out = None
         for b, w in zip(self.blocks, self._w()):
             q = b[rows]
             if w != 1.0:
                 q = q * np.float32(w)
             part = q @ b.T
+            if release_pages:
+                release(b)
             part = part.toarray() if sp.issparse(part) else np.asarray(part)
             if out is None:
                 out = part.astype(np.float32, copy=False)

@@ -151,6 +151,10 @@ PARTITION_SPLIT = 4  # a chunk's rows are partitioned in this many blocks (a qua
 
 def _chunked_search(emb: Embeddings, k: int, chunk: int, progress: bool):
     n = len(emb)
+    # a fused set's members read in place: each member's pages given back after its product, chunk by chunk
+    # (the exact search of a five-member 2,560-d set at 34,253 postings held all five, 350 MB, resident
+    # beside its chunks; one at a time: peak 744 -> 486 MB, each chunk 6-9% slower, in a one-off timing)
+    several = len(emb.blocks) > 1
     idx = np.empty((n, k), dtype=np.int32)
     sim = np.empty((n, k), dtype=np.float32)
     starts = range(0, n, chunk)
@@ -158,7 +162,7 @@ def _chunked_search(emb: Embeddings, k: int, chunk: int, progress: bool):
         starts = tqdm(starts, desc="kNN", unit="chunk", leave=False)
     for start in starts:
         stop = min(start + chunk, n)
-        s = emb.similarity_rows(slice(start, stop))
+        s = emb.similarity_rows(slice(start, stop), release_pages=several)
         if k < n:
             # negated in place and partitioned a few rows at a time (each row on its own, so the same
             # picks): -s and the (rows, N) int64 partition beside s were 3x the chunk at the search's peak
