@@ -84,12 +84,6 @@ ERROR_HELP = {
 # the parser lives in data/units.py (TF-IDF's unit option uses the same one)
 
 
-def quantity_matrix(titles) -> tuple[sp.csr_matrix, sp.csr_matrix, sp.csr_matrix]:
-    """Sparse indicators: (n, V) of (dimension, value) per title, (n, D) of dimensions per
-    title, and (V, D) mapping each value column to its dimension."""
-    return _indicators(title_parses(titles)[0])[:3]
-
-
 def title_parses(titles) -> tuple[list[dict], list[dict]]:
     """:func:`parse_quantities` and :func:`variant_attributes` of every title, each distinct title scanned
     once, outside the process's memo of parses (it keeps the last
