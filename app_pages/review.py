@@ -1,5 +1,7 @@
 """Review suspects: label-noise suspects one at a time, the two sides next to each other, verdict keys y/n/s/u."""
 
+import shlex
+
 import pandas as pd
 import streamlit as st
 
@@ -54,7 +56,8 @@ except ShopeeError as exc:
              f"`-- --reviews FILE`): {md(exc)}", icon=":material/error:")
     st.stop()
 try:
-    # once per server and bundle: about a minute for a 70,000-posting pool on 2 cores (memory_tour.py)
+    # read from the bundle when it ships them (built since the finder's results are shipped); otherwise found once
+    # per server and bundle: about a minute and gigabytes for a 70,000-posting pool on 2 cores (memory_tour.py)
     bar = []
 
     def finder_step(pool: str, done: int, total: int, what: str) -> None:
@@ -80,7 +83,9 @@ with c_blind:
     blind = st.toggle("Blind mode", key="rv-blind", help="Hide the score, the evidence and every model's similarity: "
                                                          "judge from the photos and titles alone.")
 with c_file:
-    st.caption(f"Review file: {code(reviews_path(base))}")
+    st.caption(f"Review file: {code(reviews_path(base))}" + ("" if noise.finder_shipped(base, split) else
+               f" · suspects found by this server (the bundle ships none): "
+               f"{code(f'python -m shopee_core suspects --bundle {shlex.quote(str(base.root))} --store')} ships them"))
 
 shown = suspects[suspects["kind"].isin(kinds)].reset_index(drop=True)
 verdict_of = [live.get(Suspect(r.kind, r.posting_id, int(r.label_group), int(r.other_label_group)).key)

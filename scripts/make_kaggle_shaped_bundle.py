@@ -39,6 +39,8 @@ def main() -> int:
     ap.add_argument("--profile", default="seed18", help="whose models to shape (default seed18)")
     ap.add_argument("--maps", choices=["pca", "umap", "none"], default="pca",
                     help="2-D maps: PCA (seconds, default), UMAP (as build-bundle; minutes) or none")
+    ap.add_argument("--no-suspects", action="store_true",
+                    help="do not ship the label-noise finder's results (as build-bundle's)")
     ap.add_argument("--k", type=int, default=50)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
@@ -50,7 +52,7 @@ def main() -> int:
             raise ShopeeError(f"--pool-size must be at least 50, got {args.pool_size}")
         m = build_shaped(args.out, args.postings, profile=args.profile, pool_all=args.pool_all or bool(args.pool_size),
                          k=args.k, seed=args.seed, maps=args.maps, catalog_n=args.pool_size, index=args.index,
-                         min_recall=args.min_recall, storage=args.storage)
+                         min_recall=args.min_recall, storage=args.storage, suspects=not args.no_suspects)
     except ShopeeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -917,7 +917,8 @@ def pools_of(bundle, split: str) -> list[str]:
 
 
 def _pool(bundle, split: str, config: SuspectConfig, progress=None) -> dict:
-    """Everything the finder made for one pool (witnesses, calibration, suspects), once."""
+    """Everything the finder made for one pool (witnesses, calibration, suspects), once; read from
+    what the bundle ships (:func:`pool_state`) when the same finder made it from the same witnesses."""
     def make():
         try:
             labels = decisions.labels(bundle, split)
@@ -925,13 +926,96 @@ def _pool(bundle, split: str, config: SuspectConfig, progress=None) -> dict:
             raise NoiseError(f"bundle {bundle.name}: the {split} pool has postings without label_group; "
                              f"suspects need labels") from None
         ids = bundle.postings["posting_id"].to_numpy()[bundle.split_rows(split)]
-        feats = errors_features(bundle, split)
         ws = witnesses(bundle, split)
+        shipped = _shipped(bundle, split, config, ws, ids)
+        feats = errors_features(bundle, split)
+        if shipped is not None:
+            found, calibration, splits = shipped
+            return {"witnesses": ws, "labels": labels, "ids": ids, "features": feats, "calibration": calibration,
+                    "title_splits": splits, "suspects": found, "shipped": True}
         found = find_suspects(ws, labels, ids, feats, config, progress)
         return {"witnesses": ws, "labels": labels, "ids": ids, "features": feats,
                 "calibration": found.attrs.pop("calibration"), "title_splits": found.attrs.pop("title_splits"),
-                "suspects": found.assign(split=split)}
+                "suspects": found.assign(split=split), "shipped": False}
     return bundle.cached(("noise_pool", split, config), make)
+
+
+# ----------------------------------------------------------------------------- the finder's work, shipped
+FINDER_VERSION = 1  # raise it whenever find_suspects gives other suspects, scores or calibration for the same input
+
+
+def finder_meta(witnesses: list[Witness], config: SuspectConfig = SuspectConfig()) -> dict:
+    """What a pool's shipped finder results were made by: this finder, these knobs, these witnesses
+    and weights. Results whose meta differs from the running code's are not used (the finder runs)."""
+    return {"finder": FINDER_VERSION, "config": asdict(config),
+            "witnesses": [[w.id, float(w.weight)] for w in witnesses]}
+
+
+def pool_state(ctx: dict) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """A pool's finder results as a bundle ships them: the suspects (without the evidence in words)
+    and the arrays :func:`describe` and :func:`model_table` read besides the pool itself (each
+    witness's calibration, the learnt title splits). The rest (witnesses, features) is the bundle's."""
+    arrays: dict[str, np.ndarray] = {"absent": np.asarray([c.absent for c in ctx["calibration"]], dtype=np.float64)}
+    for w, c in enumerate(ctx["calibration"]):
+        arrays[f"x{w}"], arrays[f"y{w}"] = np.asarray(c.x), np.asarray(c.y)
+    ts = ctx["title_splits"]
+    if ts is not None:
+        counts = ts.counts.tocsr()
+        words = [str(x).encode("utf-8") for x in ts.names]
+        arrays.update(split_indptr=counts.indptr, split_indices=counts.indices, split_data=counts.data,
+                      split_shape=np.asarray(counts.shape, dtype=np.int64), split_titles=ts.titles,
+                      split_weights=ts.weights,
+                      split_words=np.frombuffer(b"".join(words), dtype=np.uint8).copy(),
+                      split_word_ends=np.cumsum([len(x) for x in words], dtype=np.int64))
+    return ctx["suspects"].reset_index(drop=True), arrays
+
+
+def state_pool(frame: pd.DataFrame, arrays: dict, n_witnesses: int) -> tuple[list[Calibration], TitleSplits | None]:
+    """The calibrations and title splits :func:`pool_state` wrote (a :class:`NoiseError` when they do
+    not fit ``n_witnesses`` or one array is missing)."""
+    try:
+        absent = np.asarray(arrays["absent"], dtype=np.float64)
+        if absent.shape != (n_witnesses,):
+            raise NoiseError(f"shipped finder state has {absent.size} witnesses, the pool {n_witnesses}")
+        calibration = [Calibration(np.asarray(arrays[f"x{w}"]), np.asarray(arrays[f"y{w}"]), float(absent[w]))
+                       for w in range(n_witnesses)]
+        splits = None
+        if "split_indptr" in arrays:
+            shape = tuple(int(v) for v in arrays["split_shape"])
+            counts = sp.csr_matrix((arrays["split_data"], arrays["split_indices"], arrays["split_indptr"]), shape=shape)
+            ends = np.asarray(arrays["split_word_ends"], dtype=np.int64)
+            raw = np.asarray(arrays["split_words"], dtype=np.uint8).tobytes()
+            starts = np.concatenate([[0], ends[:-1]]) if len(ends) else ends
+            names = np.asarray([raw[a:b].decode("utf-8") for a, b in zip(starts, ends)], dtype=object)
+            if len(names) != shape[1] or len(arrays["split_weights"]) != shape[1]:
+                raise NoiseError("shipped title splits: words, weights and counts disagree")
+            splits = TitleSplits(counts, np.asarray(arrays["split_titles"]), np.asarray(arrays["split_weights"]), names)
+    except KeyError as exc:
+        raise NoiseError(f"shipped finder state lacks {exc}") from None
+    return calibration, splits
+
+
+def _shipped(bundle, split: str, config: SuspectConfig, ws: list[Witness], ids: np.ndarray):
+    """The pool's suspects, calibrations and title splits as the bundle ships them, or None where it
+    ships none, or ones another finder, other knobs or other witnesses made (then the finder runs)."""
+    stored = getattr(bundle, "shipped_suspects", None)
+    got = stored(split) if stored is not None else None
+    if got is None:
+        return None
+    meta, frame, arrays = got
+    want = finder_meta(ws, config)
+    if meta != want:
+        differs = [k for k in want if meta.get(k) != want[k]]
+        logger.info("noise: bundle %s ships suspects of the %s pool made with another %s; finding them again",
+                    bundle.name, split, " and ".join(differs))
+        return None
+    rows = frame["row"].to_numpy()
+    listed = rows >= 0
+    if (rows >= len(ids)).any() or not np.array_equal(frame["posting_id"].to_numpy()[listed], ids[rows[listed]]):
+        raise NoiseError(f"bundle {bundle.name}: the shipped suspects of the {split} pool name other postings than "
+                         f"the pool's rows")
+    calibration, splits = state_pool(frame, arrays, len(ws))
+    return frame.assign(split=split), calibration, splits
 
 
 def _described(bundle, split: str, config: SuspectConfig, progress: bool) -> pd.DataFrame:
@@ -953,6 +1037,13 @@ def pool_context(bundle, split: str, config: SuspectConfig = SuspectConfig()) ->
     if split not in bundle.splits:
         raise NoiseError(f"bundle {bundle.name} has no {split!r} pool")
     return _pool(bundle, split, config)
+
+
+def finder_shipped(bundle, split: str = "all", config: SuspectConfig = SuspectConfig()) -> bool:
+    """Whether every pool of ``split`` had its suspects from what the bundle ships (after
+    :func:`bundle_suspects`; before it, this finds them)."""
+    bundle = bundle.labelled if hasattr(bundle, "labelled") else bundle
+    return all(_pool(bundle, s, config)["shipped"] for s in pools_of(bundle, split))
 
 
 def bundle_suspects(bundle, split: str = "all", config: SuspectConfig = SuspectConfig(),

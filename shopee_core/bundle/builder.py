@@ -50,6 +50,7 @@ from .cache import DataFingerprints, Stage, leaf_embeddings, run_folder
 from .edit import bundle_lock, swap_in
 from .format import ALL_POOL, HISTORY, REFERENCE, SEED_SWEEPS, SHOWN_SPLITS, THUMBS, VECTORIZER, model_dir
 from .steps import STEPS
+from .suspects import ship_suspects
 from .tables import embeddings, graph_variant, score_variants, shown_pools, table_model, write_tables
 from .writer import seal, write_jpeg, write_postings, write_rows
 
@@ -246,7 +247,8 @@ def _prepare(profile, data_dir, out, k, only, search, overrides=None, pools=SHOW
 def build(profile: str, data_dir, out, k: int | None = None, device: str | None = None, workers: int | None = None,
           umap: bool = True, only: list[str] | None = None, skip_embeddings: tuple = (),
           search: str | None = None, overrides: dict | None = None, pool_all: bool = False,
-          storage: str | None = None, index=None, min_recall: float | None = None, graph=None) -> dict:
+          storage: str | None = None, index=None, min_recall: float | None = None, graph=None,
+          suspects: bool = True) -> dict:
     """``skip_embeddings``: models that ship neighbour tables and maps but no embedding rows (keeps a
     committed bundle lean; the dashboard then cannot re-fuse them or score pairs outside their tables).
     ``search``: None tunes every model with its recipe's threshold search, ``"seed"`` / ``"full"``
@@ -262,7 +264,9 @@ def build(profile: str, data_dir, out, k: int | None = None, device: str | None 
     ``graph``: the graph step each model gets, tuned on valid
     (:func:`shopee_core.matching.best_graph`): ``"none"``, ``"auto"`` (the best step where it beats
     the plain decision there) or a step; None: the profile's (:data:`GRAPH_BY_PROFILE`). It is stored
-    as an extra variant (``metrics[split]["graph"]``, ``thresholds["graph"]``) beside the plain ones."""
+    as an extra variant (``metrics[split]["graph"]``, ``thresholds["graph"]``) beside the plain ones.
+    ``suspects``: run the label-noise finder on every labelled pool and ship its results
+    (:mod:`.suspects`), so the Review page and ``suspects`` do not redo it per server."""
     t_start = time.time()
     with bundle_lock(out, what="build", wait=False):
         p = _prepare(profile, data_dir, out, k, only, search, overrides, WITH_ALL if pool_all else SHOWN, storage,
@@ -284,6 +288,9 @@ def build(profile: str, data_dir, out, k: int | None = None, device: str | None 
             faults.step("build:thumbs")
             with STEPS("manifest + checksums"):
                 manifest = seal(new, {"format_version": 1, **_manifest_top(p, models, t_start)})
+            if suspects:
+                with STEPS("label-noise suspects (the finder, once per labelled pool)"):
+                    manifest = ship_suspects(new, manifest)
             faults.step("build:sealed")
             swap_in(new, p.out)
         finally:

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ..analysis.noise import state_pool
 from ..analysis.sweeps import read_seed_sweeps, read_sweep
 from ..cache import Cache
 from ..errors import ShopeeError
@@ -468,6 +469,30 @@ class Bundle:
                 raise BundleError(f"sweep {name}: {exc}") from None
         return self.cached(("sweep", name), load)
 
+    def shipped_suspects(self, pool: str) -> tuple[dict, pd.DataFrame, dict] | None:
+        """The label-noise finder's results for ``pool`` as built into the bundle (``suspects``
+        in the manifest: :mod:`shopee_core.bundle.suspects`): ``(meta, suspects, arrays)`` with
+        meta the finder version, knobs and witnesses that made them, or None (then the finder runs).
+        Only ever of the labels the bundle ships (a truth view reads its base's)."""
+        shipped = self.manifest.get("suspects") or {}
+        entry = (shipped.get("pools") or {}).get(pool)
+        if entry is None:
+            return None
+        meta = {"finder": shipped["finder"], "config": shipped["config"], "witnesses": entry["witnesses"]}
+
+        def load():
+            try:
+                frame = self.load_file(self.root / entry["suspects"], pd.read_parquet)
+                with self.load_file(self.root / entry["state"], lambda p: np.load(p, allow_pickle=False)) as z:
+                    arrays = {k: z[k] for k in z.files}
+            except (BundleError, BundleChanged):
+                raise
+            except Exception as exc:  # a malformed file still gives a one-line reason
+                raise BundleError(f"suspects of pool {pool}: unreadable ({type(exc).__name__}: "
+                                  f"{' '.join(str(exc).split())})") from None
+            return meta, frame, arrays
+        return self.labelled.cached(("shipped_suspects", pool), load)
+
     @cached_property
     def seed_sweeps(self) -> pd.DataFrame | None:
         """The study's sweep tables shipped with the bundle (None for older bundles)."""
@@ -536,6 +561,19 @@ def _check_manifest(m: dict) -> None:
     for s in sweeps:
         if not isinstance(m["files"], dict) or s["path"] not in m["files"]:
             raise BundleError(f"sweep {s['name']}: {s['path']} is not among the manifest's checksummed files")
+    shipped = m.get("suspects")
+    if shipped is not None:
+        pools = shipped.get("pools") if isinstance(shipped, dict) else None
+        if not isinstance(pools, dict) or not isinstance(shipped.get("config"), dict) or \
+                not isinstance(shipped.get("finder"), int):
+            raise BundleError("manifest 'suspects' must be {finder, config, pools}")
+        for pool, entry in pools.items():
+            if not isinstance(entry, dict) or not isinstance(entry.get("witnesses"), list):
+                raise BundleError(f"suspects of pool {pool!r}: need suspects, state and witnesses")
+            for key in ("suspects", "state"):
+                if not isinstance(m["files"], dict) or entry.get(key) not in m["files"]:
+                    raise BundleError(f"suspects of pool {pool!r}: {entry.get(key)} is not among the manifest's "
+                                      f"checksummed files")
     for model in m["models"]:
         for member in model["spec"].get("members", []) or []:
             if member not in ids:
@@ -679,6 +717,14 @@ def _check_bundle(root) -> Bundle:
             b.sweep(name)
         except BundleError as exc:
             problems.append(str(exc))
+    for pool in (b.manifest.get("suspects") or {}).get("pools", {}):
+        try:
+            got = b.shipped_suspects(pool)
+            if pool not in b.splits:
+                raise BundleError(f"suspects of pool {pool}: the bundle has no such pool")
+            _check_suspects(b, pool, *got)
+        except BundleError as exc:
+            problems.append(str(exc))
     try:
         b.seed_sweeps  # noqa: B018  (reading it validates the file)
     except BundleError as exc:
@@ -686,6 +732,26 @@ def _check_bundle(root) -> Bundle:
     if problems:
         raise BundleError(f"{root}: {'; '.join(problems[:3])}" + (f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""))
     return b
+
+
+def _check_suspects(b: Bundle, pool: str, meta: dict, frame: pd.DataFrame, arrays: dict) -> None:
+    """Shipped suspects name the pool's own postings and groups, and their state fits their witnesses."""
+    rows = b.split_rows(pool)
+    ids = b.postings["posting_id"].to_numpy()[rows]
+    for col in ("kind", "posting_id", "label_group", "other_label_group", "score", "row"):
+        if col not in frame:
+            raise BundleError(f"suspects of pool {pool}: no column {col!r}")
+    r = frame["row"].to_numpy()
+    posting = frame["kind"].to_numpy() == "posting"
+    if (r[posting] < 0).any() or (r >= len(ids)).any() or \
+            not np.array_equal(frame["posting_id"].to_numpy()[posting], ids[r[posting]]):
+        raise BundleError(f"suspects of pool {pool}: rows and posting ids disagree with the pool")
+    if not np.isfinite(frame["score"].to_numpy(dtype=np.float64)).all():
+        raise BundleError(f"suspects of pool {pool}: scores must be finite")
+    try:
+        state_pool(frame, arrays, len(meta["witnesses"]))
+    except ShopeeError as exc:
+        raise BundleError(f"suspects of pool {pool}: {exc}") from None
 
 
 def _check_rows(b: Bundle, model: dict) -> None:

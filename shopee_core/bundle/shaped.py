@@ -41,6 +41,7 @@ from ..models.embedders import to_storage
 from ..models.registry import ModelEntry
 from . import builder as B
 from .edit import bundle_lock, swap_in
+from .suspects import ship_suspects
 from .writer import seal
 
 DIMS = {"image": 512, "text": 768}
@@ -240,17 +241,20 @@ def write_images(folder: Path, frame: pd.DataFrame, side: int = 112) -> None:
 
 def build_shaped(out, postings: int = 13_701, *, profile: str = "seed18", pool_all: bool = False, k: int = 50,
                  seed: int = 0, maps: str = "pca", catalog_n: int | None = None, index=None,
-                 min_recall: float | None = None, storage: str = "float32") -> dict:
+                 min_recall: float | None = None, storage: str = "float32", suspects: bool = True) -> dict:
     """Write the bundle to ``out``; ``postings``: the size of the shown pools together (valid + test);
     ``catalog_n``: the catalog's size instead (with ``pool_all``: one pool of that size). ``index``: the
     candidate search of every table (exact by default), its measured recall in the manifest. Like
-    ``build-bundle`` it holds the bundle's lock and refuses while another build or edit runs."""
+    ``build-bundle`` it holds the bundle's lock and refuses while another build or edit runs. ``suspects``:
+    ship the label-noise finder's results (as ``build-bundle``)."""
     index = parse_index(index)  # an unknown index fails before any work
     with bundle_lock(out, what="build", wait=False):
-        return _build_shaped(out, postings, profile, pool_all, k, seed, maps, catalog_n, index, min_recall, storage)
+        return _build_shaped(out, postings, profile, pool_all, k, seed, maps, catalog_n, index, min_recall, storage,
+                             suspects)
 
 
-def _build_shaped(out, postings, profile, pool_all, k, seed, maps, catalog_n, index, min_recall, storage) -> dict:
+def _build_shaped(out, postings, profile, pool_all, k, seed, maps, catalog_n, index, min_recall, storage,
+                  suspects) -> dict:
     t_start = time.time()
     out = Path(out)
     storage = B.storage_of(profile, storage)
@@ -299,6 +303,9 @@ def _build_shaped(out, postings, profile, pool_all, k, seed, maps, catalog_n, in
                                        "tables, thresholds and metrics come from the builder's own steps")
         with B.STEPS("manifest + checksums"):
             manifest = seal(new, {"format_version": 1, **top})
+        if suspects:
+            with B.STEPS("label-noise suspects (the finder, once per labelled pool)"):
+                manifest = ship_suspects(new, manifest)
         swap_in(new, out)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -28,7 +28,8 @@ def cmd_build_bundle(args) -> int:
     manifest = build(args.profile, args.data, args.out, k=args.k, device=args.device, workers=args.workers,
                      umap=not args.no_umap, only=only, skip_embeddings=skip, search=args.search,
                      overrides=parse_overrides(args.set, args.config), pool_all=args.pool_all,
-                     storage=args.storage, graph=args.graph, index=index, min_recall=args.min_recall)
+                     storage=args.storage, graph=args.graph, index=index, min_recall=args.min_recall,
+                     suspects=not args.no_suspects)
     print(f"{args.out}: {len(manifest['models'])} models, {len(manifest['files'])} other files")
     return 0
 
@@ -120,6 +121,9 @@ def add_build_bundle(sub) -> None:
                                          "seed; 51 lets a 51-member group be found whole)")
     device_args(s)
     s.add_argument("--no-umap", action="store_true", help="skip the UMAP maps")
+    s.add_argument("--no-suspects", action="store_true",
+                   help="do not ship the label-noise finder's results (the Review page then finds them once per "
+                        "server: a minute and gigabytes at 70,000 postings)")
     s.add_argument("--no-embeddings", metavar="ID,ID", help="ship these models' neighbour tables and maps "
                    "but not their embedding rows (a leaner bundle)")
     s.add_argument("--search", choices=["seed", "full"],

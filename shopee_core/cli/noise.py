@@ -7,6 +7,7 @@ from pathlib import Path
 from ..analysis.noise import COLUMNS, bundle_suspects
 from ..analysis.relabel import FIXES_FILE, relabel
 from ..bundle import Bundle
+from ..bundle.suspects import add_suspects as add_suspects_to
 from ..errors import ShopeeError
 from ..io import atomic_write_csv
 from .common import command, data_arg
@@ -15,6 +16,15 @@ from .common import command, data_arg
 def cmd_suspects(args) -> int:
     if args.top is not None and args.top < 1:
         raise ShopeeError(f"--top must be at least 1, got {args.top}")
+    if args.out is None and not args.store:
+        raise ShopeeError("name --out CSV, --store, or both")
+    if args.store:
+        entry = add_suspects_to(args.bundle, progress=not args.quiet)
+        pools = (entry or {}).get("pools", {})
+        print(f"{args.bundle}: suspects shipped for pool(s) " + (", ".join(f"{p} ({v['count']})" for p, v in pools.items())
+                                                               or "none (no labelled pool with a model table)"))
+        if args.out is None:
+            return 0
     bundle = Bundle.open(args.bundle)
     table = bundle_suspects(bundle, args.split, progress=not args.quiet)
     if args.top is not None:
@@ -51,7 +61,11 @@ def add_suspects(sub) -> None:
                    help="candidate pool (default all: the bundle's 'all' pool when it has one, else every pool it "
                         "shows)")
     s.add_argument("--top", type=int, metavar="N", help="keep the N best suspects (default: every one)")
-    s.add_argument("--out", required=True, metavar="CSV")
+    s.add_argument("--out", metavar="CSV", help="where to write the suspects (with --store: optional)")
+    s.add_argument("--store", action="store_true",
+                   help="also ship the finder's results in the bundle (one edit, under its lock), so the Review page "
+                        "opens at once instead of finding them once per server; builds since this option ship them "
+                        "already. The manifest changes, so it is refused while the bundle's review file holds verdicts")
 
 
 def add_relabel(sub) -> None:
