@@ -84,7 +84,7 @@ with c_blind:
                                                          "judge from the photos and titles alone.")
 with c_file:
     st.caption(f"Review file: {code(reviews_path(base))}" + ("" if noise.finder_shipped(base, split) else
-               f" · suspects found by this server (the bundle ships none): "
+               f" · suspects found by this server (the bundle ships none for its models and this finder): "
                f"{code(f'python -m shopee_core suspects --bundle {shlex.quote(str(base.root))} --store')} ships them"))
 
 shown = suspects[suspects["kind"].isin(kinds)].reset_index(drop=True)

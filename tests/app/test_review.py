@@ -95,3 +95,18 @@ def test_truth_with_my_fixes_rescores_every_page(path, bundle, reviews, monkeypa
         assert any("with my fixes" in i.value for i in at.info), page
     at.switch_page("app_pages/thresholds.py").run()
     assert any("of its remaining error was label noise" in i.value for i in at.info)
+
+
+def test_the_page_says_when_it_found_the_suspects_itself_and_how_to_ship_them(path, reviews, monkeypatch, tmp_path):
+    """A bundle that ships its suspects opens on them; one that does not (built before, or under another
+    finder) is searched by the server, and the page names the command that ships them."""
+    import shutil
+
+    at = open_page(PAGE, path, monkeypatch)
+    hint = "--store"
+    assert not at.exception and not any(hint in c.value for c in at.caption)
+    monkeypatch.setattr(noise, "FINDER_VERSION", noise.FINDER_VERSION + 1)
+    other = tmp_path / "other"
+    shutil.copytree(path, other)  # another bundle object: nothing cached from the shipped one
+    at = open_page(PAGE, other, monkeypatch)
+    assert not at.exception and any(hint in c.value and "suspects --bundle" in c.value for c in at.caption)
