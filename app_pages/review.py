@@ -181,9 +181,7 @@ else:
                        "(image and text log-odds added). Group pair: log-odds that a posting of A and one of B are "
                        "one product. A stated quantity or variant that conflicts lowers it.")
         try:
-            ctx = noise.pool_context(base, r.split)
-            table = noise.model_table(ctx, r)
-            said = noise.describe(ctx, r, table)
+            table, said = noise.suspect_evidence(base, r)
         except ShopeeError as exc:
             st.caption(f"Evidence and per-model similarities unavailable: {md(exc)}")
         else:

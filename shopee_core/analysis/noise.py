@@ -878,11 +878,8 @@ def _blocked(fn, *rows: np.ndarray) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- a bundle's witnesses
-def witnesses(bundle, split: str) -> list[Witness]:
-    """The bundle's single models with a base neighbour table in ``split``, each with its modality
-    and its validation F1 (the better of plain and Min2: both decide from this table) as weight.
-    Combinations (fusions, unions, INB entries) are made of these and add no evidence; imported
-    predicted sets carry no similarities."""
+def _witness_rows(bundle, split: str) -> list[tuple[str, str, float, bool]]:
+    """(id, modality, weight, trained) of each witness of the pool, without reading a table."""
     out = []
     for m in bundle.entries:
         mid = m.id
@@ -897,12 +894,23 @@ def witnesses(bundle, split: str) -> list[Witness]:
         f1s = [float(f) for f in f1s if f is not None and np.isfinite(f) and f > 0]
         if not f1s:
             logger.info("noise: %s has no validation F1; weighted 0.5", mid)
-        seen = None
-        if m.spec.get("trained"):
-            seen = bundle.postings["split"].to_numpy()[bundle.split_rows(split)] == "train"
-        out.append(Witness(mid, mod, max(f1s) if f1s else 0.5, decisions.neighbors(bundle, split, mid), seen))
+        out.append((mid, mod, max(f1s) if f1s else 0.5, bool(m.spec.get("trained"))))
     if not out:
         raise NoiseError(f"bundle {bundle.name} has no single model with a neighbour table: no evidence for suspects")
+    return out
+
+
+def witnesses(bundle, split: str) -> list[Witness]:
+    """The bundle's single models with a base neighbour table in ``split``, each with its modality
+    and its validation F1 (the better of plain and Min2: both decide from this table) as weight.
+    Combinations (fusions, unions, INB entries) are made of these and add no evidence; imported
+    predicted sets carry no similarities."""
+    out = []
+    for mid, mod, weight, trained in _witness_rows(bundle, split):
+        seen = None
+        if trained:
+            seen = bundle.postings["split"].to_numpy()[bundle.split_rows(split)] == "train"
+        out.append(Witness(mid, mod, weight, decisions.neighbors(bundle, split, mid), seen))
     return out
 
 
@@ -917,8 +925,7 @@ def pools_of(bundle, split: str) -> list[str]:
 
 
 def _pool(bundle, split: str, config: SuspectConfig, progress=None) -> dict:
-    """Everything the finder made for one pool (witnesses, calibration, suspects), once; read from
-    what the bundle ships (:func:`pool_state`) when the same finder made it from the same witnesses."""
+    """Everything the finder made for one pool (witnesses, calibration, suspects), once."""
     def make():
         try:
             labels = decisions.labels(bundle, split)
@@ -926,101 +933,128 @@ def _pool(bundle, split: str, config: SuspectConfig, progress=None) -> dict:
             raise NoiseError(f"bundle {bundle.name}: the {split} pool has postings without label_group; "
                              f"suspects need labels") from None
         ids = bundle.postings["posting_id"].to_numpy()[bundle.split_rows(split)]
-        ws = witnesses(bundle, split)
-        shipped = _shipped(bundle, split, config, ws, ids)
         feats = errors_features(bundle, split)
-        if shipped is not None:
-            found, calibration, splits = shipped
-            return {"witnesses": ws, "labels": labels, "ids": ids, "features": feats, "calibration": calibration,
-                    "title_splits": splits, "suspects": found, "shipped": True}
+        ws = witnesses(bundle, split)
         found = find_suspects(ws, labels, ids, feats, config, progress)
         return {"witnesses": ws, "labels": labels, "ids": ids, "features": feats,
                 "calibration": found.attrs.pop("calibration"), "title_splits": found.attrs.pop("title_splits"),
-                "suspects": found.assign(split=split), "shipped": False}
+                "suspects": found.assign(split=split)}
     return bundle.cached(("noise_pool", split, config), make)
 
 
-# ----------------------------------------------------------------------------- the finder's work, shipped
-FINDER_VERSION = 1  # raise it whenever find_suspects gives other suspects, scores or calibration for the same input
+# ----------------------------------------------------------------------------- the finder's results, shipped
+FINDER_VERSION = 1  # raise it whenever the finder gives other suspects, scores, words or tables for the same input
+TABLE_COLUMNS = ("sim_across", "p_across", "sim_own_group")  # model_table's numbers, shipped per suspect and witness
 
 
-def finder_meta(witnesses: list[Witness], config: SuspectConfig = SuspectConfig()) -> dict:
+def finder_meta(witnesses, config: SuspectConfig = SuspectConfig()) -> dict:
     """What a pool's shipped finder results were made by: this finder, these knobs, these witnesses
-    and weights. Results whose meta differs from the running code's are not used (the finder runs)."""
+    (:class:`Witness` objects or ``(id, modality, weight, ...)`` rows). Results whose meta differs from
+    the running code's are not used."""
+    rows = [(w.id, w.modality, w.weight) if isinstance(w, Witness) else w[:3] for w in witnesses]
     return {"finder": FINDER_VERSION, "config": asdict(config),
-            "witnesses": [[w.id, float(w.weight)] for w in witnesses]}
+            "witnesses": [[str(i), str(m), float(x)] for i, m, x in rows]}
 
 
-def pool_state(ctx: dict) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-    """A pool's finder results as a bundle ships them: the suspects (without the evidence in words)
-    and the arrays :func:`describe` and :func:`model_table` read besides the pool itself (each
-    witness's calibration, the learnt title splits). The rest (witnesses, features) is the bundle's."""
-    arrays: dict[str, np.ndarray] = {"absent": np.asarray([c.absent for c in ctx["calibration"]], dtype=np.float64)}
-    for w, c in enumerate(ctx["calibration"]):
-        arrays[f"x{w}"], arrays[f"y{w}"] = np.asarray(c.x), np.asarray(c.y)
-    ts = ctx["title_splits"]
-    if ts is not None:
-        counts = ts.counts.tocsr()
-        words = [str(x).encode("utf-8") for x in ts.names]
-        arrays.update(split_indptr=counts.indptr, split_indices=counts.indices, split_data=counts.data,
-                      split_shape=np.asarray(counts.shape, dtype=np.int64), split_titles=ts.titles,
-                      split_weights=ts.weights,
-                      split_words=np.frombuffer(b"".join(words), dtype=np.uint8).copy(),
-                      split_word_ends=np.cumsum([len(x) for x in words], dtype=np.int64))
-    return ctx["suspects"].reset_index(drop=True), arrays
+def shipped_results(bundle, split: str, config: SuspectConfig = SuspectConfig(),
+                    progress: bool = False) -> tuple[pd.DataFrame, np.ndarray, dict]:
+    """A pool's finder results as a bundle ships them (:mod:`shopee_core.bundle.suspects`): the
+    suspects with their evidence in words, every suspect's :func:`model_table` numbers as an (S, W, 3)
+    array (:data:`TABLE_COLUMNS`) and the meta of what made them: all a page needs to show any suspect,
+    without the pool's tables, features and calibration the finder itself holds (hundreds of MB at
+    70,000 postings). Made here by the finder."""
+    bundle = bundle.labelled if hasattr(bundle, "labelled") else bundle
+    found = _described(bundle, split, config, progress)
+    ctx = _pool(bundle, split, config)
+    rows = tqdm(found.itertuples(index=False), total=len(found), desc=f"model tables ({split})", unit="suspect",
+                disable=not progress, leave=False)
+    W = len(ctx["witnesses"])
+    tables = np.full((len(found), W, len(TABLE_COLUMNS)), np.nan)
+    for at, r in enumerate(rows):
+        tables[at] = model_table(ctx, r)[list(TABLE_COLUMNS)].to_numpy(dtype=np.float64)
+    return found.reset_index(drop=True), tables, finder_meta(ctx["witnesses"], config)
 
 
-def state_pool(frame: pd.DataFrame, arrays: dict, n_witnesses: int) -> tuple[list[Calibration], TitleSplits | None]:
-    """The calibrations and title splits :func:`pool_state` wrote (a :class:`NoiseError` when they do
-    not fit ``n_witnesses`` or one array is missing)."""
-    try:
-        absent = np.asarray(arrays["absent"], dtype=np.float64)
-        if absent.shape != (n_witnesses,):
-            raise NoiseError(f"shipped finder state has {absent.size} witnesses, the pool {n_witnesses}")
-        calibration = [Calibration(np.asarray(arrays[f"x{w}"]), np.asarray(arrays[f"y{w}"]), float(absent[w]))
-                       for w in range(n_witnesses)]
-        splits = None
-        if "split_indptr" in arrays:
-            shape = tuple(int(v) for v in arrays["split_shape"])
-            counts = sp.csr_matrix((arrays["split_data"], arrays["split_indices"], arrays["split_indptr"]), shape=shape)
-            ends = np.asarray(arrays["split_word_ends"], dtype=np.int64)
-            raw = np.asarray(arrays["split_words"], dtype=np.uint8).tobytes()
-            starts = np.concatenate([[0], ends[:-1]]) if len(ends) else ends
-            names = np.asarray([raw[a:b].decode("utf-8") for a, b in zip(starts, ends)], dtype=object)
-            if len(names) != shape[1] or len(arrays["split_weights"]) != shape[1]:
-                raise NoiseError("shipped title splits: words, weights and counts disagree")
-            splits = TitleSplits(counts, np.asarray(arrays["split_titles"]), np.asarray(arrays["split_weights"]), names)
-    except KeyError as exc:
-        raise NoiseError(f"shipped finder state lacks {exc}") from None
-    return calibration, splits
+def _suspect_key(r) -> tuple:
+    return (str(r.kind), str(r.posting_id), int(r.label_group), int(r.other_label_group))
 
 
-def _shipped(bundle, split: str, config: SuspectConfig, ws: list[Witness], ids: np.ndarray):
-    """The pool's suspects, calibrations and title splits as the bundle ships them, or None where it
-    ships none, or ones another finder, other knobs or other witnesses made (then the finder runs)."""
-    stored = getattr(bundle, "shipped_suspects", None)
-    got = stored(split) if stored is not None else None
-    if got is None:
-        return None
-    meta, frame, arrays = got
-    want = finder_meta(ws, config)
-    if meta != want:
-        differs = [k for k in want if meta.get(k) != want[k]]
-        logger.info("noise: bundle %s ships suspects of the %s pool made with another %s; finding them again",
-                    bundle.name, split, " and ".join(differs))
-        return None
-    rows = frame["row"].to_numpy()
-    listed = rows >= 0
-    if (rows >= len(ids)).any() or not np.array_equal(frame["posting_id"].to_numpy()[listed], ids[rows[listed]]):
-        raise NoiseError(f"bundle {bundle.name}: the shipped suspects of the {split} pool name other postings than "
-                         f"the pool's rows")
-    calibration, splits = state_pool(frame, arrays, len(ws))
-    return frame.assign(split=split), calibration, splits
+def _shipped(bundle, split: str, config: SuspectConfig) -> dict | None:
+    """The pool's shipped results (suspects with words, per-model tables, witnesses), or None where the
+    bundle ships none, or ones another finder, other knobs or other witnesses made (then the finder
+    runs). Checked against the pool once per bundle object."""
+    def make():
+        stored = getattr(bundle, "shipped_suspects", None)
+        got = stored(split) if stored is not None else None
+        if got is None:
+            return None
+        meta, frame, tables = got
+        want = finder_meta(_witness_rows(bundle, split), config)
+        if meta != want:
+            differs = [k for k in want if meta.get(k) != want[k]]
+            logger.info("noise: bundle %s ships suspects of the %s pool made with another %s; finding them again",
+                        bundle.name, split, " and ".join(differs))
+            return None
+        ids = bundle.postings["posting_id"].to_numpy()[bundle.split_rows(split)]
+        check_shipped(frame, tables, len(meta["witnesses"]), ids)
+        frame = frame.assign(split=split)
+        return {"suspects": frame, "tables": tables, "witnesses": meta["witnesses"],
+                "at": {_suspect_key(r): i for i, r in enumerate(frame.itertuples(index=False))}}
+    return bundle.cached(("noise_shipped", split, config), make)
+
+
+def check_shipped(frame: pd.DataFrame, tables: np.ndarray, n_witnesses: int, ids: np.ndarray) -> None:
+    """Shipped results that fit their pool: the columns a page reads, posting suspects naming the pool's
+    own postings at their rows, finite scores, one table per suspect and witness (a :class:`NoiseError`)."""
+    lack = [c for c in ("kind", "posting_id", "label_group", "other_label_group", "score", "row", "evidence")
+            if c not in frame]
+    if lack:
+        raise NoiseError(f"shipped suspects lack column(s) {', '.join(lack)}")
+    r = frame["row"].to_numpy()
+    posting = frame["kind"].to_numpy() == "posting"
+    if (r[posting] < 0).any() or (r >= len(ids)).any() or \
+            not np.array_equal(frame["posting_id"].to_numpy()[posting], ids[r[posting]]):
+        raise NoiseError("shipped suspects: rows and posting ids disagree with the pool")
+    if not np.isfinite(frame["score"].to_numpy(dtype=np.float64)).all():
+        raise NoiseError("shipped suspects: scores must be finite")
+    if np.shape(tables) != (len(frame), n_witnesses, len(TABLE_COLUMNS)):
+        raise NoiseError(f"shipped model tables are {np.shape(tables)}, not one row per suspect and witness "
+                         f"({len(frame)}, {n_witnesses}, {len(TABLE_COLUMNS)})")
+
+
+def finder_shipped(bundle, split: str = "all", config: SuspectConfig = SuspectConfig()) -> bool:
+    """Whether every pool of ``split`` has its suspects from what the bundle ships."""
+    bundle = bundle.labelled if hasattr(bundle, "labelled") else bundle
+    return all(_shipped(bundle, s, config) is not None for s in pools_of(bundle, split))
+
+
+def suspect_evidence(bundle, r, config: SuspectConfig = SuspectConfig()) -> tuple[pd.DataFrame, str]:
+    """One suspect's per-model table (:func:`model_table`) and its evidence in words (:func:`describe`):
+    read from what the bundle ships, else made from the finder's work on its pool."""
+    bundle = bundle.labelled if hasattr(bundle, "labelled") else bundle
+    shipped = _shipped(bundle, r.split, config)
+    if shipped is None:
+        ctx = _pool(bundle, r.split, config)
+        table = model_table(ctx, r)
+        return table, describe(ctx, r, table)
+    at = shipped["at"].get(_suspect_key(r))
+    if at is None:
+        raise NoiseError(f"no such suspect in the {r.split} pool")
+    nums = shipped["tables"][at]
+    table = pd.DataFrame({"model": [w[0] for w in shipped["witnesses"]],
+                          "modality": [w[1] for w in shipped["witnesses"]],
+                          "weight": [round(w[2], 4) for w in shipped["witnesses"]],
+                          **{c: nums[:, i] for i, c in enumerate(TABLE_COLUMNS)}},
+                         columns=["model", "modality", "weight", *TABLE_COLUMNS])
+    return table, str(shipped["suspects"]["evidence"].iat[at])
 
 
 def _described(bundle, split: str, config: SuspectConfig, progress: bool) -> pd.DataFrame:
     """A pool's suspects with their evidence in words (:func:`describe`, ~2 ms a suspect)."""
     def make():
+        shipped = _shipped(bundle, split, config)
+        if shipped is not None:
+            return shipped["suspects"]
         ctx = _pool(bundle, split, config)
         found = ctx["suspects"]
         rows = tqdm(found.itertuples(index=False), total=len(found), desc=f"evidence ({split})", unit="suspect",
@@ -1032,18 +1066,12 @@ def _described(bundle, split: str, config: SuspectConfig, progress: bool) -> pd.
 def pool_context(bundle, split: str, config: SuspectConfig = SuspectConfig()) -> dict:
     """The finder's work on one pool of the bundle (under its shipped labels): ``witnesses``,
     ``calibration`` (each witness's), ``title_splits``, ``features``, ``labels``, ``ids`` and
-    ``suspects`` (without the evidence in words), for :func:`model_table` and :func:`describe`."""
+    ``suspects`` (without the evidence in words), for :func:`model_table` and :func:`describe`. The
+    finder runs for it even where the bundle ships its results (:func:`suspect_evidence` reads those)."""
     bundle = bundle.labelled if hasattr(bundle, "labelled") else bundle
     if split not in bundle.splits:
         raise NoiseError(f"bundle {bundle.name} has no {split!r} pool")
     return _pool(bundle, split, config)
-
-
-def finder_shipped(bundle, split: str = "all", config: SuspectConfig = SuspectConfig()) -> bool:
-    """Whether every pool of ``split`` had its suspects from what the bundle ships (after
-    :func:`bundle_suspects`; before it, this finds them)."""
-    bundle = bundle.labelled if hasattr(bundle, "labelled") else bundle
-    return all(_pool(bundle, s, config)["shipped"] for s in pools_of(bundle, split))
 
 
 def bundle_suspects(bundle, split: str = "all", config: SuspectConfig = SuspectConfig(),
@@ -1068,6 +1096,10 @@ def bundle_suspects(bundle, split: str = "all", config: SuspectConfig = SuspectC
                     bar.append(tqdm(total=total, desc=f"finder ({s})", unit="step", leave=False))
                 bar[0].set_postfix_str(what, refresh=False)
                 bar[0].update(1)
+        shipped = _shipped(bundle, s, config)
+        if shipped is not None:
+            found = shipped["suspects"]
+            return found if evidence else found.drop(columns="evidence")
         try:
             found = _pool(bundle, s, config, report)["suspects"]
         finally:

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ..analysis.noise import state_pool
+from ..analysis.noise import NoiseError, check_shipped
 from ..analysis.sweeps import read_seed_sweeps, read_sweep
 from ..cache import Cache
 from ..errors import ShopeeError
@@ -469,9 +469,9 @@ class Bundle:
                 raise BundleError(f"sweep {name}: {exc}") from None
         return self.cached(("sweep", name), load)
 
-    def shipped_suspects(self, pool: str) -> tuple[dict, pd.DataFrame, dict] | None:
+    def shipped_suspects(self, pool: str) -> tuple[dict, pd.DataFrame, np.ndarray] | None:
         """The label-noise finder's results for ``pool`` as built into the bundle (``suspects``
-        in the manifest: :mod:`shopee_core.bundle.suspects`): ``(meta, suspects, arrays)`` with
+        in the manifest: :mod:`shopee_core.bundle.suspects`): ``(meta, suspects, tables)`` with
         meta the finder version, knobs and witnesses that made them, or None (then the finder runs).
         Only ever of the labels the bundle ships (a truth view reads its base's)."""
         shipped = self.manifest.get("suspects") or {}
@@ -483,14 +483,14 @@ class Bundle:
         def load():
             try:
                 frame = self.load_file(self.root / entry["suspects"], pd.read_parquet)
-                with self.load_file(self.root / entry["state"], lambda p: np.load(p, allow_pickle=False)) as z:
-                    arrays = {k: z[k] for k in z.files}
+                with self.load_file(self.root / entry["tables"], lambda p: np.load(p, allow_pickle=False)) as z:
+                    tables = z["tables"]
             except (BundleError, BundleChanged):
                 raise
             except Exception as exc:  # a malformed file still gives a one-line reason
                 raise BundleError(f"suspects of pool {pool}: unreadable ({type(exc).__name__}: "
                                   f"{' '.join(str(exc).split())})") from None
-            return meta, frame, arrays
+            return meta, frame, tables
         return self.labelled.cached(("shipped_suspects", pool), load)
 
     @cached_property
@@ -569,8 +569,8 @@ def _check_manifest(m: dict) -> None:
             raise BundleError("manifest 'suspects' must be {finder, config, pools}")
         for pool, entry in pools.items():
             if not isinstance(entry, dict) or not isinstance(entry.get("witnesses"), list):
-                raise BundleError(f"suspects of pool {pool!r}: need suspects, state and witnesses")
-            for key in ("suspects", "state"):
+                raise BundleError(f"suspects of pool {pool!r}: need suspects, tables and witnesses")
+            for key in ("suspects", "tables"):
                 if not isinstance(m["files"], dict) or entry.get(key) not in m["files"]:
                     raise BundleError(f"suspects of pool {pool!r}: {entry.get(key)} is not among the manifest's "
                                       f"checksummed files")
@@ -734,23 +734,11 @@ def _check_bundle(root) -> Bundle:
     return b
 
 
-def _check_suspects(b: Bundle, pool: str, meta: dict, frame: pd.DataFrame, arrays: dict) -> None:
-    """Shipped suspects name the pool's own postings and groups, and their state fits their witnesses."""
-    rows = b.split_rows(pool)
-    ids = b.postings["posting_id"].to_numpy()[rows]
-    for col in ("kind", "posting_id", "label_group", "other_label_group", "score", "row"):
-        if col not in frame:
-            raise BundleError(f"suspects of pool {pool}: no column {col!r}")
-    r = frame["row"].to_numpy()
-    posting = frame["kind"].to_numpy() == "posting"
-    if (r[posting] < 0).any() or (r >= len(ids)).any() or \
-            not np.array_equal(frame["posting_id"].to_numpy()[posting], ids[r[posting]]):
-        raise BundleError(f"suspects of pool {pool}: rows and posting ids disagree with the pool")
-    if not np.isfinite(frame["score"].to_numpy(dtype=np.float64)).all():
-        raise BundleError(f"suspects of pool {pool}: scores must be finite")
+def _check_suspects(b: Bundle, pool: str, meta: dict, frame: pd.DataFrame, tables: np.ndarray) -> None:
+    """Shipped suspects name the pool's own postings, and carry one table row per suspect and witness."""
     try:
-        state_pool(frame, arrays, len(meta["witnesses"]))
-    except ShopeeError as exc:
+        check_shipped(frame, tables, len(meta["witnesses"]), b.postings["posting_id"].to_numpy()[b.split_rows(pool)])
+    except NoiseError as exc:
         raise BundleError(f"suspects of pool {pool}: {exc}") from None
 
 

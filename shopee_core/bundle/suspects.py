@@ -4,10 +4,10 @@ Finding the suspects of a 70,000-posting pool reads every single model's table o
 two cores and gigabytes of memory (README, *Review suspects at 70,000 postings*), once per server
 process. Its results depend on nothing but the bundle (the labels it ships, its tables, the models'
 validation F1), so the builder runs the finder once per labelled pool and ships what the Review page
-and ``suspects`` need: ``suspects/<pool>.parquet`` (the ranked suspects, without the evidence in
-words) and ``suspects/<pool>.npz`` (each witness's calibration and the learnt title splits, which a
-suspect's description reads), listed in the manifest's ``suspects`` with the finder version, knobs
-and witnesses that made them. A reader uses them only when all three are the running code's
+and ``suspects`` show: ``suspects/<pool>.parquet`` (the ranked suspects with their evidence in words)
+and ``suspects/<pool>.npz`` (every suspect's per-model table), listed in the manifest's ``suspects``
+with the finder version, knobs and witnesses that made them. A page then holds a few MB per pool
+where the finder holds every model's table, the pool's features and calibrations. A reader uses them only when all three are the running code's
 (:func:`shopee_core.analysis.noise.finder_meta`); otherwise the finder runs as before. A bundle
 built before this ships none: :func:`add_suspects` (``suspects --store``) adds them in one edit.
 """
@@ -44,20 +44,18 @@ def write_suspects(root: Path, bundle: Bundle, progress: bool = False) -> tuple[
     config = noise.SuspectConfig()
     for pool in bundle.splits:
         try:
-            noise.bundle_suspects(bundle, pool, config, progress=progress, evidence=False)
-            ctx = noise.pool_context(bundle, pool, config)  # what that made, kept by the bundle
+            frame, tables, meta = noise.shipped_results(bundle, pool, config, progress=progress)
         except noise.NoiseError as exc:
             log.info("suspects: pool %s left out (%s)", pool, exc)
             continue
-        frame, arrays = noise.pool_state(ctx)
         table, state = _rels(pool)
         (root / FOLDER).mkdir(exist_ok=True)
         with atomic_path(root / table) as tmp:
             frame.to_parquet(tmp, index=False)
-        atomic_save_npz(root / state, compress=True, **arrays)
+        atomic_save_npz(root / state, compress=True, tables=tables)
         written += [table, state]
-        pools[pool] = {"suspects": table, "state": state, "count": int(len(frame)),
-                       "witnesses": noise.finder_meta(ctx["witnesses"], config)["witnesses"]}
+        pools[pool] = {"suspects": table, "tables": state,
+                       "count": int(len(frame)), "witnesses": meta["witnesses"]}
         log.info("suspects: pool %s, %d suspects shipped", pool, len(frame))
     if not pools:
         return None, written
@@ -78,7 +76,7 @@ def add_suspects(root, progress: bool = False) -> dict | None:
     with staged(root) as stage:
         bundle = Bundle.open(root)  # read under the edit lock
         old = [rel for p in ((bundle.manifest.get("suspects") or {}).get("pools") or {}).values()
-               for rel in (p["suspects"], p["state"])]
+               for rel in (p["suspects"], p["tables"])]
         for rel in old:  # links in the staging copy: the bundle keeps its own until the swap
             (stage / rel).unlink(missing_ok=True)
         entry, written = write_suspects(stage, bundle, progress)

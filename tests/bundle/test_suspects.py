@@ -32,13 +32,14 @@ def bare(tmp_path_factory, tmp_path):
     return dst
 
 
-def _live(bundle, split, monkeypatch):
+def _live(root, split, monkeypatch):
+    """The finder's own answer: what was shipped is another finder's, so it is not used."""
     with monkeypatch.context() as m:
-        m.setattr(N, "FINDER_VERSION", N.FINDER_VERSION + 1)  # what was shipped is another finder's: ignored
-        fresh = Bundle.open(bundle.root)
-        ctx = N.pool_context(fresh, split)
-        assert not ctx["shipped"]
-        return N.bundle_suspects(fresh, split), ctx
+        m.setattr(N, "FINDER_VERSION", N.FINDER_VERSION + 1)
+        fresh = Bundle.open(root)
+        assert not N.finder_shipped(fresh, split)
+        found = N.bundle_suspects(fresh, split)
+        return found, [N.suspect_evidence(fresh, r) for r in found.itertuples(index=False)]
 
 
 def test_a_build_ships_each_labelled_pools_suspects_and_they_are_the_finders(tmp_path_factory, monkeypatch):
@@ -46,26 +47,35 @@ def test_a_build_ships_each_labelled_pools_suspects_and_they_are_the_finders(tmp
     bundle = check_bundle(root)  # the shipped files are checked with everything else
     shipped = bundle.manifest["suspects"]
     assert shipped["finder"] == N.FINDER_VERSION and set(shipped["pools"]) == set(bundle.splits)
-    for split in bundle.splits:
-        ctx = N.pool_context(bundle, split)
-        assert ctx["shipped"]
-        got = N.bundle_suspects(bundle, split)
-        live, live_ctx = _live(bundle, split, monkeypatch)
+    mine = {}
+    with monkeypatch.context() as m:  # shown from what is shipped: no finder run, no model table read
+        def never(*a, **k):
+            raise AssertionError("the finder ran")
+        m.setattr(N, "find_suspects", never)
+        m.setattr(N, "witnesses", never)
+        assert N.finder_shipped(bundle, "all")
+        for split in bundle.splits:
+            got = N.bundle_suspects(bundle, split)
+            mine[split] = got, [N.suspect_evidence(bundle, r) for r in got.itertuples(index=False)]
+            pd.testing.assert_frame_equal(N.bundle_suspects(bundle, split, evidence=False),
+                                          got.drop(columns="evidence"))
+    for split, (got, evidence) in mine.items():
+        live, live_evidence = _live(root, split, monkeypatch)
         assert len(got) > 0
         pd.testing.assert_frame_equal(got, live)  # the same suspects, scores and evidence in words
-        for r in got.head(5).itertuples(index=False):
-            pd.testing.assert_frame_equal(N.model_table(ctx, r), N.model_table(live_ctx, r))
+        for r, (table, words), (l_table, l_words) in zip(got.itertuples(index=False), evidence, live_evidence):
+            pd.testing.assert_frame_equal(table, l_table)  # every model's numbers, to the bit
+            assert words == l_words == r.evidence
 
 
 def test_stale_shipped_suspects_are_not_served(tmp_path_factory, monkeypatch, caplog):
     bundle = Bundle.open(tiny_bundle(tmp_path_factory))
-    other = N.SuspectConfig(min_score=-1.0)
-    assert not N.pool_context(bundle, "test", other)["shipped"]  # other knobs: found again
+    assert not N.finder_shipped(bundle, "test", N.SuspectConfig(min_score=-1.0))  # other knobs: found again
     with monkeypatch.context() as m:  # another model set (an import since): found again, and said why
-        m.setattr(N, "witnesses", lambda b, s, _w=N.witnesses: [
-            N.Witness(w.id, w.modality, w.weight * 0.5, w.neighbors, w.seen) for w in _w(b, s)])
+        m.setattr(N, "_witness_rows", lambda b, s, _w=N._witness_rows: [
+            (i, mod, w * 0.5, t) for i, mod, w, t in _w(b, s)])
         with caplog.at_level("INFO", logger="shopee_core.analysis.noise"):
-            assert not N.pool_context(Bundle.open(bundle.root), "test")["shipped"]
+            assert not N.finder_shipped(Bundle.open(bundle.root), "test")
         assert "another witnesses" in caplog.text
 
 
@@ -78,7 +88,7 @@ def test_storing_suspects_in_an_older_bundle_is_one_edit_and_changes_no_suspect(
     assert b.manifest["edits"][-1]["command"] == "suspects --store"
     assert {p.relative_to(bare).as_posix() for p in bare.rglob("*") if p.is_file()} - files == {
         "suspects/valid.parquet", "suspects/valid.npz", "suspects/test.parquet", "suspects/test.npz"}
-    assert all(N.pool_context(b, s)["shipped"] for s in b.splits)
+    assert N.finder_shipped(b, "all")
     pd.testing.assert_frame_equal(N.bundle_suspects(b, "all"), before)
     add_suspects(bare)  # again: replaced, not listed twice
     assert check_bundle(bare).manifest["suspects"]["pools"].keys() == {"valid", "test"}
@@ -97,19 +107,20 @@ def test_shipped_suspects_that_do_not_fit_the_pool_are_refused(bare, tmp_path):
     manifest = json.loads((bare / "manifest.json").read_text())
     rel = manifest["suspects"]["pools"]["test"]["suspects"]
     frame = pd.read_parquet(bare / rel)
-    frame.loc[0, ["kind", "row"]] = ["posting", 0]  # a posting suspect whose row is another posting
-    frame.to_parquet(bare / rel, index=False)
+    frame.copy().assign(kind=["posting"] + list(frame["kind"][1:]), row=[0] + list(frame["row"][1:])).to_parquet(
+        bare / rel, index=False)  # a posting suspect whose row is another posting
     seal(bare, manifest)  # checksums made to match: only the content is wrong
     with pytest.raises(BundleError, match="rows and posting ids disagree"):
         check_bundle(bare)
-    with pytest.raises(N.NoiseError, match="other postings"):
+    with pytest.raises(N.NoiseError, match="rows and posting ids disagree"):
         N.bundle_suspects(Bundle.open(bare), "test")
-    state = manifest["suspects"]["pools"]["valid"]["state"]
-    with np.load(bare / state) as z:
-        arrays = {k: z[k] for k in z.files if k != "absent"}
-    np.savez(bare / state, **arrays)
+    frame.to_parquet(bare / rel, index=False)  # as it was
+    tables = manifest["suspects"]["pools"]["valid"]["tables"]
+    with np.load(bare / tables) as z:
+        one_short = z["tables"][:-1]
+    np.savez(bare / tables, tables=one_short)
     seal(bare, manifest)
-    with pytest.raises(BundleError, match="suspects of pool valid: .*lacks 'absent'"):
+    with pytest.raises(BundleError, match="suspects of pool valid: shipped model tables are"):
         check_bundle(bare)
     manifest["suspects"]["pools"]["test"]["suspects"] = "suspects/missing.parquet"
     (bare / "manifest.json").write_text(json.dumps(manifest))
