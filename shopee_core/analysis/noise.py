@@ -962,8 +962,12 @@ def shipped_results(bundle, split: str, config: SuspectConfig = SuspectConfig(),
     suspects with their evidence in words, every suspect's :func:`model_table` numbers as an (S, W, 3)
     array (:data:`TABLE_COLUMNS`) and the meta of what made them: all a page needs to show any suspect,
     without the pool's tables, features and calibration the finder itself holds (hundreds of MB at
-    70,000 postings). Made here by the finder."""
+    70,000 postings). Made here by the finder, unless the bundle ships them already."""
     bundle = bundle.labelled if hasattr(bundle, "labelled") else bundle
+    shipped = _shipped(bundle, split, config)
+    if shipped is not None:  # already shipped by this finder, from these witnesses: the same, to the bit
+        return (shipped["suspects"], shipped["tables"],
+                {**finder_meta((), config), "witnesses": shipped["witnesses"]})
     found = _described(bundle, split, config, progress)
     ctx = _pool(bundle, split, config)
     rows = tqdm(found.itertuples(index=False), total=len(found), desc=f"model tables ({split})", unit="suspect",
