@@ -968,15 +968,19 @@ def shipped_results(bundle, split: str, config: SuspectConfig = SuspectConfig(),
     if shipped is not None:  # already shipped by this finder, from these witnesses: the same, to the bit
         return (shipped["suspects"], shipped["tables"],
                 {**finder_meta((), config), "witnesses": shipped["witnesses"]})
-    found = _described(bundle, split, config, progress)
+    if progress:  # the finder's own steps in a bar, its work then kept by the bundle
+        bundle_suspects(bundle, split, config, progress=True, evidence=False)
     ctx = _pool(bundle, split, config)
-    rows = tqdm(found.itertuples(index=False), total=len(found), desc=f"model tables ({split})", unit="suspect",
+    found = ctx["suspects"]
+    rows = tqdm(found.itertuples(index=False), total=len(found), desc=f"evidence ({split})", unit="suspect",
                 disable=not progress, leave=False)
-    W = len(ctx["witnesses"])
-    tables = np.full((len(found), W, len(TABLE_COLUMNS)), np.nan)
-    for at, r in enumerate(rows):
-        tables[at] = model_table(ctx, r)[list(TABLE_COLUMNS)].to_numpy(dtype=np.float64)
-    return found.reset_index(drop=True), tables, finder_meta(ctx["witnesses"], config)
+    tables = np.full((len(found), len(ctx["witnesses"]), len(TABLE_COLUMNS)), np.nan)
+    words = []
+    for at, r in enumerate(rows):  # as _described, each table made once for both
+        table = model_table(ctx, r)
+        words.append(describe(ctx, r, table))
+        tables[at] = table[list(TABLE_COLUMNS)].to_numpy(dtype=np.float64)
+    return found.assign(evidence=words).reset_index(drop=True), tables, finder_meta(ctx["witnesses"], config)
 
 
 def _suspect_key(r) -> tuple:
