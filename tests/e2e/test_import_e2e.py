@@ -46,6 +46,9 @@ def test_an_imported_model_appears_on_the_leaderboard(dash_bundle, tmp_path):  #
         # the best validation F1 is now 1 (the import ties with a model of the tiny bundle that is also perfect
         # on valid; the star goes to the first of them in the manifest)
         best = main.locator('[data-testid="stMetric"]', has_text="Best on valid")
+        # the reload's run can end before a rerun on the new bundle version draws the metrics (seen once on a
+        # loaded machine: the heading there, the metric not yet): wait for it, as for the chart below
+        best.first.wait_for(state="visible", timeout=30_000)
         assert best.count() == 1 and "1.0000" in best.inner_text()
         # its bar in the chart (Plotly draws after the script run is over: wait for it)
         main.locator("svg text", has_text=MODEL).first.wait_for(state="attached", timeout=30_000)
