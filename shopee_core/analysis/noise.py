@@ -1060,9 +1060,6 @@ def suspect_evidence(bundle, r, config: SuspectConfig = SuspectConfig()) -> tupl
 def _described(bundle, split: str, config: SuspectConfig, progress: bool) -> pd.DataFrame:
     """A pool's suspects with their evidence in words (:func:`describe`, ~2 ms a suspect)."""
     def make():
-        shipped = _shipped(bundle, split, config)
-        if shipped is not None:
-            return shipped["suspects"]
         ctx = _pool(bundle, split, config)
         found = ctx["suspects"]
         rows = tqdm(found.itertuples(index=False), total=len(found), desc=f"evidence ({split})", unit="suspect",

@@ -491,7 +491,7 @@ class Bundle:
                 raise BundleError(f"suspects of pool {pool}: unreadable ({type(exc).__name__}: "
                                   f"{' '.join(str(exc).split())})") from None
             return meta, frame, tables
-        return self.labelled.cached(("shipped_suspects", pool), load)
+        return load()  # not kept here: its one reader (analysis.noise) keeps what it makes of them
 
     @cached_property
     def seed_sweeps(self) -> pd.DataFrame | None:

@@ -7,9 +7,10 @@ validation F1), so the builder runs the finder once per labelled pool and ships 
 and ``suspects`` show: ``suspects/<pool>.parquet`` (the ranked suspects with their evidence in words)
 and ``suspects/<pool>.npz`` (every suspect's per-model table), listed in the manifest's ``suspects``
 with the finder version, knobs and witnesses that made them. A page then holds a few MB per pool
-where the finder holds every model's table, the pool's features and calibrations. A reader uses them only when all three are the running code's
-(:func:`shopee_core.analysis.noise.finder_meta`); otherwise the finder runs as before. A bundle
-built before this ships none: :func:`add_suspects` (``suspects --store``) adds them in one edit.
+where the finder holds every model's table, the pool's features and calibrations. A reader uses
+them only when all three are the running code's (:func:`shopee_core.analysis.noise.finder_meta`);
+otherwise the finder runs as before. A bundle built before this ships none: :func:`add_suspects`
+(``suspects --store``) adds them in one edit.
 """
 
 from __future__ import annotations
@@ -48,14 +49,14 @@ def write_suspects(root: Path, bundle: Bundle, progress: bool = False) -> tuple[
         except noise.NoiseError as exc:
             log.info("suspects: pool %s left out (%s)", pool, exc)
             continue
-        table, state = _rels(pool)
+        frame_rel, tables_rel = _rels(pool)
         (root / FOLDER).mkdir(exist_ok=True)
-        with atomic_path(root / table) as tmp:
+        with atomic_path(root / frame_rel) as tmp:
             frame.to_parquet(tmp, index=False)
-        atomic_save_npz(root / state, compress=True, tables=tables)
-        written += [table, state]
-        pools[pool] = {"suspects": table, "tables": state,
-                       "count": int(len(frame)), "witnesses": meta["witnesses"]}
+        atomic_save_npz(root / tables_rel, compress=True, tables=tables)
+        written += [frame_rel, tables_rel]
+        pools[pool] = {"suspects": frame_rel, "tables": tables_rel, "count": int(len(frame)),
+                       "witnesses": meta["witnesses"]}
         log.info("suspects: pool %s, %d suspects shipped", pool, len(frame))
     if not pools:
         return None, written

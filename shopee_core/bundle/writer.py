@@ -118,8 +118,8 @@ def seal(root: Path, manifest: dict) -> dict:
 def reseal(root: Path, manifest: dict, added=(), dropped=()) -> dict:
     """:func:`seal` for a sealed folder that gained the files ``added`` and lost ``dropped`` since
     (paths relative to it): only those are hashed, where a 70,000-posting bundle's gigabytes would be."""
-    manifest = dict(manifest)
-    files = {rel: sha for rel, sha in manifest["files"].items() if rel not in set(dropped)}
+    manifest, dropped = dict(manifest), set(dropped)
+    files = {rel: sha for rel, sha in manifest["files"].items() if rel not in dropped}
     files.update({rel: sha256(root / rel) for rel in added})
     manifest["files"] = dict(sorted(files.items()))
     os.sync()
