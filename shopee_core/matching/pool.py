@@ -36,29 +36,84 @@ from .union import PairTable
 DEFAULT_CACHE_BYTES = 384 * 2**20
 
 
-def merged_candidates(tables) -> np.ndarray:
-    """Each row's candidates in any of ``tables``, once each: (N, W) int32 pool indices in
-    increasing order, -1 padding (W: the widest row). Only indices: a union table
-    (:class:`PairTable`) also holds every table's distances, S times the memory."""
+class Candidates:
+    """Each row's candidates, flat: row ``r``'s are ``cand[offsets[r]:offsets[r + 1]]``, pool indices in
+    increasing order. A re-weighting slot holds every member's similarity for each of them; padded to the
+    widest row (240 at 70,000 postings, 178 on average) a quarter of those similarities was padding (~100 MB
+    of the slot). Read-only. Indexing a slice of rows gives that block padded to the widest row (``shape``),
+    -1 in padding, as :func:`best_k` reads a table."""
+
+    __slots__ = ("offsets", "cand", "width")
+
+    def __init__(self, offsets: np.ndarray, cand: np.ndarray):
+        self.offsets = np.asarray(offsets, dtype=np.int64)
+        self.cand = np.asarray(cand, dtype=np.int32)
+        counts = np.diff(self.offsets)
+        self.width = max(int(counts.max(initial=1)), 1)
+        for a in (self.offsets, self.cand):
+            a.flags.writeable = False
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.offsets) - 1, self.width
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.offsets.nbytes + self.cand.nbytes)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def counts(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def span(self, rows: slice) -> slice:
+        """The flat positions of a block of rows."""
+        a, b, _ = rows.indices(len(self))
+        return slice(int(self.offsets[a]), int(self.offsets[max(a, b)]))
+
+    def mask(self, rows: slice) -> np.ndarray:
+        """(b, width) bool: which places of the padded block hold a candidate (each row's first ones)."""
+        a, b, _ = rows.indices(len(self))
+        counts = np.diff(self.offsets[a:max(a, b) + 1])
+        return np.arange(self.width) < counts[:, None]
+
+    def scatter(self, rows: slice, flat: np.ndarray, fill) -> np.ndarray:
+        """The block's flat values (one per candidate) placed as the padded block, ``fill`` in padding."""
+        mask = self.mask(rows)
+        out = np.full(mask.shape, fill, dtype=flat.dtype)
+        out[mask] = flat
+        return out
+
+    def __getitem__(self, rows: slice) -> np.ndarray:
+        return self.scatter(rows, self.cand[self.span(rows)], -1)
+
+    def padded(self) -> np.ndarray:
+        return self[0:len(self)]
+
+
+def merged_candidates(tables) -> Candidates:
+    """Each row's candidates in any of ``tables``, once each, in increasing order. Only indices: a union
+    table (:class:`PairTable`) also holds every table's distances, S times the memory."""
     cat = np.concatenate([t.idx for t in tables], axis=1)
     cat.sort(axis=1)
-    dup = np.zeros(cat.shape, dtype=bool)
-    dup[:, 1:] = cat[:, 1:] == cat[:, :-1]
-    top = np.iinfo(np.int32).max
-    cat[dup] = top
-    cat.sort(axis=1)
-    width = max(int((~dup).sum(axis=1).max(initial=1)), 1)
-    out = np.ascontiguousarray(cat[:, :width])
-    out[out == top] = -1
-    return out
+    keep = np.ones(cat.shape, dtype=bool)
+    keep[:, 1:] = cat[:, 1:] != cat[:, :-1]
+    keep &= cat >= 0  # a table's own padding is no candidate
+    counts = keep.sum(axis=1)
+    offsets = np.zeros(len(cat) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return Candidates(offsets, cat[keep])  # row-major: each row's kept indices, still increasing
 
 
 BEST_K_CELLS = 2**20  # candidates keyed at once by best_k (8 MB of int64 keys)
+GATHER_CELLS = 2**20  # candidates gathered at once into a re-weighting slot (a 4 MB padded block)
 
 
 def best_k(idx: np.ndarray, sim, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Each row's ``k`` most similar candidates, most similar first, ties by pool index (as
-    :func:`knn`): ``idx`` (N, W) int32 (-1 padding, whose ``sim`` must be -inf), ``sim`` (N, W) float32,
+    :func:`knn`): ``idx`` (N, W) int32 (-1 padding, whose ``sim`` must be -inf) or :class:`Candidates`
+    (padded a block at a time), ``sim`` (N, W) float32,
     overwritten (its bits become the keys), or a function of a slice of rows giving that block's
     similarities (a new array: a re-weighting's fused similarities made a block at a time, never all
     rows at once). Each candidate is one int64 key — the similarity's bits
@@ -296,25 +351,30 @@ class Pool:
         prev = base if iters == 1 else inb_mod_source(base, iters - 1, t, t2, vectors)
         return inb_mod.blend(self.embeddings(prev), self.neighbors(prev), t, t2, vectors if iters == 1 else "normalised")
 
-    def candidate_sims(self, members) -> tuple[np.ndarray, np.ndarray]:
-        """The union of the members' own candidates per row (``idx`` (N, W), pool indices sorted,
-        -1 padding) with every member's similarity for every candidate (``sims`` (S, N, W), from
-        the embeddings in blocks; 0 in padding), cached per member set: a re-weighting is then one
-        weighted sum and a top-k."""
+    def candidate_sims(self, members) -> tuple[Candidates, np.ndarray]:
+        """The union of the members' own candidates per row (:class:`Candidates`) with every member's
+        similarity for every candidate (``sims`` (S, M), flat as the candidates; from the embeddings in
+        blocks), cached per member set: a re-weighting is then one weighted sum and a top-k."""
         members = tuple(members)
 
         def make():
-            idx = merged_candidates([self.neighbors(m) for m in members])
+            cands = merged_candidates([self.neighbors(m) for m in members])
             # counted before it is filled (the slot it replaces too, until it goes): the cache's least
             # recently used values make room first, not after the server has held both
-            self._cache.reserve(("slot", id(self)), self._slot_bytes + idx.nbytes + 4 * len(members) * idx.size)
-            sims = np.empty((len(members),) + idx.shape, dtype=np.float32)
+            self._cache.reserve(("slot", id(self)), self._slot_bytes + cands.nbytes + 4 * len(members) * cands.cand.size)
+            sims = np.empty((len(members), cands.cand.size), dtype=np.float32)
+            n, width = cands.shape
+            step = max(1, GATHER_CELLS // width)
+            block = np.empty((min(step, n), width), dtype=np.float32)  # one padded block, reused
             for s, m in enumerate(members):
                 emb = self.embeddings(m)
-                emb.candidate_similarity(idx, out=sims[s])
+                for a in range(0, n, step):
+                    rows = slice(a, min(a + step, n))
+                    got = emb.candidate_similarity(cands[rows], rows=np.arange(rows.start, rows.stop),
+                                                   out=block[:rows.stop - rows.start])
+                    sims[s, cands.span(rows)] = got[cands.mask(rows)]
                 emb.release_pages()  # one member's pages resident at a time, none after
-            sims[:, idx < 0] = 0.0
-            return idx, sims
+            return cands, sims
         try:
             out = self._weighing.get(("cand_sims", members), lambda: _readonly_all(make()))
         except BaseException:
@@ -326,20 +386,20 @@ class Pool:
     def _candidate_fusion(self, source) -> Neighbors:
         members = [m for m, _ in source[1]]
         w = np.asarray([x for _, x in source[1]], dtype=np.float32)
-        idx_all, sims = self.candidate_sims(members)
-        k = min(self.k, int(np.count_nonzero(idx_all >= 0, axis=1).min()))  # every row has >= k real candidates
+        cands, sims = self.candidate_sims(members)
+        k = min(self.k, int(cands.counts().min(initial=self.k)))  # every row has >= k real candidates
 
         def fused(rows):
-            # a block of rows at a time: the whole (N, W) sum and its masks were each step's peak (~130 MB at
+            # a block of rows at a time: the whole sum and its masks were each step's peak (~130 MB at
             # 70,000 postings). Summed member by member, each product and sum rounded on its own (as the
             # joint search's fusions): a BLAS product's last bit depended on where a block began
-            out = sims[0, rows] * w[0]
+            flat = cands.span(rows)
+            out = sims[0, flat] * w[0]
             term = np.empty_like(out)
             for s in range(1, len(w)):
-                out += np.multiply(sims[s, rows], w[s], out=term)
-            out[idx_all[rows] < 0] = -np.inf
-            return out
-        return Neighbors(*best_k(idx_all, fused, k))
+                out += np.multiply(sims[s, flat], w[s], out=term)
+            return cands.scatter(rows, out, -np.inf)
+        return Neighbors(*best_k(cands, fused, k))
 
     def scorer(self, source) -> Scorer:
         source = self.canonical(source)

@@ -96,7 +96,9 @@ def test_a_reweighting_is_the_same_whatever_the_block_of_rows(monkeypatch, block
     pool = Pool(labels, k=12, embeddings=sets)
     got = pool.neighbors(source)
     assert np.array_equal(got.idx, want.idx) and np.array_equal(got.sim, want.sim)
-    idx, sims = pool.candidate_sims(tuple("abc"))
+    cands, flat = pool.candidate_sims(tuple("abc"))
+    idx = cands.padded()
+    sims = np.stack([cands.scatter(slice(0, 150), f, np.float32(0.0)) for f in flat])
     w = [np.float32(x) for _, x in source[1]]
     total = sims[0] * w[0] + sims[1] * w[1] + sims[2] * w[2]
     rows = np.arange(150)[:, None]
