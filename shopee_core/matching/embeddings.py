@@ -276,12 +276,18 @@ class Embeddings:
         return np.ones(len(self), dtype=np.float32) if self.norms is None else self.norms
 
     def self_similarity(self) -> np.ndarray:
+        """Each row's similarity with itself. A fused set's members read in place give their pages back
+        one by one (as a chunked search does): the exact search of a five-member set at 34,253 postings
+        ended with all five resident here, 335 MB, its peak."""
         total = np.zeros(len(self), dtype=np.float32)
+        several = len(self.blocks) > 1
         for b, w in zip(self.blocks, self._w()):
             if sp.issparse(b):
                 part = np.asarray(b.multiply(b).sum(axis=1), dtype=np.float32).ravel()
             else:
                 part = np.einsum("ij,ij->i", b, b)
+                if several:
+                    release(b)
             total += part if w == 1.0 else np.float32(w) * part
         return total
 
